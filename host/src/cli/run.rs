@@ -1,0 +1,137 @@
+//! `symphony run`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value, json};
+use symphony_host::{
+    Host, NodeReport, NodeState, RunEvent, RunReport, RunState, Workflow, render_text,
+};
+
+use super::{ExtDirs, build_host};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The workflow file (JSON).
+    workflow: PathBuf,
+    /// The run's input: JSON text, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    input: Option<String>,
+    #[command(flatten)]
+    ext: ExtDirs,
+    /// Print the report (and addon views) as one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
+    let Some(arg) = arg else {
+        return Ok(Value::Null);
+    };
+    let (text, origin) = match arg.strip_prefix('@') {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading --input file {path}"))?,
+            path.to_string(),
+        ),
+        None => (arg.to_string(), "--input".to_string()),
+    };
+    serde_json::from_str(&text).with_context(|| {
+        format!("{origin} is not JSON (a string must be quoted, e.g. --input '\"some text\"')")
+    })
+}
+
+fn symbol(state: NodeState) -> &'static str {
+    match state {
+        NodeState::Completed => "✓",
+        NodeState::Failed => "✗",
+        NodeState::Skipped => "↷",
+        NodeState::Running => "▶",
+        NodeState::Pending => "·",
+    }
+}
+
+fn node_line(node: &NodeReport) -> String {
+    let time = node
+        .duration_ms
+        .map_or_else(|| "-".to_string(), |ms| format!("{ms:.2} ms"));
+    format!(
+        "  {} {:<16} {:<10} {:<18} {:>10}",
+        symbol(node.state),
+        node.id,
+        node.kind.as_str(),
+        node.extension,
+        time
+    )
+}
+
+/// Renders the report with every addon the workflow lists.
+fn addon_views(
+    host: &Host,
+    workflow: &Workflow,
+    report: &RunReport,
+) -> anyhow::Result<Map<String, Value>> {
+    let status = report.to_json();
+    let mut views = Map::new();
+    for view in &workflow.addons {
+        let nodes = host
+            .addon(&view.extension)?
+            .render(&status)
+            .with_context(|| format!("rendering addon '{}'", view.extension))?;
+        views.insert(
+            view.extension.clone(),
+            json!({"text": render_text(&nodes), "vnodes": nodes}),
+        );
+    }
+    Ok(views)
+}
+
+pub fn run(home: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let input = read_input(args.input.as_deref())?;
+    let workflow = Workflow::from_file(&args.workflow)?;
+    let host = build_host(home)?;
+    args.ext.load_into(&host)?;
+
+    let live = !args.json && std::io::stderr().is_terminal();
+    let report = host.run_with(&workflow, &input, &mut |event| {
+        if let (true, RunEvent::NodeStarted { node }) = (live, event) {
+            eprintln!("  ▶ {} ({}) ...", node.id, node.extension);
+        }
+    })?;
+    let views = addon_views(&host, &workflow, &report)?;
+    host.shutdown();
+
+    if args.json {
+        let mut doc = serde_json::to_value(&report)?;
+        doc["addons"] = Value::Object(views);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        let state = match report.state {
+            RunState::Completed => "completed",
+            RunState::Failed => "failed",
+            RunState::Running => "running",
+        };
+        println!(
+            "workflow '{}' {state} in {:.2} ms (run {})",
+            report.workflow, report.elapsed_ms, report.run_id
+        );
+        for node in &report.nodes {
+            println!("{}", node_line(node));
+        }
+        if let Some(output) = &report.output {
+            println!("\noutput:\n{}", serde_json::to_string_pretty(output)?);
+        }
+        for (name, view) in &views {
+            println!(
+                "\n{name}:\n{}",
+                view["text"].as_str().unwrap_or_default().trim_end()
+            );
+        }
+    }
+    match report.error {
+        Some(error) => bail!("{error}"),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,213 @@
+//! The errors the host reports.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::extension::ExtensionKind;
+use crate::workflow::WorkflowError;
+
+/// Everything that can go wrong in the host, by operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Loading or compiling an extension failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A call into an extension failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// A workflow file is unreadable or invalid.
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// No extension with this name is loaded.
+    #[error("no extension named '{name}' is loaded (loaded: {})", list_or_none(.loaded))]
+    UnknownExtension {
+        /// The name asked for.
+        name: String,
+        /// The names that are loaded.
+        loaded: Vec<String>,
+    },
+    /// The extension exists but is of another kind than the caller needs.
+    // Every kind's name starts with a vowel, so "an" always reads right.
+    #[error("extension '{name}' is an {actual}, not an {expected}")]
+    WrongKind {
+        /// The extension's name.
+        name: String,
+        /// The kind the caller needs.
+        expected: ExtensionKind,
+        /// The kind the extension is.
+        actual: ExtensionKind,
+    },
+    /// The host could not be set up.
+    #[error("cannot start the host: {0}")]
+    Setup(String),
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Why an extension could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read extension {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a WebAssembly component.
+    #[error("{path} is not a WebAssembly component: {reason}")]
+    NotAComponent {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+    /// The component does not compile or validate.
+    #[error("{path} is not a valid component: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// wasmtime's explanation.
+        reason: String,
+    },
+    /// The component exports none of the Symphony worlds.
+    #[error(
+        "{path} does not implement a Symphony extension world: it exports [{}], but an extension \
+         exports one of symphony:extension/instrument@0.1.0, operator@0.1.0 or addon@0.1.0 \
+         together with symphony:extension/lifecycle@0.1.0",
+        .exports.join(", ")
+    )]
+    UnknownWorld {
+        /// The file.
+        path: PathBuf,
+        /// What the component exports.
+        exports: Vec<String>,
+    },
+    /// The component claims a world but its exports or imports do not match it.
+    #[error("{path} does not match the {kind} world: {reason}")]
+    WorldMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The world it claims.
+        kind: ExtensionKind,
+        /// What does not match.
+        reason: String,
+    },
+    /// Another extension with the same name is loaded already.
+    #[error("an extension named '{name}' is already loaded from {existing}")]
+    Duplicate {
+        /// The name.
+        name: String,
+        /// Where the loaded one came from.
+        existing: PathBuf,
+    },
+    /// The limits asked for cannot be honoured by this host's engine.
+    #[error("extension '{name}': {reason}")]
+    Limits {
+        /// The extension.
+        name: String,
+        /// What is out of range.
+        reason: String,
+    },
+    /// A granted directory cannot be opened.
+    #[error("extension '{name}': cannot grant directory {path}: {reason}")]
+    Grant {
+        /// The extension.
+        name: String,
+        /// The directory.
+        path: PathBuf,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+/// Why a call into an extension did not return a result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The extension returned an error of its own.
+    #[error("{extension}.{function} returned an error: {error}")]
+    Guest {
+        /// The extension.
+        extension: String,
+        /// The exported function.
+        function: &'static str,
+        /// What the extension said.
+        error: crate::ExtError,
+    },
+    /// The call used up its fuel.
+    #[error("{extension}.{function} ran out of fuel ({fuel} units per call) and was stopped")]
+    OutOfFuel {
+        /// The extension.
+        extension: String,
+        /// The exported function.
+        function: &'static str,
+        /// The fuel the call had.
+        fuel: u64,
+    },
+    /// The call ran past its deadline.
+    #[error("{extension}.{function} ran past its {deadline:?} deadline and was stopped")]
+    Deadline {
+        /// The extension.
+        extension: String,
+        /// The exported function.
+        function: &'static str,
+        /// The deadline the call had.
+        deadline: Duration,
+    },
+    /// The instance tried to grow its memory past its limit.
+    #[error(
+        "{extension}.{function} tried to grow its memory to {requested} bytes, past its limit of \
+         {limit} bytes, and was stopped"
+    )]
+    MemoryLimit {
+        /// The extension.
+        extension: String,
+        /// The exported function.
+        function: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+        /// The size the guest asked for, in bytes.
+        requested: usize,
+    },
+    /// The guest trapped (a panic, an unreachable, an out-of-bounds access).
+    #[error("{extension}.{function} trapped: {message}")]
+    Trap {
+        /// The extension.
+        extension: String,
+        /// The exported function.
+        function: &'static str,
+        /// What the trap was.
+        message: String,
+    },
+    /// Every instance stayed busy for as long as the call could wait.
+    #[error(
+        "{extension}: all {max_instances} instances stayed busy for {waited:?}; raise its \
+         max_instances or deadline"
+    )]
+    Busy {
+        /// The extension.
+        extension: String,
+        /// Its instance limit.
+        max_instances: usize,
+        /// How long the call waited.
+        waited: std::time::Duration,
+    },
+    /// A new instance could not be created.
+    #[error("cannot instantiate {extension}: {message}")]
+    Instantiate {
+        /// The extension.
+        extension: String,
+        /// Why.
+        message: String,
+    },
+}

@@ -1,0 +1,268 @@
+//! Extensions: their kinds, limits, grants, instance pools and call handles.
+
+mod grants;
+mod handles;
+mod pool;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use grants::{ArtifactAccess, DirGrant, FsAccess, Grants};
+pub use handles::{Addon, Health, Instrument, Operator, UiEvent, VNode, render_text};
+pub(crate) use pool::InstancePool;
+
+use crate::CallError;
+use crate::runtime::{ExtensionContext, Instance, WorldPre};
+
+/// The three kinds of extension, one WIT world each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExtensionKind {
+    /// An AI model adapter (`instrument-extension`).
+    Instrument,
+    /// A workflow data transform (`operator-extension`).
+    Operator,
+    /// A UI contribution (`addon-extension`).
+    Addon,
+}
+
+impl ExtensionKind {
+    /// Every kind.
+    pub const ALL: [ExtensionKind; 3] = [
+        ExtensionKind::Instrument,
+        ExtensionKind::Operator,
+        ExtensionKind::Addon,
+    ];
+
+    /// `instrument`, `operator` or `addon`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExtensionKind::Instrument => "instrument",
+            ExtensionKind::Operator => "operator",
+            ExtensionKind::Addon => "addon",
+        }
+    }
+
+    /// The WIT interface the kind exports.
+    pub fn interface(self) -> &'static str {
+        match self {
+            ExtensionKind::Instrument => "symphony:extension/instrument@0.1.0",
+            ExtensionKind::Operator => "symphony:extension/operator@0.1.0",
+            ExtensionKind::Addon => "symphony:extension/addon@0.1.0",
+        }
+    }
+}
+
+impl fmt::Display for ExtensionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Resource limits for each call into an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel per call (about one unit per WebAssembly instruction).
+    /// Default: 2 billion.
+    pub fuel: u64,
+    /// Wall-clock time per call, enforced with epochs. Default: 10 s.
+    pub deadline: Duration,
+    /// Linear memory per instance, in bytes. Default: 256 MiB.
+    pub memory: usize,
+    /// Instances kept at once; callers beyond it wait up to the deadline.
+    /// Default: 8 (Addons: 1, so their UI state stays in one place).
+    pub max_instances: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 2_000_000_000,
+            deadline: Duration::from_secs(10),
+            memory: 256 << 20,
+            max_instances: 8,
+        }
+    }
+}
+
+/// Why a guest call returned no result, as the guest reported it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", content = "message", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ExtError {
+    /// The input does not have the shape or values the extension accepts.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The configuration is not usable.
+    #[error("invalid config: {0}")]
+    InvalidConfig(String),
+    /// A resource the extension needs is not available.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The host refused a call for lack of a capability.
+    #[error("denied: {0}")]
+    Denied(String),
+    /// Anything else.
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
+/// The configuration of one call: a workflow node's `config` object.
+///
+/// Cheap to clone. Extensions read it through the `host.config` import;
+/// Instruments also receive it whole through `configure`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeConfig(Arc<Map<String, Value>>);
+
+impl NodeConfig {
+    /// A configuration from a JSON object.
+    pub fn new(map: Map<String, Value>) -> Self {
+        NodeConfig(Arc::new(map))
+    }
+
+    /// The value at `key`: strings as they are, anything else as JSON text.
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
+
+    /// The whole configuration as JSON text.
+    pub fn to_json(&self) -> String {
+        Value::Object((*self.0).clone()).to_string()
+    }
+
+    /// Whether both are the same allocation (cheaper than comparing).
+    pub(crate) fn same_as(&self, other: &NodeConfig) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl TryFrom<Value> for NodeConfig {
+    type Error = String;
+
+    fn try_from(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Object(map) => Ok(NodeConfig::new(map)),
+            Value::Null => Ok(NodeConfig::default()),
+            other => Err(format!("config must be a JSON object, got {other}")),
+        }
+    }
+}
+
+/// Options for loading one extension. Defaults: named after the file, no
+/// grants, the host's default limits.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The name workflows use; default: the file stem with `_` as `-`.
+    pub name: Option<String>,
+    /// What the extension may do.
+    pub grants: Grants,
+    /// Limits; default: the host's.
+    pub limits: Option<Limits>,
+}
+
+/// A loaded extension: its linked component and its pool of instances.
+pub(crate) struct Extension {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: ExtensionKind,
+    pub(crate) path: PathBuf,
+    pub(crate) hash: String,
+    pub(crate) limits: Limits,
+    deadline_ticks: u64,
+    engine: wasmtime::Engine,
+    pre: WorldPre,
+    ctx: Arc<ExtensionContext>,
+    pool: InstancePool,
+}
+
+impl Extension {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a private constructor fed by Host::load"
+    )]
+    pub(crate) fn new(
+        ctx: Arc<ExtensionContext>,
+        kind: ExtensionKind,
+        path: PathBuf,
+        hash: String,
+        limits: Limits,
+        epoch_tick: Duration,
+        engine: wasmtime::Engine,
+        pre: WorldPre,
+    ) -> Self {
+        let tick = epoch_tick.as_nanos().max(1);
+        let deadline_ticks = u64::try_from(limits.deadline.as_nanos().div_ceil(tick))
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Extension {
+            name: ctx.name.clone(),
+            kind,
+            path,
+            hash,
+            limits,
+            deadline_ticks,
+            engine,
+            pre,
+            pool: InstancePool::new(limits.max_instances.max(1)),
+            ctx,
+        }
+    }
+
+    /// Runs `f` on an instance from the pool with fresh fuel and deadline.
+    /// An instance whose call trapped is dropped, never reused.
+    pub(crate) fn call<R>(
+        &self,
+        function: &'static str,
+        config: &NodeConfig,
+        f: impl FnOnce(&mut Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let mut instance = self.pool.checkout(&self.name, self.limits.deadline, || {
+            Instance::new(
+                &self.engine,
+                &self.pre,
+                &self.ctx,
+                &self.limits,
+                self.deadline_ticks,
+            )
+        })?;
+        instance.begin_call(config, self.limits.fuel, self.deadline_ticks);
+        match f(&mut instance) {
+            Ok(result) => {
+                self.pool.checkin(instance);
+                Ok(result)
+            }
+            Err(error) => {
+                let error = instance.classify(error, &self.name, function, &self.limits);
+                self.pool.discard(instance);
+                Err(error)
+            }
+        }
+    }
+
+    /// Creates an instance outside the pool (running its load hooks) and
+    /// drops it.
+    pub(crate) fn start_and_drop(&self) -> Result<(), CallError> {
+        Instance::new(
+            &self.engine,
+            &self.pre,
+            &self.ctx,
+            &self.limits,
+            self.deadline_ticks,
+        )
+        .map(drop)
+    }
+
+    /// Runs the shutdown hooks of every idle instance and drops them.
+    pub(crate) fn shut_down(&self) {
+        for instance in self.pool.drain() {
+            instance.shut_down(self.limits.fuel, self.deadline_ticks);
+        }
+    }
+}

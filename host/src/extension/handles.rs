@@ -1,0 +1,294 @@
+//! Typed handles for calling loaded extensions directly.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Extension, NodeConfig};
+use crate::CallError;
+use crate::runtime::{Exports, Instance, wit};
+
+/// A guest-level failure: which export returned which `ext-error`.
+type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
+
+impl Extension {
+    /// Calls into an instance and turns a guest `ext-error` into
+    /// [`CallError::Guest`].
+    fn call_guest<R>(
+        &self,
+        function: &'static str,
+        config: &NodeConfig,
+        f: impl FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
+    ) -> Result<R, CallError> {
+        self.call(function, config, f)?
+            .map_err(|(function, error)| CallError::Guest {
+                extension: self.name.to_string(),
+                function,
+                error: error.into(),
+            })
+    }
+}
+
+fn wrong_world(expected: &str) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("instance does not export the {expected} world"))
+}
+
+/// A loaded Instrument (AI model adapter).
+#[derive(Clone)]
+pub struct Instrument {
+    pub(crate) ext: Arc<Extension>,
+}
+
+/// An Instrument's answer to a health check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `healthy`, `degraded` or `unhealthy`.
+    pub status: String,
+    /// An explanation, if the Instrument gave one.
+    pub detail: Option<String>,
+}
+
+impl Instrument {
+    /// The extension's name.
+    pub fn name(&self) -> &str {
+        &self.ext.name
+    }
+
+    /// Runs the model on JSON `input`, first calling `configure` with
+    /// `config` if this instance last saw a different one.
+    pub fn invoke(&self, config: &NodeConfig, input: &str) -> Result<String, CallError> {
+        self.ext.call_guest("invoke", config, |instance| {
+            let Exports::Instrument(world) = &instance.exports else {
+                return Err(wrong_world("instrument"));
+            };
+            let api = world.symphony_extension_instrument();
+            if instance.configured.as_ref() != Some(config) {
+                if let Err(e) = api.call_configure(&mut instance.store, &config.to_json())? {
+                    return Ok(Err(("configure", e)));
+                }
+                instance.configured = Some(config.clone());
+            }
+            // The bindings take WIT `json` (an alias of `string`) as `&String`.
+            Ok(api
+                .call_invoke(&mut instance.store, &input.to_owned())?
+                .map_err(|e| ("invoke", e)))
+        })
+    }
+
+    /// Asks the model whether it can serve requests.
+    pub fn health_check(&self) -> Result<Health, CallError> {
+        self.ext
+            .call_guest("health-check", &NodeConfig::default(), |instance| {
+                let Exports::Instrument(world) = &instance.exports else {
+                    return Err(wrong_world("instrument"));
+                };
+                let health = world
+                    .symphony_extension_instrument()
+                    .call_health_check(&mut instance.store)?;
+                let status = match health.status {
+                    wit::HealthStatus::Healthy => "healthy",
+                    wit::HealthStatus::Degraded => "degraded",
+                    wit::HealthStatus::Unhealthy => "unhealthy",
+                };
+                Ok(Ok(Health {
+                    status: status.to_string(),
+                    detail: health.detail,
+                }))
+            })
+    }
+}
+
+/// A loaded Operator (workflow data transform).
+#[derive(Clone)]
+pub struct Operator {
+    pub(crate) ext: Arc<Extension>,
+}
+
+/// Which Operator export to call.
+#[derive(Clone, Copy)]
+enum OperatorCall {
+    ValidateInput,
+    Process,
+    ValidateOutput,
+}
+
+impl Operator {
+    /// The extension's name.
+    pub fn name(&self) -> &str {
+        &self.ext.name
+    }
+
+    fn call(
+        &self,
+        which: OperatorCall,
+        config: &NodeConfig,
+        json: &str,
+    ) -> Result<Option<String>, CallError> {
+        let function = match which {
+            OperatorCall::ValidateInput => "validate-input",
+            OperatorCall::Process => "process",
+            OperatorCall::ValidateOutput => "validate-output",
+        };
+        self.ext.call_guest(function, config, |instance| {
+            let Exports::Operator(world) = &instance.exports else {
+                return Err(wrong_world("operator"));
+            };
+            let api = world.symphony_extension_operator();
+            let store = &mut instance.store;
+            // The bindings take WIT `json` (an alias of `string`) as `&String`.
+            let json = &json.to_owned();
+            let result = match which {
+                OperatorCall::ValidateInput => api.call_validate_input(store, json)?.map(|()| None),
+                OperatorCall::Process => api.call_process(store, json)?.map(Some),
+                OperatorCall::ValidateOutput => {
+                    api.call_validate_output(store, json)?.map(|()| None)
+                }
+            };
+            Ok(result.map_err(|e| (function, e)))
+        })
+    }
+
+    /// Checks an input before processing.
+    pub fn validate_input(&self, config: &NodeConfig, input: &str) -> Result<(), CallError> {
+        self.call(OperatorCall::ValidateInput, config, input)
+            .map(drop)
+    }
+
+    /// Transforms JSON `input` into JSON output.
+    pub fn process(&self, config: &NodeConfig, input: &str) -> Result<String, CallError> {
+        self.call(OperatorCall::Process, config, input)
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Checks an output produced by [`Operator::process`].
+    pub fn validate_output(&self, config: &NodeConfig, output: &str) -> Result<(), CallError> {
+        self.call(OperatorCall::ValidateOutput, config, output)
+            .map(drop)
+    }
+}
+
+/// One node of an Addon's rendered tree; parents come before children.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VNode {
+    /// Unique within the tree.
+    pub id: u32,
+    /// The parent's id; `None` for a root.
+    pub parent: Option<u32>,
+    /// Element name, e.g. `panel`, `row`.
+    pub tag: String,
+    /// Attributes in order.
+    pub attrs: Vec<(String, String)>,
+    /// Text content.
+    pub text: Option<String>,
+}
+
+/// A user interaction delivered to an Addon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UiEvent {
+    /// The vnode the event happened on.
+    pub target: u32,
+    /// What happened, e.g. `toggle-details`.
+    pub name: String,
+    /// Event data as JSON text.
+    pub payload: String,
+}
+
+/// A loaded Addon (UI contribution).
+#[derive(Clone)]
+pub struct Addon {
+    pub(crate) ext: Arc<Extension>,
+}
+
+impl Addon {
+    /// The extension's name.
+    pub fn name(&self) -> &str {
+        &self.ext.name
+    }
+
+    /// Renders `state` (JSON) as a vnode tree.
+    pub fn render(&self, state: &str) -> Result<Vec<VNode>, CallError> {
+        self.ext
+            .call_guest("render", &NodeConfig::default(), |instance| {
+                let Exports::Addon(world) = &instance.exports else {
+                    return Err(wrong_world("addon"));
+                };
+                let nodes = world
+                    .symphony_extension_addon()
+                    .call_render(&mut instance.store, &state.to_owned())?;
+                Ok(Ok(nodes
+                    .into_iter()
+                    .map(|n| VNode {
+                        id: n.id,
+                        parent: n.parent,
+                        tag: n.tag,
+                        attrs: n.attrs,
+                        text: n.text,
+                    })
+                    .collect()))
+            })
+    }
+
+    /// Delivers an event; returns the Addon's JSON description of the change.
+    pub fn handle_event(&self, event: &UiEvent) -> Result<String, CallError> {
+        self.ext
+            .call_guest("handle-event", &NodeConfig::default(), |instance| {
+                let Exports::Addon(world) = &instance.exports else {
+                    return Err(wrong_world("addon"));
+                };
+                let event = wit::UiEvent {
+                    target: event.target,
+                    name: event.name.clone(),
+                    payload: event.payload.clone(),
+                };
+                Ok(world
+                    .symphony_extension_addon()
+                    .call_handle_event(&mut instance.store, &event)?
+                    .map_err(|e| ("handle-event", e)))
+            })
+    }
+
+    /// The Addon's own UI state as JSON.
+    pub fn get_state(&self) -> Result<String, CallError> {
+        self.ext
+            .call_guest("get-state", &NodeConfig::default(), |instance| {
+                let Exports::Addon(world) = &instance.exports else {
+                    return Err(wrong_world("addon"));
+                };
+                Ok(Ok(world
+                    .symphony_extension_addon()
+                    .call_get_state(&mut instance.store)?))
+            })
+    }
+}
+
+/// Draws a vnode tree as indented text: one line per node with text,
+/// indented by how many of its ancestors have text (containers without text
+/// do not indent).
+///
+/// ```
+/// use symphony_host::{VNode, render_text};
+///
+/// let node = |id, parent, text: Option<&str>| VNode {
+///     id, parent, tag: "row".into(), attrs: vec![], text: text.map(String::from),
+/// };
+/// let tree = [node(0, None, None), node(1, Some(0), Some("run")), node(2, Some(1), Some("step a"))];
+/// assert_eq!(render_text(&tree), "run\n  step a\n");
+/// ```
+pub fn render_text(nodes: &[VNode]) -> String {
+    let mut levels: std::collections::HashMap<u32, (usize, bool)> =
+        std::collections::HashMap::with_capacity(nodes.len());
+    let mut out = String::new();
+    for node in nodes {
+        let level = node
+            .parent
+            .and_then(|p| levels.get(&p))
+            .map_or(0, |&(level, has_text)| level + usize::from(has_text));
+        levels.insert(node.id, (level, node.text.is_some()));
+        for line in node.text.iter().flat_map(|t| t.lines()) {
+            out.push_str(&"  ".repeat(level));
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}

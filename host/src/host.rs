@@ -1,0 +1,369 @@
+//! The host: the engine, the loaded extensions and the services they use.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bus::LocalBus;
+use crate::extension::{
+    Addon, Extension, ExtensionKind, Instrument, Limits, LoadOptions, Operator,
+};
+use crate::pit::artifacts::ArtifactStore;
+use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
+use crate::workflow::{self, Plan, RunEvent, RunReport, Workflow};
+use crate::{Error, LoadError};
+
+/// Configures and builds a [`Host`].
+///
+/// Defaults: the data directory from `$SYMPHONY_HOME`, else the platform's
+/// data directory (`~/.local/share/symphony` on Linux); the compile cache in
+/// `<home>/cache/components`; [`EngineSettings`] and [`Limits`] defaults.
+#[derive(Debug, Clone, Default)]
+pub struct HostBuilder {
+    home: Option<PathBuf>,
+    cache: Option<PathBuf>,
+    engine: EngineSettings,
+    limits: Limits,
+}
+
+impl HostBuilder {
+    /// Keeps everything the host persists (compile cache, artifacts) under `dir`.
+    pub fn home(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.home = Some(dir.into());
+        self
+    }
+
+    /// Keeps compiled components under `dir` instead of `<home>/cache/components`,
+    /// e.g. to share one compile cache between several homes.
+    pub fn compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache = Some(dir.into());
+        self
+    }
+
+    /// Sizes the engine.
+    pub fn engine(mut self, settings: EngineSettings) -> Self {
+        self.engine = settings;
+        self
+    }
+
+    /// Limits for extensions loaded without their own.
+    pub fn default_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Creates the engine and the data directory.
+    pub fn build(self) -> Result<Host, Error> {
+        let home = match self.home {
+            Some(home) => home,
+            None => match std::env::var_os("SYMPHONY_HOME") {
+                Some(home) => PathBuf::from(home),
+                None => dirs::data_dir()
+                    .map(|d| d.join("symphony"))
+                    .ok_or_else(|| {
+                        Error::Setup("no data directory: set SYMPHONY_HOME or pass --home".into())
+                    })?,
+            },
+        };
+        std::fs::create_dir_all(&home).map_err(|e| {
+            Error::Setup(format!(
+                "cannot create the data directory {}: {e}",
+                home.display()
+            ))
+        })?;
+        let cache = self
+            .cache
+            .unwrap_or_else(|| home.join("cache").join("components"));
+        let runtime = Runtime::new(self.engine, cache)?;
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                runtime,
+                extensions: RwLock::default(),
+                bus: LocalBus::default(),
+                artifacts: ArtifactStore::new(home.join("artifacts")),
+                limits: self.limits,
+                home,
+            }),
+        })
+    }
+}
+
+/// A loaded extension, as listed by [`Host::extensions`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExtensionInfo {
+    /// The name workflows use.
+    pub name: String,
+    /// Its kind.
+    pub kind: ExtensionKind,
+    /// The component file.
+    pub path: PathBuf,
+    /// SHA-256 of the component bytes.
+    pub sha256: String,
+}
+
+/// The Symphony host: loads WebAssembly component extensions, calls them
+/// under limits and grants, and runs workflows of them.
+///
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+pub(crate) struct HostInner {
+    pub(crate) runtime: Runtime,
+    extensions: RwLock<BTreeMap<String, Arc<Extension>>>,
+    pub(crate) bus: LocalBus,
+    pub(crate) artifacts: ArtifactStore,
+    limits: Limits,
+    home: PathBuf,
+}
+
+impl HostInner {
+    fn find(&self, name: &str) -> Result<Arc<Extension>, Error> {
+        let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
+        extensions
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownExtension {
+                name: name.to_string(),
+                loaded: extensions.keys().cloned().collect(),
+            })
+    }
+
+    fn get(&self, name: &str, expected: ExtensionKind) -> Result<Arc<Extension>, Error> {
+        let ext = self.find(name)?;
+        if ext.kind != expected {
+            return Err(Error::WrongKind {
+                name: name.to_string(),
+                expected,
+                actual: ext.kind,
+            });
+        }
+        Ok(ext)
+    }
+
+    pub(crate) fn instrument(&self, name: &str) -> Result<Instrument, Error> {
+        Ok(Instrument {
+            ext: self.get(name, ExtensionKind::Instrument)?,
+        })
+    }
+
+    pub(crate) fn operator(&self, name: &str) -> Result<Operator, Error> {
+        Ok(Operator {
+            ext: self.get(name, ExtensionKind::Operator)?,
+        })
+    }
+
+    pub(crate) fn addon(&self, name: &str) -> Result<Addon, Error> {
+        Ok(Addon {
+            ext: self.get(name, ExtensionKind::Addon)?,
+        })
+    }
+
+    fn kinds(&self) -> BTreeMap<String, ExtensionKind> {
+        let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
+        extensions
+            .iter()
+            .map(|(name, ext)| (name.clone(), ext.kind))
+            .collect()
+    }
+}
+
+/// The name an extension gets from its file: the stem with `_` as `-`.
+fn name_from_path(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().replace('_', "-"))
+        .unwrap_or_default()
+}
+
+impl Host {
+    /// A builder with the defaults.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    /// The data directory.
+    pub fn home(&self) -> &Path {
+        &self.inner.home
+    }
+
+    /// Loads the component at `path` with no grants and default limits;
+    /// returns the name it is known by.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<String, Error> {
+        self.load_with(path, LoadOptions::default())
+    }
+
+    /// Loads the component at `path` with `options`.
+    pub fn load_with(&self, path: impl AsRef<Path>, options: LoadOptions) -> Result<String, Error> {
+        let path = path.as_ref();
+        let name = options.name.unwrap_or_else(|| name_from_path(path));
+        let (kind, pre, hash) = self.inner.runtime.prepare(path)?;
+        let limits = options.limits.unwrap_or(match kind {
+            ExtensionKind::Addon => Limits {
+                max_instances: 1,
+                ..self.inner.limits
+            },
+            _ => self.inner.limits,
+        });
+        let max_memory = self.inner.runtime.settings.max_memory;
+        if limits.memory > max_memory {
+            return Err(LoadError::Limits {
+                name,
+                reason: format!(
+                    "memory limit {} bytes is above the engine's maximum of {max_memory} bytes",
+                    limits.memory
+                ),
+            }
+            .into());
+        }
+        options.grants.check(&name)?;
+        let ctx = Arc::new(ExtensionContext {
+            name: name.as_str().into(),
+            grants: options.grants,
+            host: Arc::downgrade(&self.inner),
+        });
+        let engine = self.inner.runtime.engine.clone();
+        let tick = self.inner.runtime.settings.epoch_tick;
+        let extension = Extension::new(
+            ctx,
+            kind,
+            path.to_path_buf(),
+            hash,
+            limits,
+            tick,
+            engine,
+            pre,
+        );
+
+        let mut extensions = self
+            .inner
+            .extensions
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = extensions.get(&name) {
+            return Err(LoadError::Duplicate {
+                name,
+                existing: existing.path.clone(),
+            }
+            .into());
+        }
+        tracing::debug!(extension = %name, %kind, path = %path.display(), "loaded");
+        extensions.insert(name.clone(), Arc::new(extension));
+        Ok(name)
+    }
+
+    /// Loads every `.wasm` file in `dir`, in name order.
+    pub fn load_dir(&self, dir: impl AsRef<Path>) -> Result<Vec<String>, Error> {
+        let dir = dir.as_ref();
+        let io = |source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| self.load(p)).collect()
+    }
+
+    /// The loaded extensions, by name.
+    pub fn extensions(&self) -> Vec<ExtensionInfo> {
+        let extensions = self
+            .inner
+            .extensions
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        extensions
+            .values()
+            .map(|e| ExtensionInfo {
+                name: e.name.to_string(),
+                kind: e.kind,
+                path: e.path.clone(),
+                sha256: e.hash.clone(),
+            })
+            .collect()
+    }
+
+    /// The Instrument named `name`.
+    pub fn instrument(&self, name: &str) -> Result<Instrument, Error> {
+        self.inner.instrument(name)
+    }
+
+    /// The Operator named `name`.
+    pub fn operator(&self, name: &str) -> Result<Operator, Error> {
+        self.inner.operator(name)
+    }
+
+    /// The Addon named `name`.
+    pub fn addon(&self, name: &str) -> Result<Addon, Error> {
+        self.inner.addon(name)
+    }
+
+    /// Creates a fresh instance of the extension `name` (running its
+    /// `on-load` and `on-activate` hooks) and drops it: proof that it can
+    /// start under its limits, without touching its pool of warm instances.
+    pub fn check_start(&self, name: &str) -> Result<(), Error> {
+        Ok(self.inner.find(name)?.start_and_drop()?)
+    }
+
+    /// Describes the component at `path`: its world, imports and exports.
+    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<ComponentInfo, Error> {
+        Ok(self.inner.runtime.inspect(path.as_ref())?)
+    }
+
+    /// Checks `workflow` against the loaded extensions.
+    pub fn validate(&self, workflow: &Workflow) -> Result<Plan, Error> {
+        Ok(workflow.validate(&self.inner.kinds())?)
+    }
+
+    /// Validates and runs `workflow` on `input`. A node failure is not an
+    /// error: the report's state is `failed` and says which node and why.
+    pub fn run(&self, workflow: &Workflow, input: &Value) -> Result<RunReport, Error> {
+        self.run_with(workflow, input, &mut |_| {})
+    }
+
+    /// Like [`Host::run`], calling `observer` as nodes start and finish.
+    pub fn run_with(
+        &self,
+        workflow: &Workflow,
+        input: &Value,
+        observer: &mut dyn FnMut(RunEvent<'_>),
+    ) -> Result<RunReport, Error> {
+        let plan = self.validate(workflow)?;
+        workflow::execute(&self.inner, workflow, &plan, input, observer)
+    }
+
+    /// The in-process bus; run events are published on `exec.<run-id>.>`.
+    pub fn bus(&self) -> &LocalBus {
+        &self.inner.bus
+    }
+
+    /// The artifact store.
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.inner.artifacts
+    }
+
+    /// How often the compile cache was used.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.runtime.cache_stats()
+    }
+
+    /// Runs every idle instance's `on-deactivate` and `on-unload` hooks and
+    /// drops the instances.
+    pub fn shutdown(&self) {
+        let extensions = self
+            .inner
+            .extensions
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        for extension in extensions.values() {
+            extension.shut_down();
+        }
+    }
+}

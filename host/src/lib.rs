@@ -1,0 +1,91 @@
+//! Symphony's host: runs workflows of WebAssembly component extensions.
+//!
+//! ```
+//! use symphony_host::{Host, Workflow};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let home = tempfile::tempdir()?;
+//! let host = Host::builder().home(home.path()).build()?;
+//!
+//! // Extensions are components built for wasm32-wasip2; this host has none
+//! // loaded yet, so the workflow names an extension it cannot find.
+//! let workflow = Workflow::from_json(
+//!     r#"{"schema_version": 1, "name": "demo",
+//!         "nodes": [{"id": "llm", "kind": "instrument", "extension": "mock-llm"}]}"#,
+//!     "demo.json",
+//! )?;
+//! let err = host.validate(&workflow).unwrap_err();
+//! assert!(err.to_string().contains("node 'llm': unknown extension 'mock-llm'"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With the example extensions built (`cargo xtask build-examples`), a run
+//! looks like this:
+//!
+//! ```no_run
+//! use symphony_host::{Host, NodeConfig, Workflow};
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let host = Host::builder().build()?;
+//! host.load_dir("target/components")?;
+//!
+//! // Call an extension directly ...
+//! let llm = host.instrument("mock-llm")?;
+//! let answer = llm.invoke(&NodeConfig::default(), r#"{"text": "Wasm is fast. Wasm is safe."}"#)?;
+//!
+//! // ... or run a workflow of them.
+//! let workflow = Workflow::from_file("examples/workflows/demo.json")?;
+//! let report = host.run(&workflow, &json!({"text": "Symphony runs extensions."}))?;
+//! println!("{answer}\n{}", report.output.unwrap_or_default());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Core concepts
+//!
+//! - **[`Host`]** owns one wasmtime engine (pooling allocator, fuel, epoch
+//!   deadlines), a linker built once, an on-disk cache of compiled
+//!   components, and the loaded extensions.
+//! - **Extensions** are components exporting one of three worlds of the WIT
+//!   package `symphony:extension@0.1.0`: [`Instrument`], [`Operator`] or
+//!   [`Addon`]. Each call runs under [`Limits`] (fuel, deadline, memory) in
+//!   an instance from the extension's pool; a trapped instance is discarded.
+//! - **Grants** ([`Grants`]) are all an extension may reach: WASI sees only
+//!   granted directories and variables, never sockets, and every host import
+//!   checks its capability and answers `denied` rather than trapping.
+//! - **Workflows** ([`Workflow`]) are DAGs of Instrument and Operator nodes;
+//!   [`Host::run`] validates one, runs its nodes in topological order and
+//!   returns a [`RunReport`] that Addons can render.
+//!
+//! # Crate features
+//!
+//! None yet. `wasmtime` is re-exported so embedders build against the same
+//! version.
+
+#![deny(missing_docs)]
+
+mod bus;
+mod error;
+mod extension;
+mod host;
+mod pit;
+mod runtime;
+mod workflow;
+
+pub use bus::{LocalBus, Message, Subscription, subject_matches};
+pub use error::{CallError, Error, LoadError};
+pub use extension::{
+    Addon, ArtifactAccess, DirGrant, ExtError, ExtensionKind, FsAccess, Grants, Health, Instrument,
+    Limits, LoadOptions, NodeConfig, Operator, UiEvent, VNode, render_text,
+};
+pub use host::{ExtensionInfo, Host, HostBuilder};
+pub use pit::artifacts::{ArtifactError, ArtifactStore};
+pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
+pub use workflow::{
+    AddonView, Edge, Node, NodeReport, NodeState, Plan, Problem, RunEvent, RunReport, RunState,
+    Workflow, WorkflowError,
+};
+
+pub use wasmtime;

@@ -1,0 +1,3 @@
+//! The Pit: the host's infrastructure components.
+
+pub mod artifacts;

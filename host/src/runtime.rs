@@ -1,0 +1,125 @@
+//! The WebAssembly runtime: one engine, one linker, a compile cache.
+
+mod bindings;
+mod cache;
+mod engine;
+mod guest_log;
+mod host_api;
+mod inspect;
+mod instance;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+pub use cache::CacheStats;
+pub use engine::EngineSettings;
+pub use inspect::{ComponentInfo, ComponentItemInfo};
+
+pub(crate) use bindings::types as wit;
+pub(crate) use cache::sha256_hex;
+pub(crate) use guest_log::GuestLog;
+pub(crate) use instance::{Exports, Instance, WorldPre};
+pub(crate) use state::ExtensionContext;
+
+use crate::extension::ExtensionKind;
+use crate::{Error, LoadError};
+use cache::ComponentCache;
+use state::StoreState;
+
+/// The engine with everything built once per host.
+pub(crate) struct Runtime {
+    pub(crate) engine: Engine,
+    linker: Linker<StoreState>,
+    cache: ComponentCache,
+    pub(crate) settings: EngineSettings,
+}
+
+impl Runtime {
+    pub(crate) fn new(settings: EngineSettings, cache_dir: PathBuf) -> Result<Self, Error> {
+        let engine = engine::new_engine(&settings)?;
+        let mut linker = Linker::new(&engine);
+        let setup = |e: wasmtime::Error| Error::Setup(format!("cannot link host imports: {e:#}"));
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(setup)?;
+        bindings::instrument::InstrumentExtension::add_to_linker::<_, HasSelf<StoreState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(setup)?;
+        let cache = ComponentCache::new(&engine, cache_dir);
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            settings,
+        })
+    }
+
+    pub(crate) fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Compiles (or loads from the cache) the component at `path`, finds its
+    /// world and links it. Returns the kind, the linked component and the
+    /// SHA-256 of its bytes.
+    pub(crate) fn prepare(
+        &self,
+        path: &Path,
+    ) -> Result<(ExtensionKind, WorldPre, String), LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (component, hash) = self.cache.load(&self.engine, &bytes, path)?;
+        let info = ComponentInfo::of(&self.engine, &component);
+        let kind = info.kind.ok_or_else(|| LoadError::UnknownWorld {
+            path: path.to_path_buf(),
+            exports: info.exports.iter().map(|e| e.name.clone()).collect(),
+        })?;
+        let pre = WorldPre::new(&self.linker, &component, kind).map_err(|e| {
+            LoadError::WorldMismatch {
+                path: path.to_path_buf(),
+                kind,
+                reason: format!("{e:#}"),
+            }
+        })?;
+        Ok((kind, pre, hash))
+    }
+
+    /// Describes the component at `path` without linking it.
+    pub(crate) fn inspect(&self, path: &Path) -> Result<ComponentInfo, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (component, _) = self.cache.load(&self.engine, &bytes, path)?;
+        Ok(ComponentInfo::of(&self.engine, &component))
+    }
+}
+
+/// The host's `ExtError` from the WIT one.
+impl From<wit::ExtError> for crate::ExtError {
+    fn from(e: wit::ExtError) -> Self {
+        match e {
+            wit::ExtError::InvalidInput(m) => crate::ExtError::InvalidInput(m),
+            wit::ExtError::InvalidConfig(m) => crate::ExtError::InvalidConfig(m),
+            wit::ExtError::Unavailable(m) => crate::ExtError::Unavailable(m),
+            wit::ExtError::Denied(m) => crate::ExtError::Denied(m),
+            wit::ExtError::Failed(m) => crate::ExtError::Failed(m),
+        }
+    }
+}
+
+impl From<crate::ExtError> for wit::ExtError {
+    fn from(e: crate::ExtError) -> Self {
+        match e {
+            crate::ExtError::InvalidInput(m) => wit::ExtError::InvalidInput(m),
+            crate::ExtError::InvalidConfig(m) => wit::ExtError::InvalidConfig(m),
+            crate::ExtError::Unavailable(m) => wit::ExtError::Unavailable(m),
+            crate::ExtError::Denied(m) => wit::ExtError::Denied(m),
+            crate::ExtError::Failed(m) => wit::ExtError::Failed(m),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The on-disk cache of compiled components.
+//!
+//! Compiling a component with Cranelift takes tens of milliseconds per 100 KB;
+//! loading its serialized machine code takes well under one. Entries are keyed
+//! by the SHA-256 of the component bytes together with a fingerprint of the
+//! engine settings, so a changed engine never loads code compiled for another.
+
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::LoadError;
+
+/// How often the cache was used. Returned by [`Host::cache_stats`](crate::Host::cache_stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Components compiled with Cranelift (cache misses).
+    pub compiled: u64,
+    /// Components loaded from the cache without compiling.
+    pub hits: u64,
+}
+
+/// Compiled components on disk, under `<home>/cache/components`.
+pub(crate) struct ComponentCache {
+    dir: PathBuf,
+    fingerprint: String,
+    compiled: AtomicU64,
+    hits: AtomicU64,
+}
+
+/// Lowercase hex of a SHA-256 digest.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl ComponentCache {
+    pub(crate) fn new(engine: &Engine, dir: PathBuf) -> Self {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        ComponentCache {
+            dir,
+            fingerprint: format!("{:016x}", hasher.finish()),
+            compiled: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            hits: self.hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Returns the compiled component for `bytes` (read from `path`) and the
+    /// SHA-256 of the bytes, compiling only on a cache miss.
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        path: &Path,
+    ) -> Result<(Component, String), LoadError> {
+        check_header(bytes, path)?;
+        let hash = sha256_hex(bytes);
+        let entry = self
+            .dir
+            .join(format!("{}-{}.cwasm", &hash[..32], self.fingerprint));
+        if entry.is_file() {
+            // SAFETY: the file was written by `store` below from
+            // `Component::serialize` for an engine with this fingerprint,
+            // and its name carries the hash of the source bytes.
+            match unsafe { Component::deserialize_file(engine, &entry) } {
+                Ok(component) => {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok((component, hash));
+                }
+                Err(e) => tracing::warn!(
+                    entry = %entry.display(),
+                    "compiled-component cache entry unusable, recompiling: {e:#}"
+                ),
+            }
+        }
+        let component = Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("{e:#}"),
+        })?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
+        match component.serialize() {
+            Ok(code) => {
+                if let Err(e) = write_atomically(&self.dir, &entry, &code) {
+                    tracing::warn!(entry = %entry.display(), "cannot write the compile cache: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("cannot serialize compiled component: {e:#}"),
+        }
+        Ok((component, hash))
+    }
+}
+
+/// Rejects bytes that are not a component with a message saying what they are.
+fn check_header(bytes: &[u8], path: &Path) -> Result<(), LoadError> {
+    let reason = match bytes {
+        [0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00, ..] => return Ok(()),
+        [0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00, ..] => {
+            "it is a core WebAssembly module; build extensions for wasm32-wasip2 (or run \
+             `wasm-tools component new`) to get a component"
+                .to_string()
+        }
+        [0, b'a', b's', b'm', ..] => {
+            "it has an unsupported WebAssembly version or layer".to_string()
+        }
+        _ if bytes.len() < 8 => format!("it is only {} bytes long", bytes.len()),
+        _ => "it does not start with the WebAssembly magic bytes \\0asm".to_string(),
+    };
+    Err(LoadError::NotAComponent {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Writes `bytes` to `path` so that readers see either nothing or all of it.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_check_names_what_the_bytes_are() {
+        let path = Path::new("x.wasm");
+        let core = [0, b'a', b's', b'm', 1, 0, 0, 0];
+        let component = [0, b'a', b's', b'm', 0x0d, 0, 1, 0];
+        assert!(check_header(&component, path).is_ok());
+        let msg = |b: &[u8]| check_header(b, path).unwrap_err().to_string();
+        assert!(msg(&core).contains("core WebAssembly module"));
+        assert!(msg(b"hello world").contains("magic bytes"));
+        assert!(msg(b"").contains("only 0 bytes"));
+    }
+
+    #[test]
+    fn sha256_hex_matches_a_known_digest() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

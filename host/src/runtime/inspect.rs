@@ -1,0 +1,86 @@
+//! What a component imports and exports, and which Symphony world that is.
+
+use serde::Serialize;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime::component::types::{ComponentExtern, ComponentItem};
+
+use crate::extension::ExtensionKind;
+
+/// The lifecycle interface every extension world exports.
+pub(crate) const LIFECYCLE: &str = "symphony:extension/lifecycle@0.1.0";
+
+/// One import or export of a component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentItemInfo {
+    /// The name, e.g. `symphony:extension/host@0.1.0`.
+    pub name: String,
+    /// `instance`, `func`, `type`, `resource`, `module` or `component`.
+    pub item: &'static str,
+    /// For an instance, the functions it holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
+}
+
+/// A component's world as the host sees it. Returned by
+/// [`Host::inspect`](crate::Host::inspect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentInfo {
+    /// The extension kind whose world the component exports, if any.
+    pub kind: Option<ExtensionKind>,
+    /// What the component imports.
+    pub imports: Vec<ComponentItemInfo>,
+    /// What the component exports.
+    pub exports: Vec<ComponentItemInfo>,
+}
+
+impl ComponentInfo {
+    pub(crate) fn of(engine: &Engine, component: &Component) -> Self {
+        let ty = component.component_type();
+        let describe = |(name, item): (&str, ComponentExtern<'_>)| {
+            let (kind, functions) = match item.ty {
+                ComponentItem::ComponentInstance(inst) => {
+                    let functions = inst
+                        .exports(engine)
+                        .filter(|(_, i)| matches!(i.ty, ComponentItem::ComponentFunc(_)))
+                        .map(|(n, _)| n.to_string())
+                        .collect();
+                    ("instance", functions)
+                }
+                ComponentItem::ComponentFunc(_) | ComponentItem::CoreFunc(_) => {
+                    ("func", Vec::new())
+                }
+                ComponentItem::Type(_) => ("type", Vec::new()),
+                ComponentItem::Resource(_) => ("resource", Vec::new()),
+                ComponentItem::Module(_) => ("module", Vec::new()),
+                ComponentItem::Component(_) => ("component", Vec::new()),
+            };
+            ComponentItemInfo {
+                name: name.to_string(),
+                item: kind,
+                functions,
+            }
+        };
+        let imports: Vec<_> = ty.imports(engine).map(describe).collect();
+        let exports: Vec<_> = ty.exports(engine).map(describe).collect();
+        let exported = |name: &str| exports.iter().any(|e| e.name == name);
+        let kind = if exported(LIFECYCLE) {
+            ExtensionKind::ALL
+                .into_iter()
+                .find(|k| exported(k.interface()))
+        } else {
+            None
+        };
+        ComponentInfo {
+            kind,
+            imports,
+            exports,
+        }
+    }
+
+    /// The world's name, e.g. `symphony:extension/operator-extension@0.1.0`.
+    pub fn world(&self) -> Option<String> {
+        self.kind
+            .map(|k| format!("symphony:extension/{}-extension@0.1.0", k.as_str()))
+    }
+}

@@ -1,0 +1,187 @@
+//! One live instance of an extension: its store and typed exports.
+
+use std::sync::Arc;
+
+use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+use super::bindings::{addon, instrument, operator};
+use super::state::{ExtensionContext, StoreState};
+use crate::extension::{ExtensionKind, Limits, NodeConfig};
+use crate::{CallError, ExtError};
+
+/// A component linked and type-checked against its world, ready to be
+/// instantiated many times.
+pub(crate) enum WorldPre {
+    Instrument(instrument::InstrumentExtensionPre<StoreState>),
+    Operator(operator::OperatorExtensionPre<StoreState>),
+    Addon(addon::AddonExtensionPre<StoreState>),
+}
+
+impl WorldPre {
+    /// Links `component` and checks its exports against `kind`'s world.
+    pub(crate) fn new(
+        linker: &Linker<StoreState>,
+        component: &Component,
+        kind: ExtensionKind,
+    ) -> wasmtime::Result<Self> {
+        let pre: InstancePre<StoreState> = linker.instantiate_pre(component)?;
+        Ok(match kind {
+            ExtensionKind::Instrument => {
+                WorldPre::Instrument(instrument::InstrumentExtensionPre::new(pre)?)
+            }
+            ExtensionKind::Operator => {
+                WorldPre::Operator(operator::OperatorExtensionPre::new(pre)?)
+            }
+            ExtensionKind::Addon => WorldPre::Addon(addon::AddonExtensionPre::new(pre)?),
+        })
+    }
+}
+
+/// The typed exports of one instance.
+pub(crate) enum Exports {
+    Instrument(instrument::InstrumentExtension),
+    Operator(operator::OperatorExtension),
+    Addon(addon::AddonExtension),
+}
+
+/// Calls a lifecycle function on whichever world `$exports` is; each world's
+/// bindings have their own (identical) lifecycle type.
+macro_rules! lifecycle {
+    ($exports:expr, $store:expr, $call:ident) => {
+        match $exports {
+            Exports::Instrument(w) => w.symphony_extension_lifecycle().$call($store),
+            Exports::Operator(w) => w.symphony_extension_lifecycle().$call($store),
+            Exports::Addon(w) => w.symphony_extension_lifecycle().$call($store),
+        }
+    };
+}
+
+/// A live instance with its own store, memory and fuel.
+pub(crate) struct Instance {
+    pub(crate) store: Store<StoreState>,
+    pub(crate) exports: Exports,
+    /// The configuration last given to an Instrument's `configure`, so it is
+    /// called again only when a node's config differs.
+    pub(crate) configured: Option<NodeConfig>,
+}
+
+impl Instance {
+    /// Creates an instance and runs its `on-load` and `on-activate` hooks.
+    pub(crate) fn new(
+        engine: &Engine,
+        pre: &WorldPre,
+        ext: &Arc<ExtensionContext>,
+        limits: &Limits,
+        deadline_ticks: u64,
+    ) -> Result<Instance, CallError> {
+        let fail = |message: String| CallError::Instantiate {
+            extension: ext.name.to_string(),
+            message,
+        };
+        let state =
+            StoreState::new(ext.clone(), limits.memory).map_err(|e| fail(format!("{e:#}")))?;
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.memory);
+        store.epoch_deadline_trap();
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| fail(format!("{e:#}")))?;
+        store.set_epoch_deadline(deadline_ticks);
+        let exports = match pre {
+            WorldPre::Instrument(pre) => pre.instantiate(&mut store).map(Exports::Instrument),
+            WorldPre::Operator(pre) => pre.instantiate(&mut store).map(Exports::Operator),
+            WorldPre::Addon(pre) => pre.instantiate(&mut store).map(Exports::Addon),
+        }
+        .map_err(|e| fail(format!("{e:#}")))?;
+        let mut instance = Instance {
+            store,
+            exports,
+            configured: None,
+        };
+        for (hook, result) in [
+            (
+                "on-load",
+                lifecycle!(&instance.exports, &mut instance.store, call_on_load),
+            ),
+            (
+                "on-activate",
+                lifecycle!(&instance.exports, &mut instance.store, call_on_activate),
+            ),
+        ] {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    return Err(fail(format!(
+                        "{hook} returned an error: {}",
+                        ExtError::from(e)
+                    )));
+                }
+                Err(e) => return Err(instance.classify(e, &ext.name, "on-load", limits)),
+            }
+        }
+        Ok(instance)
+    }
+
+    /// Resets fuel, deadline and per-call state before a call.
+    pub(crate) fn begin_call(&mut self, config: &NodeConfig, fuel: u64, deadline_ticks: u64) {
+        // Fuel is always enabled on the host's engine, so this cannot fail.
+        let _ = self.store.set_fuel(fuel);
+        self.store.set_epoch_deadline(deadline_ticks);
+        let data = self.store.data_mut();
+        data.memory.exceeded = None;
+        if !data.config.same_as(config) {
+            data.config = config.clone();
+        }
+    }
+
+    /// Runs `on-deactivate` and `on-unload` before the instance is dropped.
+    pub(crate) fn shut_down(mut self, fuel: u64, deadline_ticks: u64) {
+        self.begin_call(&NodeConfig::default(), fuel, deadline_ticks);
+        let name = self.store.data().ext.name.clone();
+        if let Err(e) = lifecycle!(&self.exports, &mut self.store, call_on_deactivate)
+            .and_then(|()| lifecycle!(&self.exports, &mut self.store, call_on_unload))
+        {
+            tracing::warn!(extension = %name, "shutdown hooks failed: {e:#}");
+        }
+    }
+
+    /// Turns an error from a call into the reason a user can act on.
+    pub(crate) fn classify(
+        &self,
+        error: wasmtime::Error,
+        extension: &str,
+        function: &'static str,
+        limits: &Limits,
+    ) -> CallError {
+        let extension = extension.to_string();
+        if let Some(requested) = self.store.data().memory.exceeded {
+            return CallError::MemoryLimit {
+                extension,
+                function,
+                limit: self.store.data().memory.limit(),
+                requested,
+            };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => CallError::OutOfFuel {
+                extension,
+                function,
+                fuel: limits.fuel,
+            },
+            Some(Trap::Interrupt) => CallError::Deadline {
+                extension,
+                function,
+                deadline: limits.deadline,
+            },
+            _ => {
+                tracing::debug!(%extension, function, "guest trapped: {error:?}");
+                CallError::Trap {
+                    extension,
+                    function,
+                    message: error.root_cause().to_string(),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! What each wasmtime `Store` carries.
+
+use std::sync::{Arc, Weak};
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::extension::{Grants, NodeConfig};
+use crate::host::HostInner;
+
+/// What every instance of one extension shares.
+pub(crate) struct ExtensionContext {
+    /// The extension's name, for logs and messages.
+    pub(crate) name: Arc<str>,
+    /// What the extension may do; checked by every host import.
+    pub(crate) grants: Grants,
+    /// The host, for imports that reach its services. Weak because the host
+    /// owns the instances that hold this.
+    pub(crate) host: Weak<HostInner>,
+}
+
+/// The data of one instance's `Store`.
+pub(crate) struct StoreState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Enforces the memory limit and remembers why growth was refused.
+    pub(crate) memory: MemoryGuard,
+    /// The extension this instance belongs to.
+    pub(crate) ext: Arc<ExtensionContext>,
+    /// The configuration of the call in progress, read by `host.config`.
+    pub(crate) config: NodeConfig,
+}
+
+impl StoreState {
+    pub(crate) fn new(ext: Arc<ExtensionContext>, memory_limit: usize) -> wasmtime::Result<Self> {
+        Ok(StoreState {
+            wasi: ext.grants.wasi_ctx(&ext.name)?,
+            table: ResourceTable::new(),
+            memory: MemoryGuard::new(memory_limit),
+            ext,
+            config: NodeConfig::default(),
+        })
+    }
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A memory limit that traps with a recorded reason instead of letting the
+/// guest's allocator fail into an opaque `unreachable`.
+pub(crate) struct MemoryGuard {
+    limit: usize,
+    /// The largest size any memory of this instance reached, in bytes.
+    pub(crate) peak: usize,
+    /// The size a refused growth asked for, until the next call starts.
+    pub(crate) exceeded: Option<usize>,
+}
+
+/// Table growth beyond this many elements is refused; no guest we know of
+/// needs more, and each element costs host memory.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl MemoryGuard {
+    fn new(limit: usize) -> Self {
+        MemoryGuard {
+            limit,
+            peak: 0,
+            exceeded: None,
+        }
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+impl ResourceLimiter for MemoryGuard {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exceeded = Some(desired);
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit of {} bytes exceeded (asked for {desired})",
+                self.limit
+            )));
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

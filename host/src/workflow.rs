@@ -1,0 +1,71 @@
+//! Workflows: DAGs of Instrument and Operator nodes joined by data edges.
+
+mod model;
+mod run;
+mod validate;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use model::{AddonView, Edge, Node, Workflow};
+pub use run::{NodeReport, NodeState, RunEvent, RunReport, RunState};
+pub use validate::Plan;
+
+pub(crate) use run::execute;
+
+/// One thing wrong with a workflow, naming the node or edge it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where: `node 'x'`, `edge 2 (a -> b)`, `addon 'p'` or `workflow`.
+    pub at: String,
+    /// What is wrong and, where possible, how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
+}
+
+/// Why a workflow cannot be read or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// The file could not be read.
+    #[error("cannot read workflow {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The text is not a workflow document.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Parse {
+        /// The file, or `<input>`.
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// The document parsed but describes a workflow that cannot run.
+    #[error("workflow '{name}' is invalid:\n{}", list(.problems))]
+    Invalid {
+        /// The workflow's name.
+        name: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,339 @@
+//! Checking a workflow against the loaded extensions and ordering its nodes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::model::SCHEMA_VERSION;
+use super::{Node, Problem, Workflow, WorkflowError};
+use crate::extension::ExtensionKind;
+
+/// A valid workflow's execution order and data flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Node indices in topological order; ties go to the smaller node id.
+    pub(crate) order: Vec<usize>,
+    /// For each node, the indices of the nodes feeding it, by edge order.
+    pub(crate) upstream: Vec<Vec<usize>>,
+    /// Nodes with no outgoing edge, in node order.
+    pub(crate) sinks: Vec<usize>,
+}
+
+impl Plan {
+    /// The workflow's nodes in the order they run.
+    pub fn ordered<'w>(&self, workflow: &'w Workflow) -> Vec<&'w Node> {
+        self.order.iter().map(|&i| &workflow.nodes[i]).collect()
+    }
+}
+
+impl Workflow {
+    /// Checks the workflow against the extensions `known` (name → kind) and
+    /// returns its plan, or every problem found.
+    pub fn validate(&self, known: &BTreeMap<String, ExtensionKind>) -> Result<Plan, WorkflowError> {
+        let mut problems = Vec::new();
+        let mut problem = |at: String, message: String| problems.push(Problem { at, message });
+        let loaded = || {
+            if known.is_empty() {
+                "no extensions are loaded; pass --ext-dir".to_string()
+            } else {
+                format!(
+                    "loaded: {}",
+                    known.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            }
+        };
+
+        if self.schema_version != SCHEMA_VERSION {
+            problem(
+                "workflow".into(),
+                format!(
+                    "schema_version {} is not supported (this host reads {SCHEMA_VERSION})",
+                    self.schema_version
+                ),
+            );
+        }
+        if self.nodes.is_empty() {
+            problem("workflow".into(), "has no nodes".into());
+        }
+
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let at = format!("node '{}'", node.id);
+            if node.id.trim().is_empty() {
+                problem(format!("node {i}"), "has an empty id".into());
+            } else if index.insert(&node.id, i).is_some() {
+                problem(at.clone(), "the id is used by more than one node".into());
+            }
+            if node.kind == ExtensionKind::Addon {
+                problem(
+                    at.clone(),
+                    "kind 'addon' cannot be a node: addons render a run's status; list them under \"addons\"".into(),
+                );
+                continue;
+            }
+            match known.get(&node.extension) {
+                None => problem(
+                    at,
+                    format!("unknown extension '{}' ({})", node.extension, loaded()),
+                ),
+                Some(&kind) if kind != node.kind => problem(
+                    at,
+                    format!(
+                        "is an {} node, but '{}' is an {kind}",
+                        node.kind, node.extension
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+
+        let mut upstream = vec![Vec::new(); self.nodes.len()];
+        let mut downstream = vec![Vec::new(); self.nodes.len()];
+        let mut seen = HashMap::new();
+        for (i, edge) in self.edges.iter().enumerate() {
+            let at = format!("edge {i} ({} -> {})", edge.from, edge.to);
+            let (from, to) = (index.get(edge.from.as_str()), index.get(edge.to.as_str()));
+            for (end, id) in [(from, &edge.from), (to, &edge.to)] {
+                if end.is_none() {
+                    problem(at.clone(), format!("there is no node '{id}'"));
+                }
+            }
+            let (Some(&from), Some(&to)) = (from, to) else {
+                continue;
+            };
+            if let Some(first) = seen.insert((from, to), i) {
+                problem(at, format!("duplicates edge {first}"));
+                continue;
+            }
+            upstream[to].push(from);
+            downstream[from].push(to);
+        }
+
+        for (i, view) in self.addons.iter().enumerate() {
+            let at = format!("addon {i} ('{}')", view.extension);
+            match known.get(&view.extension) {
+                None => problem(at, format!("unknown extension ({})", loaded())),
+                Some(ExtensionKind::Addon) => {}
+                Some(kind) => problem(at, format!("is an {kind}, not an addon")),
+            }
+        }
+
+        let order = topological_order(&self.nodes, &upstream, &downstream);
+        if order.len() < self.nodes.len() {
+            for cycle in cycles(&self.nodes, &downstream) {
+                problem(
+                    format!("node '{}'", cycle[0]),
+                    format!("is part of a cycle: {}", cycle.join(" -> ")),
+                );
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(WorkflowError::Invalid {
+                name: self.name.clone(),
+                problems,
+            });
+        }
+        let sinks = (0..self.nodes.len())
+            .filter(|&i| downstream[i].is_empty())
+            .collect();
+        Ok(Plan {
+            order,
+            upstream,
+            sinks,
+        })
+    }
+}
+
+/// Kahn's algorithm, always taking the ready node with the smallest id.
+/// Returns fewer nodes than there are when a cycle blocks the rest.
+fn topological_order(
+    nodes: &[Node],
+    upstream: &[Vec<usize>],
+    downstream: &[Vec<usize>],
+) -> Vec<usize> {
+    let mut waiting: Vec<usize> = upstream.iter().map(Vec::len).collect();
+    let mut ready: BTreeSet<(&str, usize)> = (0..nodes.len())
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| (nodes[i].id.as_str(), i))
+        .collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some((_, i)) = ready.pop_first() {
+        order.push(i);
+        for &next in &downstream[i] {
+            waiting[next] -= 1;
+            if waiting[next] == 0 {
+                ready.insert((nodes[next].id.as_str(), next));
+            }
+        }
+    }
+    order
+}
+
+/// One cycle per strongly connected component that has one, as node ids
+/// starting and ending at the component's smallest id.
+fn cycles(nodes: &[Node], downstream: &[Vec<usize>]) -> Vec<Vec<String>> {
+    let mut graph = DiGraph::<usize, ()>::with_capacity(nodes.len(), 0);
+    let ids: Vec<NodeIndex> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
+    for (from, tos) in downstream.iter().enumerate() {
+        for &to in tos {
+            graph.add_edge(ids[from], ids[to], ());
+        }
+    }
+    let mut found = Vec::new();
+    for scc in tarjan_scc(&graph) {
+        let members: BTreeSet<usize> = scc.iter().map(|n| graph[*n]).collect();
+        let self_loop = scc.len() == 1 && downstream[graph[scc[0]]].contains(&graph[scc[0]]);
+        if scc.len() < 2 && !self_loop {
+            continue;
+        }
+        let Some(&start) = members.iter().min_by_key(|&&i| &nodes[i].id) else {
+            continue;
+        };
+        // Breadth-first from `start` inside the component back to `start`.
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        'search: while let Some(at) = queue.pop_front() {
+            for &next in &downstream[at] {
+                if !members.contains(&next) {
+                    continue;
+                }
+                if next == start {
+                    let mut path = vec![at];
+                    let mut cur = at;
+                    while cur != start {
+                        cur = parent[&cur];
+                        path.push(cur);
+                    }
+                    path.reverse();
+                    path.push(start);
+                    found.push(path.into_iter().map(|i| nodes[i].id.clone()).collect());
+                    break 'search;
+                }
+                if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(next) {
+                    slot.insert(at);
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn known() -> BTreeMap<String, ExtensionKind> {
+        BTreeMap::from([
+            ("llm".to_string(), ExtensionKind::Instrument),
+            ("op".to_string(), ExtensionKind::Operator),
+            ("panel".to_string(), ExtensionKind::Addon),
+        ])
+    }
+
+    fn workflow(nodes: &[(&str, &str, &str)], edges: &[(&str, &str)]) -> Workflow {
+        serde_json::from_value(json!({
+            "schema_version": 1,
+            "name": "t",
+            "nodes": nodes.iter().map(|(id, kind, ext)| json!({"id": id, "kind": kind, "extension": ext})).collect::<Vec<_>>(),
+            "edges": edges.iter().map(|(f, t)| json!({"from": f, "to": t})).collect::<Vec<_>>(),
+        }))
+        .unwrap()
+    }
+
+    fn problems(wf: &Workflow) -> Vec<String> {
+        match wf.validate(&known()) {
+            Err(WorkflowError::Invalid { problems, .. }) => {
+                problems.iter().map(ToString::to_string).collect()
+            }
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn order_is_topological_with_ties_broken_by_id() {
+        let wf = workflow(
+            &[
+                ("d", "operator", "op"),
+                ("b", "operator", "op"),
+                ("a", "instrument", "llm"),
+                ("c", "operator", "op"),
+            ],
+            &[("a", "c"), ("b", "c"), ("c", "d")],
+        );
+        let plan = wf.validate(&known()).unwrap();
+        let ids: Vec<_> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d"]);
+        assert_eq!(plan.sinks, [0]);
+        assert_eq!(plan.upstream[3], [2, 1]);
+    }
+
+    #[test]
+    fn cycles_are_reported_with_their_path() {
+        let wf = workflow(
+            &[
+                ("a", "operator", "op"),
+                ("b", "operator", "op"),
+                ("c", "operator", "op"),
+                ("s", "operator", "op"),
+            ],
+            &[("a", "b"), ("b", "c"), ("c", "a"), ("s", "s")],
+        );
+        assert_eq!(
+            problems(&wf),
+            [
+                "node 'a': is part of a cycle: a -> b -> c -> a",
+                "node 's': is part of a cycle: s -> s"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_and_names_its_node_or_edge() {
+        let wf = workflow(
+            &[
+                ("a", "instrument", "nope"),
+                ("a", "operator", "op"),
+                ("b", "operator", "llm"),
+                ("p", "addon", "panel"),
+            ],
+            &[("a", "zz"), ("a", "b"), ("a", "b")],
+        );
+        let found = problems(&wf);
+        let expected = [
+            "node 'a': unknown extension 'nope' (loaded: llm, op, panel)",
+            "node 'a': the id is used by more than one node",
+            "node 'b': is an operator node, but 'llm' is an instrument",
+            "node 'p': kind 'addon' cannot be a node",
+            "edge 0 (a -> zz): there is no node 'zz'",
+            "edge 2 (a -> b): duplicates edge 1",
+        ];
+        for e in expected {
+            assert!(
+                found.iter().any(|f| f.starts_with(e)),
+                "missing {e:?} in {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unsupported_schema_and_addon_views_are_checked() {
+        let mut wf = workflow(&[("a", "operator", "op")], &[]);
+        wf.schema_version = 7;
+        wf.addons = vec![super::super::AddonView {
+            extension: "op".into(),
+        }];
+        let found = problems(&wf);
+        assert!(found.iter().any(|p| p.contains("schema_version 7")));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("is an operator, not an addon"))
+        );
+    }
+}

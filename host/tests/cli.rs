@@ -1,0 +1,175 @@
+//! The `symphony` binary, run as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_symphony");
+
+/// `<target>/components`, where `cargo xtask build-examples` puts the
+/// example components (the binary is `<target>/<profile>/symphony`).
+fn components() -> PathBuf {
+    std::env::var_os("SYMPHONY_COMPONENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(BIN)
+                .ancestors()
+                .nth(2)
+                .expect("binary under <target>/<profile>")
+                .join("components")
+        })
+}
+
+fn workflows() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/workflows")
+}
+
+fn symphony(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .arg("--home")
+        .arg(home.path())
+        .args(args)
+        .env_remove("SYMPHONY_LOG")
+        .output()
+        .expect("symphony runs");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn demo_args() -> Vec<String> {
+    let components = components();
+    assert!(
+        components.join("mock_llm.wasm").is_file(),
+        "run `cargo xtask build-examples` first"
+    );
+    vec![
+        "run".into(),
+        workflows().join("demo.json").display().to_string(),
+        "--input".into(),
+        format!("@{}", workflows().join("demo-input.json").display()),
+        "--ext-dir".into(),
+        components.display().to_string(),
+    ]
+}
+
+#[test]
+fn run_prints_output_node_times_and_the_addon_view() {
+    let args = demo_args();
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{}", stdout, text(&out.stderr));
+    assert!(
+        stdout.starts_with("workflow 'demo' completed in "),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("✓ summarise") && l.ends_with(" ms")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"mood\": \"positive\""), "{stdout}");
+    assert!(
+        stdout.contains("status-panel:\n✓ demo: completed — 2/2 nodes"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_json_is_one_machine_readable_document() {
+    let mut args = demo_args();
+    args.push("--json".into());
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["state"], "completed");
+    assert_eq!(doc["output"]["topics"][0], "EXTENSION");
+    assert_eq!(doc["nodes"].as_array().unwrap().len(), 2);
+    assert!(
+        doc["addons"]["status-panel"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("2/2 nodes")
+    );
+}
+
+#[test]
+fn bad_input_and_unknown_extensions_are_one_line_errors() {
+    let mut args = demo_args();
+    args[3] = "not json".into();
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: --input is not JSON"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let out = symphony(&[
+        "validate",
+        &workflows().join("demo.json").display().to_string(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("node 'summarise': unknown extension 'mock-llm' (no extensions are loaded; pass --ext-dir)"), "{stderr}");
+}
+
+#[test]
+fn validate_and_inspect_report_in_text_and_json() {
+    let dir = components().display().to_string();
+    let demo = workflows().join("demo.json").display().to_string();
+    let out = symphony(&["validate", &demo, "--ext-dir", &dir]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "workflow 'demo' is valid: 2 nodes, 1 edges; runs summarise -> brief\n"
+    );
+
+    let wasm = components().join("status_panel.wasm").display().to_string();
+    let out = symphony(&["ext", "inspect", &wasm]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("world:     symphony:extension/addon-extension@0.1.0 (addon)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("symphony:extension/addon@0.1.0: render, handle-event, get-state"),
+        "{stdout}"
+    );
+
+    let out = symphony(&["ext", "inspect", &wasm, "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["kind"], "addon");
+}
+
+#[test]
+fn missing_files_fail_without_a_backtrace() {
+    let out = symphony(&["ext", "inspect", "/nonexistent/x.wasm"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot read extension /nonexistent/x.wasm"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["validate", "--help"],
+        &["ext", "inspect", "--help"],
+    ] {
+        let out = symphony(args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage: symphony"), "{args:?}");
+    }
+}

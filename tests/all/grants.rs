@@ -1,0 +1,149 @@
+//! Host imports check the caller's grants and answer `denied`.
+
+use std::time::Duration;
+
+use serde_json::{Map, json};
+use symphony_host::{
+    ArtifactAccess, CallError, ExtError, Grants, LoadOptions, NodeConfig, Operator,
+};
+use symphony_tests::{TestHost, component, fixture, host};
+
+fn hostile_with(grants: Grants) -> (TestHost, Operator) {
+    let host = host();
+    host.load_with(
+        fixture("hostile"),
+        LoadOptions {
+            grants,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    let op = host.operator("hostile").unwrap();
+    (host, op)
+}
+
+fn call(op: &Operator, input: serde_json::Value) -> Result<String, CallError> {
+    op.process(&NodeConfig::default(), &input.to_string())
+}
+
+fn denied(result: Result<String, CallError>, needle: &str) {
+    match result {
+        Err(CallError::Guest {
+            error: ExtError::Denied(message),
+            ..
+        }) => {
+            assert!(message.contains(needle), "{message} lacks {needle}");
+        }
+        other => panic!("expected denied, got {other:?}"),
+    }
+}
+
+#[test]
+fn nothing_is_granted_by_default() {
+    let (_host, op) = hostile_with(Grants::none());
+    denied(
+        call(&op, json!({"mode": "publish", "subject": "news.today"})),
+        "publish on 'news.today'",
+    );
+    denied(
+        call(&op, json!({"mode": "artifact-put", "content": "x"})),
+        "write artifacts",
+    );
+    denied(
+        call(&op, json!({"mode": "artifact-get", "id": "00"})),
+        "read artifacts",
+    );
+    denied(
+        call(
+            &op,
+            json!({"mode": "model-call", "instrument": "mock-llm", "input": "hi"}),
+        ),
+        "mock-llm",
+    );
+}
+
+#[test]
+fn granted_publish_reaches_subscribers_only_on_matching_subjects() {
+    let (host, op) = hostile_with(Grants::none().publish("news.*"));
+    let sub = host.bus().subscribe("news.>");
+    assert_eq!(
+        call(&op, json!({"mode": "publish", "subject": "news.today"})).unwrap(),
+        "\"published\""
+    );
+    let message = sub.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert_eq!(
+        (message.subject.as_str(), message.payload.as_slice()),
+        ("news.today", &b"hello"[..])
+    );
+    denied(
+        call(
+            &op,
+            json!({"mode": "publish", "subject": "news.today.late"}),
+        ),
+        "news.today.late",
+    );
+}
+
+#[test]
+fn artifact_access_follows_the_grant() {
+    let (host, op) = hostile_with(Grants::none().artifacts(ArtifactAccess::ReadWrite));
+    let id = call(
+        &op,
+        json!({"mode": "artifact-put", "content": "stored text"}),
+    )
+    .unwrap();
+    let id: String = serde_json::from_str(&id).unwrap();
+    assert_eq!(host.artifacts().get(&id).unwrap(), b"stored text");
+    assert_eq!(
+        call(&op, json!({"mode": "artifact-get", "id": id})).unwrap(),
+        "\"stored text\""
+    );
+
+    let (_host, reader) = hostile_with(Grants::none().artifacts(ArtifactAccess::Read));
+    denied(
+        call(&reader, json!({"mode": "artifact-put", "content": "x"})),
+        "write artifacts",
+    );
+}
+
+#[test]
+fn model_calls_reach_only_granted_instruments() {
+    let (host, op) = hostile_with(Grants::none().model("mock-llm"));
+    let answer = call(&op, json!({"mode": "model-call", "instrument": "mock-llm", "input": "Great tools. Great code."}))
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["sentiment"]["label"], "positive");
+    assert_eq!(answer["model"], "mock-llm");
+
+    host.load_with(
+        component("mock_llm"),
+        LoadOptions {
+            name: Some("other-llm".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    denied(
+        call(
+            &op,
+            json!({"mode": "model-call", "instrument": "other-llm", "input": "x"}),
+        ),
+        "other-llm",
+    );
+}
+
+#[test]
+fn config_import_reads_the_calls_node_config() {
+    let (_host, op) = hostile_with(Grants::none());
+    let mut map = Map::new();
+    map.insert("spec".into(), json!({"steps": []}));
+    map.insert("name".into(), json!("plain"));
+    let config = NodeConfig::new(map);
+    let get = |key: &str| {
+        op.process(&config, &json!({"mode": "config", "key": key}).to_string())
+            .unwrap()
+    };
+    assert_eq!(get("name"), "\"plain\"");
+    assert_eq!(get("spec"), json!("{\"steps\":[]}").to_string());
+    assert_eq!(get("missing"), "null");
+}

@@ -1,0 +1,162 @@
+//! Misbehaving guests are stopped, and the host keeps serving.
+
+use std::time::Duration;
+
+use serde_json::json;
+use symphony_host::{
+    CallError, ExtError, FsAccess, Grants, Limits, LoadOptions, NodeConfig, Operator,
+};
+use symphony_tests::{TestHost, bare_host, fixture};
+
+fn hostile(limits: Limits, grants: Grants) -> (TestHost, Operator) {
+    let host = bare_host();
+    let options = LoadOptions {
+        limits: Some(limits),
+        grants,
+        ..LoadOptions::default()
+    };
+    host.load_with(fixture("hostile"), options).unwrap();
+    let op = host.operator("hostile").unwrap();
+    (host, op)
+}
+
+fn call(op: &Operator, input: serde_json::Value) -> Result<String, CallError> {
+    op.process(&NodeConfig::default(), &input.to_string())
+}
+
+fn still_serves(op: &Operator) {
+    assert_eq!(
+        call(op, json!({"mode": "echo", "value": [1, 2]})).unwrap(),
+        "[1,2]"
+    );
+}
+
+#[test]
+fn infinite_loop_is_stopped_by_fuel_and_the_host_keeps_serving() {
+    let limits = Limits {
+        fuel: 20_000_000,
+        ..Limits::default()
+    };
+    let (_host, op) = hostile(limits, Grants::none());
+    let err = call(&op, json!({"mode": "spin"})).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CallError::OutOfFuel {
+                fuel: 20_000_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("hostile.process ran out of fuel"),
+        "{err}"
+    );
+    still_serves(&op);
+}
+
+#[test]
+fn infinite_loop_is_stopped_by_the_epoch_deadline() {
+    let limits = Limits {
+        fuel: u64::MAX,
+        deadline: Duration::from_millis(150),
+        ..Limits::default()
+    };
+    let (_host, op) = hostile(limits, Grants::none());
+    let err = call(&op, json!({"mode": "spin"})).unwrap_err();
+    assert!(matches!(err, CallError::Deadline { .. }), "{err}");
+    assert!(
+        err.to_string().contains("ran past its 150ms deadline"),
+        "{err}"
+    );
+    still_serves(&op);
+}
+
+#[test]
+fn memory_growth_past_the_limit_fails_cleanly() {
+    let limits = Limits {
+        memory: 16 << 20,
+        ..Limits::default()
+    };
+    let (_host, op) = hostile(limits, Grants::none());
+    let err = call(&op, json!({"mode": "grow"})).unwrap_err();
+    match &err {
+        CallError::MemoryLimit {
+            limit, requested, ..
+        } => {
+            assert_eq!(*limit, 16 << 20);
+            assert!(*requested > *limit);
+        }
+        other => panic!("expected a memory limit error, got {other}"),
+    }
+    still_serves(&op);
+}
+
+#[test]
+fn a_panicking_guest_traps_and_is_replaced() {
+    let (_host, op) = hostile(Limits::default(), Grants::none());
+    let err = call(&op, json!({"mode": "panic"})).unwrap_err();
+    assert!(matches!(err, CallError::Trap { .. }), "{err}");
+    still_serves(&op);
+}
+
+#[test]
+fn reading_a_host_file_without_a_grant_fails() {
+    let secret = tempfile::tempdir().unwrap();
+    let path = secret.path().join("secret.txt");
+    std::fs::write(&path, "top secret").unwrap();
+    let (_host, op) = hostile(Limits::default(), Grants::none());
+    for target in [path.display().to_string(), "/etc/passwd".to_string()] {
+        let err = call(&op, json!({"mode": "read", "path": target})).unwrap_err();
+        match err {
+            CallError::Guest {
+                error: ExtError::Failed(message),
+                ..
+            } => {
+                assert!(message.contains("cannot read"), "{message}");
+            }
+            other => panic!("expected the guest's read to fail, got {other}"),
+        }
+    }
+}
+
+#[test]
+fn granted_directories_are_readable_and_read_only_when_granted_so() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("note.txt"), "granted text").unwrap();
+    let grants = Grants::none().dir(data.path(), "/data", FsAccess::Read);
+    let (_host, op) = hostile(Limits::default(), grants);
+    let text = call(&op, json!({"mode": "read", "path": "/data/note.txt"})).unwrap();
+    assert_eq!(text, "\"granted text\"");
+    let err = call(
+        &op,
+        json!({"mode": "write", "path": "/data/new.txt", "content": "x"}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CallError::Guest {
+                error: ExtError::Failed(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!data.path().join("new.txt").exists());
+}
+
+#[test]
+fn environment_is_empty_unless_granted() {
+    let (_host, op) = hostile(Limits::default(), Grants::none());
+    assert_eq!(
+        call(&op, json!({"mode": "env", "name": "PATH"})).unwrap(),
+        "null"
+    );
+    let (_host, op) = hostile(Limits::default(), Grants::none().env("MODEL", "small"));
+    assert_eq!(
+        call(&op, json!({"mode": "env", "name": "MODEL"})).unwrap(),
+        "\"small\""
+    );
+}

@@ -1,0 +1,139 @@
+//! Bad components are refused at load with a message that says why.
+
+use symphony_host::{Error, ExtensionKind, LoadError, Workflow};
+use symphony_tests::{bare_host, component, fixture, host};
+
+fn load_error(bytes: &[u8]) -> (LoadError, String) {
+    let host = bare_host();
+    let path = host.home.path().join("bad.wasm");
+    std::fs::write(&path, bytes).unwrap();
+    match host.load(&path) {
+        Err(Error::Load(e)) => {
+            let message = e.to_string();
+            (e, message)
+        }
+        other => panic!("expected a load error, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn random_bytes_are_not_a_component() {
+    let (err, message) = load_error(b"this is certainly not wasm");
+    assert!(matches!(err, LoadError::NotAComponent { .. }));
+    assert!(
+        message.contains("bad.wasm is not a WebAssembly component"),
+        "{message}"
+    );
+    assert!(message.contains("magic bytes"), "{message}");
+}
+
+#[test]
+fn a_core_module_is_refused_with_a_hint() {
+    let (_, message) = load_error(&[0, b'a', b's', b'm', 1, 0, 0, 0]);
+    assert!(message.contains("core WebAssembly module"), "{message}");
+    assert!(message.contains("wasm32-wasip2"), "{message}");
+}
+
+#[test]
+fn a_truncated_component_is_invalid() {
+    let bytes = std::fs::read(component("mock_llm")).unwrap();
+    let (err, message) = load_error(&bytes[..bytes.len() / 2]);
+    assert!(matches!(err, LoadError::Invalid { .. }), "{message}");
+    assert!(message.contains("is not a valid component"), "{message}");
+}
+
+#[test]
+fn a_component_of_another_world_is_refused_naming_its_exports() {
+    let host = bare_host();
+    let err = host.load(fixture("not_an_extension")).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, Error::Load(LoadError::UnknownWorld { .. })),
+        "{message}"
+    );
+    assert!(
+        message.contains("does not implement a Symphony extension world"),
+        "{message}"
+    );
+    assert!(message.contains("wasi:cli/run"), "{message}");
+}
+
+#[test]
+fn a_missing_file_and_a_duplicate_name_are_errors() {
+    let host = host();
+    let err = host.load(host.home.path().join("nope.wasm")).unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot read extension"),
+        "{err}"
+    );
+    let err = host.load(component("mock_llm")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("an extension named 'mock-llm' is already loaded"),
+        "{err}"
+    );
+}
+
+#[test]
+fn using_an_extension_as_the_wrong_kind_is_refused() {
+    let host = host();
+    let err = host.operator("mock-llm").err().unwrap();
+    assert!(
+        matches!(
+            err,
+            Error::WrongKind {
+                expected: ExtensionKind::Operator,
+                actual: ExtensionKind::Instrument,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "extension 'mock-llm' is an instrument, not an operator"
+    );
+    let err = host.instrument("gpt-9").err().unwrap();
+    assert!(err.to_string().contains(
+        "no extension named 'gpt-9' is loaded (loaded: json-transform, mock-llm, status-panel)"
+    ));
+
+    let workflow = Workflow::from_json(
+        r#"{"schema_version": 1, "name": "w", "nodes": [{"id": "x", "kind": "operator", "extension": "mock-llm"}]}"#,
+        "w.json",
+    )
+    .unwrap();
+    let err = host.validate(&workflow).unwrap_err().to_string();
+    assert!(
+        err.contains("node 'x': is an operator node, but 'mock-llm' is an instrument"),
+        "{err}"
+    );
+}
+
+#[test]
+fn inspect_reports_world_imports_and_exports() {
+    let host = bare_host();
+    let info = host.inspect(component("json_transform")).unwrap();
+    assert_eq!(info.kind, Some(ExtensionKind::Operator));
+    assert_eq!(
+        info.world().as_deref(),
+        Some("symphony:extension/operator-extension@0.1.0")
+    );
+    let mut exports: Vec<_> = info.exports.iter().map(|e| e.name.as_str()).collect();
+    exports.sort_unstable();
+    assert_eq!(
+        exports,
+        [
+            "symphony:extension/lifecycle@0.1.0",
+            "symphony:extension/operator@0.1.0"
+        ]
+    );
+    let host_import = info
+        .imports
+        .iter()
+        .find(|i| i.name == "symphony:extension/host@0.1.0")
+        .unwrap();
+    assert!(host_import.functions.contains(&"config".to_string()));
+    let info = host.inspect(fixture("not_an_extension")).unwrap();
+    assert_eq!(info.kind, None);
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the host against real components built from
+//! `examples/` and `tests/fixtures/` (run `cargo xtask build-examples`).
+
+mod cache;
+mod calls;
+mod demo;
+mod grants;
+mod hostile;
+mod loading;
+mod workflows;

@@ -1,0 +1,142 @@
+//! Workflows beyond the demo: every example, fan-in, failures, events.
+
+use std::time::Duration;
+
+use serde_json::json;
+use symphony_host::{NodeState, RunState, Workflow};
+use symphony_tests::{examples_dir, host};
+
+#[test]
+fn every_example_workflow_validates_and_runs() {
+    let host = host();
+    let mut ran = 0;
+    for entry in std::fs::read_dir(examples_dir().join("workflows")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.ends_with("-input.json") || !name.ends_with(".json") {
+            continue;
+        }
+        let workflow = Workflow::from_file(&path).unwrap();
+        let report = host
+            .run(
+                &workflow,
+                &json!({"text": "Fast and reliable. Never slow."}),
+            )
+            .unwrap();
+        assert_eq!(
+            report.state,
+            RunState::Completed,
+            "{name}: {:?}",
+            report.error
+        );
+        ran += 1;
+    }
+    assert!(ran >= 2, "expected the example workflows, ran {ran}");
+}
+
+#[test]
+fn a_node_with_two_inputs_gets_them_keyed_by_node_id() {
+    let host = host();
+    let workflow =
+        Workflow::from_file(examples_dir().join("workflows/review-triage.json")).unwrap();
+    let report = host
+        .run(
+            &workflow,
+            &json!("The editor is fast and great. Search is fast."),
+        )
+        .unwrap();
+    assert_eq!(
+        report.output,
+        Some(json!({"tags": ["fast", "editor", "great"], "sentiment": "positive", "score": 1.0}))
+    );
+    let order: Vec<_> = report.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(order, ["tone", "topics", "triage"]);
+}
+
+#[test]
+fn a_failing_node_fails_the_run_and_skips_the_rest() {
+    let host = host();
+    let workflow = Workflow::from_json(
+        &json!({
+            "schema_version": 1, "name": "broken",
+            "nodes": [
+                {"id": "llm", "kind": "instrument", "extension": "mock-llm"},
+                {"id": "shape", "kind": "operator", "extension": "json-transform",
+                 "config": {"spec": {"require_input": ["$.nothing"], "steps": []}}},
+                {"id": "after", "kind": "operator", "extension": "json-transform", "config": {"spec": {"steps": []}}}
+            ],
+            "edges": [{"from": "llm", "to": "shape"}, {"from": "shape", "to": "after"}]
+        })
+        .to_string(),
+        "broken.json",
+    )
+    .unwrap();
+    let report = host.run(&workflow, &json!("Some text.")).unwrap();
+    assert_eq!(report.state, RunState::Failed);
+    let states: Vec<_> = report.nodes.iter().map(|n| n.state).collect();
+    assert_eq!(
+        states,
+        [NodeState::Completed, NodeState::Failed, NodeState::Skipped]
+    );
+    let error = report.error.unwrap();
+    assert!(
+        error.starts_with("node 'shape' failed: json-transform.validate-input returned an error"),
+        "{error}"
+    );
+    assert!(error.contains("nothing at '$.nothing'"), "{error}");
+    assert_eq!(report.output, None);
+}
+
+#[test]
+fn run_events_are_published_on_the_bus() {
+    let host = host();
+    let events = host.bus().subscribe("exec.>");
+    let workflow = Workflow::from_file(examples_dir().join("workflows/demo.json")).unwrap();
+    let report = host.run(&workflow, &json!("Short text.")).unwrap();
+    let subjects: Vec<String> =
+        std::iter::from_fn(|| events.recv_timeout(Duration::from_millis(200)))
+            .map(|m| m.subject)
+            .collect();
+    let prefix = format!("exec.{}", report.run_id);
+    assert_eq!(
+        subjects,
+        [
+            format!("{prefix}.node.started"),
+            format!("{prefix}.node.completed"),
+            format!("{prefix}.node.started"),
+            format!("{prefix}.node.completed"),
+            format!("{prefix}.finished"),
+        ]
+    );
+}
+
+#[test]
+fn invalid_workflows_list_every_problem() {
+    let host = host();
+    let workflow = Workflow::from_json(
+        &json!({
+            "schema_version": 1, "name": "bad",
+            "nodes": [
+                {"id": "a", "kind": "instrument", "extension": "nope"},
+                {"id": "b", "kind": "operator", "extension": "json-transform"},
+                {"id": "c", "kind": "operator", "extension": "json-transform"}
+            ],
+            "edges": [{"from": "b", "to": "c"}, {"from": "c", "to": "b"}, {"from": "a", "to": "zz"}]
+        })
+        .to_string(),
+        "bad.json",
+    )
+    .unwrap();
+    let message = host.validate(&workflow).unwrap_err().to_string();
+    for expected in [
+        "workflow 'bad' is invalid:",
+        "node 'a': unknown extension 'nope'",
+        "edge 2 (a -> zz): there is no node 'zz'",
+        "node 'b': is part of a cycle: b -> c -> b",
+    ] {
+        assert!(
+            message.contains(expected),
+            "missing {expected:?} in:\n{message}"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests: where the built components
+//! are, and hosts in temporary directories.
+//!
+//! Components are built by `cargo xtask build-examples` into
+//! `<target>/components` (examples) and `<target>/fixtures` (hostile test
+//! guests); `cargo xtask test` passes both directories in
+//! `SYMPHONY_COMPONENTS` and `SYMPHONY_FIXTURES`.
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use symphony_host::Host;
+
+/// The cargo target directory this test binary was built in.
+fn target_dir() -> PathBuf {
+    // Test binaries live in <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    exe.ancestors()
+        .nth(3)
+        .expect("test binary is under <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+fn dir(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join(default))
+}
+
+fn existing(path: PathBuf) -> PathBuf {
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask build-examples` (or `cargo xtask test`) first",
+        path.display()
+    );
+    path
+}
+
+/// The directory of the example extension components.
+pub fn components_dir() -> PathBuf {
+    dir("SYMPHONY_COMPONENTS", "components")
+}
+
+/// An example component, e.g. `component("mock_llm")`.
+pub fn component(name: &str) -> PathBuf {
+    existing(components_dir().join(format!("{name}.wasm")))
+}
+
+/// A test fixture component, e.g. `fixture("hostile")`.
+pub fn fixture(name: &str) -> PathBuf {
+    existing(dir("SYMPHONY_FIXTURES", "fixtures").join(format!("{name}.wasm")))
+}
+
+/// The repository's `examples/` directory.
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// A host whose data directory is deleted when it is dropped.
+pub struct TestHost {
+    host: Host,
+    /// Kept for its drop, which removes the directory.
+    pub home: tempfile::TempDir,
+}
+
+impl Deref for TestHost {
+    type Target = Host;
+    fn deref(&self) -> &Host {
+        &self.host
+    }
+}
+
+/// A host with a fresh data directory and no extensions, sharing one
+/// compile cache across tests so each component compiles once per run.
+pub fn bare_host() -> TestHost {
+    let home = tempfile::tempdir().expect("a temporary directory");
+    let host = Host::builder()
+        .home(home.path())
+        .compile_cache(target_dir().join("test-compile-cache"))
+        .build()
+        .expect("the host builds");
+    TestHost { host, home }
+}
+
+/// A host with every example extension loaded.
+pub fn host() -> TestHost {
+    let host = bare_host();
+    host.load_dir(components_dir())
+        .expect("the example components load");
+    host
+}

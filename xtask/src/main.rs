@@ -1,0 +1,266 @@
+//! `cargo xtask`: build, demo, test and bench Symphony with one command each.
+//!
+//! - `cargo xtask build-examples`: builds every example extension and test
+//!   fixture for `wasm32-wasip2` (adding the target if missing) and collects
+//!   the components in `<target>/components` and `<target>/fixtures`.
+//! - `cargo xtask demo`: builds the examples and runs the demo workflow.
+//! - `cargo xtask test`: builds what the tests need, checks formatting and
+//!   lints, and runs every test.
+//! - `cargo xtask bench [NAME]`: runs the criterion benches briefly and
+//!   prints their `compare` lines.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// The guest workspaces and where their components go.
+const GUESTS: [(&str, &str); 2] = [("examples", "components"), ("tests/fixtures", "fixtures")];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let task = Task::new()?;
+    match args.first().map(String::as_str) {
+        Some("build-examples") => task.build_examples(),
+        Some("demo") => task.demo(),
+        Some("test") => task.test(),
+        Some("bench") => task.bench(args.get(1).map(String::as_str)),
+        _ => {
+            eprintln!("usage: cargo xtask <build-examples | demo | test | bench [NAME]>");
+            bail!("unknown or missing task")
+        }
+    }
+}
+
+struct Task {
+    root: PathBuf,
+    target: PathBuf,
+}
+
+impl Task {
+    fn new() -> Result<Task> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("xtask lives inside the workspace")?
+            .to_path_buf();
+        let target = env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|t| if t.is_absolute() { t } else { root.join(t) })
+            .unwrap_or_else(|| root.join("target"));
+        Ok(Task { root, target })
+    }
+
+    fn cargo(&self) -> Command {
+        let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(&self.root);
+        cmd
+    }
+
+    fn components(&self) -> PathBuf {
+        self.target.join("components")
+    }
+
+    fn fixtures(&self) -> PathBuf {
+        self.target.join("fixtures")
+    }
+
+    fn guest_target(&self) -> PathBuf {
+        self.target.join("guests")
+    }
+
+    fn ensure_wasm_target(&self) -> Result<()> {
+        let installed = Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .context("running rustup (needed to add the wasm32-wasip2 target)")?;
+        if String::from_utf8_lossy(&installed.stdout)
+            .lines()
+            .any(|l| l.trim() == WASM_TARGET)
+        {
+            return Ok(());
+        }
+        eprintln!("xtask: adding the {WASM_TARGET} target");
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+    }
+
+    fn build_examples(&self) -> Result<()> {
+        self.ensure_wasm_target()?;
+        for (workspace, out) in GUESTS {
+            let manifest = self.root.join(workspace).join("Cargo.toml");
+            eprintln!("xtask: building {workspace} for {WASM_TARGET}");
+            run(self
+                .cargo()
+                .args([
+                    "build",
+                    "--release",
+                    "--target",
+                    WASM_TARGET,
+                    "--manifest-path",
+                ])
+                .arg(&manifest)
+                .arg("--target-dir")
+                .arg(self.guest_target()))?;
+            let built = self.guest_target().join(WASM_TARGET).join("release");
+            let out = self.target.join(out);
+            fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            for file in guest_components(self, &manifest)? {
+                let from = built.join(&file);
+                let to = out.join(file.replace('-', "_"));
+                fs::copy(&from, &to)
+                    .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+            }
+        }
+        eprintln!("xtask: components in {}", self.components().display());
+        Ok(())
+    }
+
+    fn demo(&self) -> Result<()> {
+        self.build_examples()?;
+        let workflows = self.root.join("examples/workflows");
+        run(self
+            .cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "symphony-host",
+                "--bin",
+                "symphony",
+                "--",
+                "run",
+            ])
+            .arg(workflows.join("demo.json"))
+            .arg("--input")
+            .arg(format!("@{}", workflows.join("demo-input.json").display()))
+            .arg("--ext-dir")
+            .arg(self.components())
+            .arg("--home")
+            .arg(self.target.join("demo-home")))
+    }
+
+    fn test(&self) -> Result<()> {
+        self.build_examples()?;
+        eprintln!("xtask: cargo fmt --check");
+        run(self.cargo().args(["fmt", "--all", "--check"]))?;
+        for (workspace, _) in GUESTS {
+            let manifest = self.root.join(workspace).join("Cargo.toml");
+            run(self
+                .cargo()
+                .args(["fmt", "--all", "--check", "--manifest-path"])
+                .arg(&manifest))?;
+        }
+        eprintln!("xtask: cargo clippy");
+        run(self.cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        for (workspace, _) in GUESTS {
+            let manifest = self.root.join(workspace).join("Cargo.toml");
+            run(self
+                .cargo()
+                .args([
+                    "clippy",
+                    "--all-targets",
+                    "--target",
+                    WASM_TARGET,
+                    "--manifest-path",
+                ])
+                .arg(&manifest)
+                .arg("--target-dir")
+                .arg(self.guest_target())
+                .args(["--", "-D", "warnings"]))?;
+        }
+        eprintln!("xtask: unit tests of the example extensions");
+        run(self
+            .cargo()
+            .args(["test", "--manifest-path"])
+            .arg(self.root.join("examples/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(self.guest_target()))?;
+        eprintln!("xtask: cargo test --workspace");
+        run(self
+            .cargo()
+            .args(["test", "--workspace"])
+            .env("SYMPHONY_COMPONENTS", self.components())
+            .env("SYMPHONY_FIXTURES", self.fixtures()))
+    }
+
+    fn bench(&self, name: Option<&str>) -> Result<()> {
+        self.build_examples()?;
+        let mut cmd = self.cargo();
+        cmd.args(["bench", "-p", "symphony-benches"]);
+        if let Some(name) = name {
+            cmd.args(["--bench", name]);
+        }
+        cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "3"])
+            .env("SYMPHONY_COMPONENTS", self.components())
+            .env("SYMPHONY_FIXTURES", self.fixtures());
+        run(&mut cmd)
+    }
+}
+
+/// The component file names a guest workspace produces: one per `cdylib`
+/// or `bin` target, as `cargo metadata` lists them.
+fn guest_components(task: &Task, manifest: &Path) -> Result<Vec<String>> {
+    let output = task
+        .cargo()
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(manifest)
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: Value =
+        serde_json::from_slice(&output.stdout).context("reading cargo metadata")?;
+    let mut files = Vec::new();
+    for target in metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+    {
+        let kinds: Vec<&str> = target["kind"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let name = target["name"].as_str().unwrap_or_default();
+        if kinds.contains(&"cdylib") {
+            files.push(format!("{}.wasm", name.replace('-', "_")));
+        } else if kinds.contains(&"bin") {
+            files.push(format!("{name}.wasm"));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
