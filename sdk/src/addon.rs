@@ -48,19 +48,7 @@ macro_rules! register_addon {
         $crate::register_addon!($ty, with_lifecycle);
     };
     ($ty:ty, with_lifecycle) => {
-        // Component exports exist only in the wasm build; natively (unit
-        // tests of the extension crate) the type is an ordinary Rust type.
-        #[cfg(target_arch = "wasm32")]
-        const _: () = {
-            type SymphonyLifecycleExport = $crate::__internal::LifecycleExport<$ty>;
-            $crate::__internal::lifecycle::export_lifecycle_world!(
-                SymphonyLifecycleExport with_types_in $crate::__internal::lifecycle
-            );
-            type SymphonyAddonExport = $crate::__internal::AddonExport<$ty>;
-            $crate::__internal::addon::export_addon_world!(
-                SymphonyAddonExport with_types_in $crate::__internal::addon
-            );
-        };
+        $crate::__register_extension!($ty, AddonExport, export_addon_world, addon);
     };
 }
 

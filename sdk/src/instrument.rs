@@ -48,7 +48,9 @@ impl<T: Instrument> exports::Guest for InstrumentExport<T> {
 /// Exports a type implementing [`Instrument`] as this component's extension.
 ///
 /// `register_instrument!(MyModel)` also writes an empty
-/// `impl Lifecycle for MyModel {}`; write `register_instrument!(MyModel, with_lifecycle)` when you implement [`Lifecycle`] yourself.
+/// `impl Lifecycle for MyModel {}`; write
+/// `register_instrument!(MyModel, with_lifecycle)` when you implement
+/// [`Lifecycle`] yourself.
 #[macro_export]
 macro_rules! register_instrument {
     ($ty:ty) => {
@@ -56,18 +58,6 @@ macro_rules! register_instrument {
         $crate::register_instrument!($ty, with_lifecycle);
     };
     ($ty:ty, with_lifecycle) => {
-        // Component exports exist only in the wasm build; natively (unit
-        // tests of the extension crate) the type is an ordinary Rust type.
-        #[cfg(target_arch = "wasm32")]
-        const _: () = {
-            type SymphonyLifecycleExport = $crate::__internal::LifecycleExport<$ty>;
-            $crate::__internal::lifecycle::export_lifecycle_world!(
-                SymphonyLifecycleExport with_types_in $crate::__internal::lifecycle
-            );
-            type SymphonyInstrumentExport = $crate::__internal::InstrumentExport<$ty>;
-            $crate::__internal::instrument::export_instrument_world!(
-                SymphonyInstrumentExport with_types_in $crate::__internal::instrument
-            );
-        };
+        $crate::__register_extension!($ty, InstrumentExport, export_instrument_world, instrument);
     };
 }

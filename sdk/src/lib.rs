@@ -95,6 +95,28 @@ pub mod host {
     };
 }
 
+/// Exports `$ty` as this component's extension: the lifecycle interface and
+/// the kind's interface, each through the export macro wit-bindgen generated.
+/// Component exports exist only in the wasm build; natively (unit tests of
+/// an extension crate) the type stays an ordinary Rust type.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_extension {
+    ($ty:ty, $adapter:ident, $world_macro:ident, $module:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type SymphonyLifecycleExport = $crate::__internal::LifecycleExport<$ty>;
+            $crate::__internal::lifecycle::export_lifecycle_world!(
+                SymphonyLifecycleExport with_types_in $crate::__internal::lifecycle
+            );
+            type SymphonyKindExport = $crate::__internal::$adapter<$ty>;
+            $crate::__internal::$module::$world_macro!(
+                SymphonyKindExport with_types_in $crate::__internal::$module
+            );
+        };
+    };
+}
+
 /// Support for the `register_*!` macros; not part of the public API.
 #[doc(hidden)]
 pub mod __internal {

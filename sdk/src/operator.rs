@@ -46,8 +46,9 @@ impl<T: Operator> exports::Guest for OperatorExport<T> {
 /// Exports a type implementing [`Operator`] as this component's extension.
 ///
 /// `register_operator!(MyTransform)` also writes an empty
-/// `impl Lifecycle for MyTransform {}`; write `register_operator!(MyTransform
-///, with_lifecycle)` when you implement [`Lifecycle`] yourself.
+/// `impl Lifecycle for MyTransform {}`; write
+/// `register_operator!(MyTransform, with_lifecycle)` when you implement
+/// [`Lifecycle`] yourself.
 #[macro_export]
 macro_rules! register_operator {
     ($ty:ty) => {
@@ -55,18 +56,6 @@ macro_rules! register_operator {
         $crate::register_operator!($ty, with_lifecycle);
     };
     ($ty:ty, with_lifecycle) => {
-        // Component exports exist only in the wasm build; natively (unit
-        // tests of the extension crate) the type is an ordinary Rust type.
-        #[cfg(target_arch = "wasm32")]
-        const _: () = {
-            type SymphonyLifecycleExport = $crate::__internal::LifecycleExport<$ty>;
-            $crate::__internal::lifecycle::export_lifecycle_world!(
-                SymphonyLifecycleExport with_types_in $crate::__internal::lifecycle
-            );
-            type SymphonyOperatorExport = $crate::__internal::OperatorExport<$ty>;
-            $crate::__internal::operator::export_operator_world!(
-                SymphonyOperatorExport with_types_in $crate::__internal::operator
-            );
-        };
+        $crate::__register_extension!($ty, OperatorExport, export_operator_world, operator);
     };
 }

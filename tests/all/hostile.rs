@@ -160,3 +160,40 @@ fn environment_is_empty_unless_granted() {
         "\"small\""
     );
 }
+
+/// A `tracing` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn guest_stdout_and_stderr_go_to_the_host_log_line_by_line() {
+    let (_host, op) = hostile(Limits::default(), Grants::none());
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let input = json!({"mode": "print", "stdout": "first line\nsecond line", "stderr": "warning: partial"});
+        assert_eq!(call(&op, input).unwrap(), "\"printed\"");
+    });
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    for expected in [
+        "symphony::guest: first line extension=hostile stream=\"stdout\"",
+        "symphony::guest: second line extension=hostile stream=\"stdout\"",
+        "symphony::guest: warning: partial extension=hostile stream=\"stderr\"",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}

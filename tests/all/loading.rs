@@ -137,3 +137,25 @@ fn inspect_reports_world_imports_and_exports() {
     let info = host.inspect(fixture("not_an_extension")).unwrap();
     assert_eq!(info.kind, None);
 }
+
+#[test]
+fn an_extension_built_with_cargo_component_runs_like_the_wasip2_build() {
+    let path = symphony_tests::examples_dir().join("workflows/demo.json");
+    let workflow = Workflow::from_file(path).unwrap();
+    let input = serde_json::json!({"text": "Components are portable. Portable code is great."});
+
+    let reference = host().run(&workflow, &input).unwrap();
+    let host = bare_host();
+    host.load(component("mock_llm")).unwrap();
+    host.load(component("status_panel")).unwrap();
+    let options = symphony_host::LoadOptions {
+        name: Some("json-transform".into()),
+        ..Default::default()
+    };
+    // Built by `cargo xtask test` with `cargo component build` (wasm32-wasip1 + adapter).
+    host.load_with(fixture("json_transform_cargo_component"), options)
+        .unwrap();
+    let report = host.run(&workflow, &input).unwrap();
+    assert_eq!(report.output, reference.output);
+    assert!(report.output.is_some());
+}

@@ -4,15 +4,17 @@
 //!   fixture for `wasm32-wasip2` (adding the target if missing) and collects
 //!   the components in `<target>/components` and `<target>/fixtures`.
 //! - `cargo xtask demo`: builds the examples and runs the demo workflow.
-//! - `cargo xtask test`: builds what the tests need, checks formatting and
-//!   lints, and runs every test.
+//! - `cargo xtask test`: builds what the tests need (including one example
+//!   built with `cargo component`), checks formatting and lints, and runs
+//!   every test.
 //! - `cargo xtask bench [NAME]`: runs the criterion benches briefly and
 //!   prints their `compare` lines.
 
 use std::env;
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -21,6 +23,9 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// The guest workspaces and where their components go.
 const GUESTS: [(&str, &str); 2] = [("examples", "components"), ("tests/fixtures", "fixtures")];
+
+/// The cargo-component release the SDK is checked against.
+const CARGO_COMPONENT: &str = "0.21.1";
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -119,6 +124,71 @@ impl Task {
         Ok(())
     }
 
+    /// Where tools the tests need are installed once and reused:
+    /// `$SYMPHONY_TOOLS`, else `~/.cache/symphony/tools`.
+    fn tools(&self) -> PathBuf {
+        env::var_os("SYMPHONY_TOOLS")
+            .map(PathBuf::from)
+            .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cache/symphony/tools")))
+            .unwrap_or_else(|| self.target.join("tools"))
+    }
+
+    /// Builds `json-transform` with `cargo component build` (wasm32-wasip1 plus
+    /// the preview-1 adapter) into `<target>/fixtures`, so the tests check that
+    /// the SDK works with cargo-component too. Installs cargo-component into
+    /// the tools directory the first time (about ten minutes on two cores).
+    fn build_with_cargo_component(&self) -> Result<()> {
+        let tools = self.tools();
+        let bin = tools.join("bin");
+        let installed = Command::new(bin.join("cargo-component"))
+            .args(["component", "--version"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(CARGO_COMPONENT));
+        if !installed {
+            eprintln!(
+                "xtask: installing cargo-component {CARGO_COMPONENT} into {}",
+                tools.display()
+            );
+            run(self
+                .cargo()
+                .args([
+                    "install",
+                    "cargo-component",
+                    "--locked",
+                    "--version",
+                    CARGO_COMPONENT,
+                    "--root",
+                ])
+                .arg(&tools)
+                .arg("--target-dir")
+                .arg(tools.join("build")))?;
+        }
+        let path = env::join_paths(
+            std::iter::once(bin).chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
+        )?;
+        let target_dir = self.target.join("guests-cargo-component");
+        eprintln!("xtask: cargo component build of json-transform");
+        run(self
+            .cargo()
+            .args([
+                "component",
+                "build",
+                "--release",
+                "-p",
+                "json-transform",
+                "--manifest-path",
+            ])
+            .arg(self.root.join("examples/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("PATH", path))?;
+        let from = target_dir.join("wasm32-wasip1/release/json_transform.wasm");
+        let to = self.fixtures().join("json_transform_cargo_component.wasm");
+        fs::copy(&from, &to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        Ok(())
+    }
+
     fn demo(&self) -> Result<()> {
         self.build_examples()?;
         let workflows = self.root.join("examples/workflows");
@@ -145,6 +215,7 @@ impl Task {
 
     fn test(&self) -> Result<()> {
         self.build_examples()?;
+        self.build_with_cargo_component()?;
         eprintln!("xtask: cargo fmt --check");
         run(self.cargo().args(["fmt", "--all", "--check"]))?;
         for (workspace, _) in GUESTS {
@@ -179,19 +250,25 @@ impl Task {
                 .arg(self.guest_target())
                 .args(["--", "-D", "warnings"]))?;
         }
+        let mut tally = Tally::default();
         eprintln!("xtask: unit tests of the example extensions");
-        run(self
-            .cargo()
-            .args(["test", "--manifest-path"])
-            .arg(self.root.join("examples/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(self.guest_target()))?;
+        tally.run(
+            self.cargo()
+                .args(["test", "--manifest-path"])
+                .arg(self.root.join("examples/Cargo.toml"))
+                .arg("--target-dir")
+                .arg(self.guest_target()),
+        )?;
         eprintln!("xtask: cargo test --workspace");
-        run(self
-            .cargo()
-            .args(["test", "--workspace"])
-            .env("SYMPHONY_COMPONENTS", self.components())
-            .env("SYMPHONY_FIXTURES", self.fixtures()))
+        tally.run(
+            self.cargo()
+                .args(["test", "--workspace"])
+                .env("SYMPHONY_COMPONENTS", self.components())
+                .env("SYMPHONY_FIXTURES", self.fixtures()),
+        )?;
+        // One closing line for every test binary above.
+        println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+        Ok(())
     }
 
     fn bench(&self, name: Option<&str>) -> Result<()> {
@@ -253,6 +330,52 @@ fn guest_components(task: &Task, manifest: &Path) -> Result<Vec<String>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Test counts summed over `cargo test` runs.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Runs `cmd`, echoing its output and adding up its `test result:` lines.
+    fn run(&mut self, cmd: &mut Command) -> Result<()> {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {:?}", cmd.get_program()))?;
+        let stdout = child.stdout.take().context("piped stdout")?;
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some(counts) = line.strip_prefix("test result: ") {
+                self.passed += count(counts, " passed");
+                self.failed += count(counts, " failed");
+            }
+        }
+        let status = child.wait()?;
+        if !status.success() {
+            bail!("{cmd:?} failed with {status}");
+        }
+        Ok(())
+    }
+}
+
+/// The number before `label` in `ok. 3 passed; 0 failed; ...`.
+fn count(counts: &str, label: &str) -> u64 {
+    counts
+        .split(';')
+        .find_map(|part| {
+            part.trim()
+                .strip_suffix(label)?
+                .rsplit(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
 }
 
 fn run(cmd: &mut Command) -> Result<()> {

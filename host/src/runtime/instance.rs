@@ -117,7 +117,7 @@ impl Instance {
                         ExtError::from(e)
                     )));
                 }
-                Err(e) => return Err(instance.classify(e, &ext.name, "on-load", limits)),
+                Err(e) => return Err(instance.classify(e, &ext.name, hook, limits)),
             }
         }
         Ok(instance)

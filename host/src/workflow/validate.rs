@@ -321,6 +321,49 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Random DAGs (edges only from lower to higher positions, ids
+        /// shuffled) always validate, and every edge runs forward.
+        #[test]
+        fn order_respects_every_edge_of_a_random_dag(
+            n in 1usize..40,
+            edges in proptest::collection::vec((0usize..40, 0usize..40), 0..120),
+            rotate in 0usize..40,
+        ) {
+            let ids: Vec<String> = (0..n).map(|i| format!("n{}", (i + rotate) % n)).collect();
+            let nodes: Vec<_> = ids.iter().map(|id| (id.as_str(), "operator", "op")).collect();
+            let mut pairs: Vec<(usize, usize)> = edges
+                .into_iter()
+                .map(|(a, b)| (a % n, b % n))
+                .filter(|(a, b)| a < b)
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            let edge_ids: Vec<_> = pairs.iter().map(|&(a, b)| (ids[a].as_str(), ids[b].as_str())).collect();
+            let wf = workflow(&nodes, &edge_ids);
+            let plan = wf.validate(&known()).unwrap();
+            let position: HashMap<usize, usize> = plan.order.iter().enumerate().map(|(pos, &i)| (i, pos)).collect();
+            proptest::prop_assert_eq!(plan.order.len(), n);
+            for (a, b) in pairs {
+                proptest::prop_assert!(position[&a] < position[&b]);
+            }
+        }
+
+        /// Adding one backward edge to a chain always yields a cycle error
+        /// naming that cycle.
+        #[test]
+        fn an_injected_cycle_is_always_caught(n in 2usize..30, from in 0usize..30, to in 0usize..30) {
+            let (lo, hi) = ((from % n).min(to % n), (from % n).max(to % n));
+            let ids: Vec<String> = (0..n).map(|i| format!("n{i:02}")).collect();
+            let nodes: Vec<_> = ids.iter().map(|id| (id.as_str(), "operator", "op")).collect();
+            let mut edges: Vec<_> = ids.windows(2).map(|w| (w[0].as_str(), w[1].as_str())).collect();
+            edges.push((ids[hi].as_str(), ids[lo].as_str()));
+            let found = problems(&workflow(&nodes, &edges));
+            let expected = format!("node '{}': is part of a cycle: {}", ids[lo], ids[lo..=hi].join(" -> ") + " -> " + &ids[lo]);
+            proptest::prop_assert_eq!(found, vec![expected]);
+        }
+    }
+
     #[test]
     fn unsupported_schema_and_addon_views_are_checked() {
         let mut wf = workflow(&[("a", "operator", "op")], &[]);

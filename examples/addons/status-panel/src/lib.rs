@@ -14,7 +14,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use symphony_sdk::{Addon, ExtError, UiEvent, VNode, VTree, register_addon};
+use symphony_sdk::{Addon, ExtError, Lifecycle, UiEvent, VNode, VTree, register_addon};
 
 /// The run status the panel draws. Missing fields take defaults so a
 /// partial status (a run still starting) renders too.
@@ -208,7 +208,28 @@ impl Addon for StatusPanel {
     }
 }
 
-register_addon!(StatusPanel);
+/// The UI state survives a hot reload: the new version gets it through
+/// `restore`.
+impl Lifecycle for StatusPanel {
+    fn snapshot(&self) -> Option<Vec<u8>> {
+        Some(
+            json!({"details": self.details, "selected": self.selected})
+                .to_string()
+                .into_bytes(),
+        )
+    }
+
+    fn restore(&mut self, state: Vec<u8>) -> Result<(), ExtError> {
+        let state: serde_json::Value = serde_json::from_slice(&state).map_err(|e| {
+            ExtError::InvalidInput(format!("status-panel snapshot is not JSON: {e}"))
+        })?;
+        self.details = state["details"].as_bool().unwrap_or(false);
+        self.selected = state["selected"].as_str().map(str::to_string);
+        Ok(())
+    }
+}
+
+register_addon!(StatusPanel, with_lifecycle);
 
 #[cfg(test)]
 mod tests {
@@ -270,6 +291,18 @@ mod tests {
         assert!(texts(&panel.render(RUN)).contains(&"error: boom"));
         assert!(panel.handle_event(event("select", "{}")).is_err());
         assert!(panel.handle_event(event("explode", "null")).is_err());
+    }
+
+    #[test]
+    fn snapshot_carries_the_ui_state_to_a_new_instance() {
+        let mut old = StatusPanel::default();
+        old.handle_event(event("toggle-details", "null")).unwrap();
+        old.handle_event(event("select", r#"{"node": "a"}"#))
+            .unwrap();
+        let mut new = StatusPanel::default();
+        new.restore(old.snapshot().unwrap()).unwrap();
+        assert_eq!((new.details, new.selected.as_deref()), (true, Some("a")));
+        assert!(new.restore(b"junk".to_vec()).is_err());
     }
 
     #[test]
