@@ -60,7 +60,61 @@ fn median_ns(group: &str, id: &str) -> Option<f64> {
     value["median"]["point_estimate"].as_f64()
 }
 
-/// Prints the `compare` line for `group`'s `ours` and `baseline` functions.
+/// Measures `ours` against `baseline` in alternating rounds, so that the
+/// machine's speed drifting during the run affects both alike, and prints
+/// the `compare` line from the medians of the per-round means.
+pub fn compare_interleaved(name: &str, mut ours: impl FnMut(), mut baseline: impl FnMut()) {
+    use std::time::Instant;
+    const ROUNDS: usize = 41;
+    // Size batches to about 5 ms of the slower side.
+    let probe = Instant::now();
+    baseline();
+    ours();
+    let per_pair = probe.elapsed().as_nanos().max(1) as f64;
+    let batch = ((5e6 / per_pair) as usize).clamp(1, 100_000);
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / batch as f64
+    };
+    let (mut a, mut b) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for round in 0..ROUNDS {
+        if round % 2 == 0 {
+            a.push(time(&mut ours));
+            b.push(time(&mut baseline));
+        } else {
+            b.push(time(&mut baseline));
+            a.push(time(&mut ours));
+        }
+    }
+    print_compare(name, median(&mut a), median(&mut b));
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn print_compare(name: &str, ours: f64, baseline: f64) {
+    let (scale, unit) = if baseline >= 1e6 {
+        (1e6, "ms")
+    } else if baseline >= 1e3 {
+        (1e3, "us")
+    } else {
+        (1.0, "ns")
+    };
+    println!(
+        "compare {name}: ours={:.3} {unit} baseline={:.3} {unit} ratio={:.3}",
+        ours / scale,
+        baseline / scale,
+        ours / baseline
+    );
+}
+
+/// Prints the `compare` line for `group`'s `ours` and `baseline` functions
+/// from criterion's medians (for measurements too slow to interleave).
 pub fn compare(name: &str, group: &str) {
     match (median_ns(group, "ours"), median_ns(group, "baseline")) {
         (Some(ours), Some(baseline)) => {

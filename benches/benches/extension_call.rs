@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main};
 use serde_json::json;
 use symphony_benches::raw::RawOperator;
-use symphony_benches::{compare, component, criterion};
+use symphony_benches::{compare_interleaved, component, criterion};
 use symphony_host::{Host, NodeConfig};
 
 fn spec() -> serde_json::Value {
@@ -22,58 +22,71 @@ fn input() -> String {
     json!({"title": "a benchmark document", "items": items}).to_string()
 }
 
+/// Benchmarks `ours` and `baseline` with criterion, then prints their
+/// interleaved `compare` line.
+fn pair<A: FnMut() -> R, B: FnMut() -> S, R, S>(
+    c: &mut criterion::Criterion,
+    name: &str,
+    mut ours: A,
+    mut baseline: B,
+) {
+    let mut group = c.benchmark_group(name);
+    group.bench_function("ours", |b| b.iter(&mut ours));
+    group.bench_function("baseline", |b| b.iter(&mut baseline));
+    group.finish();
+    compare_interleaved(name, || drop(ours()), || drop(baseline()));
+}
+
 fn bench(c: &mut criterion::Criterion) {
     let home = tempfile::tempdir().unwrap();
     let host = Host::builder().home(home.path()).build().unwrap();
     host.load(component("json_transform")).unwrap();
     let op = host.operator("json-transform").unwrap();
-    let config = NodeConfig::try_from(json!({"spec": spec()})).unwrap();
-    let input = input();
-    let raw = RawOperator::new(&component("json_transform"), &spec().to_string());
-    let (mut store, bindings) = raw.instantiate();
-    let expected = op.process(&config, &input).unwrap();
-    let raw_out = bindings
-        .symphony_extension_operator()
-        .call_process(&mut store, &input)
-        .unwrap()
-        .unwrap();
-    assert_eq!(expected, raw_out, "both paths compute the same thing");
 
-    let mut group = c.benchmark_group("operator_call_1k");
-    group.bench_function("ours", |b| b.iter(|| op.process(&config, &input).unwrap()));
-    group.bench_function("baseline", |b| {
-        b.iter(|| {
-            let api = bindings.symphony_extension_operator();
-            // Refill fuel per call as the host does; it costs nothing measurable.
+    for (name, spec, input) in [
+        ("operator_call_1k", spec(), input()),
+        // Guest work is tiny here, so the host's own cost shows.
+        (
+            "operator_call_small",
+            json!({"steps": []}),
+            r#"{"a":1}"#.to_string(),
+        ),
+    ] {
+        let config = NodeConfig::try_from(json!({"spec": spec})).unwrap();
+        let raw = RawOperator::new(&component("json_transform"), &spec.to_string());
+        let (mut store, bindings) = raw.instantiate();
+        let mut raw_call = || {
+            // Refill fuel per call as the host does.
             store.set_fuel(u64::MAX).unwrap();
-            api.call_process(&mut store, &input).unwrap().unwrap()
-        })
-    });
-    group.finish();
+            bindings
+                .symphony_extension_operator()
+                .call_process(&mut store, &input)
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(
+            op.process(&config, &input).unwrap(),
+            raw_call(),
+            "both compute the same"
+        );
+        pair(c, name, || op.process(&config, &input).unwrap(), raw_call);
+    }
 
-    let mut group = c.benchmark_group("instantiate");
-    group.bench_function("ours", |b| {
-        b.iter(|| host.check_start("json-transform").unwrap())
-    });
     // The host runs `on-load` and `on-activate` on every new instance, so
     // the baseline does too.
-    group.bench_function("baseline", |b| {
-        b.iter(|| {
+    let raw = RawOperator::new(&component("json_transform"), &spec().to_string());
+    pair(
+        c,
+        "instantiate_from_pool",
+        || host.check_start("json-transform").unwrap(),
+        || {
             let (mut store, bindings) = raw.instantiate();
             let lifecycle = bindings.symphony_extension_lifecycle();
             lifecycle.call_on_load(&mut store).unwrap().unwrap();
             lifecycle.call_on_activate(&mut store).unwrap().unwrap();
-        })
-    });
-    group.finish();
-
-    compare("operator_call_1k", "operator_call_1k");
-    compare("instantiate_from_pool", "instantiate");
+        },
+    );
 }
 
-fn config() -> criterion::Criterion {
-    criterion()
-}
-
-criterion_group! { name = benches; config = config(); targets = bench }
+criterion_group! { name = benches; config = criterion(); targets = bench }
 criterion_main!(benches);

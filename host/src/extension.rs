@@ -4,6 +4,7 @@ mod grants;
 mod handles;
 mod pool;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -115,32 +116,60 @@ pub enum ExtError {
 /// The configuration of one call: a workflow node's `config` object.
 ///
 /// Cheap to clone. Extensions read it through the `host.config` import;
-/// Instruments also receive it whole through `configure`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NodeConfig(Arc<Map<String, Value>>);
+/// Instruments also receive it whole through `configure`. The text forms are
+/// computed once here, not on every call.
+#[derive(Debug, Clone, Default)]
+pub struct NodeConfig(Arc<ConfigText>);
+
+#[derive(Debug, Default)]
+struct ConfigText {
+    map: Map<String, Value>,
+    /// Each value as `host.config` returns it.
+    values: HashMap<String, String>,
+    /// The whole object as JSON text.
+    json: String,
+}
 
 impl NodeConfig {
     /// A configuration from a JSON object.
     pub fn new(map: Map<String, Value>) -> Self {
-        NodeConfig(Arc::new(map))
+        let values = map
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect();
+        let json = Value::Object(map.clone()).to_string();
+        NodeConfig(Arc::new(ConfigText { map, values, json }))
     }
 
     /// The value at `key`: strings as they are, anything else as JSON text.
     pub fn get(&self, key: &str) -> Option<String> {
-        self.0.get(key).map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        self.0.values.get(key).cloned()
     }
 
-    /// The whole configuration as JSON text.
-    pub fn to_json(&self) -> String {
-        Value::Object((*self.0).clone()).to_string()
+    /// The whole configuration as JSON text (`{}` when empty).
+    pub fn to_json(&self) -> &str {
+        if self.0.json.is_empty() {
+            "{}"
+        } else {
+            &self.0.json
+        }
     }
 
     /// Whether both are the same allocation (cheaper than comparing).
     pub(crate) fn same_as(&self, other: &NodeConfig) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl PartialEq for NodeConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_as(other) || self.0.map == other.0.map
     }
 }
 

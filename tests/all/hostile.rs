@@ -197,3 +197,22 @@ fn guest_stdout_and_stderr_go_to_the_host_log_line_by_line() {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }
+
+#[test]
+fn a_caller_waits_for_a_busy_instance_and_gets_it_when_freed() {
+    let limits = Limits {
+        fuel: u64::MAX,
+        deadline: Duration::from_millis(300),
+        max_instances: 1,
+        ..Limits::default()
+    };
+    let (_host, op) = hostile(limits, Grants::none());
+    let spinner = op.clone();
+    let spinning = std::thread::spawn(move || call(&spinner, json!({"mode": "spin"})));
+    std::thread::sleep(Duration::from_millis(30));
+    // The only instance is spinning; this call waits until the deadline
+    // frees it, then runs on a fresh instance.
+    still_serves(&op);
+    let err = spinning.join().unwrap().unwrap_err();
+    assert!(matches!(err, CallError::Deadline { .. }), "{err}");
+}

@@ -63,7 +63,9 @@ impl Instrument {
             };
             let api = world.symphony_extension_instrument();
             if instance.configured.as_ref() != Some(config) {
-                if let Err(e) = api.call_configure(&mut instance.store, &config.to_json())? {
+                if let Err(e) =
+                    api.call_configure(&mut instance.store, &config.to_json().to_owned())?
+                {
                     return Ok(Err(("configure", e)));
                 }
                 instance.configured = Some(config.clone());

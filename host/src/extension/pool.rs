@@ -18,6 +18,9 @@ struct PoolState {
     idle: Vec<Instance>,
     /// Instances that exist: idle plus checked out plus being created.
     live: usize,
+    /// Callers waiting for an instance. Notifying a condvar costs a system
+    /// call even when nobody waits, so it is skipped when this is zero.
+    waiting: usize,
 }
 
 impl InstancePool {
@@ -26,6 +29,7 @@ impl InstancePool {
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 live: 0,
+                waiting: 0,
             }),
             returned: Condvar::new(),
             max,
@@ -46,7 +50,8 @@ impl InstancePool {
         wait: Duration,
         create: impl FnOnce() -> Result<Instance, CallError>,
     ) -> Result<Instance, CallError> {
-        let until = Instant::now() + wait;
+        // Read the clock only once a wait is needed: the common path is a pop.
+        let mut until = None;
         let mut state = self.lock();
         loop {
             if let Some(instance) = state.idle.pop() {
@@ -58,6 +63,7 @@ impl InstancePool {
                 return create().inspect_err(|_| self.forget_one());
             }
             let now = Instant::now();
+            let until = *until.get_or_insert(now + wait);
             if now >= until {
                 return Err(CallError::Busy {
                     extension: extension.to_string(),
@@ -65,18 +71,21 @@ impl InstancePool {
                     waited: wait,
                 });
             }
+            state.waiting += 1;
             state = self
                 .returned
                 .wait_timeout(state, until - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            state.waiting -= 1;
         }
     }
 
     /// Returns a healthy instance for reuse.
     pub(crate) fn checkin(&self, instance: Instance) {
-        self.lock().idle.push(instance);
-        self.returned.notify_one();
+        let mut state = self.lock();
+        state.idle.push(instance);
+        self.wake_one(&state);
     }
 
     /// Drops an instance that must not be reused.
@@ -86,8 +95,15 @@ impl InstancePool {
     }
 
     fn forget_one(&self) {
-        self.lock().live -= 1;
-        self.returned.notify_one();
+        let mut state = self.lock();
+        state.live -= 1;
+        self.wake_one(&state);
+    }
+
+    fn wake_one(&self, state: &PoolState) {
+        if state.waiting > 0 {
+            self.returned.notify_one();
+        }
     }
 
     /// Takes every idle instance out of the pool.
