@@ -78,23 +78,23 @@ impl Task {
         self.target.join("guests")
     }
 
-    fn ensure_wasm_target(&self) -> Result<()> {
+    fn ensure_target(&self, target: &str) -> Result<()> {
         let installed = Command::new("rustup")
             .args(["target", "list", "--installed"])
             .output()
-            .context("running rustup (needed to add the wasm32-wasip2 target)")?;
+            .with_context(|| format!("running rustup (needed to add the {target} target)"))?;
         if String::from_utf8_lossy(&installed.stdout)
             .lines()
-            .any(|l| l.trim() == WASM_TARGET)
+            .any(|l| l.trim() == target)
         {
             return Ok(());
         }
-        eprintln!("xtask: adding the {WASM_TARGET} target");
-        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+        eprintln!("xtask: adding the {target} target");
+        run(Command::new("rustup").args(["target", "add", target]))
     }
 
     fn build_examples(&self) -> Result<()> {
-        self.ensure_wasm_target()?;
+        self.ensure_target(WASM_TARGET)?;
         for (workspace, out) in GUESTS {
             let manifest = self.root.join(workspace).join("Cargo.toml");
             eprintln!("xtask: building {workspace} for {WASM_TARGET}");
@@ -138,6 +138,8 @@ impl Task {
     /// the SDK works with cargo-component too. Installs cargo-component into
     /// the tools directory the first time (about ten minutes on two cores).
     fn build_with_cargo_component(&self) -> Result<()> {
+        // cargo-component builds for wasm32-wasip1 and adapts to preview 2.
+        self.ensure_target("wasm32-wasip1")?;
         let tools = self.tools();
         let bin = tools.join("bin");
         let installed = Command::new(bin.join("cargo-component"))
