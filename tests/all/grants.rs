@@ -147,3 +147,23 @@ fn config_import_reads_the_calls_node_config() {
     assert_eq!(get("spec"), json!("{\"steps\":[]}").to_string());
     assert_eq!(get("missing"), "null");
 }
+
+#[test]
+fn lifecycle_hooks_run_in_order_from_load_to_shutdown() {
+    let (host, op) = hostile_with(Grants::none().publish("lifecycle.>"));
+    let hooks = host.bus().subscribe("lifecycle.>");
+    assert_eq!(call(&op, json!({"mode": "echo", "value": 1})).unwrap(), "1");
+    host.shutdown();
+    let seen: Vec<String> = std::iter::from_fn(|| hooks.recv_timeout(Duration::from_millis(200)))
+        .map(|m| m.subject)
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "lifecycle.on-load",
+            "lifecycle.on-activate",
+            "lifecycle.on-deactivate",
+            "lifecycle.on-unload"
+        ]
+    );
+}
