@@ -117,21 +117,7 @@ fn print_compare(name: &str, ours: f64, baseline: f64) {
 /// from criterion's medians (for measurements too slow to interleave).
 pub fn compare(name: &str, group: &str) {
     match (median_ns(group, "ours"), median_ns(group, "baseline")) {
-        (Some(ours), Some(baseline)) => {
-            let (scale, unit) = if baseline >= 1e6 {
-                (1e6, "ms")
-            } else if baseline >= 1e3 {
-                (1e3, "us")
-            } else {
-                (1.0, "ns")
-            };
-            println!(
-                "compare {name}: ours={:.3} {unit} baseline={:.3} {unit} ratio={:.3}",
-                ours / scale,
-                baseline / scale,
-                ours / baseline
-            );
-        }
+        (Some(ours), Some(baseline)) => print_compare(name, ours, baseline),
         _ => println!("compare {name}: not measured (filtered out)"),
     }
 }

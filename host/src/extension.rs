@@ -252,15 +252,9 @@ impl Extension {
         config: &NodeConfig,
         f: impl FnOnce(&mut Instance) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let mut instance = self.pool.checkout(&self.name, self.limits.deadline, || {
-            Instance::new(
-                &self.engine,
-                &self.pre,
-                &self.ctx,
-                &self.limits,
-                self.deadline_ticks,
-            )
-        })?;
+        let mut instance = self
+            .pool
+            .checkout(&self.name, self.limits.deadline, || self.new_instance())?;
         instance.begin_call(config, self.limits.fuel, self.deadline_ticks);
         match f(&mut instance) {
             Ok(result) => {
@@ -278,6 +272,10 @@ impl Extension {
     /// Creates an instance outside the pool (running its load hooks) and
     /// drops it.
     pub(crate) fn start_and_drop(&self) -> Result<(), CallError> {
+        self.new_instance().map(drop)
+    }
+
+    fn new_instance(&self) -> Result<Instance, CallError> {
         Instance::new(
             &self.engine,
             &self.pre,
@@ -285,7 +283,6 @@ impl Extension {
             &self.limits,
             self.deadline_ticks,
         )
-        .map(drop)
     }
 
     /// Runs the shutdown hooks of every idle instance and drops them.
