@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use symphony_host::Host;
+use symphony_host::{Host, Limits};
 use tracing_subscriber::EnvFilter;
 
 /// Symphony: run workflows of WebAssembly component extensions.
@@ -20,6 +20,9 @@ struct Cli {
     /// else the platform data directory.
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 
     /// More log output (-v: debug, -vv: trace). SYMPHONY_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -38,6 +41,43 @@ enum Command {
     /// Work with extension components.
     #[command(subcommand)]
     Ext(ext::ExtCommand),
+}
+
+/// Default limits for every extension call; the library's defaults apply
+/// where a flag is not given.
+#[derive(Debug, clap::Args)]
+struct LimitArgs {
+    /// Fuel per call (about one unit per WebAssembly instruction).
+    #[arg(long, global = true, value_name = "UNITS")]
+    fuel: Option<u64>,
+    /// Wall-clock deadline per call, in milliseconds.
+    #[arg(long = "deadline-ms", global = true, value_name = "MS")]
+    deadline_ms: Option<u64>,
+    /// Linear memory per instance, in MiB.
+    #[arg(long = "memory-mib", global = true, value_name = "MIB")]
+    memory_mib: Option<usize>,
+}
+
+impl LimitArgs {
+    fn apply(&self, mut limits: Limits) -> Limits {
+        if let Some(fuel) = self.fuel {
+            limits.fuel = fuel;
+        }
+        if let Some(ms) = self.deadline_ms {
+            limits.deadline = std::time::Duration::from_millis(ms);
+        }
+        if let Some(mib) = self.memory_mib {
+            limits.memory = mib.saturating_mul(1 << 20);
+        }
+        limits
+    }
+}
+
+/// How to build the host: data directory and default limits.
+#[derive(Debug)]
+struct HostArgs {
+    home: Option<PathBuf>,
+    limits: Limits,
 }
 
 /// Where to find extensions: `--ext-dir` (repeatable), else `<home>/extensions`.
@@ -64,9 +104,9 @@ impl ExtDirs {
     }
 }
 
-fn build_host(home: Option<PathBuf>) -> anyhow::Result<Host> {
-    let mut builder = Host::builder();
-    if let Some(home) = home {
+fn build_host(args: HostArgs) -> anyhow::Result<Host> {
+    let mut builder = Host::builder().default_limits(args.limits);
+    if let Some(home) = args.home {
         builder = builder.home(home);
     }
     Ok(builder.build()?)
@@ -94,10 +134,14 @@ pub fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    let host = HostArgs {
+        home: cli.home,
+        limits: cli.limits.apply(Limits::default()),
+    };
     let result = match cli.command {
-        Command::Run(args) => run::run(cli.home, args),
-        Command::Validate(args) => validate::run(cli.home, args),
-        Command::Ext(command) => ext::run(cli.home, command),
+        Command::Run(args) => run::run(host, args),
+        Command::Validate(args) => validate::run(host, args),
+        Command::Ext(command) => ext::run(host, command),
     };
     match result {
         Ok(code) => code,

@@ -173,3 +173,18 @@ fn every_command_has_help() {
         assert!(text(&out.stdout).contains("Usage: symphony"), "{args:?}");
     }
 }
+
+#[test]
+fn limit_flags_apply_to_every_extension() {
+    let mut args = demo_args();
+    args.extend(["--fuel".to_string(), "1000".to_string()]);
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("workflow 'demo' failed"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("ran out of fuel (1000 units per call)"),
+        "{stderr}"
+    );
+}

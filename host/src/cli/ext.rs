@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::build_host;
+use super::{HostArgs, build_host};
 
 #[derive(Debug, Subcommand)]
 pub enum ExtCommand {
@@ -20,10 +20,10 @@ pub enum ExtCommand {
     },
 }
 
-pub fn run(home: Option<PathBuf>, command: ExtCommand) -> anyhow::Result<ExitCode> {
+pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode> {
     match command {
         ExtCommand::Inspect { component, json } => {
-            let host = build_host(home)?;
+            let host = build_host(host_args)?;
             let info = host.inspect(&component)?;
             if json {
                 let mut value = serde_json::to_value(&info)?;

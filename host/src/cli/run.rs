@@ -10,7 +10,7 @@ use symphony_host::{
     Host, NodeReport, NodeState, RunEvent, RunReport, RunState, Workflow, render_text,
 };
 
-use super::{ExtDirs, build_host};
+use super::{ExtDirs, HostArgs, build_host};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -67,31 +67,28 @@ fn node_line(node: &NodeReport) -> String {
     )
 }
 
-/// Renders the report with every addon the workflow lists.
-fn addon_views(
-    host: &Host,
-    workflow: &Workflow,
-    report: &RunReport,
-) -> anyhow::Result<Map<String, Value>> {
+/// Renders the report with every addon the workflow lists. An addon that
+/// fails is reported in its place; it never hides the run's own report.
+fn addon_views(host: &Host, workflow: &Workflow, report: &RunReport) -> Map<String, Value> {
     let status = report.to_json();
     let mut views = Map::new();
     for view in &workflow.addons {
-        let nodes = host
-            .addon(&view.extension)?
-            .render(&status)
-            .with_context(|| format!("rendering addon '{}'", view.extension))?;
-        views.insert(
-            view.extension.clone(),
-            json!({"text": render_text(&nodes), "vnodes": nodes}),
-        );
+        let rendered = host
+            .addon(&view.extension)
+            .and_then(|addon| Ok(addon.render(&status)?));
+        let value = match rendered {
+            Ok(nodes) => json!({"text": render_text(&nodes), "vnodes": nodes}),
+            Err(error) => json!({"error": error.to_string()}),
+        };
+        views.insert(view.extension.clone(), value);
     }
-    Ok(views)
+    views
 }
 
-pub fn run(home: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let input = read_input(args.input.as_deref())?;
     let workflow = Workflow::from_file(&args.workflow)?;
-    let host = build_host(home)?;
+    let host = build_host(host_args)?;
     args.ext.load_into(&host)?;
 
     let live = !args.json && std::io::stderr().is_terminal();
@@ -100,7 +97,7 @@ pub fn run(home: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("  ▶ {} ({}) ...", node.id, node.extension);
         }
     })?;
-    let views = addon_views(&host, &workflow, &report)?;
+    let views = addon_views(&host, &workflow, &report);
     host.shutdown();
 
     if args.json {
@@ -124,10 +121,10 @@ pub fn run(home: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
             println!("\noutput:\n{}", serde_json::to_string_pretty(output)?);
         }
         for (name, view) in &views {
-            println!(
-                "\n{name}:\n{}",
-                view["text"].as_str().unwrap_or_default().trim_end()
-            );
+            match (view["text"].as_str(), view["error"].as_str()) {
+                (Some(text), _) => println!("\n{name}:\n{}", text.trim_end()),
+                (None, error) => println!("\n{name}: cannot render: {}", error.unwrap_or_default()),
+            }
         }
     }
     match report.error {

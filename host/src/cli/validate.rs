@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use symphony_host::{Error, Workflow, WorkflowError};
 
-use super::{ExtDirs, build_host};
+use super::{ExtDirs, HostArgs, build_host};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -19,8 +19,8 @@ pub struct ValidateArgs {
     json: bool,
 }
 
-pub fn run(home: Option<PathBuf>, args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let host = build_host(home)?;
+pub fn run(host_args: HostArgs, args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let host = build_host(host_args)?;
     args.ext.load_into(&host)?;
     let workflow = Workflow::from_file(&args.workflow)?;
     match host.validate(&workflow) {
