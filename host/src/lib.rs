@@ -89,3 +89,12 @@ pub use workflow::{
 };
 
 pub use wasmtime;
+
+// Embedders share a host and its handles across threads.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Host>();
+    shareable::<Instrument>();
+    shareable::<Operator>();
+    shareable::<Addon>();
+};
