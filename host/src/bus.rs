@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
+pub use symphony_protocol::subject_matches;
+
 /// A message delivered to a subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -17,30 +19,6 @@ pub struct Message {
     pub subject: String,
     /// The payload bytes.
     pub payload: Vec<u8>,
-}
-
-/// Whether `subject` matches the subscription `pattern`.
-///
-/// ```
-/// use symphony_host::subject_matches;
-///
-/// assert!(subject_matches("exec.*.node", "exec.42.node"));
-/// assert!(subject_matches("exec.>", "exec.42.node.done"));
-/// assert!(!subject_matches("exec.>", "exec"));
-/// assert!(!subject_matches("exec.*", "exec.42.node"));
-/// ```
-pub fn subject_matches(pattern: &str, subject: &str) -> bool {
-    let mut pattern = pattern.split('.');
-    let mut subject = subject.split('.');
-    loop {
-        match (pattern.next(), subject.next()) {
-            (Some(">"), Some(_)) => return true,
-            (Some("*"), Some(s)) if !s.is_empty() => {}
-            (Some(p), Some(s)) if p == s && !s.is_empty() => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
 }
 
 /// A subscription: receive with [`Subscription::try_recv`] or
@@ -127,28 +105,6 @@ impl LocalBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcards_follow_nats_rules() {
-        let table = [
-            ("a.b", "a.b", true),
-            ("a.*", "a.b", true),
-            ("a.*", "a", false),
-            ("a.*.c", "a.b.c", true),
-            ("a.>", "a.b.c", true),
-            ("a.>", "a", false),
-            (">", "a", true),
-            ("a.b", "a.b.c", false),
-            ("a.*", "a.", false),
-        ];
-        for (pattern, subject, expected) in table {
-            assert_eq!(
-                subject_matches(pattern, subject),
-                expected,
-                "{pattern} vs {subject}"
-            );
-        }
-    }
 
     #[test]
     fn full_queues_drop_and_closed_subscribers_are_removed() {

@@ -1,0 +1,48 @@
+//! Envelope encode + decode in msgpack (the wire format) against JSON of the
+//! same envelope, in time and in size.
+
+use criterion::{criterion_group, criterion_main};
+use symphony_benches::{compare_interleaved, criterion};
+use symphony_protocol::Envelope;
+
+fn envelope() -> Envelope {
+    Envelope::new("msg", "exec.18ea421c.node.completed", vec![7u8; 256])
+        .from_sender("host-1")
+        .reply_to("_inbox.host-1.42")
+        .with_header("trace", "0af7651916cd43dd8448eb211c80319c")
+}
+
+fn bench(c: &mut criterion::Criterion) {
+    let envelope = envelope();
+    let mut buf = Vec::with_capacity(1024);
+    let mut msgpack = || {
+        buf.clear();
+        envelope.encode_into(&mut buf).unwrap();
+        Envelope::decode(&buf).unwrap()
+    };
+    let mut json = || {
+        let text = serde_json::to_vec(&envelope).unwrap();
+        serde_json::from_slice::<Envelope>(&text).unwrap()
+    };
+    assert_eq!(msgpack(), json());
+
+    let mut group = c.benchmark_group("envelope_roundtrip");
+    group.bench_function("ours", |b| b.iter(&mut msgpack));
+    group.bench_function("baseline", |b| b.iter(&mut json));
+    group.finish();
+    compare_interleaved(
+        "envelope_encode_decode_vs_json",
+        || drop(msgpack()),
+        || drop(json()),
+    );
+
+    let ours = envelope.encode().unwrap().len();
+    let baseline = serde_json::to_vec(&envelope).unwrap().len();
+    println!(
+        "compare envelope_size_vs_json: ours={ours} bytes baseline={baseline} bytes ratio={:.3}",
+        ours as f64 / baseline as f64
+    );
+}
+
+criterion_group! { name = benches; config = criterion(); targets = bench }
+criterion_main!(benches);

@@ -1,0 +1,200 @@
+//! The envelope every bus message travels in.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::ProtocolError;
+
+/// One message: routing, correlation and metadata around opaque payload
+/// bytes.
+///
+/// On the wire it is a msgpack array in field order (see [`crate::frame`]);
+/// [`Envelope::to_json_pretty`] shows it to people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Unique per sender.
+    pub id: u64,
+    /// The message type, e.g. `bus.subscribe` or `msg`.
+    pub kind: String,
+    /// The version of the message type's payload schema.
+    pub version: u16,
+    /// When the message was created, in microseconds since the Unix epoch.
+    pub timestamp_us: u64,
+    /// For a reply, the id of the request it answers.
+    pub correlation: Option<u64>,
+    /// The sending endpoint's name.
+    pub sender: String,
+    /// The subject (or recipient) the message is addressed to.
+    pub subject: String,
+    /// Where replies should go, for a request.
+    pub reply_to: Option<String>,
+    /// Free-form metadata.
+    pub headers: Vec<(String, String)>,
+    /// The payload; its format is given by `kind` and `version`.
+    pub payload: Bytes,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl Envelope {
+    /// A new message of `kind` (version 1) on `subject` with a fresh id and
+    /// the current time.
+    pub fn new(
+        kind: impl Into<String>,
+        subject: impl Into<String>,
+        payload: impl Into<Bytes>,
+    ) -> Self {
+        Envelope {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            kind: kind.into(),
+            version: 1,
+            timestamp_us: now_us(),
+            correlation: None,
+            sender: String::new(),
+            subject: subject.into(),
+            reply_to: None,
+            headers: Vec::new(),
+            payload: payload.into(),
+        }
+    }
+
+    /// Sets the sender.
+    pub fn from_sender(mut self, sender: impl Into<String>) -> Self {
+        self.sender = sender.into();
+        self
+    }
+
+    /// Sets the payload schema version.
+    pub fn with_version(mut self, version: u16) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((key.into(), value.into()));
+        self
+    }
+
+    /// Asks for replies on `subject`.
+    pub fn reply_to(mut self, subject: impl Into<String>) -> Self {
+        self.reply_to = Some(subject.into());
+        self
+    }
+
+    /// A reply to this message: addressed to its `reply_to` (or its sender),
+    /// correlated with its id.
+    pub fn reply(&self, kind: impl Into<String>, payload: impl Into<Bytes>) -> Envelope {
+        let subject = self.reply_to.clone().unwrap_or_else(|| self.sender.clone());
+        let mut reply = Envelope::new(kind, subject, payload);
+        reply.correlation = Some(self.id);
+        reply
+    }
+
+    /// The first header named `key`.
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Encodes to msgpack (array form), appending to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        rmp_serde::encode::write(out, self).map_err(|e| ProtocolError::Encode(e.to_string()))
+    }
+
+    /// Encodes to a new msgpack buffer.
+    pub fn encode(&self) -> Result<Vec<u8>, ProtocolError> {
+        let mut out = Vec::with_capacity(64 + self.payload.len());
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes msgpack produced by [`Envelope::encode`]. Never panics; any
+    /// malformed input is an error saying what was wrong.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, ProtocolError> {
+        rmp_serde::from_slice(bytes).map_err(|e| ProtocolError::Malformed(e.to_string()))
+    }
+
+    /// The envelope as indented JSON for people: the payload is shown as
+    /// the JSON it decodes to (msgpack or JSON), else as UTF-8 text, else
+    /// as a byte count with a hex prefix.
+    pub fn to_json_pretty(&self) -> String {
+        let payload = rmp_serde::from_slice::<Value>(&self.payload)
+            .ok()
+            .filter(|_| !self.payload.is_empty())
+            .or_else(|| serde_json::from_slice::<Value>(&self.payload).ok())
+            .or_else(|| std::str::from_utf8(&self.payload).ok().map(|s| json!(s)))
+            .unwrap_or_else(|| {
+                let hex: String = self
+                    .payload
+                    .iter()
+                    .take(32)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                json!({"bytes": self.payload.len(), "hex": hex})
+            });
+        let doc = json!({
+            "id": self.id,
+            "kind": self.kind,
+            "version": self.version,
+            "timestamp_us": self.timestamp_us,
+            "correlation": self.correlation,
+            "sender": self.sender,
+            "subject": self.subject,
+            "reply_to": self.reply_to,
+            "headers": self.headers,
+            "payload": payload,
+        });
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_correlated_and_addressed_to_reply_to() {
+        let request = Envelope::new("msg", "svc.echo", &b"ping"[..])
+            .from_sender("a")
+            .reply_to("_inbox.a.1");
+        let reply = request.reply("msg", &b"pong"[..]);
+        assert_eq!(reply.correlation, Some(request.id));
+        assert_eq!(reply.subject, "_inbox.a.1");
+        assert_ne!(reply.id, request.id);
+    }
+
+    #[test]
+    fn pretty_json_decodes_msgpack_payloads() {
+        let payload = rmp_serde::to_vec(&json!({"n": 1})).unwrap();
+        let text = Envelope::new("msg", "x", payload).to_json_pretty();
+        assert!(text.contains("\"n\": 1"), "{text}");
+        let text = Envelope::new("msg", "x", vec![0xc1, 0xff]).to_json_pretty();
+        assert!(
+            text.contains("\"bytes\": 2") && text.contains("c1ff"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn decode_of_garbage_is_an_error() {
+        assert!(matches!(
+            Envelope::decode(&[0xc1]),
+            Err(ProtocolError::Malformed(_))
+        ));
+        assert!(Envelope::decode(&[]).is_err());
+    }
+}
