@@ -1,104 +1,466 @@
-//! The in-process message bus extensions publish to.
+//! The in-process message bus: subjects with wildcards, publish/subscribe,
+//! request/reply, queue groups, bounded queues with an explicit policy for
+//! slow subscribers, and per-subject metrics.
 //!
-//! Subjects are dot-separated tokens; subscription patterns use `*` for one
-//! token and `>` for one or more trailing tokens, as NATS does. Every
-//! subscriber has a bounded queue; when it is full, new messages for that
-//! subscriber are dropped and counted, so a slow subscriber never blocks a
-//! publisher or other subscribers.
+//! Messages are [`Envelope`]s from `symphony-protocol`; payloads are
+//! [`Bytes`], so delivering one message to many subscribers shares its
+//! payload instead of copying it.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+mod metrics;
+mod queue;
 
-pub use symphony_protocol::subject_matches;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A message delivered to a subscriber.
+use bytes::Bytes;
+use serde::Serialize;
+pub use symphony_protocol::{Envelope, subject_matches};
+use symphony_protocol::{validate_pattern, validate_subject};
+
+pub use metrics::{LatencyStats, SubjectStats};
+pub use queue::SlowPolicy;
+
+use metrics::Metrics;
+use queue::{Offer, Queue};
+
+/// Why a bus operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BusError {
+    /// The subject or pattern is malformed.
+    #[error("invalid subject: {0}")]
+    InvalidSubject(String),
+    /// A request found nobody subscribed to its subject.
+    #[error("no responders on '{subject}'")]
+    NoResponders {
+        /// The request's subject.
+        subject: String,
+    },
+    /// A request got no reply in time.
+    #[error("no reply on '{subject}' within {timeout:?}")]
+    Timeout {
+        /// The request's subject.
+        subject: String,
+        /// How long it waited.
+        timeout: Duration,
+    },
+}
+
+/// Why [`Subscription::recv`] returned no message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecvError {
+    /// Nothing arrived in time.
+    #[error("no message within the timeout")]
+    Timeout,
+    /// The subscription was closed, and why.
+    #[error("subscription closed: {0}")]
+    Disconnected(&'static str),
+}
+
+/// How a subscription receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// The subject it was published on.
-    pub subject: String,
-    /// The payload bytes.
-    pub payload: Vec<u8>,
+pub struct SubscribeOptions {
+    /// Join this queue group: each message goes to one member of the group.
+    pub queue_group: Option<String>,
+    /// Messages that may wait before the slow policy applies. Default: 1024.
+    pub capacity: usize,
+    /// What happens when the queue is full. Default: drop the oldest.
+    pub policy: SlowPolicy,
 }
 
-/// A subscription: receive with [`Subscription::try_recv`] or
-/// [`Subscription::recv_timeout`]. Dropping it unsubscribes.
-pub struct Subscription {
-    receiver: Receiver<Message>,
-}
-
-impl Subscription {
-    /// The next message, if one is waiting.
-    pub fn try_recv(&self) -> Option<Message> {
-        self.receiver.try_recv().ok()
-    }
-
-    /// The next message, waiting up to `timeout`.
-    pub fn recv_timeout(&self, timeout: std::time::Duration) -> Option<Message> {
-        self.receiver.recv_timeout(timeout).ok()
+impl Default for SubscribeOptions {
+    fn default() -> Self {
+        SubscribeOptions {
+            queue_group: None,
+            capacity: 1024,
+            policy: SlowPolicy::default(),
+        }
     }
 }
 
-struct Subscriber {
+/// One subscription as the router sees it.
+struct Route {
+    sid: u64,
     pattern: String,
-    sender: SyncSender<Message>,
+    group: Option<String>,
+    owner: String,
+    queue: Arc<Queue>,
 }
 
-/// The host's in-process bus.
 #[derive(Default)]
-pub struct LocalBus {
-    subscribers: Mutex<Vec<Subscriber>>,
-    dropped: AtomicU64,
+struct Routes {
+    /// Patterns without wildcards, by subject: found with one lookup.
+    exact: HashMap<String, Vec<Arc<Route>>>,
+    /// Patterns with wildcards, checked one by one.
+    wild: Vec<Arc<Route>>,
 }
 
-/// Messages a subscriber may have waiting before new ones are dropped.
-const QUEUE: usize = 1024;
+struct BusInner {
+    routes: RwLock<Routes>,
+    next_sid: AtomicU64,
+    next_inbox: AtomicU64,
+    round_robin: AtomicUsize,
+    metrics: Metrics,
+}
 
-impl LocalBus {
-    /// Subscribes to subjects matching `pattern`.
-    pub fn subscribe(&self, pattern: &str) -> Subscription {
-        let (sender, receiver) = mpsc::sync_channel(QUEUE);
-        self.lock().push(Subscriber {
-            pattern: pattern.to_string(),
-            sender,
-        });
-        Subscription { receiver }
+/// The bus. Cheap to clone; clones share everything.
+///
+/// ```
+/// use std::time::Duration;
+/// use symphony_host::Bus;
+///
+/// let bus = Bus::new();
+/// let echo = bus.subscribe("svc.echo").unwrap();
+/// let server = std::thread::spawn({
+///     let bus = bus.clone();
+///     move || {
+///         let request = echo.recv(Duration::from_secs(5)).unwrap();
+///         bus.reply(&request, request.payload.clone());
+///     }
+/// });
+/// let reply = bus.request("svc.echo", &b"ping"[..], Duration::from_secs(5)).unwrap();
+/// assert_eq!(&reply.payload[..], b"ping");
+/// server.join().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<BusInner>,
+    /// The endpoint name stamped on what this handle sends.
+    name: Arc<str>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus::new()
+    }
+}
+
+/// A subscription; dropping it unsubscribes.
+pub struct Subscription {
+    route: Arc<Route>,
+    bus: Weak<BusInner>,
+}
+
+/// Counters for one subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubscriptionStats {
+    /// The subscription's id.
+    pub sid: u64,
+    /// Its pattern.
+    pub pattern: String,
+    /// Its queue group.
+    pub queue_group: Option<String>,
+    /// The endpoint that subscribed.
+    pub endpoint: String,
+    /// Messages queued for it.
+    pub delivered: u64,
+    /// Messages dropped because it was slow.
+    pub dropped: u64,
+    /// Messages waiting now.
+    pub pending: usize,
+}
+
+/// A snapshot of the bus's metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BusStats {
+    /// Per subject, sorted.
+    pub subjects: Vec<SubjectStats>,
+    /// Per subscription, by id.
+    pub subscriptions: Vec<SubscriptionStats>,
+    /// Publish-to-receive latency.
+    pub latency: LatencyStats,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl Bus {
+    /// A new, empty bus; this handle sends as endpoint `bus`.
+    pub fn new() -> Self {
+        Bus {
+            inner: Arc::new(BusInner {
+                routes: RwLock::default(),
+                next_sid: AtomicU64::new(1),
+                next_inbox: AtomicU64::new(1),
+                round_robin: AtomicUsize::new(0),
+                metrics: Metrics::default(),
+            }),
+            name: "bus".into(),
+        }
     }
 
-    /// Delivers a message to every matching subscriber; returns how many
-    /// received it.
-    pub fn publish(&self, subject: &str, payload: Vec<u8>) -> usize {
-        let mut delivered = 0;
-        self.lock().retain(|sub| {
-            if !subject_matches(&sub.pattern, subject) {
-                return true;
-            }
-            let message = Message {
-                subject: subject.to_string(),
-                payload: payload.clone(),
-            };
-            match sub.sender.try_send(message) {
-                Ok(()) => {
-                    delivered += 1;
-                    true
-                }
-                Err(TrySendError::Full(_)) => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    true
-                }
-                Err(TrySendError::Disconnected(_)) => false,
-            }
+    /// A handle on the same bus that sends as endpoint `name`.
+    pub fn endpoint(&self, name: &str) -> Bus {
+        Bus {
+            inner: self.inner.clone(),
+            name: name.into(),
+        }
+    }
+
+    /// This handle's endpoint name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Subscribes to `pattern` with the default options.
+    pub fn subscribe(&self, pattern: &str) -> Result<Subscription, BusError> {
+        self.subscribe_with(pattern, SubscribeOptions::default())
+    }
+
+    /// Subscribes to `pattern` (`*` one token, `>` the rest).
+    pub fn subscribe_with(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+    ) -> Result<Subscription, BusError> {
+        validate_pattern(pattern).map_err(BusError::InvalidSubject)?;
+        let route = Arc::new(Route {
+            sid: self.inner.next_sid.fetch_add(1, Ordering::Relaxed),
+            pattern: pattern.to_string(),
+            group: options.queue_group,
+            owner: self.name.to_string(),
+            queue: Arc::new(Queue::new(options.capacity, options.policy)),
         });
+        let mut routes = self.inner.write_routes();
+        if pattern.split('.').any(|t| t == "*" || t == ">") {
+            routes.wild.push(route.clone());
+        } else {
+            routes
+                .exact
+                .entry(pattern.to_string())
+                .or_default()
+                .push(route.clone());
+        }
+        Ok(Subscription {
+            route,
+            bus: Arc::downgrade(&self.inner),
+        })
+    }
+
+    /// Publishes `payload` on `subject`; returns how many subscribers got it.
+    pub fn publish(&self, subject: &str, payload: impl Into<Bytes>) -> Result<usize, BusError> {
+        validate_subject(subject).map_err(BusError::InvalidSubject)?;
+        Ok(self.inner.route(
+            Envelope::new(symphony_protocol::MSG, subject, payload).from_sender(&*self.name),
+        ))
+    }
+
+    /// Routes a complete envelope as it is (its sender included).
+    pub fn send(&self, envelope: Envelope) -> Result<usize, BusError> {
+        validate_subject(&envelope.subject).map_err(BusError::InvalidSubject)?;
+        Ok(self.inner.route(envelope))
+    }
+
+    /// Sends `payload` to `subject` and waits up to `timeout` for one reply.
+    pub fn request(
+        &self,
+        subject: &str,
+        payload: impl Into<Bytes>,
+        timeout: Duration,
+    ) -> Result<Envelope, BusError> {
+        validate_subject(subject).map_err(BusError::InvalidSubject)?;
+        let inbox = format!(
+            "_inbox.{}.{}",
+            self.name,
+            self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
+        );
+        let replies = self.subscribe_with(
+            &inbox,
+            SubscribeOptions {
+                capacity: 1,
+                ..Default::default()
+            },
+        )?;
+        let request = Envelope::new(symphony_protocol::MSG, subject, payload)
+            .from_sender(&*self.name)
+            .reply_to(inbox);
+        let id = request.id;
+        if self.inner.route(request) == 0 {
+            return Err(BusError::NoResponders {
+                subject: subject.to_string(),
+            });
+        }
+        match replies.recv(timeout) {
+            Ok(reply) if reply.correlation == Some(id) || reply.correlation.is_none() => Ok(reply),
+            _ => Err(BusError::Timeout {
+                subject: subject.to_string(),
+                timeout,
+            }),
+        }
+    }
+
+    /// Answers `request` on its reply subject; returns whether anyone was
+    /// waiting.
+    pub fn reply(&self, request: &Envelope, payload: impl Into<Bytes>) -> bool {
+        let reply = request
+            .reply(symphony_protocol::MSG, payload)
+            .from_sender(&*self.name);
+        self.inner.route(reply) > 0
+    }
+
+    /// Counters per subject and subscription, and delivery latency.
+    pub fn stats(&self) -> BusStats {
+        let routes = self.inner.read_routes();
+        let mut subscriptions: Vec<SubscriptionStats> = routes
+            .exact
+            .values()
+            .flatten()
+            .chain(routes.wild.iter())
+            .map(|r| SubscriptionStats {
+                sid: r.sid,
+                pattern: r.pattern.clone(),
+                queue_group: r.group.clone(),
+                endpoint: r.owner.clone(),
+                delivered: r.queue.delivered.load(Ordering::Relaxed),
+                dropped: r.queue.dropped.load(Ordering::Relaxed),
+                pending: r.queue.len(),
+            })
+            .collect();
+        subscriptions.sort_by_key(|s| s.sid);
+        BusStats {
+            subjects: self.inner.metrics.subjects(),
+            subscriptions,
+            latency: self.inner.metrics.latency(),
+        }
+    }
+}
+
+impl BusInner {
+    fn read_routes(&self) -> std::sync::RwLockReadGuard<'_, Routes> {
+        self.routes.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_routes(&self) -> std::sync::RwLockWriteGuard<'_, Routes> {
+        self.routes.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Delivers to every matching plain subscription and to one member of
+    /// each matching queue group. Queues are offered outside the route lock
+    /// so a blocking subscriber never holds up subscribe or unsubscribe.
+    fn route(&self, envelope: Envelope) -> usize {
+        let mut targets: Vec<Arc<Queue>> = Vec::new();
+        {
+            let routes = self.read_routes();
+            let mut groups: Vec<(&str, Vec<&Arc<Route>>)> = Vec::new();
+            let matching = routes
+                .exact
+                .get(&envelope.subject)
+                .into_iter()
+                .flatten()
+                .chain(
+                    routes
+                        .wild
+                        .iter()
+                        .filter(|r| subject_matches(&r.pattern, &envelope.subject)),
+                );
+            for route in matching {
+                match &route.group {
+                    None => targets.push(route.queue.clone()),
+                    Some(group) => match groups.iter_mut().find(|(g, _)| g == group) {
+                        Some((_, members)) => members.push(route),
+                        None => groups.push((group, vec![route])),
+                    },
+                }
+            }
+            for (_, members) in groups {
+                let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
+                targets.push(members[pick].queue.clone());
+            }
+        }
+        let counters = self.metrics.subject(&envelope.subject);
+        let bytes = envelope.payload.len();
+        let (mut delivered, mut dropped, mut closed) = (0, 0, false);
+        let last = targets.len().saturating_sub(1);
+        let mut envelope = Some(envelope);
+        for (i, queue) in targets.iter().enumerate() {
+            // Every target but the last gets a clone; the payload is shared.
+            let message = if i == last {
+                envelope.take()
+            } else {
+                envelope.clone()
+            };
+            let Some(message) = message else { break };
+            match queue.offer(message) {
+                Offer::Queued => delivered += 1,
+                Offer::Displaced => {
+                    delivered += 1;
+                    dropped += 1;
+                }
+                Offer::Dropped => dropped += 1,
+                Offer::Closed => closed = true,
+            }
+        }
+        Metrics::published(&counters, bytes, delivered, dropped);
+        if closed {
+            self.remove_closed();
+        }
         delivered
     }
 
-    /// Messages dropped because a subscriber's queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    fn remove_closed(&self) {
+        let mut routes = self.write_routes();
+        routes.exact.retain(|_, list| {
+            list.retain(|r| !r.queue.is_closed());
+            !list.is_empty()
+        });
+        routes.wild.retain(|r| !r.queue.is_closed());
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
-        self.subscribers.lock().unwrap_or_else(|e| e.into_inner())
+    fn unsubscribe(&self, sid: u64) {
+        let mut routes = self.write_routes();
+        routes.exact.retain(|_, list| {
+            list.retain(|r| r.sid != sid);
+            !list.is_empty()
+        });
+        routes.wild.retain(|r| r.sid != sid);
+    }
+}
+
+impl Subscription {
+    /// The subscription's id.
+    pub fn sid(&self) -> u64 {
+        self.route.sid
+    }
+
+    /// The next message, waiting up to `timeout`.
+    pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
+        match self.route.queue.take(timeout) {
+            Ok(Some(envelope)) => {
+                if let Some(bus) = self.bus.upgrade() {
+                    bus.metrics
+                        .record_latency(now_us().saturating_sub(envelope.timestamp_us));
+                }
+                Ok(envelope)
+            }
+            Ok(None) => Err(RecvError::Timeout),
+            Err(reason) => Err(RecvError::Disconnected(reason)),
+        }
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&self) -> Option<Envelope> {
+        self.recv(Duration::ZERO).ok()
+    }
+
+    /// The next message, waiting up to `timeout`; `None` on timeout or once
+    /// the subscription is closed.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Envelope> {
+        self.recv(timeout).ok()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.route.queue.close("unsubscribed");
+        if let Some(bus) = self.bus.upgrade() {
+            bus.unsubscribe(self.route.sid);
+        }
     }
 }
 
@@ -106,17 +468,149 @@ impl LocalBus {
 mod tests {
     use super::*;
 
+    const T: Duration = Duration::from_secs(5);
+
     #[test]
-    fn full_queues_drop_and_closed_subscribers_are_removed() {
-        let bus = LocalBus::default();
-        let slow = bus.subscribe("x");
-        for _ in 0..QUEUE + 5 {
-            bus.publish("x", vec![1]);
+    fn wildcard_and_exact_subscribers_each_get_a_copy() {
+        let bus = Bus::new();
+        let exact = bus.subscribe("exec.1.done").unwrap();
+        let star = bus.subscribe("exec.*.done").unwrap();
+        let rest = bus.subscribe("exec.>").unwrap();
+        let other = bus.subscribe("other.>").unwrap();
+        assert_eq!(bus.publish("exec.1.done", &b"x"[..]).unwrap(), 3);
+        for sub in [&exact, &star, &rest] {
+            assert_eq!(&sub.recv(T).unwrap().payload[..], b"x");
         }
-        assert_eq!(bus.dropped(), 5);
-        assert!(slow.try_recv().is_some());
-        drop(slow);
-        assert_eq!(bus.publish("x", vec![]), 0);
-        assert!(bus.lock().is_empty());
+        assert!(other.try_recv().is_none());
+    }
+
+    #[test]
+    fn queue_groups_share_the_work_and_plain_subscribers_see_all() {
+        let bus = Bus::new();
+        let group = || SubscribeOptions {
+            queue_group: Some("workers".into()),
+            ..Default::default()
+        };
+        let (w1, w2) = (
+            bus.subscribe_with("jobs", group()).unwrap(),
+            bus.subscribe_with("jobs", group()).unwrap(),
+        );
+        let audit = bus.subscribe("jobs").unwrap();
+        for i in 0..10u8 {
+            assert_eq!(bus.publish("jobs", vec![i]).unwrap(), 2);
+        }
+        let drain = |s: &Subscription| std::iter::from_fn(|| s.try_recv()).count();
+        assert_eq!((drain(&w1), drain(&w2), drain(&audit)), (5, 5, 10));
+    }
+
+    #[test]
+    fn request_reply_correlates_and_reports_no_responders_and_timeouts() {
+        let bus = Bus::new();
+        let err = bus.request("svc.none", &b""[..], T).unwrap_err();
+        assert_eq!(
+            err,
+            BusError::NoResponders {
+                subject: "svc.none".into()
+            }
+        );
+
+        let _silent = bus.subscribe("svc.silent").unwrap();
+        let err = bus
+            .request("svc.silent", &b""[..], Duration::from_millis(20))
+            .unwrap_err();
+        assert!(matches!(err, BusError::Timeout { .. }));
+
+        let server = bus.endpoint("server");
+        let requests = server.subscribe("svc.upper").unwrap();
+        let worker = std::thread::spawn(move || {
+            let request = requests.recv(T).unwrap();
+            server.reply(&request, request.payload.to_ascii_uppercase());
+        });
+        let reply = bus
+            .endpoint("client")
+            .request("svc.upper", &b"hi"[..], T)
+            .unwrap();
+        assert_eq!(
+            (&reply.payload[..], reply.sender.as_str()),
+            (&b"HI"[..], "server")
+        );
+        worker.join().unwrap();
+    }
+
+    #[test]
+    fn a_slow_subscriber_does_not_stall_the_others() {
+        let bus = Bus::new();
+        let slow = bus
+            .subscribe_with(
+                "flood",
+                SubscribeOptions {
+                    capacity: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let gone = bus
+            .subscribe_with(
+                "flood",
+                SubscribeOptions {
+                    capacity: 4,
+                    policy: SlowPolicy::Disconnect,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let fast = bus
+            .subscribe_with(
+                "flood",
+                SubscribeOptions {
+                    capacity: 10_000,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        for i in 0..1000u32 {
+            bus.publish("flood", i.to_be_bytes().to_vec()).unwrap();
+        }
+        assert_eq!(std::iter::from_fn(|| fast.try_recv()).count(), 1000);
+        let kept: Vec<_> = std::iter::from_fn(|| slow.try_recv())
+            .map(|e| e.payload.to_vec())
+            .collect();
+        assert_eq!(kept.len(), 4, "the slow one keeps only its newest four");
+        assert_eq!(kept[3], 999u32.to_be_bytes());
+        assert_eq!(std::iter::from_fn(|| gone.try_recv()).count(), 4);
+        assert!(matches!(
+            gone.recv(Duration::ZERO),
+            Err(RecvError::Disconnected(_))
+        ));
+
+        let stats = bus.stats();
+        let flood = stats
+            .subjects
+            .iter()
+            .find(|s| s.subject == "flood")
+            .unwrap();
+        assert_eq!(flood.messages, 1000);
+        assert_eq!(
+            stats.subscriptions.len(),
+            2,
+            "the disconnected subscription is gone"
+        );
+        assert_eq!(stats.subscriptions[0].dropped, 996);
+    }
+
+    #[test]
+    fn dropping_a_subscription_unsubscribes_and_bad_subjects_are_refused() {
+        let bus = Bus::new();
+        let sub = bus.subscribe("a.b").unwrap();
+        drop(sub);
+        assert_eq!(bus.publish("a.b", &b""[..]).unwrap(), 0);
+        assert!(matches!(
+            bus.publish("a.*", &b""[..]),
+            Err(BusError::InvalidSubject(_))
+        ));
+        assert!(matches!(
+            bus.subscribe("a..b"),
+            Err(BusError::InvalidSubject(_))
+        ));
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bus::LocalBus;
+use crate::bus::Bus;
 use crate::extension::{
     Addon, Extension, ExtensionKind, Instrument, Limits, LoadOptions, Operator,
 };
@@ -82,7 +82,7 @@ impl HostBuilder {
             inner: Arc::new(HostInner {
                 runtime,
                 extensions: RwLock::default(),
-                bus: LocalBus::default(),
+                bus: Bus::new(),
                 artifacts: ArtifactStore::new(home.join("artifacts")),
                 limits: self.limits,
                 home,
@@ -116,7 +116,7 @@ pub struct Host {
 pub(crate) struct HostInner {
     pub(crate) runtime: Runtime,
     extensions: RwLock<BTreeMap<String, Arc<Extension>>>,
-    pub(crate) bus: LocalBus,
+    pub(crate) bus: Bus,
     pub(crate) artifacts: ArtifactStore,
     limits: Limits,
     home: PathBuf,
@@ -340,7 +340,7 @@ impl Host {
     }
 
     /// The in-process bus; run events are published on `exec.<run-id>.>`.
-    pub fn bus(&self) -> &LocalBus {
+    pub fn bus(&self) -> &Bus {
         &self.inner.bus
     }
 

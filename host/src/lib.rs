@@ -74,7 +74,10 @@ mod pit;
 mod runtime;
 mod workflow;
 
-pub use bus::{LocalBus, Message, Subscription, subject_matches};
+pub use bus::{
+    Bus, BusError, BusStats, Envelope, LatencyStats, RecvError, SlowPolicy, SubjectStats,
+    SubscribeOptions, Subscription, SubscriptionStats, subject_matches,
+};
 pub use error::{CallError, Error, LoadError};
 pub use extension::{
     Addon, ArtifactAccess, DirGrant, ExtError, ExtensionKind, FsAccess, Grants, Health, Instrument,

@@ -44,8 +44,8 @@ fn check(text: &str, wildcards: bool) -> Result<(), String> {
     if text.is_empty() {
         return Err("subject is empty".into());
     }
-    let tokens: Vec<&str> = text.split('.').collect();
-    for (i, token) in tokens.iter().enumerate() {
+    let mut tokens = text.split('.').enumerate().peekable();
+    while let Some((i, token)) = tokens.next() {
         let at = i + 1;
         if token.is_empty() {
             return Err(format!("'{text}': token {at} is empty"));
@@ -53,7 +53,7 @@ fn check(text: &str, wildcards: bool) -> Result<(), String> {
         if token.chars().any(char::is_whitespace) {
             return Err(format!("'{text}': token {at} contains whitespace"));
         }
-        let wild = matches!(*token, "*" | ">");
+        let wild = matches!(token, "*" | ">");
         if !wild && (token.contains('*') || token.contains('>')) {
             return Err(format!(
                 "'{text}': wildcards must be whole tokens (token {at})"
@@ -64,7 +64,7 @@ fn check(text: &str, wildcards: bool) -> Result<(), String> {
                 "'{text}': wildcards are for subscriptions, not subjects"
             ));
         }
-        if *token == ">" && at != tokens.len() {
+        if token == ">" && tokens.peek().is_some() {
             return Err(format!("'{text}': '>' must be the last token"));
         }
     }

@@ -65,15 +65,19 @@ fn nothing_is_granted_by_default() {
 #[test]
 fn granted_publish_reaches_subscribers_only_on_matching_subjects() {
     let (host, op) = hostile_with(Grants::none().publish("news.*"));
-    let sub = host.bus().subscribe("news.>");
+    let sub = host.bus().subscribe("news.>").unwrap();
     assert_eq!(
         call(&op, json!({"mode": "publish", "subject": "news.today"})).unwrap(),
         "\"published\""
     );
     let message = sub.recv_timeout(Duration::from_secs(1)).unwrap();
     assert_eq!(
-        (message.subject.as_str(), message.payload.as_slice()),
+        (message.subject.as_str(), &message.payload[..]),
         ("news.today", &b"hello"[..])
+    );
+    assert_eq!(
+        message.sender, "hostile",
+        "the bus stamps the publishing extension"
     );
     denied(
         call(
@@ -151,7 +155,7 @@ fn config_import_reads_the_calls_node_config() {
 #[test]
 fn lifecycle_hooks_run_in_order_from_load_to_shutdown() {
     let (host, op) = hostile_with(Grants::none().publish("lifecycle.>"));
-    let hooks = host.bus().subscribe("lifecycle.>");
+    let hooks = host.bus().subscribe("lifecycle.>").unwrap();
     assert_eq!(call(&op, json!({"mode": "echo", "value": 1})).unwrap(), "1");
     host.shutdown();
     let seen: Vec<String> = std::iter::from_fn(|| hooks.recv_timeout(Duration::from_millis(200)))
@@ -165,5 +169,15 @@ fn lifecycle_hooks_run_in_order_from_load_to_shutdown() {
             "lifecycle.on-deactivate",
             "lifecycle.on-unload"
         ]
+    );
+}
+
+#[test]
+fn a_malformed_subject_from_a_guest_is_invalid_input_not_a_trap() {
+    let (_host, op) = hostile_with(Grants::none().publish(">"));
+    let err = call(&op, json!({"mode": "publish", "subject": "news..today"})).unwrap_err();
+    assert!(
+        matches!(&err, CallError::Guest { error: ExtError::InvalidInput(m), .. } if m.contains("token 2 is empty")),
+        "{err}"
     );
 }

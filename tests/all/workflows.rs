@@ -90,7 +90,7 @@ fn a_failing_node_fails_the_run_and_skips_the_rest() {
 #[test]
 fn run_events_are_published_on_the_bus() {
     let host = host();
-    let events = host.bus().subscribe("exec.>");
+    let events = host.bus().subscribe("exec.>").unwrap();
     let workflow = Workflow::from_file(examples_dir().join("workflows/demo.json")).unwrap();
     let report = host.run(&workflow, &json!("Short text.")).unwrap();
     let subjects: Vec<String> =

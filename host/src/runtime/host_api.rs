@@ -63,8 +63,12 @@ impl HostImports for StoreState {
         if !self.ext.grants.may_publish(&subject) {
             return Err(self.denied(&format!("publish on '{subject}'"), "bus publish"));
         }
-        self.host()?.bus.publish(&subject, payload);
-        Ok(())
+        self.host()?
+            .bus
+            .endpoint(&self.ext.name)
+            .publish(&subject, payload)
+            .map(drop)
+            .map_err(|e| ExtError::InvalidInput(e.to_string()))
     }
 
     fn artifact_put(&mut self, content: Vec<u8>) -> Result<String, ExtError> {

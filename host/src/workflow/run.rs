@@ -149,6 +149,13 @@ pub(crate) fn execute(
     let input_text = input.to_string();
     let mut outputs: Vec<Option<String>> = vec![None; workflow.nodes.len()];
     let events = format!("exec.{}", report.run_id);
+    let emit = |event: &str, payload: Vec<u8>| {
+        // Run ids and event names are valid subject tokens, so this only
+        // fails if that stops being true; the run itself goes on.
+        if let Err(e) = host.bus.publish(&format!("{events}.{event}"), payload) {
+            tracing::warn!("cannot publish run event {event}: {e}");
+        }
+    };
 
     for (position, &index) in plan.order.iter().enumerate() {
         let node = &workflow.nodes[index];
@@ -170,10 +177,7 @@ pub(crate) fn execute(
         observer(RunEvent::NodeStarted {
             node: &report.nodes[position],
         });
-        host.bus.publish(
-            &format!("{events}.node.started"),
-            node.id.clone().into_bytes(),
-        );
+        emit("node.started", node.id.clone().into_bytes());
 
         let config = NodeConfig::new(node.config.clone());
         let began = Instant::now();
@@ -185,20 +189,14 @@ pub(crate) fn execute(
                 entry.state = NodeState::Completed;
                 outputs[index] = Some(output);
                 observer(RunEvent::NodeFinished { node: entry });
-                host.bus.publish(
-                    &format!("{events}.node.completed"),
-                    node.id.clone().into_bytes(),
-                );
+                emit("node.completed", node.id.clone().into_bytes());
             }
             Err(error) => {
                 entry.state = NodeState::Failed;
                 entry.error = Some(error.to_string());
                 report.error = Some(format!("node '{}' failed: {error}", node.id));
                 observer(RunEvent::NodeFinished { node: entry });
-                host.bus.publish(
-                    &format!("{events}.node.failed"),
-                    node.id.clone().into_bytes(),
-                );
+                emit("node.failed", node.id.clone().into_bytes());
                 for later in &mut report.nodes[position + 1..] {
                     later.state = NodeState::Skipped;
                 }
@@ -226,8 +224,7 @@ pub(crate) fn execute(
         });
     }
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    host.bus
-        .publish(&format!("{events}.finished"), report.to_json().into_bytes());
+    emit("finished", report.to_json().into_bytes());
     Ok(report)
 }
 

@@ -1,0 +1,243 @@
+//! A subscription's bounded queue and what happens when it is full.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use symphony_protocol::Envelope;
+
+/// What a full subscription queue does with the next message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlowPolicy {
+    /// The publisher waits up to `max_wait` for room; if none appears the
+    /// message is dropped for this subscriber and counted.
+    Block {
+        /// The longest a publisher waits on this subscriber.
+        max_wait: Duration,
+    },
+    /// The oldest queued message is dropped to make room (counted). The
+    /// default.
+    #[default]
+    DropOldest,
+    /// The subscription is closed; its receiver sees
+    /// [`RecvError::Disconnected`](super::RecvError::Disconnected).
+    Disconnect,
+}
+
+/// The outcome of offering a message to a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    Queued,
+    /// Queued after dropping the oldest message.
+    Displaced,
+    /// Not queued: the queue stayed full.
+    Dropped,
+    /// Not queued: the queue is (now) closed.
+    Closed,
+}
+
+struct State {
+    items: VecDeque<Envelope>,
+    closed: Option<&'static str>,
+    /// Receivers waiting; a condvar notify costs a system call, so it is
+    /// skipped when nobody waits.
+    receivers_waiting: usize,
+    senders_waiting: usize,
+}
+
+/// A bounded multi-producer, single-consumer queue.
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    not_empty: Condvar,
+    not_full: Condvar,
+    capacity: usize,
+    policy: SlowPolicy,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize, policy: SlowPolicy) -> Self {
+        Queue {
+            state: Mutex::new(State {
+                items: VecDeque::with_capacity(capacity.min(1024)),
+                closed: None,
+                receivers_waiting: 0,
+                senders_waiting: 0,
+            }),
+            not_empty: Condvar::new(),
+            not_full: Condvar::new(),
+            capacity: capacity.max(1),
+            policy,
+            delivered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Offers a message, applying the slow-subscriber policy when full.
+    pub(crate) fn offer(&self, envelope: Envelope) -> Offer {
+        let mut state = self.lock();
+        if state.closed.is_some() {
+            return Offer::Closed;
+        }
+        let mut outcome = Offer::Queued;
+        if state.items.len() >= self.capacity {
+            match self.policy {
+                SlowPolicy::DropOldest => {
+                    state.items.pop_front();
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    outcome = Offer::Displaced;
+                }
+                SlowPolicy::Disconnect => {
+                    state.closed = Some("the subscriber fell behind and its queue filled up");
+                    drop(state);
+                    self.not_empty.notify_all();
+                    return Offer::Closed;
+                }
+                SlowPolicy::Block { max_wait } => {
+                    let until = Instant::now() + max_wait;
+                    while state.items.len() >= self.capacity && state.closed.is_none() {
+                        let now = Instant::now();
+                        if now >= until {
+                            self.dropped.fetch_add(1, Ordering::Relaxed);
+                            return Offer::Dropped;
+                        }
+                        state.senders_waiting += 1;
+                        state = self
+                            .not_full
+                            .wait_timeout(state, until - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                        state.senders_waiting -= 1;
+                    }
+                    if state.closed.is_some() {
+                        return Offer::Closed;
+                    }
+                }
+            }
+        }
+        state.items.push_back(envelope);
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        if state.receivers_waiting > 0 {
+            self.not_empty.notify_one();
+        }
+        outcome
+    }
+
+    /// The next message, waiting up to `timeout`. `Err` carries why the
+    /// queue closed once it is closed and empty.
+    pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Envelope>, &'static str> {
+        let mut state = self.lock();
+        let until = Instant::now() + timeout;
+        loop {
+            if let Some(envelope) = state.items.pop_front() {
+                if state.senders_waiting > 0 {
+                    self.not_full.notify_one();
+                }
+                return Ok(Some(envelope));
+            }
+            if let Some(reason) = state.closed {
+                return Err(reason);
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Ok(None);
+            }
+            state.receivers_waiting += 1;
+            state = self
+                .not_empty
+                .wait_timeout(state, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            state.receivers_waiting -= 1;
+        }
+    }
+
+    /// Closes the queue; queued messages can still be taken.
+    pub(crate) fn close(&self, reason: &'static str) {
+        let mut state = self.lock();
+        if state.closed.is_none() {
+            state.closed = Some(reason);
+        }
+        drop(state);
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed.is_some()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(n: u8) -> Envelope {
+        Envelope::new("msg", "s", vec![n])
+    }
+
+    #[test]
+    fn drop_oldest_keeps_the_newest_messages() {
+        let q = Queue::new(2, SlowPolicy::DropOldest);
+        assert_eq!(q.offer(msg(1)), Offer::Queued);
+        q.offer(msg(2));
+        assert_eq!(q.offer(msg(3)), Offer::Displaced);
+        let got: Vec<u8> = (0..2)
+            .map(|_| q.take(Duration::ZERO).unwrap().unwrap().payload[0])
+            .collect();
+        assert_eq!(got, [2, 3]);
+        assert_eq!(q.dropped.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn disconnect_closes_the_queue_but_keeps_what_was_queued() {
+        let q = Queue::new(1, SlowPolicy::Disconnect);
+        q.offer(msg(1));
+        assert_eq!(q.offer(msg(2)), Offer::Closed);
+        assert_eq!(q.take(Duration::ZERO).unwrap().unwrap().payload[0], 1);
+        assert!(q.take(Duration::ZERO).unwrap_err().contains("fell behind"));
+    }
+
+    #[test]
+    fn block_gives_up_after_max_wait() {
+        let q = Queue::new(
+            1,
+            SlowPolicy::Block {
+                max_wait: Duration::from_millis(20),
+            },
+        );
+        q.offer(msg(1));
+        assert_eq!(q.offer(msg(2)), Offer::Dropped);
+        assert_eq!(q.dropped.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn block_waits_until_the_reader_makes_room() {
+        let q = std::sync::Arc::new(Queue::new(
+            1,
+            SlowPolicy::Block {
+                max_wait: Duration::from_secs(10),
+            },
+        ));
+        q.offer(msg(1));
+        let reader = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(10));
+                q.take(Duration::from_secs(10)).unwrap()
+            })
+        };
+        assert_eq!(q.offer(msg(2)), Offer::Queued);
+        assert_eq!(reader.join().unwrap().unwrap().payload[0], 1);
+    }
+}
