@@ -35,6 +35,21 @@ pub fn component(name: &str) -> PathBuf {
     path
 }
 
+/// Benchmarks `ours` and `baseline` as criterion group `name`, then prints
+/// their interleaved `compare` line.
+pub fn bench_pair<A: FnMut() -> R, B: FnMut() -> S, R, S>(
+    c: &mut Criterion,
+    name: &str,
+    mut ours: A,
+    mut baseline: B,
+) {
+    let mut group = c.benchmark_group(name);
+    group.bench_function("ours", |b| b.iter(&mut ours));
+    group.bench_function("baseline", |b| b.iter(&mut baseline));
+    group.finish();
+    compare_interleaved(name, || drop(ours()), || drop(baseline()));
+}
+
 /// Where criterion keeps its results, so `compare` can read them back.
 fn output_dir() -> PathBuf {
     target_dir().join("criterion")

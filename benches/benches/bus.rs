@@ -2,7 +2,7 @@
 //! same 256-byte payload.
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{compare_interleaved, criterion};
+use symphony_benches::{bench_pair, criterion};
 use symphony_host::{Bus, SubscribeOptions};
 
 fn bench(c: &mut criterion::Criterion) {
@@ -30,15 +30,7 @@ fn bench(c: &mut criterion::Criterion) {
         tx.send(raw_payload.clone()).unwrap();
         rx.recv().unwrap()
     };
-    let mut group = c.benchmark_group("bus_publish_deliver");
-    group.bench_function("ours", |b| b.iter(&mut ours));
-    group.bench_function("baseline", |b| b.iter(&mut baseline));
-    group.finish();
-    compare_interleaved(
-        "bus_publish_deliver_256b",
-        || drop(ours()),
-        || drop(baseline()),
-    );
+    bench_pair(c, "bus_publish_deliver_256b", &mut ours, &mut baseline);
 
     let started = std::time::Instant::now();
     let n = 1_000_000u32;

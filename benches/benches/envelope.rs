@@ -2,7 +2,7 @@
 //! same envelope, in time and in size.
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{compare_interleaved, criterion};
+use symphony_benches::{bench_pair, criterion};
 use symphony_protocol::Envelope;
 
 fn envelope() -> Envelope {
@@ -15,25 +15,22 @@ fn envelope() -> Envelope {
 fn bench(c: &mut criterion::Criterion) {
     let envelope = envelope();
     let mut buf = Vec::with_capacity(1024);
-    let mut msgpack = || {
+    let mut ours = || {
         buf.clear();
         envelope.encode_into(&mut buf).unwrap();
         Envelope::decode(&buf).unwrap()
     };
-    let mut json = || {
+    let mut baseline = || {
         let text = serde_json::to_vec(&envelope).unwrap();
         serde_json::from_slice::<Envelope>(&text).unwrap()
     };
-    assert_eq!(msgpack(), json());
+    assert_eq!(ours(), baseline());
 
-    let mut group = c.benchmark_group("envelope_roundtrip");
-    group.bench_function("ours", |b| b.iter(&mut msgpack));
-    group.bench_function("baseline", |b| b.iter(&mut json));
-    group.finish();
-    compare_interleaved(
+    bench_pair(
+        c,
         "envelope_encode_decode_vs_json",
-        || drop(msgpack()),
-        || drop(json()),
+        &mut ours,
+        &mut baseline,
     );
 
     let ours = envelope.encode().unwrap().len();

@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main};
 use serde_json::json;
 use symphony_benches::raw::RawOperator;
-use symphony_benches::{compare_interleaved, component, criterion};
+use symphony_benches::{bench_pair, component, criterion};
 use symphony_host::{Host, NodeConfig};
 
 fn spec() -> serde_json::Value {
@@ -20,21 +20,6 @@ fn input() -> String {
         .map(|i| json!({"tag": format!("tag-{i}"), "score": i as f64 / 16.0}))
         .collect();
     json!({"title": "a benchmark document", "items": items}).to_string()
-}
-
-/// Benchmarks `ours` and `baseline` with criterion, then prints their
-/// interleaved `compare` line.
-fn pair<A: FnMut() -> R, B: FnMut() -> S, R, S>(
-    c: &mut criterion::Criterion,
-    name: &str,
-    mut ours: A,
-    mut baseline: B,
-) {
-    let mut group = c.benchmark_group(name);
-    group.bench_function("ours", |b| b.iter(&mut ours));
-    group.bench_function("baseline", |b| b.iter(&mut baseline));
-    group.finish();
-    compare_interleaved(name, || drop(ours()), || drop(baseline()));
 }
 
 fn bench(c: &mut criterion::Criterion) {
@@ -69,13 +54,13 @@ fn bench(c: &mut criterion::Criterion) {
             raw_call(),
             "both compute the same"
         );
-        pair(c, name, || op.process(&config, &input).unwrap(), raw_call);
+        bench_pair(c, name, || op.process(&config, &input).unwrap(), raw_call);
     }
 
     // The host runs `on-load` and `on-activate` on every new instance, so
     // the baseline does too.
     let raw = RawOperator::new(&component("json_transform"), &spec().to_string());
-    pair(
+    bench_pair(
         c,
         "instantiate_from_pool",
         || host.check_start("json-transform").unwrap(),

@@ -12,10 +12,11 @@ mod queue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
+use symphony_protocol::now_us;
 pub use symphony_protocol::{Envelope, subject_matches};
 use symphony_protocol::{validate_pattern, validate_subject};
 
@@ -171,13 +172,6 @@ pub struct BusStats {
     pub subscriptions: Vec<SubscriptionStats>,
     /// Publish-to-receive latency.
     pub latency: LatencyStats,
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 impl Bus {

@@ -40,7 +40,9 @@ pub struct Envelope {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-fn now_us() -> u64 {
+/// The current time in microseconds since the Unix epoch, as envelopes
+/// carry it.
+pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))

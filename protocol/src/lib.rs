@@ -38,7 +38,7 @@ pub mod messages;
 mod registry;
 mod subject;
 
-pub use envelope::Envelope;
+pub use envelope::{Envelope, now_us};
 pub use error::ProtocolError;
 pub use frame::{FrameDecoder, encode_frame};
 pub use registry::{MSG, Message, MessageRegistry, Validator};
