@@ -274,19 +274,17 @@ impl Bus {
         let request = Envelope::new(symphony_protocol::MSG, subject, payload)
             .from_sender(&*self.name)
             .reply_to(inbox);
-        let id = request.id;
         if self.inner.route(request) == 0 {
             return Err(BusError::NoResponders {
                 subject: subject.to_string(),
             });
         }
-        match replies.recv(timeout) {
-            Ok(reply) if reply.correlation == Some(id) || reply.correlation.is_none() => Ok(reply),
-            _ => Err(BusError::Timeout {
-                subject: subject.to_string(),
-                timeout,
-            }),
-        }
+        // The inbox is private to this request, so whatever arrives on it
+        // is the reply.
+        replies.recv(timeout).map_err(|_| BusError::Timeout {
+            subject: subject.to_string(),
+            timeout,
+        })
     }
 
     /// Answers `request` on its reply subject; returns whether anyone was
