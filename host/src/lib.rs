@@ -58,6 +58,10 @@
 //! - **Workflows** ([`Workflow`]) are DAGs of Instrument and Operator nodes;
 //!   [`Host::run`] validates one, runs its nodes in topological order and
 //!   returns a [`RunReport`] that Addons can render.
+//! - **The bus** ([`Bus`]) routes [`Envelope`]s by subject (`*` and `>`
+//!   wildcards): publish/subscribe, request/reply, queue groups, bounded
+//!   queues with a [`SlowPolicy`], metrics. Runs publish their events on
+//!   `exec.<run-id>.>`; extensions publish as themselves when granted.
 //!
 //! # Crate features
 //!
