@@ -21,7 +21,7 @@ fn demo_workflow_produces_the_expected_brief() {
         Some(json!({
             "confidence": 0.333,
             "headline": "Each extension is a WebAssembly component with its own memory, fuel and deadline, \
-                         so a broken or hostile extension canno",
+                         so a broken or hostile extension cannot take the host down.",
             "mood": "positive",
             "topics": ["EXTENSION", "COMPONENT", "TAKE", "AI"]
         }))
