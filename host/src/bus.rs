@@ -390,27 +390,19 @@ impl BusInner {
         }
         Metrics::published(&counters, bytes, delivered, dropped);
         if closed {
-            self.remove_closed();
+            self.remove_routes(|r| r.queue.is_closed());
         }
         delivered
     }
 
-    fn remove_closed(&self) {
+    /// Drops every route for which `gone` holds.
+    fn remove_routes(&self, gone: impl Fn(&Route) -> bool) {
         let mut routes = self.write_routes();
         routes.exact.retain(|_, list| {
-            list.retain(|r| !r.queue.is_closed());
+            list.retain(|r| !gone(r));
             !list.is_empty()
         });
-        routes.wild.retain(|r| !r.queue.is_closed());
-    }
-
-    fn unsubscribe(&self, sid: u64) {
-        let mut routes = self.write_routes();
-        routes.exact.retain(|_, list| {
-            list.retain(|r| r.sid != sid);
-            !list.is_empty()
-        });
-        routes.wild.retain(|r| r.sid != sid);
+        routes.wild.retain(|r| !gone(r));
     }
 }
 
@@ -451,7 +443,8 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         self.route.queue.close("unsubscribed");
         if let Some(bus) = self.bus.upgrade() {
-            bus.unsubscribe(self.route.sid);
+            let sid = self.route.sid;
+            bus.remove_routes(|r| r.sid == sid);
         }
     }
 }

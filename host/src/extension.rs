@@ -118,10 +118,10 @@ pub enum ExtError {
 /// Cheap to clone. Extensions read it through the `host.config` import;
 /// Instruments also receive it whole through `configure`. The text forms are
 /// computed once here, not on every call.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NodeConfig(Arc<ConfigText>);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ConfigText {
     map: Map<String, Value>,
     /// Each value as `host.config` returns it.
@@ -154,16 +154,22 @@ impl NodeConfig {
 
     /// The whole configuration as JSON text (`{}` when empty).
     pub fn to_json(&self) -> &str {
-        if self.0.json.is_empty() {
-            "{}"
-        } else {
-            &self.0.json
-        }
+        &self.0.json
     }
 
     /// Whether both are the same allocation (cheaper than comparing).
     pub(crate) fn same_as(&self, other: &NodeConfig) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The empty configuration. One shared allocation, so calls without a
+/// config (health checks, addon renders) neither allocate nor count as a
+/// config change.
+impl Default for NodeConfig {
+    fn default() -> Self {
+        static EMPTY: std::sync::OnceLock<NodeConfig> = std::sync::OnceLock::new();
+        EMPTY.get_or_init(|| NodeConfig::new(Map::new())).clone()
     }
 }
 

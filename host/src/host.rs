@@ -224,6 +224,7 @@ impl Host {
         let ctx = Arc::new(ExtensionContext {
             name: name.as_str().into(),
             grants: options.grants,
+            bus: self.inner.bus.endpoint(&name),
             host: Arc::downgrade(&self.inner),
         });
         let engine = self.inner.runtime.engine.clone();

@@ -76,6 +76,7 @@ mod extension;
 mod host;
 mod pit;
 mod runtime;
+mod sync;
 mod workflow;
 
 pub use bus::{

@@ -21,7 +21,7 @@ pub use inspect::{ComponentInfo, ComponentItemInfo};
 pub(crate) use bindings::types as wit;
 pub(crate) use cache::sha256_hex;
 pub(crate) use guest_log::GuestLog;
-pub(crate) use instance::{Exports, Instance, WorldPre};
+pub(crate) use instance::{Instance, WorldPre};
 pub(crate) use state::ExtensionContext;
 
 use crate::extension::ExtensionKind;

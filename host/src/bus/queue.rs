@@ -2,10 +2,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use symphony_protocol::Envelope;
+
+use crate::sync::Signal;
 
 /// What a full subscription queue does with the next message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,17 +42,13 @@ pub(crate) enum Offer {
 struct State {
     items: VecDeque<Envelope>,
     closed: Option<&'static str>,
-    /// Receivers waiting; a condvar notify costs a system call, so it is
-    /// skipped when nobody waits.
-    receivers_waiting: usize,
-    senders_waiting: usize,
 }
 
 /// A bounded multi-producer, single-consumer queue.
 pub(crate) struct Queue {
     state: Mutex<State>,
-    not_empty: Condvar,
-    not_full: Condvar,
+    not_empty: Signal,
+    not_full: Signal,
     capacity: usize,
     policy: SlowPolicy,
     pub(crate) delivered: AtomicU64,
@@ -63,11 +61,9 @@ impl Queue {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(capacity.min(1024)),
                 closed: None,
-                receivers_waiting: 0,
-                senders_waiting: 0,
             }),
-            not_empty: Condvar::new(),
-            not_full: Condvar::new(),
+            not_empty: Signal::default(),
+            not_full: Signal::default(),
             capacity: capacity.max(1),
             policy,
             delivered: AtomicU64::new(0),
@@ -102,18 +98,11 @@ impl Queue {
                 SlowPolicy::Block { max_wait } => {
                     let until = Instant::now() + max_wait;
                     while state.items.len() >= self.capacity && state.closed.is_none() {
-                        let now = Instant::now();
-                        if now >= until {
+                        let Some(woken) = self.not_full.wait_until(state, until) else {
                             self.dropped.fetch_add(1, Ordering::Relaxed);
                             return Offer::Dropped;
-                        }
-                        state.senders_waiting += 1;
-                        state = self
-                            .not_full
-                            .wait_timeout(state, until - now)
-                            .unwrap_or_else(|e| e.into_inner())
-                            .0;
-                        state.senders_waiting -= 1;
+                        };
+                        state = woken;
                     }
                     if state.closed.is_some() {
                         return Offer::Closed;
@@ -123,9 +112,8 @@ impl Queue {
         }
         state.items.push_back(envelope);
         self.delivered.fetch_add(1, Ordering::Relaxed);
-        if state.receivers_waiting > 0 {
-            self.not_empty.notify_one();
-        }
+        drop(state);
+        self.not_empty.notify_one();
         outcome
     }
 
@@ -136,25 +124,17 @@ impl Queue {
         let until = Instant::now() + timeout;
         loop {
             if let Some(envelope) = state.items.pop_front() {
-                if state.senders_waiting > 0 {
-                    self.not_full.notify_one();
-                }
+                drop(state);
+                self.not_full.notify_one();
                 return Ok(Some(envelope));
             }
             if let Some(reason) = state.closed {
                 return Err(reason);
             }
-            let now = Instant::now();
-            if now >= until {
-                return Ok(None);
+            match self.not_empty.wait_until(state, until) {
+                Some(woken) => state = woken,
+                None => return Ok(None),
             }
-            state.receivers_waiting += 1;
-            state = self
-                .not_empty
-                .wait_timeout(state, until - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            state.receivers_waiting -= 1;
         }
     }
 

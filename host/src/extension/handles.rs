@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Extension, NodeConfig};
 use crate::CallError;
-use crate::runtime::{Exports, Instance, wit};
+use crate::runtime::{Instance, wit};
 
 /// A guest-level failure: which export returned which `ext-error`.
 type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
@@ -27,10 +27,6 @@ impl Extension {
                 error: error.into(),
             })
     }
-}
-
-fn wrong_world(expected: &str) -> wasmtime::Error {
-    wasmtime::Error::msg(format!("instance does not export the {expected} world"))
 }
 
 /// A loaded Instrument (AI model adapter).
@@ -58,21 +54,16 @@ impl Instrument {
     /// `config` if this instance last saw a different one.
     pub fn invoke(&self, config: &NodeConfig, input: &str) -> Result<String, CallError> {
         self.ext.call_guest("invoke", config, |instance| {
-            let Exports::Instrument(world) = &instance.exports else {
-                return Err(wrong_world("instrument"));
-            };
-            let api = world.symphony_extension_instrument();
-            if instance.configured.as_ref() != Some(config) {
-                if let Err(e) =
-                    api.call_configure(&mut instance.store, &config.to_json().to_owned())?
-                {
+            let (api, store, configured) = instance.instrument()?;
+            if configured.as_ref() != Some(config) {
+                if let Err(e) = api.call_configure(&mut *store, &config.to_json().to_owned())? {
                     return Ok(Err(("configure", e)));
                 }
-                instance.configured = Some(config.clone());
+                *configured = Some(config.clone());
             }
             // The bindings take WIT `json` (an alias of `string`) as `&String`.
             Ok(api
-                .call_invoke(&mut instance.store, &input.to_owned())?
+                .call_invoke(store, &input.to_owned())?
                 .map_err(|e| ("invoke", e)))
         })
     }
@@ -81,12 +72,8 @@ impl Instrument {
     pub fn health_check(&self) -> Result<Health, CallError> {
         self.ext
             .call_guest("health-check", &NodeConfig::default(), |instance| {
-                let Exports::Instrument(world) = &instance.exports else {
-                    return Err(wrong_world("instrument"));
-                };
-                let health = world
-                    .symphony_extension_instrument()
-                    .call_health_check(&mut instance.store)?;
+                let (api, store, _) = instance.instrument()?;
+                let health = api.call_health_check(store)?;
                 let status = match health.status {
                     wit::HealthStatus::Healthy => "healthy",
                     wit::HealthStatus::Degraded => "degraded",
@@ -132,11 +119,7 @@ impl Operator {
             OperatorCall::ValidateOutput => "validate-output",
         };
         self.ext.call_guest(function, config, |instance| {
-            let Exports::Operator(world) = &instance.exports else {
-                return Err(wrong_world("operator"));
-            };
-            let api = world.symphony_extension_operator();
-            let store = &mut instance.store;
+            let (api, store) = instance.operator()?;
             // The bindings take WIT `json` (an alias of `string`) as `&String`.
             let json = &json.to_owned();
             let result = match which {
@@ -211,12 +194,8 @@ impl Addon {
     pub fn render(&self, state: &str) -> Result<Vec<VNode>, CallError> {
         self.ext
             .call_guest("render", &NodeConfig::default(), |instance| {
-                let Exports::Addon(world) = &instance.exports else {
-                    return Err(wrong_world("addon"));
-                };
-                let nodes = world
-                    .symphony_extension_addon()
-                    .call_render(&mut instance.store, &state.to_owned())?;
+                let (api, store) = instance.addon()?;
+                let nodes = api.call_render(store, &state.to_owned())?;
                 Ok(Ok(nodes
                     .into_iter()
                     .map(|n| VNode {
@@ -234,17 +213,14 @@ impl Addon {
     pub fn handle_event(&self, event: &UiEvent) -> Result<String, CallError> {
         self.ext
             .call_guest("handle-event", &NodeConfig::default(), |instance| {
-                let Exports::Addon(world) = &instance.exports else {
-                    return Err(wrong_world("addon"));
-                };
+                let (api, store) = instance.addon()?;
                 let event = wit::UiEvent {
                     target: event.target,
                     name: event.name.clone(),
                     payload: event.payload.clone(),
                 };
-                Ok(world
-                    .symphony_extension_addon()
-                    .call_handle_event(&mut instance.store, &event)?
+                Ok(api
+                    .call_handle_event(store, &event)?
                     .map_err(|e| ("handle-event", e)))
             })
     }
@@ -253,12 +229,8 @@ impl Addon {
     pub fn get_state(&self) -> Result<String, CallError> {
         self.ext
             .call_guest("get-state", &NodeConfig::default(), |instance| {
-                let Exports::Addon(world) = &instance.exports else {
-                    return Err(wrong_world("addon"));
-                };
-                Ok(Ok(world
-                    .symphony_extension_addon()
-                    .call_get_state(&mut instance.store)?))
+                let (api, store) = instance.addon()?;
+                Ok(Ok(api.call_get_state(store)?))
             })
     }
 }

@@ -1,16 +1,17 @@
 //! The idle instances of one extension.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::CallError;
 use crate::runtime::Instance;
+use crate::sync::Signal;
 
 /// Idle instances, reused most-recently-returned first so a warm instance
 /// (and an Addon's UI state) keeps serving sequential calls.
 pub(crate) struct InstancePool {
     state: Mutex<PoolState>,
-    returned: Condvar,
+    returned: Signal,
     max: usize,
 }
 
@@ -18,9 +19,6 @@ struct PoolState {
     idle: Vec<Instance>,
     /// Instances that exist: idle plus checked out plus being created.
     live: usize,
-    /// Callers waiting for an instance. Notifying a condvar costs a system
-    /// call even when nobody waits, so it is skipped when this is zero.
-    waiting: usize,
 }
 
 impl InstancePool {
@@ -29,9 +27,8 @@ impl InstancePool {
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 live: 0,
-                waiting: 0,
             }),
-            returned: Condvar::new(),
+            returned: Signal::default(),
             max,
         }
     }
@@ -62,30 +59,22 @@ impl InstancePool {
                 drop(state);
                 return create().inspect_err(|_| self.forget_one());
             }
-            let now = Instant::now();
-            let until = *until.get_or_insert(now + wait);
-            if now >= until {
-                return Err(CallError::Busy {
+            let until = *until.get_or_insert_with(|| Instant::now() + wait);
+            state = self
+                .returned
+                .wait_until(state, until)
+                .ok_or_else(|| CallError::Busy {
                     extension: extension.to_string(),
                     max_instances: self.max,
                     waited: wait,
-                });
-            }
-            state.waiting += 1;
-            state = self
-                .returned
-                .wait_timeout(state, until - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            state.waiting -= 1;
+                })?;
         }
     }
 
     /// Returns a healthy instance for reuse.
     pub(crate) fn checkin(&self, instance: Instance) {
-        let mut state = self.lock();
-        state.idle.push(instance);
-        self.wake_one(&state);
+        self.lock().idle.push(instance);
+        self.returned.notify_one();
     }
 
     /// Drops an instance that must not be reused.
@@ -95,15 +84,8 @@ impl InstancePool {
     }
 
     fn forget_one(&self) {
-        let mut state = self.lock();
-        state.live -= 1;
-        self.wake_one(&state);
-    }
-
-    fn wake_one(&self, state: &PoolState) {
-        if state.waiting > 0 {
-            self.returned.notify_one();
-        }
+        self.lock().live -= 1;
+        self.returned.notify_one();
     }
 
     /// Takes every idle instance out of the pool.

@@ -63,9 +63,8 @@ impl HostImports for StoreState {
         if !self.ext.grants.may_publish(&subject) {
             return Err(self.denied(&format!("publish on '{subject}'"), "bus publish"));
         }
-        self.host()?
+        self.ext
             .bus
-            .endpoint(&self.ext.name)
             .publish(&subject, payload)
             .map(drop)
             .map_err(|e| ExtError::InvalidInput(e.to_string()))

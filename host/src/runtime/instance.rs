@@ -38,6 +38,15 @@ impl WorldPre {
     }
 }
 
+/// The exported interface of each kind.
+pub(crate) type InstrumentApi = instrument::exports::symphony::extension::instrument::Guest;
+pub(crate) type OperatorApi = operator::exports::symphony::extension::operator::Guest;
+pub(crate) type AddonApi = addon::exports::symphony::extension::addon::Guest;
+
+fn wrong_world(expected: &str) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("instance does not export the {expected} world"))
+}
+
 /// The typed exports of one instance.
 pub(crate) enum Exports {
     Instrument(instrument::InstrumentExtension),
@@ -121,6 +130,42 @@ impl Instance {
             }
         }
         Ok(instance)
+    }
+
+    /// The Instrument interface and the store to call it with, plus the
+    /// config it was last given. An error (never reached through a handle
+    /// of the right kind) if the instance is of another world.
+    pub(crate) fn instrument(
+        &mut self,
+    ) -> wasmtime::Result<(
+        &InstrumentApi,
+        &mut Store<StoreState>,
+        &mut Option<NodeConfig>,
+    )> {
+        match &self.exports {
+            Exports::Instrument(world) => Ok((
+                world.symphony_extension_instrument(),
+                &mut self.store,
+                &mut self.configured,
+            )),
+            _ => Err(wrong_world("instrument")),
+        }
+    }
+
+    /// The Operator interface and the store to call it with.
+    pub(crate) fn operator(&mut self) -> wasmtime::Result<(&OperatorApi, &mut Store<StoreState>)> {
+        match &self.exports {
+            Exports::Operator(world) => Ok((world.symphony_extension_operator(), &mut self.store)),
+            _ => Err(wrong_world("operator")),
+        }
+    }
+
+    /// The Addon interface and the store to call it with.
+    pub(crate) fn addon(&mut self) -> wasmtime::Result<(&AddonApi, &mut Store<StoreState>)> {
+        match &self.exports {
+            Exports::Addon(world) => Ok((world.symphony_extension_addon(), &mut self.store)),
+            _ => Err(wrong_world("addon")),
+        }
     }
 
     /// Resets fuel, deadline and per-call state before a call.

@@ -6,6 +6,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::bus::Bus;
 use crate::extension::{Grants, NodeConfig};
 use crate::host::HostInner;
 
@@ -15,6 +16,9 @@ pub(crate) struct ExtensionContext {
     pub(crate) name: Arc<str>,
     /// What the extension may do; checked by every host import.
     pub(crate) grants: Grants,
+    /// The host bus, as the endpoint named after the extension, so what it
+    /// publishes carries its name as sender.
+    pub(crate) bus: Bus,
     /// The host, for imports that reach its services. Weak because the host
     /// owns the instances that hold this.
     pub(crate) host: Weak<HostInner>,
