@@ -8,6 +8,7 @@
 
 mod metrics;
 mod queue;
+pub mod server;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,7 +25,8 @@ pub use metrics::{LatencyStats, SubjectStats};
 pub use queue::SlowPolicy;
 
 use metrics::Metrics;
-use queue::{Offer, Queue};
+use queue::Offer;
+pub(crate) use queue::Queue;
 
 /// Why a bus operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +86,9 @@ impl Default for SubscribeOptions {
 /// One subscription as the router sees it.
 struct Route {
     sid: u64,
+    /// Travels with each message queued by this route: the peer's own
+    /// subscription id when several routes share a peer's queue.
+    tag: u64,
     pattern: String,
     group: Option<String>,
     owner: String,
@@ -140,6 +145,13 @@ impl Default for Bus {
 
 /// A subscription; dropping it unsubscribes.
 pub struct Subscription {
+    route: Arc<Route>,
+    _guard: RouteGuard,
+}
+
+/// Keeps a route in the bus; dropping it removes the route (but leaves its
+/// queue open, since a peer's routes share one).
+pub(crate) struct RouteGuard {
     route: Arc<Route>,
     bus: Weak<BusInner>,
 }
@@ -213,13 +225,33 @@ impl Bus {
         pattern: &str,
         options: SubscribeOptions,
     ) -> Result<Subscription, BusError> {
+        let queue = Arc::new(Queue::new(options.capacity, options.policy));
+        let route = self.add_route(pattern, options.queue_group, None, queue)?;
+        Ok(Subscription {
+            route: route.route.clone(),
+            _guard: route,
+        })
+    }
+
+    /// Adds a route that feeds `queue`, tagging what it queues with `tag`
+    /// (else with the route's own id). The route lasts as long as the
+    /// returned guard.
+    pub(crate) fn add_route(
+        &self,
+        pattern: &str,
+        group: Option<String>,
+        tag: Option<u64>,
+        queue: Arc<Queue>,
+    ) -> Result<RouteGuard, BusError> {
         validate_pattern(pattern).map_err(BusError::InvalidSubject)?;
+        let sid = self.inner.next_sid.fetch_add(1, Ordering::Relaxed);
         let route = Arc::new(Route {
-            sid: self.inner.next_sid.fetch_add(1, Ordering::Relaxed),
+            sid,
+            tag: tag.unwrap_or(sid),
             pattern: pattern.to_string(),
-            group: options.queue_group,
+            group,
             owner: self.name.to_string(),
-            queue: Arc::new(Queue::new(options.capacity, options.policy)),
+            queue,
         });
         let mut routes = self.inner.write_routes();
         if pattern.split('.').any(|t| t == "*" || t == ">") {
@@ -231,7 +263,7 @@ impl Bus {
                 .or_default()
                 .push(route.clone());
         }
-        Ok(Subscription {
+        Ok(RouteGuard {
             route,
             bus: Arc::downgrade(&self.inner),
         })
@@ -296,6 +328,14 @@ impl Bus {
         self.inner.route(reply) > 0
     }
 
+    /// Counts a message handed to its receiver now in the latency
+    /// histogram (the server does this for its peers).
+    pub(crate) fn record_delivery(&self, envelope: &Envelope) {
+        self.inner
+            .metrics
+            .record_latency(now_us().saturating_sub(envelope.timestamp_us));
+    }
+
     /// Counters per subject and subscription, and delivery latency.
     pub fn stats(&self) -> BusStats {
         let routes = self.inner.read_routes();
@@ -336,7 +376,7 @@ impl BusInner {
     /// each matching queue group. Queues are offered outside the route lock
     /// so a blocking subscriber never holds up subscribe or unsubscribe.
     fn route(&self, envelope: Envelope) -> usize {
-        let mut targets: Vec<Arc<Queue>> = Vec::new();
+        let mut targets: Vec<(u64, Arc<Queue>)> = Vec::new();
         {
             let routes = self.read_routes();
             let mut groups: Vec<(&str, Vec<&Arc<Route>>)> = Vec::new();
@@ -353,7 +393,7 @@ impl BusInner {
                 );
             for route in matching {
                 match &route.group {
-                    None => targets.push(route.queue.clone()),
+                    None => targets.push((route.tag, route.queue.clone())),
                     Some(group) => match groups.iter_mut().find(|(g, _)| g == group) {
                         Some((_, members)) => members.push(route),
                         None => groups.push((group, vec![route])),
@@ -362,7 +402,7 @@ impl BusInner {
             }
             for (_, members) in groups {
                 let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
-                targets.push(members[pick].queue.clone());
+                targets.push((members[pick].tag, members[pick].queue.clone()));
             }
         }
         let counters = self.metrics.subject(&envelope.subject);
@@ -370,7 +410,8 @@ impl BusInner {
         let (mut delivered, mut dropped, mut closed) = (0, 0, false);
         let last = targets.len().saturating_sub(1);
         let mut envelope = Some(envelope);
-        for (i, queue) in targets.iter().enumerate() {
+        for (i, (tag, queue)) in targets.iter().enumerate() {
+            let tag = *tag;
             // Every target but the last gets a clone; the payload is shared.
             let message = if i == last {
                 envelope.take()
@@ -378,7 +419,7 @@ impl BusInner {
                 envelope.clone()
             };
             let Some(message) = message else { break };
-            match queue.offer(message) {
+            match queue.offer((tag, message)) {
                 Offer::Queued => delivered += 1,
                 Offer::Displaced => {
                     delivered += 1;
@@ -415,8 +456,8 @@ impl Subscription {
     /// The next message, waiting up to `timeout`.
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
         match self.route.queue.take(timeout) {
-            Ok(Some(envelope)) => {
-                if let Some(bus) = self.bus.upgrade() {
+            Ok(Some((_, envelope))) => {
+                if let Some(bus) = self._guard.bus.upgrade() {
                     bus.metrics
                         .record_latency(now_us().saturating_sub(envelope.timestamp_us));
                 }
@@ -441,7 +482,13 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        // The queue is this subscription's own; the guard removes the route.
         self.route.queue.close("unsubscribed");
+    }
+}
+
+impl Drop for RouteGuard {
+    fn drop(&mut self) {
         if let Some(bus) = self.bus.upgrade() {
             let sid = self.route.sid;
             bus.remove_routes(|r| r.sid == sid);

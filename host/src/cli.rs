@@ -1,5 +1,6 @@
 //! Argument parsing, logging and error reporting for the `symphony` binary.
 
+mod bus;
 mod ext;
 mod run;
 mod validate;
@@ -41,6 +42,9 @@ enum Command {
     /// Work with extension components.
     #[command(subcommand)]
     Ext(ext::ExtCommand),
+    /// Run a bus server, or publish, subscribe and request on one.
+    #[command(subcommand)]
+    Bus(bus::BusCommand),
 }
 
 /// Default limits for every extension call; the library's defaults apply
@@ -142,6 +146,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(host, args),
         Command::Validate(args) => validate::run(host, args),
         Command::Ext(command) => ext::run(host, command),
+        Command::Bus(command) => bus::run(host, command),
     };
     match result {
         Ok(code) => code,

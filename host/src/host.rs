@@ -29,6 +29,17 @@ pub struct HostBuilder {
     limits: Limits,
 }
 
+/// The data directory used when none is given: `$SYMPHONY_HOME`, else
+/// `symphony` in the platform's data directory.
+pub fn default_home() -> Result<PathBuf, Error> {
+    match std::env::var_os("SYMPHONY_HOME") {
+        Some(home) => Ok(PathBuf::from(home)),
+        None => dirs::data_dir().map(|d| d.join("symphony")).ok_or_else(|| {
+            Error::Setup("no data directory: set SYMPHONY_HOME or pass --home".into())
+        }),
+    }
+}
+
 impl HostBuilder {
     /// Keeps everything the host persists (compile cache, artifacts) under `dir`.
     pub fn home(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -59,14 +70,7 @@ impl HostBuilder {
     pub fn build(self) -> Result<Host, Error> {
         let home = match self.home {
             Some(home) => home,
-            None => match std::env::var_os("SYMPHONY_HOME") {
-                Some(home) => PathBuf::from(home),
-                None => dirs::data_dir()
-                    .map(|d| d.join("symphony"))
-                    .ok_or_else(|| {
-                        Error::Setup("no data directory: set SYMPHONY_HOME or pass --home".into())
-                    })?,
-            },
+            None => default_home()?,
         };
         std::fs::create_dir_all(&home).map_err(|e| {
             Error::Setup(format!(

@@ -62,6 +62,8 @@
 //!   wildcards): publish/subscribe, request/reply, queue groups, bounded
 //!   queues with a [`SlowPolicy`], metrics. Runs publish their events on
 //!   `exec.<run-id>.>`; extensions publish as themselves when granted.
+//!   A [`BusServer`] serves the bus to other processes over a local socket
+//!   or shared memory; they connect with [`protocol::client::Client`].
 //!
 //! # Crate features
 //!
@@ -79,6 +81,7 @@ mod runtime;
 mod sync;
 mod workflow;
 
+pub use bus::server::{BusServer, PeerStats, ServerError, ServerOptions, ServerStats};
 pub use bus::{
     Bus, BusError, BusStats, Envelope, LatencyStats, RecvError, SlowPolicy, SubjectStats,
     SubscribeOptions, Subscription, SubscriptionStats, subject_matches,
@@ -88,7 +91,7 @@ pub use extension::{
     Addon, ArtifactAccess, DirGrant, ExtError, ExtensionKind, FsAccess, Grants, Health, Instrument,
     Limits, LoadOptions, NodeConfig, Operator, UiEvent, VNode, render_text,
 };
-pub use host::{ExtensionInfo, Host, HostBuilder};
+pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use workflow::{
@@ -96,6 +99,7 @@ pub use workflow::{
     Workflow, WorkflowError,
 };
 
+pub use symphony_protocol as protocol;
 pub use wasmtime;
 
 // Embedders share a host and its handles across threads.

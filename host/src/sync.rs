@@ -50,8 +50,10 @@ impl Signal {
         }
     }
 
-    /// Wakes every waiter.
+    /// Wakes every waiter, if there are any.
     pub(crate) fn notify_all(&self) {
-        self.condvar.notify_all();
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            self.condvar.notify_all();
+        }
     }
 }

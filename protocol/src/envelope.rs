@@ -49,6 +49,14 @@ pub fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// The payload as one msgpack value that uses every byte; text such as
+/// `first` would otherwise read as the number 102 followed by junk.
+fn whole_msgpack(payload: &[u8]) -> Option<Value> {
+    let mut reader = std::io::Cursor::new(payload);
+    let value = Value::deserialize(&mut rmp_serde::Deserializer::new(&mut reader)).ok()?;
+    (!payload.is_empty() && reader.position() == payload.len() as u64).then_some(value)
+}
+
 impl Envelope {
     /// A new message of `kind` (version 1) on `subject` with a fresh id and
     /// the current time.
@@ -134,9 +142,13 @@ impl Envelope {
     /// the JSON it decodes to (msgpack or JSON), else as UTF-8 text, else
     /// as a byte count with a hex prefix.
     pub fn to_json_pretty(&self) -> String {
-        let payload = rmp_serde::from_slice::<Value>(&self.payload)
-            .ok()
-            .filter(|_| !self.payload.is_empty())
+        serde_json::to_string_pretty(&self.to_json()).unwrap_or_default()
+    }
+
+    /// The envelope as a JSON value, its payload decoded as
+    /// [`Envelope::to_json_pretty`] describes.
+    pub fn to_json(&self) -> Value {
+        let payload = whole_msgpack(&self.payload)
             .or_else(|| serde_json::from_slice::<Value>(&self.payload).ok())
             .or_else(|| std::str::from_utf8(&self.payload).ok().map(|s| json!(s)))
             .unwrap_or_else(|| {
@@ -148,7 +160,7 @@ impl Envelope {
                     .collect();
                 json!({"bytes": self.payload.len(), "hex": hex})
             });
-        let doc = json!({
+        json!({
             "id": self.id,
             "kind": self.kind,
             "version": self.version,
@@ -159,8 +171,7 @@ impl Envelope {
             "reply_to": self.reply_to,
             "headers": self.headers,
             "payload": payload,
-        });
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
+        })
     }
 }
 
@@ -189,6 +200,12 @@ mod tests {
             text.contains("\"bytes\": 2") && text.contains("c1ff"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn text_payloads_are_not_mistaken_for_msgpack() {
+        let json = Envelope::new("msg", "x", &b"first"[..]).to_json();
+        assert_eq!(json["payload"], "first");
     }
 
     #[test]

@@ -31,11 +31,15 @@
 
 #![deny(missing_docs)]
 
+pub mod client;
 mod envelope;
 mod error;
 pub mod frame;
+pub mod link;
 pub mod messages;
 mod registry;
+#[cfg(target_os = "linux")]
+pub mod shm;
 mod subject;
 
 pub use envelope::{Envelope, now_us};

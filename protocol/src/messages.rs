@@ -9,11 +9,48 @@ use crate::Message;
 pub struct Hello {
     /// The peer's endpoint name, unique on the bus.
     pub peer: String,
+    /// Ask to move the connection's traffic onto a shared-memory ring once
+    /// the handshake is done (the socket then only signals the peer's exit).
+    pub shared_memory: bool,
 }
 
 impl Message for Hello {
     const KIND: &'static str = "bus.hello";
     const VERSION: u16 = 1;
+
+    fn check(&self) -> Result<(), String> {
+        crate::validate_subject(&self.peer).map_err(|e| format!("peer name: {e}"))
+    }
+}
+
+/// The server's answer to [`Hello`]: the connection is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The server's endpoint name.
+    pub server: String,
+    /// How often each side sends a heartbeat when it has nothing else to
+    /// send, in milliseconds.
+    pub heartbeat_ms: u32,
+    /// Silence longer than this, in milliseconds, means the other side is
+    /// down.
+    pub timeout_ms: u32,
+    /// The shared-memory region to map, when the peer asked for one.
+    pub shared_memory: Option<String>,
+}
+
+impl Message for Welcome {
+    const KIND: &'static str = "bus.welcome";
+    const VERSION: u16 = 1;
+
+    fn check(&self) -> Result<(), String> {
+        if self.heartbeat_ms == 0 || self.timeout_ms <= self.heartbeat_ms {
+            return Err(format!(
+                "heartbeat {} ms must be positive and shorter than the timeout {} ms",
+                self.heartbeat_ms, self.timeout_ms
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Subscribe to a subject pattern, optionally in a queue group.

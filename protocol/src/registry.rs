@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::messages::{ErrorReply, Heartbeat, Hello, PeerDown, Subscribe, Unsubscribe};
+use crate::messages::{ErrorReply, Heartbeat, Hello, PeerDown, Subscribe, Unsubscribe, Welcome};
 use crate::{Envelope, ProtocolError};
 
 /// The kind of application messages: opaque payload bytes.
@@ -94,12 +94,14 @@ impl MessageRegistry {
     pub fn with_builtin() -> Self {
         let mut registry = MessageRegistry::new();
         registry.register::<Hello>();
+        registry.register::<Welcome>();
         registry.register::<Subscribe>();
         registry.register::<Unsubscribe>();
         registry.register::<Heartbeat>();
         registry.register::<PeerDown>();
         registry.register::<ErrorReply>();
         registry.register_with(MSG, 1, accept_any);
+        registry.register_with(crate::client::NO_RESPONDERS, 1, accept_any);
         registry
     }
 
@@ -222,7 +224,11 @@ mod tests {
             peer in ".{0,20}", sid in any::<u64>(), seq in any::<u64>(),
             pattern in "[a-z*>]{1,4}(\\.[a-z*>]{1,4}){0,3}", queue in proptest::option::of("[a-z]{1,8}"),
         ) {
-            round_trip(Hello { peer: peer.clone() })?;
+            round_trip(Hello { peer: peer.clone(), shared_memory: seq % 2 == 0 })?;
+            round_trip(Welcome {
+                server: peer.clone(), heartbeat_ms: (seq % 50) as u32, timeout_ms: (sid % 200) as u32,
+                shared_memory: queue.clone(),
+            })?;
             round_trip(Subscribe { sid, pattern, queue })?;
             round_trip(Unsubscribe { sid })?;
             round_trip(Heartbeat { seq })?;

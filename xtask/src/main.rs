@@ -227,6 +227,11 @@ impl Task {
                 .args(["fmt", "--all", "--check", "--manifest-path"])
                 .arg(&manifest))?;
         }
+        let fuzz = self.root.join("fuzz/Cargo.toml");
+        run(self
+            .cargo()
+            .args(["fmt", "--all", "--check", "--manifest-path"])
+            .arg(&fuzz))?;
         eprintln!("xtask: cargo clippy");
         run(self.cargo().args([
             "clippy",
@@ -236,6 +241,13 @@ impl Task {
             "-D",
             "warnings",
         ]))?;
+        run(self
+            .cargo()
+            .args(["clippy", "--all-targets", "--manifest-path"])
+            .arg(&fuzz)
+            .arg("--target-dir")
+            .arg(&self.target)
+            .args(["--", "-D", "warnings"]))?;
         for (workspace, _) in GUESTS {
             let manifest = self.root.join(workspace).join("Cargo.toml");
             run(self
@@ -268,6 +280,21 @@ impl Task {
                 .env("SYMPHONY_COMPONENTS", self.components())
                 .env("SYMPHONY_FIXTURES", self.fixtures()),
         )?;
+        eprintln!("xtask: fuzz target tests and a 3-second smoke run of the frame decoder");
+        tally.run(
+            self.cargo()
+                .args(["test", "--manifest-path"])
+                .arg(&fuzz)
+                .arg("--target-dir")
+                .arg(&self.target),
+        )?;
+        run(self
+            .cargo()
+            .args(["run", "--quiet", "--manifest-path"])
+            .arg(&fuzz)
+            .arg("--target-dir")
+            .arg(&self.target)
+            .args(["--bin", "smoke", "--", "3"]))?;
         // One closing line for every test binary above.
         println!("tests: {} passed, {} failed", tally.passed, tally.failed);
         Ok(())

@@ -52,6 +52,8 @@ pub(crate) struct Metrics {
 
 const MAX_SUBJECTS: usize = 4096;
 const OTHER: &str = "(other)";
+const INBOX: &str = "_inbox.";
+const INBOXES: &str = "_inbox.>";
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -64,6 +66,13 @@ impl Default for Metrics {
 
 impl Metrics {
     pub(crate) fn subject(&self, subject: &str) -> std::sync::Arc<SubjectCounters> {
+        // Every request has its own reply inbox; counting each separately
+        // would only crowd real subjects out of the table.
+        let subject = if subject.starts_with(INBOX) {
+            INBOXES
+        } else {
+            subject
+        };
         if let Some(counters) = self
             .subjects
             .read()

@@ -39,8 +39,12 @@ pub(crate) enum Offer {
     Closed,
 }
 
+/// A queued message and the tag of the route that queued it (the peer's
+/// subscription id, when several routes share one queue).
+pub(crate) type Item = (u64, Envelope);
+
 struct State {
-    items: VecDeque<Envelope>,
+    items: VecDeque<Item>,
     closed: Option<&'static str>,
 }
 
@@ -76,7 +80,7 @@ impl Queue {
     }
 
     /// Offers a message, applying the slow-subscriber policy when full.
-    pub(crate) fn offer(&self, envelope: Envelope) -> Offer {
+    pub(crate) fn offer(&self, item: Item) -> Offer {
         let mut state = self.lock();
         if state.closed.is_some() {
             return Offer::Closed;
@@ -110,7 +114,7 @@ impl Queue {
                 }
             }
         }
-        state.items.push_back(envelope);
+        state.items.push_back(item);
         self.delivered.fetch_add(1, Ordering::Relaxed);
         drop(state);
         self.not_empty.notify_one();
@@ -119,14 +123,14 @@ impl Queue {
 
     /// The next message, waiting up to `timeout`. `Err` carries why the
     /// queue closed once it is closed and empty.
-    pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Envelope>, &'static str> {
+    pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
         let mut state = self.lock();
         let until = Instant::now() + timeout;
         loop {
-            if let Some(envelope) = state.items.pop_front() {
+            if let Some(item) = state.items.pop_front() {
                 drop(state);
                 self.not_full.notify_one();
-                return Ok(Some(envelope));
+                return Ok(Some(item));
             }
             if let Some(reason) = state.closed {
                 return Err(reason);
@@ -134,6 +138,35 @@ impl Queue {
             match self.not_empty.wait_until(state, until) {
                 Some(woken) => state = woken,
                 None => return Ok(None),
+            }
+        }
+    }
+
+    /// Moves up to `max` messages into `out`, waiting up to `timeout` for
+    /// the first. `Err` carries why the queue closed once it is closed and
+    /// empty.
+    pub(crate) fn take_batch(
+        &self,
+        out: &mut Vec<Item>,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<(), &'static str> {
+        let mut state = self.lock();
+        let until = Instant::now() + timeout;
+        loop {
+            if !state.items.is_empty() {
+                let n = state.items.len().min(max);
+                out.extend(state.items.drain(..n));
+                drop(state);
+                self.not_full.notify_all();
+                return Ok(());
+            }
+            if let Some(reason) = state.closed {
+                return Err(reason);
+            }
+            match self.not_empty.wait_until(state, until) {
+                Some(woken) => state = woken,
+                None => return Ok(()),
             }
         }
     }
@@ -162,8 +195,12 @@ impl Queue {
 mod tests {
     use super::*;
 
-    fn msg(n: u8) -> Envelope {
-        Envelope::new("msg", "s", vec![n])
+    fn msg(n: u8) -> Item {
+        (0, Envelope::new("msg", "s", vec![n]))
+    }
+
+    fn payload(item: Option<Item>) -> u8 {
+        item.unwrap().1.payload[0]
     }
 
     #[test]
@@ -173,7 +210,7 @@ mod tests {
         q.offer(msg(2));
         assert_eq!(q.offer(msg(3)), Offer::Displaced);
         let got: Vec<u8> = (0..2)
-            .map(|_| q.take(Duration::ZERO).unwrap().unwrap().payload[0])
+            .map(|_| payload(q.take(Duration::ZERO).unwrap()))
             .collect();
         assert_eq!(got, [2, 3]);
         assert_eq!(q.dropped.load(Ordering::Relaxed), 1);
@@ -184,7 +221,7 @@ mod tests {
         let q = Queue::new(1, SlowPolicy::Disconnect);
         q.offer(msg(1));
         assert_eq!(q.offer(msg(2)), Offer::Closed);
-        assert_eq!(q.take(Duration::ZERO).unwrap().unwrap().payload[0], 1);
+        assert_eq!(payload(q.take(Duration::ZERO).unwrap()), 1);
         assert!(q.take(Duration::ZERO).unwrap_err().contains("fell behind"));
     }
 
@@ -199,6 +236,24 @@ mod tests {
         q.offer(msg(1));
         assert_eq!(q.offer(msg(2)), Offer::Dropped);
         assert_eq!(q.dropped.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn take_batch_drains_up_to_max_in_order() {
+        let q = Queue::new(10, SlowPolicy::DropOldest);
+        for n in 0..5 {
+            q.offer(msg(n));
+        }
+        let mut out = Vec::new();
+        q.take_batch(&mut out, 3, Duration::ZERO).unwrap();
+        q.take_batch(&mut out, 3, Duration::ZERO).unwrap();
+        let got: Vec<u8> = out.into_iter().map(|(_, e)| e.payload[0]).collect();
+        assert_eq!(got, [0, 1, 2, 3, 4]);
+        q.close("done");
+        assert_eq!(
+            q.take_batch(&mut Vec::new(), 3, Duration::ZERO),
+            Err("done")
+        );
     }
 
     #[test]
@@ -218,6 +273,6 @@ mod tests {
             })
         };
         assert_eq!(q.offer(msg(2)), Offer::Queued);
-        assert_eq!(reader.join().unwrap().unwrap().payload[0], 1);
+        assert_eq!(payload(reader.join().unwrap()), 1);
     }
 }

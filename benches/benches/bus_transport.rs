@@ -1,0 +1,142 @@
+//! Request/reply between two threads over the bus's cross-process links,
+//! against the same exchange on the raw link underneath:
+//!
+//! - socket: a [`Client`] → [`BusServer`] → echo responder → back, against a
+//!   length-prefixed ping-pong on a bare Unix socket;
+//! - shared memory: the same over a shared-memory link, against a ping-pong
+//!   on the bare rings.
+//!
+//! Payloads are 256 bytes both ways.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main};
+use symphony_benches::{bench_pair, criterion};
+use symphony_host::protocol::client::{Client, ClientOptions, Transport};
+use symphony_host::{Bus, BusServer, ServerOptions};
+
+const SIZE: usize = 256;
+const T: Duration = Duration::from_secs(5);
+
+/// A bus with a server on `dir` and an echo responder thread.
+fn echo_server(dir: &std::path::Path) -> (Bus, BusServer) {
+    let bus = Bus::new();
+    let server = BusServer::bind(
+        &bus,
+        dir.join("bus.sock"),
+        ServerOptions {
+            shm_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let requests = bus.subscribe("bench.echo").unwrap();
+    let responder = bus.endpoint("echo");
+    std::thread::spawn(move || {
+        while let Ok(request) = requests.recv(Duration::from_secs(3600)) {
+            responder.reply(&request, request.payload.clone());
+        }
+    });
+    (bus, server)
+}
+
+fn client(server: &BusServer, transport: Transport) -> Client {
+    Client::connect_with(
+        server.path(),
+        ClientOptions {
+            transport,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A raw Unix-socket echo: 4-byte length, then the bytes.
+fn raw_socket_pair() -> UnixStream {
+    let (client, mut server) = UnixStream::pair().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let mut len = [0u8; 4];
+            if server.read_exact(&mut len).is_err() {
+                return;
+            }
+            let n = u32::from_be_bytes(len) as usize;
+            if server.read_exact(&mut buf[..n]).is_err() {
+                return;
+            }
+            let mut frame = Vec::with_capacity(4 + n);
+            frame.extend_from_slice(&len);
+            frame.extend_from_slice(&buf[..n]);
+            if server.write_all(&frame).is_err() {
+                return;
+            }
+        }
+    });
+    client
+}
+
+fn bench(c: &mut criterion::Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_bus, server) = echo_server(dir.path());
+    let payload = bytes::Bytes::from(vec![7u8; SIZE]);
+
+    let socket_client = client(&server, Transport::Socket);
+    let mut raw = raw_socket_pair();
+    let mut frame = (SIZE as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&payload);
+    let mut reply = vec![0u8; 4 + SIZE];
+    bench_pair(
+        c,
+        "socket_request_reply_256b",
+        || {
+            socket_client
+                .request("bench.echo", payload.clone(), T)
+                .unwrap()
+        },
+        || {
+            raw.write_all(&frame).unwrap();
+            raw.read_exact(&mut reply).unwrap();
+        },
+    );
+    drop(socket_client);
+
+    #[cfg(target_os = "linux")]
+    {
+        use symphony_host::protocol::shm::{DEFAULT_RING_CAPACITY, ShmRegion, Side};
+
+        let shm_client = client(&server, Transport::SharedMemory);
+        let region =
+            ShmRegion::create(&dir.path().join("raw-ring"), DEFAULT_RING_CAPACITY).unwrap();
+        let (mut from_server, mut to_server) = region.split(Side::Client);
+        let (mut from_client, mut to_client) = region.split(Side::Server);
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; SIZE];
+            while from_client.read_exact(&mut buf).is_ok() {
+                if to_client.write_all(&buf).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut echo = vec![0u8; SIZE];
+        bench_pair(
+            c,
+            "shm_request_reply_256b",
+            || {
+                shm_client
+                    .request("bench.echo", payload.clone(), T)
+                    .unwrap()
+            },
+            || {
+                to_server.write_all(&payload).unwrap();
+                from_server.read_exact(&mut echo).unwrap();
+            },
+        );
+        drop(region);
+    }
+}
+
+criterion_group! { name = benches; config = criterion(); targets = bench }
+criterion_main!(benches);

@@ -1,0 +1,5 @@
+//! libFuzzer entry point for the frame decoder; see `symphony_fuzz::frame_decoder`.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| symphony_fuzz::frame_decoder(data));

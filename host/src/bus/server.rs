@@ -1,0 +1,678 @@
+//! Serving a [`Bus`] to other processes: a local socket (a Unix domain
+//! socket here, a named pipe on Windows) through `interprocess`, and
+//! shared-memory rings for peers that ask for them.
+//!
+//! Each peer gets a reader thread (frames in, validated against the message
+//! registry, routed into the bus) and a writer thread that drains the
+//! peer's one bounded queue in batches, one write per batch. Peers
+//! heartbeat; one that goes quiet longer than the timeout, disconnects, or
+//! sends a malformed frame is dropped, its subscriptions removed, and
+//! `bus.peer.down` announced.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use symphony_host::protocol::client::Client;
+//! use symphony_host::{Bus, BusServer, ServerOptions};
+//!
+//! let bus = Bus::new();
+//! let server = BusServer::bind(&bus, "/tmp/symphony-bus.sock", ServerOptions::default())?;
+//! let events = bus.subscribe("sensor.>")?;
+//!
+//! // In another process:
+//! let client = Client::connect("/tmp/symphony-bus.sock")?;
+//! client.publish("sensor.door", &b"open"[..])?;
+//! assert_eq!(&events.recv(Duration::from_secs(1))?.payload[..], b"open");
+//! # drop(server);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod peer;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use interprocess::local_socket::traits::{ListenerExt as _, Stream as _};
+use interprocess::local_socket::{ListenerOptions, Stream};
+use serde::Serialize;
+use symphony_protocol::link::{FrameReader, SocketHalf, socket_name};
+use symphony_protocol::messages::{ErrorReply, Hello, Welcome};
+use symphony_protocol::{Envelope, Message, MessageRegistry, encode_frame};
+
+use super::{Bus, BusStats, SlowPolicy};
+use peer::Peer;
+pub use peer::PeerStats;
+
+/// How a [`BusServer`] treats its peers.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The server's endpoint name (the sender of what it announces).
+    /// Default: `bus`.
+    pub name: String,
+    /// Each side heartbeats after this long without sending. Default: 20 ms.
+    pub heartbeat: Duration,
+    /// A peer silent this long is down. Default: 75 ms; with silence
+    /// checked every 10 ms, a stopped peer is announced within 100 ms.
+    pub peer_timeout: Duration,
+    /// Messages waiting for one peer before its slow policy applies.
+    /// Default: 8192.
+    pub peer_queue: usize,
+    /// What a full peer queue does. Default: drop the oldest.
+    pub peer_policy: SlowPolicy,
+    /// The largest frame accepted from a peer. Default: 16 MiB.
+    pub max_frame: usize,
+    /// Where shared-memory regions are created. Default: `/dev/shm` when it
+    /// exists, else the temporary directory.
+    pub shm_dir: Option<PathBuf>,
+    /// Bytes in each direction of a shared-memory link. Default: 1 MiB.
+    pub shm_capacity: usize,
+    /// How long a new connection may take to say hello. Default: 2 s.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            name: "bus".into(),
+            heartbeat: Duration::from_millis(20),
+            peer_timeout: Duration::from_millis(75),
+            peer_queue: 8192,
+            peer_policy: SlowPolicy::DropOldest,
+            max_frame: symphony_protocol::frame::DEFAULT_MAX_FRAME,
+            shm_dir: None,
+            shm_capacity: 1 << 20,
+            handshake_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// How often a silent connection is checked: often enough that the
+    /// check adds little to the timeout.
+    fn check_interval(&self) -> Duration {
+        self.heartbeat
+            .min(self.peer_timeout / 8)
+            .max(Duration::from_millis(1))
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// Another server answers at the path.
+    #[error("a bus server is already listening at {0}")]
+    InUse(PathBuf),
+    /// The socket could not be created.
+    #[error("cannot listen at {path}: {source}")]
+    Listen {
+        /// The socket path.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The options contradict each other.
+    #[error("invalid server options: {0}")]
+    Options(String),
+}
+
+/// The server's statistics, as `symphony bus stats` shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStats {
+    /// The server's endpoint name.
+    pub server: String,
+    /// The socket it listens on.
+    pub socket: PathBuf,
+    /// Connected peers, by name.
+    pub peers: Vec<PeerStats>,
+    /// The bus's own counters.
+    pub bus: BusStats,
+}
+
+/// A running bus server. Dropping it stops accepting, disconnects every
+/// peer and removes the socket.
+pub struct BusServer {
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    bus: Bus,
+    path: PathBuf,
+    options: ServerOptions,
+    registry: MessageRegistry,
+    peers: Mutex<HashMap<String, Arc<Peer>>>,
+    stopping: AtomicBool,
+    next_region: AtomicU64,
+}
+
+impl BusServer {
+    /// Listens at `path` and serves `bus` there until dropped. A stale
+    /// socket file left by a dead server is replaced; a live one is an
+    /// error.
+    pub fn bind(
+        bus: &Bus,
+        path: impl AsRef<Path>,
+        options: ServerOptions,
+    ) -> Result<BusServer, ServerError> {
+        let path = path.as_ref().to_path_buf();
+        if options.heartbeat.is_zero() || options.peer_timeout <= options.heartbeat {
+            return Err(ServerError::Options(format!(
+                "the heartbeat ({:?}) must be positive and shorter than the peer timeout ({:?})",
+                options.heartbeat, options.peer_timeout
+            )));
+        }
+        let listen_error = |source| ServerError::Listen {
+            path: path.clone(),
+            source,
+        };
+        if path.exists() {
+            let name = socket_name(&path).map_err(listen_error)?;
+            if Stream::connect(name).is_ok() {
+                return Err(ServerError::InUse(path));
+            }
+            std::fs::remove_file(&path).map_err(listen_error)?;
+        }
+        let listener = ListenerOptions::new()
+            .name(socket_name(&path).map_err(listen_error)?)
+            .reclaim_name(true)
+            .create_sync()
+            .map_err(listen_error)?;
+        let shared = Arc::new(Shared {
+            bus: bus.endpoint(&options.name),
+            path: path.clone(),
+            registry: MessageRegistry::with_builtin(),
+            peers: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            next_region: AtomicU64::new(1),
+            options,
+        });
+        let accept = std::thread::Builder::new()
+            .name("bus-accept".into())
+            .spawn({
+                let shared = shared.clone();
+                move || {
+                    for stream in listener.incoming() {
+                        if shared.stopping.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        match stream {
+                            Ok(stream) => shared.clone().spawn_connection(stream),
+                            Err(e) => tracing::warn!("accepting a bus connection failed: {e}"),
+                        }
+                    }
+                }
+            })
+            .map_err(listen_error)?;
+        tracing::info!(socket = %shared.path.display(), "bus server listening");
+        Ok(BusServer {
+            shared,
+            accept: Some(accept),
+        })
+    }
+
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The connected peers.
+    pub fn peers(&self) -> Vec<PeerStats> {
+        self.shared.peer_stats()
+    }
+
+    /// Peers, bus counters and the socket, together.
+    pub fn stats(&self) -> ServerStats {
+        self.shared.stats()
+    }
+
+    /// Stops the server (as dropping it does).
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
+        self.shared.stopping.store(true, Ordering::Relaxed);
+        // The accept loop checks the flag on its next connection.
+        if let Ok(name) = socket_name(&self.shared.path) {
+            drop(Stream::connect(name));
+        }
+        let _ = accept.join();
+        let peers: Vec<Arc<Peer>> = self.shared.lock_peers().values().cloned().collect();
+        for peer in peers {
+            self.shared.close_peer(&peer, "the server is shutting down");
+        }
+    }
+}
+
+impl Drop for BusServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Shared {
+    fn lock_peers(&self) -> MutexGuard<'_, HashMap<String, Arc<Peer>>> {
+        self.peers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn peer_stats(&self) -> Vec<PeerStats> {
+        let mut peers: Vec<PeerStats> = self.lock_peers().values().map(|p| p.stats()).collect();
+        peers.sort_by(|a, b| a.name.cmp(&b.name));
+        peers
+    }
+
+    fn stats(&self) -> ServerStats {
+        ServerStats {
+            server: self.options.name.clone(),
+            socket: self.path.clone(),
+            peers: self.peer_stats(),
+            bus: self.bus.stats(),
+        }
+    }
+
+    fn spawn_connection(self: Arc<Self>, stream: Stream) {
+        let spawned = std::thread::Builder::new()
+            .name("bus-peer".into())
+            .spawn(move || {
+                if let Err(reason) = self.serve_connection(stream) {
+                    tracing::info!("bus connection refused: {reason}");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start a thread for a bus connection: {e}");
+        }
+    }
+
+    /// Runs the handshake, then the peer's reader until it is down.
+    fn serve_connection(self: Arc<Self>, stream: Stream) -> Result<(), String> {
+        let io_error = |e: io::Error| e.to_string();
+        stream
+            .set_recv_timeout(Some(self.options.handshake_timeout))
+            .map_err(io_error)?;
+        // A peer that stops reading fails writes instead of hanging them.
+        stream
+            .set_send_timeout(Some(Duration::from_secs(5)))
+            .map_err(io_error)?;
+        let stream = Arc::new(stream);
+        let mut socket = SocketHalf(stream.clone());
+        let mut frames = FrameReader::new(SocketHalf(stream.clone()), self.options.max_frame);
+        let first = frames
+            .next_envelope()
+            .map_err(|e| format!("no hello: {e}"))?;
+        let hello = match Hello::from_envelope(&first) {
+            Ok(hello) => hello,
+            Err(e) => return refuse(&mut socket, format!("expected a hello: {e}")),
+        };
+        if hello.peer == self.options.name {
+            return refuse(
+                &mut socket,
+                format!("'{}' is the server's own name", hello.peer),
+            );
+        }
+        let link = if hello.shared_memory {
+            match self.create_region() {
+                Ok(region) => Some(region),
+                Err(e) => {
+                    return refuse(&mut socket, format!("cannot set up shared memory: {e}"));
+                }
+            }
+        } else {
+            None
+        };
+        let peer = Arc::new(Peer::new(
+            &hello.peer,
+            &self.options,
+            link.as_ref().map(|l| l.path.clone()),
+        ));
+        {
+            let mut peers = self.lock_peers();
+            if peers.contains_key(&hello.peer) {
+                drop(peers);
+                return refuse(
+                    &mut socket,
+                    format!("the endpoint name '{}' is already connected", hello.peer),
+                );
+            }
+            peers.insert(hello.peer.clone(), peer.clone());
+        }
+        let welcome = Welcome {
+            server: self.options.name.clone(),
+            heartbeat_ms: millis(self.options.heartbeat),
+            timeout_ms: millis(self.options.peer_timeout),
+            shared_memory: link.as_ref().map(|l| l.path.display().to_string()),
+        };
+        if let Err(e) = send_one(&mut socket, &welcome) {
+            self.close_peer(&peer, &format!("sending the welcome failed: {e}"));
+            return Ok(());
+        }
+        tracing::info!(peer = %peer.name, transport = peer.transport, "bus peer connected");
+        match link {
+            None => {
+                stream
+                    .set_recv_timeout(Some(self.options.check_interval()))
+                    .map_err(io_error)?;
+                peer.spawn_writer(self.clone(), socket);
+                self.read_frames(&peer, frames);
+            }
+            #[cfg(target_os = "linux")]
+            Some(link) => {
+                let (mut ring_reader, ring_writer) =
+                    link.region.split(symphony_protocol::shm::Side::Server);
+                ring_reader.set_timeout(Some(self.options.check_interval()));
+                peer.set_closer(link.region.closer());
+                peer.spawn_writer(self.clone(), ring_writer);
+                // The socket now only tells us when the peer's process
+                // exits; watch it so that is noticed at once.
+                stream.set_recv_timeout(None).map_err(io_error)?;
+                let watcher = std::thread::Builder::new()
+                    .name("bus-peer-watch".into())
+                    .spawn({
+                        let (shared, peer) = (self.clone(), peer.clone());
+                        let mut socket = SocketHalf(stream.clone());
+                        move || {
+                            let _ = io::Read::read(&mut socket, &mut [0u8; 1]);
+                            shared.close_peer(&peer, "the peer disconnected");
+                        }
+                    });
+                if let Err(e) = watcher {
+                    self.close_peer(&peer, &format!("cannot watch the peer: {e}"));
+                    return Ok(());
+                }
+                self.read_frames(&peer, FrameReader::new(ring_reader, self.options.max_frame));
+            }
+            #[cfg(not(target_os = "linux"))]
+            Some(_) => unreachable!("shared memory is refused before this point"),
+        }
+        Ok(())
+    }
+
+    /// Takes `peer` off the bus: its routes go, its queue closes (the
+    /// writer sends what is queued, then stops), and `bus.peer.down` is
+    /// announced. Only the first call for a peer does anything.
+    fn close_peer(&self, peer: &Arc<Peer>, reason: &str) {
+        if !peer.close() {
+            return;
+        }
+        {
+            let mut peers = self.lock_peers();
+            if peers.get(&peer.name).is_some_and(|p| Arc::ptr_eq(p, peer)) {
+                peers.remove(&peer.name);
+            }
+        }
+        tracing::info!(peer = %peer.name, "bus peer down: {reason}");
+        let down = symphony_protocol::messages::PeerDown {
+            peer: peer.name.clone(),
+            reason: reason.to_string(),
+        };
+        if let Ok(envelope) = down.to_envelope("bus.peer.down") {
+            let _ = self.bus.send(envelope.from_sender(self.bus.name()));
+        }
+    }
+}
+
+/// A shared-memory region made for one peer.
+struct Region {
+    path: PathBuf,
+    #[cfg(target_os = "linux")]
+    region: symphony_protocol::shm::ShmRegion,
+}
+
+impl Shared {
+    #[cfg(target_os = "linux")]
+    fn create_region(&self) -> io::Result<Region> {
+        let dir = self.options.shm_dir.clone().unwrap_or_else(|| {
+            let dev_shm = PathBuf::from("/dev/shm");
+            if dev_shm.is_dir() {
+                dev_shm
+            } else {
+                std::env::temp_dir()
+            }
+        });
+        let path = dir.join(format!(
+            "symphony-bus-{}-{}",
+            std::process::id(),
+            self.next_region.fetch_add(1, Ordering::Relaxed)
+        ));
+        let region = symphony_protocol::shm::ShmRegion::create(&path, self.options.shm_capacity)?;
+        Ok(Region { path, region })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn create_region(&self) -> io::Result<Region> {
+        Err(io::Error::other("shared memory is only available on Linux"))
+    }
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX).max(1)
+}
+
+/// Writes one message as a frame.
+fn send_one<M: Message>(socket: &mut impl Write, message: &M) -> io::Result<()> {
+    let mut frame = Vec::new();
+    let envelope: Envelope = message
+        .to_envelope("bus")
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    encode_frame(&envelope, &mut frame).map_err(|e| io::Error::other(e.to_string()))?;
+    socket.write_all(&frame)
+}
+
+/// Tells a connecting peer why it is refused; the connection then closes.
+fn refuse(socket: &mut impl Write, reason: String) -> Result<(), String> {
+    let _ = send_one(
+        socket,
+        &ErrorReply {
+            message: reason.clone(),
+        },
+    );
+    Err(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::time::Duration;
+
+    use symphony_protocol::client::{Client, ClientError, ClientOptions, Transport};
+    use symphony_protocol::messages::PeerDown;
+
+    use super::*;
+
+    const T: Duration = Duration::from_secs(5);
+
+    fn serve() -> (tempfile::TempDir, Bus, BusServer) {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::new();
+        let server = BusServer::bind(
+            &bus,
+            dir.path().join("bus.sock"),
+            ServerOptions {
+                shm_dir: Some(dir.path().to_path_buf()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        (dir, bus, server)
+    }
+
+    fn connect(server: &BusServer, name: &str, transport: Transport) -> Client {
+        Client::connect_with(
+            server.path(),
+            ClientOptions {
+                name: Some(name.into()),
+                transport,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn transports() -> Vec<Transport> {
+        if cfg!(target_os = "linux") {
+            vec![Transport::Socket, Transport::SharedMemory]
+        } else {
+            vec![Transport::Socket]
+        }
+    }
+
+    #[test]
+    fn peers_publish_subscribe_and_request_through_the_server() {
+        for transport in transports() {
+            let (_dir, bus, server) = serve();
+            let alice = connect(&server, "alice", transport);
+            let bob = connect(&server, "bob", transport);
+
+            let news = bob.subscribe("news.>").unwrap();
+            bob.flush(T).unwrap();
+            alice.publish("news.today", &b"hello"[..]).unwrap();
+            let got = news.recv(T).unwrap();
+            assert_eq!(
+                (&got.payload[..], got.sender.as_str()),
+                (&b"hello"[..], "alice")
+            );
+
+            // In-process subscribers see peer traffic and vice versa.
+            bus.publish("news.local", &b"from the host"[..]).unwrap();
+            assert_eq!(&news.recv(T).unwrap().payload[..], b"from the host");
+            let local = bus.subscribe("news.>").unwrap();
+            alice.publish("news.peer", &b"x"[..]).unwrap();
+            assert_eq!(local.recv(T).unwrap().sender, "alice");
+
+            let service = bob.subscribe("svc.upper").unwrap();
+            bob.flush(T).unwrap();
+            let responder = std::thread::spawn(move || {
+                let request = service.recv(T).unwrap();
+                bob.reply(&request, request.payload.to_ascii_uppercase())
+                    .unwrap();
+                bob
+            });
+            let reply = alice.request("svc.upper", &b"hi"[..], T).unwrap();
+            assert_eq!(
+                (&reply.payload[..], reply.sender.as_str()),
+                (&b"HI"[..], "bob")
+            );
+            drop(responder.join().unwrap());
+
+            assert!(matches!(
+                alice.request("svc.nobody", &b""[..], T),
+                Err(ClientError::NoResponders { .. })
+            ));
+            let stats = server.stats();
+            assert!(
+                stats
+                    .peers
+                    .iter()
+                    .any(|p| p.name == "alice" && p.frames_in > 0)
+            );
+        }
+    }
+
+    #[test]
+    fn queue_groups_spread_work_across_peers() {
+        let (_dir, bus, server) = serve();
+        let workers: Vec<Client> = (0..2)
+            .map(|i| connect(&server, &format!("worker-{i}"), Transport::Socket))
+            .collect();
+        let subs: Vec<_> = workers
+            .iter()
+            .map(|w| {
+                let sub = w.queue_subscribe("jobs", "workers").unwrap();
+                w.flush(T).unwrap();
+                sub
+            })
+            .collect();
+        for i in 0..10u8 {
+            assert_eq!(bus.publish("jobs", vec![i]).unwrap(), 1);
+        }
+        let mut counts = Vec::new();
+        for sub in &subs {
+            let mut n = 0;
+            while sub.recv(Duration::from_millis(200)).is_ok() {
+                n += 1;
+            }
+            counts.push(n);
+        }
+        assert_eq!(counts, [5, 5]);
+    }
+
+    #[test]
+    fn a_departing_peer_is_announced_and_its_subscriptions_removed() {
+        for transport in transports() {
+            let (_dir, bus, server) = serve();
+            let downs = bus.subscribe("bus.peer.down").unwrap();
+            let peer = connect(&server, "leaver", transport);
+            let _sub = peer.subscribe("a.b").unwrap();
+            peer.flush(T).unwrap();
+            assert_eq!(bus.publish("a.b", &b""[..]).unwrap(), 1);
+            drop(peer);
+            let down = PeerDown::from_envelope(&downs.recv(T).unwrap()).unwrap();
+            assert_eq!(down.peer, "leaver");
+            assert_eq!(bus.publish("a.b", &b""[..]).unwrap(), 0);
+            assert!(server.peers().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_malformed_frame_closes_only_that_peer() {
+        let (_dir, bus, server) = serve();
+        let downs = bus.subscribe("bus.peer.down").unwrap();
+        let good = connect(&server, "good", Transport::Socket);
+        let sub = good.subscribe("ok").unwrap();
+        good.flush(T).unwrap();
+
+        let mut bad = Stream::connect(socket_name(server.path()).unwrap()).unwrap();
+        let mut hello = Vec::new();
+        let envelope = Hello {
+            peer: "bad".into(),
+            shared_memory: false,
+        }
+        .to_envelope("bus")
+        .unwrap();
+        encode_frame(&envelope, &mut hello).unwrap();
+        bad.write_all(&hello).unwrap();
+        bad.write_all(&[0, 0, 0, 3, 1, 0xc1, 0xc1]).unwrap();
+        let down = PeerDown::from_envelope(&downs.recv(T).unwrap()).unwrap();
+        assert_eq!(down.peer, "bad");
+        assert!(down.reason.contains("malformed"), "{}", down.reason);
+
+        bus.publish("ok", &b"still here"[..]).unwrap();
+        assert_eq!(&sub.recv(T).unwrap().payload[..], b"still here");
+    }
+
+    #[test]
+    fn a_second_peer_with_a_taken_name_is_refused() {
+        let (_dir, _bus, server) = serve();
+        let _first = connect(&server, "same", Transport::Socket);
+        let err = Client::connect_with(
+            server.path(),
+            ClientOptions {
+                name: Some("same".into()),
+                ..Default::default()
+            },
+        )
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("already connected"), "{err}");
+    }
+
+    #[test]
+    fn a_live_server_is_not_replaced_but_a_stale_socket_is() {
+        let (dir, bus, server) = serve();
+        let err = BusServer::bind(&bus, server.path(), ServerOptions::default())
+            .err()
+            .unwrap();
+        assert!(matches!(err, ServerError::InUse(_)));
+        drop(server);
+        let stale = dir.path().join("stale.sock");
+        std::fs::write(&stale, b"").unwrap();
+        BusServer::bind(&bus, &stale, ServerOptions::default()).unwrap();
+    }
+}

@@ -1,0 +1,386 @@
+//! `symphony bus`: run a bus server, and talk to one as the `nats` CLI
+//! talks to NATS.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use serde_json::json;
+use symphony_host::protocol::Envelope;
+use symphony_host::protocol::client::{Client, ClientOptions, Transport};
+use symphony_host::{Bus, BusServer, ServerOptions, default_home};
+
+use super::HostArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BusCommand {
+    /// Run a bus server on a local socket until interrupted.
+    Serve {
+        #[command(flatten)]
+        socket: SocketArg,
+        /// Heartbeat interval in milliseconds.
+        #[arg(long = "heartbeat-ms", default_value_t = 20)]
+        heartbeat_ms: u64,
+        /// A peer silent this long (milliseconds) is declared down.
+        #[arg(long = "peer-timeout-ms", default_value_t = 75)]
+        peer_timeout_ms: u64,
+        /// Messages that may wait for one peer before the oldest is dropped.
+        #[arg(long = "peer-queue", default_value_t = 8192)]
+        peer_queue: usize,
+    },
+    /// Publish DATA (text, or @FILE) on SUBJECT.
+    Pub {
+        /// The subject.
+        subject: String,
+        /// The payload: text, or @FILE for a file's bytes. Default: empty.
+        data: Option<String>,
+        /// Publish the message this many times.
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Print messages on SUBJECT (wildcards allowed) until interrupted.
+    Sub {
+        /// The subject pattern (`*` one token, `>` the rest).
+        subject: String,
+        /// Join this queue group: each message goes to one member.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Exit after this many messages.
+        #[arg(long)]
+        count: Option<u64>,
+        /// One JSON object per message.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Send a request on SUBJECT and print the reply.
+    Request {
+        /// The subject.
+        subject: String,
+        /// The payload: text, or @FILE. Default: empty.
+        data: Option<String>,
+        /// How long to wait for the reply, in milliseconds.
+        #[arg(long = "timeout-ms", default_value_t = 2000)]
+        timeout_ms: u64,
+        /// Print the whole reply envelope as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Answer requests on SUBJECT with DATA, or with the request's own
+    /// payload (--echo).
+    Reply {
+        /// The subject pattern.
+        subject: String,
+        /// The answer: text, or @FILE.
+        data: Option<String>,
+        /// Answer with the request's payload.
+        #[arg(long)]
+        echo: bool,
+        /// Join this queue group.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Exit after this many requests.
+        #[arg(long)]
+        count: Option<u64>,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Show the server's peers, subjects and latency.
+    Stats {
+        /// Print the statistics as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+}
+
+/// Where the bus server listens.
+#[derive(Debug, clap::Args)]
+pub struct SocketArg {
+    /// The server's socket; default: $SYMPHONY_BUS, else <home>/bus.sock.
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+}
+
+/// How to reach the bus server.
+#[derive(Debug, clap::Args)]
+pub struct ConnArgs {
+    #[command(flatten)]
+    socket: SocketArg,
+    /// Carry the traffic over shared memory instead of the socket (Linux).
+    #[arg(long)]
+    shm: bool,
+    /// This client's endpoint name on the bus.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+impl SocketArg {
+    fn path(&self, host: &HostArgs) -> anyhow::Result<PathBuf> {
+        if let Some(path) = &self.socket {
+            return Ok(path.clone());
+        }
+        if let Some(path) = std::env::var_os("SYMPHONY_BUS") {
+            return Ok(PathBuf::from(path));
+        }
+        let home = match &host.home {
+            Some(home) => home.clone(),
+            None => default_home()?,
+        };
+        Ok(home.join("bus.sock"))
+    }
+}
+
+impl ConnArgs {
+    fn connect(&self, host: &HostArgs) -> anyhow::Result<Client> {
+        let path = self.socket.path(host)?;
+        let options = ClientOptions {
+            name: self.name.clone(),
+            transport: if self.shm {
+                Transport::SharedMemory
+            } else {
+                Transport::Socket
+            },
+            ..Default::default()
+        };
+        Ok(Client::connect_with(&path, options)?)
+    }
+}
+
+fn payload(data: Option<&str>) -> anyhow::Result<Bytes> {
+    match data {
+        None => Ok(Bytes::new()),
+        Some(file) if file.starts_with('@') => {
+            let path = &file[1..];
+            Ok(std::fs::read(path)
+                .with_context(|| format!("reading the payload from {path}"))?
+                .into())
+        }
+        Some(text) => Ok(Bytes::copy_from_slice(text.as_bytes())),
+    }
+}
+
+/// The payload as text when it is UTF-8, else a byte count.
+fn show(payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(text) => text.to_string(),
+        Err(_) => format!("<{} bytes>", payload.len()),
+    }
+}
+
+fn print_message(envelope: &Envelope, as_json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(out, "{}", envelope.to_json())?;
+    } else {
+        writeln!(
+            out,
+            "[{}] {} (from {})",
+            envelope.subject,
+            show(&envelope.payload),
+            envelope.sender
+        )?;
+    }
+    Ok(())
+}
+
+pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BusCommand::Serve {
+            socket,
+            heartbeat_ms,
+            peer_timeout_ms,
+            peer_queue,
+        } => {
+            let path = socket.path(&host)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let options = ServerOptions {
+                heartbeat: Duration::from_millis(heartbeat_ms),
+                peer_timeout: Duration::from_millis(peer_timeout_ms),
+                peer_queue,
+                ..Default::default()
+            };
+            let _server = BusServer::bind(&Bus::new(), &path, options)?;
+            eprintln!("bus server listening on {}", path.display());
+            loop {
+                std::thread::park();
+            }
+        }
+        BusCommand::Pub {
+            subject,
+            data,
+            count,
+            conn,
+        } => {
+            let client = conn.connect(&host)?;
+            let payload = payload(data.as_deref())?;
+            for _ in 0..count {
+                client.publish(&subject, payload.clone())?;
+            }
+            client.flush(WAIT)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BusCommand::Sub {
+            subject,
+            queue,
+            count,
+            json,
+            conn,
+        } => {
+            let client = conn.connect(&host)?;
+            let sub = match &queue {
+                Some(group) => client.queue_subscribe(&subject, group)?,
+                None => client.subscribe(&subject)?,
+            };
+            client.flush(WAIT)?;
+            eprintln!("subscribed to '{subject}' as {}", client.name());
+            let mut seen = 0;
+            while count.is_none_or(|n| seen < n) {
+                match sub.recv(Duration::from_secs(3600)) {
+                    Ok(envelope) => {
+                        print_message(&envelope, json)?;
+                        seen += 1;
+                    }
+                    Err(symphony_host::protocol::client::RecvError::Timeout) => {}
+                    Err(e) => anyhow::bail!("{e}"),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BusCommand::Request {
+            subject,
+            data,
+            timeout_ms,
+            json,
+            conn,
+        } => {
+            let client = conn.connect(&host)?;
+            let reply = client.request(
+                &subject,
+                payload(data.as_deref())?,
+                Duration::from_millis(timeout_ms),
+            )?;
+            if json {
+                println!("{}", reply.to_json_pretty());
+            } else {
+                println!("{}", show(&reply.payload));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BusCommand::Reply {
+            subject,
+            data,
+            echo,
+            queue,
+            count,
+            conn,
+        } => {
+            if echo == data.is_some() {
+                anyhow::bail!("give either DATA or --echo");
+            }
+            let answer = payload(data.as_deref())?;
+            let client = conn.connect(&host)?;
+            let sub = match &queue {
+                Some(group) => client.queue_subscribe(&subject, group)?,
+                None => client.subscribe(&subject)?,
+            };
+            client.flush(WAIT)?;
+            eprintln!("answering '{subject}' as {}", client.name());
+            let mut answered = 0;
+            while count.is_none_or(|n| answered < n) {
+                match sub.recv(Duration::from_secs(3600)) {
+                    Ok(request) => {
+                        let body = if echo {
+                            request.payload.clone()
+                        } else {
+                            answer.clone()
+                        };
+                        client.reply(&request, body)?;
+                        answered += 1;
+                    }
+                    Err(symphony_host::protocol::client::RecvError::Timeout) => {}
+                    Err(e) => anyhow::bail!("{e}"),
+                }
+            }
+            client.flush(WAIT)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BusCommand::Stats { json, conn } => {
+            let client = conn.connect(&host)?;
+            let stats = client.server_stats(WAIT)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print_stats(&stats, client.name());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A table of peers and subjects for people.
+fn print_stats(stats: &serde_json::Value, me: &str) {
+    let empty = Vec::new();
+    let list = |v: &serde_json::Value| v.as_array().unwrap_or(&empty).clone();
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    println!(
+        "bus server '{}' on {}",
+        stats["server"].as_str().unwrap_or("?"),
+        stats["socket"].as_str().unwrap_or("?")
+    );
+    let peers: Vec<_> = list(&stats["peers"])
+        .into_iter()
+        .filter(|p| p["name"] != json!(me))
+        .collect();
+    println!("\npeers ({}):", peers.len());
+    println!(
+        "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8}",
+        "name", "transport", "subs", "frames in", "frames out", "dropped"
+    );
+    for p in &peers {
+        println!(
+            "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8}",
+            p["name"].as_str().unwrap_or("?"),
+            p["transport"].as_str().unwrap_or("?"),
+            n(&p["subscriptions"]),
+            n(&p["frames_in"]),
+            n(&p["frames_out"]),
+            n(&p["dropped"])
+        );
+    }
+    let subjects = list(&stats["bus"]["subjects"]);
+    println!("\nsubjects ({}):", subjects.len());
+    println!(
+        "  {:<32} {:>10} {:>12} {:>10} {:>8}",
+        "subject", "messages", "bytes", "delivered", "dropped"
+    );
+    for s in &subjects {
+        println!(
+            "  {:<32} {:>10} {:>12} {:>10} {:>8}",
+            s["subject"].as_str().unwrap_or("?"),
+            n(&s["messages"]),
+            n(&s["bytes"]),
+            n(&s["delivered"]),
+            n(&s["dropped"])
+        );
+    }
+    let latency = &stats["bus"]["latency"];
+    println!(
+        "\ndelivery latency: {} messages, p50 <= {} us, p99 <= {} us",
+        latency["count"], latency["p50_us"], latency["p99_us"]
+    );
+}

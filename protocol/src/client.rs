@@ -1,0 +1,686 @@
+//! A bus client for out-of-process peers: connects to a bus server's
+//! socket, optionally moves onto shared memory, heartbeats, and reconnects
+//! with exponential backoff, resubscribing what it had.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use symphony_protocol::client::Client;
+//!
+//! let client = Client::connect("/tmp/symphony-bus.sock")?;
+//! let jobs = client.queue_subscribe("jobs.>", "workers")?;
+//! client.publish("jobs.resize", &b"image-7"[..])?;
+//! if let Ok(job) = jobs.recv(Duration::from_secs(1)) {
+//!     println!("{}", job.subject);
+//! }
+//! # Ok::<(), symphony_protocol::client::ClientError>(())
+//! ```
+
+mod connection;
+mod outbox;
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::link::LinkError;
+use crate::messages::{ErrorReply, Heartbeat, Subscribe, Unsubscribe};
+use crate::{Envelope, MSG, Message, ProtocolError, validate_pattern, validate_subject};
+
+use connection::Connection;
+use outbox::Outbox;
+
+/// The header naming the subscription a delivery is for.
+pub const SID_HEADER: &str = "sid";
+
+/// The subject a server answers at once; [`Client::flush`] uses it to know
+/// everything sent before has been processed.
+pub const PING_SUBJECT: &str = "_bus.ping";
+
+/// The subject a server answers with its statistics as JSON.
+pub const STATS_SUBJECT: &str = "_bus.stats";
+
+/// The message kind a server answers a request with when nobody is
+/// subscribed to its subject.
+pub const NO_RESPONDERS: &str = "bus.no-responders";
+
+/// The sid of the client's reply inbox subscription.
+const INBOX_SID: u64 = 0;
+
+/// Which link carries the client's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// Frames over the local socket.
+    #[default]
+    Socket,
+    /// Frames over a shared-memory ring the server sets up (Linux); the
+    /// socket stays open only so the server sees this process exit.
+    SharedMemory,
+}
+
+/// How a client connects and reconnects.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The endpoint name; unique on the bus. Default: `peer-<pid>-<n>`.
+    pub name: Option<String>,
+    /// The link to use.
+    pub transport: Transport,
+    /// Reconnection attempts after the connection drops before the client
+    /// gives up and closes. Default: 5.
+    pub reconnect_attempts: u32,
+    /// The wait before the first reconnection attempt; it doubles after
+    /// each failure. Default: 50 ms.
+    pub reconnect_delay: Duration,
+    /// The longest wait between attempts. Default: 2 s.
+    pub max_reconnect_delay: Duration,
+    /// Messages a subscription holds before new ones are dropped (and
+    /// counted). Default: 1024.
+    pub subscription_capacity: usize,
+    /// How long the server may take to accept the connection. Default: 2 s.
+    pub handshake_timeout: Duration,
+    /// The largest frame accepted. Default: 16 MiB.
+    pub max_frame: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            name: None,
+            transport: Transport::Socket,
+            reconnect_attempts: 5,
+            reconnect_delay: Duration::from_millis(50),
+            max_reconnect_delay: Duration::from_secs(2),
+            subscription_capacity: 1024,
+            handshake_timeout: Duration::from_secs(2),
+            max_frame: crate::frame::DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server could not be reached.
+    #[error("cannot connect to the bus at {path}: {source}")]
+    Connect {
+        /// The socket path.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The server answered the handshake with a refusal or nonsense.
+    #[error("the bus at {path} did not accept the connection: {reason}")]
+    Handshake {
+        /// The socket path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The connection dropped and the client is reconnecting.
+    #[error("not connected to the bus (reconnecting)")]
+    Disconnected,
+    /// The client was closed or gave up reconnecting.
+    #[error("the bus client is closed: {0}")]
+    Closed(String),
+    /// The subject or pattern is malformed.
+    #[error("invalid subject: {0}")]
+    InvalidSubject(String),
+    /// A request found nobody subscribed to its subject.
+    #[error("no responders on '{subject}'")]
+    NoResponders {
+        /// The request's subject.
+        subject: String,
+    },
+    /// A request got no reply in time.
+    #[error("no reply on '{subject}' within {timeout:?}")]
+    Timeout {
+        /// The request's subject.
+        subject: String,
+        /// How long it waited.
+        timeout: Duration,
+    },
+    /// A message could not be encoded.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// Writing to the connection failed; the client reconnects.
+    #[error("writing to the bus failed: {0}")]
+    Io(io::Error),
+}
+
+/// Why [`ClientSubscription::recv`] returned no message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecvError {
+    /// Nothing arrived in time.
+    #[error("no message within the timeout")]
+    Timeout,
+    /// The client closed (or gave up reconnecting).
+    #[error("the bus client is closed")]
+    Closed,
+}
+
+/// A connection to a bus server. Dropping it closes the connection.
+pub struct Client {
+    shared: Arc<Shared>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// One subscription; dropping it unsubscribes.
+pub struct ClientSubscription {
+    sid: u64,
+    pattern: String,
+    rx: Receiver<Envelope>,
+    shared: Weak<Shared>,
+}
+
+struct SubEntry {
+    pattern: String,
+    group: Option<String>,
+    tx: SyncSender<Envelope>,
+}
+
+enum Status {
+    Connected,
+    Reconnecting,
+    Closed(String),
+}
+
+pub(crate) struct Shared {
+    path: PathBuf,
+    options: ClientOptions,
+    name: String,
+    outbox: Outbox,
+    subs: Mutex<HashMap<u64, SubEntry>>,
+    pending: Mutex<HashMap<u64, SyncSender<Envelope>>>,
+    status: Mutex<Status>,
+    status_changed: Condvar,
+    closing: AtomicBool,
+    next_sid: AtomicU64,
+    next_request: AtomicU64,
+    reconnects: AtomicU64,
+    dropped: AtomicU64,
+    /// What keeps the current connection's other resources alive (the
+    /// socket under a shared-memory link) and how to close them.
+    connection_guard: Mutex<Option<connection::Guard>>,
+}
+
+static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Client {
+    /// Connects to the bus server at `path` with default options.
+    pub fn connect(path: impl AsRef<Path>) -> Result<Client, ClientError> {
+        Client::connect_with(path, ClientOptions::default())
+    }
+
+    /// Connects to the bus server at `path`.
+    pub fn connect_with(
+        path: impl AsRef<Path>,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        let path = path.as_ref().to_path_buf();
+        let name = options.name.clone().unwrap_or_else(|| {
+            format!(
+                "peer-{}-{}",
+                std::process::id(),
+                NEXT_CLIENT.fetch_add(1, Ordering::Relaxed)
+            )
+        });
+        validate_subject(&name)
+            .map_err(|e| ClientError::InvalidSubject(format!("client name: {e}")))?;
+        let connection = Connection::establish(&path, &name, &options)?;
+        let shared = Arc::new(Shared {
+            path,
+            options,
+            outbox: Outbox::default(),
+            subs: Mutex::default(),
+            pending: Mutex::default(),
+            status: Mutex::new(Status::Connected),
+            status_changed: Condvar::new(),
+            closing: AtomicBool::new(false),
+            next_sid: AtomicU64::new(INBOX_SID + 1),
+            next_request: AtomicU64::new(1),
+            reconnects: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            connection_guard: Mutex::default(),
+            name,
+        });
+        let reader = shared.install(connection)?;
+        let reader = std::thread::Builder::new()
+            .name(format!("bus-client-{}", shared.name))
+            .spawn({
+                let shared = shared.clone();
+                move || shared.read_loop(reader)
+            })
+            .map_err(ClientError::Io)?;
+        Ok(Client {
+            shared,
+            reader: Some(reader),
+        })
+    }
+
+    /// This client's endpoint name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Whether the client is connected now (not reconnecting or closed).
+    pub fn is_connected(&self) -> bool {
+        matches!(*lock(&self.shared.status), Status::Connected)
+    }
+
+    /// How many times the client has reconnected.
+    pub fn reconnects(&self) -> u64 {
+        self.shared.reconnects.load(Ordering::Relaxed)
+    }
+
+    /// Messages dropped because a subscription's queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until the client is connected, for at most `timeout`.
+    pub fn wait_connected(&self, timeout: Duration) -> Result<(), ClientError> {
+        let until = Instant::now() + timeout;
+        let mut status = lock(&self.shared.status);
+        loop {
+            match &*status {
+                Status::Connected => return Ok(()),
+                Status::Closed(reason) => return Err(ClientError::Closed(reason.clone())),
+                Status::Reconnecting => {}
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Err(ClientError::Disconnected);
+            }
+            status = self
+                .shared
+                .status_changed
+                .wait_timeout(status, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Publishes `payload` on `subject`.
+    pub fn publish(&self, subject: &str, payload: impl Into<Bytes>) -> Result<(), ClientError> {
+        validate_subject(subject).map_err(ClientError::InvalidSubject)?;
+        self.shared.send(&Envelope::new(MSG, subject, payload))
+    }
+
+    /// Sends a complete envelope (the server stamps this client's name as
+    /// its sender).
+    pub fn send(&self, envelope: &Envelope) -> Result<(), ClientError> {
+        validate_subject(&envelope.subject).map_err(ClientError::InvalidSubject)?;
+        self.shared.send(envelope)
+    }
+
+    /// Subscribes to `pattern` (`*` one token, `>` the rest).
+    pub fn subscribe(&self, pattern: &str) -> Result<ClientSubscription, ClientError> {
+        self.subscribe_in(pattern, None)
+    }
+
+    /// Subscribes to `pattern` as a member of queue group `group`: each
+    /// message goes to one member.
+    pub fn queue_subscribe(
+        &self,
+        pattern: &str,
+        group: &str,
+    ) -> Result<ClientSubscription, ClientError> {
+        self.subscribe_in(pattern, Some(group.to_string()))
+    }
+
+    fn subscribe_in(
+        &self,
+        pattern: &str,
+        group: Option<String>,
+    ) -> Result<ClientSubscription, ClientError> {
+        validate_pattern(pattern).map_err(ClientError::InvalidSubject)?;
+        let sid = self.shared.next_sid.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = sync_channel(self.shared.options.subscription_capacity.max(1));
+        lock(&self.shared.subs).insert(
+            sid,
+            SubEntry {
+                pattern: pattern.to_string(),
+                group: group.clone(),
+                tx,
+            },
+        );
+        let subscribe = Subscribe {
+            sid,
+            pattern: pattern.to_string(),
+            queue: group,
+        };
+        // While reconnecting the subscription is kept and sent on reconnect.
+        match self.shared.send(&subscribe.to_envelope("bus")?) {
+            Ok(()) | Err(ClientError::Disconnected) => {}
+            Err(e) => {
+                lock(&self.shared.subs).remove(&sid);
+                return Err(e);
+            }
+        }
+        Ok(ClientSubscription {
+            sid,
+            pattern: pattern.to_string(),
+            rx,
+            shared: Arc::downgrade(&self.shared),
+        })
+    }
+
+    /// Sends `payload` to `subject` and waits up to `timeout` for one reply.
+    pub fn request(
+        &self,
+        subject: &str,
+        payload: impl Into<Bytes>,
+        timeout: Duration,
+    ) -> Result<Envelope, ClientError> {
+        validate_subject(subject).map_err(ClientError::InvalidSubject)?;
+        let id = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = sync_channel(1);
+        lock(&self.shared.pending).insert(id, tx);
+        let request = Envelope::new(MSG, subject, payload)
+            .reply_to(format!("{}{id}", self.shared.inbox_prefix()));
+        let outcome = self
+            .shared
+            .send(&request)
+            .and_then(|()| match rx.recv_timeout(timeout) {
+                Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
+                    subject: subject.to_string(),
+                }),
+                Ok(reply) => Ok(reply),
+                Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
+                    subject: subject.to_string(),
+                    timeout,
+                }),
+                Err(RecvTimeoutError::Disconnected) => Err(self.shared.closed_error()),
+            });
+        lock(&self.shared.pending).remove(&id);
+        outcome
+    }
+
+    /// Answers `request` on its reply subject.
+    pub fn reply(&self, request: &Envelope, payload: impl Into<Bytes>) -> Result<(), ClientError> {
+        self.shared.send(&request.reply(MSG, payload))
+    }
+
+    /// Waits until the server has processed everything this client sent
+    /// before (subscriptions included).
+    pub fn flush(&self, timeout: Duration) -> Result<(), ClientError> {
+        self.request(PING_SUBJECT, Bytes::new(), timeout).map(drop)
+    }
+
+    /// The server's statistics as JSON.
+    pub fn server_stats(&self, timeout: Duration) -> Result<serde_json::Value, ClientError> {
+        let reply = self.request(STATS_SUBJECT, Bytes::new(), timeout)?;
+        serde_json::from_slice(&reply.payload).map_err(|e| {
+            ClientError::Protocol(ProtocolError::Malformed(format!("server statistics: {e}")))
+        })
+    }
+
+    /// Closes the connection; subscriptions see [`RecvError::Closed`].
+    pub fn close(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        self.shared.close("closed by the application");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+impl Shared {
+    fn inbox_prefix(&self) -> String {
+        format!("_inbox.{}.", self.name)
+    }
+
+    fn closed_error(&self) -> ClientError {
+        match &*lock(&self.status) {
+            Status::Closed(reason) => ClientError::Closed(reason.clone()),
+            _ => ClientError::Disconnected,
+        }
+    }
+
+    fn send(&self, envelope: &Envelope) -> Result<(), ClientError> {
+        if self.closing.load(Ordering::Relaxed) {
+            return Err(self.closed_error());
+        }
+        self.outbox.send(envelope)
+    }
+
+    /// Makes `connection` current: its writer goes to the outbox, the
+    /// inbox and every subscription are (re)sent. Returns its reader.
+    fn install(&self, connection: Connection) -> Result<connection::Reader, ClientError> {
+        let (reader, writer, guard) = connection.into_parts();
+        *lock(&self.connection_guard) = Some(guard);
+        self.outbox.attach(writer);
+        let inbox = Subscribe {
+            sid: INBOX_SID,
+            pattern: format!("{}*", self.inbox_prefix()),
+            queue: None,
+        };
+        let mut frames = vec![inbox.to_envelope("bus")?];
+        for (&sid, entry) in lock(&self.subs).iter() {
+            let subscribe = Subscribe {
+                sid,
+                pattern: entry.pattern.clone(),
+                queue: entry.group.clone(),
+            };
+            frames.push(subscribe.to_envelope("bus")?);
+        }
+        for frame in &frames {
+            self.outbox.send(frame)?;
+        }
+        Ok(reader)
+    }
+
+    fn close(&self, reason: &str) {
+        self.closing.store(true, Ordering::Relaxed);
+        self.outbox.detach();
+        if let Some(guard) = lock(&self.connection_guard).take() {
+            guard.close();
+        }
+        let mut status = lock(&self.status);
+        if !matches!(*status, Status::Closed(_)) {
+            *status = Status::Closed(reason.to_string());
+        }
+        drop(status);
+        self.status_changed.notify_all();
+        // Dropping the senders tells every receiver the client is closed.
+        lock(&self.subs).clear();
+        lock(&self.pending).clear();
+    }
+
+    fn read_loop(self: Arc<Self>, mut reader: connection::Reader) {
+        loop {
+            let reason = self.serve(&mut reader);
+            if self.closing.load(Ordering::Relaxed) {
+                return;
+            }
+            match self.reconnect(&reason) {
+                Some(next) => reader = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Reads and dispatches until the connection fails; returns why.
+    fn serve(&self, reader: &mut connection::Reader) -> String {
+        let heartbeat = reader.heartbeat;
+        let mut last_read = Instant::now();
+        let mut seq = 0;
+        loop {
+            if self.closing.load(Ordering::Relaxed) {
+                return "closed".into();
+            }
+            match reader.frames.next_envelope() {
+                Ok(envelope) => {
+                    last_read = Instant::now();
+                    self.dispatch(envelope);
+                }
+                Err(LinkError::TimedOut) => {}
+                Err(e) => return e.to_string(),
+            }
+            if last_read.elapsed() > reader.timeout {
+                return format!(
+                    "the server sent nothing for {} ms",
+                    reader.timeout.as_millis()
+                );
+            }
+            if self.outbox.idle_for() >= heartbeat / 2 {
+                seq += 1;
+                if let Ok(beat) = (Heartbeat { seq }).to_envelope("bus") {
+                    let _ = self.outbox.send(&beat);
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, envelope: Envelope) {
+        let sid = envelope
+            .header(SID_HEADER)
+            .and_then(|s| s.parse::<u64>().ok());
+        match sid {
+            Some(INBOX_SID) => {
+                let id = envelope
+                    .subject
+                    .rsplit('.')
+                    .next()
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let Some(tx) = id.and_then(|id| lock(&self.pending).remove(&id)) {
+                    let _ = tx.try_send(envelope);
+                }
+            }
+            Some(sid) => {
+                let subs = lock(&self.subs);
+                if let Some(entry) = subs.get(&sid) {
+                    match entry.tx.try_send(envelope) {
+                        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+                        Err(TrySendError::Full(_)) => {
+                            self.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+            None if envelope.kind == ErrorReply::KIND => {
+                let message = ErrorReply::from_envelope(&envelope)
+                    .map(|e| e.message)
+                    .unwrap_or_else(|e| e.to_string());
+                tracing::warn!(client = %self.name, "the bus server reported: {message}");
+            }
+            None => {}
+        }
+    }
+
+    /// Reconnects with exponential backoff; `None` once it gives up (the
+    /// client is then closed) or the client is closing.
+    fn reconnect(&self, reason: &str) -> Option<connection::Reader> {
+        tracing::warn!(client = %self.name, "bus connection lost ({reason}); reconnecting");
+        self.outbox.detach();
+        if let Some(guard) = lock(&self.connection_guard).take() {
+            guard.close();
+        }
+        *lock(&self.status) = Status::Reconnecting;
+        self.status_changed.notify_all();
+        let mut delay = self.options.reconnect_delay;
+        let mut last_error = reason.to_string();
+        for attempt in 1..=self.options.reconnect_attempts {
+            if self.pause(delay) {
+                return None;
+            }
+            match Connection::establish(&self.path, &self.name, &self.options)
+                .and_then(|c| self.install(c))
+            {
+                Ok(reader) => {
+                    self.reconnects.fetch_add(1, Ordering::Relaxed);
+                    *lock(&self.status) = Status::Connected;
+                    self.status_changed.notify_all();
+                    tracing::info!(client = %self.name, attempt, "reconnected to the bus");
+                    return Some(reader);
+                }
+                Err(e) => {
+                    self.outbox.detach();
+                    tracing::warn!(client = %self.name, attempt, "reconnecting failed: {e}");
+                    last_error = e.to_string();
+                }
+            }
+            delay = (delay * 2).min(self.options.max_reconnect_delay);
+        }
+        self.close(&format!(
+            "gave up after {} reconnection attempts; last error: {last_error}",
+            self.options.reconnect_attempts
+        ));
+        None
+    }
+
+    /// Sleeps `delay` unless the client closes first; returns whether it
+    /// is closing.
+    fn pause(&self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        let mut status = lock(&self.status);
+        while !self.closing.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= until {
+                return false;
+            }
+            status = self
+                .status_changed
+                .wait_timeout(status, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+}
+
+impl ClientSubscription {
+    /// The subscription's id on this client.
+    pub fn sid(&self) -> u64 {
+        self.sid
+    }
+
+    /// The pattern subscribed to.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The next message, waiting up to `timeout`.
+    pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
+        self.rx.recv_timeout(timeout).map_err(|e| match e {
+            RecvTimeoutError::Timeout => RecvError::Timeout,
+            RecvTimeoutError::Disconnected => RecvError::Closed,
+        })
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&self) -> Option<Envelope> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl Drop for ClientSubscription {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            lock(&shared.subs).remove(&self.sid);
+            if let Ok(unsubscribe) = (Unsubscribe { sid: self.sid }).to_envelope("bus") {
+                let _ = shared.send(&unsubscribe);
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The client's write side: frames from any thread, batched into as few
+//! writes as the link allows.
+//!
+//! The first sender to find the link idle writes; senders that arrive while
+//! it writes append their frames and return, and the writer picks them all
+//! up in its next write. Appending waits once a few megabytes are pending,
+//! so a server that stops reading slows its publishers instead of growing
+//! memory.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::ClientError;
+use crate::{Envelope, encode_frame};
+
+const MAX_PENDING: usize = 4 << 20;
+
+#[derive(Default)]
+struct State {
+    link: Option<Box<dyn Write + Send>>,
+    /// Bumped whenever the link is attached or detached, so a writer that
+    /// was busy with an old link knows not to put it back.
+    generation: u64,
+    /// The generation whose link a sender is writing to right now.
+    flushing: Option<u64>,
+    pending: Vec<u8>,
+    spare: Vec<u8>,
+}
+
+pub(super) struct Outbox {
+    state: Mutex<State>,
+    room: Condvar,
+    epoch: Instant,
+    last_write_us: AtomicU64,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox {
+            state: Mutex::default(),
+            room: Condvar::new(),
+            epoch: Instant::now(),
+            last_write_us: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Outbox {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes `link` the link frames are written to.
+    pub(super) fn attach(&self, link: Box<dyn Write + Send>) {
+        let mut state = self.lock();
+        state.link = Some(link);
+        state.generation += 1;
+        state.pending.clear();
+        drop(state);
+        self.room.notify_all();
+    }
+
+    /// Drops the current link; sends fail with `Disconnected` until the
+    /// next [`Outbox::attach`].
+    pub(super) fn detach(&self) {
+        let mut state = self.lock();
+        state.link = None;
+        state.generation += 1;
+        state.pending.clear();
+        drop(state);
+        self.room.notify_all();
+    }
+
+    /// How long since the last write finished.
+    pub(super) fn idle_for(&self) -> Duration {
+        let last = Duration::from_micros(self.last_write_us.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(last)
+    }
+
+    pub(super) fn send(&self, envelope: &Envelope) -> Result<(), ClientError> {
+        let mut state = self.lock();
+        loop {
+            if state.link.is_none() && state.flushing.is_none() {
+                return Err(ClientError::Disconnected);
+            }
+            if state.pending.len() < MAX_PENDING {
+                break;
+            }
+            state = self
+                .room
+                .wait_timeout(state, Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        encode_frame(envelope, &mut state.pending)?;
+        if state.flushing.is_some() {
+            return Ok(());
+        }
+        self.flush(state)
+    }
+
+    /// Writes pending frames until none are left, without holding the lock
+    /// while writing.
+    fn flush<'a>(&'a self, mut state: MutexGuard<'a, State>) -> Result<(), ClientError> {
+        loop {
+            let Some(mut link) = state.link.take() else {
+                state.pending.clear();
+                return Err(ClientError::Disconnected);
+            };
+            let generation = state.generation;
+            state.flushing = Some(generation);
+            loop {
+                let spare = std::mem::take(&mut state.spare);
+                let mut batch = std::mem::replace(&mut state.pending, spare);
+                drop(state);
+                let written = link.write_all(&batch);
+                batch.clear();
+                self.last_write_us.store(
+                    u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                state = self.lock();
+                state.spare = batch;
+                if let Err(e) = written {
+                    state.flushing = None;
+                    if state.generation == generation {
+                        state.pending.clear();
+                    }
+                    drop(state);
+                    self.room.notify_all();
+                    return Err(ClientError::Io(e));
+                }
+                if state.generation != generation {
+                    // A new link was attached meanwhile; the old one is
+                    // dropped here and what is pending goes to the new one.
+                    state.flushing = None;
+                    break;
+                }
+                if state.pending.is_empty() {
+                    state.link = Some(link);
+                    state.flushing = None;
+                    drop(state);
+                    self.room.notify_all();
+                    return Ok(());
+                }
+            }
+            if state.pending.is_empty() {
+                drop(state);
+                self.room.notify_all();
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex as StdMutex};
+
+    use super::*;
+    use crate::FrameDecoder;
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<StdMutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn frames_from_many_threads_all_arrive_whole() {
+        let outbox = Arc::new(Outbox::default());
+        let sink = Sink::default();
+        outbox.attach(Box::new(sink.clone()));
+        let senders: Vec<_> = (0..4u8)
+            .map(|t| {
+                let outbox = outbox.clone();
+                std::thread::spawn(move || {
+                    for i in 0..500u16 {
+                        let payload = [t, (i >> 8) as u8, i as u8];
+                        outbox
+                            .send(&Envelope::new("msg", "a", payload.to_vec()))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let mut bytes = bytes::BytesMut::from(&sink.0.lock().unwrap()[..]);
+        let mut per_thread = [0u16; 4];
+        while let Some(e) = FrameDecoder::default().decode(&mut bytes).unwrap() {
+            let t = e.payload[0] as usize;
+            let i = u16::from_be_bytes([e.payload[1], e.payload[2]]);
+            assert_eq!(i, per_thread[t], "each sender's frames stay in order");
+            per_thread[t] += 1;
+        }
+        assert_eq!(per_thread, [500; 4]);
+    }
+
+    #[test]
+    fn a_detached_outbox_refuses_to_send() {
+        let outbox = Outbox::default();
+        let e = Envelope::new("msg", "a", vec![]);
+        assert!(matches!(outbox.send(&e), Err(ClientError::Disconnected)));
+        outbox.attach(Box::new(Sink::default()));
+        outbox.send(&e).unwrap();
+        outbox.detach();
+        assert!(matches!(outbox.send(&e), Err(ClientError::Disconnected)));
+    }
+}

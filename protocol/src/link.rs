@@ -1,0 +1,203 @@
+//! The byte links peers and the bus server talk over, and reading frames
+//! off them.
+//!
+//! A link is a byte stream in each direction: a local socket through
+//! `interprocess` (a Unix domain socket here, a named pipe on Windows) or,
+//! on Linux, a pair of shared-memory rings ([`crate::shm`]). Both carry the
+//! same frames, so everything above the link is shared.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use interprocess::local_socket::{GenericFilePath, Name, Stream, ToFsName};
+
+use crate::{Envelope, FrameDecoder, ProtocolError};
+
+/// Why no frame could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The other side closed the link between frames.
+    #[error("the connection was closed")]
+    Closed,
+    /// Nothing arrived within the link's read timeout.
+    #[error("nothing arrived within the read timeout")]
+    TimedOut,
+    /// The link failed.
+    #[error("connection error: {0}")]
+    Io(#[from] io::Error),
+    /// The other side sent bytes that are not a valid frame; the link
+    /// cannot be trusted any more.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads frames from a byte stream, however its reads split them.
+pub struct FrameReader<R> {
+    inner: R,
+    buf: BytesMut,
+    scratch: Box<[u8]>,
+    decoder: FrameDecoder,
+}
+
+impl<R: Read> FrameReader<R> {
+    /// Reads frames of at most `max_frame` bytes from `inner`.
+    pub fn new(inner: R, max_frame: usize) -> Self {
+        FrameReader {
+            inner,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
+            decoder: FrameDecoder::new(max_frame),
+        }
+    }
+
+    /// The next envelope. A read timeout on the underlying stream comes
+    /// back as [`LinkError::TimedOut`] with any partial frame kept, so the
+    /// caller can check liveness and call again.
+    pub fn next_envelope(&mut self) -> Result<Envelope, LinkError> {
+        loop {
+            if let Some(envelope) = self.decoder.decode(&mut self.buf)? {
+                return Ok(envelope);
+            }
+            match self.inner.read(&mut self.scratch) {
+                Ok(0) => {
+                    self.decoder.finish(&self.buf)?;
+                    return Err(LinkError::Closed);
+                }
+                Ok(n) => self.buf.extend_from_slice(&self.scratch[..n]),
+                Err(e) if is_timeout(&e) => return Err(LinkError::TimedOut),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(LinkError::Io(e)),
+            }
+        }
+    }
+
+    /// The stream being read.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The same reader over a wrapped stream, keeping any bytes already
+    /// read.
+    pub fn map_inner<S>(self, wrap: impl FnOnce(R) -> S) -> FrameReader<S> {
+        FrameReader {
+            inner: wrap(self.inner),
+            buf: self.buf,
+            scratch: self.scratch,
+            decoder: self.decoder,
+        }
+    }
+}
+
+/// Whether an I/O error is a read or write timeout (platforms report
+/// either kind).
+pub fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// One end of a local socket, shared by a reading and a writing thread.
+#[derive(Clone)]
+pub struct SocketHalf(pub Arc<Stream>);
+
+impl Read for SocketHalf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl Write for SocketHalf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self.0).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The local-socket name for a filesystem path.
+pub fn socket_name(path: &Path) -> io::Result<Name<'_>> {
+    path.to_fs_name::<GenericFilePath>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode_frame;
+
+    /// Hands out its bytes a few at a time, then times out once, then ends.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        timed_out: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.data.len() {
+                if !self.timed_out {
+                    self.timed_out = true;
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                return Ok(0);
+            }
+            let n = buf.len().min(3).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn frames_arrive_whole_across_short_reads_then_timeout_then_close() {
+        let mut data = Vec::new();
+        let sent: Vec<Envelope> = (0..3u8)
+            .map(|i| Envelope::new("msg", "a.b", vec![i; 40]))
+            .collect();
+        for envelope in &sent {
+            encode_frame(envelope, &mut data).unwrap();
+        }
+        let mut reader = FrameReader::new(
+            Trickle {
+                data,
+                at: 0,
+                timed_out: false,
+            },
+            1 << 20,
+        );
+        for envelope in &sent {
+            assert_eq!(&reader.next_envelope().unwrap(), envelope);
+        }
+        assert!(matches!(reader.next_envelope(), Err(LinkError::TimedOut)));
+        assert!(matches!(reader.next_envelope(), Err(LinkError::Closed)));
+    }
+
+    #[test]
+    fn a_stream_ending_inside_a_frame_is_truncated_not_closed() {
+        let mut data = Vec::new();
+        encode_frame(&Envelope::new("msg", "a", vec![1; 100]), &mut data).unwrap();
+        data.truncate(50);
+        let mut reader = FrameReader::new(
+            Trickle {
+                data,
+                at: 0,
+                timed_out: true,
+            },
+            1 << 20,
+        );
+        assert!(matches!(
+            reader.next_envelope(),
+            Err(LinkError::Protocol(ProtocolError::Truncated { .. }))
+        ));
+    }
+}

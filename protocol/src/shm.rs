@@ -1,0 +1,1179 @@
+//! Shared-memory byte pipe between two processes on the same Linux host.
+//!
+//! A [`ShmRegion`] is a file-backed shared mapping (typically a file in
+//! `/dev/shm`) holding a small header and two single-producer
+//! single-consumer byte rings: ring A carries server→client bytes, ring B
+//! client→server bytes. Each ring is a stream, not a message queue: a write
+//! of N bytes may be read in several pieces, and a write larger than the
+//! ring streams through it as the reader drains it.
+//!
+//! ```no_run
+//! use std::io::{Read, Write};
+//! use symphony_protocol::shm::{DEFAULT_RING_CAPACITY, ShmRegion, Side};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let path = std::path::Path::new("/dev/shm/symphony-example");
+//! let server = ShmRegion::create(path, DEFAULT_RING_CAPACITY)?;
+//! // In the other process:
+//! let client = ShmRegion::open(path)?;
+//! let (_from_server, mut to_server) = client.split(Side::Client);
+//! to_server.write_all(b"ping")?;
+//!
+//! let (mut from_client, _to_client) = server.split(Side::Server);
+//! let mut buf = [0u8; 4];
+//! from_client.read_exact(&mut buf)?;
+//! assert_eq!(&buf, b"ping");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! Offsets are from the start of the (page-aligned) mapping; integers are
+//! native-endian because both ends run on the same machine.
+//!
+//! | offset | contents |
+//! | --- | --- |
+//! | 0 | magic `b"SYMSHM01"` |
+//! | 8 | layout version, `u32` |
+//! | 16 | capacity of each ring in bytes, `u64` |
+//! | 128 | ring A control: producer line, consumer line, shared line (128 bytes each) |
+//! | 512 | ring B control, same shape |
+//! | 4096 | ring A data (`capacity` bytes) |
+//! | 4096 + capacity | ring B data (`capacity` bytes) |
+//!
+//! Each ring's producer line holds the `u64` head, the "data available"
+//! futex word and the count of producers sleeping for space; the consumer
+//! line holds the `u64` tail, the "space available" futex word and the
+//! count of consumers sleeping for data; the shared line holds the closed
+//! flag. Every field is written by one side only (except the closed flag
+//! and the wake-ups on close), so the two sides do not fight over cache
+//! lines.
+//!
+//! # Trust
+//!
+//! The peer may be buggy or hostile. Every position read from the mapping is
+//! checked (`head - tail <= capacity`) before it is used, and a violation is
+//! an [`io::ErrorKind::InvalidData`] error, never an out-of-bounds access or
+//! a panic. A peer that truncates the backing file can still make this
+//! process fault (`SIGBUS`) when it touches the missing pages; that is
+//! inherent to file-backed shared memory.
+
+use std::fs::OpenOptions;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use memmap2::{MmapOptions, MmapRaw};
+use rustix::io::Errno;
+use rustix::thread::futex;
+
+/// Default capacity of each ring, in bytes (1 MiB): large enough that a
+/// typical frame never waits for the reader, small enough to stay cheap.
+pub const DEFAULT_RING_CAPACITY: usize = 1 << 20;
+
+/// Identifies a Symphony shared-memory region.
+const MAGIC: [u8; 8] = *b"SYMSHM01";
+/// Version of the layout described in the module docs.
+const LAYOUT_VERSION: u32 = 1;
+/// Smallest ring capacity: one page.
+const MIN_CAPACITY: usize = 4096;
+/// Largest ring capacity (1 GiB), so the file size stays sane.
+const MAX_CAPACITY: usize = 1 << 30;
+/// Size of the header page; the ring data starts here.
+const HEADER_SIZE: usize = 4096;
+
+/// Offset of the magic bytes.
+const OFF_MAGIC: usize = 0;
+/// Offset of the layout version (`u32`).
+const OFF_VERSION: usize = 8;
+/// Offset of the per-ring capacity (`u64`).
+const OFF_CAPACITY: usize = 16;
+/// Offset of ring A's control block (server→client).
+const RING_A_CONTROL: usize = 128;
+/// Offset of ring B's control block (client→server).
+const RING_B_CONTROL: usize = 512;
+
+/// Size of a cache line as far as false sharing is concerned (covers the
+/// adjacent-line prefetcher on x86 and 128-byte lines on Apple silicon).
+const LINE: usize = 128;
+/// Producer line within a control block: written by the producer only.
+const PRODUCER_LINE: usize = 0;
+/// Consumer line within a control block: written by the consumer only.
+const CONSUMER_LINE: usize = LINE;
+/// Shared line within a control block: the closed flag.
+const SHARED_LINE: usize = 2 * LINE;
+/// Head (`u64`) in the producer line: total bytes ever written.
+const OFF_HEAD: usize = PRODUCER_LINE;
+/// "Data available" futex word (`u32`) in the producer line.
+const OFF_DATA_SEQ: usize = PRODUCER_LINE + 8;
+/// Count of producers sleeping for space (`u32`) in the producer line.
+const OFF_SPACE_SLEEPERS: usize = PRODUCER_LINE + 12;
+/// Tail (`u64`) in the consumer line: total bytes ever read.
+const OFF_TAIL: usize = CONSUMER_LINE;
+/// "Space available" futex word (`u32`) in the consumer line.
+const OFF_SPACE_SEQ: usize = CONSUMER_LINE + 8;
+/// Count of consumers sleeping for data (`u32`) in the consumer line.
+const OFF_DATA_SLEEPERS: usize = CONSUMER_LINE + 12;
+/// Closed flag (`u32`, non-zero once closed) in the shared line.
+const OFF_CLOSED: usize = SHARED_LINE;
+
+/// Longest single futex sleep: a lost wake-up (which the protocol should
+/// never produce, but a hostile peer could provoke) costs at most this.
+const FUTEX_RECHECK: Duration = Duration::from_millis(100);
+/// Default busy-poll time before sleeping on the futex.
+const DEFAULT_SPIN: Duration = Duration::from_micros(50);
+/// Spin iterations between clock reads during the busy-poll phase.
+const SPINS_PER_CLOCK_CHECK: u32 = 64;
+/// Wake every waiter on a futex word (the kernel takes an `int`).
+const WAKE_ALL: u32 = i32::MAX as u32;
+
+// The control blocks must fit in the header page and keep 128-byte lines.
+const _: () = assert!(RING_A_CONTROL.is_multiple_of(LINE) && RING_B_CONTROL.is_multiple_of(LINE));
+const _: () = assert!(RING_A_CONTROL + 3 * LINE <= RING_B_CONTROL);
+const _: () = assert!(RING_B_CONTROL + 3 * LINE <= HEADER_SIZE);
+
+/// Which end of the pipe this process is; it picks the ring each half uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Reads ring B (client→server) and writes ring A (server→client).
+    Server,
+    /// Reads ring A (server→client) and writes ring B (client→server).
+    Client,
+}
+
+/// The mapping shared by a region and every half split from it.
+#[derive(Debug)]
+struct Mapping {
+    /// The whole file, mapped shared and read-write; page aligned.
+    map: MmapRaw,
+    /// Capacity of each ring, a power of two, validated at create/open.
+    capacity: usize,
+    /// Path of the backing file, for error messages.
+    path: PathBuf,
+}
+
+impl Mapping {
+    /// The `AtomicU64` at `offset` in the header page.
+    fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
+        assert!(offset.is_multiple_of(8) && offset + 8 <= HEADER_SIZE);
+        // SAFETY: the mapping is page aligned and at least HEADER_SIZE bytes
+        // long (checked at create/open), so `offset` (8-aligned, within the
+        // header) is a valid, aligned pointer for an AtomicU64 that lives as
+        // long as `self`. All accesses to header words go through atomics,
+        // in this process and (by protocol) in the peer.
+        unsafe { AtomicU64::from_ptr(self.map.as_mut_ptr().add(offset).cast()) }
+    }
+
+    /// The `AtomicU32` at `offset` in the header page.
+    fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
+        assert!(offset.is_multiple_of(4) && offset + 4 <= HEADER_SIZE);
+        // SAFETY: as in `atomic_u64`, with 4-byte alignment.
+        unsafe { AtomicU32::from_ptr(self.map.as_mut_ptr().add(offset).cast()) }
+    }
+
+    /// A view of one ring.
+    fn ring(self: &Arc<Self>, control: usize) -> Ring {
+        let data = if control == RING_A_CONTROL {
+            HEADER_SIZE
+        } else {
+            HEADER_SIZE + self.capacity
+        };
+        Ring {
+            map: Arc::clone(self),
+            control,
+            data,
+        }
+    }
+}
+
+/// One ring of a region: where its control block and data live.
+#[derive(Debug, Clone)]
+struct Ring {
+    /// Keeps the mapping alive.
+    map: Arc<Mapping>,
+    /// Offset of the control block.
+    control: usize,
+    /// Offset of the first data byte.
+    data: usize,
+}
+
+impl Ring {
+    /// Total bytes ever written; written by the producer.
+    fn head(&self) -> &AtomicU64 {
+        self.map.atomic_u64(self.control + OFF_HEAD)
+    }
+    /// Total bytes ever read; written by the consumer.
+    fn tail(&self) -> &AtomicU64 {
+        self.map.atomic_u64(self.control + OFF_TAIL)
+    }
+    /// Bumped after every head move and on close; consumers wait on it.
+    fn data_seq(&self) -> &AtomicU32 {
+        self.map.atomic_u32(self.control + OFF_DATA_SEQ)
+    }
+    /// Consumers currently registered to sleep on `data_seq`.
+    fn data_sleepers(&self) -> &AtomicU32 {
+        self.map.atomic_u32(self.control + OFF_DATA_SLEEPERS)
+    }
+    /// Bumped after every tail move and on close; producers wait on it.
+    fn space_seq(&self) -> &AtomicU32 {
+        self.map.atomic_u32(self.control + OFF_SPACE_SEQ)
+    }
+    /// Producers currently registered to sleep on `space_seq`.
+    fn space_sleepers(&self) -> &AtomicU32 {
+        self.map.atomic_u32(self.control + OFF_SPACE_SLEEPERS)
+    }
+    /// Non-zero once either end (or a [`ShmCloser`]) closed the ring.
+    fn closed(&self) -> &AtomicU32 {
+        self.map.atomic_u32(self.control + OFF_CLOSED)
+    }
+
+    /// Ring capacity in bytes.
+    fn capacity(&self) -> usize {
+        self.map.capacity
+    }
+
+    /// Bytes between `tail` and `head`, or InvalidData if the peer left
+    /// positions no honest ring can have.
+    fn used(&self, head: u64, tail: u64) -> io::Result<usize> {
+        let used = head.wrapping_sub(tail);
+        if used > self.capacity() as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "shared-memory ring corrupted: head {head} and tail {tail} are {used} bytes \
+                     apart, more than the capacity {} ({})",
+                    self.capacity(),
+                    self.map.path.display()
+                ),
+            ));
+        }
+        // In range: `used <= capacity`, which is a usize.
+        Ok(used as usize)
+    }
+
+    /// Marks the ring closed and wakes everyone waiting on it.
+    fn close(&self) {
+        self.closed().store(1, SeqCst);
+        bump_and_wake(self.data_seq(), None);
+        bump_and_wake(self.space_seq(), None);
+    }
+}
+
+/// Advances a futex word and wakes its waiters: always when `sleepers` is
+/// `None`, otherwise only if someone registered as a sleeper (the common
+/// case, nobody sleeping, then costs no syscall).
+fn bump_and_wake(seq: &AtomicU32, sleepers: Option<&AtomicU32>) {
+    seq.fetch_add(1, SeqCst);
+    if sleepers.is_none_or(|s| s.load(SeqCst) > 0) {
+        // A failed wake (only EFAULT/EINVAL, impossible for a valid aligned
+        // word) changes nothing: sleepers also re-check every FUTEX_RECHECK.
+        let _ = futex::wake(seq, futex::Flags::empty(), WAKE_ALL);
+    }
+}
+
+/// Waits until `poll` returns `Some`: first busy-polls for `spin`, then
+/// sleeps on the futex word `seq`, registered in `sleepers`, for at most
+/// `timeout` in total (`None`: forever).
+///
+/// The sleep is race-free against [`bump_and_wake`]: the waiter loads `seq`,
+/// registers in `sleepers`, re-polls, then waits only while `seq` still
+/// holds the loaded value. The waker publishes its change, bumps `seq`, then
+/// reads `sleepers` — all SeqCst — so either the re-poll sees the change,
+/// or the waker sees the sleeper and the futex sees the bumped `seq`.
+fn wait_for<T>(
+    seq: &AtomicU32,
+    sleepers: &AtomicU32,
+    spin: Duration,
+    timeout: Option<Duration>,
+    mut poll: impl FnMut() -> io::Result<Option<T>>,
+) -> io::Result<T> {
+    if let Some(ready) = poll()? {
+        return Ok(ready);
+    }
+    let start = Instant::now();
+    // An unrepresentable deadline is as good as none.
+    let deadline = timeout.and_then(|t| start.checked_add(t));
+    let spin_end = start.checked_add(spin).unwrap_or(start);
+    let spin_end = deadline.map_or(spin_end, |d| spin_end.min(d));
+
+    if !spin.is_zero() {
+        loop {
+            for _ in 0..SPINS_PER_CLOCK_CHECK {
+                if let Some(ready) = poll()? {
+                    return Ok(ready);
+                }
+                std::hint::spin_loop();
+            }
+            if Instant::now() >= spin_end {
+                break;
+            }
+        }
+    }
+
+    loop {
+        let observed = seq.load(SeqCst);
+        sleepers.fetch_add(1, SeqCst);
+        let outcome = wait_once(seq, observed, deadline, &mut poll);
+        // Wrapping, like every atomic op: a peer scribbling on the counter
+        // costs spurious wake syscalls, nothing worse.
+        sleepers.fetch_sub(1, SeqCst);
+        if let Some(result) = outcome {
+            return result;
+        }
+    }
+}
+
+/// One registered sleep of [`wait_for`]: re-polls, then sleeps on `seq`
+/// unless it moved past `observed`. `None` means "poll again".
+fn wait_once<T>(
+    seq: &AtomicU32,
+    observed: u32,
+    deadline: Option<Instant>,
+    poll: &mut impl FnMut() -> io::Result<Option<T>>,
+) -> Option<io::Result<T>> {
+    match poll() {
+        Ok(Some(ready)) => return Some(Ok(ready)),
+        Err(e) => return Some(Err(e)),
+        Ok(None) => {}
+    }
+    let mut nap = FUTEX_RECHECK;
+    if let Some(deadline) = deadline {
+        let now = Instant::now();
+        if now >= deadline {
+            return Some(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "timed out waiting on the shared-memory ring",
+            )));
+        }
+        nap = nap.min(deadline - now);
+    }
+    // `nap` is at most FUTEX_RECHECK, so the conversion cannot fail.
+    let nap = futex::Timespec::try_from(nap).unwrap_or_default();
+    match futex::wait(seq, futex::Flags::empty(), observed, Some(&nap)) {
+        // Woken, word already moved, interrupted or napped out: re-check.
+        Ok(()) | Err(Errno::AGAIN | Errno::INTR | Errno::TIMEDOUT) => None,
+        Err(e) => Some(Err(io::Error::from(e))),
+    }
+}
+
+/// A shared-memory region: the mapping of the backing file, with both rings.
+///
+/// Create it in one process ([`ShmRegion::create`]), open it in the other
+/// ([`ShmRegion::open`]), then [`split`](ShmRegion::split) each into the
+/// reader and writer for its [`Side`]. The halves share the mapping, so the
+/// region itself may be dropped once split.
+#[derive(Debug)]
+pub struct ShmRegion {
+    /// The mapping, shared with every half and closer.
+    map: Arc<Mapping>,
+}
+
+impl ShmRegion {
+    /// Creates the backing file at `path` (mode 0600) and maps it, with two
+    /// rings of `capacity` bytes each, rounded up to a power of two and at
+    /// least 4096. A capacity above 1 GiB is an
+    /// [`io::ErrorKind::InvalidInput`] error.
+    ///
+    /// An existing file at `path` is unlinked first and a fresh one created
+    /// exclusively: a process still mapping the old file keeps its pages
+    /// instead of faulting, and a symlink planted at `path` is not followed.
+    pub fn create(path: &Path, capacity: usize) -> io::Result<ShmRegion> {
+        let capacity = ring_capacity(capacity)?;
+        let with_path = |e: io::Error| {
+            io::Error::new(
+                e.kind(),
+                format!("shared-memory region {}: {e}", path.display()),
+            )
+        };
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(with_path(e)),
+            _ => {}
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(with_path)?;
+        let size = HEADER_SIZE + 2 * capacity;
+        file.set_len(size as u64).map_err(with_path)?;
+        let map = MmapOptions::new()
+            .len(size)
+            .map_raw(&file)
+            .map_err(with_path)?;
+        let map = Arc::new(Mapping {
+            map,
+            capacity,
+            path: path.to_owned(),
+        });
+        // The file is new and zero-filled, so positions, counters and flags
+        // already read 0. Write the magic last so a peer that opens early
+        // sees "bad magic" rather than a half-written header.
+        map.atomic_u32(OFF_VERSION).store(LAYOUT_VERSION, SeqCst);
+        map.atomic_u64(OFF_CAPACITY).store(capacity as u64, SeqCst);
+        map.atomic_u64(OFF_MAGIC)
+            .store(u64::from_ne_bytes(MAGIC), SeqCst);
+        Ok(ShmRegion { map })
+    }
+
+    /// Maps the region another process created at `path`.
+    ///
+    /// Fails with [`io::ErrorKind::InvalidData`], naming the path and the
+    /// problem, if the file is not a Symphony region (bad magic), has
+    /// another layout version, records a capacity that is not a power of two
+    /// between 4096 and 1 GiB, or is not exactly as long as that capacity
+    /// requires.
+    pub fn open(path: &Path) -> io::Result<ShmRegion> {
+        let with_path = |e: io::Error| {
+            io::Error::new(
+                e.kind(),
+                format!("shared-memory region {}: {e}", path.display()),
+            )
+        };
+        let invalid = |what: String| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("shared-memory region {}: {what}", path.display()),
+            )
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(with_path)?;
+        let len = file.metadata().map_err(with_path)?.len();
+        if len < HEADER_SIZE as u64 {
+            return Err(invalid(format!(
+                "file is truncated: {len} bytes, shorter than the {HEADER_SIZE}-byte header"
+            )));
+        }
+        let mut header = [0u8; 24];
+        file.read_exact_at(&mut header, 0).map_err(with_path)?;
+        let field = |offset: usize| -> [u8; 8] {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&header[offset..offset + 8]);
+            bytes
+        };
+        let magic = field(OFF_MAGIC);
+        let version = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
+        let capacity = u64::from_ne_bytes(field(OFF_CAPACITY));
+
+        if magic != MAGIC {
+            return Err(invalid(format!(
+                "not a Symphony shared-memory region (magic {:?}, expected {:?})",
+                String::from_utf8_lossy(&magic),
+                String::from_utf8_lossy(&MAGIC),
+            )));
+        }
+        if version != LAYOUT_VERSION {
+            return Err(invalid(format!(
+                "unsupported layout version {version}, expected {LAYOUT_VERSION}"
+            )));
+        }
+        if !capacity.is_power_of_two()
+            || capacity < MIN_CAPACITY as u64
+            || capacity > MAX_CAPACITY as u64
+        {
+            return Err(invalid(format!(
+                "ring capacity {capacity} is not a power of two between {MIN_CAPACITY} and \
+                 {MAX_CAPACITY}"
+            )));
+        }
+        // Within MAX_CAPACITY, so it fits a usize and the sum cannot overflow.
+        let capacity = capacity as usize;
+        let size = HEADER_SIZE + 2 * capacity;
+        if len != size as u64 {
+            return Err(invalid(format!(
+                "file is {len} bytes, but rings of {capacity} bytes need exactly {size}{}",
+                if len < size as u64 {
+                    " (truncated)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let map = MmapOptions::new()
+            .len(size)
+            .map_raw(&file)
+            .map_err(with_path)?;
+        Ok(ShmRegion {
+            map: Arc::new(Mapping {
+                map,
+                capacity,
+                path: path.to_owned(),
+            }),
+        })
+    }
+
+    /// The reader and writer for `side`: the server reads ring B and writes
+    /// ring A, the client the reverse.
+    ///
+    /// Each ring has one reader and one writer in total, so call this once
+    /// per side; two readers (or writers) of one ring would corrupt it.
+    pub fn split(&self, side: Side) -> (RingReader, RingWriter) {
+        let (read_ring, write_ring) = match side {
+            Side::Server => (RING_B_CONTROL, RING_A_CONTROL),
+            Side::Client => (RING_A_CONTROL, RING_B_CONTROL),
+        };
+        let read_ring = self.map.ring(read_ring);
+        let write_ring = self.map.ring(write_ring);
+        let reader = RingReader {
+            tail: read_ring.tail().load(SeqCst),
+            ring: read_ring,
+            timeout: None,
+            spin: DEFAULT_SPIN,
+        };
+        let writer = RingWriter {
+            head: write_ring.head().load(SeqCst),
+            ring: write_ring,
+            spin: DEFAULT_SPIN,
+        };
+        (reader, writer)
+    }
+
+    /// A handle that closes both rings from any thread, e.g. when the peer
+    /// is declared dead, so threads blocked in a read or write return.
+    pub fn closer(&self) -> ShmCloser {
+        ShmCloser {
+            rings: [self.map.ring(RING_A_CONTROL), self.map.ring(RING_B_CONTROL)],
+        }
+    }
+
+    /// Capacity of each ring in bytes (after rounding).
+    pub fn capacity(&self) -> usize {
+        self.map.capacity
+    }
+}
+
+/// Rounds a requested capacity up to a power of two, at least
+/// [`MIN_CAPACITY`], and refuses one above [`MAX_CAPACITY`].
+fn ring_capacity(requested: usize) -> io::Result<usize> {
+    let capacity = requested.max(MIN_CAPACITY).checked_next_power_of_two();
+    match capacity {
+        Some(capacity) if capacity <= MAX_CAPACITY => Ok(capacity),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("shared-memory ring capacity {requested} exceeds the maximum {MAX_CAPACITY}"),
+        )),
+    }
+}
+
+/// The consuming end of one ring.
+///
+/// [`Read::read`] returns whatever bytes are available (up to the buffer's
+/// length), waiting if there are none; `Ok(0)` means the ring was closed and
+/// drained. Dropping the reader closes the ring, so the writer gets
+/// [`io::ErrorKind::BrokenPipe`].
+#[derive(Debug)]
+pub struct RingReader {
+    /// The ring read from.
+    ring: Ring,
+    /// Our own copy of the tail, the authority on how far we have read (the
+    /// shared copy only informs the producer and is never trusted back).
+    tail: u64,
+    /// Longest wait for data, `None` for no limit.
+    timeout: Option<Duration>,
+    /// Busy-poll time before sleeping.
+    spin: Duration,
+}
+
+impl RingReader {
+    /// Limits how long a read waits for data: after `timeout` with nothing
+    /// available it fails with [`io::ErrorKind::TimedOut`]. `None` (the
+    /// default) waits forever.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// Sets how long a read busy-polls for data before sleeping on the
+    /// futex (default 50 µs): longer cuts latency, shorter saves CPU.
+    pub fn set_spin(&mut self, spin: Duration) {
+        self.spin = spin;
+    }
+
+    /// `Some(bytes available)` — `Some(0)` meaning closed and drained — or
+    /// `None` if the reader must wait.
+    fn poll(&self) -> io::Result<Option<usize>> {
+        let used = self.ring.used(self.ring.head().load(SeqCst), self.tail)?;
+        if used > 0 {
+            return Ok(Some(used));
+        }
+        if self.ring.closed().load(SeqCst) != 0 {
+            // The writer publishes its last head before closing: look again.
+            let used = self.ring.used(self.ring.head().load(SeqCst), self.tail)?;
+            return Ok(Some(used));
+        }
+        Ok(None)
+    }
+}
+
+impl Read for RingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let ring = &self.ring;
+        let used = wait_for(
+            ring.data_seq(),
+            ring.data_sleepers(),
+            self.spin,
+            self.timeout,
+            || self.poll(),
+        )?;
+        let n = used.min(buf.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        let cap = ring.capacity();
+        // `cap` is a power of two, so the mask keeps the index below it.
+        let start = (self.tail & (cap as u64 - 1)) as usize;
+        let first = n.min(cap - start);
+        let base = ring.map.map.as_mut_ptr();
+        // SAFETY: `ring.data + start .. + first` and `ring.data .. + (n -
+        // first)` lie within this ring's `cap` data bytes, inside the
+        // mapping, which `ring.map` keeps alive; `buf` is private memory of
+        // at least `n` bytes that cannot overlap the mapping (no reference
+        // into the mapping is ever handed out). The bytes between tail and
+        // head were published by the producer before its SeqCst head store,
+        // which our SeqCst head load observed; a hostile peer writing them
+        // concurrently can only garble the bytes we copy, never the bounds.
+        unsafe {
+            std::ptr::copy_nonoverlapping(base.add(ring.data + start), buf.as_mut_ptr(), first);
+            std::ptr::copy_nonoverlapping(
+                base.add(ring.data),
+                buf.as_mut_ptr().add(first),
+                n - first,
+            );
+        }
+        self.tail = self.tail.wrapping_add(n as u64);
+        ring.tail().store(self.tail, SeqCst);
+        bump_and_wake(ring.space_seq(), Some(ring.space_sleepers()));
+        Ok(n)
+    }
+}
+
+impl Drop for RingReader {
+    fn drop(&mut self) {
+        self.ring.close();
+    }
+}
+
+/// The producing end of one ring.
+///
+/// [`Write::write`] copies as much of the buffer as fits (at least one
+/// byte), waiting while the ring is full; it fails with
+/// [`io::ErrorKind::BrokenPipe`] once the ring is closed. Dropping the
+/// writer closes the ring: the reader drains what is left, then sees EOF.
+#[derive(Debug)]
+pub struct RingWriter {
+    /// The ring written to.
+    ring: Ring,
+    /// Our own copy of the head, the authority on how far we have written.
+    head: u64,
+    /// Busy-poll time before sleeping.
+    spin: Duration,
+}
+
+impl RingWriter {
+    /// Sets how long a write busy-polls for space before sleeping on the
+    /// futex (default 50 µs): longer cuts latency, shorter saves CPU.
+    pub fn set_spin(&mut self, spin: Duration) {
+        self.spin = spin;
+    }
+
+    /// `Some(free bytes)` (never 0), `None` if the writer must wait, or
+    /// BrokenPipe once closed.
+    fn poll(&self) -> io::Result<Option<usize>> {
+        if self.ring.closed().load(SeqCst) != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!(
+                    "shared-memory ring closed ({})",
+                    self.ring.map.path.display()
+                ),
+            ));
+        }
+        let used = self.ring.used(self.head, self.ring.tail().load(SeqCst))?;
+        let free = self.ring.capacity() - used;
+        Ok((free > 0).then_some(free))
+    }
+}
+
+impl Write for RingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let ring = &self.ring;
+        let free = wait_for(
+            ring.space_seq(),
+            ring.space_sleepers(),
+            self.spin,
+            None,
+            || self.poll(),
+        )?;
+        let n = free.min(buf.len());
+        let cap = ring.capacity();
+        // `cap` is a power of two, so the mask keeps the index below it.
+        let start = (self.head & (cap as u64 - 1)) as usize;
+        let first = n.min(cap - start);
+        let base = ring.map.map.as_mut_ptr();
+        // SAFETY: both destination ranges lie within this ring's `cap` data
+        // bytes inside the mapping, which `ring.map` keeps alive; `buf` is
+        // private memory that cannot overlap the mapping. The bytes between
+        // head and tail + cap are ours: the consumer finished reading them
+        // before its SeqCst tail store, which our SeqCst tail load observed.
+        unsafe {
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), base.add(ring.data + start), first);
+            std::ptr::copy_nonoverlapping(buf.as_ptr().add(first), base.add(ring.data), n - first);
+        }
+        self.head = self.head.wrapping_add(n as u64);
+        ring.head().store(self.head, SeqCst);
+        bump_and_wake(ring.data_seq(), Some(ring.data_sleepers()));
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Written bytes are visible to the reader as soon as write returns.
+        Ok(())
+    }
+}
+
+impl Drop for RingWriter {
+    fn drop(&mut self) {
+        self.ring.close();
+    }
+}
+
+/// Closes both rings of a region from any thread or owner.
+///
+/// Used when the peer is declared dead: every reader then drains and sees
+/// EOF, every writer gets [`io::ErrorKind::BrokenPipe`], and threads blocked
+/// on either side — in this process or the peer — wake and return.
+#[derive(Debug, Clone)]
+pub struct ShmCloser {
+    /// Ring A and ring B.
+    rings: [Ring; 2],
+}
+
+impl ShmCloser {
+    /// Marks both rings closed and wakes every waiter on both sides.
+    pub fn close(&self) {
+        for ring in &self.rings {
+            ring.close();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::fs::File;
+    use std::thread;
+    use tempfile::TempDir;
+
+    /// A fresh region of `capacity` in a temporary directory.
+    fn region(capacity: usize) -> (TempDir, ShmRegion) {
+        let dir = tempfile::tempdir().unwrap();
+        let region = ShmRegion::create(&dir.path().join("ring"), capacity).unwrap();
+        (dir, region)
+    }
+
+    /// Deterministic pseudo-random bytes (xorshift), so the data is not a
+    /// pattern a wrap-around bug could reproduce by accident.
+    fn pseudo_random(len: usize, mut state: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }
+
+    /// FNV-1a over a stream, folded chunk by chunk.
+    fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash
+    }
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+    /// Yields until `counter` is non-zero: proof that the thread behind
+    /// `handle` has registered to sleep on the futex, with no timing
+    /// assumption (it panics if that thread returned instead).
+    fn wait_until_sleeping<T>(counter: &AtomicU32, handle: &thread::JoinHandle<T>) {
+        while counter.load(SeqCst) == 0 {
+            assert!(
+                !handle.is_finished(),
+                "the thread returned instead of blocking"
+            );
+            thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn halves_are_send_and_closer_is_clone_send_sync() {
+        fn send<T: Send>() {}
+        fn clone_send_sync<T: Clone + Send + Sync>() {}
+        send::<RingReader>();
+        send::<RingWriter>();
+        send::<ShmRegion>();
+        clone_send_sync::<ShmCloser>();
+    }
+
+    #[test]
+    fn capacity_is_rounded_up_to_a_power_of_two_of_at_least_a_page() {
+        assert_eq!(region(0).1.capacity(), 4096);
+        assert_eq!(region(5000).1.capacity(), 8192);
+        assert_eq!(region(1 << 16).1.capacity(), 1 << 16);
+        let dir = tempfile::tempdir().unwrap();
+        let err = ShmRegion::create(&dir.path().join("big"), (1 << 30) + 1).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn created_file_is_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, _region) = region(4096);
+        let mode = std::fs::metadata(dir.path().join("ring"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn client_bytes_arrive_in_order_at_the_server() {
+        let (dir, server) = region(4096);
+        let client = ShmRegion::open(&dir.path().join("ring")).unwrap();
+        let (_a_reader, mut to_server) = client.split(Side::Client);
+        let (mut from_client, _a_writer) = server.split(Side::Server);
+        to_server.write_all(b"hello, ").unwrap();
+        to_server.write_all(b"server").unwrap();
+        let mut got = [0u8; 13];
+        from_client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello, server");
+    }
+
+    /// Streams 5 MiB through a 4 KiB ring from another thread (the client
+    /// side opened separately, as another process would) and checks length
+    /// and checksum; `spin` is used on both ends.
+    fn stream_five_mib_through_a_4_kib_ring(spin: Duration) {
+        const TOTAL: usize = 5 << 20;
+        let (dir, server) = region(4096);
+        let client = ShmRegion::open(&dir.path().join("ring")).unwrap();
+        let (_a_reader, mut to_server) = client.split(Side::Client);
+        let (mut from_client, _a_writer) = server.split(Side::Server);
+        to_server.set_spin(spin);
+        from_client.set_spin(spin);
+
+        let producer = thread::spawn(move || {
+            let data = pseudo_random(TOTAL, 0x9e37_79b9_7f4a_7c15);
+            // Uneven chunks so writes straddle the wrap point in every way.
+            let mut offset = 0;
+            let mut chunk = 1;
+            while offset < TOTAL {
+                let end = (offset + chunk).min(TOTAL);
+                to_server.write_all(&data[offset..end]).unwrap();
+                offset = end;
+                chunk = chunk * 7 % 9973 + 1;
+            }
+            fnv1a(FNV_OFFSET, &data)
+            // Dropping the writer closes the ring: the reader sees EOF.
+        });
+
+        let mut hash = FNV_OFFSET;
+        let mut received = 0;
+        let mut buf = vec![0u8; 3001];
+        loop {
+            let n = from_client.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            hash = fnv1a(hash, &buf[..n]);
+            received += n;
+        }
+        assert_eq!(received, TOTAL);
+        assert_eq!(hash, producer.join().unwrap());
+    }
+
+    #[test]
+    fn five_mib_stream_through_a_4_kib_ring_from_another_thread() {
+        stream_five_mib_through_a_4_kib_ring(DEFAULT_SPIN);
+    }
+
+    #[test]
+    fn five_mib_stream_survives_sleeping_on_every_wait() {
+        // No spin: every empty or full ring goes through the futex, which
+        // exercises the sleeper registration and wake-up handshake.
+        stream_five_mib_through_a_4_kib_ring(Duration::ZERO);
+    }
+
+    #[test]
+    fn both_directions_flow_at_once() {
+        const TOTAL: usize = 1 << 20;
+        let (dir, server) = region(4096);
+        let client = ShmRegion::open(&dir.path().join("ring")).unwrap();
+        let (mut from_server, mut to_server) = client.split(Side::Client);
+        let (mut from_client, mut to_client) = server.split(Side::Server);
+
+        // The server echoes everything back until the client stops writing.
+        let echo = thread::spawn(move || io::copy(&mut from_client, &mut to_client).unwrap());
+        let data = pseudo_random(TOTAL, 42);
+        let sent = data.clone();
+        let sender = thread::spawn(move || to_server.write_all(&sent).unwrap());
+        let mut echoed = Vec::with_capacity(TOTAL);
+        from_server.read_to_end(&mut echoed).unwrap();
+
+        sender.join().unwrap();
+        assert_eq!(echo.join().unwrap(), TOTAL as u64);
+        assert!(echoed == data, "echoed stream differs from what was sent");
+    }
+
+    #[test]
+    fn read_on_an_empty_ring_with_a_timeout_returns_timed_out() {
+        let (_dir, region) = region(4096);
+        let (mut reader, _writer) = region.split(Side::Server);
+        reader.set_timeout(Some(Duration::from_millis(20)));
+        let err = reader.read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        // A zero spin goes straight to the futex and still times out.
+        reader.set_spin(Duration::ZERO);
+        let err = reader.read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn dropping_the_writer_gives_the_reader_the_rest_then_eof() {
+        let (_dir, region) = region(4096);
+        let (_a_reader, mut writer) = region.split(Side::Client);
+        let (mut reader, _a_writer) = region.split(Side::Server);
+        writer.write_all(b"last words").unwrap();
+        drop(writer);
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"last words");
+        assert_eq!(reader.read(&mut [0u8; 4]).unwrap(), 0);
+    }
+
+    #[test]
+    fn dropping_the_reader_breaks_the_writers_pipe() {
+        let (_dir, region) = region(4096);
+        let (_a_reader, mut writer) = region.split(Side::Client);
+        let (reader, _a_writer) = region.split(Side::Server);
+        drop(reader);
+        let err = writer.write(b"anyone there?").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn dropping_the_writer_wakes_a_blocked_reader() {
+        let (_dir, region) = region(4096);
+        let (_a_reader, writer) = region.split(Side::Client);
+        let (mut reader, _a_writer) = region.split(Side::Server);
+        reader.set_spin(Duration::ZERO);
+        let ring_b = region.map.ring(RING_B_CONTROL);
+        let blocked = thread::spawn(move || reader.read(&mut [0u8; 8]).unwrap());
+        wait_until_sleeping(ring_b.data_sleepers(), &blocked);
+        drop(writer);
+        assert_eq!(blocked.join().unwrap(), 0);
+    }
+
+    #[test]
+    fn closer_wakes_a_blocked_reader_and_a_writer_on_a_full_ring() {
+        let (_dir, region) = region(4096);
+        let closer = region.closer();
+        // The server's reader waits on ring B and its writer fills ring A;
+        // the client's halves exist but never move, so both block.
+        let (mut reader, mut writer) = region.split(Side::Server);
+        let (_client_reader, _client_writer) = region.split(Side::Client);
+        reader.set_spin(Duration::ZERO);
+        writer.set_spin(Duration::ZERO);
+        let ring_a = region.map.ring(RING_A_CONTROL);
+        let ring_b = region.map.ring(RING_B_CONTROL);
+
+        let blocked_reader = thread::spawn(move || reader.read(&mut [0u8; 8]));
+        let blocked_writer = thread::spawn(move || writer.write_all(&[7u8; 3 * 4096]));
+        wait_until_sleeping(ring_b.data_sleepers(), &blocked_reader);
+        wait_until_sleeping(ring_a.space_sleepers(), &blocked_writer);
+
+        closer.clone().close();
+        assert_eq!(blocked_reader.join().unwrap().unwrap(), 0);
+        let err = blocked_writer.join().unwrap().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn open_rejects_a_file_with_the_wrong_magic() {
+        let (dir, _region) = region(4096);
+        let path = dir.path().join("ring");
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .write_all_at(b"NOTSHM!!", 0)
+            .unwrap();
+        let err = ShmRegion::open(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let message = err.to_string();
+        assert!(message.contains("magic"), "{message}");
+        assert!(message.contains(&path.display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn open_rejects_an_unknown_layout_version() {
+        let (dir, _region) = region(4096);
+        let path = dir.path().join("ring");
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .write_all_at(&99u32.to_ne_bytes(), OFF_VERSION as u64)
+            .unwrap();
+        let err = ShmRegion::open(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("version 99"), "{err}");
+    }
+
+    #[test]
+    fn open_rejects_a_capacity_that_is_not_a_power_of_two() {
+        let (dir, _region) = region(4096);
+        let path = dir.path().join("ring");
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .write_all_at(&5000u64.to_ne_bytes(), OFF_CAPACITY as u64)
+            .unwrap();
+        let err = ShmRegion::open(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("5000"), "{err}");
+    }
+
+    #[test]
+    fn open_rejects_a_truncated_file() {
+        let (dir, _region) = region(4096);
+        let path = dir.path().join("ring");
+        let file = File::options().write(true).open(&path).unwrap();
+
+        // Missing ring B's data.
+        file.set_len((HEADER_SIZE + 4096) as u64).unwrap();
+        let err = ShmRegion::open(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("truncated"), "{err}");
+
+        // Shorter than the header itself.
+        file.set_len(100).unwrap();
+        let err = ShmRegion::open(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("truncated"), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_corrupted_head_makes_read_fail_with_invalid_data() {
+        let (dir, server) = region(4096);
+        let path = dir.path().join("ring");
+        let (mut from_client, _a_writer) = server.split(Side::Server);
+        // The peer scribbles on ring B's head through its own handle.
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .write_all_at(
+                &0xdead_beef_dead_beef_u64.to_ne_bytes(),
+                (RING_B_CONTROL + OFF_HEAD) as u64,
+            )
+            .unwrap();
+        let err = from_client.read(&mut [0u8; 64]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("ring corrupted"), "{err}");
+    }
+
+    #[test]
+    fn a_corrupted_tail_makes_write_fail_with_invalid_data() {
+        let (dir, server) = region(4096);
+        let path = dir.path().join("ring");
+        let (_b_reader, mut to_client) = server.split(Side::Server);
+        // A tail ahead of our head: the peer claims to have read unwritten bytes.
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .write_all_at(&12345u64.to_ne_bytes(), (RING_A_CONTROL + OFF_TAIL) as u64)
+            .unwrap();
+        let err = to_client.write(b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("ring corrupted"), "{err}");
+    }
+
+    #[test]
+    fn empty_reads_and_writes_return_zero_without_waiting() {
+        let (_dir, region) = region(4096);
+        let (mut reader, mut writer) = region.split(Side::Server);
+        assert_eq!(reader.read(&mut []).unwrap(), 0);
+        assert_eq!(writer.write(&[]).unwrap(), 0);
+        writer.flush().unwrap();
+    }
+
+    proptest! {
+        #[test]
+        fn random_chunk_sizes_reproduce_the_stream(
+            ops in proptest::collection::vec((1usize..6000, 1usize..6000), 1..64),
+            seed in any::<u64>(),
+        ) {
+            let (_dir, region) = region(4096);
+            let cap = region.capacity();
+            let (_a_reader, mut writer) = region.split(Side::Client);
+            let (mut reader, _a_writer) = region.split(Side::Server);
+            let total: usize = ops.iter().map(|(w, _)| w).sum();
+            let data = pseudo_random(total, seed | 1);
+
+            // Single-threaded, so only write what fits and read what is there:
+            // nothing ever blocks, and each call's count is exact.
+            let (mut written, mut out) = (0, Vec::with_capacity(total));
+            for (write_len, read_len) in ops {
+                let fits = write_len.min(cap - (written - out.len())).min(total - written);
+                if fits > 0 {
+                    let n = writer.write(&data[written..written + write_len.min(total - written)])
+                        .unwrap();
+                    prop_assert_eq!(n, fits);
+                    written += n;
+                }
+                let ready = read_len.min(written - out.len());
+                if ready > 0 {
+                    let mut buf = vec![0u8; read_len];
+                    let n = reader.read(&mut buf).unwrap();
+                    prop_assert_eq!(n, ready);
+                    out.extend_from_slice(&buf[..n]);
+                }
+            }
+            // Stream the rest through, then EOF.
+            let rest = data[written..].to_vec();
+            let feeder = thread::spawn(move || {
+                writer.write_all(&rest).unwrap();
+            });
+            let mut buf = vec![0u8; 777];
+            while out.len() < total {
+                let n = reader.read(&mut buf).unwrap();
+                out.extend_from_slice(&buf[..n]);
+            }
+            feeder.join().unwrap();
+            prop_assert_eq!(reader.read(&mut buf).unwrap(), 0);
+            prop_assert!(out == data, "stream differs");
+        }
+    }
+}
