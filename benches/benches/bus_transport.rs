@@ -1,7 +1,7 @@
 //! Request/reply between two threads over the bus's cross-process links,
 //! against the same exchange on the raw link underneath:
 //!
-//! - socket: a [`Client`] → [`BusServer`] → echo responder → back, against a
+//! - socket: a [`Client`] → [`BusServer`] → echo handler → back, against a
 //!   length-prefixed ping-pong on a bare Unix socket;
 //! - shared memory: the same over a shared-memory link, against a ping-pong
 //!   on the bare rings.
@@ -15,13 +15,14 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main};
 use symphony_benches::{bench_pair, criterion};
 use symphony_host::protocol::client::{Client, ClientOptions, Transport};
-use symphony_host::{Bus, BusServer, ServerOptions};
+use symphony_host::{Bus, BusServer, ServerOptions, Service};
 
 const SIZE: usize = 256;
 const T: Duration = Duration::from_secs(5);
 
-/// A bus with a server on `dir` and an echo responder thread.
-fn echo_server(dir: &std::path::Path) -> (Bus, BusServer) {
+/// A bus with a server on `dir` and an echo handler, which answers on the
+/// server's reader thread as the raw echo does.
+fn echo_server(dir: &std::path::Path) -> (Bus, BusServer, Service) {
     let bus = Bus::new();
     let server = BusServer::bind(
         &bus,
@@ -32,14 +33,11 @@ fn echo_server(dir: &std::path::Path) -> (Bus, BusServer) {
         },
     )
     .unwrap();
-    let requests = bus.subscribe("bench.echo").unwrap();
-    let responder = bus.endpoint("echo");
-    std::thread::spawn(move || {
-        while let Ok(request) = requests.recv(Duration::from_secs(3600)) {
-            responder.reply(&request, request.payload.clone());
-        }
-    });
-    (bus, server)
+    let echo = bus
+        .endpoint("echo")
+        .serve("bench.echo", |request| Some(request.payload.clone()))
+        .unwrap();
+    (bus, server, echo)
 }
 
 fn client(server: &BusServer, transport: Transport) -> Client {
@@ -80,7 +78,7 @@ fn raw_socket_pair() -> UnixStream {
 
 fn bench(c: &mut criterion::Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let (_bus, server) = echo_server(dir.path());
+    let (_bus, server, _echo) = echo_server(dir.path());
     let payload = bytes::Bytes::from(vec![7u8; SIZE]);
 
     let socket_client = client(&server, Transport::Socket);

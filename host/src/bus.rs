@@ -9,6 +9,7 @@
 mod metrics;
 mod queue;
 pub mod server;
+mod service;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,8 +26,8 @@ pub use metrics::{LatencyStats, SubjectStats};
 pub use queue::SlowPolicy;
 
 use metrics::Metrics;
-use queue::Offer;
-pub(crate) use queue::Queue;
+pub(crate) use queue::{Offer, Queue, Target, TargetCounters};
+pub use service::Service;
 
 /// Why a bus operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,7 +93,7 @@ struct Route {
     pattern: String,
     group: Option<String>,
     owner: String,
-    queue: Arc<Queue>,
+    target: Arc<dyn Target>,
 }
 
 #[derive(Default)]
@@ -145,8 +146,8 @@ impl Default for Bus {
 
 /// A subscription; dropping it unsubscribes.
 pub struct Subscription {
-    route: Arc<Route>,
-    _guard: RouteGuard,
+    queue: Arc<Queue>,
+    guard: RouteGuard,
 }
 
 /// Keeps a route in the bus; dropping it removes the route (but leaves its
@@ -226,22 +227,22 @@ impl Bus {
         options: SubscribeOptions,
     ) -> Result<Subscription, BusError> {
         let queue = Arc::new(Queue::new(options.capacity, options.policy));
-        let route = self.add_route(pattern, options.queue_group, None, queue)?;
+        let route = self.add_route(pattern, options.queue_group, None, queue.clone())?;
         Ok(Subscription {
-            route: route.route.clone(),
-            _guard: route,
+            queue,
+            guard: route,
         })
     }
 
-    /// Adds a route that feeds `queue`, tagging what it queues with `tag`
-    /// (else with the route's own id). The route lasts as long as the
-    /// returned guard.
+    /// Adds a route that delivers to `target`, tagging what it delivers
+    /// with `tag` (else with the route's own id). The route lasts as long
+    /// as the returned guard.
     pub(crate) fn add_route(
         &self,
         pattern: &str,
         group: Option<String>,
         tag: Option<u64>,
-        queue: Arc<Queue>,
+        target: Arc<dyn Target>,
     ) -> Result<RouteGuard, BusError> {
         validate_pattern(pattern).map_err(BusError::InvalidSubject)?;
         let sid = self.inner.next_sid.fetch_add(1, Ordering::Relaxed);
@@ -251,7 +252,7 @@ impl Bus {
             pattern: pattern.to_string(),
             group,
             owner: self.name.to_string(),
-            queue,
+            target,
         });
         let mut routes = self.inner.write_routes();
         if pattern.split('.').any(|t| t == "*" || t == ">") {
@@ -344,14 +345,17 @@ impl Bus {
             .values()
             .flatten()
             .chain(routes.wild.iter())
-            .map(|r| SubscriptionStats {
-                sid: r.sid,
-                pattern: r.pattern.clone(),
-                queue_group: r.group.clone(),
-                endpoint: r.owner.clone(),
-                delivered: r.queue.delivered.load(Ordering::Relaxed),
-                dropped: r.queue.dropped.load(Ordering::Relaxed),
-                pending: r.queue.len(),
+            .map(|r| {
+                let counters = r.target.counters();
+                SubscriptionStats {
+                    sid: r.sid,
+                    pattern: r.pattern.clone(),
+                    queue_group: r.group.clone(),
+                    endpoint: r.owner.clone(),
+                    delivered: counters.delivered,
+                    dropped: counters.dropped,
+                    pending: counters.pending,
+                }
             })
             .collect();
         subscriptions.sort_by_key(|s| s.sid);
@@ -376,7 +380,7 @@ impl BusInner {
     /// each matching queue group. Queues are offered outside the route lock
     /// so a blocking subscriber never holds up subscribe or unsubscribe.
     fn route(&self, envelope: Envelope) -> usize {
-        let mut targets: Vec<(u64, Arc<Queue>)> = Vec::new();
+        let mut targets: Vec<(u64, Arc<dyn Target>)> = Vec::new();
         {
             let routes = self.read_routes();
             let mut groups: Vec<(&str, Vec<&Arc<Route>>)> = Vec::new();
@@ -393,7 +397,7 @@ impl BusInner {
                 );
             for route in matching {
                 match &route.group {
-                    None => targets.push((route.tag, route.queue.clone())),
+                    None => targets.push((route.tag, route.target.clone())),
                     Some(group) => match groups.iter_mut().find(|(g, _)| g == group) {
                         Some((_, members)) => members.push(route),
                         None => groups.push((group, vec![route])),
@@ -402,7 +406,7 @@ impl BusInner {
             }
             for (_, members) in groups {
                 let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
-                targets.push((members[pick].tag, members[pick].queue.clone()));
+                targets.push((members[pick].tag, members[pick].target.clone()));
             }
         }
         let counters = self.metrics.subject(&envelope.subject);
@@ -410,7 +414,7 @@ impl BusInner {
         let (mut delivered, mut dropped, mut closed) = (0, 0, false);
         let last = targets.len().saturating_sub(1);
         let mut envelope = Some(envelope);
-        for (i, (tag, queue)) in targets.iter().enumerate() {
+        for (i, (tag, target)) in targets.iter().enumerate() {
             let tag = *tag;
             // Every target but the last gets a clone; the payload is shared.
             let message = if i == last {
@@ -419,7 +423,7 @@ impl BusInner {
                 envelope.clone()
             };
             let Some(message) = message else { break };
-            match queue.offer((tag, message)) {
+            match target.offer((tag, message)) {
                 Offer::Queued => delivered += 1,
                 Offer::Displaced => {
                     delivered += 1;
@@ -431,7 +435,7 @@ impl BusInner {
         }
         Metrics::published(&counters, bytes, delivered, dropped);
         if closed {
-            self.remove_routes(|r| r.queue.is_closed());
+            self.remove_routes(|r| r.target.is_closed());
         }
         delivered
     }
@@ -450,14 +454,14 @@ impl BusInner {
 impl Subscription {
     /// The subscription's id.
     pub fn sid(&self) -> u64 {
-        self.route.sid
+        self.guard.route.sid
     }
 
     /// The next message, waiting up to `timeout`.
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
-        match self.route.queue.take(timeout) {
+        match self.queue.take(timeout) {
             Ok(Some((_, envelope))) => {
-                if let Some(bus) = self._guard.bus.upgrade() {
+                if let Some(bus) = self.guard.bus.upgrade() {
                     bus.metrics
                         .record_latency(now_us().saturating_sub(envelope.timestamp_us));
                 }
@@ -483,7 +487,7 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         // The queue is this subscription's own; the guard removes the route.
-        self.route.queue.close("unsubscribed");
+        self.queue.close("unsubscribed");
     }
 }
 

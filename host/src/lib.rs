@@ -83,7 +83,7 @@ mod workflow;
 
 pub use bus::server::{BusServer, PeerStats, ServerError, ServerOptions, ServerStats};
 pub use bus::{
-    Bus, BusError, BusStats, Envelope, LatencyStats, RecvError, SlowPolicy, SubjectStats,
+    Bus, BusError, BusStats, Envelope, LatencyStats, RecvError, Service, SlowPolicy, SubjectStats,
     SubscribeOptions, Subscription, SubscriptionStats, subject_matches,
 };
 pub use error::{CallError, Error, LoadError};

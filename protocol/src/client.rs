@@ -22,7 +22,9 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -389,20 +391,20 @@ impl Client {
         lock(&self.shared.pending).insert(id, tx);
         let request = Envelope::new(MSG, subject, payload)
             .reply_to(format!("{}{id}", self.shared.inbox_prefix()));
-        let outcome = self
-            .shared
-            .send(&request)
-            .and_then(|()| match rx.recv_timeout(timeout) {
-                Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
-                    subject: subject.to_string(),
-                }),
-                Ok(reply) => Ok(reply),
-                Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
-                    subject: subject.to_string(),
-                    timeout,
-                }),
-                Err(RecvTimeoutError::Disconnected) => Err(self.shared.closed_error()),
-            });
+        let outcome =
+            self.shared
+                .send(&request)
+                .and_then(|()| match wait_for_reply(&rx, timeout) {
+                    Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
+                        subject: subject.to_string(),
+                    }),
+                    Ok(reply) => Ok(reply),
+                    Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
+                        subject: subject.to_string(),
+                        timeout,
+                    }),
+                    Err(RecvTimeoutError::Disconnected) => Err(self.shared.closed_error()),
+                });
         lock(&self.shared.pending).remove(&id);
         outcome
     }
@@ -647,6 +649,32 @@ impl Shared {
         }
         true
     }
+}
+
+/// How long a requester polls for its reply before sleeping: over a local
+/// link most replies arrive within it, and waking a sleeping thread costs
+/// several microseconds.
+const REPLY_SPIN: Duration = Duration::from_micros(50);
+
+fn wait_for_reply(
+    rx: &Receiver<Envelope>,
+    timeout: Duration,
+) -> Result<Envelope, RecvTimeoutError> {
+    let start = Instant::now();
+    let spin = REPLY_SPIN.min(timeout);
+    loop {
+        for _ in 0..64 {
+            match rx.try_recv() {
+                Ok(reply) => return Ok(reply),
+                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+            }
+        }
+        if start.elapsed() >= spin {
+            break;
+        }
+    }
+    rx.recv_timeout(timeout.saturating_sub(start.elapsed()))
 }
 
 impl ClientSubscription {

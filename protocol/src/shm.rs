@@ -717,6 +717,29 @@ impl Write for RingWriter {
             None,
             || self.poll(),
         )?;
+        Ok(self.copy_in(buf, free))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Written bytes are visible to the reader as soon as write returns.
+        Ok(())
+    }
+}
+
+impl RingWriter {
+    /// Writes as much of `buf` as fits now, without waiting: `Ok(0)` when
+    /// the ring is full. Lets a caller that must not block (a publisher
+    /// delivering to a slow peer) fall back to a queue.
+    pub fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.poll()? {
+            Some(free) if !buf.is_empty() => Ok(self.copy_in(buf, free)),
+            _ => Ok(0),
+        }
+    }
+
+    /// Copies up to `free` bytes of `buf` into the ring and publishes them.
+    fn copy_in(&mut self, buf: &[u8], free: usize) -> usize {
+        let ring = &self.ring;
         let n = free.min(buf.len());
         let cap = ring.capacity();
         // `cap` is a power of two, so the mask keeps the index below it.
@@ -735,12 +758,7 @@ impl Write for RingWriter {
         self.head = self.head.wrapping_add(n as u64);
         ring.head().store(self.head, SeqCst);
         bump_and_wake(ring.data_seq(), Some(ring.data_sleepers()));
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        // Written bytes are visible to the reader as soon as write returns.
-        Ok(())
+        n
     }
 }
 
@@ -829,6 +847,24 @@ mod tests {
         send::<RingWriter>();
         send::<ShmRegion>();
         clone_send_sync::<ShmCloser>();
+    }
+
+    #[test]
+    fn try_write_takes_what_fits_and_never_waits() {
+        let (_dir, region) = region(4096);
+        let (mut reader, _) = region.split(Side::Server);
+        let (_, mut writer) = region.split(Side::Client);
+        assert_eq!(writer.try_write(&[1; 3000]).unwrap(), 3000);
+        assert_eq!(writer.try_write(&[2; 3000]).unwrap(), 1096);
+        assert_eq!(writer.try_write(&[3; 10]).unwrap(), 0);
+        let mut buf = vec![0; 4096];
+        reader.read_exact(&mut buf).unwrap();
+        assert_eq!((buf[2999], buf[3000]), (1, 2));
+        drop(reader);
+        assert_eq!(
+            writer.try_write(&[4]).unwrap_err().kind(),
+            io::ErrorKind::BrokenPipe
+        );
     }
 
     #[test]

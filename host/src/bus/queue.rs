@@ -59,6 +59,43 @@ pub(crate) struct Queue {
     pub(crate) dropped: AtomicU64,
 }
 
+/// Where a route delivers: a subscription's queue, a peer's connection, or
+/// a handler run in place.
+pub(crate) trait Target: Send + Sync {
+    /// Delivers one message, applying the target's slow policy.
+    fn offer(&self, item: Item) -> Offer;
+    /// Whether the target takes no more messages (its route can go).
+    fn is_closed(&self) -> bool;
+    /// Its counters.
+    fn counters(&self) -> TargetCounters;
+}
+
+/// What a target reports for `Bus::stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TargetCounters {
+    pub(crate) delivered: u64,
+    pub(crate) dropped: u64,
+    pub(crate) pending: usize,
+}
+
+impl Target for Queue {
+    fn offer(&self, item: Item) -> Offer {
+        Queue::offer(self, item)
+    }
+
+    fn is_closed(&self) -> bool {
+        Queue::is_closed(self)
+    }
+
+    fn counters(&self) -> TargetCounters {
+        TargetCounters {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            pending: self.len(),
+        }
+    }
+}
+
 impl Queue {
     pub(crate) fn new(capacity: usize, policy: SlowPolicy) -> Self {
         Queue {
@@ -159,6 +196,25 @@ impl Queue {
                 out.extend(state.items.drain(..n));
                 drop(state);
                 self.not_full.notify_all();
+                return Ok(());
+            }
+            if let Some(reason) = state.closed {
+                return Err(reason);
+            }
+            match self.not_empty.wait_until(state, until) {
+                Some(woken) => state = woken,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Waits up to `timeout` until a message is waiting, without taking it.
+    /// `Err` carries why the queue closed once it is closed and empty.
+    pub(crate) fn wait_nonempty(&self, timeout: Duration) -> Result<(), &'static str> {
+        let mut state = self.lock();
+        let until = Instant::now() + timeout;
+        loop {
+            if !state.items.is_empty() {
                 return Ok(());
             }
             if let Some(reason) = state.closed {

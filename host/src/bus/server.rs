@@ -44,8 +44,8 @@ use symphony_protocol::messages::{ErrorReply, Hello, Welcome};
 use symphony_protocol::{Envelope, Message, MessageRegistry, encode_frame};
 
 use super::{Bus, BusStats, SlowPolicy};
-use peer::Peer;
 pub use peer::PeerStats;
+use peer::{LinkWriter, Peer};
 
 /// How a [`BusServer`] treats its peers.
 #[derive(Debug, Clone)]
@@ -330,6 +330,7 @@ impl Shared {
         let peer = Arc::new(Peer::new(
             &hello.peer,
             &self.options,
+            &self.bus,
             link.as_ref().map(|l| l.path.clone()),
         ));
         {
@@ -359,7 +360,7 @@ impl Shared {
                 stream
                     .set_recv_timeout(Some(self.options.check_interval()))
                     .map_err(io_error)?;
-                peer.spawn_writer(self.clone(), socket);
+                peer.start_writer(self.clone(), LinkWriter::Socket(socket));
                 self.read_frames(&peer, frames);
             }
             #[cfg(target_os = "linux")]
@@ -368,7 +369,7 @@ impl Shared {
                     link.region.split(symphony_protocol::shm::Side::Server);
                 ring_reader.set_timeout(Some(self.options.check_interval()));
                 peer.set_closer(link.region.closer());
-                peer.spawn_writer(self.clone(), ring_writer);
+                peer.start_writer(self.clone(), LinkWriter::Ring(ring_writer));
                 // The socket now only tells us when the peer's process
                 // exits; watch it so that is noticed at once.
                 stream.set_recv_timeout(None).map_err(io_error)?;

@@ -2,22 +2,22 @@
 //! frames in and out.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Serialize;
 use symphony_protocol::client::{NO_RESPONDERS, PING_SUBJECT, SID_HEADER, STATS_SUBJECT};
-use symphony_protocol::link::{FrameReader, LinkError};
+use symphony_protocol::link::{FrameReader, LinkError, SocketHalf};
 use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsubscribe, Welcome};
 use symphony_protocol::{Envelope, MSG, Message, encode_frame};
 
 use super::{ServerOptions, Shared};
 use crate::bus::queue::Item;
-use crate::bus::{Queue, RouteGuard};
+use crate::bus::{Bus, Offer, Queue, RouteGuard, Target, TargetCounters};
 
 /// Marks a queued message the server itself sends to the peer (not a
 /// delivery for one of its subscriptions).
@@ -55,6 +55,10 @@ pub(super) struct Peer {
     pub(super) name: String,
     pub(super) transport: &'static str,
     queue: Arc<Queue>,
+    /// The link, shared by the writer thread and publishers that find it
+    /// idle and write in place.
+    outlet: Mutex<Outlet>,
+    bus: Bus,
     routes: Mutex<HashMap<u64, RouteGuard>>,
     closed: AtomicBool,
     shm_path: Option<PathBuf>,
@@ -65,10 +69,74 @@ pub(super) struct Peer {
     bytes_in: AtomicU64,
     frames_out: AtomicU64,
     bytes_out: AtomicU64,
+    /// When the link was last written, in microseconds since `connected`.
+    last_write_us: AtomicU64,
+    written_in_place: AtomicU64,
+}
+
+/// The write side of a peer's link.
+pub(super) enum LinkWriter {
+    /// The local socket.
+    Socket(SocketHalf),
+    /// A shared-memory ring.
+    #[cfg(target_os = "linux")]
+    Ring(symphony_protocol::shm::RingWriter),
+}
+
+impl LinkWriter {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            LinkWriter::Socket(socket) => socket.write_all(buf),
+            #[cfg(target_os = "linux")]
+            LinkWriter::Ring(ring) => ring.write_all(buf),
+        }
+    }
+
+    /// Writes what fits without waiting; `Ok(0)` if nothing does.
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            #[cfg(target_os = "linux")]
+            LinkWriter::Socket(socket) => {
+                use interprocess::local_socket::Stream;
+                use rustix::io::Errno;
+                use rustix::net::{SendFlags, send};
+                use std::os::fd::AsFd;
+                let Stream::UdSocket(stream) = &*socket.0;
+                match send(
+                    stream.as_fd(),
+                    buf,
+                    SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+                ) {
+                    Ok(n) => Ok(n),
+                    Err(Errno::AGAIN | Errno::INTR) => Ok(0),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            // Elsewhere only the writer thread writes to sockets.
+            #[cfg(not(target_os = "linux"))]
+            LinkWriter::Socket(_) => Ok(0),
+            #[cfg(target_os = "linux")]
+            LinkWriter::Ring(ring) => ring.try_write(buf),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Outlet {
+    link: Option<LinkWriter>,
+    /// The rest of a frame a publisher could only partly write; the writer
+    /// thread sends it before anything else.
+    carry: Vec<u8>,
+    buf: Vec<u8>,
 }
 
 impl Peer {
-    pub(super) fn new(name: &str, options: &ServerOptions, shm_path: Option<PathBuf>) -> Peer {
+    pub(super) fn new(
+        name: &str,
+        options: &ServerOptions,
+        bus: &Bus,
+        shm_path: Option<PathBuf>,
+    ) -> Peer {
         Peer {
             name: name.to_string(),
             transport: if shm_path.is_some() {
@@ -77,6 +145,8 @@ impl Peer {
                 "socket"
             },
             queue: Arc::new(Queue::new(options.peer_queue, options.peer_policy)),
+            outlet: Mutex::default(),
+            bus: bus.clone(),
             routes: Mutex::default(),
             closed: AtomicBool::new(false),
             shm_path,
@@ -87,6 +157,40 @@ impl Peer {
             bytes_in: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
+            last_write_us: AtomicU64::new(0),
+            written_in_place: AtomicU64::new(0),
+        }
+    }
+
+    fn outlet(&self) -> MutexGuard<'_, Outlet> {
+        self.outlet.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wrote(&self, frames: u64, bytes: usize) {
+        self.frames_out.fetch_add(frames, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+        let now = u64::try_from(self.connected.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_write_us.store(now, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_micros(self.last_write_us.load(Ordering::Relaxed));
+        self.connected.elapsed().saturating_sub(last)
+    }
+
+    /// Appends one message as a frame, naming the subscription it is for.
+    fn encode(&self, tag: u64, envelope: &mut Envelope, buf: &mut Vec<u8>) {
+        if tag != CONTROL {
+            self.bus.record_delivery(envelope);
+            envelope
+                .headers
+                .push((SID_HEADER.to_string(), tag.to_string()));
+        }
+        if let Err(e) = encode_frame(envelope, buf) {
+            tracing::warn!(peer = %self.name, "dropping a message that cannot be encoded: {e}");
+        }
+        if tag != CONTROL {
+            envelope.headers.pop();
         }
     }
 
@@ -152,13 +256,10 @@ impl Peer {
         }
     }
 
-    /// Starts the thread that drains the peer's queue into `link`: every
-    /// waiting message in one write, a heartbeat when idle.
-    pub(super) fn spawn_writer(
-        self: &Arc<Self>,
-        shared: Arc<Shared>,
-        mut link: impl Write + Send + 'static,
-    ) {
+    /// Installs the link and starts the thread that drains the queue into
+    /// it: everything waiting in one write, a heartbeat when idle.
+    pub(super) fn start_writer(self: &Arc<Self>, shared: Arc<Shared>, link: LinkWriter) {
+        self.outlet().link = Some(link);
         let peer = self.clone();
         let heartbeat = shared.options.heartbeat;
         let on_failure = shared.clone();
@@ -166,40 +267,81 @@ impl Peer {
             .name("bus-peer-write".into())
             .spawn(move || {
                 let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
-                let mut buf = Vec::with_capacity(64 * 1024);
                 let mut seq = 0;
-                while peer.queue.take_batch(&mut batch, BATCH, heartbeat).is_ok() {
+                while peer.queue.wait_nonempty(heartbeat).is_ok() {
+                    let mut outlet = peer.outlet();
+                    let Outlet { link, carry, buf } = &mut *outlet;
+                    let Some(link) = link.as_mut() else { return };
                     buf.clear();
-                    if batch.is_empty() {
+                    buf.append(carry);
+                    // Taken under the outlet lock, so a publisher writing in
+                    // place can never overtake what is queued.
+                    let _ = peer.queue.take_batch(&mut batch, BATCH, Duration::ZERO);
+                    let frames = batch.len() as u64;
+                    for (tag, mut envelope) in batch.drain(..) {
+                        peer.encode(tag, &mut envelope, buf);
+                    }
+                    if buf.is_empty() {
+                        if peer.idle_for() < heartbeat {
+                            continue;
+                        }
                         seq += 1;
                         if let Ok(beat) = (Heartbeat { seq }).to_envelope("bus") {
-                            let _ = encode_frame(&beat, &mut buf);
+                            let _ = encode_frame(&beat, buf);
                         }
                     }
-                    let frames = batch.len().max(1) as u64;
-                    for (tag, mut envelope) in batch.drain(..) {
-                        if tag != CONTROL {
-                            shared.bus.record_delivery(&envelope);
-                            envelope
-                                .headers
-                                .push((SID_HEADER.to_string(), tag.to_string()));
-                        }
-                        if let Err(e) = encode_frame(&envelope, &mut buf) {
-                            tracing::warn!(peer = %peer.name, "dropping a message that cannot be encoded: {e}");
-                        }
-                    }
-                    if let Err(e) = link.write_all(&buf) {
+                    if let Err(e) = link.write_all(buf) {
+                        drop(outlet);
                         shared.close_peer(&peer, &format!("writing to the peer failed: {e}"));
                         return;
                     }
-                    peer.frames_out.fetch_add(frames, Ordering::Relaxed);
-                    peer.bytes_out
-                        .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    peer.wrote(frames, buf.len());
                 }
             });
         if let Err(e) = spawned {
             on_failure.close_peer(self, &format!("cannot start the peer's writer: {e}"));
         }
+    }
+}
+
+impl Target for Peer {
+    /// Writes the message at once when nothing is queued and the link is
+    /// free and has room; otherwise queues it for the writer thread, so a
+    /// slow peer costs its publishers nothing but a queue slot.
+    fn offer(&self, (tag, mut envelope): Item) -> Offer {
+        if self.is_closed() {
+            return Offer::Closed;
+        }
+        if let Ok(mut outlet) = self.outlet.try_lock()
+            && outlet.carry.is_empty()
+            && self.queue.len() == 0
+        {
+            let Outlet { link, carry, buf } = &mut *outlet;
+            if let Some(link) = link.as_mut() {
+                buf.clear();
+                self.encode(tag, &mut envelope, buf);
+                match link.try_write(buf) {
+                    Ok(0) | Err(_) => {}
+                    Ok(n) => {
+                        carry.extend_from_slice(&buf[n..]);
+                        self.wrote(1, buf.len());
+                        self.written_in_place.fetch_add(1, Ordering::Relaxed);
+                        return Offer::Queued;
+                    }
+                }
+            }
+        }
+        self.queue.offer((tag, envelope))
+    }
+
+    fn is_closed(&self) -> bool {
+        Peer::is_closed(self)
+    }
+
+    fn counters(&self) -> TargetCounters {
+        let mut counters = self.queue.counters();
+        counters.delivered += self.written_in_place.load(Ordering::Relaxed);
+        counters
     }
 }
 
@@ -265,7 +407,7 @@ impl Shared {
                         &subscribe.pattern,
                         subscribe.queue,
                         Some(subscribe.sid),
-                        peer.queue.clone(),
+                        peer.clone(),
                     );
                     match route {
                         // Replacing an old route with the same sid drops it.
