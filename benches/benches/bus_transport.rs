@@ -76,6 +76,24 @@ fn raw_socket_pair() -> UnixStream {
     client
 }
 
+/// Times `n` single exchanges and prints their p50 and p99: the targets are
+/// per-request latencies, which a mean over a batch hides.
+fn percentiles(name: &str, n: usize, mut exchange: impl FnMut()) {
+    let mut samples: Vec<Duration> = (0..n)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            exchange();
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    println!(
+        "{name} latency: p50 {:.2} us, p99 {:.2} us",
+        samples[n / 2].as_secs_f64() * 1e6,
+        samples[n * 99 / 100].as_secs_f64() * 1e6
+    );
+}
+
 fn bench(c: &mut criterion::Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (_bus, server, _echo) = echo_server(dir.path());
@@ -99,6 +117,15 @@ fn bench(c: &mut criterion::Criterion) {
             raw.read_exact(&mut reply).unwrap();
         },
     );
+    percentiles("socket request/reply (ours)", 20_000, || {
+        socket_client
+            .request("bench.echo", payload.clone(), T)
+            .unwrap();
+    });
+    percentiles("socket ping-pong (raw)", 20_000, || {
+        raw.write_all(&frame).unwrap();
+        raw.read_exact(&mut reply).unwrap();
+    });
     drop(socket_client);
 
     #[cfg(target_os = "linux")]
@@ -132,6 +159,15 @@ fn bench(c: &mut criterion::Criterion) {
                 from_server.read_exact(&mut echo).unwrap();
             },
         );
+        percentiles("shm request/reply (ours)", 50_000, || {
+            shm_client
+                .request("bench.echo", payload.clone(), T)
+                .unwrap();
+        });
+        percentiles("shm ping-pong (raw ring)", 50_000, || {
+            to_server.write_all(&payload).unwrap();
+            from_server.read_exact(&mut echo).unwrap();
+        });
         drop(region);
     }
 }

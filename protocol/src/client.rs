@@ -17,22 +17,20 @@
 
 mod connection;
 mod outbox;
+mod reading;
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{
-    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
-};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::link::LinkError;
-use crate::messages::{ErrorReply, Heartbeat, Subscribe, Unsubscribe};
+use crate::messages::{Subscribe, Unsubscribe};
 use crate::{Envelope, MSG, Message, ProtocolError, validate_pattern, validate_subject};
 
 use connection::Connection;
@@ -210,6 +208,20 @@ pub(crate) struct Shared {
     /// What keeps the current connection's other resources alive (the
     /// socket under a shared-memory link) and how to close them.
     connection_guard: Mutex<Option<connection::Guard>>,
+    /// The current connection's read side (`None` while reconnecting).
+    /// Whoever holds it reads and dispatches: the reader thread, or a
+    /// requester reading its own reply, which saves waking a thread.
+    reader: Mutex<Option<connection::Reader>>,
+    /// Requesters waiting for replies; while there are any, the reader
+    /// thread leaves the read side to them.
+    requesters: AtomicUsize,
+    stand_back: (Mutex<()>, Condvar),
+    /// Why a requester found the link broken, for the reader thread.
+    failure: Mutex<Option<String>>,
+    epoch: Instant,
+    last_read_us: AtomicU64,
+    /// When the last requester stopped waiting.
+    last_request_us: AtomicU64,
 }
 
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
@@ -254,14 +266,21 @@ impl Client {
             reconnects: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             connection_guard: Mutex::default(),
+            reader: Mutex::default(),
+            requesters: AtomicUsize::new(0),
+            stand_back: (Mutex::new(()), Condvar::new()),
+            failure: Mutex::default(),
+            epoch: Instant::now(),
+            last_read_us: AtomicU64::new(0),
+            last_request_us: AtomicU64::new(0),
             name,
         });
-        let reader = shared.install(connection)?;
+        shared.install(connection)?;
         let reader = std::thread::Builder::new()
             .name(format!("bus-client-{}", shared.name))
             .spawn({
                 let shared = shared.clone();
-                move || shared.read_loop(reader)
+                move || shared.read_loop()
             })
             .map_err(ClientError::Io)?;
         Ok(Client {
@@ -391,20 +410,19 @@ impl Client {
         lock(&self.shared.pending).insert(id, tx);
         let request = Envelope::new(MSG, subject, payload)
             .reply_to(format!("{}{id}", self.shared.inbox_prefix()));
-        let outcome =
-            self.shared
-                .send(&request)
-                .and_then(|()| match wait_for_reply(&rx, timeout) {
-                    Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
-                        subject: subject.to_string(),
-                    }),
-                    Ok(reply) => Ok(reply),
-                    Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
-                        subject: subject.to_string(),
-                        timeout,
-                    }),
-                    Err(RecvTimeoutError::Disconnected) => Err(self.shared.closed_error()),
-                });
+        let outcome = self.shared.send(&request).and_then(|()| {
+            match self.shared.wait_for_reply(&rx, timeout) {
+                Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
+                    subject: subject.to_string(),
+                }),
+                Ok(reply) => Ok(reply),
+                Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
+                    subject: subject.to_string(),
+                    timeout,
+                }),
+                Err(RecvTimeoutError::Disconnected) => Err(self.shared.closed_error()),
+            }
+        });
         lock(&self.shared.pending).remove(&id);
         outcome
     }
@@ -466,11 +484,14 @@ impl Shared {
         self.outbox.send(envelope)
     }
 
-    /// Makes `connection` current: its writer goes to the outbox, the
-    /// inbox and every subscription are (re)sent. Returns its reader.
-    fn install(&self, connection: Connection) -> Result<connection::Reader, ClientError> {
+    /// Makes `connection` current: its reader and writer are installed, and
+    /// the inbox and every subscription are (re)sent.
+    fn install(&self, connection: Connection) -> Result<(), ClientError> {
         let (reader, writer, guard) = connection.into_parts();
         *lock(&self.connection_guard) = Some(guard);
+        self.mark_read();
+        *lock(&self.reader) = Some(reader);
+        lock(&self.failure).take();
         self.outbox.attach(writer);
         let inbox = Subscribe {
             sid: INBOX_SID,
@@ -489,7 +510,7 @@ impl Shared {
         for frame in &frames {
             self.outbox.send(frame)?;
         }
-        Ok(reader)
+        Ok(())
     }
 
     fn close(&self, reason: &str) {
@@ -508,173 +529,6 @@ impl Shared {
         lock(&self.subs).clear();
         lock(&self.pending).clear();
     }
-
-    fn read_loop(self: Arc<Self>, mut reader: connection::Reader) {
-        loop {
-            let reason = self.serve(&mut reader);
-            if self.closing.load(Ordering::Relaxed) {
-                return;
-            }
-            match self.reconnect(&reason) {
-                Some(next) => reader = next,
-                None => return,
-            }
-        }
-    }
-
-    /// Reads and dispatches until the connection fails; returns why.
-    fn serve(&self, reader: &mut connection::Reader) -> String {
-        let heartbeat = reader.heartbeat;
-        let mut last_read = Instant::now();
-        let mut seq = 0;
-        loop {
-            if self.closing.load(Ordering::Relaxed) {
-                return "closed".into();
-            }
-            match reader.frames.next_envelope() {
-                Ok(envelope) => {
-                    last_read = Instant::now();
-                    self.dispatch(envelope);
-                }
-                Err(LinkError::TimedOut) => {}
-                Err(e) => return e.to_string(),
-            }
-            if last_read.elapsed() > reader.timeout {
-                return format!(
-                    "the server sent nothing for {} ms",
-                    reader.timeout.as_millis()
-                );
-            }
-            if self.outbox.idle_for() >= heartbeat / 2 {
-                seq += 1;
-                if let Ok(beat) = (Heartbeat { seq }).to_envelope("bus") {
-                    let _ = self.outbox.send(&beat);
-                }
-            }
-        }
-    }
-
-    fn dispatch(&self, envelope: Envelope) {
-        let sid = envelope
-            .header(SID_HEADER)
-            .and_then(|s| s.parse::<u64>().ok());
-        match sid {
-            Some(INBOX_SID) => {
-                let id = envelope
-                    .subject
-                    .rsplit('.')
-                    .next()
-                    .and_then(|s| s.parse::<u64>().ok());
-                if let Some(tx) = id.and_then(|id| lock(&self.pending).remove(&id)) {
-                    let _ = tx.try_send(envelope);
-                }
-            }
-            Some(sid) => {
-                let subs = lock(&self.subs);
-                if let Some(entry) = subs.get(&sid) {
-                    match entry.tx.try_send(envelope) {
-                        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-                        Err(TrySendError::Full(_)) => {
-                            self.dropped.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-            }
-            None if envelope.kind == ErrorReply::KIND => {
-                let message = ErrorReply::from_envelope(&envelope)
-                    .map(|e| e.message)
-                    .unwrap_or_else(|e| e.to_string());
-                tracing::warn!(client = %self.name, "the bus server reported: {message}");
-            }
-            None => {}
-        }
-    }
-
-    /// Reconnects with exponential backoff; `None` once it gives up (the
-    /// client is then closed) or the client is closing.
-    fn reconnect(&self, reason: &str) -> Option<connection::Reader> {
-        tracing::warn!(client = %self.name, "bus connection lost ({reason}); reconnecting");
-        self.outbox.detach();
-        if let Some(guard) = lock(&self.connection_guard).take() {
-            guard.close();
-        }
-        *lock(&self.status) = Status::Reconnecting;
-        self.status_changed.notify_all();
-        let mut delay = self.options.reconnect_delay;
-        let mut last_error = reason.to_string();
-        for attempt in 1..=self.options.reconnect_attempts {
-            if self.pause(delay) {
-                return None;
-            }
-            match Connection::establish(&self.path, &self.name, &self.options)
-                .and_then(|c| self.install(c))
-            {
-                Ok(reader) => {
-                    self.reconnects.fetch_add(1, Ordering::Relaxed);
-                    *lock(&self.status) = Status::Connected;
-                    self.status_changed.notify_all();
-                    tracing::info!(client = %self.name, attempt, "reconnected to the bus");
-                    return Some(reader);
-                }
-                Err(e) => {
-                    self.outbox.detach();
-                    tracing::warn!(client = %self.name, attempt, "reconnecting failed: {e}");
-                    last_error = e.to_string();
-                }
-            }
-            delay = (delay * 2).min(self.options.max_reconnect_delay);
-        }
-        self.close(&format!(
-            "gave up after {} reconnection attempts; last error: {last_error}",
-            self.options.reconnect_attempts
-        ));
-        None
-    }
-
-    /// Sleeps `delay` unless the client closes first; returns whether it
-    /// is closing.
-    fn pause(&self, delay: Duration) -> bool {
-        let until = Instant::now() + delay;
-        let mut status = lock(&self.status);
-        while !self.closing.load(Ordering::Relaxed) {
-            let now = Instant::now();
-            if now >= until {
-                return false;
-            }
-            status = self
-                .status_changed
-                .wait_timeout(status, until - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        true
-    }
-}
-
-/// How long a requester polls for its reply before sleeping: over a local
-/// link most replies arrive within it, and waking a sleeping thread costs
-/// several microseconds.
-const REPLY_SPIN: Duration = Duration::from_micros(50);
-
-fn wait_for_reply(
-    rx: &Receiver<Envelope>,
-    timeout: Duration,
-) -> Result<Envelope, RecvTimeoutError> {
-    let start = Instant::now();
-    let spin = REPLY_SPIN.min(timeout);
-    loop {
-        for _ in 0..64 {
-            match rx.try_recv() {
-                Ok(reply) => return Ok(reply),
-                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-                Err(TryRecvError::Empty) => std::hint::spin_loop(),
-            }
-        }
-        if start.elapsed() >= spin {
-            break;
-        }
-    }
-    rx.recv_timeout(timeout.saturating_sub(start.elapsed()))
 }
 
 impl ClientSubscription {

@@ -577,6 +577,46 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_requesters_each_get_their_own_replies() {
+        for transport in transports() {
+            let (_dir, bus, server) = serve();
+            let _double = bus
+                .serve("svc.double", |r| {
+                    let n = u32::from_be_bytes(r.payload[..4].try_into().ok()?);
+                    Some((n * 2).to_be_bytes().to_vec().into())
+                })
+                .unwrap();
+            let client = Arc::new(connect(&server, "many", transport));
+            let news = client.subscribe("news").unwrap();
+            client.flush(T).unwrap();
+            let threads: Vec<_> = (0..4u32)
+                .map(|t| {
+                    let client = client.clone();
+                    std::thread::spawn(move || {
+                        for i in 0..200u32 {
+                            let n = t * 1000 + i;
+                            let reply = client
+                                .request("svc.double", n.to_be_bytes().to_vec(), T)
+                                .unwrap();
+                            assert_eq!(reply.payload[..], (n * 2).to_be_bytes());
+                        }
+                    })
+                })
+                .collect();
+            // Messages for subscriptions still arrive while requesters read.
+            for i in 0..50u8 {
+                bus.publish("news", vec![i]).unwrap();
+            }
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            for i in 0..50u8 {
+                assert_eq!(news.recv(T).unwrap().payload[..], [i]);
+            }
+        }
+    }
+
+    #[test]
     fn queue_groups_spread_work_across_peers() {
         let (_dir, bus, server) = serve();
         let workers: Vec<Client> = (0..2)

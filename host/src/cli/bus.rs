@@ -10,7 +10,9 @@ use anyhow::Context;
 use bytes::Bytes;
 use serde_json::json;
 use symphony_host::protocol::Envelope;
-use symphony_host::protocol::client::{Client, ClientOptions, Transport};
+use symphony_host::protocol::client::{
+    Client, ClientOptions, ClientSubscription, RecvError, Transport,
+};
 use symphony_host::{Bus, BusServer, ServerOptions, default_home};
 
 use super::HostArgs;
@@ -195,6 +197,27 @@ fn print_message(envelope: &Envelope, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Hands each message on `sub` to `f`, `count` of them or until the
+/// client closes.
+fn each_message(
+    sub: &ClientSubscription,
+    count: Option<u64>,
+    mut f: impl FnMut(Envelope) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut seen = 0;
+    while count.is_none_or(|n| seen < n) {
+        match sub.recv(Duration::from_secs(3600)) {
+            Ok(envelope) => {
+                f(envelope)?;
+                seen += 1;
+            }
+            Err(RecvError::Timeout) => {}
+            Err(e) => anyhow::bail!("{e}"),
+        }
+    }
+    Ok(())
+}
+
 pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
     match command {
         BusCommand::Serve {
@@ -248,17 +271,7 @@ pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
             };
             client.flush(WAIT)?;
             eprintln!("subscribed to '{subject}' as {}", client.name());
-            let mut seen = 0;
-            while count.is_none_or(|n| seen < n) {
-                match sub.recv(Duration::from_secs(3600)) {
-                    Ok(envelope) => {
-                        print_message(&envelope, json)?;
-                        seen += 1;
-                    }
-                    Err(symphony_host::protocol::client::RecvError::Timeout) => {}
-                    Err(e) => anyhow::bail!("{e}"),
-                }
-            }
+            each_message(&sub, count, |envelope| print_message(&envelope, json))?;
             Ok(ExitCode::SUCCESS)
         }
         BusCommand::Request {
@@ -300,22 +313,14 @@ pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
             };
             client.flush(WAIT)?;
             eprintln!("answering '{subject}' as {}", client.name());
-            let mut answered = 0;
-            while count.is_none_or(|n| answered < n) {
-                match sub.recv(Duration::from_secs(3600)) {
-                    Ok(request) => {
-                        let body = if echo {
-                            request.payload.clone()
-                        } else {
-                            answer.clone()
-                        };
-                        client.reply(&request, body)?;
-                        answered += 1;
-                    }
-                    Err(symphony_host::protocol::client::RecvError::Timeout) => {}
-                    Err(e) => anyhow::bail!("{e}"),
-                }
-            }
+            each_message(&sub, count, |request| {
+                let body = if echo {
+                    request.payload.clone()
+                } else {
+                    answer.clone()
+                };
+                Ok(client.reply(&request, body)?)
+            })?;
             client.flush(WAIT)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -1,0 +1,294 @@
+//! The client's read side: the reader thread, requesters that read their
+//! own replies, dispatching, liveness and reconnecting.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, TrySendError};
+use std::time::{Duration, Instant};
+
+use super::connection::Connection;
+use super::{INBOX_SID, SID_HEADER, Shared, Status, Transport, lock};
+use crate::link::LinkError;
+use crate::messages::{ErrorReply, Heartbeat};
+use crate::{Envelope, Message};
+
+/// How long a requester on a socket polls for its reply before sleeping:
+/// the reader thread, woken by the socket, hands the reply over; a polling
+/// requester takes it at once, a sleeping one takes microseconds to wake.
+const REPLY_SPIN: Duration = Duration::from_micros(50);
+
+/// Waits for a reply the reader thread passes on, polling first.
+fn poll_then_wait(
+    rx: &Receiver<Envelope>,
+    timeout: Duration,
+) -> Result<Envelope, RecvTimeoutError> {
+    let start = Instant::now();
+    let spin = REPLY_SPIN.min(timeout);
+    loop {
+        for _ in 0..64 {
+            match rx.try_recv() {
+                Ok(reply) => return Ok(reply),
+                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+            }
+        }
+        if start.elapsed() >= spin {
+            break;
+        }
+    }
+    rx.recv_timeout(timeout.saturating_sub(start.elapsed()))
+}
+
+/// How long after a request the reader thread still leaves reading to
+/// requesters.
+const REQUEST_GRACE: Duration = Duration::from_millis(1);
+
+impl Shared {
+    pub(super) fn read_loop(self: Arc<Self>) {
+        let mut seq = 0;
+        loop {
+            if self.closing.load(Ordering::Relaxed) {
+                return;
+            }
+            let failure = if let Some(wait) = self.requesters_active() {
+                self.stand_back(wait);
+                lock(&self.failure).take()
+            } else {
+                lock(&self.failure)
+                    .take()
+                    .or_else(|| self.read_once(true).err())
+            };
+            let failure = failure.or_else(|| self.check_liveness(&mut seq));
+            if let Some(reason) = failure
+                && (self.closing.load(Ordering::Relaxed) || !self.reconnect(&reason))
+            {
+                return;
+            }
+        }
+    }
+
+    /// How long the reader thread should leave the read side to
+    /// requesters: while any wait, and for a moment after the last one, so
+    /// a thread sending request after request keeps reading its own
+    /// replies instead of racing the reader thread for each.
+    fn requesters_active(&self) -> Option<Duration> {
+        if self.requesters.load(Ordering::SeqCst) > 0 {
+            let tick = lock(&self.reader)
+                .as_ref()
+                .map_or(Duration::from_millis(10), |r| r.heartbeat / 2);
+            return Some(tick);
+        }
+        let ended = Duration::from_micros(self.last_request_us.load(Ordering::Relaxed));
+        let since = self.epoch.elapsed().saturating_sub(ended);
+        (since < REQUEST_GRACE).then(|| REQUEST_GRACE - since)
+    }
+
+    /// Waits up to `wait` while requesters read for themselves; liveness and
+    /// heartbeats are looked after between waits.
+    fn stand_back(&self, wait: Duration) {
+        let (mutex, condvar) = &self.stand_back;
+        let guard = lock(mutex);
+        let _ = condvar.wait_timeout(guard, wait);
+    }
+
+    /// Reads and dispatches one frame if there is a read side, waiting for
+    /// it when `wait`, else only if it is free. `Ok(false)`: another thread
+    /// holds it; `Err` says why the link failed.
+    fn read_once(&self, wait: bool) -> Result<bool, String> {
+        let mut guard = if wait {
+            lock(&self.reader)
+        } else {
+            match self.reader.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return Ok(false),
+            }
+        };
+        let Some(reader) = guard.as_mut() else {
+            // Reconnecting: nothing to read yet.
+            return Ok(false);
+        };
+        match reader.frames.next_envelope() {
+            Ok(envelope) => {
+                drop(guard);
+                self.mark_read();
+                self.dispatch(envelope);
+                Ok(true)
+            }
+            Err(LinkError::TimedOut) => Ok(true),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub(super) fn mark_read(&self) {
+        let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_read_us.store(now, Ordering::Relaxed);
+    }
+
+    /// Declares the server gone after its timeout of silence, and sends a
+    /// heartbeat when this client has been quiet.
+    fn check_liveness(&self, seq: &mut u64) -> Option<String> {
+        let (heartbeat, timeout) = {
+            let reader = lock(&self.reader);
+            let reader = reader.as_ref()?;
+            (reader.heartbeat, reader.timeout)
+        };
+        let last = Duration::from_micros(self.last_read_us.load(Ordering::Relaxed));
+        if self.epoch.elapsed().saturating_sub(last) > timeout {
+            return Some(format!(
+                "the server sent nothing for {} ms",
+                timeout.as_millis()
+            ));
+        }
+        if self.outbox.idle_for() >= heartbeat / 2 {
+            *seq += 1;
+            if let Ok(beat) = (Heartbeat { seq: *seq }).to_envelope("bus") {
+                let _ = self.outbox.send(&beat);
+            }
+        }
+        None
+    }
+
+    /// Waits for a request's reply. On shared memory the requester reads
+    /// the ring itself when it is free, polling it, so the reply needs no
+    /// second thread (two pollers on two cores, not three). On a socket the
+    /// reader thread passes replies on (measured faster there: see the
+    /// `bus_transport` bench).
+    pub(super) fn wait_for_reply(
+        &self,
+        rx: &Receiver<Envelope>,
+        timeout: Duration,
+    ) -> Result<Envelope, RecvTimeoutError> {
+        if self.options.transport == Transport::Socket {
+            return poll_then_wait(rx, timeout);
+        }
+        let deadline = Instant::now() + timeout;
+        self.requesters.fetch_add(1, Ordering::SeqCst);
+        let outcome = loop {
+            match rx.try_recv() {
+                Ok(reply) => break Ok(reply),
+                Err(TryRecvError::Disconnected) => break Err(RecvTimeoutError::Disconnected),
+                Err(TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break Err(RecvTimeoutError::Timeout);
+            }
+            match self.read_once(false) {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Another thread is reading and will pass the reply on.
+                    match rx.recv_timeout((deadline - now).min(Duration::from_millis(1))) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        other => break other,
+                    }
+                }
+                Err(reason) => {
+                    // Leave the reconnecting to the reader thread.
+                    *lock(&self.failure) = Some(reason);
+                    break rx.recv_timeout(deadline - now);
+                }
+            }
+        };
+        let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_request_us.store(now, Ordering::Relaxed);
+        self.requesters.fetch_sub(1, Ordering::SeqCst);
+        outcome
+    }
+
+    fn dispatch(&self, envelope: Envelope) {
+        let sid = envelope
+            .header(SID_HEADER)
+            .and_then(|s| s.parse::<u64>().ok());
+        match sid {
+            Some(INBOX_SID) => {
+                let id = envelope
+                    .subject
+                    .rsplit('.')
+                    .next()
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let Some(tx) = id.and_then(|id| lock(&self.pending).remove(&id)) {
+                    let _ = tx.try_send(envelope);
+                }
+            }
+            Some(sid) => {
+                let subs = lock(&self.subs);
+                if let Some(entry) = subs.get(&sid) {
+                    match entry.tx.try_send(envelope) {
+                        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+                        Err(TrySendError::Full(_)) => {
+                            self.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+            None if envelope.kind == ErrorReply::KIND => {
+                let message = ErrorReply::from_envelope(&envelope)
+                    .map(|e| e.message)
+                    .unwrap_or_else(|e| e.to_string());
+                tracing::warn!(client = %self.name, "the bus server reported: {message}");
+            }
+            None => {}
+        }
+    }
+
+    /// Reconnects with exponential backoff; `false` once it gives up (the
+    /// client is then closed) or the client is closing.
+    fn reconnect(&self, reason: &str) -> bool {
+        tracing::warn!(client = %self.name, "bus connection lost ({reason}); reconnecting");
+        self.outbox.detach();
+        if let Some(guard) = lock(&self.connection_guard).take() {
+            guard.close();
+        }
+        lock(&self.reader).take();
+        *lock(&self.status) = Status::Reconnecting;
+        self.status_changed.notify_all();
+        let mut delay = self.options.reconnect_delay;
+        let mut last_error = reason.to_string();
+        for attempt in 1..=self.options.reconnect_attempts {
+            if self.pause(delay) {
+                return false;
+            }
+            match Connection::establish(&self.path, &self.name, &self.options)
+                .and_then(|c| self.install(c))
+            {
+                Ok(()) => {
+                    self.reconnects.fetch_add(1, Ordering::Relaxed);
+                    *lock(&self.status) = Status::Connected;
+                    self.status_changed.notify_all();
+                    tracing::info!(client = %self.name, attempt, "reconnected to the bus");
+                    return true;
+                }
+                Err(e) => {
+                    self.outbox.detach();
+                    tracing::warn!(client = %self.name, attempt, "reconnecting failed: {e}");
+                    last_error = e.to_string();
+                }
+            }
+            delay = (delay * 2).min(self.options.max_reconnect_delay);
+        }
+        self.close(&format!(
+            "gave up after {} reconnection attempts; last error: {last_error}",
+            self.options.reconnect_attempts
+        ));
+        false
+    }
+
+    /// Sleeps `delay` unless the client closes first; returns whether it
+    /// is closing.
+    fn pause(&self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        let mut status = lock(&self.status);
+        while !self.closing.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= until {
+                return false;
+            }
+            status = self
+                .status_changed
+                .wait_timeout(status, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+}
