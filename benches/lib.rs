@@ -136,3 +136,21 @@ pub fn compare(name: &str, group: &str) {
         _ => println!("compare {name}: not measured (filtered out)"),
     }
 }
+
+/// Times `n` single exchanges and prints their p50 and p99: the targets are
+/// per-request latencies, which a mean over a batch hides.
+pub fn percentiles(name: &str, n: usize, mut exchange: impl FnMut()) {
+    let mut samples: Vec<std::time::Duration> = (0..n)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            exchange();
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    println!(
+        "{name} latency: p50 {:.2} us, p99 {:.2} us",
+        samples[n / 2].as_secs_f64() * 1e6,
+        samples[n * 99 / 100].as_secs_f64() * 1e6
+    );
+}

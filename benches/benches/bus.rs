@@ -2,7 +2,7 @@
 //! same 256-byte payload.
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{bench_pair, criterion};
+use symphony_benches::{bench_pair, criterion, percentiles};
 use symphony_host::{Bus, SubscribeOptions};
 
 fn bench(c: &mut criterion::Criterion) {
@@ -31,6 +31,26 @@ fn bench(c: &mut criterion::Criterion) {
         rx.recv().unwrap()
     };
     bench_pair(c, "bus_publish_deliver_256b", &mut ours, &mut baseline);
+
+    // Across threads: a request to a responder thread and back, and to a
+    // handler served in place.
+    let responder = bus.endpoint("echo");
+    let requests = responder.subscribe("bench.echo").unwrap();
+    std::thread::spawn(move || {
+        while let Ok(request) = requests.recv(std::time::Duration::from_secs(3600)) {
+            responder.reply(&request, request.payload.clone());
+        }
+    });
+    let _served = bus
+        .serve("bench.served", |r| Some(r.payload.clone()))
+        .unwrap();
+    let wait = std::time::Duration::from_secs(5);
+    percentiles("bus request/reply across threads", 20_000, || {
+        bus.request("bench.echo", payload.clone(), wait).unwrap();
+    });
+    percentiles("bus request/reply to a served handler", 100_000, || {
+        bus.request("bench.served", payload.clone(), wait).unwrap();
+    });
 
     let started = std::time::Instant::now();
     let n = 1_000_000u32;

@@ -13,7 +13,7 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{bench_pair, criterion};
+use symphony_benches::{bench_pair, criterion, percentiles};
 use symphony_host::protocol::client::{Client, ClientOptions, Transport};
 use symphony_host::{Bus, BusServer, ServerOptions, Service};
 
@@ -74,24 +74,6 @@ fn raw_socket_pair() -> UnixStream {
         }
     });
     client
-}
-
-/// Times `n` single exchanges and prints their p50 and p99: the targets are
-/// per-request latencies, which a mean over a batch hides.
-fn percentiles(name: &str, n: usize, mut exchange: impl FnMut()) {
-    let mut samples: Vec<Duration> = (0..n)
-        .map(|_| {
-            let start = std::time::Instant::now();
-            exchange();
-            start.elapsed()
-        })
-        .collect();
-    samples.sort();
-    println!(
-        "{name} latency: p50 {:.2} us, p99 {:.2} us",
-        samples[n / 2].as_secs_f64() * 1e6,
-        samples[n * 99 / 100].as_secs_f64() * 1e6
-    );
 }
 
 fn bench(c: &mut criterion::Criterion) {

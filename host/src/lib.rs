@@ -60,7 +60,8 @@
 //!   returns a [`RunReport`] that Addons can render.
 //! - **The bus** ([`Bus`]) routes [`Envelope`]s by subject (`*` and `>`
 //!   wildcards): publish/subscribe, request/reply, queue groups, bounded
-//!   queues with a [`SlowPolicy`], metrics. Runs publish their events on
+//!   queues with a [`SlowPolicy`], handlers served in place
+//!   ([`Bus::serve`]), metrics. Runs publish their events on
 //!   `exec.<run-id>.>`; extensions publish as themselves when granted.
 //!   A [`BusServer`] serves the bus to other processes over a local socket
 //!   or shared memory; they connect with [`protocol::client::Client`].

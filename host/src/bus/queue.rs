@@ -1,7 +1,7 @@
 //! A subscription's bounded queue and what happens when it is full.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,15 @@ pub(crate) struct Queue {
     policy: SlowPolicy,
     pub(crate) delivered: AtomicU64,
     pub(crate) dropped: AtomicU64,
+    /// The number of queued messages, mirrored outside the lock so a
+    /// waiting receiver can poll it without contending with publishers.
+    queued: AtomicUsize,
 }
+
+/// How long a receiver polls before sleeping: a message handed to a
+/// sleeping thread waits several microseconds for it to wake, to a polling
+/// one well under one.
+const SPIN: Duration = Duration::from_micros(20);
 
 /// Where a route delivers: a subscription's queue, a peer's connection, or
 /// a handler run in place.
@@ -109,6 +117,7 @@ impl Queue {
             policy,
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
         }
     }
 
@@ -152,6 +161,7 @@ impl Queue {
             }
         }
         state.items.push_back(item);
+        self.queued.store(state.items.len(), Ordering::Release);
         self.delivered.fetch_add(1, Ordering::Relaxed);
         drop(state);
         self.not_empty.notify_one();
@@ -161,10 +171,12 @@ impl Queue {
     /// The next message, waiting up to `timeout`. `Err` carries why the
     /// queue closed once it is closed and empty.
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
-        let mut state = self.lock();
         let until = Instant::now() + timeout;
+        self.poll_until(until.min(Instant::now() + SPIN));
+        let mut state = self.lock();
         loop {
             if let Some(item) = state.items.pop_front() {
+                self.queued.store(state.items.len(), Ordering::Release);
                 drop(state);
                 self.not_full.notify_one();
                 return Ok(Some(item));
@@ -194,6 +206,7 @@ impl Queue {
             if !state.items.is_empty() {
                 let n = state.items.len().min(max);
                 out.extend(state.items.drain(..n));
+                self.queued.store(state.items.len(), Ordering::Release);
                 drop(state);
                 self.not_full.notify_all();
                 return Ok(());
@@ -243,7 +256,19 @@ impl Queue {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.lock().items.len()
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Polls until a message is queued or `until`.
+    fn poll_until(&self, until: Instant) {
+        while self.queued.load(Ordering::Acquire) == 0 {
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+            if Instant::now() >= until {
+                return;
+            }
+        }
     }
 }
 

@@ -108,7 +108,7 @@ pub enum BusCommand {
 /// Where the bus server listens.
 #[derive(Debug, clap::Args)]
 pub struct SocketArg {
-    /// The server's socket; default: $SYMPHONY_BUS, else <home>/bus.sock.
+    /// The server's socket; default: $SYMPHONY_BUS, else bus.sock in the data directory.
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
 }
