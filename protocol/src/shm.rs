@@ -816,6 +816,17 @@ mod tests {
             .collect()
     }
 
+    /// Writes `bytes` at `offset` of the region's file, as a buggy or
+    /// hostile peer might.
+    fn overwrite(path: &Path, offset: u64, bytes: &[u8]) {
+        File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .write_all_at(bytes, offset)
+            .unwrap();
+    }
+
     /// FNV-1a over a stream, folded chunk by chunk.
     fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
         for &b in bytes {
@@ -1053,12 +1064,7 @@ mod tests {
     fn open_rejects_a_file_with_the_wrong_magic() {
         let (dir, _region) = region(4096);
         let path = dir.path().join("ring");
-        File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .write_all_at(b"NOTSHM!!", 0)
-            .unwrap();
+        overwrite(&path, 0, b"NOTSHM!!");
         let err = ShmRegion::open(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         let message = err.to_string();
@@ -1070,12 +1076,7 @@ mod tests {
     fn open_rejects_an_unknown_layout_version() {
         let (dir, _region) = region(4096);
         let path = dir.path().join("ring");
-        File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .write_all_at(&99u32.to_ne_bytes(), OFF_VERSION as u64)
-            .unwrap();
+        overwrite(&path, OFF_VERSION as u64, &99u32.to_ne_bytes());
         let err = ShmRegion::open(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("version 99"), "{err}");
@@ -1085,12 +1086,7 @@ mod tests {
     fn open_rejects_a_capacity_that_is_not_a_power_of_two() {
         let (dir, _region) = region(4096);
         let path = dir.path().join("ring");
-        File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .write_all_at(&5000u64.to_ne_bytes(), OFF_CAPACITY as u64)
-            .unwrap();
+        overwrite(&path, OFF_CAPACITY as u64, &5000u64.to_ne_bytes());
         let err = ShmRegion::open(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("5000"), "{err}");
@@ -1125,15 +1121,11 @@ mod tests {
         let path = dir.path().join("ring");
         let (mut from_client, _a_writer) = server.split(Side::Server);
         // The peer scribbles on ring B's head through its own handle.
-        File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .write_all_at(
-                &0xdead_beef_dead_beef_u64.to_ne_bytes(),
-                (RING_B_CONTROL + OFF_HEAD) as u64,
-            )
-            .unwrap();
+        overwrite(
+            &path,
+            (RING_B_CONTROL + OFF_HEAD) as u64,
+            &0xdead_beef_dead_beef_u64.to_ne_bytes(),
+        );
         let err = from_client.read(&mut [0u8; 64]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("ring corrupted"), "{err}");
@@ -1145,12 +1137,11 @@ mod tests {
         let path = dir.path().join("ring");
         let (_b_reader, mut to_client) = server.split(Side::Server);
         // A tail ahead of our head: the peer claims to have read unwritten bytes.
-        File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .write_all_at(&12345u64.to_ne_bytes(), (RING_A_CONTROL + OFF_TAIL) as u64)
-            .unwrap();
+        overwrite(
+            &path,
+            (RING_A_CONTROL + OFF_TAIL) as u64,
+            &12345u64.to_ne_bytes(),
+        );
         let err = to_client.write(b"x").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("ring corrupted"), "{err}");

@@ -173,13 +173,45 @@ impl Queue {
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
         let until = Instant::now() + timeout;
         self.poll_until(until.min(Instant::now() + SPIN));
+        let Some(mut state) = self.wait_ready(self.lock(), until)? else {
+            return Ok(None);
+        };
+        let item = state.items.pop_front();
+        self.queued.store(state.items.len(), Ordering::Release);
+        drop(state);
+        self.not_full.notify_one();
+        Ok(item)
+    }
+
+    /// Moves up to `max` waiting messages into `out`, without waiting.
+    pub(crate) fn drain_into(&self, out: &mut Vec<Item>, max: usize) {
         let mut state = self.lock();
+        let n = state.items.len().min(max);
+        out.extend(state.items.drain(..n));
+        self.queued.store(state.items.len(), Ordering::Release);
+        drop(state);
+        if n > 0 {
+            self.not_full.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` until a message is waiting, without taking it.
+    /// `Err` carries why the queue closed once it is closed and empty.
+    pub(crate) fn wait_nonempty(&self, timeout: Duration) -> Result<(), &'static str> {
+        self.wait_ready(self.lock(), Instant::now() + timeout)
+            .map(drop)
+    }
+
+    /// Waits under the lock until a message is queued (`Some`), the queue is
+    /// closed and empty (`Err`, why), or `until` passes (`None`).
+    fn wait_ready<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        until: Instant,
+    ) -> Result<Option<MutexGuard<'a, State>>, &'static str> {
         loop {
-            if let Some(item) = state.items.pop_front() {
-                self.queued.store(state.items.len(), Ordering::Release);
-                drop(state);
-                self.not_full.notify_one();
-                return Ok(Some(item));
+            if !state.items.is_empty() {
+                return Ok(Some(state));
             }
             if let Some(reason) = state.closed {
                 return Err(reason);
@@ -187,55 +219,6 @@ impl Queue {
             match self.not_empty.wait_until(state, until) {
                 Some(woken) => state = woken,
                 None => return Ok(None),
-            }
-        }
-    }
-
-    /// Moves up to `max` messages into `out`, waiting up to `timeout` for
-    /// the first. `Err` carries why the queue closed once it is closed and
-    /// empty.
-    pub(crate) fn take_batch(
-        &self,
-        out: &mut Vec<Item>,
-        max: usize,
-        timeout: Duration,
-    ) -> Result<(), &'static str> {
-        let mut state = self.lock();
-        let until = Instant::now() + timeout;
-        loop {
-            if !state.items.is_empty() {
-                let n = state.items.len().min(max);
-                out.extend(state.items.drain(..n));
-                self.queued.store(state.items.len(), Ordering::Release);
-                drop(state);
-                self.not_full.notify_all();
-                return Ok(());
-            }
-            if let Some(reason) = state.closed {
-                return Err(reason);
-            }
-            match self.not_empty.wait_until(state, until) {
-                Some(woken) => state = woken,
-                None => return Ok(()),
-            }
-        }
-    }
-
-    /// Waits up to `timeout` until a message is waiting, without taking it.
-    /// `Err` carries why the queue closed once it is closed and empty.
-    pub(crate) fn wait_nonempty(&self, timeout: Duration) -> Result<(), &'static str> {
-        let mut state = self.lock();
-        let until = Instant::now() + timeout;
-        loop {
-            if !state.items.is_empty() {
-                return Ok(());
-            }
-            if let Some(reason) = state.closed {
-                return Err(reason);
-            }
-            match self.not_empty.wait_until(state, until) {
-                Some(woken) => state = woken,
-                None => return Ok(()),
             }
         }
     }
@@ -320,21 +303,19 @@ mod tests {
     }
 
     #[test]
-    fn take_batch_drains_up_to_max_in_order() {
+    fn drain_into_takes_up_to_max_in_order() {
         let q = Queue::new(10, SlowPolicy::DropOldest);
         for n in 0..5 {
             q.offer(msg(n));
         }
         let mut out = Vec::new();
-        q.take_batch(&mut out, 3, Duration::ZERO).unwrap();
-        q.take_batch(&mut out, 3, Duration::ZERO).unwrap();
+        q.drain_into(&mut out, 3);
+        assert_eq!(q.len(), 2);
+        q.drain_into(&mut out, 3);
         let got: Vec<u8> = out.into_iter().map(|(_, e)| e.payload[0]).collect();
         assert_eq!(got, [0, 1, 2, 3, 4]);
         q.close("done");
-        assert_eq!(
-            q.take_batch(&mut Vec::new(), 3, Duration::ZERO),
-            Err("done")
-        );
+        assert_eq!(q.wait_nonempty(Duration::ZERO), Err("done"));
     }
 
     #[test]

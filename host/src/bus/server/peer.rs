@@ -276,7 +276,7 @@ impl Peer {
                     buf.append(carry);
                     // Taken under the outlet lock, so a publisher writing in
                     // place can never overtake what is queued.
-                    let _ = peer.queue.take_batch(&mut batch, BATCH, Duration::ZERO);
+                    peer.queue.drain_into(&mut batch, BATCH);
                     let frames = batch.len() as u64;
                     for (tag, mut envelope) in batch.drain(..) {
                         peer.encode(tag, &mut envelope, buf);
