@@ -226,6 +226,13 @@ pub(crate) struct Shared {
 
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
 
+/// `timeout` from now, saturating, so `Duration::MAX` means "no limit".
+fn deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -311,7 +318,7 @@ impl Client {
 
     /// Waits until the client is connected, for at most `timeout`.
     pub fn wait_connected(&self, timeout: Duration) -> Result<(), ClientError> {
-        let until = Instant::now() + timeout;
+        let until = deadline(timeout);
         let mut status = lock(&self.shared.status);
         loop {
             match &*status {

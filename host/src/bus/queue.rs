@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use symphony_protocol::Envelope;
 
-use crate::sync::Signal;
+use crate::sync::{Signal, deadline};
 
 /// What a full subscription queue does with the next message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -146,7 +146,7 @@ impl Queue {
                     return Offer::Closed;
                 }
                 SlowPolicy::Block { max_wait } => {
-                    let until = Instant::now() + max_wait;
+                    let until = deadline(max_wait);
                     while state.items.len() >= self.capacity && state.closed.is_none() {
                         let Some(woken) = self.not_full.wait_until(state, until) else {
                             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -171,8 +171,8 @@ impl Queue {
     /// The next message, waiting up to `timeout`. `Err` carries why the
     /// queue closed once it is closed and empty.
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
-        let until = Instant::now() + timeout;
-        self.poll_until(until.min(Instant::now() + SPIN));
+        let until = deadline(timeout);
+        self.poll_until(until.min(deadline(SPIN)));
         let Some(mut state) = self.wait_ready(self.lock(), until)? else {
             return Ok(None);
         };
@@ -198,8 +198,7 @@ impl Queue {
     /// Waits up to `timeout` until a message is waiting, without taking it.
     /// `Err` carries why the queue closed once it is closed and empty.
     pub(crate) fn wait_nonempty(&self, timeout: Duration) -> Result<(), &'static str> {
-        self.wait_ready(self.lock(), Instant::now() + timeout)
-            .map(drop)
+        self.wait_ready(self.lock(), deadline(timeout)).map(drop)
     }
 
     /// Waits under the lock until a message is queued (`Some`), the queue is

@@ -119,6 +119,17 @@ mod tests {
     }
 
     #[test]
+    fn an_unlimited_timeout_does_not_overflow_the_clock() {
+        let bus = Bus::new();
+        let _echo = bus.serve("echo", |r| Some(r.payload.clone())).unwrap();
+        let reply = bus.request("echo", &b"x"[..], Duration::MAX).unwrap();
+        assert_eq!(&reply.payload[..], b"x");
+        let sub = bus.subscribe("later").unwrap();
+        bus.publish("later", &b"y"[..]).unwrap();
+        assert_eq!(&sub.recv(Duration::MAX).unwrap().payload[..], b"y");
+    }
+
+    #[test]
     fn a_panicking_handler_drops_the_message_and_is_counted() {
         let bus = Bus::new();
         let _service = bus.serve("boom", |_| panic!("handler bug")).unwrap();

@@ -1,7 +1,7 @@
 //! The idle instances of one extension.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::CallError;
 use crate::runtime::Instance;
@@ -59,7 +59,7 @@ impl InstancePool {
                 drop(state);
                 return create().inspect_err(|_| self.forget_one());
             }
-            let until = *until.get_or_insert_with(|| Instant::now() + wait);
+            let until = *until.get_or_insert_with(|| crate::sync::deadline(wait));
             state = self
                 .returned
                 .wait_until(state, until)

@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use super::connection::Connection;
-use super::{INBOX_SID, SID_HEADER, Shared, Status, Transport, lock};
+use super::{INBOX_SID, SID_HEADER, Shared, Status, Transport, deadline, lock};
 use crate::link::LinkError;
 use crate::messages::{ErrorReply, Heartbeat};
 use crate::{Envelope, Message};
@@ -161,7 +161,7 @@ impl Shared {
         if self.options.transport == Transport::Socket {
             return poll_then_wait(rx, timeout);
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline(timeout);
         self.requesters.fetch_add(1, Ordering::SeqCst);
         let outcome = loop {
             match rx.try_recv() {
@@ -276,7 +276,7 @@ impl Shared {
     /// Sleeps `delay` unless the client closes first; returns whether it
     /// is closing.
     fn pause(&self, delay: Duration) -> bool {
-        let until = Instant::now() + delay;
+        let until = deadline(delay);
         let mut status = lock(&self.status);
         while !self.closing.load(Ordering::Relaxed) {
             let now = Instant::now();
