@@ -532,6 +532,7 @@ impl ShmRegion {
             head: write_ring.head().load(SeqCst),
             ring: write_ring,
             spin: DEFAULT_SPIN,
+            timeout: None,
         };
         (reader, writer)
     }
@@ -677,9 +678,19 @@ pub struct RingWriter {
     head: u64,
     /// Busy-poll time before sleeping.
     spin: Duration,
+    /// Longest wait for space, `None` for no limit.
+    timeout: Option<Duration>,
 }
 
 impl RingWriter {
+    /// Limits how long a write waits for space: after `timeout` with the
+    /// ring still full it fails with [`io::ErrorKind::TimedOut`], so a
+    /// reader that stopped cannot hang the writer. `None` (the default)
+    /// waits forever.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
     /// Sets how long a write busy-polls for space before sleeping on the
     /// futex (default 50 µs): longer cuts latency, shorter saves CPU.
     pub fn set_spin(&mut self, spin: Duration) {
@@ -714,7 +725,7 @@ impl Write for RingWriter {
             ring.space_seq(),
             ring.space_sleepers(),
             self.spin,
-            None,
+            self.timeout,
             || self.poll(),
         )?;
         Ok(self.copy_in(buf, free))
@@ -858,6 +869,19 @@ mod tests {
         send::<RingWriter>();
         send::<ShmRegion>();
         clone_send_sync::<ShmCloser>();
+    }
+
+    #[test]
+    fn a_write_to_a_full_ring_times_out_when_asked_to() {
+        let (_dir, region) = region(4096);
+        let (_reader, _) = region.split(Side::Server);
+        let (_, mut writer) = region.split(Side::Client);
+        writer.set_timeout(Some(Duration::from_millis(10)));
+        writer.write_all(&[0; 4096]).unwrap();
+        assert_eq!(
+            writer.write(&[1]).unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub(crate) type Item = (u64, Envelope);
 
 struct State {
     items: VecDeque<Item>,
+    /// Payload bytes queued.
+    bytes: usize,
+    /// A wake-up for `wait_nonempty` with nothing queued (work elsewhere).
+    kicked: bool,
     closed: Option<&'static str>,
 }
 
@@ -54,6 +58,7 @@ pub(crate) struct Queue {
     not_empty: Signal,
     not_full: Signal,
     capacity: usize,
+    max_bytes: usize,
     policy: SlowPolicy,
     pub(crate) delivered: AtomicU64,
     pub(crate) dropped: AtomicU64,
@@ -106,14 +111,23 @@ impl Target for Queue {
 
 impl Queue {
     pub(crate) fn new(capacity: usize, policy: SlowPolicy) -> Self {
+        Queue::with_byte_limit(capacity, usize::MAX, policy)
+    }
+
+    /// A queue that is also full once its payloads pass `max_bytes` (it
+    /// always takes one message, however large).
+    pub(crate) fn with_byte_limit(capacity: usize, max_bytes: usize, policy: SlowPolicy) -> Self {
         Queue {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(capacity.min(1024)),
+                bytes: 0,
+                kicked: false,
                 closed: None,
             }),
             not_empty: Signal::default(),
             not_full: Signal::default(),
             capacity: capacity.max(1),
+            max_bytes,
             policy,
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -132,11 +146,17 @@ impl Queue {
             return Offer::Closed;
         }
         let mut outcome = Offer::Queued;
-        if state.items.len() >= self.capacity {
+        let size = item.1.payload.len();
+        if self.is_full(&state, size) {
             match self.policy {
                 SlowPolicy::DropOldest => {
-                    state.items.pop_front();
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    while self.is_full(&state, size) {
+                        let Some((_, oldest)) = state.items.pop_front() else {
+                            break;
+                        };
+                        state.bytes -= oldest.payload.len();
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
                     outcome = Offer::Displaced;
                 }
                 SlowPolicy::Disconnect => {
@@ -147,7 +167,7 @@ impl Queue {
                 }
                 SlowPolicy::Block { max_wait } => {
                     let until = deadline(max_wait);
-                    while state.items.len() >= self.capacity && state.closed.is_none() {
+                    while self.is_full(&state, size) && state.closed.is_none() {
                         let Some(woken) = self.not_full.wait_until(state, until) else {
                             self.dropped.fetch_add(1, Ordering::Relaxed);
                             return Offer::Dropped;
@@ -160,6 +180,7 @@ impl Queue {
                 }
             }
         }
+        state.bytes += size;
         state.items.push_back(item);
         self.queued.store(state.items.len(), Ordering::Release);
         self.delivered.fetch_add(1, Ordering::Relaxed);
@@ -173,21 +194,33 @@ impl Queue {
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
         let until = deadline(timeout);
         self.poll_until(until.min(deadline(SPIN)));
-        let Some(mut state) = self.wait_ready(self.lock(), until)? else {
+        let Some(mut state) = self.wait_ready(self.lock(), until, false)? else {
             return Ok(None);
         };
         let item = state.items.pop_front();
+        if let Some((_, envelope)) = &item {
+            state.bytes -= envelope.payload.len();
+        }
         self.queued.store(state.items.len(), Ordering::Release);
         drop(state);
         self.not_full.notify_one();
         Ok(item)
     }
 
-    /// Moves up to `max` waiting messages into `out`, without waiting.
-    pub(crate) fn drain_into(&self, out: &mut Vec<Item>, max: usize) {
+    /// Moves waiting messages into `out` without waiting: up to `max` of
+    /// them, stopping once `max_bytes` of payload are taken (at least one).
+    pub(crate) fn drain_into(&self, out: &mut Vec<Item>, max: usize, max_bytes: usize) {
         let mut state = self.lock();
-        let n = state.items.len().min(max);
-        out.extend(state.items.drain(..n));
+        let (mut n, mut taken) = (0, 0);
+        while n < max && (n == 0 || taken < max_bytes) {
+            let Some(item) = state.items.pop_front() else {
+                break;
+            };
+            taken += item.1.payload.len();
+            out.push(item);
+            n += 1;
+        }
+        state.bytes -= taken;
         self.queued.store(state.items.len(), Ordering::Release);
         drop(state);
         if n > 0 {
@@ -197,18 +230,38 @@ impl Queue {
 
     /// Waits up to `timeout` until a message is waiting, without taking it.
     /// `Err` carries why the queue closed once it is closed and empty.
+    /// Returns early after [`Queue::kick`].
     pub(crate) fn wait_nonempty(&self, timeout: Duration) -> Result<(), &'static str> {
-        self.wait_ready(self.lock(), deadline(timeout)).map(drop)
+        self.wait_ready(self.lock(), deadline(timeout), true)
+            .map(drop)
     }
 
-    /// Waits under the lock until a message is queued (`Some`), the queue is
-    /// closed and empty (`Err`, why), or `until` passes (`None`).
+    /// Wakes a `wait_nonempty` caller although nothing is queued: its
+    /// owner has other work for it.
+    pub(crate) fn kick(&self) {
+        self.lock().kicked = true;
+        self.not_empty.notify_all();
+    }
+
+    /// Whether `incoming` more payload bytes do not fit.
+    fn is_full(&self, state: &State, incoming: usize) -> bool {
+        state.items.len() >= self.capacity
+            || (!state.items.is_empty() && state.bytes.saturating_add(incoming) > self.max_bytes)
+    }
+
+    /// Waits under the lock until a message is queued (`Some`; also after a
+    /// kick when `kickable`), the queue is closed and empty (`Err`, why), or
+    /// `until` passes (`None`).
     fn wait_ready<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
         until: Instant,
+        kickable: bool,
     ) -> Result<Option<MutexGuard<'a, State>>, &'static str> {
         loop {
+            if kickable && std::mem::take(&mut state.kicked) {
+                return Ok(Some(state));
+            }
             if !state.items.is_empty() {
                 return Ok(Some(state));
             }
@@ -302,15 +355,43 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_limit_bounds_the_queue_whatever_the_message_count() {
+        let q = Queue::with_byte_limit(1000, 100, SlowPolicy::DropOldest);
+        for n in 0..10 {
+            q.offer((0, Envelope::new("msg", "s", vec![n; 40])));
+        }
+        assert_eq!(q.len(), 2, "two 40-byte payloads fit in 100 bytes");
+        assert_eq!(q.dropped.load(Ordering::Relaxed), 8);
+        // One message always fits, however large.
+        q.offer((0, Envelope::new("msg", "s", vec![0; 500])));
+        assert_eq!(q.len(), 1);
+        let mut out = Vec::new();
+        q.drain_into(&mut out, 10, 1);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn a_kick_wakes_a_waiter_with_nothing_queued() {
+        let q = std::sync::Arc::new(Queue::new(4, SlowPolicy::DropOldest));
+        let waiter = {
+            let q = q.clone();
+            std::thread::spawn(move || q.wait_nonempty(Duration::from_secs(60)))
+        };
+        q.kick();
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
     fn drain_into_takes_up_to_max_in_order() {
         let q = Queue::new(10, SlowPolicy::DropOldest);
         for n in 0..5 {
             q.offer(msg(n));
         }
         let mut out = Vec::new();
-        q.drain_into(&mut out, 3);
+        q.drain_into(&mut out, 3, usize::MAX);
         assert_eq!(q.len(), 2);
-        q.drain_into(&mut out, 3);
+        q.drain_into(&mut out, 3, usize::MAX);
         let got: Vec<u8> = out.into_iter().map(|(_, e)| e.payload[0]).collect();
         assert_eq!(got, [0, 1, 2, 3, 4]);
         q.close("done");

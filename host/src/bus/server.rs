@@ -61,6 +61,9 @@ pub struct ServerOptions {
     /// Messages waiting for one peer before its slow policy applies.
     /// Default: 8192.
     pub peer_queue: usize,
+    /// Payload bytes waiting for one peer before its slow policy applies.
+    /// Default: 64 MiB.
+    pub peer_queue_bytes: usize,
     /// What a full peer queue does. Default: drop the oldest.
     pub peer_policy: SlowPolicy,
     /// The largest frame accepted from a peer. Default: 16 MiB.
@@ -81,6 +84,7 @@ impl Default for ServerOptions {
             heartbeat: Duration::from_millis(20),
             peer_timeout: Duration::from_millis(75),
             peer_queue: 8192,
+            peer_queue_bytes: 64 << 20,
             peer_policy: SlowPolicy::DropOldest,
             max_frame: symphony_protocol::frame::DEFAULT_MAX_FRAME,
             shm_dir: None,
@@ -202,7 +206,12 @@ impl BusServer {
                         }
                         match stream {
                             Ok(stream) => shared.clone().spawn_connection(stream),
-                            Err(e) => tracing::warn!("accepting a bus connection failed: {e}"),
+                            Err(e) => {
+                                // E.g. out of file descriptors: back off
+                                // rather than spin.
+                                tracing::warn!("accepting a bus connection failed: {e}");
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
                         }
                     }
                 }
@@ -239,12 +248,18 @@ impl BusServer {
         let Some(accept) = self.accept.take() else {
             return;
         };
-        self.shared.stopping.store(true, Ordering::Relaxed);
-        // The accept loop checks the flag on its next connection.
-        if let Ok(name) = socket_name(&self.shared.path) {
-            drop(Stream::connect(name));
+        {
+            let _peers = self.shared.lock_peers();
+            self.shared.stopping.store(true, Ordering::Relaxed);
         }
-        let _ = accept.join();
+        // The accept loop checks the flag on its next connection; if none
+        // can be made it stops at the next real one instead.
+        let woken = socket_name(&self.shared.path)
+            .and_then(Stream::connect)
+            .is_ok();
+        if woken {
+            let _ = accept.join();
+        }
         let peers: Vec<Arc<Peer>> = self.shared.lock_peers().values().cloned().collect();
         for peer in peers {
             self.shared.close_peer(&peer, "the server is shutting down");
@@ -331,10 +346,17 @@ impl Shared {
             &hello.peer,
             &self.options,
             &self.bus,
+            stream.clone(),
             link.as_ref().map(|l| l.path.clone()),
         ));
         {
             let mut peers = self.lock_peers();
+            // Checked under the peers lock, which `stop` takes to close
+            // every peer, so no peer joins a stopped server.
+            if self.stopping.load(Ordering::Relaxed) {
+                drop(peers);
+                return refuse(&mut socket, "the server is shutting down".into());
+            }
             if peers.contains_key(&hello.peer) {
                 drop(peers);
                 return refuse(
@@ -344,16 +366,29 @@ impl Shared {
             }
             peers.insert(hello.peer.clone(), peer.clone());
         }
+        if let Err(reason) = self.clone().run_peer(&peer, stream, socket, frames, link) {
+            self.close_peer(&peer, &reason);
+        }
+        Ok(())
+    }
+
+    /// Welcomes an accepted peer and serves it until it is down.
+    fn run_peer(
+        self: Arc<Self>,
+        peer: &Arc<Peer>,
+        stream: Arc<Stream>,
+        mut socket: SocketHalf,
+        frames: FrameReader<SocketHalf>,
+        link: Option<Region>,
+    ) -> Result<(), String> {
+        let io_error = |e: io::Error| e.to_string();
         let welcome = Welcome {
             server: self.options.name.clone(),
             heartbeat_ms: millis(self.options.heartbeat),
             timeout_ms: millis(self.options.peer_timeout),
             shared_memory: link.as_ref().map(|l| l.path.display().to_string()),
         };
-        if let Err(e) = send_one(&mut socket, &welcome) {
-            self.close_peer(&peer, &format!("sending the welcome failed: {e}"));
-            return Ok(());
-        }
+        send_one(&mut socket, &welcome).map_err(|e| format!("sending the welcome failed: {e}"))?;
         tracing::info!(peer = %peer.name, transport = peer.transport, "bus peer connected");
         match link {
             None => {
@@ -361,13 +396,16 @@ impl Shared {
                     .set_recv_timeout(Some(self.options.check_interval()))
                     .map_err(io_error)?;
                 peer.start_writer(self.clone(), LinkWriter::Socket(socket));
-                self.read_frames(&peer, frames);
+                self.read_frames(peer, frames);
             }
             #[cfg(target_os = "linux")]
             Some(link) => {
-                let (mut ring_reader, ring_writer) =
+                let (mut ring_reader, mut ring_writer) =
                     link.region.split(symphony_protocol::shm::Side::Server);
                 ring_reader.set_timeout(Some(self.options.check_interval()));
+                // As the socket's send timeout: a peer that stops reading
+                // fails the writer instead of hanging it.
+                ring_writer.set_timeout(Some(Duration::from_secs(5)));
                 peer.set_closer(link.region.closer());
                 peer.start_writer(self.clone(), LinkWriter::Ring(ring_writer));
                 // The socket now only tells us when the peer's process
@@ -383,11 +421,8 @@ impl Shared {
                             shared.close_peer(&peer, "the peer disconnected");
                         }
                     });
-                if let Err(e) = watcher {
-                    self.close_peer(&peer, &format!("cannot watch the peer: {e}"));
-                    return Ok(());
-                }
-                self.read_frames(&peer, FrameReader::new(ring_reader, self.options.max_frame));
+                watcher.map_err(|e| format!("cannot watch the peer: {e}"))?;
+                self.read_frames(peer, FrameReader::new(ring_reader, self.options.max_frame));
             }
             #[cfg(not(target_os = "linux"))]
             Some(_) => unreachable!("shared memory is refused before this point"),
@@ -546,6 +581,15 @@ mod tests {
             let local = bus.subscribe("news.>").unwrap();
             alice.publish("news.peer", &b"x"[..]).unwrap();
             assert_eq!(local.recv(T).unwrap().sender, "alice");
+            assert_eq!(&news.recv(T).unwrap().payload[..], b"x");
+
+            // A sid header from a peer is not trusted: bob's copy carries
+            // the server's, for bob's own subscription.
+            let forged = Envelope::new("msg", "news.forged", &b"f"[..]).with_header("sid", "0");
+            alice.send(&forged).unwrap();
+            let got = news.recv(T).unwrap();
+            assert_eq!(&got.payload[..], b"f");
+            assert_eq!(got.header("sid"), Some(news.sid().to_string().as_str()));
 
             let service = bob.subscribe("svc.upper").unwrap();
             bob.flush(T).unwrap();
@@ -633,13 +677,14 @@ mod tests {
         for i in 0..10u8 {
             assert_eq!(bus.publish("jobs", vec![i]).unwrap(), 1);
         }
-        let mut counts = Vec::new();
-        for sub in &subs {
-            let mut n = 0;
-            while sub.recv(Duration::from_millis(200)).is_ok() {
-                n += 1;
+        let mut counts = [0, 0];
+        let until = std::time::Instant::now() + T;
+        while counts.iter().sum::<usize>() < 10 && std::time::Instant::now() < until {
+            for (sub, count) in subs.iter().zip(&mut counts) {
+                if sub.recv(Duration::from_millis(1)).is_ok() {
+                    *count += 1;
+                }
             }
-            counts.push(n);
         }
         assert_eq!(counts, [5, 5]);
     }

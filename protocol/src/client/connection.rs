@@ -25,12 +25,12 @@ pub(super) struct Reader {
     pub(super) timeout: Duration,
 }
 
-/// What else a connection holds: for a shared-memory link, the socket
-/// (kept open so the server sees this process exit) and the ring closer.
+/// What else a connection holds: the socket (under a shared-memory link,
+/// kept open so the server sees this process exit) and the ring closer.
 pub(super) struct Guard {
     #[cfg(target_os = "linux")]
     closer: Option<crate::shm::ShmCloser>,
-    _socket: Option<Box<dyn Send>>,
+    socket: Arc<Stream>,
 }
 
 impl Guard {
@@ -40,8 +40,17 @@ impl Guard {
         if let Some(closer) = self.closer {
             closer.close();
         }
+        #[cfg(unix)]
+        {
+            let Stream::UdSocket(stream) = &*self.socket;
+            let _ = stream.inner().shutdown(std::net::Shutdown::Both);
+        }
     }
 }
+
+/// How long a write may wait for a server that stopped reading before it
+/// fails (and the client reconnects).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) struct Connection {
     reader: Reader,
@@ -67,7 +76,7 @@ impl Connection {
             Stream::connect(socket_name(path).map_err(connect_error)?).map_err(connect_error)?;
         // A server that stops reading fails writes instead of hanging them.
         stream
-            .set_send_timeout(Some(Duration::from_secs(5)))
+            .set_send_timeout(Some(WRITE_TIMEOUT))
             .map_err(connect_error)?;
         stream
             .set_recv_timeout(Some(options.handshake_timeout))
@@ -111,7 +120,7 @@ impl Connection {
                     guard: Guard {
                         #[cfg(target_os = "linux")]
                         closer: None,
-                        _socket: None,
+                        socket: stream,
                     },
                 })
             }
@@ -120,8 +129,9 @@ impl Connection {
                 use crate::shm::{ShmRegion, Side};
                 let region = ShmRegion::open(Path::new(&region))
                     .map_err(|e| handshake_error(format!("shared memory: {e}")))?;
-                let (mut ring_reader, ring_writer) = region.split(Side::Client);
+                let (mut ring_reader, mut ring_writer) = region.split(Side::Client);
                 ring_reader.set_timeout(Some(heartbeat / 2));
+                ring_writer.set_timeout(Some(WRITE_TIMEOUT));
                 Ok(Connection {
                     reader: Reader {
                         frames: FrameReader::new(
@@ -134,7 +144,7 @@ impl Connection {
                     writer: Box::new(ring_writer),
                     guard: Guard {
                         closer: Some(region.closer()),
-                        _socket: Some(Box::new(stream)),
+                        socket: stream,
                     },
                 })
             }

@@ -79,6 +79,21 @@ impl Outbox {
         self.epoch.elapsed().saturating_sub(last)
     }
 
+    /// Sends `envelope` only if that cannot wait: nothing pending and no
+    /// write in progress (for heartbeats, which must not block the reader
+    /// thread that also watches the server's liveness). Returns whether it
+    /// was sent.
+    pub(super) fn try_send(&self, envelope: &Envelope) -> bool {
+        let mut state = self.lock();
+        if state.link.is_none() || state.flushing.is_some() || !state.pending.is_empty() {
+            return false;
+        }
+        if encode_frame(envelope, &mut state.pending).is_err() {
+            return false;
+        }
+        self.flush(state).is_ok()
+    }
+
     pub(super) fn send(&self, envelope: &Envelope) -> Result<(), ClientError> {
         let mut state = self.lock();
         loop {

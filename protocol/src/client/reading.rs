@@ -109,9 +109,11 @@ impl Shared {
         };
         match reader.frames.next_envelope() {
             Ok(envelope) => {
-                drop(guard);
                 self.mark_read();
+                // Dispatched before the read side is let go, so frames read
+                // by different threads are still dispatched in order.
                 self.dispatch(envelope);
+                drop(guard);
                 Ok(true)
             }
             Err(LinkError::TimedOut) => Ok(true),
@@ -142,7 +144,7 @@ impl Shared {
         if self.outbox.idle_for() >= heartbeat / 2 {
             *seq += 1;
             if let Ok(beat) = (Heartbeat { seq: *seq }).to_envelope("bus") {
-                let _ = self.outbox.send(&beat);
+                self.outbox.try_send(&beat);
             }
         }
         None

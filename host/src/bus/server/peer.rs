@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use interprocess::local_socket::Stream;
 use serde::Serialize;
 use symphony_protocol::client::{NO_RESPONDERS, PING_SUBJECT, SID_HEADER, STATS_SUBJECT};
 use symphony_protocol::link::{FrameReader, LinkError, SocketHalf};
@@ -25,6 +26,10 @@ const CONTROL: u64 = u64::MAX;
 
 /// Messages written per batch at most.
 const BATCH: usize = 256;
+
+/// Payload bytes per batch: past this a batch ends (it holds at least one
+/// message), so one write buffer stays small whatever the messages' size.
+const BATCH_BYTES: usize = 1 << 20;
 
 /// Counters for one peer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,6 +67,9 @@ pub(super) struct Peer {
     routes: Mutex<HashMap<u64, RouteGuard>>,
     closed: AtomicBool,
     shm_path: Option<PathBuf>,
+    /// The connection, shut down when the peer closes so every thread
+    /// blocked on it returns.
+    socket: Mutex<Option<Arc<Stream>>>,
     #[cfg(target_os = "linux")]
     closer: Mutex<Option<symphony_protocol::shm::ShmCloser>>,
     connected: Instant,
@@ -97,7 +105,6 @@ impl LinkWriter {
         match self {
             #[cfg(target_os = "linux")]
             LinkWriter::Socket(socket) => {
-                use interprocess::local_socket::Stream;
                 use rustix::io::Errno;
                 use rustix::net::{SendFlags, send};
                 use std::os::fd::AsFd;
@@ -135,6 +142,7 @@ impl Peer {
         name: &str,
         options: &ServerOptions,
         bus: &Bus,
+        socket: Arc<Stream>,
         shm_path: Option<PathBuf>,
     ) -> Peer {
         Peer {
@@ -144,12 +152,17 @@ impl Peer {
             } else {
                 "socket"
             },
-            queue: Arc::new(Queue::new(options.peer_queue, options.peer_policy)),
+            queue: Arc::new(Queue::with_byte_limit(
+                options.peer_queue,
+                options.peer_queue_bytes,
+                options.peer_policy,
+            )),
             outlet: Mutex::default(),
             bus: bus.clone(),
             routes: Mutex::default(),
             closed: AtomicBool::new(false),
             shm_path,
+            socket: Mutex::new(Some(socket)),
             #[cfg(target_os = "linux")]
             closer: Mutex::default(),
             connected: Instant::now(),
@@ -181,7 +194,6 @@ impl Peer {
     /// Appends one message as a frame, naming the subscription it is for.
     fn encode(&self, tag: u64, envelope: &mut Envelope, buf: &mut Vec<u8>) {
         if tag != CONTROL {
-            self.bus.record_delivery(envelope);
             envelope
                 .headers
                 .push((SID_HEADER.to_string(), tag.to_string()));
@@ -210,11 +222,18 @@ impl Peer {
     /// Marks the peer closed and releases what it holds; `false` if it
     /// already was.
     pub(super) fn close(&self) -> bool {
+        // Under the routes lock, so a subscription being added either sees
+        // the peer closed or is cleared here.
+        let mut routes = self.routes();
         if self.closed.swap(true, Ordering::AcqRel) {
             return false;
         }
-        self.routes().clear();
+        let routes = std::mem::take(&mut *routes);
+        drop(routes);
         self.queue.close("the peer is down");
+        if let Some(socket) = self.socket.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            shut_down(&socket);
+        }
         #[cfg(target_os = "linux")]
         if let Some(closer) = self.closer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             closer.close();
@@ -268,17 +287,32 @@ impl Peer {
             .spawn(move || {
                 let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
                 let mut seq = 0;
-                while peer.queue.wait_nonempty(heartbeat).is_ok() {
+                loop {
+                    // Wake in time to keep heartbeats no further apart than
+                    // the interval, counting writes made in place.
+                    let wait = heartbeat
+                        .saturating_sub(peer.idle_for())
+                        .max(Duration::from_millis(1));
+                    if let Err(reason) = peer.queue.wait_nonempty(wait) {
+                        // A queue closed by the disconnect policy, not by
+                        // `close`: the peer fell too far behind.
+                        shared.close_peer(&peer, reason);
+                        return;
+                    }
                     let mut outlet = peer.outlet();
                     let Outlet { link, carry, buf } = &mut *outlet;
                     let Some(link) = link.as_mut() else { return };
                     buf.clear();
                     buf.append(carry);
+                    let carried = buf.len();
                     // Taken under the outlet lock, so a publisher writing in
                     // place can never overtake what is queued.
-                    peer.queue.drain_into(&mut batch, BATCH);
+                    peer.queue.drain_into(&mut batch, BATCH, BATCH_BYTES);
                     let frames = batch.len() as u64;
                     for (tag, mut envelope) in batch.drain(..) {
+                        if tag != CONTROL {
+                            peer.bus.record_delivery(&envelope);
+                        }
                         peer.encode(tag, &mut envelope, buf);
                     }
                     if buf.is_empty() {
@@ -295,7 +329,10 @@ impl Peer {
                         shared.close_peer(&peer, &format!("writing to the peer failed: {e}"));
                         return;
                     }
-                    peer.wrote(frames, buf.len());
+                    peer.wrote(frames, buf.len() - carried);
+                    if buf.capacity() > 4 * BATCH_BYTES {
+                        *buf = Vec::with_capacity(BATCH_BYTES);
+                    }
                 }
             });
         if let Err(e) = spawned {
@@ -321,11 +358,23 @@ impl Target for Peer {
                 buf.clear();
                 self.encode(tag, &mut envelope, buf);
                 match link.try_write(buf) {
+                    // Full, or failing (the writer thread will find out):
+                    // queue it.
                     Ok(0) | Err(_) => {}
                     Ok(n) => {
-                        carry.extend_from_slice(&buf[n..]);
+                        if tag != CONTROL {
+                            self.bus.record_delivery(&envelope);
+                        }
                         self.wrote(1, buf.len());
                         self.written_in_place.fetch_add(1, Ordering::Relaxed);
+                        if n < buf.len() {
+                            // The writer thread sends the rest first.
+                            carry.extend_from_slice(&buf[n..]);
+                            self.queue.kick();
+                        }
+                        if buf.capacity() > 4 * BATCH_BYTES {
+                            *buf = Vec::new();
+                        }
                         return Offer::Queued;
                     }
                 }
@@ -402,6 +451,9 @@ impl Shared {
         }
         match envelope.kind.as_str() {
             Subscribe::KIND => match Subscribe::from_envelope(&envelope) {
+                Ok(subscribe) if subscribe.sid == CONTROL => {
+                    peer.send_error(format!("subscription id {CONTROL} is reserved"));
+                }
                 Ok(subscribe) => {
                     let route = self.bus.endpoint(&peer.name).add_route(
                         &subscribe.pattern,
@@ -410,8 +462,15 @@ impl Shared {
                         peer.clone(),
                     );
                     match route {
-                        // Replacing an old route with the same sid drops it.
-                        Ok(route) => drop(peer.routes().insert(subscribe.sid, route)),
+                        Ok(route) => {
+                            let mut routes = peer.routes();
+                            // A closed peer's route is dropped at once;
+                            // replacing a route with the same sid drops
+                            // the old one.
+                            if !peer.is_closed() {
+                                drop(routes.insert(subscribe.sid, route));
+                            }
+                        }
                         Err(e) => peer.send_error(format!("subscription {}: {e}", subscribe.sid)),
                     }
                 }
@@ -440,7 +499,9 @@ impl Shared {
         }
     }
 
-    fn route_from(&self, peer: &Arc<Peer>, envelope: Envelope) {
+    fn route_from(&self, peer: &Arc<Peer>, mut envelope: Envelope) {
+        // Only the server says which subscription a delivery is for.
+        envelope.headers.retain(|(key, _)| key != SID_HEADER);
         let reply_to = envelope.reply_to.clone();
         let id = envelope.id;
         match self.bus.send(envelope) {
@@ -463,4 +524,17 @@ impl Shared {
             let _ = self.bus.send(reply);
         }
     }
+}
+
+/// Shuts the reading side of a connection, waking any thread blocked
+/// reading it; the writer still sends what is queued (an error reply, say)
+/// before the connection closes.
+fn shut_down(socket: &Stream) {
+    #[cfg(unix)]
+    {
+        let Stream::UdSocket(stream) = socket;
+        let _ = stream.inner().shutdown(std::net::Shutdown::Read);
+    }
+    #[cfg(not(unix))]
+    let _ = socket;
 }
