@@ -222,6 +222,8 @@ pub(crate) struct Shared {
     last_read_us: AtomicU64,
     /// When the last requester stopped waiting.
     last_request_us: AtomicU64,
+    /// The current connection's heartbeat interval and server timeout.
+    liveness: Mutex<(Duration, Duration)>,
 }
 
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
@@ -280,6 +282,7 @@ impl Client {
             epoch: Instant::now(),
             last_read_us: AtomicU64::new(0),
             last_request_us: AtomicU64::new(0),
+            liveness: Mutex::new((Duration::from_millis(20), Duration::from_millis(75))),
             name,
         });
         shared.install(connection)?;
@@ -497,6 +500,7 @@ impl Shared {
         let (reader, writer, guard) = connection.into_parts();
         *lock(&self.connection_guard) = Some(guard);
         self.mark_read();
+        *lock(&self.liveness) = (reader.heartbeat, reader.timeout);
         *lock(&self.reader) = Some(reader);
         lock(&self.failure).take();
         self.outbox.attach(writer);

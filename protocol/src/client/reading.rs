@@ -73,10 +73,11 @@ impl Shared {
     /// replies instead of racing the reader thread for each.
     fn requesters_active(&self) -> Option<Duration> {
         if self.requesters.load(Ordering::SeqCst) > 0 {
-            let tick = lock(&self.reader)
-                .as_ref()
-                .map_or(Duration::from_millis(10), |r| r.heartbeat / 2);
-            return Some(tick);
+            // Short waits, so the thread is back soon after the last
+            // requester leaves (nothing wakes it; a wake-up per request
+            // would cost the requesters more). Never the reader lock here:
+            // a requester holds it while it waits for data.
+            return Some(REQUEST_GRACE);
         }
         let ended = Duration::from_micros(self.last_request_us.load(Ordering::Relaxed));
         let since = self.epoch.elapsed().saturating_sub(ended);
@@ -129,11 +130,8 @@ impl Shared {
     /// Declares the server gone after its timeout of silence, and sends a
     /// heartbeat when this client has been quiet.
     fn check_liveness(&self, seq: &mut u64) -> Option<String> {
-        let (heartbeat, timeout) = {
-            let reader = lock(&self.reader);
-            let reader = reader.as_ref()?;
-            (reader.heartbeat, reader.timeout)
-        };
+        // Not from the reader: a requester holds it while it waits for data.
+        let (heartbeat, timeout) = *lock(&self.liveness);
         let last = Duration::from_micros(self.last_read_us.load(Ordering::Relaxed));
         if self.epoch.elapsed().saturating_sub(last) > timeout {
             return Some(format!(
