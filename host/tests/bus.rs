@@ -199,25 +199,22 @@ fn queue_group_members_in_two_processes_share_the_work() {
     assert_eq!(done, 10, "each job went to exactly one worker");
 }
 
+/// A `symphony bus sub watched` peer named `name`, once it is subscribed.
+fn subscriber(server: &BusServer, name: &str, link: &[&str]) -> Peer {
+    let path = socket(server);
+    let base = ["bus", "sub", "watched", "--name", name, "--socket", &path];
+    let mut peer = Peer::spawn(&args(&base, link));
+    peer.wait_for("subscribed");
+    peer
+}
+
 #[test]
 fn a_killed_peer_is_announced_within_100_ms_and_its_subscriptions_removed() {
     let _serial = timing();
     for link in links() {
         let (_dir, bus, server) = serve();
         let downs = bus.subscribe("bus.peer.down").unwrap();
-        let mut peer = Peer::spawn(&args(
-            &[
-                "bus",
-                "sub",
-                "watched",
-                "--name",
-                "victim",
-                "--socket",
-                &socket(&server),
-            ],
-            &link,
-        ));
-        peer.wait_for("subscribed");
+        let mut peer = subscriber(&server, "victim", &link);
         assert_eq!(bus.publish("watched", &b""[..]).unwrap(), 1);
 
         let killed = Instant::now();
@@ -241,19 +238,7 @@ fn a_stopped_peer_misses_its_heartbeats_and_is_declared_down() {
     for link in links() {
         let (_dir, bus, server) = serve();
         let downs = bus.subscribe("bus.peer.down").unwrap();
-        let mut peer = Peer::spawn(&args(
-            &[
-                "bus",
-                "sub",
-                "x",
-                "--name",
-                "sleeper",
-                "--socket",
-                &socket(&server),
-            ],
-            &link,
-        ));
-        peer.wait_for("subscribed");
+        let peer = subscriber(&server, "sleeper", &link);
         let stopped = Command::new("kill")
             .args(["-STOP", &peer.child.id().to_string()])
             .status()
