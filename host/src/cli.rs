@@ -4,6 +4,7 @@ mod bus;
 mod ext;
 mod run;
 mod validate;
+mod workflow;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ enum Command {
     /// Run a bus server, or publish, subscribe and request on one.
     #[command(subcommand)]
     Bus(bus::BusCommand),
+    /// Work with workflow files.
+    #[command(subcommand)]
+    Workflow(workflow::WorkflowCommand),
 }
 
 /// Default limits for every extension call; the library's defaults apply
@@ -147,6 +151,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(host, args),
         Command::Ext(command) => ext::run(host, command),
         Command::Bus(command) => bus::run(host, command),
+        Command::Workflow(command) => workflow::run(command),
     };
     match result {
         Ok(code) => code,

@@ -96,8 +96,8 @@ pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use workflow::{
-    AddonView, Edge, Node, NodeReport, NodeState, Plan, Problem, RunEvent, RunReport, RunState,
-    Workflow, WorkflowError,
+    AddonView, Edge, EdgeKind, Format, Metadata, Node, NodeReport, NodeState, Plan, Problem,
+    RunEvent, RunReport, RunState, Workflow, WorkflowError,
 };
 
 pub use symphony_protocol as protocol;

@@ -1,5 +1,7 @@
-//! Workflows: DAGs of Instrument and Operator nodes joined by data edges.
+//! Workflows: DAGs of Instrument and Operator nodes joined by data and
+//! control edges, stored as JSON or msgpack with a schema version.
 
+mod format;
 mod model;
 mod run;
 mod validate;
@@ -7,7 +9,8 @@ mod validate;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use model::{AddonView, Edge, Node, Workflow};
+pub use format::Format;
+pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, Workflow};
 pub use run::{NodeReport, NodeState, RunEvent, RunReport, RunState};
 pub use validate::Plan;
 
@@ -50,6 +53,25 @@ pub enum WorkflowError {
         /// 1-based column.
         column: usize,
         /// What the parser expected.
+        message: String,
+    },
+    /// The document's schema version is missing or newer than this host.
+    #[error("{origin}: {}", match .found {
+        Some(v) => format!("schema_version {v} is not supported (this host reads 1 to {})", model::SCHEMA_VERSION),
+        None => "no schema_version: a workflow document starts with {\"schema_version\": 2, ...}".to_string(),
+    })]
+    UnsupportedVersion {
+        /// The file, or `<input>`.
+        origin: String,
+        /// The version found, if any.
+        found: Option<u32>,
+    },
+    /// The bytes are not a workflow in msgpack (or not text, for JSON).
+    #[error("{origin}: not a workflow document: {message}")]
+    Decode {
+        /// The file, or `<input>`.
+        origin: String,
+        /// What the decoder said.
         message: String,
     },
     /// The document parsed but describes a workflow that cannot run.

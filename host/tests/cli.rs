@@ -188,3 +188,44 @@ fn limit_flags_apply_to_every_extension() {
         "{stderr}"
     );
 }
+
+#[test]
+fn workflow_convert_goes_to_msgpack_and_back_and_the_result_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let packed = dir.path().join("demo.msgpack");
+    let json = dir.path().join("demo.json");
+    let demo = workflows().join("demo.json");
+    let out = symphony(&[
+        "workflow",
+        "convert",
+        demo.to_str().unwrap(),
+        "--to",
+        "msgpack",
+        "--out",
+        packed.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = symphony(&[
+        "workflow",
+        "convert",
+        packed.to_str().unwrap(),
+        "--to",
+        "json",
+        "--out",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&demo).unwrap()).unwrap();
+    let round_tripped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(round_tripped, original);
+
+    let out = symphony(&[
+        "validate",
+        packed.to_str().unwrap(),
+        "--ext-dir",
+        components().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -140,3 +140,31 @@ fn invalid_workflows_list_every_problem() {
         );
     }
 }
+
+#[test]
+fn the_foundations_version_1_files_upgrade_to_the_current_examples() {
+    let v1_dir = examples_dir().join("../tests/fixtures/workflows-v1");
+    for name in ["demo.json", "review-triage.json"] {
+        let upgraded = Workflow::from_file(v1_dir.join(name)).unwrap();
+        let mut current = Workflow::from_file(examples_dir().join("workflows").join(name)).unwrap();
+        // The examples add authorship and tags; version 1 had none.
+        current.metadata = Default::default();
+        assert_eq!(upgraded, current, "{name}");
+    }
+}
+
+#[test]
+fn an_example_runs_the_same_from_msgpack() {
+    let host = host();
+    let path = examples_dir().join("workflows/demo.json");
+    let workflow = Workflow::from_file(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let packed = dir.path().join("demo.msgpack");
+    std::fs::write(&packed, workflow.to_msgpack()).unwrap();
+    let from_msgpack = Workflow::from_file(&packed).unwrap();
+    assert_eq!(from_msgpack, workflow);
+    let input = json!({"text": "Msgpack is compact. Workflows travel well."});
+    let a = host.run(&workflow, &input).unwrap();
+    let b = host.run(&from_msgpack, &input).unwrap();
+    assert_eq!(a.output, b.output);
+}

@@ -1,22 +1,23 @@
-//! The workflow document (schema version 1).
-
-use std::path::Path;
+//! The workflow document (schema version 2) as it lives in memory; older
+//! versions are upgraded on load (see `format`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::WorkflowError;
 use crate::extension::ExtensionKind;
 
-/// The schema version this host reads.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+/// The schema version this host writes; older ones are upgraded on load.
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
-/// A workflow: nodes that call extensions, and data edges between them.
+/// A workflow: nodes that call extensions, and the edges between them.
 ///
 /// ```json
 /// {
-///   "schema_version": 1,
-///   "name": "summarise-and-shape",
+///   "schema_version": 2,
+///   "id": "summarise-and-shape",
+///   "name": "Summarise and shape",
+///   "version": "1.2.0",
+///   "metadata": {"author": "ada", "tags": ["demo"]},
 ///   "nodes": [
 ///     {"id": "llm", "kind": "instrument", "extension": "mock-llm", "config": {"keywords": 3}},
 ///     {"id": "shape", "kind": "operator", "extension": "json-transform",
@@ -27,29 +28,63 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 /// }
 /// ```
 ///
-/// A node with no incoming edge receives the run's input; a node with one
-/// receives that node's output; a node with several receives an object
-/// keyed by the upstream node ids. The run's output is the output of the
-/// node with no outgoing edge, or an object keyed by id when there are
-/// several.
+/// A node with no incoming data edge receives the run's input; a node with
+/// one receives that node's output; a node with several receives an object
+/// keyed by the upstream node ids. Control edges only order nodes. The
+/// run's output is the output of the node with no outgoing data edge, or an
+/// object keyed by id when there are several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workflow {
-    /// The document format; this host reads version 1.
+    /// The document format; in memory always the current one.
     pub schema_version: u32,
+    /// A stable identifier, e.g. `review-triage`.
+    pub id: String,
     /// A short name, shown in reports.
     pub name: String,
+    /// The workflow's own version.
+    pub version: semver::Version,
     /// What the workflow does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Who made it and when, tags, and any other key/value.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
     /// The nodes, each calling one extension.
     pub nodes: Vec<Node>,
-    /// Data edges: the output of `from` flows into `to`.
+    /// Edges between nodes.
     #[serde(default)]
     pub edges: Vec<Edge>,
     /// Addons that render the run's status.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addons: Vec<AddonView>,
+}
+
+/// Who made a workflow and when, its tags, and anything else worth keeping.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// When it was created (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// When it was last changed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    /// Tags for finding it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Any other key/value.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Metadata {
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self == &Metadata::default()
+    }
 }
 
 /// One step of a workflow.
@@ -67,7 +102,7 @@ pub struct Node {
     pub config: Map<String, Value>,
 }
 
-/// A data edge.
+/// An edge between two nodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Edge {
@@ -75,6 +110,37 @@ pub struct Edge {
     pub from: String,
     /// The downstream node's id.
     pub to: String,
+    /// What the edge carries. Default: data.
+    #[serde(default, skip_serializing_if = "EdgeKind::is_data")]
+    pub kind: EdgeKind,
+}
+
+/// What an edge means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeKind {
+    /// The upstream output flows into the downstream node (and orders them).
+    #[default]
+    Data,
+    /// Only ordering: the downstream node runs after the upstream one.
+    Control,
+}
+
+impl EdgeKind {
+    fn is_data(&self) -> bool {
+        *self == EdgeKind::Data
+    }
+}
+
+impl Edge {
+    /// A data edge from `from` to `to`.
+    pub fn data(from: impl Into<String>, to: impl Into<String>) -> Edge {
+        Edge {
+            from: from.into(),
+            to: to.into(),
+            kind: EdgeKind::Data,
+        }
+    }
 }
 
 /// An Addon asked to render the run's status.
@@ -83,60 +149,4 @@ pub struct Edge {
 pub struct AddonView {
     /// The Addon's extension name, e.g. `status-panel`.
     pub extension: String,
-}
-
-impl Workflow {
-    /// Parses a workflow from JSON text; `origin` names it in errors.
-    pub fn from_json(text: &str, origin: &str) -> Result<Workflow, WorkflowError> {
-        serde_json::from_str(text).map_err(|e| WorkflowError::Parse {
-            origin: origin.to_string(),
-            line: e.line(),
-            column: e.column(),
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-        })
-    }
-
-    /// Reads and parses a workflow file.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Workflow, WorkflowError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| WorkflowError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Workflow::from_json(&text, &path.display().to_string())
-    }
-
-    /// The workflow as pretty JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_errors_carry_line_and_column() {
-        let err = Workflow::from_json(
-            "{\n  \"schema_version\": 1,\n  \"nmae\": \"x\"\n}",
-            "wf.json",
-        )
-        .unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.starts_with("wf.json:3:"), "{msg}");
-        assert!(msg.contains("unknown field `nmae`"), "{msg}");
-    }
-
-    #[test]
-    fn unknown_node_kind_is_a_parse_error() {
-        let text = r#"{"schema_version": 1, "name": "x", "nodes": [{"id": "a", "kind": "gpu", "extension": "e"}]}"#;
-        let msg = Workflow::from_json(text, "wf").unwrap_err().to_string();
-        assert!(msg.contains("unknown variant `gpu`"), "{msg}");
-    }
 }

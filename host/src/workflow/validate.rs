@@ -6,7 +6,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::model::SCHEMA_VERSION;
-use super::{Node, Problem, Workflow, WorkflowError};
+use super::{EdgeKind, Node, Problem, Workflow, WorkflowError};
 use crate::extension::ExtensionKind;
 
 /// A valid workflow's execution order and data flow.
@@ -48,10 +48,14 @@ impl Workflow {
             problem(
                 "workflow".into(),
                 format!(
-                    "schema_version {} is not supported (this host reads {SCHEMA_VERSION})",
+                    "schema_version {} in memory; load documents with Workflow::from_json or \
+                     from_file, which upgrade them to {SCHEMA_VERSION}",
                     self.schema_version
                 ),
             );
+        }
+        if self.id.trim().is_empty() {
+            problem("workflow".into(), "has an empty id".into());
         }
         if self.nodes.is_empty() {
             problem("workflow".into(), "has no nodes".into());
@@ -88,8 +92,11 @@ impl Workflow {
             }
         }
 
+        // Data sources per node; every edge (data or control) orders.
         let mut upstream = vec![Vec::new(); self.nodes.len()];
+        let mut before = vec![Vec::new(); self.nodes.len()];
         let mut downstream = vec![Vec::new(); self.nodes.len()];
+        let mut feeds = vec![false; self.nodes.len()];
         let mut seen = HashMap::new();
         for (i, edge) in self.edges.iter().enumerate() {
             let at = format!("edge {i} ({} -> {})", edge.from, edge.to);
@@ -106,7 +113,11 @@ impl Workflow {
                 problem(at, format!("duplicates edge {first}"));
                 continue;
             }
-            upstream[to].push(from);
+            if edge.kind == EdgeKind::Data {
+                upstream[to].push(from);
+                feeds[from] = true;
+            }
+            before[to].push(from);
             downstream[from].push(to);
         }
 
@@ -119,7 +130,7 @@ impl Workflow {
             }
         }
 
-        let order = topological_order(&self.nodes, &upstream, &downstream);
+        let order = topological_order(&self.nodes, &before, &downstream);
         if order.len() < self.nodes.len() {
             for cycle in cycles(&self.nodes, &downstream) {
                 problem(
@@ -135,9 +146,7 @@ impl Workflow {
                 problems,
             });
         }
-        let sinks = (0..self.nodes.len())
-            .filter(|&i| downstream[i].is_empty())
-            .collect();
+        let sinks = (0..self.nodes.len()).filter(|&i| !feeds[i]).collect();
         Ok(Plan {
             order,
             upstream,
@@ -227,6 +236,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::workflow::Edge;
 
     fn known() -> BTreeMap<String, ExtensionKind> {
         BTreeMap::from([
@@ -237,13 +247,13 @@ mod tests {
     }
 
     fn workflow(nodes: &[(&str, &str, &str)], edges: &[(&str, &str)]) -> Workflow {
-        serde_json::from_value(json!({
+        let doc = json!({
             "schema_version": 1,
             "name": "t",
             "nodes": nodes.iter().map(|(id, kind, ext)| json!({"id": id, "kind": kind, "extension": ext})).collect::<Vec<_>>(),
             "edges": edges.iter().map(|(f, t)| json!({"from": f, "to": t})).collect::<Vec<_>>(),
-        }))
-        .unwrap()
+        });
+        Workflow::from_json(&doc.to_string(), "t").unwrap()
     }
 
     fn problems(wf: &Workflow) -> Vec<String> {
@@ -365,6 +375,30 @@ mod tests {
     }
 
     #[test]
+    fn control_edges_order_nodes_without_feeding_them() {
+        let mut wf = workflow(
+            &[
+                ("a", "operator", "op"),
+                ("b", "operator", "op"),
+                ("c", "operator", "op"),
+            ],
+            &[("a", "c")],
+        );
+        // b runs after c but takes the run's input, not c's output.
+        wf.edges.push(Edge {
+            from: "c".into(),
+            to: "b".into(),
+            kind: EdgeKind::Control,
+        });
+        let plan = wf.validate(&known()).unwrap();
+        let ids: Vec<&str> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c", "b"]);
+        assert!(plan.upstream[1].is_empty());
+        // c feeds nobody data, so both c and b make up the output.
+        assert_eq!(plan.sinks, [1, 2]);
+    }
+
+    #[test]
     fn unsupported_schema_and_addon_views_are_checked() {
         let mut wf = workflow(&[("a", "operator", "op")], &[]);
         wf.schema_version = 7;
@@ -372,7 +406,11 @@ mod tests {
             extension: "op".into(),
         }];
         let found = problems(&wf);
-        assert!(found.iter().any(|p| p.contains("schema_version 7")));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("schema_version 7 in memory"))
+        );
         assert!(
             found
                 .iter()
