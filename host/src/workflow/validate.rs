@@ -1,6 +1,9 @@
 //! Checking a workflow against the loaded extensions and ordering its nodes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+
+use rustc_hash::FxHashMap;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -61,28 +64,31 @@ impl Workflow {
             problem("workflow".into(), "has no nodes".into());
         }
 
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        // Where-strings are built only for problems: on a valid 100k-node
+        // workflow, formatting them would cost more than the checks.
+        let node_at = |node: &Node| format!("node '{}'", node.id);
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        index.reserve(self.nodes.len());
         for (i, node) in self.nodes.iter().enumerate() {
-            let at = format!("node '{}'", node.id);
             if node.id.trim().is_empty() {
                 problem(format!("node {i}"), "has an empty id".into());
             } else if index.insert(&node.id, i).is_some() {
-                problem(at.clone(), "the id is used by more than one node".into());
+                problem(node_at(node), "the id is used by more than one node".into());
             }
             if node.kind == ExtensionKind::Addon {
                 problem(
-                    at.clone(),
+                    node_at(node),
                     "kind 'addon' cannot be a node: addons render a run's status; list them under \"addons\"".into(),
                 );
                 continue;
             }
             match known.get(&node.extension) {
                 None => problem(
-                    at,
+                    node_at(node),
                     format!("unknown extension '{}' ({})", node.extension, loaded()),
                 ),
                 Some(&kind) if kind != node.kind => problem(
-                    at,
+                    node_at(node),
                     format!(
                         "is an {} node, but '{}' is an {kind}",
                         node.kind, node.extension
@@ -94,30 +100,31 @@ impl Workflow {
 
         // Data sources per node; every edge (data or control) orders.
         let mut upstream = vec![Vec::new(); self.nodes.len()];
-        let mut before = vec![Vec::new(); self.nodes.len()];
+        let mut waiting = vec![0u32; self.nodes.len()];
         let mut downstream = vec![Vec::new(); self.nodes.len()];
         let mut feeds = vec![false; self.nodes.len()];
-        let mut seen = HashMap::new();
+        let mut seen: FxHashMap<(usize, usize), usize> = FxHashMap::default();
+        seen.reserve(self.edges.len());
         for (i, edge) in self.edges.iter().enumerate() {
-            let at = format!("edge {i} ({} -> {})", edge.from, edge.to);
+            let edge_at = || format!("edge {i} ({} -> {})", edge.from, edge.to);
             let (from, to) = (index.get(edge.from.as_str()), index.get(edge.to.as_str()));
             for (end, id) in [(from, &edge.from), (to, &edge.to)] {
                 if end.is_none() {
-                    problem(at.clone(), format!("there is no node '{id}'"));
+                    problem(edge_at(), format!("there is no node '{id}'"));
                 }
             }
             let (Some(&from), Some(&to)) = (from, to) else {
                 continue;
             };
             if let Some(first) = seen.insert((from, to), i) {
-                problem(at, format!("duplicates edge {first}"));
+                problem(edge_at(), format!("duplicates edge {first}"));
                 continue;
             }
             if edge.kind == EdgeKind::Data {
                 upstream[to].push(from);
                 feeds[from] = true;
             }
-            before[to].push(from);
+            waiting[to] += 1;
             downstream[from].push(to);
         }
 
@@ -130,7 +137,7 @@ impl Workflow {
             }
         }
 
-        let order = topological_order(&self.nodes, &before, &downstream);
+        let order = topological_order(&self.nodes, waiting, &downstream);
         if order.len() < self.nodes.len() {
             for cycle in cycles(&self.nodes, &downstream) {
                 problem(
@@ -156,24 +163,32 @@ impl Workflow {
 }
 
 /// Kahn's algorithm, always taking the ready node with the smallest id.
-/// Returns fewer nodes than there are when a cycle blocks the rest.
+/// `waiting` holds each node's count of incoming edges. Returns fewer nodes
+/// than there are when a cycle blocks the rest.
 fn topological_order(
     nodes: &[Node],
-    upstream: &[Vec<usize>],
+    mut waiting: Vec<u32>,
     downstream: &[Vec<usize>],
 ) -> Vec<usize> {
-    let mut waiting: Vec<usize> = upstream.iter().map(Vec::len).collect();
-    let mut ready: BTreeSet<(&str, usize)> = (0..nodes.len())
+    // Compare ids once, up front; the heap then orders plain ranks.
+    let mut by_id: Vec<usize> = (0..nodes.len()).collect();
+    by_id.sort_unstable_by(|&a, &b| nodes[a].id.cmp(&nodes[b].id));
+    let mut rank = vec![0usize; nodes.len()];
+    for (r, &i) in by_id.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..nodes.len())
         .filter(|&i| waiting[i] == 0)
-        .map(|i| (nodes[i].id.as_str(), i))
+        .map(|i| Reverse(rank[i]))
         .collect();
     let mut order = Vec::with_capacity(nodes.len());
-    while let Some((_, i)) = ready.pop_first() {
+    while let Some(Reverse(r)) = ready.pop() {
+        let i = by_id[r];
         order.push(i);
         for &next in &downstream[i] {
             waiting[next] -= 1;
             if waiting[next] == 0 {
-                ready.insert((nodes[next].id.as_str(), next));
+                ready.push(Reverse(rank[next]));
             }
         }
     }

@@ -1,0 +1,104 @@
+//! Workflow validation and topological ordering of large generated DAGs
+//! against petgraph's bare `toposort` of the same graph, and a 1,000-node
+//! workflow in msgpack against JSON (time and size).
+
+use std::collections::BTreeMap;
+
+use criterion::{criterion_group, criterion_main};
+use petgraph::graph::DiGraph;
+use serde_json::{Map, json};
+use symphony_benches::{bench_pair, criterion};
+use symphony_host::{Edge, ExtensionKind, Metadata, Node, Workflow};
+
+/// `n` operator nodes; node i gets one or two edges from earlier nodes, so
+/// the graph is a DAG with long chains and wide fans.
+fn dag(n: usize, config: impl Fn(usize) -> Map<String, serde_json::Value>) -> Workflow {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let id = |i: usize| format!("n{i:06}");
+    let nodes = (0..n)
+        .map(|i| Node {
+            id: id(i),
+            kind: ExtensionKind::Operator,
+            extension: "json-transform".into(),
+            config: config(i),
+        })
+        .collect();
+    let mut edges = Vec::with_capacity(2 * n);
+    for i in 1..n {
+        let a = next(i);
+        edges.push(Edge::data(id(a), id(i)));
+        let b = next(i);
+        if b != a {
+            edges.push(Edge::data(id(b), id(i)));
+        }
+    }
+    Workflow {
+        schema_version: 2,
+        id: format!("generated-{n}"),
+        name: format!("generated {n}"),
+        version: semver::Version::new(1, 0, 0),
+        description: None,
+        metadata: Metadata::default(),
+        nodes,
+        edges,
+        addons: Vec::new(),
+    }
+}
+
+fn petgraph_toposort(workflow: &Workflow) -> usize {
+    let mut graph = DiGraph::<(), ()>::with_capacity(workflow.nodes.len(), workflow.edges.len());
+    let index: std::collections::HashMap<&str, _> = workflow
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), graph.add_node(())))
+        .collect();
+    for edge in &workflow.edges {
+        graph.add_edge(index[edge.from.as_str()], index[edge.to.as_str()], ());
+    }
+    petgraph::algo::toposort(&graph, None).unwrap().len()
+}
+
+fn bench(c: &mut criterion::Criterion) {
+    let known = BTreeMap::from([("json-transform".to_string(), ExtensionKind::Operator)]);
+    for (name, n) in [
+        ("workflow_validate_10k", 10_000),
+        ("workflow_validate_100k", 100_000),
+    ] {
+        let workflow = dag(n, |_| Map::new());
+        bench_pair(
+            c,
+            name,
+            || workflow.validate(&known).unwrap(),
+            || petgraph_toposort(&workflow),
+        );
+    }
+
+    let workflow = dag(1_000, |i| {
+        let config = json!({"spec": {"steps": [
+            {"select": {"headline": "$.summary", "score": "$.sentiment.score"}},
+            {"map": {"path": "$.headline", "op": "truncate", "max": 80 + i % 40}}
+        ]}});
+        config.as_object().cloned().unwrap_or_default()
+    });
+    bench_pair(
+        c,
+        "workflow_1k_nodes_msgpack_vs_json",
+        || Workflow::from_msgpack(&workflow.to_msgpack(), "bench").unwrap(),
+        || Workflow::from_json(&serde_json::to_string(&workflow).unwrap(), "bench").unwrap(),
+    );
+    let ours = workflow.to_msgpack().len();
+    let baseline = serde_json::to_string(&workflow).unwrap().len();
+    println!(
+        "compare workflow_1k_nodes_size_msgpack_vs_json: ours={ours} bytes baseline={baseline} bytes ratio={:.3}",
+        ours as f64 / baseline as f64
+    );
+}
+
+criterion_group! { name = benches; config = criterion(); targets = bench }
+criterion_main!(benches);
