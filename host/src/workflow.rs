@@ -2,6 +2,7 @@
 //! control edges, stored as JSON or msgpack with a schema version.
 
 mod format;
+mod graph;
 mod model;
 mod run;
 mod validate;

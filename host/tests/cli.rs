@@ -229,3 +229,27 @@ fn workflow_convert_goes_to_msgpack_and_back_and_the_result_runs() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn workflow_show_draws_layers_and_edges() {
+    let file = workflows().join("review-triage.json");
+    let out = symphony(&["workflow", "show", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let drawing = text(&out.stdout);
+    assert!(
+        drawing.contains("layer 0") && drawing.contains("layer 1"),
+        "{drawing}"
+    );
+    assert!(drawing.contains("<- topics, tone"), "{drawing}");
+
+    let out = symphony(&["workflow", "show", file.to_str().unwrap(), "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["layers"],
+        serde_json::json!([["tone", "topics"], ["triage"]])
+    );
+    assert_eq!(
+        doc["nodes"][2]["depends_on"],
+        serde_json::json!(["topics", "tone"])
+    );
+}
