@@ -97,7 +97,7 @@ pub use pit::artifacts::{ArtifactError, ArtifactStore};
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use workflow::{
     AddonView, Edge, EdgeKind, Format, Metadata, Node, NodeReport, NodeState, Plan, Problem,
-    RunEvent, RunReport, RunState, Workflow, WorkflowError,
+    RunEvent, RunReport, RunState, Workflow, WorkflowBuilder, WorkflowError,
 };
 
 pub use symphony_protocol as protocol;

@@ -1,6 +1,7 @@
 //! Workflows: DAGs of Instrument and Operator nodes joined by data and
 //! control edges, stored as JSON or msgpack with a schema version.
 
+mod builder;
 mod format;
 mod graph;
 mod model;
@@ -10,6 +11,7 @@ mod validate;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use builder::WorkflowBuilder;
 pub use format::Format;
 pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, Workflow};
 pub use run::{NodeReport, NodeState, RunEvent, RunReport, RunState};

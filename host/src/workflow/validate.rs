@@ -34,9 +34,22 @@ impl Workflow {
     /// Checks the workflow against the extensions `known` (name → kind) and
     /// returns its plan, or every problem found.
     pub fn validate(&self, known: &BTreeMap<String, ExtensionKind>) -> Result<Plan, WorkflowError> {
+        self.check(Some(known))
+    }
+
+    /// Checks the workflow's shape alone (ids, edges, cycles), without
+    /// asking which extensions exist.
+    pub fn validate_structure(&self) -> Result<Plan, WorkflowError> {
+        self.check(None)
+    }
+
+    fn check(
+        &self,
+        known: Option<&BTreeMap<String, ExtensionKind>>,
+    ) -> Result<Plan, WorkflowError> {
         let mut problems = Vec::new();
         let mut problem = |at: String, message: String| problems.push(Problem { at, message });
-        let loaded = || {
+        let loaded = |known: &BTreeMap<String, ExtensionKind>| {
             if known.is_empty() {
                 "no extensions are loaded; pass --ext-dir".to_string()
             } else {
@@ -82,10 +95,11 @@ impl Workflow {
                 );
                 continue;
             }
+            let Some(known) = known else { continue };
             match known.get(&node.extension) {
                 None => problem(
                     node_at(node),
-                    format!("unknown extension '{}' ({})", node.extension, loaded()),
+                    format!("unknown extension '{}' ({})", node.extension, loaded(known)),
                 ),
                 Some(&kind) if kind != node.kind => problem(
                     node_at(node),
@@ -129,9 +143,10 @@ impl Workflow {
         }
 
         for (i, view) in self.addons.iter().enumerate() {
+            let Some(known) = known else { break };
             let at = format!("addon {i} ('{}')", view.extension);
             match known.get(&view.extension) {
-                None => problem(at, format!("unknown extension ({})", loaded())),
+                None => problem(at, format!("unknown extension ({})", loaded(known))),
                 Some(ExtensionKind::Addon) => {}
                 Some(kind) => problem(at, format!("is an {kind}, not an addon")),
             }
