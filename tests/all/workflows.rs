@@ -168,3 +168,51 @@ fn an_example_runs_the_same_from_msgpack() {
     let b = host.run(&from_msgpack, &input).unwrap();
     assert_eq!(a.output, b.output);
 }
+
+#[test]
+fn conditional_edges_run_one_branch_and_skip_the_other_with_its_dependents() {
+    let host = host();
+    let label = json!({"spec": {"steps": [{"select": {"label": "$.sentiment.label"}}]}});
+    let workflow = Workflow::builder("triage-branches")
+        .instrument("tone", "mock-llm")
+        .config(json!({"tasks": ["sentiment"]}))
+        .operator("escalate", "json-transform")
+        .config(label.clone())
+        .operator("archive", "json-transform")
+        .config(label)
+        .operator("notify", "json-transform")
+        .config(json!({"spec": {"steps": [{"select": {"urgent": "$.label"}}]}}))
+        .connect_when("tone", "escalate", "sentiment.label == 'negative'")
+        .connect_when("tone", "archive", "sentiment.label != 'negative'")
+        .connect("escalate", "notify")
+        .build()
+        .unwrap();
+    for (text, negative) in [
+        ("This is terrible. Broken, awful, the worst.", true),
+        ("Lovely work, great and wonderful, thank you.", false),
+    ] {
+        let report = host.run(&workflow, &json!({"text": text})).unwrap();
+        assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+        let state = |id: &str| report.nodes.iter().find(|n| n.id == id).unwrap().state;
+        let states = (state("escalate"), state("notify"), state("archive"));
+        let output = report.output.clone().unwrap();
+        if negative {
+            assert_eq!(
+                states,
+                (
+                    NodeState::Completed,
+                    NodeState::Completed,
+                    NodeState::Skipped
+                )
+            );
+            assert_eq!(output, json!({"notify": {"urgent": "negative"}}));
+        } else {
+            assert_eq!(
+                states,
+                (NodeState::Skipped, NodeState::Skipped, NodeState::Completed)
+            );
+            assert_ne!(output["archive"]["label"], "negative");
+            assert!(output.get("notify").is_none(), "{output}");
+        }
+    }
+}

@@ -99,6 +99,7 @@ fn arrow(kind: EdgeKind) -> &'static str {
     match kind {
         EdgeKind::Data => "->",
         EdgeKind::Control => "..>",
+        EdgeKind::Conditional => "-?>",
     }
 }
 
@@ -134,9 +135,10 @@ fn draw(workflow: &Workflow) -> String {
                 .edges
                 .iter()
                 .filter(|e| e.to == node.id)
-                .map(|e| match e.kind {
-                    EdgeKind::Data => e.from.clone(),
-                    EdgeKind::Control => format!("{} (after)", e.from),
+                .map(|e| match (e.kind, &e.when) {
+                    (EdgeKind::Control, _) => format!("{} (after)", e.from),
+                    (EdgeKind::Conditional, Some(when)) => format!("{} (when {when})", e.from),
+                    _ => e.from.clone(),
                 })
                 .collect();
             out += &format!(
@@ -154,7 +156,11 @@ fn draw(workflow: &Workflow) -> String {
     if !workflow.edges.is_empty() {
         out += "\nedges\n";
         for edge in &workflow.edges {
-            out += &format!("  {} {} {}\n", edge.from, arrow(edge.kind), edge.to);
+            out += &format!("  {} {} {}", edge.from, arrow(edge.kind), edge.to);
+            if let Some(when) = &edge.when {
+                out += &format!("  when {when}");
+            }
+            out += "\n";
         }
     }
     if !workflow.addons.is_empty() {

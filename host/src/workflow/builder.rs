@@ -148,6 +148,19 @@ impl WorkflowBuilder {
             from: from.to_string(),
             to: to.to_string(),
             kind: EdgeKind::Control,
+            when: None,
+        });
+        self
+    }
+
+    /// A conditional edge: `from`'s output flows into `to` when the
+    /// JMESPath expression `when` holds over it; otherwise `to` is skipped.
+    pub fn connect_when(mut self, from: &str, to: &str, when: &str) -> Self {
+        self.workflow.edges.push(Edge {
+            from: from.to_string(),
+            to: to.to_string(),
+            kind: EdgeKind::Conditional,
+            when: Some(when.to_string()),
         });
         self
     }

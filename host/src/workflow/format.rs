@@ -321,15 +321,23 @@ mod tests {
                 config,
             },
         );
-        let edge = ("[a-z]{1,8}", "[a-z]{1,8}", any::<bool>()).prop_map(|(from, to, data)| Edge {
-            from,
-            to,
-            kind: if data {
-                EdgeKind::Data
-            } else {
-                EdgeKind::Control
+        let edge = ("[a-z]{1,8}", "[a-z]{1,8}", 0..3u8, "[a-z.]{1,10}").prop_map(
+            |(from, to, kind, when)| match kind {
+                0 => Edge::data(from, to),
+                1 => Edge {
+                    from,
+                    to,
+                    kind: EdgeKind::Control,
+                    when: None,
+                },
+                _ => Edge {
+                    from,
+                    to,
+                    kind: EdgeKind::Conditional,
+                    when: Some(when),
+                },
             },
-        });
+        );
         let metadata = (
             proptest::option::of("[a-z]{1,8}"),
             proptest::collection::vec("[a-z]{1,5}", 0..3),

@@ -30,9 +30,11 @@ pub(crate) const SCHEMA_VERSION: u32 = 2;
 ///
 /// A node with no incoming data edge receives the run's input; a node with
 /// one receives that node's output; a node with several receives an object
-/// keyed by the upstream node ids. Control edges only order nodes. The
-/// run's output is the output of the node with no outgoing data edge, or an
-/// object keyed by id when there are several.
+/// keyed by the upstream node ids. Control edges only order nodes;
+/// conditional edges carry data only when their `when` expression holds,
+/// and skip the downstream node otherwise. The run's output is the output
+/// of the node with no outgoing data edge, or an object keyed by id when
+/// there are several (skipped nodes left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workflow {
@@ -113,6 +115,11 @@ pub struct Edge {
     /// What the edge carries. Default: data.
     #[serde(default, skip_serializing_if = "EdgeKind::is_data")]
     pub kind: EdgeKind,
+    /// For a conditional edge: a JMESPath expression over the upstream
+    /// node's output; the edge is taken when it is truthy (not false,
+    /// null, or empty), e.g. `sentiment.label == 'negative'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
 }
 
 /// What an edge means.
@@ -124,6 +131,10 @@ pub enum EdgeKind {
     Data,
     /// Only ordering: the downstream node runs after the upstream one.
     Control,
+    /// Data that flows only when the edge's `when` expression holds over
+    /// the upstream output; otherwise the downstream node, and whatever
+    /// depends on it, is skipped.
+    Conditional,
 }
 
 impl EdgeKind {
@@ -139,6 +150,7 @@ impl Edge {
             from: from.into(),
             to: to.into(),
             kind: EdgeKind::Data,
+            when: None,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Running a validated workflow, node by node in topological order.
 
+use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Plan, Workflow};
+use super::{EdgeKind, Plan, Workflow};
 use crate::extension::{ExtensionKind, NodeConfig};
 use crate::host::HostInner;
 use crate::{CallError, Error};
@@ -157,8 +158,41 @@ pub(crate) fn execute(
         }
     };
 
+    let index_of: HashMap<&str, usize> = workflow
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut skipped = vec![false; workflow.nodes.len()];
+
     for (position, &index) in plan.order.iter().enumerate() {
         let node = &workflow.nodes[index];
+        match gate(workflow, plan, index, &index_of, &skipped, &outputs) {
+            Gate::Run => {}
+            Gate::Skip(reason) => {
+                skipped[index] = true;
+                let entry = &mut report.nodes[position];
+                entry.state = NodeState::Skipped;
+                tracing::debug!(node = %node.id, "skipped: {reason}");
+                observer(RunEvent::NodeFinished { node: entry });
+                emit("node.skipped", node.id.clone().into_bytes());
+                continue;
+            }
+            Gate::Fail(message) => {
+                let entry = &mut report.nodes[position];
+                entry.state = NodeState::Failed;
+                entry.error = Some(message.clone());
+                report.error = Some(format!("node '{}' failed: {message}", node.id));
+                observer(RunEvent::NodeFinished { node: entry });
+                emit("node.failed", node.id.clone().into_bytes());
+                for later in &mut report.nodes[position + 1..] {
+                    later.state = NodeState::Skipped;
+                }
+                report.state = RunState::Failed;
+                break;
+            }
+        }
         let node_input = match plan.upstream[index].as_slice() {
             [] => input_text.clone(),
             [single] => outputs[*single].clone().unwrap_or_default(),
@@ -208,8 +242,17 @@ pub(crate) fn execute(
 
     if report.state == RunState::Running {
         report.state = RunState::Completed;
-        report.output = Some(match plan.sinks.as_slice() {
-            [single] => to_value(outputs[*single].as_deref().unwrap_or("null")),
+        let sinks: Vec<usize> = plan
+            .sinks
+            .iter()
+            .copied()
+            .filter(|&i| !skipped[i])
+            .collect();
+        report.output = Some(match sinks.as_slice() {
+            [single] if plan.sinks.len() == 1 => {
+                to_value(outputs[*single].as_deref().unwrap_or("null"))
+            }
+            [] if plan.sinks.len() == 1 => Value::Null,
             several => Value::Object(
                 several
                     .iter()
@@ -226,6 +269,57 @@ pub(crate) fn execute(
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     emit("finished", report.to_json().into_bytes());
     Ok(report)
+}
+
+/// Whether a node runs, by its incoming edges.
+enum Gate {
+    Run,
+    /// An upstream node was skipped or a condition did not hold.
+    Skip(String),
+    /// A condition could not be evaluated.
+    Fail(String),
+}
+
+fn gate(
+    workflow: &Workflow,
+    plan: &Plan,
+    index: usize,
+    index_of: &HashMap<&str, usize>,
+    skipped: &[bool],
+    outputs: &[Option<String>],
+) -> Gate {
+    for &e in &plan.incoming[index] {
+        let edge = &workflow.edges[e];
+        let Some(&from) = index_of.get(edge.from.as_str()) else {
+            continue;
+        };
+        if skipped[from] {
+            return Gate::Skip(format!("'{}' was skipped", edge.from));
+        }
+        let (EdgeKind::Conditional, Some(when)) = (edge.kind, &edge.when) else {
+            continue;
+        };
+        let upstream = to_value(outputs[from].as_deref().unwrap_or("null"));
+        let holds = jmespath::compile(when)
+            .and_then(|expression| expression.search(&upstream))
+            .map(|result| result.is_truthy());
+        match holds {
+            Ok(true) => {}
+            Ok(false) => {
+                return Gate::Skip(format!(
+                    "the condition on the edge from '{}' does not hold: {when}",
+                    edge.from
+                ));
+            }
+            Err(e) => {
+                return Gate::Fail(format!(
+                    "the condition on the edge from '{}' cannot be evaluated: {e}",
+                    edge.from
+                ));
+            }
+        }
+    }
+    Gate::Run
 }
 
 fn call_node(

@@ -17,8 +17,11 @@ use crate::extension::ExtensionKind;
 pub struct Plan {
     /// Node indices in topological order; ties go to the smaller node id.
     pub(crate) order: Vec<usize>,
-    /// For each node, the indices of the nodes feeding it, by edge order.
+    /// For each node, the indices of the nodes feeding it data (data and
+    /// conditional edges), by edge order.
     pub(crate) upstream: Vec<Vec<usize>>,
+    /// For each node, the indices of all its incoming edges.
+    pub(crate) incoming: Vec<Vec<usize>>,
     /// Nodes with no outgoing edge, in node order.
     pub(crate) sinks: Vec<usize>,
 }
@@ -117,6 +120,7 @@ impl Workflow {
         let mut waiting = vec![0u32; self.nodes.len()];
         let mut downstream = vec![Vec::new(); self.nodes.len()];
         let mut feeds = vec![false; self.nodes.len()];
+        let mut incoming = vec![Vec::new(); self.nodes.len()];
         let mut seen: FxHashMap<(usize, usize), usize> = FxHashMap::default();
         seen.reserve(self.edges.len());
         for (i, edge) in self.edges.iter().enumerate() {
@@ -134,7 +138,24 @@ impl Workflow {
                 problem(edge_at(), format!("duplicates edge {first}"));
                 continue;
             }
-            if edge.kind == EdgeKind::Data {
+            match (edge.kind, &edge.when) {
+                (EdgeKind::Conditional, None) => problem(
+                    edge_at(),
+                    "a conditional edge needs a \"when\" expression".into(),
+                ),
+                (EdgeKind::Conditional, Some(when)) => {
+                    if let Err(e) = jmespath::compile(when) {
+                        problem(edge_at(), format!("\"when\" does not parse: {e}"));
+                    }
+                }
+                (kind, Some(_)) => problem(
+                    edge_at(),
+                    format!("only conditional edges take \"when\"; this one is {kind:?}"),
+                ),
+                (_, None) => {}
+            }
+            incoming[to].push(i);
+            if edge.kind != EdgeKind::Control {
                 upstream[to].push(from);
                 feeds[from] = true;
             }
@@ -172,6 +193,7 @@ impl Workflow {
         Ok(Plan {
             order,
             upstream,
+            incoming,
             sinks,
         })
     }
@@ -419,6 +441,7 @@ mod tests {
             from: "c".into(),
             to: "b".into(),
             kind: EdgeKind::Control,
+            when: None,
         });
         let plan = wf.validate(&known()).unwrap();
         let ids: Vec<&str> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
@@ -426,6 +449,43 @@ mod tests {
         assert!(plan.upstream[1].is_empty());
         // c feeds nobody data, so both c and b make up the output.
         assert_eq!(plan.sinks, [1, 2]);
+    }
+
+    #[test]
+    fn conditional_edges_need_an_expression_that_parses() {
+        let mut wf = workflow(
+            &[
+                ("a", "operator", "op"),
+                ("b", "operator", "op"),
+                ("c", "operator", "op"),
+            ],
+            &[],
+        );
+        let edge = |to: &str, kind, when: Option<&str>| Edge {
+            from: "a".into(),
+            to: to.into(),
+            kind,
+            when: when.map(String::from),
+        };
+        wf.edges = vec![
+            edge("b", EdgeKind::Conditional, Some("score > `")),
+            edge("c", EdgeKind::Conditional, None),
+        ];
+        let found = problems(&wf);
+        assert!(
+            found[0].starts_with("edge 0 (a -> b): \"when\" does not parse"),
+            "{found:?}"
+        );
+        assert!(found[1].contains("needs a \"when\""), "{found:?}");
+        wf.edges = vec![edge("b", EdgeKind::Data, Some("x"))];
+        assert!(problems(&wf)[0].contains("only conditional edges take"));
+        wf.edges = vec![edge(
+            "b",
+            EdgeKind::Conditional,
+            Some("sentiment.label == 'negative'"),
+        )];
+        let plan = wf.validate(&known()).unwrap();
+        assert_eq!(plan.upstream[1], [0], "a conditional edge carries data");
     }
 
     #[test]
