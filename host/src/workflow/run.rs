@@ -180,16 +180,11 @@ pub(crate) fn execute(
                 continue;
             }
             Gate::Fail(message) => {
-                let entry = &mut report.nodes[position];
-                entry.state = NodeState::Failed;
-                entry.error = Some(message.clone());
-                report.error = Some(format!("node '{}' failed: {message}", node.id));
-                observer(RunEvent::NodeFinished { node: entry });
+                fail_run(&mut report, position, message);
+                observer(RunEvent::NodeFinished {
+                    node: &report.nodes[position],
+                });
                 emit("node.failed", node.id.clone().into_bytes());
-                for later in &mut report.nodes[position + 1..] {
-                    later.state = NodeState::Skipped;
-                }
-                report.state = RunState::Failed;
                 break;
             }
         }
@@ -226,15 +221,11 @@ pub(crate) fn execute(
                 emit("node.completed", node.id.clone().into_bytes());
             }
             Err(error) => {
-                entry.state = NodeState::Failed;
-                entry.error = Some(error.to_string());
-                report.error = Some(format!("node '{}' failed: {error}", node.id));
-                observer(RunEvent::NodeFinished { node: entry });
+                fail_run(&mut report, position, error.to_string());
+                observer(RunEvent::NodeFinished {
+                    node: &report.nodes[position],
+                });
                 emit("node.failed", node.id.clone().into_bytes());
-                for later in &mut report.nodes[position + 1..] {
-                    later.state = NodeState::Skipped;
-                }
-                report.state = RunState::Failed;
                 break;
             }
         }
@@ -269,6 +260,19 @@ pub(crate) fn execute(
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     emit("finished", report.to_json().into_bytes());
     Ok(report)
+}
+
+/// Marks the node at `position` failed and every later one skipped: the
+/// run has failed.
+fn fail_run(report: &mut RunReport, position: usize, message: String) {
+    let entry = &mut report.nodes[position];
+    entry.state = NodeState::Failed;
+    report.error = Some(format!("node '{}' failed: {message}", entry.id));
+    entry.error = Some(message);
+    for later in &mut report.nodes[position + 1..] {
+        later.state = NodeState::Skipped;
+    }
+    report.state = RunState::Failed;
 }
 
 /// Whether a node runs, by its incoming edges.
