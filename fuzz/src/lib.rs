@@ -210,7 +210,9 @@ fn check_envelope(envelope: &Envelope) -> Result<(), ProtocolError> {
 
 /// For an envelope of `M`'s kind and version: the registry accepts it
 /// exactly when `M::from_envelope` does, and the typed message survives
-/// being wrapped again.
+/// being wrapped again. Both sides decode through the same function, so the
+/// agreement check guards the wiring — that `with_builtin` registers `M`
+/// at `M`'s kind and version — while the round trip exercises the codec.
 fn check_typed<M: Message + PartialEq + Debug>(envelope: &Envelope, valid: bool) {
     if envelope.kind != M::KIND || envelope.version != M::VERSION {
         return;

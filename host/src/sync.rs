@@ -7,7 +7,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+pub(crate) use symphony_protocol::clock::deadline;
 
 /// A condvar with a waiter count. A waiter counts itself while holding the
 /// mutex, before checking nothing more and sleeping; a notifier changes the
@@ -56,12 +58,4 @@ impl Signal {
             self.condvar.notify_all();
         }
     }
-}
-
-/// `timeout` from now, saturating: a caller may pass `Duration::MAX` to
-/// mean "wait as long as it takes" without overflowing the clock.
-pub(crate) fn deadline(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }

@@ -330,9 +330,7 @@ fn malformed_frames_close_only_that_peer_with_a_logged_reason() {
         peer: "mangler".into(),
         shared_memory: false,
     };
-    let mut frame = Vec::new();
-    symphony_host::protocol::encode_frame(&hello.to_envelope("bus").unwrap(), &mut frame).unwrap();
-    bad.write_all(&frame).unwrap();
+    symphony_host::protocol::link::write_message(&mut bad, &hello).unwrap();
     // A frame whose length says 3 bytes of protocol 1, then msgpack junk.
     bad.write_all(&[0, 0, 0, 3, 1, 0xc1, 0xc1]).unwrap();
     let mut rest = Vec::new();

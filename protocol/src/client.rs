@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::clock::{Stamp, deadline};
 use crate::messages::{Subscribe, Unsubscribe};
 use crate::{Envelope, MSG, Message, ProtocolError, validate_pattern, validate_subject};
 
@@ -174,7 +175,6 @@ pub struct Client {
 /// One subscription; dropping it unsubscribes.
 pub struct ClientSubscription {
     sid: u64,
-    pattern: String,
     rx: Receiver<Envelope>,
     shared: Weak<Shared>,
 }
@@ -215,25 +215,19 @@ pub(crate) struct Shared {
     /// Requesters waiting for replies; while there are any, the reader
     /// thread leaves the read side to them.
     requesters: AtomicUsize,
-    stand_back: (Mutex<()>, Condvar),
     /// Why a requester found the link broken, for the reader thread.
     failure: Mutex<Option<String>>,
-    epoch: Instant,
-    last_read_us: AtomicU64,
+    /// When a frame last arrived.
+    last_read: Stamp,
     /// When the last requester stopped waiting.
-    last_request_us: AtomicU64,
+    last_request: Stamp,
+    /// `_inbox.<name>.`: replies come to this prefix and a request id.
+    inbox_prefix: String,
     /// The current connection's heartbeat interval and server timeout.
     liveness: Mutex<(Duration, Duration)>,
 }
 
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
-
-/// `timeout` from now, saturating, so `Duration::MAX` means "no limit".
-fn deadline(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
-}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -277,11 +271,10 @@ impl Client {
             connection_guard: Mutex::default(),
             reader: Mutex::default(),
             requesters: AtomicUsize::new(0),
-            stand_back: (Mutex::new(()), Condvar::new()),
             failure: Mutex::default(),
-            epoch: Instant::now(),
-            last_read_us: AtomicU64::new(0),
-            last_request_us: AtomicU64::new(0),
+            last_read: Stamp::new(),
+            last_request: Stamp::new(),
+            inbox_prefix: format!("_inbox.{name}."),
             liveness: Mutex::new((Duration::from_millis(20), Duration::from_millis(75))),
             name,
         });
@@ -321,25 +314,13 @@ impl Client {
 
     /// Waits until the client is connected, for at most `timeout`.
     pub fn wait_connected(&self, timeout: Duration) -> Result<(), ClientError> {
-        let until = deadline(timeout);
-        let mut status = lock(&self.shared.status);
-        loop {
-            match &*status {
-                Status::Connected => return Ok(()),
-                Status::Closed(reason) => return Err(ClientError::Closed(reason.clone())),
-                Status::Reconnecting => {}
-            }
-            let now = Instant::now();
-            if now >= until {
-                return Err(ClientError::Disconnected);
-            }
-            status = self
-                .shared
-                .status_changed
-                .wait_timeout(status, until - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.shared
+            .wait_status(timeout, |status| match status {
+                Status::Connected => Some(Ok(())),
+                Status::Closed(reason) => Some(Err(ClientError::Closed(reason.clone()))),
+                Status::Reconnecting => None,
+            })
+            .unwrap_or(Err(ClientError::Disconnected))
     }
 
     /// Publishes `payload` on `subject`.
@@ -401,7 +382,6 @@ impl Client {
         }
         Ok(ClientSubscription {
             sid,
-            pattern: pattern.to_string(),
             rx,
             shared: Arc::downgrade(&self.shared),
         })
@@ -419,7 +399,7 @@ impl Client {
         let (tx, rx) = sync_channel(1);
         lock(&self.shared.pending).insert(id, tx);
         let request = Envelope::new(MSG, subject, payload)
-            .reply_to(format!("{}{id}", self.shared.inbox_prefix()));
+            .reply_to(format!("{}{id}", self.shared.inbox_prefix));
         let outcome = self.shared.send(&request).and_then(|()| {
             match self.shared.wait_for_reply(&rx, timeout) {
                 Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
@@ -456,12 +436,13 @@ impl Client {
         })
     }
 
-    /// Closes the connection; subscriptions see [`RecvError::Closed`].
-    pub fn close(mut self) {
-        self.shut_down();
-    }
+    /// Closes the connection (as dropping the client does); subscriptions
+    /// see [`RecvError::Closed`].
+    pub fn close(self) {}
+}
 
-    fn shut_down(&mut self) {
+impl Drop for Client {
+    fn drop(&mut self) {
         self.shared.close("closed by the application");
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
@@ -469,15 +450,39 @@ impl Client {
     }
 }
 
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.shut_down();
-    }
-}
-
 impl Shared {
-    fn inbox_prefix(&self) -> String {
-        format!("_inbox.{}.", self.name)
+    /// Waits up to `timeout` for `check` to say something about the status
+    /// (checked now and at every change); `None` on timeout.
+    fn wait_status<R>(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut(&Status) -> Option<R>,
+    ) -> Option<R> {
+        let until = deadline(timeout);
+        let mut status = lock(&self.status);
+        loop {
+            if let Some(answer) = check(&status) {
+                return Some(answer);
+            }
+            let now = Instant::now();
+            if now >= until {
+                return None;
+            }
+            status = self
+                .status_changed
+                .wait_timeout(status, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Lets go of the current link: sends fail until the next one is
+    /// installed, and whatever blocks on the old one returns.
+    fn drop_link(&self) {
+        self.outbox.set_link(None);
+        if let Some(guard) = lock(&self.connection_guard).take() {
+            guard.close();
+        }
     }
 
     fn closed_error(&self) -> ClientError {
@@ -499,14 +504,14 @@ impl Shared {
     fn install(&self, connection: Connection) -> Result<(), ClientError> {
         let (reader, writer, guard) = connection.into_parts();
         *lock(&self.connection_guard) = Some(guard);
-        self.mark_read();
+        self.last_read.mark();
         *lock(&self.liveness) = (reader.heartbeat, reader.timeout);
         *lock(&self.reader) = Some(reader);
         lock(&self.failure).take();
-        self.outbox.attach(writer);
+        self.outbox.set_link(Some(writer));
         let inbox = Subscribe {
             sid: INBOX_SID,
-            pattern: format!("{}*", self.inbox_prefix()),
+            pattern: format!("{}*", self.inbox_prefix),
             queue: None,
         };
         let mut frames = vec![inbox.to_envelope("bus")?];
@@ -526,10 +531,7 @@ impl Shared {
 
     fn close(&self, reason: &str) {
         self.closing.store(true, Ordering::Relaxed);
-        self.outbox.detach();
-        if let Some(guard) = lock(&self.connection_guard).take() {
-            guard.close();
-        }
+        self.drop_link();
         let mut status = lock(&self.status);
         if !matches!(*status, Status::Closed(_)) {
             *status = Status::Closed(reason.to_string());
@@ -546,11 +548,6 @@ impl ClientSubscription {
     /// The subscription's id on this client.
     pub fn sid(&self) -> u64 {
         self.sid
-    }
-
-    /// The pattern subscribed to.
-    pub fn pattern(&self) -> &str {
-        &self.pattern
     }
 
     /// The next message, waiting up to `timeout`.

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -52,9 +53,18 @@ pub fn now_us() -> u64 {
 /// The payload as one msgpack value that uses every byte; text such as
 /// `first` would otherwise read as the number 102 followed by junk.
 fn whole_msgpack(payload: &[u8]) -> Option<Value> {
-    let mut reader = std::io::Cursor::new(payload);
-    let value = Value::deserialize(&mut rmp_serde::Deserializer::new(&mut reader)).ok()?;
-    (!payload.is_empty() && reader.position() == payload.len() as u64).then_some(value)
+    let (value, used) = decode_prefix::<Value>(payload).ok()?;
+    (!payload.is_empty() && used == payload.len()).then_some(value)
+}
+
+/// Decodes the msgpack value at the start of `bytes`, returning it and how
+/// many bytes it took, so callers can insist nothing follows.
+pub(crate) fn decode_prefix<T: DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, usize), rmp_serde::decode::Error> {
+    let mut reader = std::io::Cursor::new(bytes);
+    let value = rmp_serde::from_read(&mut reader)?;
+    Ok((value, reader.position() as usize))
 }
 
 impl Envelope {

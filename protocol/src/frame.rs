@@ -4,8 +4,6 @@
 //! of protocol version, then the msgpack envelope. Decoding never panics and
 //! never allocates more than the configured maximum frame size.
 
-use std::io::Cursor;
-
 use bytes::{Buf, BytesMut};
 
 use crate::{Envelope, ProtocolError};
@@ -79,10 +77,8 @@ impl FrameDecoder {
             return Err(ProtocolError::UnsupportedProtocol { version });
         }
         let body = &frame[5..];
-        let mut cursor = Cursor::new(body);
-        let envelope: Envelope = rmp_serde::from_read(&mut cursor)
+        let (envelope, used) = crate::envelope::decode_prefix::<Envelope>(body)
             .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-        let used = cursor.position() as usize;
         if used != body.len() {
             return Err(ProtocolError::Malformed(format!(
                 "{} bytes after the envelope inside its frame",

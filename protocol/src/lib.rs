@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod clock;
 mod envelope;
 mod error;
 pub mod frame;

@@ -9,11 +9,12 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use interprocess::local_socket::{GenericFilePath, Name, Stream, ToFsName};
 
-use crate::{Envelope, FrameDecoder, ProtocolError};
+use crate::{Envelope, FrameDecoder, Message, ProtocolError, encode_frame};
 
 /// Why no frame could be read.
 #[derive(Debug, thiserror::Error)]
@@ -75,11 +76,6 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
-    /// The stream being read.
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
     /// The same reader over a wrapped stream, keeping any bytes already
     /// read.
     pub fn map_inner<S>(self, wrap: impl FnOnce(R) -> S) -> FrameReader<S> {
@@ -94,7 +90,7 @@ impl<R: Read> FrameReader<R> {
 
 /// Whether an I/O error is a read or write timeout (platforms report
 /// either kind).
-pub fn is_timeout(error: &io::Error) -> bool {
+fn is_timeout(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
@@ -125,6 +121,32 @@ impl Write for SocketHalf {
     }
 }
 
+/// How long a write may wait on a peer that stopped reading before it
+/// fails: the send timeout of sockets and the write timeout of rings, on
+/// both sides of a connection.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Writes one bus message (a [`Message`] addressed to `bus`) as a frame.
+pub fn write_message<M: Message>(out: &mut impl Write, message: &M) -> io::Result<()> {
+    let mut frame = Vec::new();
+    message
+        .to_envelope("bus")
+        .and_then(|envelope| encode_frame(&envelope, &mut frame))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    out.write_all(&frame)
+}
+
+/// Shuts a local socket down, waking any thread blocked on the parts shut.
+pub fn shutdown(stream: &Stream, how: std::net::Shutdown) {
+    #[cfg(unix)]
+    {
+        let Stream::UdSocket(stream) = stream;
+        let _ = stream.inner().shutdown(how);
+    }
+    #[cfg(not(unix))]
+    let _ = (stream, how);
+}
+
 /// The local-socket name for a filesystem path.
 pub fn socket_name(path: &Path) -> io::Result<Name<'_>> {
     path.to_fs_name::<GenericFilePath>()
@@ -133,7 +155,6 @@ pub fn socket_name(path: &Path) -> io::Result<Name<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode_frame;
 
     /// Hands out its bytes a few at a time, then times out once, then ends.
     struct Trickle {

@@ -231,6 +231,17 @@ impl Ring {
         self.map.atomic_u32(self.control + OFF_CLOSED)
     }
 
+    /// Where `n` bytes at stream position `pos` live in the mapping, as
+    /// (offset, length): the run up to the end of the data area, then the
+    /// rest wrapped to its start. `n` must not exceed the capacity.
+    fn spans(&self, pos: u64, n: usize) -> [(usize, usize); 2] {
+        let cap = self.capacity();
+        // `cap` is a power of two, so the mask keeps the index below it.
+        let start = (pos & (cap as u64 - 1)) as usize;
+        let first = n.min(cap - start);
+        [(self.data + start, first), (self.data, n - first)]
+    }
+
     /// Ring capacity in bytes.
     fn capacity(&self) -> usize {
         self.map.capacity
@@ -630,26 +641,21 @@ impl Read for RingReader {
         if n == 0 {
             return Ok(0);
         }
-        let cap = ring.capacity();
-        // `cap` is a power of two, so the mask keeps the index below it.
-        let start = (self.tail & (cap as u64 - 1)) as usize;
-        let first = n.min(cap - start);
         let base = ring.map.map.as_mut_ptr();
-        // SAFETY: `ring.data + start .. + first` and `ring.data .. + (n -
-        // first)` lie within this ring's `cap` data bytes, inside the
-        // mapping, which `ring.map` keeps alive; `buf` is private memory of
-        // at least `n` bytes that cannot overlap the mapping (no reference
-        // into the mapping is ever handed out). The bytes between tail and
-        // head were published by the producer before its SeqCst head store,
-        // which our SeqCst head load observed; a hostile peer writing them
-        // concurrently can only garble the bytes we copy, never the bounds.
-        unsafe {
-            std::ptr::copy_nonoverlapping(base.add(ring.data + start), buf.as_mut_ptr(), first);
-            std::ptr::copy_nonoverlapping(
-                base.add(ring.data),
-                buf.as_mut_ptr().add(first),
-                n - first,
-            );
+        let mut into = 0;
+        for (offset, len) in ring.spans(self.tail, n) {
+            // SAFETY: `spans` keeps both runs within this ring's data bytes,
+            // inside the mapping, which `ring.map` keeps alive; `buf` is
+            // private memory of at least `n` bytes that cannot overlap the
+            // mapping (no reference into the mapping is ever handed out).
+            // The bytes between tail and head were published by the
+            // producer before its SeqCst head store, which our SeqCst head
+            // load observed; a hostile peer writing them concurrently can
+            // only garble the bytes we copy, never the bounds.
+            unsafe {
+                std::ptr::copy_nonoverlapping(base.add(offset), buf.as_mut_ptr().add(into), len);
+            }
+            into += len;
         }
         self.tail = self.tail.wrapping_add(n as u64);
         ring.tail().store(self.tail, SeqCst);
@@ -752,19 +758,19 @@ impl RingWriter {
     fn copy_in(&mut self, buf: &[u8], free: usize) -> usize {
         let ring = &self.ring;
         let n = free.min(buf.len());
-        let cap = ring.capacity();
-        // `cap` is a power of two, so the mask keeps the index below it.
-        let start = (self.head & (cap as u64 - 1)) as usize;
-        let first = n.min(cap - start);
         let base = ring.map.map.as_mut_ptr();
-        // SAFETY: both destination ranges lie within this ring's `cap` data
-        // bytes inside the mapping, which `ring.map` keeps alive; `buf` is
-        // private memory that cannot overlap the mapping. The bytes between
-        // head and tail + cap are ours: the consumer finished reading them
-        // before its SeqCst tail store, which our SeqCst tail load observed.
-        unsafe {
-            std::ptr::copy_nonoverlapping(buf.as_ptr(), base.add(ring.data + start), first);
-            std::ptr::copy_nonoverlapping(buf.as_ptr().add(first), base.add(ring.data), n - first);
+        let mut from = 0;
+        for (offset, len) in ring.spans(self.head, n) {
+            // SAFETY: `spans` keeps both runs within this ring's data bytes
+            // inside the mapping, which `ring.map` keeps alive; `buf` is
+            // private memory of at least `n` bytes that cannot overlap the
+            // mapping. The bytes between head and tail + capacity are ours:
+            // the consumer finished reading them before its SeqCst tail
+            // store, which our SeqCst tail load observed.
+            unsafe {
+                std::ptr::copy_nonoverlapping(buf.as_ptr().add(from), base.add(offset), len);
+            }
+            from += len;
         }
         self.head = self.head.wrapping_add(n as u64);
         ring.head().store(self.head, SeqCst);

@@ -39,9 +39,9 @@ use std::time::Duration;
 use interprocess::local_socket::traits::{ListenerExt as _, Stream as _};
 use interprocess::local_socket::{ListenerOptions, Stream};
 use serde::Serialize;
-use symphony_protocol::link::{FrameReader, SocketHalf, socket_name};
+use symphony_protocol::link::{FrameReader, SocketHalf, WRITE_TIMEOUT, socket_name, write_message};
 use symphony_protocol::messages::{ErrorReply, Hello, Welcome};
-use symphony_protocol::{Envelope, Message, MessageRegistry, encode_frame};
+use symphony_protocol::{Message, MessageRegistry};
 
 use super::{Bus, BusStats, SlowPolicy};
 pub use peer::PeerStats;
@@ -314,7 +314,7 @@ impl Shared {
             .map_err(io_error)?;
         // A peer that stops reading fails writes instead of hanging them.
         stream
-            .set_send_timeout(Some(Duration::from_secs(5)))
+            .set_send_timeout(Some(WRITE_TIMEOUT))
             .map_err(io_error)?;
         let stream = Arc::new(stream);
         let mut socket = SocketHalf(stream.clone());
@@ -388,7 +388,8 @@ impl Shared {
             timeout_ms: millis(self.options.peer_timeout),
             shared_memory: link.as_ref().map(|l| l.path.display().to_string()),
         };
-        send_one(&mut socket, &welcome).map_err(|e| format!("sending the welcome failed: {e}"))?;
+        write_message(&mut socket, &welcome)
+            .map_err(|e| format!("sending the welcome failed: {e}"))?;
         tracing::info!(peer = %peer.name, transport = peer.transport, "bus peer connected");
         match link {
             None => {
@@ -405,7 +406,7 @@ impl Shared {
                 ring_reader.set_timeout(Some(self.options.check_interval()));
                 // As the socket's send timeout: a peer that stops reading
                 // fails the writer instead of hanging it.
-                ring_writer.set_timeout(Some(Duration::from_secs(5)));
+                ring_writer.set_timeout(Some(WRITE_TIMEOUT));
                 peer.set_closer(link.region.closer());
                 peer.start_writer(self.clone(), LinkWriter::Ring(ring_writer));
                 // The socket now only tells us when the peer's process
@@ -491,19 +492,9 @@ fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX).max(1)
 }
 
-/// Writes one message as a frame.
-fn send_one<M: Message>(socket: &mut impl Write, message: &M) -> io::Result<()> {
-    let mut frame = Vec::new();
-    let envelope: Envelope = message
-        .to_envelope("bus")
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    encode_frame(&envelope, &mut frame).map_err(|e| io::Error::other(e.to_string()))?;
-    socket.write_all(&frame)
-}
-
 /// Tells a connecting peer why it is refused; the connection then closes.
 fn refuse(socket: &mut impl Write, reason: String) -> Result<(), String> {
-    let _ = send_one(
+    let _ = write_message(
         socket,
         &ErrorReply {
             message: reason.clone(),
@@ -517,6 +508,7 @@ mod tests {
     use std::io::Write as _;
     use std::time::Duration;
 
+    use symphony_protocol::Envelope;
     use symphony_protocol::client::{Client, ClientError, ClientOptions, Transport};
     use symphony_protocol::messages::PeerDown;
 
@@ -715,15 +707,11 @@ mod tests {
         good.flush(T).unwrap();
 
         let mut bad = Stream::connect(socket_name(server.path()).unwrap()).unwrap();
-        let mut hello = Vec::new();
-        let envelope = Hello {
+        let hello = Hello {
             peer: "bad".into(),
             shared_memory: false,
-        }
-        .to_envelope("bus")
-        .unwrap();
-        encode_frame(&envelope, &mut hello).unwrap();
-        bad.write_all(&hello).unwrap();
+        };
+        write_message(&mut bad, &hello).unwrap();
         bad.write_all(&[0, 0, 0, 3, 1, 0xc1, 0xc1]).unwrap();
         let down = PeerDown::from_envelope(&downs.recv(T).unwrap()).unwrap();
         assert_eq!(down.peer, "bad");

@@ -11,9 +11,9 @@ use interprocess::local_socket::Stream;
 use interprocess::local_socket::traits::Stream as _;
 
 use super::{ClientError, ClientOptions, Transport};
-use crate::link::{FrameReader, SocketHalf, socket_name};
+use crate::Message;
+use crate::link::{FrameReader, SocketHalf, WRITE_TIMEOUT, shutdown, socket_name, write_message};
 use crate::messages::{ErrorReply, Hello, Welcome};
-use crate::{Message, encode_frame};
 
 /// The read side of a connection and the liveness rules the server set.
 pub(super) struct Reader {
@@ -40,17 +40,9 @@ impl Guard {
         if let Some(closer) = self.closer {
             closer.close();
         }
-        #[cfg(unix)]
-        {
-            let Stream::UdSocket(stream) = &*self.socket;
-            let _ = stream.inner().shutdown(std::net::Shutdown::Both);
-        }
+        shutdown(&self.socket, std::net::Shutdown::Both);
     }
 }
-
-/// How long a write may wait for a server that stopped reading before it
-/// fails (and the client reconnects).
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) struct Connection {
     reader: Reader,
@@ -87,9 +79,7 @@ impl Connection {
             peer: name.to_string(),
             shared_memory: options.transport == Transport::SharedMemory,
         };
-        let mut frame = Vec::new();
-        encode_frame(&hello.to_envelope("bus")?, &mut frame)?;
-        send.write_all(&frame).map_err(connect_error)?;
+        write_message(&mut send, &hello).map_err(connect_error)?;
 
         let mut frames = FrameReader::new(SocketHalf(stream.clone()), options.max_frame);
         let reply = frames
@@ -154,8 +144,8 @@ impl Connection {
             (Transport::Socket, Some(_)) => Err(handshake_error(
                 "the server offered shared memory that was not asked for".into(),
             )),
-            #[allow(unreachable_patterns)]
-            _ => Err(handshake_error(
+            #[cfg(not(target_os = "linux"))]
+            (Transport::SharedMemory, Some(_)) => Err(handshake_error(
                 "shared memory is only available on Linux".into(),
             )),
         }

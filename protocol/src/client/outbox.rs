@@ -8,11 +8,11 @@
 //! memory.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::ClientError;
+use crate::clock::Stamp;
 use crate::{Envelope, encode_frame};
 
 const MAX_PENDING: usize = 4 << 20;
@@ -23,50 +23,30 @@ struct State {
     /// Bumped whenever the link is attached or detached, so a writer that
     /// was busy with an old link knows not to put it back.
     generation: u64,
-    /// The generation whose link a sender is writing to right now.
-    flushing: Option<u64>,
+    /// A sender is writing (to the link it took out of `link`).
+    flushing: bool,
     pending: Vec<u8>,
     spare: Vec<u8>,
 }
 
+#[derive(Default)]
 pub(super) struct Outbox {
     state: Mutex<State>,
     room: Condvar,
-    epoch: Instant,
-    last_write_us: AtomicU64,
-}
-
-impl Default for Outbox {
-    fn default() -> Self {
-        Outbox {
-            state: Mutex::default(),
-            room: Condvar::new(),
-            epoch: Instant::now(),
-            last_write_us: AtomicU64::new(0),
-        }
-    }
+    last_write: Stamp,
 }
 
 impl Outbox {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.state)
     }
 
-    /// Makes `link` the link frames are written to.
-    pub(super) fn attach(&self, link: Box<dyn Write + Send>) {
+    /// Makes `link` the link frames are written to; with `None`, sends fail
+    /// with `Disconnected` until the next link. What was pending for the
+    /// old link is dropped.
+    pub(super) fn set_link(&self, link: Option<Box<dyn Write + Send>>) {
         let mut state = self.lock();
-        state.link = Some(link);
-        state.generation += 1;
-        state.pending.clear();
-        drop(state);
-        self.room.notify_all();
-    }
-
-    /// Drops the current link; sends fail with `Disconnected` until the
-    /// next [`Outbox::attach`].
-    pub(super) fn detach(&self) {
-        let mut state = self.lock();
-        state.link = None;
+        state.link = link;
         state.generation += 1;
         state.pending.clear();
         drop(state);
@@ -75,8 +55,7 @@ impl Outbox {
 
     /// How long since the last write finished.
     pub(super) fn idle_for(&self) -> Duration {
-        let last = Duration::from_micros(self.last_write_us.load(Ordering::Relaxed));
-        self.epoch.elapsed().saturating_sub(last)
+        self.last_write.elapsed()
     }
 
     /// Sends `envelope` only if that cannot wait: nothing pending and no
@@ -85,7 +64,7 @@ impl Outbox {
     /// was sent.
     pub(super) fn try_send(&self, envelope: &Envelope) -> bool {
         let mut state = self.lock();
-        if state.link.is_none() || state.flushing.is_some() || !state.pending.is_empty() {
+        if state.link.is_none() || state.flushing || !state.pending.is_empty() {
             return false;
         }
         if encode_frame(envelope, &mut state.pending).is_err() {
@@ -97,7 +76,7 @@ impl Outbox {
     pub(super) fn send(&self, envelope: &Envelope) -> Result<(), ClientError> {
         let mut state = self.lock();
         loop {
-            if state.link.is_none() && state.flushing.is_none() {
+            if state.link.is_none() && !state.flushing {
                 return Err(ClientError::Disconnected);
             }
             if state.pending.len() < MAX_PENDING {
@@ -110,7 +89,7 @@ impl Outbox {
                 .0;
         }
         encode_frame(envelope, &mut state.pending)?;
-        if state.flushing.is_some() {
+        if state.flushing {
             return Ok(());
         }
         self.flush(state)
@@ -125,21 +104,18 @@ impl Outbox {
                 return Err(ClientError::Disconnected);
             };
             let generation = state.generation;
-            state.flushing = Some(generation);
+            state.flushing = true;
             loop {
                 let spare = std::mem::take(&mut state.spare);
                 let mut batch = std::mem::replace(&mut state.pending, spare);
                 drop(state);
                 let written = link.write_all(&batch);
                 batch.clear();
-                self.last_write_us.store(
-                    u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX),
-                    Ordering::Relaxed,
-                );
+                self.last_write.mark();
                 state = self.lock();
                 state.spare = batch;
                 if let Err(e) = written {
-                    state.flushing = None;
+                    state.flushing = false;
                     if state.generation == generation {
                         state.pending.clear();
                     }
@@ -150,12 +126,12 @@ impl Outbox {
                 if state.generation != generation {
                     // A new link was attached meanwhile; the old one is
                     // dropped here and what is pending goes to the new one.
-                    state.flushing = None;
+                    state.flushing = false;
                     break;
                 }
                 if state.pending.is_empty() {
                     state.link = Some(link);
-                    state.flushing = None;
+                    state.flushing = false;
                     drop(state);
                     self.room.notify_all();
                     return Ok(());
@@ -194,7 +170,7 @@ mod tests {
     fn frames_from_many_threads_all_arrive_whole() {
         let outbox = Arc::new(Outbox::default());
         let sink = Sink::default();
-        outbox.attach(Box::new(sink.clone()));
+        outbox.set_link(Some(Box::new(sink.clone())));
         let senders: Vec<_> = (0..4u8)
             .map(|t| {
                 let outbox = outbox.clone();
@@ -227,9 +203,9 @@ mod tests {
         let outbox = Outbox::default();
         let e = Envelope::new("msg", "a", vec![]);
         assert!(matches!(outbox.send(&e), Err(ClientError::Disconnected)));
-        outbox.attach(Box::new(Sink::default()));
+        outbox.set_link(Some(Box::new(Sink::default())));
         outbox.send(&e).unwrap();
-        outbox.detach();
+        outbox.set_link(None);
         assert!(matches!(outbox.send(&e), Err(ClientError::Disconnected)));
     }
 }

@@ -7,7 +7,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use super::connection::Connection;
-use super::{INBOX_SID, SID_HEADER, Shared, Status, Transport, deadline, lock};
+use super::{INBOX_SID, SID_HEADER, Shared, Status, Transport, lock};
+use crate::clock::deadline;
 use crate::link::LinkError;
 use crate::messages::{ErrorReply, Heartbeat};
 use crate::{Envelope, Message};
@@ -16,6 +17,16 @@ use crate::{Envelope, Message};
 /// the reader thread, woken by the socket, hands the reply over; a polling
 /// requester takes it at once, a sleeping one takes microseconds to wake.
 const REPLY_SPIN: Duration = Duration::from_micros(50);
+
+/// The reply if it is there (`Some(Ok)`), `Some(Err)` if it never will
+/// be, `None` if it is still to come.
+fn try_take(rx: &Receiver<Envelope>) -> Option<Result<Envelope, RecvTimeoutError>> {
+    match rx.try_recv() {
+        Ok(reply) => Some(Ok(reply)),
+        Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+        Err(TryRecvError::Empty) => None,
+    }
+}
 
 /// Waits for a reply the reader thread passes on, polling first.
 fn poll_then_wait(
@@ -26,11 +37,10 @@ fn poll_then_wait(
     let spin = REPLY_SPIN.min(timeout);
     loop {
         for _ in 0..64 {
-            match rx.try_recv() {
-                Ok(reply) => return Ok(reply),
-                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+            if let Some(outcome) = try_take(rx) {
+                return outcome;
             }
+            std::hint::spin_loop();
         }
         if start.elapsed() >= spin {
             break;
@@ -51,7 +61,9 @@ impl Shared {
                 return;
             }
             let failure = if let Some(wait) = self.requesters_active() {
-                self.stand_back(wait);
+                // Requesters read for themselves meanwhile; liveness and
+                // heartbeats are looked after between these short naps.
+                std::thread::sleep(wait);
                 lock(&self.failure).take()
             } else {
                 lock(&self.failure)
@@ -79,17 +91,8 @@ impl Shared {
             // a requester holds it while it waits for data.
             return Some(REQUEST_GRACE);
         }
-        let ended = Duration::from_micros(self.last_request_us.load(Ordering::Relaxed));
-        let since = self.epoch.elapsed().saturating_sub(ended);
+        let since = self.last_request.elapsed();
         (since < REQUEST_GRACE).then(|| REQUEST_GRACE - since)
-    }
-
-    /// Waits up to `wait` while requesters read for themselves; liveness and
-    /// heartbeats are looked after between waits.
-    fn stand_back(&self, wait: Duration) {
-        let (mutex, condvar) = &self.stand_back;
-        let guard = lock(mutex);
-        let _ = condvar.wait_timeout(guard, wait);
     }
 
     /// Reads and dispatches one frame if there is a read side, waiting for
@@ -110,7 +113,7 @@ impl Shared {
         };
         match reader.frames.next_envelope() {
             Ok(envelope) => {
-                self.mark_read();
+                self.last_read.mark();
                 // Dispatched before the read side is let go, so frames read
                 // by different threads are still dispatched in order.
                 self.dispatch(envelope);
@@ -122,18 +125,12 @@ impl Shared {
         }
     }
 
-    pub(super) fn mark_read(&self) {
-        let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.last_read_us.store(now, Ordering::Relaxed);
-    }
-
     /// Declares the server gone after its timeout of silence, and sends a
     /// heartbeat when this client has been quiet.
     fn check_liveness(&self, seq: &mut u64) -> Option<String> {
         // Not from the reader: a requester holds it while it waits for data.
         let (heartbeat, timeout) = *lock(&self.liveness);
-        let last = Duration::from_micros(self.last_read_us.load(Ordering::Relaxed));
-        if self.epoch.elapsed().saturating_sub(last) > timeout {
+        if self.last_read.elapsed() > timeout {
             return Some(format!(
                 "the server sent nothing for {} ms",
                 timeout.as_millis()
@@ -164,10 +161,8 @@ impl Shared {
         let deadline = deadline(timeout);
         self.requesters.fetch_add(1, Ordering::SeqCst);
         let outcome = loop {
-            match rx.try_recv() {
-                Ok(reply) => break Ok(reply),
-                Err(TryRecvError::Disconnected) => break Err(RecvTimeoutError::Disconnected),
-                Err(TryRecvError::Empty) => {}
+            if let Some(outcome) = try_take(rx) {
+                break outcome;
             }
             let now = Instant::now();
             if now >= deadline {
@@ -189,8 +184,7 @@ impl Shared {
                 }
             }
         };
-        let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.last_request_us.store(now, Ordering::Relaxed);
+        self.last_request.mark();
         self.requesters.fetch_sub(1, Ordering::SeqCst);
         outcome
     }
@@ -235,10 +229,7 @@ impl Shared {
     /// client is then closed) or the client is closing.
     fn reconnect(&self, reason: &str) -> bool {
         tracing::warn!(client = %self.name, "bus connection lost ({reason}); reconnecting");
-        self.outbox.detach();
-        if let Some(guard) = lock(&self.connection_guard).take() {
-            guard.close();
-        }
+        self.drop_link();
         lock(&self.reader).take();
         *lock(&self.status) = Status::Reconnecting;
         self.status_changed.notify_all();
@@ -259,7 +250,7 @@ impl Shared {
                     return true;
                 }
                 Err(e) => {
-                    self.outbox.detach();
+                    self.outbox.set_link(None);
                     tracing::warn!(client = %self.name, attempt, "reconnecting failed: {e}");
                     last_error = e.to_string();
                 }
@@ -276,19 +267,9 @@ impl Shared {
     /// Sleeps `delay` unless the client closes first; returns whether it
     /// is closing.
     fn pause(&self, delay: Duration) -> bool {
-        let until = deadline(delay);
-        let mut status = lock(&self.status);
-        while !self.closing.load(Ordering::Relaxed) {
-            let now = Instant::now();
-            if now >= until {
-                return false;
-            }
-            status = self
-                .status_changed
-                .wait_timeout(status, until - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        true
+        self.wait_status(delay, |_| {
+            self.closing.load(Ordering::Relaxed).then_some(())
+        })
+        .is_some()
     }
 }

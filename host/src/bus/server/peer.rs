@@ -12,7 +12,8 @@ use bytes::Bytes;
 use interprocess::local_socket::Stream;
 use serde::Serialize;
 use symphony_protocol::client::{NO_RESPONDERS, PING_SUBJECT, SID_HEADER, STATS_SUBJECT};
-use symphony_protocol::link::{FrameReader, LinkError, SocketHalf};
+use symphony_protocol::clock::Stamp;
+use symphony_protocol::link::{FrameReader, LinkError, SocketHalf, shutdown};
 use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsubscribe, Welcome};
 use symphony_protocol::{Envelope, MSG, Message, encode_frame};
 
@@ -77,8 +78,8 @@ pub(super) struct Peer {
     bytes_in: AtomicU64,
     frames_out: AtomicU64,
     bytes_out: AtomicU64,
-    /// When the link was last written, in microseconds since `connected`.
-    last_write_us: AtomicU64,
+    /// When the link was last written.
+    last_write: Stamp,
     written_in_place: AtomicU64,
 }
 
@@ -170,7 +171,7 @@ impl Peer {
             bytes_in: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
-            last_write_us: AtomicU64::new(0),
+            last_write: Stamp::new(),
             written_in_place: AtomicU64::new(0),
         }
     }
@@ -182,13 +183,11 @@ impl Peer {
     fn wrote(&self, frames: u64, bytes: usize) {
         self.frames_out.fetch_add(frames, Ordering::Relaxed);
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
-        let now = u64::try_from(self.connected.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.last_write_us.store(now, Ordering::Relaxed);
+        self.last_write.mark();
     }
 
     fn idle_for(&self) -> Duration {
-        let last = Duration::from_micros(self.last_write_us.load(Ordering::Relaxed));
-        self.connected.elapsed().saturating_sub(last)
+        self.last_write.elapsed()
     }
 
     /// Appends one message as a frame, naming the subscription it is for.
@@ -232,7 +231,10 @@ impl Peer {
         drop(routes);
         self.queue.close("the peer is down");
         if let Some(socket) = self.socket.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            shut_down(&socket);
+            // Only the reading side: threads blocked reading it return,
+            // while the writer still sends what is queued (an error reply,
+            // say) before the connection closes.
+            shutdown(&socket, std::net::Shutdown::Read);
         }
         #[cfg(target_os = "linux")]
         if let Some(closer) = self.closer.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -524,17 +526,4 @@ impl Shared {
             let _ = self.bus.send(reply);
         }
     }
-}
-
-/// Shuts the reading side of a connection, waking any thread blocked
-/// reading it; the writer still sends what is queued (an error reply, say)
-/// before the connection closes.
-fn shut_down(socket: &Stream) {
-    #[cfg(unix)]
-    {
-        let Stream::UdSocket(stream) = socket;
-        let _ = stream.inner().shutdown(std::net::Shutdown::Read);
-    }
-    #[cfg(not(unix))]
-    let _ = socket;
 }
