@@ -137,6 +137,14 @@ pub fn compare(name: &str, group: &str) {
     }
 }
 
+/// Prints the `compare` line for a size, in bytes.
+pub fn compare_sizes(name: &str, ours: usize, baseline: usize) {
+    println!(
+        "compare {name}: ours={ours} bytes baseline={baseline} bytes ratio={:.3}",
+        ours as f64 / baseline as f64
+    );
+}
+
 /// Times `n` single exchanges and prints their p50 and p99: the targets are
 /// per-request latencies, which a mean over a batch hides.
 pub fn percentiles(name: &str, n: usize, mut exchange: impl FnMut()) {

@@ -55,25 +55,35 @@ fn client(server: &BusServer, transport: Transport) -> Client {
 fn raw_socket_pair() -> UnixStream {
     let (client, mut server) = UnixStream::pair().unwrap();
     std::thread::spawn(move || {
-        let mut buf = vec![0u8; 1 << 16];
+        // The frame is read into one buffer and written back from it.
+        let mut buf = vec![0u8; 4 + (1 << 16)];
         loop {
-            let mut len = [0u8; 4];
-            if server.read_exact(&mut len).is_err() {
+            if server.read_exact(&mut buf[..4]).is_err() {
                 return;
             }
-            let n = u32::from_be_bytes(len) as usize;
-            if server.read_exact(&mut buf[..n]).is_err() {
-                return;
-            }
-            let mut frame = Vec::with_capacity(4 + n);
-            frame.extend_from_slice(&len);
-            frame.extend_from_slice(&buf[..n]);
-            if server.write_all(&frame).is_err() {
+            let n = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            if server.read_exact(&mut buf[4..4 + n]).is_err()
+                || server.write_all(&buf[..4 + n]).is_err()
+            {
                 return;
             }
         }
     });
     client
+}
+
+/// Benchmarks `ours` against `raw` as criterion group `name`, then prints
+/// the p50 and p99 of `n` single exchanges of each.
+fn measure(
+    c: &mut criterion::Criterion,
+    name: &str,
+    n: usize,
+    mut ours: impl FnMut(),
+    mut raw: impl FnMut(),
+) {
+    bench_pair(c, name, &mut ours, &mut raw);
+    percentiles(&format!("{name} (ours)"), n, &mut ours);
+    percentiles(&format!("{name} (raw)"), n, &mut raw);
 }
 
 fn bench(c: &mut criterion::Criterion) {
@@ -86,28 +96,20 @@ fn bench(c: &mut criterion::Criterion) {
     let mut frame = (SIZE as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&payload);
     let mut reply = vec![0u8; 4 + SIZE];
-    bench_pair(
+    measure(
         c,
         "socket_request_reply_256b",
+        20_000,
         || {
             socket_client
                 .request("bench.echo", payload.clone(), T)
-                .unwrap()
+                .unwrap();
         },
         || {
             raw.write_all(&frame).unwrap();
             raw.read_exact(&mut reply).unwrap();
         },
     );
-    percentiles("socket request/reply (ours)", 20_000, || {
-        socket_client
-            .request("bench.echo", payload.clone(), T)
-            .unwrap();
-    });
-    percentiles("socket ping-pong (raw)", 20_000, || {
-        raw.write_all(&frame).unwrap();
-        raw.read_exact(&mut reply).unwrap();
-    });
     drop(socket_client);
 
     #[cfg(target_os = "linux")]
@@ -128,28 +130,20 @@ fn bench(c: &mut criterion::Criterion) {
             }
         });
         let mut echo = vec![0u8; SIZE];
-        bench_pair(
+        measure(
             c,
             "shm_request_reply_256b",
+            50_000,
             || {
                 shm_client
                     .request("bench.echo", payload.clone(), T)
-                    .unwrap()
+                    .unwrap();
             },
             || {
                 to_server.write_all(&payload).unwrap();
                 from_server.read_exact(&mut echo).unwrap();
             },
         );
-        percentiles("shm request/reply (ours)", 50_000, || {
-            shm_client
-                .request("bench.echo", payload.clone(), T)
-                .unwrap();
-        });
-        percentiles("shm ping-pong (raw ring)", 50_000, || {
-            to_server.write_all(&payload).unwrap();
-            from_server.read_exact(&mut echo).unwrap();
-        });
         drop(region);
     }
 }

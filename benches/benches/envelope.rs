@@ -2,7 +2,7 @@
 //! same envelope, in time and in size.
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{bench_pair, criterion};
+use symphony_benches::{bench_pair, compare_sizes, criterion};
 use symphony_protocol::Envelope;
 
 fn envelope() -> Envelope {
@@ -35,10 +35,7 @@ fn bench(c: &mut criterion::Criterion) {
 
     let ours = envelope.encode().unwrap().len();
     let baseline = serde_json::to_vec(&envelope).unwrap().len();
-    println!(
-        "compare envelope_size_vs_json: ours={ours} bytes baseline={baseline} bytes ratio={:.3}",
-        ours as f64 / baseline as f64
-    );
+    compare_sizes("envelope_size_vs_json", ours, baseline);
 }
 
 criterion_group! { name = benches; config = criterion(); targets = bench }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use criterion::{criterion_group, criterion_main};
 use petgraph::graph::DiGraph;
 use serde_json::{Map, json};
-use symphony_benches::{bench_pair, criterion};
+use symphony_benches::{bench_pair, compare_sizes, criterion};
 use symphony_host::{Edge, ExtensionKind, Metadata, Node, Workflow};
 
 /// `n` operator nodes; node i gets one or two edges from earlier nodes, so
@@ -94,10 +94,7 @@ fn bench(c: &mut criterion::Criterion) {
     );
     let ours = workflow.to_msgpack().len();
     let baseline = serde_json::to_string(&workflow).unwrap().len();
-    println!(
-        "compare workflow_1k_nodes_size_msgpack_vs_json: ours={ours} bytes baseline={baseline} bytes ratio={:.3}",
-        ours as f64 / baseline as f64
-    );
+    compare_sizes("workflow_1k_nodes_size_msgpack_vs_json", ours, baseline);
 }
 
 criterion_group! { name = benches; config = criterion(); targets = bench }

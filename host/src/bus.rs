@@ -11,7 +11,7 @@ mod queue;
 pub mod server;
 mod service;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -91,24 +91,34 @@ struct Route {
     /// subscription id when several routes share a peer's queue.
     tag: u64,
     pattern: String,
-    group: Option<String>,
+    group: Option<Group>,
     owner: String,
     target: Arc<dyn Target>,
+}
+
+/// A queue group as its member routes see it.
+struct Group {
+    name: String,
+    /// The group's own round-robin position, shared by its members: one
+    /// counter for all groups would let two groups matching the same
+    /// subject each always pick the same member.
+    next: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
 struct Routes {
     /// Patterns without wildcards, by subject: found with one lookup.
-    exact: HashMap<String, Vec<Arc<Route>>>,
+    exact: FxHashMap<String, Vec<Arc<Route>>>,
     /// Patterns with wildcards, checked one by one.
     wild: Vec<Arc<Route>>,
+    /// Round-robin positions of the queue groups that have members.
+    groups: FxHashMap<String, Arc<AtomicUsize>>,
 }
 
 struct BusInner {
     routes: RwLock<Routes>,
     next_sid: AtomicU64,
     next_inbox: AtomicU64,
-    round_robin: AtomicUsize,
     metrics: Metrics,
 }
 
@@ -195,7 +205,6 @@ impl Bus {
                 routes: RwLock::default(),
                 next_sid: AtomicU64::new(1),
                 next_inbox: AtomicU64::new(1),
-                round_robin: AtomicUsize::new(0),
                 metrics: Metrics::default(),
             }),
             name: "bus".into(),
@@ -246,6 +255,11 @@ impl Bus {
     ) -> Result<RouteGuard, BusError> {
         validate_pattern(pattern).map_err(BusError::InvalidSubject)?;
         let sid = self.inner.next_sid.fetch_add(1, Ordering::Relaxed);
+        let mut routes = self.inner.write_routes();
+        let group = group.map(|name| Group {
+            next: routes.groups.entry(name.clone()).or_default().clone(),
+            name,
+        });
         let route = Arc::new(Route {
             sid,
             tag: tag.unwrap_or(sid),
@@ -254,7 +268,6 @@ impl Bus {
             owner: self.name.to_string(),
             target,
         });
-        let mut routes = self.inner.write_routes();
         if pattern.split('.').any(|t| t == "*" || t == ">") {
             routes.wild.push(route.clone());
         } else {
@@ -329,12 +342,10 @@ impl Bus {
         self.inner.route(reply) > 0
     }
 
-    /// Counts a message handed to its receiver now in the latency
+    /// Counts messages handed to their receiver now in the latency
     /// histogram (the server does this for its peers).
-    pub(crate) fn record_delivery(&self, envelope: &Envelope) {
-        self.inner
-            .metrics
-            .record_latency(now_us().saturating_sub(envelope.timestamp_us));
+    pub(crate) fn record_deliveries<'e>(&self, envelopes: impl IntoIterator<Item = &'e Envelope>) {
+        self.inner.record_deliveries(envelopes);
     }
 
     /// Counters per subject and subscription, and delivery latency.
@@ -350,7 +361,7 @@ impl Bus {
                 SubscriptionStats {
                     sid: r.sid,
                     pattern: r.pattern.clone(),
-                    queue_group: r.group.clone(),
+                    queue_group: r.group.as_ref().map(|g| g.name.clone()),
                     endpoint: r.owner.clone(),
                     delivered: counters.delivered,
                     dropped: counters.dropped,
@@ -383,7 +394,7 @@ impl BusInner {
         let mut targets: Vec<(u64, Arc<dyn Target>)> = Vec::new();
         {
             let routes = self.read_routes();
-            let mut groups: Vec<(&str, Vec<&Arc<Route>>)> = Vec::new();
+            let mut groups: Vec<(&Group, Vec<&Arc<Route>>)> = Vec::new();
             let matching = routes
                 .exact
                 .get(&envelope.subject)
@@ -398,40 +409,35 @@ impl BusInner {
             for route in matching {
                 match &route.group {
                     None => targets.push((route.tag, route.target.clone())),
-                    Some(group) => match groups.iter_mut().find(|(g, _)| g == group) {
+                    Some(group) => match groups.iter_mut().find(|(g, _)| g.name == group.name) {
                         Some((_, members)) => members.push(route),
                         None => groups.push((group, vec![route])),
                     },
                 }
             }
-            for (_, members) in groups {
-                let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
+            for (group, members) in groups {
+                let pick = group.next.fetch_add(1, Ordering::Relaxed) % members.len();
                 targets.push((members[pick].tag, members[pick].target.clone()));
             }
         }
         let counters = self.metrics.subject(&envelope.subject);
         let bytes = envelope.payload.len();
         let (mut delivered, mut dropped, mut closed) = (0, 0, false);
-        let last = targets.len().saturating_sub(1);
-        let mut envelope = Some(envelope);
-        for (i, (tag, target)) in targets.iter().enumerate() {
-            let tag = *tag;
-            // Every target but the last gets a clone; the payload is shared.
-            let message = if i == last {
-                envelope.take()
-            } else {
-                envelope.clone()
-            };
-            let Some(message) = message else { break };
-            match target.offer((tag, message)) {
-                Offer::Queued => delivered += 1,
-                Offer::Displaced => {
-                    delivered += 1;
-                    dropped += 1;
-                }
-                Offer::Dropped => dropped += 1,
-                Offer::Closed => closed = true,
+        let mut tally = |offer| match offer {
+            Offer::Queued => delivered += 1,
+            Offer::Displaced => {
+                delivered += 1;
+                dropped += 1;
             }
+            Offer::Dropped => dropped += 1,
+            Offer::Closed => closed = true,
+        };
+        // Every target but the last gets a clone; the payload is shared.
+        if let Some(((last_tag, last), rest)) = targets.split_last() {
+            for (tag, target) in rest {
+                tally(target.offer((*tag, envelope.clone())));
+            }
+            tally(last.offer((*last_tag, envelope)));
         }
         Metrics::published(&counters, bytes, delivered, dropped);
         if closed {
@@ -440,7 +446,8 @@ impl BusInner {
         delivered
     }
 
-    /// Drops every route for which `gone` holds.
+    /// Drops every route for which `gone` holds, and the positions of
+    /// groups left without members.
     fn remove_routes(&self, gone: impl Fn(&Route) -> bool) {
         let mut routes = self.write_routes();
         routes.exact.retain(|_, list| {
@@ -448,6 +455,15 @@ impl BusInner {
             !list.is_empty()
         });
         routes.wild.retain(|r| !gone(r));
+        routes.groups.retain(|_, next| Arc::strong_count(next) > 1);
+    }
+
+    fn record_deliveries<'e>(&self, envelopes: impl IntoIterator<Item = &'e Envelope>) {
+        let now = now_us();
+        for envelope in envelopes {
+            self.metrics
+                .record_latency(now.saturating_sub(envelope.timestamp_us));
+        }
     }
 }
 
@@ -462,8 +478,7 @@ impl Subscription {
         match self.queue.take(timeout) {
             Ok(Some((_, envelope))) => {
                 if let Some(bus) = self.guard.bus.upgrade() {
-                    bus.metrics
-                        .record_latency(now_us().saturating_sub(envelope.timestamp_us));
+                    bus.record_deliveries([&envelope]);
                 }
                 Ok(envelope)
             }
@@ -540,6 +555,30 @@ mod tests {
     }
 
     #[test]
+    fn each_queue_group_takes_its_own_turns() {
+        let bus = Bus::new();
+        let member = |group: &str| {
+            bus.subscribe_with(
+                "jobs",
+                SubscribeOptions {
+                    queue_group: Some(group.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        };
+        let members = [member("a"), member("a"), member("b"), member("b")];
+        for i in 0..10u8 {
+            assert_eq!(bus.publish("jobs", vec![i]).unwrap(), 2);
+        }
+        let counts: Vec<usize> = members
+            .iter()
+            .map(|s| std::iter::from_fn(|| s.try_recv()).count())
+            .collect();
+        assert_eq!(counts, [5, 5, 5, 5]);
+    }
+
+    #[test]
     fn request_reply_correlates_and_reports_no_responders_and_timeouts() {
         let bus = Bus::new();
         let err = bus.request("svc.none", &b""[..], T).unwrap_err();
@@ -576,34 +615,20 @@ mod tests {
     #[test]
     fn a_slow_subscriber_does_not_stall_the_others() {
         let bus = Bus::new();
-        let slow = bus
-            .subscribe_with(
+        let sub = |capacity, policy| {
+            bus.subscribe_with(
                 "flood",
                 SubscribeOptions {
-                    capacity: 4,
+                    capacity,
+                    policy,
                     ..Default::default()
                 },
             )
-            .unwrap();
-        let gone = bus
-            .subscribe_with(
-                "flood",
-                SubscribeOptions {
-                    capacity: 4,
-                    policy: SlowPolicy::Disconnect,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        let fast = bus
-            .subscribe_with(
-                "flood",
-                SubscribeOptions {
-                    capacity: 10_000,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            .unwrap()
+        };
+        let slow = sub(4, SlowPolicy::DropOldest);
+        let gone = sub(4, SlowPolicy::Disconnect);
+        let fast = sub(10_000, SlowPolicy::DropOldest);
         for i in 0..1000u32 {
             bus.publish("flood", i.to_be_bytes().to_vec()).unwrap();
         }

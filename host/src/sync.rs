@@ -52,6 +52,12 @@ impl Signal {
         }
     }
 
+    /// How many threads wait now.
+    #[cfg(test)]
+    pub(crate) fn waiters(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// Wakes every waiter, if there are any.
     pub(crate) fn notify_all(&self) {
         if self.waiting.load(Ordering::Relaxed) > 0 {

@@ -3,7 +3,7 @@
 //! the socket and over shared memory.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -257,6 +257,14 @@ fn a_stopped_peer_misses_its_heartbeats_and_is_declared_down() {
     }
 }
 
+/// A `symphony bus serve` child on a socket in a fresh directory.
+fn child_server(extra: &[&str]) -> (tempfile::TempDir, PathBuf, Peer) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bus.sock");
+    let server = serve_in_child(&path, extra);
+    (dir, path, server)
+}
+
 fn serve_in_child(path: &Path, extra: &[&str]) -> Peer {
     let path = path.display().to_string();
     let mut server = Peer::spawn(&args(&["bus", "serve", "--socket", &path], extra));
@@ -266,9 +274,7 @@ fn serve_in_child(path: &Path, extra: &[&str]) -> Peer {
 
 #[test]
 fn a_client_reconnects_to_a_restarted_server_and_resubscribes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bus.sock");
-    let server = serve_in_child(&path, &[]);
+    let (_dir, path, server) = child_server(&[]);
     let client = Client::connect_with(
         &path,
         ClientOptions {
@@ -296,9 +302,7 @@ fn a_client_reconnects_to_a_restarted_server_and_resubscribes() {
 
 #[test]
 fn a_client_gives_up_after_its_reconnection_attempts() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bus.sock");
-    let server = serve_in_child(&path, &[]);
+    let (_dir, path, server) = child_server(&[]);
     let client = Client::connect_with(
         &path,
         ClientOptions {
@@ -318,9 +322,7 @@ fn a_client_gives_up_after_its_reconnection_attempts() {
 #[cfg(unix)]
 #[test]
 fn malformed_frames_close_only_that_peer_with_a_logged_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bus.sock");
-    let mut server = serve_in_child(&path, &[]);
+    let (_dir, path, mut server) = child_server(&[]);
     let good = Client::connect(&path).unwrap();
     let sub = good.subscribe("still.working").unwrap();
     good.flush(T).unwrap();
@@ -357,9 +359,7 @@ fn peak_rss_mib(pid: u32) -> u64 {
 #[test]
 fn a_flood_to_a_slow_subscriber_does_not_grow_the_server_without_bound() {
     let _serial = timing();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bus.sock");
-    let server = serve_in_child(&path, &["--peer-queue", "256"]);
+    let (dir, path, server) = child_server(&["--peer-queue", "256"]);
     let slow = Client::connect_with(
         &path,
         ClientOptions {

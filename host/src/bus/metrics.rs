@@ -1,6 +1,6 @@
 //! Counters the bus keeps per subject and a delivery-latency histogram.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,7 +46,7 @@ const BUCKETS: usize = 40;
 pub(crate) struct Metrics {
     /// Bounded: subjects beyond this many share the `(other)` row, so a
     /// publisher inventing subjects cannot grow memory without bound.
-    subjects: RwLock<HashMap<String, std::sync::Arc<SubjectCounters>>>,
+    subjects: RwLock<FxHashMap<String, std::sync::Arc<SubjectCounters>>>,
     latency: [AtomicU64; BUCKETS],
 }
 

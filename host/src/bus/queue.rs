@@ -192,9 +192,10 @@ impl Queue {
     /// The next message, waiting up to `timeout`. `Err` carries why the
     /// queue closed once it is closed and empty.
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
-        let until = deadline(timeout);
-        self.poll_until(until.min(deadline(SPIN)));
-        let Some(mut state) = self.wait_ready(self.lock(), until, false)? else {
+        if !timeout.is_zero() && self.queued.load(Ordering::Acquire) == 0 {
+            self.poll_until(Instant::now() + SPIN.min(timeout));
+        }
+        let Some(mut state) = self.wait_ready(self.lock(), timeout, false)? else {
             return Ok(None);
         };
         let item = state.items.pop_front();
@@ -232,8 +233,7 @@ impl Queue {
     /// `Err` carries why the queue closed once it is closed and empty.
     /// Returns early after [`Queue::kick`].
     pub(crate) fn wait_nonempty(&self, timeout: Duration) -> Result<(), &'static str> {
-        self.wait_ready(self.lock(), deadline(timeout), true)
-            .map(drop)
+        self.wait_ready(self.lock(), timeout, true).map(drop)
     }
 
     /// Wakes a `wait_nonempty` caller although nothing is queued: its
@@ -251,13 +251,14 @@ impl Queue {
 
     /// Waits under the lock until a message is queued (`Some`; also after a
     /// kick when `kickable`), the queue is closed and empty (`Err`, why), or
-    /// `until` passes (`None`).
+    /// `timeout` passes (`None`). The clock is read only if it must wait.
     fn wait_ready<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
-        until: Instant,
+        timeout: Duration,
         kickable: bool,
     ) -> Result<Option<MutexGuard<'a, State>>, &'static str> {
+        let mut until = None;
         loop {
             if kickable && std::mem::take(&mut state.kicked) {
                 return Ok(Some(state));
@@ -268,6 +269,7 @@ impl Queue {
             if let Some(reason) = state.closed {
                 return Err(reason);
             }
+            let until = *until.get_or_insert_with(|| deadline(timeout));
             match self.not_empty.wait_until(state, until) {
                 Some(woken) => state = woken,
                 None => return Ok(None),
@@ -373,12 +375,20 @@ mod tests {
     #[test]
     fn a_kick_wakes_a_waiter_with_nothing_queued() {
         let q = std::sync::Arc::new(Queue::new(4, SlowPolicy::DropOldest));
+        let started = Instant::now();
         let waiter = {
             let q = q.clone();
-            std::thread::spawn(move || q.wait_nonempty(Duration::from_secs(60)))
+            std::thread::spawn(move || q.wait_nonempty(Duration::from_secs(600)))
         };
+        // Kick only once the waiter sleeps, so the wake-up is what ends
+        // its wait (its timeout is ten minutes away).
+        while q.not_empty.waiters() == 0 {
+            assert!(!waiter.is_finished(), "the waiter returned without a kick");
+            std::thread::yield_now();
+        }
         q.kick();
         assert_eq!(waiter.join().unwrap(), Ok(()));
+        assert!(started.elapsed() < Duration::from_secs(300));
         assert_eq!(q.len(), 0);
     }
 

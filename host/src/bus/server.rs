@@ -85,7 +85,7 @@ impl Default for ServerOptions {
             peer_timeout: Duration::from_millis(75),
             peer_queue: 8192,
             peer_queue_bytes: 64 << 20,
-            peer_policy: SlowPolicy::DropOldest,
+            peer_policy: SlowPolicy::default(),
             max_frame: symphony_protocol::frame::DEFAULT_MAX_FRAME,
             shm_dir: None,
             shm_capacity: 1 << 20,
@@ -390,7 +390,7 @@ impl Shared {
         };
         write_message(&mut socket, &welcome)
             .map_err(|e| format!("sending the welcome failed: {e}"))?;
-        tracing::info!(peer = %peer.name, transport = peer.transport, "bus peer connected");
+        tracing::info!(peer = %peer.name, transport = peer.transport(), "bus peer connected");
         match link {
             None => {
                 stream

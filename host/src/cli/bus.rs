@@ -23,15 +23,17 @@ pub enum BusCommand {
     Serve {
         #[command(flatten)]
         socket: SocketArg,
-        /// Heartbeat interval in milliseconds.
-        #[arg(long = "heartbeat-ms", default_value_t = 20)]
-        heartbeat_ms: u64,
-        /// A peer silent this long (milliseconds) is declared down.
-        #[arg(long = "peer-timeout-ms", default_value_t = 75)]
-        peer_timeout_ms: u64,
-        /// Messages that may wait for one peer before the oldest is dropped.
-        #[arg(long = "peer-queue", default_value_t = 8192)]
-        peer_queue: usize,
+        /// Heartbeat interval in milliseconds (default: the library's, 20).
+        #[arg(long = "heartbeat-ms")]
+        heartbeat_ms: Option<u64>,
+        /// A peer silent this long (milliseconds) is declared down
+        /// (default: the library's, 75).
+        #[arg(long = "peer-timeout-ms")]
+        peer_timeout_ms: Option<u64>,
+        /// Messages that may wait for one peer before the oldest is dropped
+        /// (default: the library's, 8192).
+        #[arg(long = "peer-queue")]
+        peer_queue: Option<usize>,
     },
     /// Publish DATA (text, or @FILE) on SUBJECT.
     Pub {
@@ -197,6 +199,21 @@ fn print_message(envelope: &Envelope, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Subscribes (in `group`, if given) and waits until the server has the
+/// subscription, so whatever is published next arrives.
+fn listen(
+    client: &Client,
+    subject: &str,
+    group: Option<&str>,
+) -> anyhow::Result<ClientSubscription> {
+    let sub = match group {
+        Some(group) => client.queue_subscribe(subject, group)?,
+        None => client.subscribe(subject)?,
+    };
+    client.flush(WAIT)?;
+    Ok(sub)
+}
+
 /// Hands each message on `sub` to `f`, `count` of them or until the
 /// client closes.
 fn each_message(
@@ -231,12 +248,16 @@ pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
-            let options = ServerOptions {
-                heartbeat: Duration::from_millis(heartbeat_ms),
-                peer_timeout: Duration::from_millis(peer_timeout_ms),
-                peer_queue,
-                ..Default::default()
-            };
+            let mut options = ServerOptions::default();
+            if let Some(ms) = heartbeat_ms {
+                options.heartbeat = Duration::from_millis(ms);
+            }
+            if let Some(ms) = peer_timeout_ms {
+                options.peer_timeout = Duration::from_millis(ms);
+            }
+            if let Some(n) = peer_queue {
+                options.peer_queue = n;
+            }
             let _server = BusServer::bind(&Bus::new(), &path, options)?;
             eprintln!("bus server listening on {}", path.display());
             loop {
@@ -265,11 +286,7 @@ pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
             conn,
         } => {
             let client = conn.connect(&host)?;
-            let sub = match &queue {
-                Some(group) => client.queue_subscribe(&subject, group)?,
-                None => client.subscribe(&subject)?,
-            };
-            client.flush(WAIT)?;
+            let sub = listen(&client, &subject, queue.as_deref())?;
             eprintln!("subscribed to '{subject}' as {}", client.name());
             each_message(&sub, count, |envelope| print_message(&envelope, json))?;
             Ok(ExitCode::SUCCESS)
@@ -307,11 +324,7 @@ pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
             }
             let answer = payload(data.as_deref())?;
             let client = conn.connect(&host)?;
-            let sub = match &queue {
-                Some(group) => client.queue_subscribe(&subject, group)?,
-                None => client.subscribe(&subject)?,
-            };
-            client.flush(WAIT)?;
+            let sub = listen(&client, &subject, queue.as_deref())?;
             eprintln!("answering '{subject}' as {}", client.name());
             each_message(&sub, count, |request| {
                 let body = if echo {

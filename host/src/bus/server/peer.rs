@@ -59,7 +59,6 @@ pub struct PeerStats {
 
 pub(super) struct Peer {
     pub(super) name: String,
-    pub(super) transport: &'static str,
     queue: Arc<Queue>,
     /// The link, shared by the writer thread and publishers that find it
     /// idle and write in place.
@@ -148,11 +147,6 @@ impl Peer {
     ) -> Peer {
         Peer {
             name: name.to_string(),
-            transport: if shm_path.is_some() {
-                "shared-memory"
-            } else {
-                "socket"
-            },
             queue: Arc::new(Queue::with_byte_limit(
                 options.peer_queue,
                 options.peer_queue_bytes,
@@ -254,7 +248,7 @@ impl Peer {
     pub(super) fn stats(&self) -> PeerStats {
         PeerStats {
             name: self.name.clone(),
-            transport: self.transport,
+            transport: self.transport(),
             subscriptions: self.routes().len(),
             frames_in: self.frames_in.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
@@ -266,14 +260,19 @@ impl Peer {
         }
     }
 
-    /// Queues a message from the server itself.
-    fn send_control(&self, envelope: Envelope) {
-        self.queue.offer((CONTROL, envelope));
+    /// `socket` or `shared-memory`.
+    pub(super) fn transport(&self) -> &'static str {
+        if self.shm_path.is_some() {
+            "shared-memory"
+        } else {
+            "socket"
+        }
     }
 
+    /// Queues an error report from the server itself.
     fn send_error(&self, message: String) {
         if let Ok(envelope) = (ErrorReply { message }).to_envelope("bus.error") {
-            self.send_control(envelope);
+            self.queue.offer((CONTROL, envelope));
         }
     }
 
@@ -311,10 +310,13 @@ impl Peer {
                     // place can never overtake what is queued.
                     peer.queue.drain_into(&mut batch, BATCH, BATCH_BYTES);
                     let frames = batch.len() as u64;
+                    peer.bus.record_deliveries(
+                        batch
+                            .iter()
+                            .filter(|(tag, _)| *tag != CONTROL)
+                            .map(|(_, e)| e),
+                    );
                     for (tag, mut envelope) in batch.drain(..) {
-                        if tag != CONTROL {
-                            peer.bus.record_delivery(&envelope);
-                        }
                         peer.encode(tag, &mut envelope, buf);
                     }
                     if buf.is_empty() {
@@ -365,7 +367,7 @@ impl Target for Peer {
                     Ok(0) | Err(_) => {}
                     Ok(n) => {
                         if tag != CONTROL {
-                            self.bus.record_delivery(&envelope);
+                            self.bus.record_deliveries([&envelope]);
                         }
                         self.wrote(1, buf.len());
                         self.written_in_place.fetch_add(1, Ordering::Relaxed);
