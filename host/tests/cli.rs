@@ -195,26 +195,20 @@ fn workflow_convert_goes_to_msgpack_and_back_and_the_result_runs() {
     let packed = dir.path().join("demo.msgpack");
     let json = dir.path().join("demo.json");
     let demo = workflows().join("demo.json");
-    let out = symphony(&[
-        "workflow",
-        "convert",
-        demo.to_str().unwrap(),
-        "--to",
-        "msgpack",
-        "--out",
-        packed.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = symphony(&[
-        "workflow",
-        "convert",
-        packed.to_str().unwrap(),
-        "--to",
-        "json",
-        "--out",
-        json.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let convert = |from: &Path, to: &str, out: &Path| {
+        let output = symphony(&[
+            "workflow",
+            "convert",
+            from.to_str().unwrap(),
+            "--to",
+            to,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    };
+    convert(&demo, "msgpack", &packed);
+    convert(&packed, "json", &json);
     let original: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&demo).unwrap()).unwrap();
     let round_tripped: serde_json::Value =

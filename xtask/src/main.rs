@@ -66,6 +66,17 @@ impl Task {
         cmd
     }
 
+    /// `cargo ARGS --manifest-path MANIFEST [--target-dir DIR]`: a command
+    /// on another workspace (the guests, the fuzz crate).
+    fn cargo_in(&self, args: &[&str], manifest: &Path, target_dir: Option<&Path>) -> Command {
+        let mut cmd = self.cargo();
+        cmd.args(args).arg("--manifest-path").arg(manifest);
+        if let Some(dir) = target_dir {
+            cmd.arg("--target-dir").arg(dir);
+        }
+        cmd
+    }
+
     fn components(&self) -> PathBuf {
         self.target.join("components")
     }
@@ -218,61 +229,41 @@ impl Task {
     fn test(&self) -> Result<()> {
         self.build_examples()?;
         self.build_with_cargo_component()?;
+        let guests: Vec<PathBuf> = GUESTS
+            .iter()
+            .map(|(workspace, _)| self.root.join(workspace).join("Cargo.toml"))
+            .collect();
+        let fuzz = self.root.join("fuzz/Cargo.toml");
         eprintln!("xtask: cargo fmt --check");
         run(self.cargo().args(["fmt", "--all", "--check"]))?;
-        for (workspace, _) in GUESTS {
-            let manifest = self.root.join(workspace).join("Cargo.toml");
-            run(self
-                .cargo()
-                .args(["fmt", "--all", "--check", "--manifest-path"])
-                .arg(&manifest))?;
+        for manifest in guests.iter().chain([&fuzz]) {
+            run(&mut self.cargo_in(&["fmt", "--all", "--check"], manifest, None))?;
         }
-        let fuzz = self.root.join("fuzz/Cargo.toml");
-        run(self
-            .cargo()
-            .args(["fmt", "--all", "--check", "--manifest-path"])
-            .arg(&fuzz))?;
         eprintln!("xtask: cargo clippy");
-        run(self.cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
+        let deny_warnings = ["--", "-D", "warnings"];
         run(self
             .cargo()
-            .args(["clippy", "--all-targets", "--manifest-path"])
-            .arg(&fuzz)
-            .arg("--target-dir")
-            .arg(&self.target)
-            .args(["--", "-D", "warnings"]))?;
-        for (workspace, _) in GUESTS {
-            let manifest = self.root.join(workspace).join("Cargo.toml");
+            .args(["clippy", "--workspace", "--all-targets"])
+            .args(deny_warnings))?;
+        run(self
+            .cargo_in(&["clippy", "--all-targets"], &fuzz, Some(&self.target))
+            .args(deny_warnings))?;
+        for manifest in &guests {
             run(self
-                .cargo()
-                .args([
-                    "clippy",
-                    "--all-targets",
-                    "--target",
-                    WASM_TARGET,
-                    "--manifest-path",
-                ])
-                .arg(&manifest)
-                .arg("--target-dir")
-                .arg(self.guest_target())
-                .args(["--", "-D", "warnings"]))?;
+                .cargo_in(
+                    &["clippy", "--all-targets", "--target", WASM_TARGET],
+                    manifest,
+                    Some(&self.guest_target()),
+                )
+                .args(deny_warnings))?;
         }
         let mut tally = Tally::default();
         eprintln!("xtask: unit tests of the example extensions");
-        tally.run(
-            self.cargo()
-                .args(["test", "--manifest-path"])
-                .arg(self.root.join("examples/Cargo.toml"))
-                .arg("--target-dir")
-                .arg(self.guest_target()),
-        )?;
+        tally.run(&mut self.cargo_in(
+            &["test"],
+            &self.root.join("examples/Cargo.toml"),
+            Some(&self.guest_target()),
+        ))?;
         eprintln!("xtask: cargo test --workspace");
         tally.run(
             self.cargo()
@@ -281,19 +272,9 @@ impl Task {
                 .env("SYMPHONY_FIXTURES", self.fixtures()),
         )?;
         eprintln!("xtask: fuzz target tests and a 3-second smoke run of the frame decoder");
-        tally.run(
-            self.cargo()
-                .args(["test", "--manifest-path"])
-                .arg(&fuzz)
-                .arg("--target-dir")
-                .arg(&self.target),
-        )?;
+        tally.run(&mut self.cargo_in(&["test"], &fuzz, Some(&self.target)))?;
         run(self
-            .cargo()
-            .args(["run", "--quiet", "--manifest-path"])
-            .arg(&fuzz)
-            .arg("--target-dir")
-            .arg(&self.target)
+            .cargo_in(&["run", "--quiet"], &fuzz, Some(&self.target))
             .args(["--bin", "smoke", "--", "3"]))?;
         // One closing line for every test binary above.
         println!("tests: {} passed, {} failed", tally.passed, tally.failed);

@@ -1,11 +1,12 @@
 //! `symphony workflow`: work with workflow files.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::json;
-use symphony_host::{EdgeKind, Format, Node, Workflow};
+use symphony_host::{Edge, EdgeKind, Format, Node, Workflow};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WorkflowCommand {
@@ -53,11 +54,11 @@ pub fn run(command: WorkflowCommand) -> anyhow::Result<ExitCode> {
         }
         WorkflowCommand::Convert { file, to, out } => {
             let workflow = Workflow::from_file(&file)?;
-            let (format, extension) = match to {
-                FormatArg::Json => (Format::Json, "json"),
-                FormatArg::Msgpack => (Format::Msgpack, "msgpack"),
+            let format = match to {
+                FormatArg::Json => Format::Json,
+                FormatArg::Msgpack => Format::Msgpack,
             };
-            let out = out.unwrap_or_else(|| file.with_extension(extension));
+            let out = out.unwrap_or_else(|| file.with_extension(format.extension()));
             if out == file {
                 anyhow::bail!("{} would overwrite the input; pass --out", out.display());
             }
@@ -74,8 +75,9 @@ pub fn run(command: WorkflowCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Nodes grouped by layer, each layer sorted by id; nodes on a cycle last.
-fn by_layer(workflow: &Workflow) -> Vec<Vec<&Node>> {
+/// Nodes grouped by layer, each layer sorted by id, and the nodes on a
+/// cycle (which have no layer).
+fn by_layer(workflow: &Workflow) -> (Vec<Vec<&Node>>, Vec<&Node>) {
     let layers = workflow.layers();
     let depth = layers.values().max().map_or(0, |d| d + 1);
     let mut grouped: Vec<Vec<&Node>> = vec![Vec::new(); depth];
@@ -89,10 +91,16 @@ fn by_layer(workflow: &Workflow) -> Vec<Vec<&Node>> {
     for layer in &mut grouped {
         layer.sort_by(|a, b| a.id.cmp(&b.id));
     }
-    if !cyclic.is_empty() {
-        grouped.push(cyclic);
+    (grouped, cyclic)
+}
+
+/// Each node's incoming edges, in edge order.
+fn incoming(workflow: &Workflow) -> HashMap<&str, Vec<&Edge>> {
+    let mut incoming: HashMap<&str, Vec<&Edge>> = HashMap::new();
+    for edge in &workflow.edges {
+        incoming.entry(edge.to.as_str()).or_default().push(edge);
     }
-    grouped
+    incoming
 }
 
 fn arrow(kind: EdgeKind) -> &'static str {
@@ -120,21 +128,20 @@ fn draw(workflow: &Workflow) -> String {
         out += &format!("  tags: {}\n", meta.tags.join(", "));
     }
     let width = workflow.nodes.iter().map(|n| n.id.len()).max().unwrap_or(0);
-    let layers = workflow.layers();
-    for (i, nodes) in by_layer(workflow).iter().enumerate() {
-        let on_cycle = nodes
-            .first()
-            .is_some_and(|n| !layers.contains_key(n.id.as_str()));
-        out += &if on_cycle {
-            "\non a cycle\n".to_string()
-        } else {
-            format!("\nlayer {i}\n")
-        };
+    let incoming = incoming(workflow);
+    let (layers, cyclic) = by_layer(workflow);
+    let titled = layers
+        .iter()
+        .enumerate()
+        .map(|(i, nodes)| (format!("layer {i}"), nodes))
+        .chain((!cyclic.is_empty()).then(|| ("on a cycle".to_string(), &cyclic)));
+    for (title, nodes) in titled {
+        out += &format!("\n{title}\n");
         for node in nodes {
-            let from: Vec<String> = workflow
-                .edges
-                .iter()
-                .filter(|e| e.to == node.id)
+            let from: Vec<String> = incoming
+                .get(node.id.as_str())
+                .into_iter()
+                .flatten()
                 .map(|e| match (e.kind, &e.when) {
                     (EdgeKind::Control, _) => format!("{} (after)", e.from),
                     (EdgeKind::Conditional, Some(when)) => format!("{} (when {when})", e.from),
@@ -176,10 +183,13 @@ fn draw(workflow: &Workflow) -> String {
 
 /// What `symphony workflow show --json` prints.
 fn describe(workflow: &Workflow) -> serde_json::Value {
-    let layers: Vec<Vec<&str>> = by_layer(workflow)
-        .iter()
+    let (layers, cyclic) = by_layer(workflow);
+    let layers: Vec<Vec<&str>> = layers
+        .into_iter()
+        .chain((!cyclic.is_empty()).then_some(cyclic))
         .map(|nodes| nodes.iter().map(|n| n.id.as_str()).collect())
         .collect();
+    let incoming = incoming(workflow);
     json!({
         "id": workflow.id,
         "name": workflow.name,
@@ -189,11 +199,11 @@ fn describe(workflow: &Workflow) -> serde_json::Value {
             "id": n.id,
             "kind": n.kind.to_string(),
             "extension": n.extension,
-            "depends_on": workflow
-                .dependencies(&n.id)
-                .unwrap_or_default()
-                .iter()
-                .map(|d| d.id.as_str())
+            "depends_on": incoming
+                .get(n.id.as_str())
+                .into_iter()
+                .flatten()
+                .map(|e| e.from.as_str())
                 .collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "edges": workflow.edges,

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::model::SCHEMA_VERSION;
-use super::{AddonView, Edge, EdgeKind, Metadata, Node, Problem, Workflow, WorkflowError};
+use super::{AddonView, Edge, Metadata, Node, Problem, Workflow, WorkflowError};
 use crate::extension::ExtensionKind;
 
 /// Builds a [`Workflow`] step by step; [`WorkflowBuilder::build`] checks
@@ -144,24 +144,14 @@ impl WorkflowBuilder {
 
     /// A control edge: `to` runs after `from` without taking its output.
     pub fn after(mut self, from: &str, to: &str) -> Self {
-        self.workflow.edges.push(Edge {
-            from: from.to_string(),
-            to: to.to_string(),
-            kind: EdgeKind::Control,
-            when: None,
-        });
+        self.workflow.edges.push(Edge::control(from, to));
         self
     }
 
     /// A conditional edge: `from`'s output flows into `to` when the
     /// JMESPath expression `when` holds over it; otherwise `to` is skipped.
     pub fn connect_when(mut self, from: &str, to: &str, when: &str) -> Self {
-        self.workflow.edges.push(Edge {
-            from: from.to_string(),
-            to: to.to_string(),
-            kind: EdgeKind::Conditional,
-            when: Some(when.to_string()),
-        });
+        self.workflow.edges.push(Edge::conditional(from, to, when));
         self
     }
 

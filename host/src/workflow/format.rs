@@ -20,12 +20,11 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a file name suggests: `.msgpack`/`.mpk` are msgpack,
-    /// anything else JSON.
-    pub fn for_path(path: &Path) -> Format {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("msgpack" | "mpk") => Format::Msgpack,
-            _ => Format::Json,
+    /// The file extension this format is written with.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Msgpack => "msgpack",
         }
     }
 }
@@ -133,9 +132,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], origin: &str) -> Result<T, Workflow
 /// Schema version 1, the foundation's format, and its upgrade.
 mod v1 {
     use serde::Deserialize;
-    use serde_json::{Map, Value};
 
-    use crate::extension::ExtensionKind;
     use crate::workflow::model::{self, AddonView, Edge, Metadata, SCHEMA_VERSION};
 
     #[derive(Deserialize)]
@@ -146,21 +143,12 @@ mod v1 {
         name: String,
         #[serde(default)]
         description: Option<String>,
-        nodes: Vec<Node>,
+        /// Version 2 nodes are still the same shape.
+        nodes: Vec<model::Node>,
         #[serde(default)]
         edges: Vec<V1Edge>,
         #[serde(default)]
         addons: Vec<AddonView>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Node {
-        id: String,
-        kind: ExtensionKind,
-        extension: String,
-        #[serde(default)]
-        config: Map<String, Value>,
     }
 
     #[derive(Deserialize)]
@@ -181,16 +169,7 @@ mod v1 {
                 version: semver::Version::new(1, 0, 0),
                 description: self.description,
                 metadata: Metadata::default(),
-                nodes: self
-                    .nodes
-                    .into_iter()
-                    .map(|n| model::Node {
-                        id: n.id,
-                        kind: n.kind,
-                        extension: n.extension,
-                        config: n.config,
-                    })
-                    .collect(),
+                nodes: self.nodes,
                 edges: self
                     .edges
                     .into_iter()
@@ -324,18 +303,8 @@ mod tests {
         let edge = ("[a-z]{1,8}", "[a-z]{1,8}", 0..3u8, "[a-z.]{1,10}").prop_map(
             |(from, to, kind, when)| match kind {
                 0 => Edge::data(from, to),
-                1 => Edge {
-                    from,
-                    to,
-                    kind: EdgeKind::Control,
-                    when: None,
-                },
-                _ => Edge {
-                    from,
-                    to,
-                    kind: EdgeKind::Conditional,
-                    when: Some(when),
-                },
+                1 => Edge::control(from, to),
+                _ => Edge::conditional(from, to, when),
             },
         );
         let metadata = (

@@ -1,34 +1,93 @@
 //! Questions about a workflow's graph: what a node depends on, what
 //! depends on it, and which layer it runs in.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
+use rustc_hash::FxHashMap;
+
+use super::validate::topological_order;
 use super::{Node, Workflow};
+
+/// Who points at whom, by node index; edges naming a node that does not
+/// exist (which validation reports) are left out.
+struct Adjacency {
+    index: FxHashMap<String, usize>,
+    /// Per node, the nodes its edges lead to.
+    outgoing: Vec<Vec<usize>>,
+    /// Per node, the nodes whose edges lead to it, in edge order.
+    incoming: Vec<Vec<usize>>,
+}
+
+impl Adjacency {
+    fn of(workflow: &Workflow) -> Adjacency {
+        let n = workflow.nodes.len();
+        let index: FxHashMap<String, usize> = workflow
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| (node.id.clone(), i))
+            .collect();
+        let (mut outgoing, mut incoming) = (vec![Vec::new(); n], vec![Vec::new(); n]);
+        for edge in &workflow.edges {
+            if let (Some(&from), Some(&to)) = (index.get(&edge.from), index.get(&edge.to)) {
+                outgoing[from].push(to);
+                incoming[to].push(from);
+            }
+        }
+        Adjacency {
+            index,
+            outgoing,
+            incoming,
+        }
+    }
+
+    /// Every node reachable from `start` along `next`, sorted by id.
+    fn reach<'w>(
+        &self,
+        workflow: &'w Workflow,
+        start: usize,
+        next: &[Vec<usize>],
+    ) -> Vec<&'w Node> {
+        let mut seen = vec![false; next.len()];
+        seen[start] = true;
+        let mut found = Vec::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(at) = queue.pop_front() {
+            for &there in &next[at] {
+                if !std::mem::replace(&mut seen[there], true) {
+                    found.push(&workflow.nodes[there]);
+                    queue.push_back(there);
+                }
+            }
+        }
+        found.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        found
+    }
+}
 
 impl Workflow {
     /// The nodes `id` directly depends on (through data or control edges),
     /// in edge order; `None` if there is no such node.
     pub fn dependencies(&self, id: &str) -> Option<Vec<&Node>> {
-        self.node(id)?;
-        Some(
-            self.edges
-                .iter()
-                .filter(|e| e.to == id)
-                .filter_map(|e| self.node(&e.from))
-                .collect(),
-        )
+        let graph = Adjacency::of(self);
+        let at = *graph.index.get(id)?;
+        Some(graph.incoming[at].iter().map(|&i| &self.nodes[i]).collect())
     }
 
     /// The nodes `id` depends on, directly or through others, sorted by id;
     /// `None` if there is no such node.
     pub fn ancestors(&self, id: &str) -> Option<Vec<&Node>> {
-        self.reach(id, |e| (&e.to, &e.from))
+        let graph = Adjacency::of(self);
+        let at = *graph.index.get(id)?;
+        Some(graph.reach(self, at, &graph.incoming))
     }
 
     /// The nodes that depend on `id`, directly or through others, sorted by
     /// id; `None` if there is no such node.
     pub fn descendants(&self, id: &str) -> Option<Vec<&Node>> {
-        self.reach(id, |e| (&e.from, &e.to))
+        let graph = Adjacency::of(self);
+        let at = *graph.index.get(id)?;
+        Some(graph.reach(self, at, &graph.outgoing))
     }
 
     /// The node with this id.
@@ -40,66 +99,18 @@ impl Workflow {
     /// than the deepest node it depends on. Nodes on a cycle (which
     /// validation reports) get no layer.
     pub fn layers(&self) -> HashMap<&str, usize> {
-        let mut incoming: HashMap<&str, usize> =
-            self.nodes.iter().map(|n| (n.id.as_str(), 0)).collect();
-        let mut outgoing: HashMap<&str, Vec<&str>> = HashMap::new();
-        for edge in &self.edges {
-            if let Some(count) = incoming.get_mut(edge.to.as_str()) {
-                *count += 1;
-                outgoing.entry(&edge.from).or_default().push(&edge.to);
+        let graph = Adjacency::of(self);
+        let mut layer = vec![0; self.nodes.len()];
+        let order = topological_order(&self.nodes, &graph.incoming, &graph.outgoing);
+        for &i in &order {
+            for &next in &graph.outgoing[i] {
+                layer[next] = layer[next].max(layer[i] + 1);
             }
         }
-        let mut layer: HashMap<&str, usize> = HashMap::new();
-        let mut ready: VecDeque<&str> = incoming
-            .iter()
-            .filter(|(_, n)| **n == 0)
-            .map(|(&id, _)| id)
-            .collect();
-        for &id in &ready {
-            layer.insert(id, 0);
-        }
-        while let Some(id) = ready.pop_front() {
-            let next_layer = layer[id] + 1;
-            for &next in outgoing.get(id).into_iter().flatten() {
-                let entry = layer.entry(next).or_insert(0);
-                *entry = (*entry).max(next_layer);
-                if let Some(count) = incoming.get_mut(next) {
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.push_back(next);
-                    }
-                }
-            }
-        }
-        layer.retain(|id, _| incoming.get(id) == Some(&0));
-        layer
-    }
-
-    /// Breadth-first over edges seen through `ends` (which end is "here",
-    /// which is "next").
-    fn reach<'w>(
-        &'w self,
-        id: &str,
-        ends: impl Fn(&'w super::Edge) -> (&'w String, &'w String),
-    ) -> Option<Vec<&'w Node>> {
-        self.node(id)?;
-        let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
-        for edge in &self.edges {
-            let (here, there) = ends(edge);
-            next.entry(here).or_default().push(there);
-        }
-        let mut seen: HashSet<&str> = HashSet::new();
-        let mut queue = VecDeque::from([id]);
-        while let Some(at) = queue.pop_front() {
-            for &there in next.get(at).into_iter().flatten() {
-                if there != id && seen.insert(there) {
-                    queue.push_back(there);
-                }
-            }
-        }
-        let mut seen: Vec<&str> = seen.into_iter().collect();
-        seen.sort_unstable();
-        Some(seen.into_iter().filter_map(|id| self.node(id)).collect())
+        order
+            .into_iter()
+            .map(|i| (self.nodes[i].id.as_str(), layer[i]))
+            .collect()
     }
 }
 

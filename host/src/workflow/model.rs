@@ -144,13 +144,37 @@ impl EdgeKind {
 }
 
 impl Edge {
-    /// A data edge from `from` to `to`.
+    /// A data edge: `from`'s output flows into `to`.
     pub fn data(from: impl Into<String>, to: impl Into<String>) -> Edge {
+        Edge::new(from, to, EdgeKind::Data, None)
+    }
+
+    /// A control edge: `to` runs after `from` without taking its output.
+    pub fn control(from: impl Into<String>, to: impl Into<String>) -> Edge {
+        Edge::new(from, to, EdgeKind::Control, None)
+    }
+
+    /// A conditional edge: `from`'s output flows into `to` when the
+    /// JMESPath expression `when` holds over it.
+    pub fn conditional(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        when: impl Into<String>,
+    ) -> Edge {
+        Edge::new(from, to, EdgeKind::Conditional, Some(when.into()))
+    }
+
+    fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        kind: EdgeKind,
+        when: Option<String>,
+    ) -> Edge {
         Edge {
             from: from.into(),
             to: to.into(),
-            kind: EdgeKind::Data,
-            when: None,
+            kind,
+            when,
         }
     }
 }

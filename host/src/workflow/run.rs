@@ -1,6 +1,5 @@
 //! Running a validated workflow, node by node in topological order.
 
-use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -158,19 +157,12 @@ pub(crate) fn execute(
         }
     };
 
-    let index_of: HashMap<&str, usize> = workflow
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.id.as_str(), i))
-        .collect();
     let mut skipped = vec![false; workflow.nodes.len()];
 
     for (position, &index) in plan.order.iter().enumerate() {
         let node = &workflow.nodes[index];
-        match gate(workflow, plan, index, &index_of, &skipped, &outputs) {
-            Gate::Run => {}
-            Gate::Skip(reason) => {
+        let result = match gate(workflow, plan, index, &skipped, &outputs) {
+            Ok(Some(reason)) => {
                 skipped[index] = true;
                 let entry = &mut report.nodes[position];
                 entry.state = NodeState::Skipped;
@@ -179,49 +171,45 @@ pub(crate) fn execute(
                 emit("node.skipped", node.id.clone().into_bytes());
                 continue;
             }
-            Gate::Fail(message) => {
-                fail_run(&mut report, position, message);
-                observer(RunEvent::NodeFinished {
+            Err(message) => Err(message),
+            Ok(None) => {
+                let node_input = match plan.upstream[index].as_slice() {
+                    [] => input_text.clone(),
+                    [single] => outputs[*single].clone().unwrap_or_default(),
+                    several => {
+                        let mut map = Map::new();
+                        for &up in several {
+                            map.insert(
+                                workflow.nodes[up].id.clone(),
+                                to_value(outputs[up].as_deref().unwrap_or("null")),
+                            );
+                        }
+                        Value::Object(map).to_string()
+                    }
+                };
+                report.nodes[position].state = NodeState::Running;
+                observer(RunEvent::NodeStarted {
                     node: &report.nodes[position],
                 });
-                emit("node.failed", node.id.clone().into_bytes());
-                break;
-            }
-        }
-        let node_input = match plan.upstream[index].as_slice() {
-            [] => input_text.clone(),
-            [single] => outputs[*single].clone().unwrap_or_default(),
-            several => {
-                let mut map = Map::new();
-                for &up in several {
-                    map.insert(
-                        workflow.nodes[up].id.clone(),
-                        to_value(outputs[up].as_deref().unwrap_or("null")),
-                    );
-                }
-                Value::Object(map).to_string()
+                emit("node.started", node.id.clone().into_bytes());
+
+                let config = NodeConfig::new(node.config.clone());
+                let began = Instant::now();
+                let result = call_node(host, node.kind, &node.extension, &config, &node_input);
+                report.nodes[position].duration_ms = Some(began.elapsed().as_secs_f64() * 1e3);
+                result.map_err(|e| e.to_string())
             }
         };
-        report.nodes[position].state = NodeState::Running;
-        observer(RunEvent::NodeStarted {
-            node: &report.nodes[position],
-        });
-        emit("node.started", node.id.clone().into_bytes());
-
-        let config = NodeConfig::new(node.config.clone());
-        let began = Instant::now();
-        let result = call_node(host, node.kind, &node.extension, &config, &node_input);
-        let entry = &mut report.nodes[position];
-        entry.duration_ms = Some(began.elapsed().as_secs_f64() * 1e3);
         match result {
             Ok(output) => {
+                let entry = &mut report.nodes[position];
                 entry.state = NodeState::Completed;
                 outputs[index] = Some(output);
                 observer(RunEvent::NodeFinished { node: entry });
                 emit("node.completed", node.id.clone().into_bytes());
             }
-            Err(error) => {
-                fail_run(&mut report, position, error.to_string());
+            Err(message) => {
+                fail_run(&mut report, position, message);
                 observer(RunEvent::NodeFinished {
                     node: &report.nodes[position],
                 });
@@ -233,26 +221,17 @@ pub(crate) fn execute(
 
     if report.state == RunState::Running {
         report.state = RunState::Completed;
-        let sinks: Vec<usize> = plan
-            .sinks
-            .iter()
-            .copied()
-            .filter(|&i| !skipped[i])
-            .collect();
-        report.output = Some(match sinks.as_slice() {
-            [single] if plan.sinks.len() == 1 => {
-                to_value(outputs[*single].as_deref().unwrap_or("null"))
-            }
-            [] if plan.sinks.len() == 1 => Value::Null,
+        let output = |i: usize| to_value(outputs[i].as_deref().unwrap_or("null"));
+        // Skipped nodes have no output: a lone skipped sink gives null, and
+        // skipped sinks are left out of the object.
+        report.output = Some(match plan.sinks.as_slice() {
+            [single] if skipped[*single] => Value::Null,
+            [single] => output(*single),
             several => Value::Object(
                 several
                     .iter()
-                    .map(|&i| {
-                        (
-                            workflow.nodes[i].id.clone(),
-                            to_value(outputs[i].as_deref().unwrap_or("null")),
-                        )
-                    })
+                    .filter(|&&i| !skipped[i])
+                    .map(|&i| (workflow.nodes[i].id.clone(), output(i)))
                     .collect(),
             ),
         });
@@ -275,55 +254,44 @@ fn fail_run(report: &mut RunReport, position: usize, message: String) {
     report.state = RunState::Failed;
 }
 
-/// Whether a node runs, by its incoming edges.
-enum Gate {
-    Run,
-    /// An upstream node was skipped or a condition did not hold.
-    Skip(String),
-    /// A condition could not be evaluated.
-    Fail(String),
-}
-
+/// Whether a node runs, by its incoming edges: `Ok(None)` to run,
+/// `Ok(Some(why))` to skip it (an upstream node was skipped or a condition
+/// does not hold), `Err` when a condition cannot be evaluated.
 fn gate(
     workflow: &Workflow,
     plan: &Plan,
     index: usize,
-    index_of: &HashMap<&str, usize>,
     skipped: &[bool],
     outputs: &[Option<String>],
-) -> Gate {
-    for &e in &plan.incoming[index] {
+) -> Result<Option<String>, String> {
+    for &(from, e) in &plan.incoming[index] {
         let edge = &workflow.edges[e];
-        let Some(&from) = index_of.get(edge.from.as_str()) else {
-            continue;
-        };
         if skipped[from] {
-            return Gate::Skip(format!("'{}' was skipped", edge.from));
+            return Ok(Some(format!("'{}' was skipped", edge.from)));
         }
         let (EdgeKind::Conditional, Some(when)) = (edge.kind, &edge.when) else {
             continue;
         };
+        // Validation compiled it too; an expression holds a non-Send
+        // reference count, so the plan cannot keep it.
         let upstream = to_value(outputs[from].as_deref().unwrap_or("null"));
         let holds = jmespath::compile(when)
             .and_then(|expression| expression.search(&upstream))
-            .map(|result| result.is_truthy());
-        match holds {
-            Ok(true) => {}
-            Ok(false) => {
-                return Gate::Skip(format!(
-                    "the condition on the edge from '{}' does not hold: {when}",
-                    edge.from
-                ));
-            }
-            Err(e) => {
-                return Gate::Fail(format!(
+            .map(|result| result.is_truthy())
+            .map_err(|e| {
+                format!(
                     "the condition on the edge from '{}' cannot be evaluated: {e}",
                     edge.from
-                ));
-            }
+                )
+            })?;
+        if !holds {
+            return Ok(Some(format!(
+                "the condition on the edge from '{}' does not hold: {when}",
+                edge.from
+            )));
         }
     }
-    Gate::Run
+    Ok(None)
 }
 
 fn call_node(

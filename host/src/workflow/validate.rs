@@ -20,9 +20,10 @@ pub struct Plan {
     /// For each node, the indices of the nodes feeding it data (data and
     /// conditional edges), by edge order.
     pub(crate) upstream: Vec<Vec<usize>>,
-    /// For each node, the indices of all its incoming edges.
-    pub(crate) incoming: Vec<Vec<usize>>,
-    /// Nodes with no outgoing edge, in node order.
+    /// For each node, its incoming edges as (upstream node, edge) indices.
+    pub(crate) incoming: Vec<Vec<(usize, usize)>>,
+    /// Nodes with no outgoing data edge (their outputs make up the run's
+    /// output), in node order.
     pub(crate) sinks: Vec<usize>,
 }
 
@@ -117,7 +118,6 @@ impl Workflow {
 
         // Data sources per node; every edge (data or control) orders.
         let mut upstream = vec![Vec::new(); self.nodes.len()];
-        let mut waiting = vec![0u32; self.nodes.len()];
         let mut downstream = vec![Vec::new(); self.nodes.len()];
         let mut feeds = vec![false; self.nodes.len()];
         let mut incoming = vec![Vec::new(); self.nodes.len()];
@@ -154,12 +154,11 @@ impl Workflow {
                 ),
                 (_, None) => {}
             }
-            incoming[to].push(i);
+            incoming[to].push((from, i));
             if edge.kind != EdgeKind::Control {
                 upstream[to].push(from);
                 feeds[from] = true;
             }
-            waiting[to] += 1;
             downstream[from].push(to);
         }
 
@@ -173,7 +172,7 @@ impl Workflow {
             }
         }
 
-        let order = topological_order(&self.nodes, waiting, &downstream);
+        let order = topological_order(&self.nodes, &incoming, &downstream);
         if order.len() < self.nodes.len() {
             for cycle in cycles(&self.nodes, &downstream) {
                 problem(
@@ -199,14 +198,16 @@ impl Workflow {
     }
 }
 
-/// Kahn's algorithm, always taking the ready node with the smallest id.
-/// `waiting` holds each node's count of incoming edges. Returns fewer nodes
-/// than there are when a cycle blocks the rest.
-fn topological_order(
+/// Kahn's algorithm over `downstream` (each node's successors) and
+/// `incoming` (each node's incoming edges), always taking the ready node
+/// with the smallest id. Returns fewer nodes than there are when a cycle
+/// blocks the rest.
+pub(super) fn topological_order<T>(
     nodes: &[Node],
-    mut waiting: Vec<u32>,
+    incoming: &[Vec<T>],
     downstream: &[Vec<usize>],
 ) -> Vec<usize> {
+    let mut waiting: Vec<usize> = incoming.iter().map(Vec::len).collect();
     // Compare ids once, up front; the heap then orders plain ranks.
     let mut by_id: Vec<usize> = (0..nodes.len()).collect();
     by_id.sort_unstable_by(|&a, &b| nodes[a].id.cmp(&nodes[b].id));
@@ -437,12 +438,7 @@ mod tests {
             &[("a", "c")],
         );
         // b runs after c but takes the run's input, not c's output.
-        wf.edges.push(Edge {
-            from: "c".into(),
-            to: "b".into(),
-            kind: EdgeKind::Control,
-            when: None,
-        });
+        wf.edges.push(Edge::control("c", "b"));
         let plan = wf.validate(&known()).unwrap();
         let ids: Vec<&str> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "c", "b"]);
@@ -479,11 +475,7 @@ mod tests {
         assert!(found[1].contains("needs a \"when\""), "{found:?}");
         wf.edges = vec![edge("b", EdgeKind::Data, Some("x"))];
         assert!(problems(&wf)[0].contains("only conditional edges take"));
-        wf.edges = vec![edge(
-            "b",
-            EdgeKind::Conditional,
-            Some("sentiment.label == 'negative'"),
-        )];
+        wf.edges = vec![Edge::conditional("a", "b", "sentiment.label == 'negative'")];
         let plan = wf.validate(&known()).unwrap();
         assert_eq!(plan.upstream[1], [0], "a conditional edge carries data");
     }
