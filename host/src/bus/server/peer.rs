@@ -43,11 +43,11 @@ pub struct PeerStats {
     pub subscriptions: usize,
     /// Frames received from it.
     pub frames_in: u64,
-    /// Bytes received from it.
+    /// Payload bytes of the messages received from it.
     pub bytes_in: u64,
     /// Frames sent to it.
     pub frames_out: u64,
-    /// Bytes sent to it.
+    /// Bytes written to it: whole frames, heartbeats included.
     pub bytes_out: u64,
     /// Messages for it dropped because it read too slowly.
     pub dropped: u64,
