@@ -173,7 +173,8 @@ pub(crate) fn execute(
             }
             Err(message) => Err(message),
             Ok(None) => {
-                let node_input = match plan.upstream[index].as_slice() {
+                let upstream: Vec<usize> = plan.upstream(workflow, index).collect();
+                let node_input = match upstream.as_slice() {
                     [] => input_text.clone(),
                     [single] => outputs[*single].clone().unwrap_or_default(),
                     several => {

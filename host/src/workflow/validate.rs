@@ -17,9 +17,6 @@ use crate::extension::ExtensionKind;
 pub struct Plan {
     /// Node indices in topological order; ties go to the smaller node id.
     pub(crate) order: Vec<usize>,
-    /// For each node, the indices of the nodes feeding it data (data and
-    /// conditional edges), by edge order.
-    pub(crate) upstream: Vec<Vec<usize>>,
     /// For each node, its incoming edges as (upstream node, edge) indices.
     pub(crate) incoming: Vec<Vec<(usize, usize)>>,
     /// Nodes with no outgoing data edge (their outputs make up the run's
@@ -28,6 +25,19 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The nodes feeding `node` data (over data and conditional edges), in
+    /// edge order.
+    pub(crate) fn upstream<'p>(
+        &'p self,
+        workflow: &'p Workflow,
+        node: usize,
+    ) -> impl Iterator<Item = usize> + 'p {
+        self.incoming[node]
+            .iter()
+            .filter(|&&(_, edge)| workflow.edges[edge].kind != EdgeKind::Control)
+            .map(|&(from, _)| from)
+    }
+
     /// The workflow's nodes in the order they run.
     pub fn ordered<'w>(&self, workflow: &'w Workflow) -> Vec<&'w Node> {
         self.order.iter().map(|&i| &workflow.nodes[i]).collect()
@@ -117,7 +127,6 @@ impl Workflow {
         }
 
         // Data sources per node; every edge (data or control) orders.
-        let mut upstream = vec![Vec::new(); self.nodes.len()];
         let mut downstream = vec![Vec::new(); self.nodes.len()];
         let mut feeds = vec![false; self.nodes.len()];
         let mut incoming = vec![Vec::new(); self.nodes.len()];
@@ -156,7 +165,6 @@ impl Workflow {
             }
             incoming[to].push((from, i));
             if edge.kind != EdgeKind::Control {
-                upstream[to].push(from);
                 feeds[from] = true;
             }
             downstream[from].push(to);
@@ -191,7 +199,6 @@ impl Workflow {
         let sinks = (0..self.nodes.len()).filter(|&i| !feeds[i]).collect();
         Ok(Plan {
             order,
-            upstream,
             incoming,
             sinks,
         })
@@ -333,7 +340,7 @@ mod tests {
         let ids: Vec<_> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c", "d"]);
         assert_eq!(plan.sinks, [0]);
-        assert_eq!(plan.upstream[3], [2, 1]);
+        assert_eq!(plan.upstream(&wf, 3).collect::<Vec<_>>(), [2, 1]);
     }
 
     #[test]
@@ -442,7 +449,7 @@ mod tests {
         let plan = wf.validate(&known()).unwrap();
         let ids: Vec<&str> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "c", "b"]);
-        assert!(plan.upstream[1].is_empty());
+        assert!(plan.upstream(&wf, 1).next().is_none());
         // c feeds nobody data, so both c and b make up the output.
         assert_eq!(plan.sinks, [1, 2]);
     }
@@ -477,7 +484,11 @@ mod tests {
         assert!(problems(&wf)[0].contains("only conditional edges take"));
         wf.edges = vec![Edge::conditional("a", "b", "sentiment.label == 'negative'")];
         let plan = wf.validate(&known()).unwrap();
-        assert_eq!(plan.upstream[1], [0], "a conditional edge carries data");
+        assert_eq!(
+            plan.upstream(&wf, 1).collect::<Vec<_>>(),
+            [0],
+            "a conditional edge carries data"
+        );
     }
 
     #[test]
