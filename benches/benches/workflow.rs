@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main};
 use petgraph::graph::DiGraph;
 use serde_json::{Map, json};
 use symphony_benches::{bench_pair, compare_sizes, criterion};
-use symphony_host::{Edge, ExtensionKind, Metadata, Node, Workflow};
+use symphony_host::{Edge, ExtensionKind, Metadata, Node, NodeKind, Workflow};
 
 /// `n` operator nodes; node i gets one or two edges from earlier nodes, so
 /// the graph is a DAG with long chains and wide fans.
@@ -23,10 +23,8 @@ fn dag(n: usize, config: impl Fn(usize) -> Map<String, serde_json::Value>) -> Wo
     let id = |i: usize| format!("n{i:06}");
     let nodes = (0..n)
         .map(|i| Node {
-            id: id(i),
-            kind: ExtensionKind::Operator,
-            extension: "json-transform".into(),
             config: config(i),
+            ..Node::extension(id(i), NodeKind::Operator, "json-transform")
         })
         .collect();
     let mut edges = Vec::with_capacity(2 * n);

@@ -55,7 +55,8 @@
 //! - **Grants** ([`Grants`]) are all an extension may reach: WASI sees only
 //!   granted directories and variables, never sockets, and every host import
 //!   checks its capability and answers `denied` rather than trapping.
-//! - **Workflows** ([`Workflow`]) are DAGs of Instrument and Operator nodes;
+//! - **Workflows** ([`Workflow`]) are DAGs of Instrument, Operator and
+//!   [`Control`] nodes (branch, merge, map) with typed [`Port`]s;
 //!   [`Host::run`] validates one, runs its nodes in topological order and
 //!   returns a [`RunReport`] that Addons can render.
 //! - **The bus** ([`Bus`]) routes [`Envelope`]s by subject (`*` and `>`
@@ -96,8 +97,9 @@ pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use workflow::{
-    AddonView, Edge, EdgeKind, Format, Metadata, Node, NodeReport, NodeState, Plan, Problem,
-    RunEvent, RunReport, RunState, Workflow, WorkflowBuilder, WorkflowError,
+    AddonView, Branch, Case, Control, Edge, EdgeKind, Format, MapBody, MergeMode, Metadata, Node,
+    NodeKind, NodeReport, NodeState, Plan, Port, PortType, PortTypeError, Problem, RunEvent,
+    RunReport, RunState, Workflow, WorkflowBuilder, WorkflowError,
 };
 
 pub use symphony_protocol as protocol;

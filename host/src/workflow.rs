@@ -1,10 +1,14 @@
-//! Workflows: DAGs of Instrument and Operator nodes joined by data and
-//! control edges, stored as JSON or msgpack with a schema version.
+//! Workflows: DAGs of Instrument, Operator and control nodes with typed
+//! ports, joined by data, control and conditional edges, stored as JSON or
+//! msgpack with a schema version.
 
 mod builder;
+mod control;
 mod format;
 mod graph;
 mod model;
+mod order;
+mod port;
 mod run;
 mod validate;
 
@@ -12,8 +16,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use builder::WorkflowBuilder;
+pub use control::{Branch, Case, Control, MapBody, MergeMode};
 pub use format::Format;
-pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, Workflow};
+pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, NodeKind, Workflow};
+pub use port::{Port, PortType, PortTypeError};
 pub use run::{NodeReport, NodeState, RunEvent, RunReport, RunState};
 pub use validate::Plan;
 

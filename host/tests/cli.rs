@@ -247,3 +247,33 @@ fn workflow_show_draws_layers_and_edges() {
         serde_json::json!(["topics", "tone"])
     );
 }
+
+#[test]
+fn workflow_show_draws_ports_and_control_steps() {
+    let file = workflows().join("review-router.json");
+    let out = symphony(&["workflow", "show", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let drawing = text(&out.stdout);
+    for expected in [
+        "out  sentiment: object{label: string, score: number}, keywords: list<string>",
+        "route         control     branch  <- tone",
+        "case unhappy when sentiment.label == 'negative'",
+        "else content",
+        "takes the first input to arrive",
+        "for each element of its input:",
+        "weigh  instrument  mock-llm",
+        "in   reply: object{action: string}, keywords: list<object>",
+        "<- reply into reply, each-keyword into keywords",
+        "route.unhappy -> escalate",
+        "each-keyword -> record.keywords",
+    ] {
+        assert!(drawing.contains(expected), "{expected:?} in\n{drawing}");
+    }
+
+    let out = symphony(&["workflow", "show", file.to_str().unwrap(), "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let route = &doc["nodes"][1];
+    assert_eq!(route["runs"], "branch");
+    assert_eq!(route["control"]["branch"]["otherwise"], "content");
+    assert_eq!(doc["nodes"][0]["outputs"][1]["type"], "list<string>");
+}

@@ -3,6 +3,7 @@
 
 mod cache;
 mod calls;
+mod control;
 mod demo;
 mod grants;
 mod hostile;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::json;
-use symphony_host::{Edge, EdgeKind, Format, Node, Workflow};
+use symphony_host::{Control, Edge, EdgeKind, Format, MergeMode, Node, Port, Workflow};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WorkflowCommand {
@@ -142,33 +142,38 @@ fn draw(workflow: &Workflow) -> String {
                 .get(node.id.as_str())
                 .into_iter()
                 .flatten()
-                .map(|e| match (e.kind, &e.when) {
-                    (EdgeKind::Control, _) => format!("{} (after)", e.from),
-                    (EdgeKind::Conditional, Some(when)) => format!("{} (when {when})", e.from),
-                    _ => e.from.clone(),
+                .map(|e| {
+                    let from = end(&e.from, &e.from_port);
+                    let into = e
+                        .to_port
+                        .as_ref()
+                        .map(|p| format!(" into {p}"))
+                        .unwrap_or_default();
+                    match (e.kind, &e.when) {
+                        (EdgeKind::Control, _) => format!("{from} (after)"),
+                        (EdgeKind::Conditional, Some(when)) => {
+                            format!("{from}{into} (when {when})")
+                        }
+                        _ => format!("{from}{into}"),
+                    }
                 })
                 .collect();
             out += &format!(
                 "  {:width$}  {:<10}  {}",
                 node.id,
                 node.kind.to_string(),
-                node.extension
+                node.runs()
             );
             if !from.is_empty() {
                 out += &format!("  <- {}", from.join(", "));
             }
             out += "\n";
+            out += &details(node, &" ".repeat(width + 4));
         }
     }
     if !workflow.edges.is_empty() {
         out += "\nedges\n";
-        for edge in &workflow.edges {
-            out += &format!("  {} {} {}", edge.from, arrow(edge.kind), edge.to);
-            if let Some(when) = &edge.when {
-                out += &format!("  when {when}");
-            }
-            out += "\n";
-        }
+        out += &edges(&workflow.edges, "  ");
     }
     if !workflow.addons.is_empty() {
         let addons: Vec<&str> = workflow
@@ -177,6 +182,88 @@ fn draw(workflow: &Workflow) -> String {
             .map(|a| a.extension.as_str())
             .collect();
         out += &format!("\naddons: {}\n", addons.join(", "));
+    }
+    out
+}
+
+/// `node` or `node.port`.
+fn end(node: &str, port: &Option<String>) -> String {
+    match port {
+        Some(port) => format!("{node}.{port}"),
+        None => node.to_string(),
+    }
+}
+
+/// One line per edge, indented by `indent`.
+fn edges(edges: &[Edge], indent: &str) -> String {
+    let mut out = String::new();
+    for edge in edges {
+        let (from, to) = (
+            end(&edge.from, &edge.from_port),
+            end(&edge.to, &edge.to_port),
+        );
+        out += &format!("{indent}{from} {} {to}", arrow(edge.kind));
+        if let Some(when) = &edge.when {
+            out += &format!("  when {when}");
+        }
+        out += "\n";
+    }
+    out
+}
+
+/// A node's ports and control step, one line each, indented by `indent`;
+/// a map's body is drawn nested.
+fn details(node: &Node, indent: &str) -> String {
+    let ports = |ports: &[Port]| {
+        ports
+            .iter()
+            .map(|p| {
+                let optional = if p.required { "" } else { "?" };
+                format!("{}{optional}: {}", p.name, p.ty)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = String::new();
+    if !node.inputs.is_empty() {
+        out += &format!("{indent}in   {}\n", ports(&node.inputs));
+    }
+    if !node.outputs.is_empty() {
+        out += &format!("{indent}out  {}\n", ports(&node.outputs));
+    }
+    match &node.control {
+        None => {}
+        Some(Control::Branch(branch)) => {
+            for case in &branch.cases {
+                out += &format!("{indent}case {} when {}\n", case.port, case.when);
+            }
+            if let Some(otherwise) = &branch.otherwise {
+                out += &format!("{indent}else {otherwise}\n");
+            }
+        }
+        Some(Control::Merge(mode)) => {
+            let mode = match mode {
+                MergeMode::All => "all inputs, keyed",
+                MergeMode::First => "the first input to arrive",
+            };
+            out += &format!("{indent}takes {mode}\n");
+        }
+        Some(Control::Map(body)) => {
+            let over = body.over.as_deref().unwrap_or("its input");
+            out += &format!("{indent}for each element of {over}:\n");
+            let inner = format!("{indent}  ");
+            let width = body.nodes.iter().map(|n| n.id.len()).max().unwrap_or(0);
+            for sub in &body.nodes {
+                out += &format!(
+                    "{inner}{:width$}  {:<10}  {}\n",
+                    sub.id,
+                    sub.kind.to_string(),
+                    sub.runs()
+                );
+                out += &details(sub, &format!("{inner}{}", " ".repeat(width + 2)));
+            }
+            out += &edges(&body.edges, &inner);
+        }
     }
     out
 }
@@ -195,17 +282,17 @@ fn describe(workflow: &Workflow) -> serde_json::Value {
         "name": workflow.name,
         "version": workflow.version.to_string(),
         "layers": layers,
-        "nodes": workflow.nodes.iter().map(|n| json!({
-            "id": n.id,
-            "kind": n.kind.to_string(),
-            "extension": n.extension,
-            "depends_on": incoming
+        "nodes": workflow.nodes.iter().map(|n| {
+            let mut node = json!(n);
+            node["runs"] = json!(n.runs());
+            node["depends_on"] = json!(incoming
                 .get(n.id.as_str())
                 .into_iter()
                 .flatten()
                 .map(|e| e.from.as_str())
-                .collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+                .collect::<Vec<_>>());
+            node
+        }).collect::<Vec<_>>(),
         "edges": workflow.edges,
     })
 }

@@ -1,31 +1,51 @@
 //! Building a workflow in code.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::control::{Branch, Case, Control, MapBody, MergeMode};
 use super::model::SCHEMA_VERSION;
-use super::{AddonView, Edge, Metadata, Node, Problem, Workflow, WorkflowError};
-use crate::extension::ExtensionKind;
+use super::port::{Port, PortType};
+use super::{AddonView, Edge, Metadata, Node, NodeKind, Problem, Workflow, WorkflowError};
 
 /// Builds a [`Workflow`] step by step; [`WorkflowBuilder::build`] checks
-/// its shape (ids, edges, cycles) and reports every problem at once.
+/// its shape (ids, edges, port types, cycles) and reports every problem at
+/// once.
 ///
 /// ```
 /// use serde_json::json;
-/// use symphony_host::Workflow;
+/// use symphony_host::{MergeMode, Workflow};
 ///
 /// let workflow = Workflow::builder("review-triage")
 ///     .version("1.2.0")
 ///     .author("ada")
 ///     .tag("reviews")
-///     .instrument("topics", "mock-llm")
-///     .config(json!({"tasks": ["keywords"]}))
 ///     .instrument("tone", "mock-llm")
-///     .operator("triage", "json-transform")
-///     .connect("topics", "triage")
-///     .connect("tone", "triage")
+///     .config(json!({"tasks": ["sentiment", "keywords"]}))
+///     .output("sentiment", "object{label: string, score: number}")
+///     .output("keywords", "list<string>")
+///     .branch("route", &[("unhappy", "label == 'negative'")], Some("content"))
+///     .operator("escalate", "json-transform")
+///     .operator("archive", "json-transform")
+///     .merge("done", MergeMode::First)
+///     .connect("tone", "route").from_port("sentiment")
+///     .connect("route", "escalate").from_port("unhappy")
+///     .connect("route", "archive").from_port("content")
+///     .connect("escalate", "done")
+///     .connect("archive", "done")
 ///     .addon("status-panel")
 ///     .build()?;
-/// assert_eq!(workflow.dependencies("triage").unwrap().len(), 2);
+/// assert_eq!(workflow.dependencies("done").unwrap().len(), 2);
+///
+/// // Port types are checked where edges join them.
+/// let err = Workflow::builder("mismatch")
+///     .instrument("tone", "mock-llm")
+///     .output("keywords", "list<string>")
+///     .operator("score", "json-transform")
+///     .input("value", "number")
+///     .connect("tone", "score").from_port("keywords")
+///     .build()
+///     .unwrap_err();
+/// assert!(err.to_string().contains("'tone'.keywords carries list<string>, but 'score'.value takes number"));
 /// # Ok::<(), symphony_host::WorkflowError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -101,22 +121,105 @@ impl WorkflowBuilder {
 
     /// Adds a node calling the Instrument `extension`.
     pub fn instrument(self, id: &str, extension: &str) -> Self {
-        self.node(id, ExtensionKind::Instrument, extension)
+        self.node(Node::extension(id, NodeKind::Instrument, extension))
     }
 
     /// Adds a node calling the Operator `extension`.
     pub fn operator(self, id: &str, extension: &str) -> Self {
-        self.node(id, ExtensionKind::Operator, extension)
+        self.node(Node::extension(id, NodeKind::Operator, extension))
     }
 
-    fn node(mut self, id: &str, kind: ExtensionKind, extension: &str) -> Self {
-        self.workflow.nodes.push(Node {
-            id: id.to_string(),
-            kind,
-            extension: extension.to_string(),
-            config: Map::new(),
-        });
+    /// Adds a branch node: its input leaves, unchanged, through the port of
+    /// the first `(port, when)` case whose JMESPath condition holds, else
+    /// through `otherwise` (if given); connect its ports with
+    /// [`WorkflowBuilder::from_port`].
+    pub fn branch(self, id: &str, cases: &[(&str, &str)], otherwise: Option<&str>) -> Self {
+        let cases = cases
+            .iter()
+            .map(|&(port, when)| Case {
+                port: port.to_string(),
+                when: when.to_string(),
+            })
+            .collect();
+        self.node(Node::control(
+            id,
+            Control::Branch(Branch {
+                cases,
+                otherwise: otherwise.map(String::from),
+            }),
+        ))
+    }
+
+    /// Adds a merge node joining the paths that reach it.
+    pub fn merge(self, id: &str, mode: MergeMode) -> Self {
+        self.node(Node::control(id, Control::Merge(mode)))
+    }
+
+    /// Adds a map node running `body`'s nodes and edges once per element of
+    /// the list that the JMESPath `over` selects from its input (default:
+    /// the input itself).
+    pub fn map(self, id: &str, over: Option<&str>, body: Workflow) -> Self {
+        self.node(Node::control(
+            id,
+            Control::Map(MapBody {
+                over: over.map(String::from),
+                nodes: body.nodes,
+                edges: body.edges,
+            }),
+        ))
+    }
+
+    fn node(mut self, node: Node) -> Self {
+        self.workflow.nodes.push(node);
         self
+    }
+
+    /// Declares an input port of the node added last; `ty` is a port type
+    /// such as `string` or `list<object{title: string}>`.
+    pub fn input(self, name: &str, ty: &str) -> Self {
+        self.port(name, ty, true, true)
+    }
+
+    /// Declares an input port the node added last can run without.
+    pub fn optional_input(self, name: &str, ty: &str) -> Self {
+        self.port(name, ty, true, false)
+    }
+
+    /// Declares an output port of the node added last.
+    pub fn output(self, name: &str, ty: &str) -> Self {
+        self.port(name, ty, false, true)
+    }
+
+    fn port(mut self, name: &str, ty: &str, input: bool, required: bool) -> Self {
+        let ty = match ty.parse::<PortType>() {
+            Ok(ty) => ty,
+            Err(e) => {
+                let at = self.last_node_at();
+                self.problem(&at, format!("port '{name}': {e}"));
+                return self;
+            }
+        };
+        let Some(node) = self.workflow.nodes.last_mut() else {
+            self.problem("workflow", format!("port '{name}' before any node"));
+            return self;
+        };
+        let port = Port {
+            required,
+            ..Port::new(name, ty)
+        };
+        if input {
+            node.inputs.push(port);
+        } else {
+            node.outputs.push(port);
+        }
+        self
+    }
+
+    fn last_node_at(&self) -> String {
+        self.workflow
+            .nodes
+            .last()
+            .map_or("workflow".into(), |n| format!("node '{}'", n.id))
     }
 
     /// Sets the configuration of the node added last; it must be a JSON
@@ -152,6 +255,25 @@ impl WorkflowBuilder {
     /// JMESPath expression `when` holds over it; otherwise `to` is skipped.
     pub fn connect_when(mut self, from: &str, to: &str, when: &str) -> Self {
         self.workflow.edges.push(Edge::conditional(from, to, when));
+        self
+    }
+
+    /// Makes the edge added last leave `from`'s output port `port` (a
+    /// field of its output, or a branch's case).
+    pub fn from_port(mut self, port: &str) -> Self {
+        match self.workflow.edges.last_mut() {
+            Some(edge) => edge.from_port = Some(port.to_string()),
+            None => self.problem("workflow", format!("from_port('{port}') before any edge")),
+        }
+        self
+    }
+
+    /// Makes the edge added last feed `to`'s input port `port`.
+    pub fn to_port(mut self, port: &str) -> Self {
+        match self.workflow.edges.last_mut() {
+            Some(edge) => edge.to_port = Some(port.to_string()),
+            None => self.problem("workflow", format!("to_port('{port}') before any edge")),
+        }
         self
     }
 
@@ -245,6 +367,51 @@ mod tests {
                 text.iter().any(|p| p.contains(expected)),
                 "{expected}: {text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn ports_and_control_steps_build_the_document_they_describe() {
+        let body = Workflow::builder("body")
+            .instrument("tone", "mock-llm")
+            .build()
+            .unwrap();
+        let built = Workflow::builder("each")
+            .map("each", Some("items"), body)
+            .operator("count", "json-transform")
+            .input("items", "list<object{label: string}>")
+            .optional_input("note", "string")
+            .connect("each", "count")
+            .to_port("items")
+            .build()
+            .unwrap();
+        let loaded = Workflow::from_json(
+            r#"{"schema_version": 2, "id": "each", "name": "each", "version": "0.1.0",
+                "nodes": [{"id": "each", "kind": "control", "control": {"map": {"over": "items",
+                             "nodes": [{"id": "tone", "kind": "instrument", "extension": "mock-llm"}]}}},
+                          {"id": "count", "kind": "operator", "extension": "json-transform",
+                           "inputs": [{"name": "items", "type": "list<object{label: string}>"},
+                                      {"name": "note", "type": "string", "required": false}]}],
+                "edges": [{"from": "each", "to": "count", "to_port": "items"}]}"#,
+            "each",
+        )
+        .unwrap();
+        assert_eq!(built, loaded);
+
+        let err = Workflow::builder("bad")
+            .input("x", "string")
+            .operator("a", "op")
+            .output("y", "lst<string>")
+            .from_port("y")
+            .build()
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "port 'x' before any node",
+            "node 'a': port 'y': port type 'lst<string>'",
+            "from_port('y') before any edge",
+        ] {
+            assert!(err.contains(expected), "{expected}: {err}");
         }
     }
 

@@ -43,12 +43,7 @@ impl Workflow {
             origin: origin.to_string(),
             line: e.line(),
             column: e.column(),
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            message: without_position(&e),
         };
         let probe: Probe = serde_json::from_str(text).map_err(parse_error)?;
         match check_version(probe.schema_version, origin)? {
@@ -109,6 +104,16 @@ impl Workflow {
             Format::Json => self.to_json().into_bytes(),
             Format::Msgpack => self.to_msgpack(),
         }
+    }
+}
+
+/// serde_json's message without its " at line L column C" suffix, for
+/// errors that report the position in their own fields.
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.find(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 
@@ -278,8 +283,10 @@ mod tests {
         use proptest::prelude::*;
         use serde_json::{Map, Value};
 
-        use crate::extension::ExtensionKind;
-        use crate::workflow::{Edge, Metadata, Node};
+        use crate::workflow::port::tests::arbitrary_type;
+        use crate::workflow::{
+            Branch, Case, Control, Edge, MergeMode, Metadata, Node, NodeKind, Port,
+        };
 
         let value = prop_oneof![
             any::<i64>().prop_map(Value::from),
@@ -288,21 +295,53 @@ mod tests {
         ];
         let config = proptest::collection::btree_map("[a-z]{1,6}", value.clone(), 0..4)
             .prop_map(|m| m.into_iter().collect::<Map<String, Value>>());
-        let node = ("[a-z]{1,8}", any::<bool>(), "[a-z-]{1,10}", config).prop_map(
-            |(id, instrument, extension, config)| Node {
-                id,
-                kind: if instrument {
-                    ExtensionKind::Instrument
-                } else {
-                    ExtensionKind::Operator
+        let port = ("[a-z]{1,6}", arbitrary_type(), any::<bool>())
+            .prop_map(|(name, ty, required)| Port {
+                required,
+                ..Port::new(name, ty)
+            })
+            .boxed();
+        let ports = || proptest::collection::vec(port.clone(), 0..3);
+        let control = prop_oneof![
+            Just(None),
+            Just(Some(Control::Merge(MergeMode::First))),
+            (
+                "[a-z]{1,5}",
+                "[a-z.]{1,10}",
+                proptest::option::of("[a-z]{1,5}")
+            )
+                .prop_map(|(port, when, otherwise)| Some(Control::Branch(Branch {
+                    cases: vec![Case { port, when }],
+                    otherwise,
+                }))),
+        ];
+        let node = (
+            "[a-z]{1,8}",
+            0..3u8,
+            "[a-z-]{1,10}",
+            config,
+            (ports(), ports()),
+            control,
+        )
+            .prop_map(
+                |(id, kind, extension, config, (inputs, outputs), control)| {
+                    let kind = match kind {
+                        0 => NodeKind::Instrument,
+                        1 => NodeKind::Operator,
+                        _ => NodeKind::Control,
+                    };
+                    Node {
+                        config,
+                        control,
+                        inputs,
+                        outputs,
+                        ..Node::extension(id, kind, extension)
+                    }
                 },
-                extension,
-                config,
-            },
-        );
+            );
         let edge = ("[a-z]{1,8}", "[a-z]{1,8}", 0..3u8, "[a-z.]{1,10}").prop_map(
             |(from, to, kind, when)| match kind {
-                0 => Edge::data(from, to),
+                0 => Edge::data(from, to).from_port(when.clone()).to_port(when),
                 1 => Edge::control(from, to),
                 _ => Edge::conditional(from, to, when),
             },

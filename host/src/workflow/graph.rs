@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use rustc_hash::FxHashMap;
 
-use super::validate::topological_order;
+use super::order::topological_order;
 use super::{Node, Workflow};
 
 /// Who points at whom, by node index; edges naming a node that does not
@@ -67,11 +67,18 @@ impl Adjacency {
 
 impl Workflow {
     /// The nodes `id` directly depends on (through data or control edges),
-    /// in edge order; `None` if there is no such node.
+    /// each once, in edge order; `None` if there is no such node.
     pub fn dependencies(&self, id: &str) -> Option<Vec<&Node>> {
         let graph = Adjacency::of(self);
         let at = *graph.index.get(id)?;
-        Some(graph.incoming[at].iter().map(|&i| &self.nodes[i]).collect())
+        let mut found: Vec<&Node> = Vec::new();
+        // Two nodes joined on several ports are one dependency.
+        for &i in &graph.incoming[at] {
+            if !found.iter().any(|n| std::ptr::eq(*n, &self.nodes[i])) {
+                found.push(&self.nodes[i]);
+            }
+        }
+        Some(found)
     }
 
     /// The nodes `id` depends on, directly or through others, sorted by id;

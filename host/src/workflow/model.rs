@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::control::Control;
+use super::port::Port;
 use crate::extension::ExtensionKind;
 
 /// The schema version this host writes; older ones are upgraded on load.
@@ -29,12 +31,15 @@ pub(crate) const SCHEMA_VERSION: u32 = 2;
 /// ```
 ///
 /// A node with no incoming data edge receives the run's input; a node with
-/// one receives that node's output; a node with several receives an object
-/// keyed by the upstream node ids. Control edges only order nodes;
-/// conditional edges carry data only when their `when` expression holds,
-/// and skip the downstream node otherwise. The run's output is the output
-/// of the node with no outgoing data edge, or an object keyed by id when
-/// there are several (skipped nodes left out).
+/// one receives that edge's value; a node with several, or with input
+/// ports, receives an object keyed by target port (or, for edges naming
+/// none, by upstream node id). Control edges only order nodes; conditional
+/// edges carry data only when their `when` expression holds, and skip the
+/// downstream node otherwise — as do a branch node's untaken ports. A
+/// skipped node skips the nodes it feeds, except a merge node, which runs
+/// when at least one input arrived. The run's output is the output of the
+/// node with no outgoing data edge, or an object keyed by id when there are
+/// several (skipped nodes left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workflow {
@@ -89,19 +94,107 @@ impl Metadata {
     }
 }
 
-/// One step of a workflow.
+/// One step of a workflow: a call to an extension, or a control step.
+///
+/// Ports are optional. A node that declares inputs receives an object
+/// keyed by port name, each filled by the data edge naming that port as
+/// `to_port` (a node with a single input port needs no `to_port`); one
+/// that declares outputs must return an object with those fields, which
+/// edges pick with `from_port`. Declared types are checked between nodes
+/// when the workflow is validated and against the values when it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
     /// Unique within the workflow, e.g. `summarise`.
     pub id: String,
-    /// `instrument` or `operator`.
-    pub kind: ExtensionKind,
-    /// The name of the extension to call, e.g. `mock-llm`.
+    /// `instrument`, `operator` or `control`.
+    pub kind: NodeKind,
+    /// The name of the extension to call, e.g. `mock-llm`; empty for
+    /// control nodes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub extension: String,
     /// Configuration handed to the extension, e.g. `{"keywords": 3}`.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub config: Map<String, Value>,
+    /// What a control node does; only control nodes have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<Control>,
+    /// Named, typed inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<Port>,
+    /// Named, typed outputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Port>,
+}
+
+impl Node {
+    /// A node calling the Instrument or Operator `extension`.
+    pub fn extension(id: impl Into<String>, kind: NodeKind, extension: impl Into<String>) -> Node {
+        Node {
+            id: id.into(),
+            kind,
+            extension: extension.into(),
+            config: Map::new(),
+            control: None,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// A control node.
+    pub fn control(id: impl Into<String>, control: Control) -> Node {
+        Node {
+            control: Some(control),
+            ..Node::extension(id, NodeKind::Control, "")
+        }
+    }
+
+    /// What the node runs, for people: the extension's name, or the
+    /// control step's (`branch`, `merge`, `map`).
+    pub fn runs(&self) -> &str {
+        match &self.control {
+            Some(control) => control.name(),
+            None => &self.extension,
+        }
+    }
+}
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// Calls an Instrument (a model adapter).
+    Instrument,
+    /// Calls an Operator (a data transform).
+    Operator,
+    /// A step the host runs itself: branch, merge or map.
+    Control,
+}
+
+impl NodeKind {
+    /// `instrument`, `operator` or `control`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Instrument => "instrument",
+            NodeKind::Operator => "operator",
+            NodeKind::Control => "control",
+        }
+    }
+
+    /// The extension kind a node of this kind calls.
+    pub fn extension_kind(self) -> Option<ExtensionKind> {
+        match self {
+            NodeKind::Instrument => Some(ExtensionKind::Instrument),
+            NodeKind::Operator => Some(ExtensionKind::Operator),
+            NodeKind::Control => None,
+        }
+    }
+}
+
+impl std::fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An edge between two nodes.
@@ -112,6 +205,13 @@ pub struct Edge {
     pub from: String,
     /// The downstream node's id.
     pub to: String,
+    /// The upstream node's output port; none takes its whole output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<String>,
+    /// The downstream node's input port; none feeds its whole input (or,
+    /// for a node with one input port, that port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<String>,
     /// What the edge carries. Default: data.
     #[serde(default, skip_serializing_if = "EdgeKind::is_data")]
     pub kind: EdgeKind,
@@ -173,9 +273,23 @@ impl Edge {
         Edge {
             from: from.into(),
             to: to.into(),
+            from_port: None,
+            to_port: None,
             kind,
             when,
         }
+    }
+
+    /// The same edge from `from`'s output port `port`.
+    pub fn from_port(mut self, port: impl Into<String>) -> Edge {
+        self.from_port = Some(port.into());
+        self
+    }
+
+    /// The same edge into `to`'s input port `port`.
+    pub fn to_port(mut self, port: impl Into<String>) -> Edge {
+        self.to_port = Some(port.into());
+        self
     }
 }
 

@@ -1,14 +1,16 @@
 //! Running a validated workflow, node by node in topological order.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+mod walk;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{EdgeKind, Plan, Workflow};
-use crate::extension::{ExtensionKind, NodeConfig};
+use super::{Node, NodeKind, Plan, Workflow};
+use crate::Error;
 use crate::host::HostInner;
-use crate::{CallError, Error};
+use walk::{Failure, Graph, Watch};
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -34,7 +36,9 @@ pub enum NodeState {
     Completed,
     /// Failed; see the error.
     Failed,
-    /// Not run because an earlier node failed.
+    /// Not run: an earlier node failed, or the path to it was not taken
+    /// (a condition or branch chose another, or a node it needs was
+    /// skipped).
     Skipped,
 }
 
@@ -44,8 +48,9 @@ pub struct NodeReport {
     /// The node's id.
     pub id: String,
     /// Its kind.
-    pub kind: ExtensionKind,
-    /// The extension it called.
+    pub kind: NodeKind,
+    /// The extension it called, or a control node's step (`branch`,
+    /// `merge`, `map`).
     pub extension: String,
     /// Its state.
     pub state: NodeState,
@@ -108,11 +113,6 @@ fn new_run_id() -> String {
     format!("{:x}-{:x}", nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Parses a guest's JSON output; output that is not JSON is kept as a string.
-fn to_value(json: &str) -> Value {
-    serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
-}
-
 /// Runs every node of `workflow` in `plan` order, passing outputs along
 /// edges. A node failure ends the run; the report says which and why.
 pub(crate) fn execute(
@@ -136,7 +136,7 @@ pub(crate) fn execute(
                 NodeReport {
                     id: node.id.clone(),
                     kind: node.kind,
-                    extension: node.extension.clone(),
+                    extension: node.runs().to_string(),
                     state: NodeState::Pending,
                     duration_ms: None,
                     error: None,
@@ -146,100 +146,36 @@ pub(crate) fn execute(
         output: None,
         error: None,
     };
-    let input_text = input.to_string();
-    let mut outputs: Vec<Option<String>> = vec![None; workflow.nodes.len()];
-    let events = format!("exec.{}", report.run_id);
-    let emit = |event: &str, payload: Vec<u8>| {
-        // Run ids and event names are valid subject tokens, so this only
-        // fails if that stops being true; the run itself goes on.
-        if let Err(e) = host.bus.publish(&format!("{events}.{event}"), payload) {
-            tracing::warn!("cannot publish run event {event}: {e}");
-        }
+    let graph = Graph {
+        nodes: &workflow.nodes,
+        edges: &workflow.edges,
+        plan,
     };
-
-    let mut skipped = vec![false; workflow.nodes.len()];
-
-    for (position, &index) in plan.order.iter().enumerate() {
-        let node = &workflow.nodes[index];
-        let result = match gate(workflow, plan, index, &skipped, &outputs) {
-            Ok(Some(reason)) => {
-                skipped[index] = true;
-                let entry = &mut report.nodes[position];
-                entry.state = NodeState::Skipped;
-                tracing::debug!(node = %node.id, "skipped: {reason}");
-                observer(RunEvent::NodeFinished { node: entry });
-                emit("node.skipped", node.id.clone().into_bytes());
-                continue;
-            }
-            Err(message) => Err(message),
-            Ok(None) => {
-                let upstream: Vec<usize> = plan.upstream(workflow, index).collect();
-                let node_input = match upstream.as_slice() {
-                    [] => input_text.clone(),
-                    [single] => outputs[*single].clone().unwrap_or_default(),
-                    several => {
-                        let mut map = Map::new();
-                        for &up in several {
-                            map.insert(
-                                workflow.nodes[up].id.clone(),
-                                to_value(outputs[up].as_deref().unwrap_or("null")),
-                            );
-                        }
-                        Value::Object(map).to_string()
-                    }
-                };
-                report.nodes[position].state = NodeState::Running;
-                observer(RunEvent::NodeStarted {
-                    node: &report.nodes[position],
-                });
-                emit("node.started", node.id.clone().into_bytes());
-
-                let config = NodeConfig::new(node.config.clone());
-                let began = Instant::now();
-                let result = call_node(host, node.kind, &node.extension, &config, &node_input);
-                report.nodes[position].duration_ms = Some(began.elapsed().as_secs_f64() * 1e3);
-                result.map_err(|e| e.to_string())
-            }
-        };
-        match result {
-            Ok(output) => {
-                let entry = &mut report.nodes[position];
-                entry.state = NodeState::Completed;
-                outputs[index] = Some(output);
-                observer(RunEvent::NodeFinished { node: entry });
-                emit("node.completed", node.id.clone().into_bytes());
-            }
-            Err(message) => {
-                fail_run(&mut report, position, message);
-                observer(RunEvent::NodeFinished {
-                    node: &report.nodes[position],
-                });
-                emit("node.failed", node.id.clone().into_bytes());
-                break;
-            }
+    let events = format!("exec.{}", report.run_id);
+    let mut reporter = Reporter {
+        report: &mut report,
+        observer,
+        host,
+        events: &events,
+    };
+    match graph.walk(host, input, &mut reporter) {
+        Ok(outcomes) => {
+            report.state = RunState::Completed;
+            report.output = Some(graph.output(&outcomes));
         }
-    }
-
-    if report.state == RunState::Running {
-        report.state = RunState::Completed;
-        let output = |i: usize| to_value(outputs[i].as_deref().unwrap_or("null"));
-        // Skipped nodes have no output: a lone skipped sink gives null, and
-        // skipped sinks are left out of the object.
-        report.output = Some(match plan.sinks.as_slice() {
-            [single] if skipped[*single] => Value::Null,
-            [single] => output(*single),
-            several => Value::Object(
-                several
-                    .iter()
-                    .filter(|&&i| !skipped[i])
-                    .map(|&i| (workflow.nodes[i].id.clone(), output(i)))
-                    .collect(),
-            ),
-        });
+        Err(Failure { position, message }) => fail_run(&mut report, position, message),
     }
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    emit("finished", report.to_json().into_bytes());
+    publish(host, &events, "finished", report.to_json().into_bytes());
     Ok(report)
+}
+
+fn publish(host: &HostInner, events: &str, event: &str, payload: Vec<u8>) {
+    // Run ids and event names are valid subject tokens, so this only fails
+    // if that stops being true; the run itself goes on.
+    if let Err(e) = host.bus.publish(&format!("{events}.{event}"), payload) {
+        tracing::warn!("cannot publish run event {event}: {e}");
+    }
 }
 
 /// Marks the node at `position` failed and every later one skipped: the
@@ -255,67 +191,52 @@ fn fail_run(report: &mut RunReport, position: usize, message: String) {
     report.state = RunState::Failed;
 }
 
-/// Whether a node runs, by its incoming edges: `Ok(None)` to run,
-/// `Ok(Some(why))` to skip it (an upstream node was skipped or a condition
-/// does not hold), `Err` when a condition cannot be evaluated.
-fn gate(
-    workflow: &Workflow,
-    plan: &Plan,
-    index: usize,
-    skipped: &[bool],
-    outputs: &[Option<String>],
-) -> Result<Option<String>, String> {
-    for &(from, e) in &plan.incoming[index] {
-        let edge = &workflow.edges[e];
-        if skipped[from] {
-            return Ok(Some(format!("'{}' was skipped", edge.from)));
-        }
-        let (EdgeKind::Conditional, Some(when)) = (edge.kind, &edge.when) else {
-            continue;
-        };
-        // Validation compiled it too; an expression holds a non-Send
-        // reference count, so the plan cannot keep it.
-        let upstream = to_value(outputs[from].as_deref().unwrap_or("null"));
-        let holds = jmespath::compile(when)
-            .and_then(|expression| expression.search(&upstream))
-            .map(|result| result.is_truthy())
-            .map_err(|e| {
-                format!(
-                    "the condition on the edge from '{}' cannot be evaluated: {e}",
-                    edge.from
-                )
-            })?;
-        if !holds {
-            return Ok(Some(format!(
-                "the condition on the edge from '{}' does not hold: {when}",
-                edge.from
-            )));
-        }
-    }
-    Ok(None)
+/// Keeps the run's report, tells the observer and publishes run events.
+struct Reporter<'r, 'o> {
+    report: &'r mut RunReport,
+    observer: &'r mut dyn FnMut(RunEvent<'_>),
+    host: &'r HostInner,
+    events: &'o str,
 }
 
-fn call_node(
-    host: &HostInner,
-    kind: ExtensionKind,
-    extension: &str,
-    config: &NodeConfig,
-    input: &str,
-) -> Result<String, Error> {
-    Ok(match kind {
-        ExtensionKind::Instrument => host.instrument(extension)?.invoke(config, input)?,
-        ExtensionKind::Operator => {
-            let operator = host.operator(extension)?;
-            operator.validate_input(config, input)?;
-            let output = operator.process(config, input)?;
-            operator.validate_output(config, &output)?;
-            output
-        }
-        ExtensionKind::Addon => {
-            return Err(Error::Call(CallError::Instantiate {
-                extension: extension.to_string(),
-                message: "addons cannot run as workflow nodes".into(),
-            }));
-        }
-    })
+impl Watch for Reporter<'_, '_> {
+    fn started(&mut self, position: usize, node: &Node) {
+        let entry = &mut self.report.nodes[position];
+        entry.state = NodeState::Running;
+        (self.observer)(RunEvent::NodeStarted { node: entry });
+        publish(
+            self.host,
+            self.events,
+            "node.started",
+            node.id.clone().into_bytes(),
+        );
+    }
+
+    fn skipped(&mut self, position: usize, node: &Node, reason: &str) {
+        let entry = &mut self.report.nodes[position];
+        entry.state = NodeState::Skipped;
+        tracing::debug!(node = %node.id, "skipped: {reason}");
+        (self.observer)(RunEvent::NodeFinished { node: entry });
+        publish(
+            self.host,
+            self.events,
+            "node.skipped",
+            node.id.clone().into_bytes(),
+        );
+    }
+
+    fn finished(&mut self, position: usize, node: &Node, elapsed: Duration, error: Option<&str>) {
+        let entry = &mut self.report.nodes[position];
+        entry.duration_ms = Some(elapsed.as_secs_f64() * 1e3);
+        let event = match error {
+            // The failure itself is recorded by `fail_run`.
+            Some(_) => "node.failed",
+            None => {
+                entry.state = NodeState::Completed;
+                (self.observer)(RunEvent::NodeFinished { node: entry });
+                "node.completed"
+            }
+        };
+        publish(self.host, self.events, event, node.id.clone().into_bytes());
+    }
 }

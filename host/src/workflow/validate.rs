@@ -1,15 +1,17 @@
 //! Checking a workflow against the loaded extensions and ordering its nodes.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::{DiGraph, NodeIndex};
+use super::control::Control;
+mod node;
+
+use node::{ANY, output_type, target_port};
 
 use super::model::SCHEMA_VERSION;
-use super::{EdgeKind, Node, Problem, Workflow, WorkflowError};
+use super::order::{cycles, topological_order};
+use super::{Edge, EdgeKind, Node, NodeKind, Problem, Workflow, WorkflowError};
 use crate::extension::ExtensionKind;
 
 /// A valid workflow's execution order and data flow.
@@ -22,22 +24,11 @@ pub struct Plan {
     /// Nodes with no outgoing data edge (their outputs make up the run's
     /// output), in node order.
     pub(crate) sinks: Vec<usize>,
+    /// The plans of map nodes' sub-graphs, by node index.
+    pub(crate) bodies: BTreeMap<usize, Plan>,
 }
 
 impl Plan {
-    /// The nodes feeding `node` data (over data and conditional edges), in
-    /// edge order.
-    pub(crate) fn upstream<'p>(
-        &'p self,
-        workflow: &'p Workflow,
-        node: usize,
-    ) -> impl Iterator<Item = usize> + 'p {
-        self.incoming[node]
-            .iter()
-            .filter(|&&(_, edge)| workflow.edges[edge].kind != EdgeKind::Control)
-            .map(|&(from, _)| from)
-    }
-
     /// The workflow's nodes in the order they run.
     pub fn ordered<'w>(&self, workflow: &'w Workflow) -> Vec<&'w Node> {
         self.order.iter().map(|&i| &workflow.nodes[i]).collect()
@@ -51,8 +42,8 @@ impl Workflow {
         self.check(Some(known))
     }
 
-    /// Checks the workflow's shape alone (ids, edges, cycles), without
-    /// asking which extensions exist.
+    /// Checks the workflow's shape alone (ids, edges, ports, cycles),
+    /// without asking which extensions exist.
     pub fn validate_structure(&self) -> Result<Plan, WorkflowError> {
         self.check(None)
     }
@@ -61,21 +52,12 @@ impl Workflow {
         &self,
         known: Option<&BTreeMap<String, ExtensionKind>>,
     ) -> Result<Plan, WorkflowError> {
-        let mut problems = Vec::new();
-        let mut problem = |at: String, message: String| problems.push(Problem { at, message });
-        let loaded = |known: &BTreeMap<String, ExtensionKind>| {
-            if known.is_empty() {
-                "no extensions are loaded; pass --ext-dir".to_string()
-            } else {
-                format!(
-                    "loaded: {}",
-                    known.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
-            }
+        let mut checker = Checker {
+            known,
+            problems: Vec::new(),
         };
-
         if self.schema_version != SCHEMA_VERSION {
-            problem(
+            checker.problem(
                 "workflow".into(),
                 format!(
                     "schema_version {} in memory; load documents with Workflow::from_json or \
@@ -85,214 +67,255 @@ impl Workflow {
             );
         }
         if self.id.trim().is_empty() {
-            problem("workflow".into(), "has an empty id".into());
+            checker.problem("workflow".into(), "has an empty id".into());
         }
-        if self.nodes.is_empty() {
-            problem("workflow".into(), "has no nodes".into());
+        let plan = checker.graph(&self.nodes, &self.edges, "");
+        for (i, view) in self.addons.iter().enumerate() {
+            let Some(known) = known else { break };
+            let at = format!("addon {i} ('{}')", view.extension);
+            match known.get(&view.extension) {
+                None => checker.problem(at, format!("unknown extension ({})", loaded(known))),
+                Some(ExtensionKind::Addon) => {}
+                Some(kind) => checker.problem(at, format!("is an {kind}, not an addon")),
+            }
         }
+        if !checker.problems.is_empty() {
+            return Err(WorkflowError::Invalid {
+                name: self.name.clone(),
+                problems: checker.problems,
+            });
+        }
+        Ok(plan)
+    }
+}
 
-        // Where-strings are built only for problems: on a valid 100k-node
-        // workflow, formatting them would cost more than the checks.
-        let node_at = |node: &Node| format!("node '{}'", node.id);
+fn loaded(known: &BTreeMap<String, ExtensionKind>) -> String {
+    if known.is_empty() {
+        "no extensions are loaded; pass --ext-dir".to_string()
+    } else {
+        format!(
+            "loaded: {}",
+            known.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+/// Collects every problem of a graph and its map bodies. Where-strings are
+/// built only for problems: on a valid 100k-node workflow, formatting them
+/// would cost more than the checks.
+struct Checker<'k> {
+    known: Option<&'k BTreeMap<String, ExtensionKind>>,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, at: String, message: String) {
+        self.problems.push(Problem { at, message });
+    }
+
+    /// Checks one graph; `scope` prefixes where-strings inside map bodies
+    /// (`node 'each' > `). The plan is only meaningful when no problem was
+    /// found.
+    fn graph(&mut self, nodes: &[Node], edges: &[Edge], scope: &str) -> Plan {
+        let node_at = |node: &Node| format!("{scope}node '{}'", node.id);
+        if nodes.is_empty() {
+            let at = if scope.is_empty() {
+                "workflow"
+            } else {
+                scope.trim_end_matches(" > ")
+            };
+            self.problem(at.into(), "has no nodes".into());
+        }
+        let mut bodies = BTreeMap::new();
+        let mut typed = Vec::with_capacity(nodes.len());
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-        index.reserve(self.nodes.len());
-        for (i, node) in self.nodes.iter().enumerate() {
+        index.reserve(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
             if node.id.trim().is_empty() {
-                problem(format!("node {i}"), "has an empty id".into());
+                self.problem(format!("{scope}node {i}"), "has an empty id".into());
             } else if index.insert(&node.id, i).is_some() {
-                problem(node_at(node), "the id is used by more than one node".into());
+                self.problem(node_at(node), "the id is used by more than one node".into());
             }
-            if node.kind == ExtensionKind::Addon {
-                problem(
-                    node_at(node),
-                    "kind 'addon' cannot be a node: addons render a run's status; list them under \"addons\"".into(),
-                );
-                continue;
-            }
-            let Some(known) = known else { continue };
-            match known.get(&node.extension) {
-                None => problem(
-                    node_at(node),
-                    format!("unknown extension '{}' ({})", node.extension, loaded(known)),
-                ),
-                Some(&kind) if kind != node.kind => problem(
-                    node_at(node),
-                    format!(
-                        "is an {} node, but '{}' is an {kind}",
-                        node.kind, node.extension
-                    ),
-                ),
-                Some(_) => {}
+            typed.push(
+                !node.inputs.is_empty() || !node.outputs.is_empty() || node.control.is_some(),
+            );
+            if let Some(body) = self.node(node, &node_at) {
+                bodies.insert(i, body);
             }
         }
 
-        // Data sources per node; every edge (data or control) orders.
-        let mut downstream = vec![Vec::new(); self.nodes.len()];
-        let mut feeds = vec![false; self.nodes.len()];
-        let mut incoming = vec![Vec::new(); self.nodes.len()];
+        // Every edge (data or control) orders; data and conditional edges
+        // also feed.
+        let mut downstream = vec![Vec::new(); nodes.len()];
+        let mut feeds = vec![false; nodes.len()];
+        let mut data_in = vec![0usize; nodes.len()];
+        let mut incoming = vec![Vec::new(); nodes.len()];
+        // Two nodes are joined once per pair of ports; most edges name
+        // none, so they get the smaller key.
         let mut seen: FxHashMap<(usize, usize), usize> = FxHashMap::default();
-        seen.reserve(self.edges.len());
-        for (i, edge) in self.edges.iter().enumerate() {
-            let edge_at = || format!("edge {i} ({} -> {})", edge.from, edge.to);
+        type Ends<'e> = (usize, usize, Option<&'e str>, Option<&'e str>);
+        let mut seen_ports: FxHashMap<Ends<'_>, usize> = FxHashMap::default();
+        seen.reserve(edges.len());
+        // (node, input port) → the edge feeding it; only for ports named.
+        let mut fed: FxHashMap<(usize, &str), usize> = FxHashMap::default();
+        for (i, edge) in edges.iter().enumerate() {
+            let edge_at = || format!("{scope}edge {i} ({} -> {})", edge.from, edge.to);
             let (from, to) = (index.get(edge.from.as_str()), index.get(edge.to.as_str()));
             for (end, id) in [(from, &edge.from), (to, &edge.to)] {
                 if end.is_none() {
-                    problem(edge_at(), format!("there is no node '{id}'"));
+                    self.problem(edge_at(), format!("there is no node '{id}'"));
                 }
             }
             let (Some(&from), Some(&to)) = (from, to) else {
                 continue;
             };
-            if let Some(first) = seen.insert((from, to), i) {
-                problem(edge_at(), format!("duplicates edge {first}"));
+            let first = match (edge.from_port.as_deref(), edge.to_port.as_deref()) {
+                (None, None) => seen.insert((from, to), i),
+                (a, b) => seen_ports.insert((from, to, a, b), i),
+            };
+            if let Some(first) = first {
+                self.problem(edge_at(), format!("duplicates edge {first}"));
                 continue;
             }
             match (edge.kind, &edge.when) {
-                (EdgeKind::Conditional, None) => problem(
+                (EdgeKind::Conditional, None) => self.problem(
                     edge_at(),
                     "a conditional edge needs a \"when\" expression".into(),
                 ),
                 (EdgeKind::Conditional, Some(when)) => {
                     if let Err(e) = jmespath::compile(when) {
-                        problem(edge_at(), format!("\"when\" does not parse: {e}"));
+                        self.problem(edge_at(), format!("\"when\" does not parse: {e}"));
                     }
                 }
-                (kind, Some(_)) => problem(
+                (kind, Some(_)) => self.problem(
                     edge_at(),
                     format!("only conditional edges take \"when\"; this one is {kind:?}"),
                 ),
                 (_, None) => {}
             }
             incoming[to].push((from, i));
-            if edge.kind != EdgeKind::Control {
-                feeds[from] = true;
-            }
             downstream[from].push(to);
-        }
-
-        for (i, view) in self.addons.iter().enumerate() {
-            let Some(known) = known else { break };
-            let at = format!("addon {i} ('{}')", view.extension);
-            match known.get(&view.extension) {
-                None => problem(at, format!("unknown extension ({})", loaded(known))),
-                Some(ExtensionKind::Addon) => {}
-                Some(kind) => problem(at, format!("is an {kind}, not an addon")),
+            if edge.kind == EdgeKind::Control {
+                if edge.from_port.is_some() || edge.to_port.is_some() {
+                    self.problem(
+                        edge_at(),
+                        "a control edge carries no data, so it takes no ports".into(),
+                    );
+                }
+                continue;
+            }
+            feeds[from] = true;
+            data_in[to] += 1;
+            // Most nodes declare no ports: their edges carry `any`, and
+            // the nodes themselves stay out of the cache.
+            if typed[from] || typed[to] || edge.from_port.is_some() || edge.to_port.is_some() {
+                self.ports(nodes, edge, (from, to), &edge_at, &mut fed, i);
             }
         }
 
-        let order = topological_order(&self.nodes, &incoming, &downstream);
-        if order.len() < self.nodes.len() {
-            for cycle in cycles(&self.nodes, &downstream) {
-                problem(
-                    format!("node '{}'", cycle[0]),
-                    format!("is part of a cycle: {}", cycle.join(" -> ")),
+        for (i, node) in nodes.iter().enumerate() {
+            let data_in = data_in[i];
+            if data_in > 0 {
+                for port in node.inputs.iter().filter(|p| p.required) {
+                    if !fed.contains_key(&(i, port.name.as_str())) {
+                        self.problem(
+                            node_at(node),
+                            format!("required input '{}' is fed by no edge", port.name),
+                        );
+                    }
+                }
+            }
+            let merge = matches!(node.control, Some(Control::Merge(_)));
+            if merge && node.kind == NodeKind::Control && data_in < 2 {
+                self.problem(
+                    node_at(node),
+                    format!("a merge joins two or more data edges; it has {data_in}"),
+                );
+            }
+            if nodes.len() > 1 && incoming[i].is_empty() && downstream[i].is_empty() {
+                self.problem(
+                    node_at(node),
+                    "is an orphan: no edge connects it to the rest of the graph".into(),
                 );
             }
         }
 
-        if !problems.is_empty() {
-            return Err(WorkflowError::Invalid {
-                name: self.name.clone(),
-                problems,
-            });
+        let order = topological_order(nodes, &incoming, &downstream);
+        if order.len() < nodes.len() {
+            for cycle in cycles(nodes, &downstream) {
+                self.problem(
+                    format!("{scope}node '{}'", cycle[0]),
+                    format!("is part of a cycle: {}", cycle.join(" -> ")),
+                );
+            }
         }
-        let sinks = (0..self.nodes.len()).filter(|&i| !feeds[i]).collect();
-        Ok(Plan {
+        let sinks = (0..nodes.len()).filter(|&i| !feeds[i]).collect();
+        Plan {
             order,
             incoming,
             sinks,
-        })
+            bodies,
+        }
     }
-}
 
-/// Kahn's algorithm over `downstream` (each node's successors) and
-/// `incoming` (each node's incoming edges), always taking the ready node
-/// with the smallest id. Returns fewer nodes than there are when a cycle
-/// blocks the rest.
-pub(super) fn topological_order<T>(
-    nodes: &[Node],
-    incoming: &[Vec<T>],
-    downstream: &[Vec<usize>],
-) -> Vec<usize> {
-    let mut waiting: Vec<usize> = incoming.iter().map(Vec::len).collect();
-    // Compare ids once, up front; the heap then orders plain ranks.
-    let mut by_id: Vec<usize> = (0..nodes.len()).collect();
-    by_id.sort_unstable_by(|&a, &b| nodes[a].id.cmp(&nodes[b].id));
-    let mut rank = vec![0usize; nodes.len()];
-    for (r, &i) in by_id.iter().enumerate() {
-        rank[i] = r;
-    }
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..nodes.len())
-        .filter(|&i| waiting[i] == 0)
-        .map(|i| Reverse(rank[i]))
-        .collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    while let Some(Reverse(r)) = ready.pop() {
-        let i = by_id[r];
-        order.push(i);
-        for &next in &downstream[i] {
-            waiting[next] -= 1;
-            if waiting[next] == 0 {
-                ready.push(Reverse(rank[next]));
+    /// Checks the ports an edge joins: that they exist, that their types
+    /// agree, and that no input port is fed twice (`fed` records who feeds
+    /// each named input).
+    fn ports<'g>(
+        &mut self,
+        nodes: &'g [Node],
+        edge: &'g Edge,
+        (from, to): (usize, usize),
+        edge_at: &dyn Fn() -> String,
+        fed: &mut FxHashMap<(usize, &'g str), usize>,
+        i: usize,
+    ) {
+        let (source, target) = (&nodes[from], &nodes[to]);
+        let carried = output_type(source, edge.from_port.as_deref());
+        let port = match target_port(target, edge.to_port.as_deref()) {
+            Ok(port) => port,
+            Err(message) => {
+                self.problem(edge_at(), message);
+                return;
             }
-        }
-    }
-    order
-}
-
-/// One cycle per strongly connected component that has one, as node ids
-/// starting and ending at the component's smallest id.
-fn cycles(nodes: &[Node], downstream: &[Vec<usize>]) -> Vec<Vec<String>> {
-    let mut graph = DiGraph::<usize, ()>::with_capacity(nodes.len(), 0);
-    let ids: Vec<NodeIndex> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
-    for (from, tos) in downstream.iter().enumerate() {
-        for &to in tos {
-            graph.add_edge(ids[from], ids[to], ());
-        }
-    }
-    let mut found = Vec::new();
-    for scc in tarjan_scc(&graph) {
-        let members: BTreeSet<usize> = scc.iter().map(|n| graph[*n]).collect();
-        let self_loop = scc.len() == 1 && downstream[graph[scc[0]]].contains(&graph[scc[0]]);
-        if scc.len() < 2 && !self_loop {
-            continue;
-        }
-        let Some(&start) = members.iter().min_by_key(|&&i| &nodes[i].id) else {
-            continue;
         };
-        // Breadth-first from `start` inside the component back to `start`.
-        let mut parent: HashMap<usize, usize> = HashMap::new();
-        let mut queue = VecDeque::from([start]);
-        'search: while let Some(at) = queue.pop_front() {
-            for &next in &downstream[at] {
-                if !members.contains(&next) {
-                    continue;
-                }
-                if next == start {
-                    let mut path = vec![at];
-                    let mut cur = at;
-                    while cur != start {
-                        cur = parent[&cur];
-                        path.push(cur);
-                    }
-                    path.reverse();
-                    path.push(start);
-                    found.push(path.into_iter().map(|i| nodes[i].id.clone()).collect());
-                    break 'search;
-                }
-                if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(next) {
-                    slot.insert(at);
-                    queue.push_back(next);
-                }
-            }
+        let accepted = port.map_or(&ANY, |p| &p.ty);
+        match carried {
+            Err(message) => self.problem(edge_at(), message),
+            Ok(carried) if !accepted.accepts(&carried) => self.problem(
+                edge_at(),
+                format!(
+                    "'{}'{} carries {carried}, but '{}'{} takes {accepted}",
+                    edge.from,
+                    edge.from_port
+                        .as_ref()
+                        .map(|p| format!(".{p}"))
+                        .unwrap_or_default(),
+                    edge.to,
+                    port.map(|p| format!(".{}", p.name)).unwrap_or_default(),
+                ),
+            ),
+            Ok(_) => {}
+        }
+        let key = port.map(|p| p.name.as_str()).or(edge.to_port.as_deref());
+        if let Some(key) = key
+            && let Some(first) = fed.insert((to, key), i)
+        {
+            self.problem(
+                edge_at(),
+                format!(
+                    "input '{key}' of '{}' is already fed by edge {first}",
+                    edge.to
+                ),
+            );
         }
     }
-    found.sort();
-    found
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use serde_json::json;
 
     use super::*;
@@ -340,7 +363,7 @@ mod tests {
         let ids: Vec<_> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c", "d"]);
         assert_eq!(plan.sinks, [0]);
-        assert_eq!(plan.upstream(&wf, 3).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(plan.incoming[3], [(2, 0), (1, 1)]);
     }
 
     #[test]
@@ -370,7 +393,7 @@ mod tests {
                 ("a", "instrument", "nope"),
                 ("a", "operator", "op"),
                 ("b", "operator", "llm"),
-                ("p", "addon", "panel"),
+                ("c", "control", ""),
             ],
             &[("a", "zz"), ("a", "b"), ("a", "b")],
         );
@@ -379,7 +402,8 @@ mod tests {
             "node 'a': unknown extension 'nope' (loaded: llm, op, panel)",
             "node 'a': the id is used by more than one node",
             "node 'b': is an operator node, but 'llm' is an instrument",
-            "node 'p': kind 'addon' cannot be a node",
+            "node 'c': a control node says what it does",
+            "node 'c': is an orphan",
             "edge 0 (a -> zz): there is no node 'zz'",
             "edge 2 (a -> b): duplicates edge 1",
         ];
@@ -402,10 +426,13 @@ mod tests {
         ) {
             let ids: Vec<String> = (0..n).map(|i| format!("n{}", (i + rotate) % n)).collect();
             let nodes: Vec<_> = ids.iter().map(|id| (id.as_str(), "operator", "op")).collect();
+            // Each node after the first hangs off an earlier one, so none
+            // is an orphan; the rest of the edges are random.
             let mut pairs: Vec<(usize, usize)> = edges
-                .into_iter()
-                .map(|(a, b)| (a % n, b % n))
+                .iter()
+                .map(|&(a, b)| (a % n, b % n))
                 .filter(|(a, b)| a < b)
+                .chain((1..n).map(|b| (edges.get(b).map_or(0, |e| e.0) % b, b)))
                 .collect();
             pairs.sort_unstable();
             pairs.dedup();
@@ -449,7 +476,7 @@ mod tests {
         let plan = wf.validate(&known()).unwrap();
         let ids: Vec<&str> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "c", "b"]);
-        assert!(plan.upstream(&wf, 1).next().is_none());
+        assert_eq!(plan.incoming[1], [(2, 1)]);
         // c feeds nobody data, so both c and b make up the output.
         assert_eq!(plan.sinks, [1, 2]);
     }
@@ -465,10 +492,9 @@ mod tests {
             &[],
         );
         let edge = |to: &str, kind, when: Option<&str>| Edge {
-            from: "a".into(),
-            to: to.into(),
             kind,
             when: when.map(String::from),
+            ..Edge::data("a", to)
         };
         wf.edges = vec![
             edge("b", EdgeKind::Conditional, Some("score > `")),
@@ -482,13 +508,12 @@ mod tests {
         assert!(found[1].contains("needs a \"when\""), "{found:?}");
         wf.edges = vec![edge("b", EdgeKind::Data, Some("x"))];
         assert!(problems(&wf)[0].contains("only conditional edges take"));
-        wf.edges = vec![Edge::conditional("a", "b", "sentiment.label == 'negative'")];
+        wf.edges = vec![
+            Edge::conditional("a", "b", "sentiment.label == 'negative'"),
+            Edge::data("a", "c"),
+        ];
         let plan = wf.validate(&known()).unwrap();
-        assert_eq!(
-            plan.upstream(&wf, 1).collect::<Vec<_>>(),
-            [0],
-            "a conditional edge carries data"
-        );
+        assert_eq!(plan.sinks, [1, 2], "a conditional edge carries data");
     }
 
     #[test]

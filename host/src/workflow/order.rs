@@ -1,0 +1,96 @@
+//! Ordering a workflow's nodes: a deterministic topological order, and the
+//! cycles that prevent one.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::Node;
+
+/// Kahn's algorithm over `downstream` (each node's successors) and
+/// `incoming` (each node's incoming edges), always taking the ready node
+/// with the smallest id. Returns fewer nodes than there are when a cycle
+/// blocks the rest.
+pub(super) fn topological_order<T>(
+    nodes: &[Node],
+    incoming: &[Vec<T>],
+    downstream: &[Vec<usize>],
+) -> Vec<usize> {
+    let mut waiting: Vec<usize> = incoming.iter().map(Vec::len).collect();
+    // Compare ids once, up front; the heap then orders plain ranks.
+    let mut by_id: Vec<usize> = (0..nodes.len()).collect();
+    by_id.sort_unstable_by(|&a, &b| nodes[a].id.cmp(&nodes[b].id));
+    let mut rank = vec![0usize; nodes.len()];
+    for (r, &i) in by_id.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..nodes.len())
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| Reverse(rank[i]))
+        .collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(Reverse(r)) = ready.pop() {
+        let i = by_id[r];
+        order.push(i);
+        for &next in &downstream[i] {
+            waiting[next] -= 1;
+            if waiting[next] == 0 {
+                ready.push(Reverse(rank[next]));
+            }
+        }
+    }
+    order
+}
+
+/// One cycle per strongly connected component that has one, as node ids
+/// starting and ending at the component's smallest id.
+pub(super) fn cycles(nodes: &[Node], downstream: &[Vec<usize>]) -> Vec<Vec<String>> {
+    let mut graph = DiGraph::<usize, ()>::with_capacity(nodes.len(), 0);
+    let ids: Vec<NodeIndex> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
+    for (from, tos) in downstream.iter().enumerate() {
+        for &to in tos {
+            graph.add_edge(ids[from], ids[to], ());
+        }
+    }
+    let mut found = Vec::new();
+    for scc in tarjan_scc(&graph) {
+        let members: BTreeSet<usize> = scc.iter().map(|n| graph[*n]).collect();
+        let self_loop = scc.len() == 1 && downstream[graph[scc[0]]].contains(&graph[scc[0]]);
+        if scc.len() < 2 && !self_loop {
+            continue;
+        }
+        let Some(&start) = members.iter().min_by_key(|&&i| &nodes[i].id) else {
+            continue;
+        };
+        // Breadth-first from `start` inside the component back to `start`.
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        'search: while let Some(at) = queue.pop_front() {
+            for &next in &downstream[at] {
+                if !members.contains(&next) {
+                    continue;
+                }
+                if next == start {
+                    let mut path = vec![at];
+                    let mut cur = at;
+                    while cur != start {
+                        cur = parent[&cur];
+                        path.push(cur);
+                    }
+                    path.reverse();
+                    path.push(start);
+                    found.push(path.into_iter().map(|i| nodes[i].id.clone()).collect());
+                    break 'search;
+                }
+                if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(next) {
+                    slot.insert(at);
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}

@@ -1,0 +1,413 @@
+//! Walking a graph: gathering each node's input along its edges, running
+//! it (an extension call or a control step) and checking its ports.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::super::control::{Control, MapBody, MergeMode};
+use super::super::port::kind_of;
+use super::super::{Edge, EdgeKind, Node, NodeKind, Plan};
+use crate::extension::NodeConfig;
+use crate::host::HostInner;
+use crate::{CallError, Error};
+
+/// Parses a guest's JSON output; output that is not JSON is kept as a string.
+fn to_value(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
+}
+
+/// Hears what happens to each node of a graph, by its position in the
+/// plan's order.
+pub(super) trait Watch {
+    fn started(&mut self, position: usize, node: &Node);
+    fn skipped(&mut self, position: usize, node: &Node, reason: &str);
+    fn finished(&mut self, position: usize, node: &Node, elapsed: Duration, error: Option<&str>);
+}
+
+/// A map body's nodes are not reported one by one; the map node is.
+struct Quiet;
+
+impl Watch for Quiet {
+    fn started(&mut self, _: usize, _: &Node) {}
+    fn skipped(&mut self, _: usize, _: &Node, _: &str) {}
+    fn finished(&mut self, _: usize, _: &Node, _: Duration, _: Option<&str>) {}
+}
+
+/// What became of a node.
+#[derive(Debug, Clone)]
+pub(super) enum Outcome {
+    /// Not reached yet, or skipped.
+    Skipped,
+    /// It ran and produced this output.
+    Output(Value),
+    /// A branch sent its input out of this port (none: no case held).
+    Routed(Option<String>, Value),
+}
+
+/// What flows along one edge.
+enum Carried {
+    Value(Value),
+    /// Nothing: the edge's source was skipped, or the edge not taken.
+    Nothing(String),
+}
+
+/// A node that failed, by position in the plan's order.
+pub(super) struct Failure {
+    pub(super) position: usize,
+    pub(super) message: String,
+}
+
+/// One graph to walk: the workflow's, or a map node's body.
+pub(super) struct Graph<'a> {
+    pub(super) nodes: &'a [Node],
+    pub(super) edges: &'a [Edge],
+    pub(super) plan: &'a Plan,
+}
+
+impl Graph<'_> {
+    /// Runs the graph's nodes in order on `input`; stops at the first that
+    /// fails.
+    pub(super) fn walk(
+        &self,
+        host: &HostInner,
+        input: &Value,
+        watch: &mut dyn Watch,
+    ) -> Result<Vec<Outcome>, Failure> {
+        let mut outcomes = vec![Outcome::Skipped; self.nodes.len()];
+        // Where each node ran in the order, for `merge: first`.
+        let mut ran_at = vec![usize::MAX; self.nodes.len()];
+        for (position, &index) in self.plan.order.iter().enumerate() {
+            let node = &self.nodes[index];
+            let fail = |message| Failure { position, message };
+            let node_input = match self.gather(index, input, &outcomes, &ran_at) {
+                Ok(Ok(value)) => value,
+                Ok(Err(reason)) => {
+                    watch.skipped(position, node, &reason);
+                    continue;
+                }
+                Err(message) => {
+                    watch.finished(position, node, Duration::ZERO, Some(&message));
+                    return Err(fail(message));
+                }
+            };
+            watch.started(position, node);
+            let began = Instant::now();
+            let result = self.run_node(host, index, node_input);
+            let elapsed = began.elapsed();
+            match result {
+                Ok(outcome) => {
+                    watch.finished(position, node, elapsed, None);
+                    outcomes[index] = outcome;
+                    ran_at[index] = position;
+                }
+                Err(message) => {
+                    watch.finished(position, node, elapsed, Some(&message));
+                    return Err(fail(message));
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// The graph's output: its sink's, or an object of its sinks' keyed by
+    /// id. Skipped nodes have no output: a lone skipped sink gives null,
+    /// and skipped sinks are left out of the object.
+    pub(super) fn output(&self, outcomes: &[Outcome]) -> Value {
+        let value = |i: usize| match &outcomes[i] {
+            Outcome::Skipped => None,
+            Outcome::Output(value) | Outcome::Routed(_, value) => Some(value.clone()),
+        };
+        match self.plan.sinks.as_slice() {
+            [single] => value(*single).unwrap_or(Value::Null),
+            several => Value::Object(
+                several
+                    .iter()
+                    .filter_map(|&i| Some((self.nodes[i].id.clone(), value(i)?)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The input for node `index`, `Ok(Err(why))` when it is to be skipped,
+    /// or `Err` when an edge's condition cannot be evaluated.
+    fn gather(
+        &self,
+        index: usize,
+        run_input: &Value,
+        outcomes: &[Outcome],
+        ran_at: &[usize],
+    ) -> Result<Result<Value, String>, String> {
+        let node = &self.nodes[index];
+        let merge = match &node.control {
+            Some(Control::Merge(mode)) => Some(*mode),
+            _ => None,
+        };
+        let mut arrived: Vec<(usize, Value)> = Vec::new();
+        let mut missed = None;
+        for &(from, e) in &self.plan.incoming[index] {
+            let edge = &self.edges[e];
+            match carried(&outcomes[from], edge)? {
+                Carried::Value(_) if edge.kind == EdgeKind::Control => {}
+                Carried::Value(value) => arrived.push((e, value)),
+                Carried::Nothing(reason) if merge.is_none() => return Ok(Err(reason)),
+                Carried::Nothing(reason) => missed = missed.or(Some(reason)),
+            }
+        }
+        if let Some(mode) = merge {
+            if arrived.is_empty() {
+                let why = missed.unwrap_or_else(|| "no input arrived".into());
+                return Ok(Err(format!("every input was skipped ({why})")));
+            }
+            if mode == MergeMode::First {
+                let first = (0..arrived.len())
+                    .min_by_key(|&i| ran_at[self.plan_source(index, arrived[i].0)])
+                    .unwrap_or(0);
+                return Ok(Ok(arrived.swap_remove(first).1));
+            }
+        }
+        let keyed = merge.is_some()
+            || !node.inputs.is_empty()
+            || arrived
+                .iter()
+                .any(|(e, _)| self.edges[*e].to_port.is_some());
+        let value = match arrived.len() {
+            0 => run_input.clone(),
+            1 if !keyed => arrived.pop().map(|(_, v)| v).unwrap_or_default(),
+            _ => Value::Object(
+                arrived
+                    .into_iter()
+                    .map(|(e, value)| {
+                        let edge = &self.edges[e];
+                        let key = match (&edge.to_port, node.inputs.as_slice()) {
+                            (Some(port), _) => port,
+                            (None, [only]) => &only.name,
+                            (None, _) => &edge.from,
+                        };
+                        (key.clone(), value)
+                    })
+                    .collect(),
+            ),
+        };
+        Ok(Ok(value))
+    }
+
+    /// The node edge `e` into node `index` comes from.
+    fn plan_source(&self, index: usize, e: usize) -> usize {
+        self.plan.incoming[index]
+            .iter()
+            .find(|&&(_, edge)| edge == e)
+            .map_or(index, |&(from, _)| from)
+    }
+
+    /// Runs one node on its gathered input, checking declared ports.
+    fn run_node(&self, host: &HostInner, index: usize, input: Value) -> Result<Outcome, String> {
+        let node = &self.nodes[index];
+        check_ports(node, Side::Input, &input)?;
+        let outcome = match &node.control {
+            None => {
+                let output =
+                    call_node(host, node, &input.to_string()).map_err(|e| e.to_string())?;
+                Outcome::Output(to_value(&output))
+            }
+            Some(Control::Branch(branch)) => {
+                let mut port = branch.otherwise.clone();
+                for case in &branch.cases {
+                    if holds(&case.when, &input)
+                        .map_err(|e| format!("case '{}' cannot be evaluated: {e}", case.port))?
+                    {
+                        port = Some(case.port.clone());
+                        break;
+                    }
+                }
+                Outcome::Routed(port, input)
+            }
+            Some(Control::Merge(_)) => Outcome::Output(input),
+            Some(Control::Map(body)) => Outcome::Output(self.map(host, index, body, &input)?),
+        };
+        if let Outcome::Output(output) = &outcome {
+            check_ports(node, Side::Output, output)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Runs a map node's body once per element of its list.
+    fn map(
+        &self,
+        host: &HostInner,
+        index: usize,
+        body: &MapBody,
+        input: &Value,
+    ) -> Result<Value, String> {
+        let list = match &body.over {
+            None => input.clone(),
+            Some(over) => {
+                let found = jmespath::compile(over)
+                    .and_then(|expression| expression.search(input))
+                    .map_err(|e| format!("\"over\" cannot be evaluated: {e}"))?;
+                serde_json::to_value(&*found).map_err(|e| e.to_string())?
+            }
+        };
+        let Value::Array(items) = list else {
+            return Err(format!(
+                "map takes a list{}, but got {}",
+                body.over
+                    .as_ref()
+                    .map(|o| format!(" at \"{o}\""))
+                    .unwrap_or_default(),
+                kind_of(&list)
+            ));
+        };
+        let Some(plan) = self.plan.bodies.get(&index) else {
+            return Err("the map's body has no plan; validate the workflow first".into());
+        };
+        let graph = Graph {
+            nodes: &body.nodes,
+            edges: &body.edges,
+            plan,
+        };
+        let mut results = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match graph.walk(host, item, &mut Quiet) {
+                Ok(outcomes) => results.push(graph.output(&outcomes)),
+                Err(Failure { position, message }) => {
+                    let id = &body.nodes[plan.order[position]].id;
+                    return Err(format!("element {i}: node '{id}' failed: {message}"));
+                }
+            }
+        }
+        Ok(Value::Array(results))
+    }
+}
+
+/// What flows along `edge` from a node with this outcome.
+fn carried(outcome: &Outcome, edge: &Edge) -> Result<Carried, String> {
+    let value = match (outcome, &edge.from_port) {
+        (Outcome::Skipped, _) => {
+            return Ok(Carried::Nothing(format!("'{}' was skipped", edge.from)));
+        }
+        // Ordering only: the source ran, whatever it routed.
+        _ if edge.kind == EdgeKind::Control => return Ok(Carried::Value(Value::Null)),
+        (Outcome::Routed(taken, value), port) => {
+            if taken.is_none() || taken != port {
+                return Ok(Carried::Nothing(match taken {
+                    Some(taken) => format!("branch '{}' took '{taken}'", edge.from),
+                    None => format!("no case of branch '{}' held", edge.from),
+                }));
+            }
+            value
+        }
+        (Outcome::Output(value), None) => value,
+        (Outcome::Output(value), Some(port)) => value.get(port).ok_or_else(|| {
+            format!(
+                "'{}' has no output '{port}': its output is {}",
+                edge.from,
+                describe(value)
+            )
+        })?,
+    };
+    if let (EdgeKind::Conditional, Some(when)) = (edge.kind, &edge.when) {
+        let holds = holds(when, value).map_err(|e| {
+            format!(
+                "the condition on the edge from '{}' cannot be evaluated: {e}",
+                edge.from
+            )
+        })?;
+        if !holds {
+            return Ok(Carried::Nothing(format!(
+                "the condition on the edge from '{}' does not hold: {when}",
+                edge.from
+            )));
+        }
+    }
+    Ok(Carried::Value(value.clone()))
+}
+
+/// Whether the JMESPath expression `when` is truthy over `value`.
+fn holds(when: &str, value: &Value) -> Result<bool, jmespath::JmespathError> {
+    // Validation compiled it too; an expression holds a non-Send reference
+    // count, so the plan cannot keep it.
+    Ok(jmespath::compile(when)?.search(value)?.is_truthy())
+}
+
+/// Which side of a node a value is checked on.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Input,
+    Output,
+}
+
+/// Checks a node's input or output against its declared ports: an object
+/// holding every required port, each value of the port's type.
+fn check_ports(node: &Node, side: Side, value: &Value) -> Result<(), String> {
+    let (ports, what) = match side {
+        Side::Input => (&node.inputs, "input"),
+        Side::Output => (&node.outputs, "output"),
+    };
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let Value::Object(fields) = value else {
+        return Err(match side {
+            Side::Input => format!(
+                "declares inputs, so it takes an object; got {}",
+                describe(value)
+            ),
+            Side::Output => format!(
+                "declares outputs, so it must return an object; it returned {}",
+                describe(value)
+            ),
+        });
+    };
+    for port in ports {
+        match fields.get(&port.name) {
+            None if port.required => {
+                return Err(format!("required {what} '{}' is missing", port.name));
+            }
+            None => {}
+            Some(value) => port
+                .ty
+                .check(value)
+                .map_err(|e| format!("{what} '{}': {e}", port.name))?,
+        }
+    }
+    Ok(())
+}
+
+/// A value's kind, with the fields of an object, for error messages.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Object(map) => format!(
+            "an object with {}",
+            if map.is_empty() {
+                "no fields".to_string()
+            } else {
+                map.keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+        other => kind_of(other).to_string(),
+    }
+}
+
+fn call_node(host: &HostInner, node: &Node, input: &str) -> Result<String, Error> {
+    let config = NodeConfig::new(node.config.clone());
+    Ok(match node.kind {
+        NodeKind::Instrument => host.instrument(&node.extension)?.invoke(&config, input)?,
+        NodeKind::Operator => {
+            let operator = host.operator(&node.extension)?;
+            operator.validate_input(&config, input)?;
+            let output = operator.process(&config, input)?;
+            operator.validate_output(&config, &output)?;
+            output
+        }
+        NodeKind::Control => {
+            return Err(Error::Call(CallError::Instantiate {
+                extension: node.id.clone(),
+                message: "a control node without a \"control\" step calls no extension".into(),
+            }));
+        }
+    })
+}
