@@ -3,6 +3,7 @@
 mod bus;
 mod ext;
 mod run;
+mod template;
 mod validate;
 mod workflow;
 
@@ -49,6 +50,9 @@ enum Command {
     /// Work with workflow files.
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),
+    /// Find and instantiate workflow templates.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 /// Default limits for every extension call; the library's defaults apply
@@ -152,6 +156,7 @@ pub fn main() -> ExitCode {
         Command::Ext(command) => ext::run(host, command),
         Command::Bus(command) => bus::run(host, command),
         Command::Workflow(command) => workflow::run(command),
+        Command::Template(command) => template::run(host.home, command),
     };
     match result {
         Ok(code) => code,

@@ -59,6 +59,9 @@
 //!   [`Control`] nodes (branch, merge, map) with typed [`Port`]s;
 //!   [`Host::run`] validates one, runs its nodes in topological order and
 //!   returns a [`RunReport`] that Addons can render.
+//! - **Templates** ([`Template`]) are workflows with typed parameters,
+//!   checked and filled in by [`Template::instantiate`]; a
+//!   [`TemplateLibrary`] finds them on disk by id, version, text and tags.
 //! - **The bus** ([`Bus`]) routes [`Envelope`]s by subject (`*` and `>`
 //!   wildcards): publish/subscribe, request/reply, queue groups, bounded
 //!   queues with a [`SlowPolicy`], handlers served in place
@@ -81,6 +84,7 @@ mod host;
 mod pit;
 mod runtime;
 mod sync;
+mod template;
 mod workflow;
 
 pub use bus::server::{BusServer, PeerStats, ServerError, ServerOptions, ServerStats};
@@ -96,6 +100,7 @@ pub use extension::{
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
+pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
 pub use workflow::{
     AddonView, Branch, Case, Control, Edge, EdgeKind, Format, MapBody, MergeMode, Metadata, Node,
     NodeKind, NodeReport, NodeState, Plan, Port, PortType, PortTypeError, Problem, RunEvent,

@@ -23,6 +23,7 @@ pub use port::{Port, PortType, PortTypeError};
 pub use run::{NodeReport, NodeState, RunEvent, RunReport, RunState};
 pub use validate::Plan;
 
+pub(crate) use format::without_position;
 pub(crate) use run::execute;
 
 /// One thing wrong with a workflow, naming the node or edge it is about.

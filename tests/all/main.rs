@@ -8,4 +8,5 @@ mod demo;
 mod grants;
 mod hostile;
 mod loading;
+mod templates;
 mod workflows;

@@ -1,0 +1,369 @@
+//! Finding `{{name}}` placeholders in a workflow's JSON and replacing them.
+//!
+//! Templates keep their workflow as JSON text: a library loads thousands,
+//! and scanning and substituting the text is several times cheaper than
+//! building a `Value` of each. Only when loading finds a problem is the
+//! text parsed, to say where in the document the problem is.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::param::is_name;
+
+/// A piece of a string: literal text or a placeholder's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Piece<'s> {
+    Text(&'s str),
+    Name(&'s str),
+}
+
+/// Splits `text` into literal text and placeholders; text between braces
+/// that is not a parameter name stays literal.
+pub(super) fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        let inner = &rest[open + 2..];
+        let name_at = inner.len() - inner.trim_start().len();
+        let name_len = inner[name_at..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(inner.len() - name_at);
+        let name = &inner[name_at..name_at + name_len];
+        let after = inner[name_at + name_len..].trim_start();
+        if is_name(name) && after.starts_with("}}") {
+            if open > 0 {
+                pieces.push(Piece::Text(&rest[..open]));
+            }
+            pieces.push(Piece::Name(name));
+            rest = &after[2..];
+        } else {
+            // Not a placeholder: keep one brace and look again after it, so
+            // `{{{x}}}` reads as `{`, `{{x}}`, `}`.
+            pieces.push(Piece::Text(&rest[..open + 1]));
+            rest = &rest[open + 1..];
+        }
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    pieces
+}
+
+/// Where placeholders occur in a value.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    /// Each placeholder's name and the path of the string holding it.
+    pub(super) uses: Vec<(String, String)>,
+    /// Paths of object keys that look like they hold a placeholder.
+    pub(super) in_keys: Vec<String>,
+}
+
+/// Finds the placeholders in `value`, whose path is `root`.
+pub(super) fn find(value: &Value, root: &str) -> Found {
+    let mut found = Found::default();
+    let mut path = root.to_string();
+    walk(value, &mut path, &mut found);
+    found
+}
+
+fn walk(value: &Value, path: &mut String, found: &mut Found) {
+    match value {
+        Value::String(s) if s.contains("{{") => {
+            for piece in pieces(s) {
+                if let Piece::Name(name) = piece {
+                    found.uses.push((name.to_string(), path.clone()));
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                let _ = write!(path, "[{i}]");
+                walk(item, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                let len = path.len();
+                push_key(path, key);
+                if key.contains("{{") && pieces(key).iter().any(|p| matches!(p, Piece::Name(_))) {
+                    found.in_keys.push(path.clone());
+                }
+                walk(item, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `.key`, or `["odd key"]` for a key that is not a plain name.
+fn push_key(path: &mut String, key: &str) {
+    if is_name(key) {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        path.push('[');
+        path.push_str(&Value::from(key).to_string());
+        path.push(']');
+    }
+}
+
+/// Calls `each` with the range of every string token (quotes included)
+/// in the JSON `text` that may hold a placeholder, and whether it is an
+/// object key. `text` is valid JSON; anything else is read without panic.
+fn strings_with_braces(text: &str, mut each: impl FnMut(Range<usize>, bool)) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(quote) = memchr::memchr(b'"', &bytes[at..]) {
+        let start = at + quote;
+        let mut end = start + 1;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &bytes[end..]) {
+                // An escape is two bytes (`\uXXXX` continues with hex digits).
+                Some(i) if bytes[end + i] == b'\\' => end = (end + i + 2).min(bytes.len()),
+                Some(i) => {
+                    end += i + 1;
+                    break;
+                }
+                None => {
+                    end = bytes.len();
+                    break;
+                }
+            }
+        }
+        // `{{` cannot occur outside a string in JSON, so this test alone
+        // skips most tokens.
+        if memchr::memmem::find(&bytes[start..end], b"{{").is_some() {
+            let next = bytes[end..].iter().find(|b| !b.is_ascii_whitespace());
+            each(start..end, next == Some(&b':'));
+        }
+        at = end;
+    }
+}
+
+/// A string token's text without quotes and escapes.
+fn decode(token: &str) -> Option<Cow<'_, str>> {
+    if !token.contains('\\') {
+        let inner = token.strip_prefix('"')?.strip_suffix('"')?;
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(token).ok().map(Cow::Owned)
+}
+
+/// The placeholders in the JSON `text`: each name, and whether it is in an
+/// object key (where it is not substituted).
+pub(super) fn names(text: &str) -> Vec<(String, bool)> {
+    let mut names = Vec::new();
+    strings_with_braces(text, |range, key| {
+        if let Some(content) = decode(&text[range]) {
+            for piece in pieces(&content) {
+                if let Piece::Name(name) = piece {
+                    names.push((name.to_string(), key));
+                }
+            }
+        }
+    });
+    names
+}
+
+/// The JSON `text` with every placeholder outside object keys replaced
+/// from `values`: a whole-string placeholder by the value itself, others
+/// by its text (a string as it is, anything else as compact JSON). A name
+/// missing from `values` is left as it was.
+pub(super) fn substitute(text: &str, values: &BTreeMap<String, Value>) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut copied = 0;
+    strings_with_braces(text, |range, key| {
+        if key {
+            return;
+        }
+        let Some(content) = decode(&text[range.clone()]) else {
+            return;
+        };
+        let pieces = pieces(&content);
+        if !pieces.iter().any(|p| matches!(p, Piece::Name(_))) {
+            return;
+        }
+        out.push_str(&text[copied..range.start]);
+        copied = range.end;
+        if let [Piece::Name(name)] = pieces[..]
+            && let Some(value) = values.get(name)
+        {
+            let _ = write!(out, "{value}");
+            return;
+        }
+        let mut filled = String::with_capacity(content.len());
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => filled.push_str(t),
+                Piece::Name(name) => match values.get(name) {
+                    Some(Value::String(v)) => filled.push_str(v),
+                    Some(v) => {
+                        let _ = write!(filled, "{v}");
+                    }
+                    None => {
+                        let _ = write!(filled, "{{{{{name}}}}}");
+                    }
+                },
+            }
+        }
+        let _ = write!(out, "{}", Value::String(filled));
+    });
+    out.push_str(&text[copied..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use Piece::{Name, Text};
+
+    #[test]
+    fn placeholders_are_found_with_spaces_inside_braces() {
+        assert_eq!(pieces("{{a}}"), [Name("a")]);
+        assert_eq!(pieces("{{ a }}"), [Name("a")]);
+        assert_eq!(
+            pieces("x {{a}}-{{b_2}}!"),
+            [Text("x "), Name("a"), Text("-"), Name("b_2"), Text("!")]
+        );
+        assert_eq!(pieces(""), [Text("")]);
+    }
+
+    #[test]
+    fn braces_around_other_text_stay_literal() {
+        for text in [
+            "{{", "{{}}", "{{a b}}", "{{1x}}", "{{a", "a}}", "{ {a} }", "{{a.b}}",
+        ] {
+            let joined: String = pieces(text)
+                .iter()
+                .map(|p| match p {
+                    Text(t) => *t,
+                    Name(_) => panic!("{text}: found a placeholder"),
+                })
+                .collect();
+            assert_eq!(joined, text);
+        }
+        assert_eq!(pieces("{{{x}}}"), [Text("{"), Name("x"), Text("}")]);
+    }
+
+    /// `substitute` over `value`'s JSON text, parsed back.
+    fn fill(value: &Value, values: &BTreeMap<String, Value>) -> Value {
+        serde_json::from_str(&substitute(&value.to_string(), values)).unwrap()
+    }
+
+    #[test]
+    fn whole_placeholders_keep_their_type_and_inner_ones_become_text() {
+        let values = BTreeMap::from([
+            ("n".to_string(), json!(3)),
+            ("tags".to_string(), json!(["a", "b"])),
+            ("who".to_string(), json!("ada \"the\" \\ first")),
+        ]);
+        let template = json!({
+            "count": "{{n}}",
+            "tags": "{{ tags }}",
+            "title": "{{n}} by {{who}}",
+            "quoted": "\"{{n}}\"",
+            "list": ["{{tags}}", "tags: {{tags}}", 7, null, "{{who}}"],
+            "{{n}}": "keys stay",
+            "{{n}}x": {"{{n}}": "{{n}}"},
+            "missing": "{{nope}} {{n}}",
+            "other": "{ {n} } {{n",
+        });
+        assert_eq!(
+            fill(&template, &values),
+            json!({
+                "count": 3,
+                "tags": ["a", "b"],
+                "title": "3 by ada \"the\" \\ first",
+                "quoted": "\"3\"",
+                "list": [["a", "b"], "tags: [\"a\",\"b\"]", 7, null, "ada \"the\" \\ first"],
+                "{{n}}": "keys stay",
+                "{{n}}x": {"{{n}}": 3},
+                "missing": "{{nope}} 3",
+                "other": "{ {n} } {{n",
+            })
+        );
+    }
+
+    #[test]
+    fn names_are_found_in_values_and_keys() {
+        let text = r#"{"a": "{{x}}", "{{y}}" : "z {{ x }}", "e": "\u0041 {{w}}", "n": 1}"#;
+        assert_eq!(
+            names(text),
+            [
+                ("x".to_string(), false),
+                ("y".to_string(), true),
+                ("x".to_string(), false),
+                ("w".to_string(), false),
+            ]
+        );
+        // Broken text is read without panic.
+        for text in ["\"{{x", "\"\\", "{\"a\": \"{{x}}\\\"", "\"\\u00e9{{x}}\""] {
+            let _ = names(text);
+            let _ = substitute(text, &BTreeMap::new());
+        }
+    }
+
+    #[test]
+    fn uses_are_reported_with_their_path() {
+        let value = json!({"nodes": [{"config": {"k": "{{a}}", "odd key": ["x {{b}}"]}}],
+                           "{{c}}": 1});
+        let found = find(&value, "workflow");
+        assert_eq!(
+            found.uses,
+            [
+                ("a".to_string(), "workflow.nodes[0].config.k".to_string()),
+                (
+                    "b".to_string(),
+                    "workflow.nodes[0].config[\"odd key\"][0]".to_string()
+                ),
+            ]
+        );
+        assert_eq!(found.in_keys, ["workflow[\"{{c}}\"]"]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_splits_into_pieces_that_join_back(text in ".{0,40}|[{} a-z]{0,40}") {
+            let joined: String = pieces(&text)
+                .iter()
+                .map(|p| match p {
+                    Text(t) => t.to_string(),
+                    Name(n) => format!("{{{{{n}}}}}"),
+                })
+                .collect();
+            // Whitespace inside braces is dropped; nothing else changes.
+            let squeezed = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+            prop_assert_eq!(squeezed(&joined), squeezed(&text));
+        }
+
+        #[test]
+        fn strings_without_placeholders_are_left_alone(text in "[^{]{0,40}") {
+            let value = json!({"k": [text.clone()]});
+            prop_assert_eq!(fill(&value, &BTreeMap::new()), value);
+        }
+
+        #[test]
+        fn any_text_is_interpolated_exactly(text in ".{0,30}", around in "[^{]{0,10}") {
+            let values = BTreeMap::from([("p".to_string(), Value::from(text.clone()))]);
+            let value = json!({"k": format!("{around}{{{{p}}}}{around}")});
+            prop_assert_eq!(fill(&value, &values), json!({"k": format!("{around}{text}{around}")}));
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics_the_scanner(text in "[\"\\\\{}a: ]{0,40}|.{0,40}") {
+            let values = BTreeMap::from([("a".to_string(), json!(1))]);
+            let _ = names(&text);
+            let _ = substitute(&text, &values);
+        }
+    }
+}
