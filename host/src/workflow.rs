@@ -4,6 +4,7 @@
 
 mod builder;
 mod control;
+mod expr;
 mod format;
 mod graph;
 mod model;

@@ -208,3 +208,69 @@ fn when_no_case_holds_the_branch_feeds_nobody_but_still_orders() {
         Some(json!({"audit": {"seen": "Lovely and great."}}))
     );
 }
+
+#[test]
+fn an_absent_optional_output_skips_its_path_and_control_edges_still_order() {
+    let host = host();
+    let workflow = Workflow::builder("optional")
+        .instrument("llm", "mock-llm")
+        .config(json!({"tasks": ["sentiment"]}))
+        .output("sentiment", "object{label: string}")
+        .output("summary", "string")
+        .operator("mood", "json-transform")
+        .config(select(json!({"mood": "$.feeling.label"})))
+        .input("feeling", "object{label: string}")
+        .operator("shorten", "json-transform")
+        .config(select(json!({"short": "$"})))
+        .operator("tidy", "json-transform")
+        .config(select(json!({"text": "$.text"})))
+        .connect("llm", "mood")
+        .from_port("sentiment")
+        .connect("llm", "shorten")
+        .from_port("summary")
+        .after("shorten", "tidy")
+        .build();
+    // `summary` is required, so a run where the model skips it fails...
+    let workflow = workflow.unwrap();
+    let report = host.run(&workflow, &json!({"text": "Fine work."})).unwrap();
+    assert_eq!(
+        report.error.as_deref(),
+        Some("node 'llm' failed: required output 'summary' is missing")
+    );
+    // ... and an optional one skips the nodes fed by it, not those after.
+    let mut workflow = workflow;
+    workflow.nodes[0].outputs[1].required = false;
+    let report = host.run(&workflow, &json!({"text": "Fine work."})).unwrap();
+    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(state(&report, "shorten"), NodeState::Skipped);
+    assert_eq!(state(&report, "tidy"), NodeState::Completed);
+    assert_eq!(
+        report.output,
+        Some(json!({"mood": {"mood": "positive"}, "tidy": {"text": "Fine work."}}))
+    );
+}
+
+#[test]
+fn a_root_with_one_input_port_takes_the_run_input_there() {
+    let host = host();
+    let body = Workflow::builder("body")
+        .operator("wrap", "json-transform")
+        .config(select(json!({"word": "$.word"})))
+        .input("word", "string")
+        .build()
+        .unwrap();
+    let workflow = Workflow::builder("words")
+        .map("each", None, body)
+        .build()
+        .unwrap();
+    let report = host.run(&workflow, &json!(["a", "b"])).unwrap();
+    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(report.output, Some(json!([{"word": "a"}, {"word": "b"}])));
+    let report = host.run(&workflow, &json!(["a", 2])).unwrap();
+    assert_eq!(
+        report.error.as_deref(),
+        Some(
+            "node 'each' failed: element 1: node 'wrap' failed: input 'word': the value is a number, expected string"
+        )
+    );
+}

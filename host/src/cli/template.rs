@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::workflow::FormatArg;
 use anyhow::Context;
 use serde_json::{Value, json};
 use symphony_host::{Format, Parameter, Template, TemplateLibrary};
@@ -60,9 +61,10 @@ pub enum TemplateCommand {
         /// Write the workflow here instead of to stdout.
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// The workflow's format.
-        #[arg(long, value_enum, default_value = "json")]
-        format: FormatArg,
+        /// The workflow's format; default: msgpack when FILE ends in
+        /// `.msgpack`, else JSON.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
         #[command(flatten)]
         dirs: TemplateDirs,
     },
@@ -103,15 +105,6 @@ impl TemplateDirs {
         }
         Ok(library)
     }
-}
-
-/// A workflow file format.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum FormatArg {
-    /// Indented JSON.
-    Json,
-    /// msgpack with field names.
-    Msgpack,
 }
 
 pub fn run(home: Option<PathBuf>, command: TemplateCommand) -> anyhow::Result<ExitCode> {
@@ -165,9 +158,14 @@ pub fn run(home: Option<PathBuf>, command: TemplateCommand) -> anyhow::Result<Ex
             let library = dirs.open(home)?;
             let template = library.get(&template)?;
             let workflow = template.instantiate_args(&params)?;
+            let by_name = out
+                .as_ref()
+                .is_some_and(|out| out.extension().is_some_and(|e| e == "msgpack"));
             let format = match format {
-                FormatArg::Json => Format::Json,
-                FormatArg::Msgpack => Format::Msgpack,
+                Some(FormatArg::Json) => Format::Json,
+                Some(FormatArg::Msgpack) => Format::Msgpack,
+                None if by_name => Format::Msgpack,
+                None => Format::Json,
             };
             let mut bytes = workflow.to_bytes(format);
             match out {

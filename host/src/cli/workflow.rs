@@ -285,12 +285,13 @@ fn describe(workflow: &Workflow) -> serde_json::Value {
         "nodes": workflow.nodes.iter().map(|n| {
             let mut node = json!(n);
             node["runs"] = json!(n.runs());
-            node["depends_on"] = json!(incoming
-                .get(n.id.as_str())
-                .into_iter()
-                .flatten()
-                .map(|e| e.from.as_str())
-                .collect::<Vec<_>>());
+            let mut depends_on: Vec<&str> = Vec::new();
+            for edge in incoming.get(n.id.as_str()).into_iter().flatten() {
+                if !depends_on.contains(&edge.from.as_str()) {
+                    depends_on.push(&edge.from);
+                }
+            }
+            node["depends_on"] = json!(depends_on);
             node
         }).collect::<Vec<_>>(),
         "edges": workflow.edges,

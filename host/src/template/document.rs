@@ -353,8 +353,13 @@ impl Template {
     }
 
     pub(super) fn failed(&self, mut problems: Vec<Problem>) -> TemplateError {
-        // Grouped by parameter; each one's problems keep their order.
-        problems.sort_by(|a, b| a.at.cmp(&b.at));
+        // Arguments' and parameters' problems grouped by what they name,
+        // each one's in order; the workflow's after them, in the
+        // validator's order.
+        problems.sort_by_key(|p| match p.at.starts_with("workflow") {
+            false => (0, p.at.clone()),
+            true => (1, String::new()),
+        });
         TemplateError::Instantiate {
             template: self.reference(),
             problems,

@@ -54,20 +54,24 @@ impl TemplateLibrary {
         dirs: impl IntoIterator<Item = P>,
     ) -> Result<TemplateLibrary, TemplateError> {
         let mut files = Vec::new();
+        // Directories by their real path: one given twice, inside another
+        // given, or reached again through a symlink is read once.
+        let mut visited = std::collections::HashSet::new();
         for dir in dirs {
             let dir = dir.as_ref();
-            let mut found = Vec::new();
-            let entries = std::fs::read_dir(dir).map_err(|source| TemplateError::Io {
+            let io = |source| TemplateError::Io {
                 path: dir.to_path_buf(),
                 source,
-            })?;
-            scan(entries, 0, &mut found);
+            };
+            let entries = std::fs::read_dir(dir).map_err(io)?;
+            if !visited.insert(std::fs::canonicalize(dir).map_err(io)?) {
+                continue;
+            }
+            let mut found = Vec::new();
+            scan(entries, 0, &mut visited, &mut found);
             found.sort();
             files.append(&mut found);
         }
-        // A directory given twice (or inside another given) is read once.
-        let mut unique = std::collections::HashSet::new();
-        files.retain(|path| unique.insert(path.clone()));
         let loaded = load_all(&files);
 
         let mut templates = Vec::with_capacity(loaded.len());
@@ -267,7 +271,12 @@ fn quoted(ids: &[&str]) -> String {
 
 /// Collects the `*.json` files under a directory, skipping hidden entries
 /// and what cannot be read (a library is best effort).
-fn scan(entries: std::fs::ReadDir, depth: usize, found: &mut Vec<PathBuf>) {
+fn scan(
+    entries: std::fs::ReadDir,
+    depth: usize,
+    visited: &mut std::collections::HashSet<PathBuf>,
+    found: &mut Vec<PathBuf>,
+) {
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
@@ -279,9 +288,10 @@ fn scan(entries: std::fs::ReadDir, depth: usize, found: &mut Vec<PathBuf>) {
         };
         if meta.is_dir() {
             if depth < MAX_DEPTH
+                && std::fs::canonicalize(&path).is_ok_and(|real| visited.insert(real))
                 && let Ok(entries) = std::fs::read_dir(&path)
             {
-                scan(entries, depth + 1, found);
+                scan(entries, depth + 1, visited, found);
             }
         } else if path.extension().is_some_and(|e| e == "json") {
             found.push(path);

@@ -30,14 +30,16 @@ pub(crate) const SCHEMA_VERSION: u32 = 2;
 /// }
 /// ```
 ///
-/// A node with no incoming data edge receives the run's input; a node with
-/// one receives that edge's value; a node with several, or with input
-/// ports, receives an object keyed by target port (or, for edges naming
-/// none, by upstream node id). Control edges only order nodes; conditional
-/// edges carry data only when their `when` expression holds, and skip the
-/// downstream node otherwise — as do a branch node's untaken ports. A
-/// skipped node skips the nodes it feeds, except a merge node, which runs
-/// when at least one input arrived. The run's output is the output of the
+/// A node with no incoming data edge receives the run's input (under its
+/// port, if it declares exactly one input); a node with one receives that
+/// edge's value; a node with several, or with input ports, receives an
+/// object keyed by target port (or, for edges naming none, by upstream
+/// node id). Control edges only order nodes, whatever became of the node
+/// before; conditional edges carry data only when their `when` expression
+/// holds, and skip the downstream node otherwise — as do a branch node's
+/// untaken ports and absent optional outputs. A skipped node skips the
+/// nodes it feeds, except a merge node, which runs when at least one input
+/// arrived. The run's output is the output of the
 /// node with no outgoing data edge, or an object keyed by id when there are
 /// several (skipped nodes left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

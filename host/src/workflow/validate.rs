@@ -9,6 +9,7 @@ mod node;
 
 use node::{ANY, output_type, target_port};
 
+use super::expr;
 use super::model::SCHEMA_VERSION;
 use super::order::{cycles, topological_order};
 use super::{Edge, EdgeKind, Node, NodeKind, Problem, Workflow, WorkflowError};
@@ -55,6 +56,7 @@ impl Workflow {
         let mut checker = Checker {
             known,
             problems: Vec::new(),
+            depth: 0,
         };
         if self.schema_version != SCHEMA_VERSION {
             checker.problem(
@@ -106,6 +108,8 @@ fn loaded(known: &BTreeMap<String, ExtensionKind>) -> String {
 struct Checker<'k> {
     known: Option<&'k BTreeMap<String, ExtensionKind>>,
     problems: Vec<Problem>,
+    /// How many map bodies deep the graph being checked is.
+    depth: usize,
 }
 
 impl Checker<'_> {
@@ -156,7 +160,8 @@ impl Checker<'_> {
         type Ends<'e> = (usize, usize, Option<&'e str>, Option<&'e str>);
         let mut seen_ports: FxHashMap<Ends<'_>, usize> = FxHashMap::default();
         seen.reserve(edges.len());
-        // (node, input port) → the edge feeding it; only for ports named.
+        // (node, input key) → the edge feeding it, for edges that touch
+        // ports.
         let mut fed: FxHashMap<(usize, &str), usize> = FxHashMap::default();
         for (i, edge) in edges.iter().enumerate() {
             let edge_at = || format!("{scope}edge {i} ({} -> {})", edge.from, edge.to);
@@ -169,21 +174,13 @@ impl Checker<'_> {
             let (Some(&from), Some(&to)) = (from, to) else {
                 continue;
             };
-            let first = match (edge.from_port.as_deref(), edge.to_port.as_deref()) {
-                (None, None) => seen.insert((from, to), i),
-                (a, b) => seen_ports.insert((from, to, a, b), i),
-            };
-            if let Some(first) = first {
-                self.problem(edge_at(), format!("duplicates edge {first}"));
-                continue;
-            }
             match (edge.kind, &edge.when) {
                 (EdgeKind::Conditional, None) => self.problem(
                     edge_at(),
                     "a conditional edge needs a \"when\" expression".into(),
                 ),
                 (EdgeKind::Conditional, Some(when)) => {
-                    if let Err(e) = jmespath::compile(when) {
+                    if let Err(e) = expr::compile(when) {
                         self.problem(edge_at(), format!("\"when\" does not parse: {e}"));
                     }
                 }
@@ -192,6 +189,14 @@ impl Checker<'_> {
                     format!("only conditional edges take \"when\"; this one is {kind:?}"),
                 ),
                 (_, None) => {}
+            }
+            let first = match (edge.from_port.as_deref(), edge.to_port.as_deref()) {
+                (None, None) => seen.insert((from, to), i),
+                (a, b) => seen_ports.insert((from, to, a, b), i),
+            };
+            if let Some(first) = first {
+                self.problem(edge_at(), format!("duplicates edge {first}"));
+                continue;
             }
             incoming[to].push((from, i));
             downstream[from].push(to);
@@ -211,6 +216,30 @@ impl Checker<'_> {
             if typed[from] || typed[to] || edge.from_port.is_some() || edge.to_port.is_some() {
                 self.ports(nodes, edge, (from, to), &edge_at, &mut fed, i);
             }
+        }
+
+        // A ported edge keyed by a node id (an edge naming no input port)
+        // must not collide with a port-less edge from that node, which the
+        // run keys the same way.
+        let mut clashes: Vec<(usize, usize, &str)> = fed
+            .iter()
+            .filter_map(|(&(to, key), &e)| {
+                // Edges into a typed node are all in `fed` already.
+                let other = *seen.get(&(*index.get(key)?, to))?;
+                (other != e && !typed[to]).then_some((e.max(other), e.min(other), key))
+            })
+            .collect();
+        clashes.sort_unstable();
+        for (later, first, key) in clashes {
+            let edge = &edges[later];
+            self.problem(
+                format!("{scope}edge {later} ({} -> {})", edge.from, edge.to),
+                format!(
+                    "'{}' would receive two values under '{key}' (this edge and edge {first}); \
+                     name a distinct \"to_port\"",
+                    edge.to
+                ),
+            );
         }
 
         for (i, node) in nodes.iter().enumerate() {
@@ -297,10 +326,13 @@ impl Checker<'_> {
             ),
             Ok(_) => {}
         }
-        let key = port.map(|p| p.name.as_str()).or(edge.to_port.as_deref());
-        if let Some(key) = key
-            && let Some(first) = fed.insert((to, key), i)
-        {
+        // The key the run files this edge's value under in the node's
+        // input object.
+        let key = port
+            .map(|p| p.name.as_str())
+            .or(edge.to_port.as_deref())
+            .unwrap_or(edge.from.as_str());
+        if let Some(first) = fed.insert((to, key), i) {
             self.problem(
                 edge_at(),
                 format!(

@@ -160,6 +160,19 @@ fn a_directory_given_twice_is_read_once() {
     assert_eq!((library.len(), library.errors().len()), (7, 1));
 }
 
+#[cfg(unix)]
+#[test]
+fn symlink_loops_and_aliases_of_a_directory_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "t/one.json", &text("one", "1.0.0", "One", &[], ""));
+    std::os::unix::fs::symlink(d.join("t"), d.join("t/loop")).unwrap();
+    std::os::unix::fs::symlink(d.join("t"), d.join("t/again")).unwrap();
+    let library = TemplateLibrary::open([d.join("t"), d.join("t/."), d.join("t/loop")]).unwrap();
+    assert_eq!(library.len(), 1);
+    assert!(library.errors().is_empty(), "{:?}", library.errors());
+}
+
 #[test]
 fn a_missing_directory_fails_the_open() {
     let err = TemplateLibrary::open(["/no/such/dir"]).unwrap_err();

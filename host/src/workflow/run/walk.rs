@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::super::control::{Control, MapBody, MergeMode};
+use super::super::expr;
 use super::super::port::kind_of;
 use super::super::{Edge, EdgeKind, Node, NodeKind, Plan};
 use crate::extension::NodeConfig;
@@ -147,7 +148,7 @@ impl Graph<'_> {
         let mut missed = None;
         for &(from, e) in &self.plan.incoming[index] {
             let edge = &self.edges[e];
-            match carried(&outcomes[from], edge)? {
+            match carried(&self.nodes[from], &outcomes[from], edge)? {
                 Carried::Value(_) if edge.kind == EdgeKind::Control => {}
                 Carried::Value(value) => arrived.push((e, value)),
                 Carried::Nothing(reason) if merge.is_none() => return Ok(Err(reason)),
@@ -172,7 +173,15 @@ impl Graph<'_> {
                 .iter()
                 .any(|(e, _)| self.edges[*e].to_port.is_some());
         let value = match arrived.len() {
-            0 => run_input.clone(),
+            // A node with one input port takes the whole run input there.
+            0 => match node.inputs.as_slice() {
+                [only] => Value::Object(
+                    [(only.name.clone(), run_input.clone())]
+                        .into_iter()
+                        .collect(),
+                ),
+                _ => run_input.clone(),
+            },
             1 if !keyed => arrived.pop().map(|(_, v)| v).unwrap_or_default(),
             _ => Value::Object(
                 arrived
@@ -213,7 +222,7 @@ impl Graph<'_> {
             Some(Control::Branch(branch)) => {
                 let mut port = branch.otherwise.clone();
                 for case in &branch.cases {
-                    if holds(&case.when, &input)
+                    if expr::holds(&case.when, &input)
                         .map_err(|e| format!("case '{}' cannot be evaluated: {e}", case.port))?
                     {
                         port = Some(case.port.clone());
@@ -242,8 +251,7 @@ impl Graph<'_> {
         let list = match &body.over {
             None => input.clone(),
             Some(over) => {
-                let found = jmespath::compile(over)
-                    .and_then(|expression| expression.search(input))
+                let found = expr::search(over, input)
                     .map_err(|e| format!("\"over\" cannot be evaluated: {e}"))?;
                 serde_json::to_value(&*found).map_err(|e| e.to_string())?
             }
@@ -281,13 +289,14 @@ impl Graph<'_> {
 }
 
 /// What flows along `edge` from a node with this outcome.
-fn carried(outcome: &Outcome, edge: &Edge) -> Result<Carried, String> {
+fn carried(source: &Node, outcome: &Outcome, edge: &Edge) -> Result<Carried, String> {
     let value = match (outcome, &edge.from_port) {
+        // Ordering only: the source is done, whether it ran, routed
+        // elsewhere or was skipped.
+        _ if edge.kind == EdgeKind::Control => return Ok(Carried::Value(Value::Null)),
         (Outcome::Skipped, _) => {
             return Ok(Carried::Nothing(format!("'{}' was skipped", edge.from)));
         }
-        // Ordering only: the source ran, whatever it routed.
-        _ if edge.kind == EdgeKind::Control => return Ok(Carried::Value(Value::Null)),
         (Outcome::Routed(taken, value), port) => {
             if taken.is_none() || taken != port {
                 return Ok(Carried::Nothing(match taken {
@@ -298,16 +307,26 @@ fn carried(outcome: &Outcome, edge: &Edge) -> Result<Carried, String> {
             value
         }
         (Outcome::Output(value), None) => value,
-        (Outcome::Output(value), Some(port)) => value.get(port).ok_or_else(|| {
-            format!(
-                "'{}' has no output '{port}': its output is {}",
-                edge.from,
-                describe(value)
-            )
-        })?,
+        (Outcome::Output(value), Some(port)) => match value.get(port) {
+            Some(value) => value,
+            // The output check let it be absent: the port is optional.
+            None if source.outputs.iter().any(|p| &p.name == port) => {
+                return Ok(Carried::Nothing(format!(
+                    "'{}' gave no '{port}' (an optional output)",
+                    edge.from
+                )));
+            }
+            None => {
+                return Err(format!(
+                    "'{}' has no output '{port}': its output is {}",
+                    edge.from,
+                    describe(value)
+                ));
+            }
+        },
     };
     if let (EdgeKind::Conditional, Some(when)) = (edge.kind, &edge.when) {
-        let holds = holds(when, value).map_err(|e| {
+        let holds = expr::holds(when, value).map_err(|e| {
             format!(
                 "the condition on the edge from '{}' cannot be evaluated: {e}",
                 edge.from
@@ -321,13 +340,6 @@ fn carried(outcome: &Outcome, edge: &Edge) -> Result<Carried, String> {
         }
     }
     Ok(Carried::Value(value.clone()))
-}
-
-/// Whether the JMESPath expression `when` is truthy over `value`.
-fn holds(when: &str, value: &Value) -> Result<bool, jmespath::JmespathError> {
-    // Validation compiled it too; an expression holds a non-Send reference
-    // count, so the plan cannot keep it.
-    Ok(jmespath::compile(when)?.search(value)?.is_truthy())
 }
 
 /// Which side of a node a value is checked on.

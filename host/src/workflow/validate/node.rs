@@ -5,11 +5,16 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::super::control::{Control, MergeMode};
+use super::super::expr;
 use super::super::port::{Port, PortType};
 use super::super::{Node, Plan};
 use super::{Checker, loaded};
 
 pub(super) static ANY: PortType = PortType::Any;
+
+/// Maps inside maps inside maps...: a document nesting deeper is refused
+/// rather than recursed into.
+const MAX_MAP_DEPTH: usize = 16;
 
 impl Checker<'_> {
     /// Checks one node on its own: its kind against what it calls, its
@@ -94,7 +99,9 @@ impl Checker<'_> {
                 }
                 let ports: Vec<&str> = branch.ports().collect();
                 for (i, port) in ports.iter().enumerate() {
-                    if ports[..i].contains(port) {
+                    if port.trim().is_empty() {
+                        self.problem(node_at(node), "a branch port has an empty name".into());
+                    } else if ports[..i].contains(port) {
                         self.problem(
                             node_at(node),
                             format!("branch port '{port}' is named twice"),
@@ -102,7 +109,7 @@ impl Checker<'_> {
                     }
                 }
                 for (i, case) in branch.cases.iter().enumerate() {
-                    if let Err(e) = jmespath::compile(&case.when) {
+                    if let Err(e) = expr::compile(&case.when) {
                         self.problem(
                             node_at(node),
                             format!("case {i} ('{}'): \"when\" does not parse: {e}", case.port),
@@ -111,13 +118,38 @@ impl Checker<'_> {
                 }
                 None
             }
-            Control::Merge(_) => None,
+            Control::Merge(_) => {
+                if !node.inputs.is_empty() || !node.outputs.is_empty() {
+                    self.problem(
+                        node_at(node),
+                        "a merge passes on what reaches it; it declares no ports".into(),
+                    );
+                }
+                None
+            }
             Control::Map(body) => {
-                if let Some(Err(e)) = body.over.as_deref().map(jmespath::compile) {
+                if !node.outputs.is_empty() {
+                    self.problem(
+                        node_at(node),
+                        "a map outputs the list of its body's results; it declares no outputs"
+                            .into(),
+                    );
+                }
+                if let Some(Err(e)) = body.over.as_deref().map(expr::compile) {
                     self.problem(node_at(node), format!("\"over\" does not parse: {e}"));
                 }
+                if self.depth >= MAX_MAP_DEPTH {
+                    self.problem(
+                        node_at(node),
+                        format!("maps nest more than {MAX_MAP_DEPTH} deep"),
+                    );
+                    return None;
+                }
                 let scope = format!("{} > ", node_at(node));
-                Some(self.graph(&body.nodes, &body.edges, &scope))
+                self.depth += 1;
+                let plan = self.graph(&body.nodes, &body.edges, &scope);
+                self.depth -= 1;
+                Some(plan)
             }
         }
     }
@@ -144,6 +176,15 @@ pub(super) fn output_type<'n>(
                 ports()
             )),
         };
+    }
+    if let (Some(port), Some(control @ (Control::Map(_) | Control::Merge(_)))) =
+        (port, &node.control)
+    {
+        return Err(format!(
+            "{} '{}' has no output ports; take its whole output (drop \"from_port\": \"{port}\")",
+            control.name(),
+            node.id
+        ));
     }
     match (port, node.outputs.as_slice()) {
         (None, []) => Ok(Cow::Owned(match &node.control {
@@ -432,6 +473,78 @@ mod tests {
             json!([]),
         );
         assert_all(&problems(&wf), &["node 'each': has no nodes"]);
+    }
+
+    #[test]
+    fn inputs_that_would_share_a_key_are_reported() {
+        let wf = load(
+            json!([op("a", json!({})), op("b", json!({})), op("c", json!({}))]),
+            json!([
+                {"from": "a", "from_port": "x", "to": "c"},
+                {"from": "a", "from_port": "y", "to": "c"},
+                {"from": "b", "to": "c"},
+                {"from": "a", "to": "c", "to_port": "b"},
+            ]),
+        );
+        assert_all(
+            &problems(&wf),
+            &[
+                "edge 1 (a -> c): input 'a' of 'c' is already fed by edge 0",
+                "edge 3 (a -> c): 'c' would receive two values under 'b' (this edge and edge 2)",
+            ],
+        );
+    }
+
+    #[test]
+    fn merges_and_maps_take_no_ports_they_cannot_honour() {
+        let map = json!({"id": "m", "kind": "control", "outputs": [{"name": "o"}],
+                         "control": {"map": {"nodes": [op("x", json!({}))]}}});
+        let merge = json!({"id": "j", "kind": "control", "inputs": [{"name": "i"}],
+                           "control": {"merge": "first"}});
+        let wf = load(
+            json!([op("a", json!({})), map, merge, op("b", json!({}))]),
+            json!([
+                {"from": "a", "to": "m"},
+                {"from": "m", "from_port": "o", "to": "j", "to_port": "i"},
+                {"from": "a", "to": "j"},
+                {"from": "j", "from_port": "z", "to": "b"},
+            ]),
+        );
+        assert_all(
+            &problems(&wf),
+            &[
+                "node 'm': a map outputs the list of its body's results",
+                "node 'j': a merge passes on what reaches it",
+                "edge 1 (m -> j): map 'm' has no output ports",
+                "edge 2 (a -> j): input 'i' of 'j' is already fed by edge 1",
+                "edge 3 (j -> b): merge 'j' has no output ports",
+            ],
+        );
+    }
+
+    #[test]
+    fn hostile_expressions_and_nesting_are_refused() {
+        let deep = "!".repeat(100_000) + "a";
+        let wf = load(
+            json!([op("a", json!({})), op("b", json!({}))]),
+            json!([{"from": "a", "to": "b", "kind": "conditional", "when": deep}]),
+        );
+        assert_all(
+            &problems(&wf),
+            &["edge 0 (a -> b): \"when\" does not parse: the expression is"],
+        );
+
+        let mut node = op("leaf", json!({}));
+        for level in 0..20 {
+            node = json!({"id": format!("m{level}"), "kind": "control",
+                          "control": {"map": {"nodes": [node]}}});
+        }
+        let found = problems(&load(json!([node]), json!([])));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].ends_with("maps nest more than 16 deep"),
+            "{found:?}"
+        );
     }
 
     #[test]
