@@ -180,8 +180,8 @@ pub struct ClientSubscription {
 }
 
 struct SubEntry {
-    pattern: String,
-    group: Option<String>,
+    /// What was sent to the server, sent again on every reconnect.
+    subscribe: Subscribe,
     tx: SyncSender<Envelope>,
 }
 
@@ -223,7 +223,8 @@ pub(crate) struct Shared {
     last_request: Stamp,
     /// `_inbox.<name>.`: replies come to this prefix and a request id.
     inbox_prefix: String,
-    /// The current connection's heartbeat interval and server timeout.
+    /// The current connection's heartbeat interval and server timeout (set
+    /// by `install` before the reader thread starts).
     liveness: Mutex<(Duration, Duration)>,
 }
 
@@ -275,7 +276,7 @@ impl Client {
             last_read: Stamp::new(),
             last_request: Stamp::new(),
             inbox_prefix: format!("_inbox.{name}."),
-            liveness: Mutex::new((Duration::from_millis(20), Duration::from_millis(75))),
+            liveness: Mutex::default(),
             name,
         });
         shared.install(connection)?;
@@ -359,21 +360,15 @@ impl Client {
         validate_pattern(pattern).map_err(ClientError::InvalidSubject)?;
         let sid = self.shared.next_sid.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = sync_channel(self.shared.options.subscription_capacity.max(1));
-        lock(&self.shared.subs).insert(
-            sid,
-            SubEntry {
-                pattern: pattern.to_string(),
-                group: group.clone(),
-                tx,
-            },
-        );
         let subscribe = Subscribe {
             sid,
             pattern: pattern.to_string(),
             queue: group,
         };
+        let envelope = subscribe.to_envelope("bus")?;
+        lock(&self.shared.subs).insert(sid, SubEntry { subscribe, tx });
         // While reconnecting the subscription is kept and sent on reconnect.
-        match self.shared.send(&subscribe.to_envelope("bus")?) {
+        match self.shared.send(&envelope) {
             Ok(()) | Err(ClientError::Disconnected) => {}
             Err(e) => {
                 lock(&self.shared.subs).remove(&sid);
@@ -515,13 +510,8 @@ impl Shared {
             queue: None,
         };
         let mut frames = vec![inbox.to_envelope("bus")?];
-        for (&sid, entry) in lock(&self.subs).iter() {
-            let subscribe = Subscribe {
-                sid,
-                pattern: entry.pattern.clone(),
-                queue: entry.group.clone(),
-            };
-            frames.push(subscribe.to_envelope("bus")?);
+        for entry in lock(&self.subs).values() {
+            frames.push(entry.subscribe.to_envelope("bus")?);
         }
         for frame in &frames {
             self.outbox.send(frame)?;

@@ -14,19 +14,29 @@ pub const PROTOCOL_VERSION: u8 = 1;
 /// The default largest frame accepted: 16 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 16 << 20;
 
-/// Appends `envelope` as one frame to `out`.
+/// Appends `envelope` as one frame to `out`. On error `out` is left as it
+/// was, so a buffer of queued frames never holds half of one.
 pub fn encode_frame(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     out.push(PROTOCOL_VERSION);
-    envelope.encode_into(out)?;
-    let len = out.len() - start - 4;
-    let len32 = u32::try_from(len).map_err(|_| ProtocolError::Oversized {
-        len,
-        max: u32::MAX as usize,
-    })?;
-    out[start..start + 4].copy_from_slice(&len32.to_be_bytes());
-    Ok(())
+    let len = envelope.encode_into(out).and_then(|()| {
+        let len = out.len() - start - 4;
+        u32::try_from(len).map_err(|_| ProtocolError::Oversized {
+            len,
+            max: u32::MAX as usize,
+        })
+    });
+    match len {
+        Ok(len) => {
+            out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
 }
 
 /// Splits a byte stream into envelopes.
@@ -53,10 +63,9 @@ impl FrameDecoder {
     /// means more bytes are needed; an error means the stream cannot be
     /// trusted any more and its connection should be closed.
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Envelope>, ProtocolError> {
-        if buf.len() < 4 {
+        let Some(len) = declared_len(buf) else {
             return Ok(None);
-        }
-        let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        };
         if len > self.max_frame {
             return Err(ProtocolError::Oversized {
                 len,
@@ -94,16 +103,19 @@ impl FrameDecoder {
         if buf.is_empty() {
             return Ok(());
         }
-        let need = if buf.len() >= 4 {
-            4 + u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize
-        } else {
-            4
-        };
+        let need = declared_len(buf).map_or(4, |len| 4 + len);
         Err(ProtocolError::Truncated {
             have: buf.len(),
             need,
         })
     }
+}
+
+/// The length a frame at the start of `buf` declares, once its 4-byte
+/// prefix has arrived.
+fn declared_len(buf: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = buf.get(..4)?.try_into().ok()?;
+    Some(u32::from_be_bytes(prefix) as usize)
 }
 
 #[cfg(test)]

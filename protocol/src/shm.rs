@@ -59,7 +59,7 @@
 //! process fault (`SIGBUS`) when it touches the missing pages; that is
 //! inherent to file-backed shared memory.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -157,6 +157,20 @@ struct Mapping {
 }
 
 impl Mapping {
+    /// Maps `file`, which holds the header and two rings of `capacity`
+    /// bytes, shared and read-write.
+    fn new(file: &File, capacity: usize, path: &Path) -> io::Result<Arc<Mapping>> {
+        let map = MmapOptions::new()
+            .len(HEADER_SIZE + 2 * capacity)
+            .map_raw(file)
+            .map_err(|e| region_error(path, e.kind(), e))?;
+        Ok(Arc::new(Mapping {
+            map,
+            capacity,
+            path: path.to_owned(),
+        }))
+    }
+
     /// The `AtomicU64` at `offset` in the header page.
     fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
         assert!(offset.is_multiple_of(8) && offset + 8 <= HEADER_SIZE);
@@ -394,12 +408,7 @@ impl ShmRegion {
     /// instead of faulting, and a symlink planted at `path` is not followed.
     pub fn create(path: &Path, capacity: usize) -> io::Result<ShmRegion> {
         let capacity = ring_capacity(capacity)?;
-        let with_path = |e: io::Error| {
-            io::Error::new(
-                e.kind(),
-                format!("shared-memory region {}: {e}", path.display()),
-            )
-        };
+        let with_path = |e: io::Error| region_error(path, e.kind(), e);
         match std::fs::remove_file(path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(with_path(e)),
             _ => {}
@@ -411,17 +420,9 @@ impl ShmRegion {
             .mode(0o600)
             .open(path)
             .map_err(with_path)?;
-        let size = HEADER_SIZE + 2 * capacity;
-        file.set_len(size as u64).map_err(with_path)?;
-        let map = MmapOptions::new()
-            .len(size)
-            .map_raw(&file)
+        file.set_len((HEADER_SIZE + 2 * capacity) as u64)
             .map_err(with_path)?;
-        let map = Arc::new(Mapping {
-            map,
-            capacity,
-            path: path.to_owned(),
-        });
+        let map = Mapping::new(&file, capacity, path)?;
         // The file is new and zero-filled, so positions, counters and flags
         // already read 0. Write the magic last so a peer that opens early
         // sees "bad magic" rather than a half-written header.
@@ -440,18 +441,8 @@ impl ShmRegion {
     /// between 4096 and 1 GiB, or is not exactly as long as that capacity
     /// requires.
     pub fn open(path: &Path) -> io::Result<ShmRegion> {
-        let with_path = |e: io::Error| {
-            io::Error::new(
-                e.kind(),
-                format!("shared-memory region {}: {e}", path.display()),
-            )
-        };
-        let invalid = |what: String| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("shared-memory region {}: {what}", path.display()),
-            )
-        };
+        let with_path = |e: io::Error| region_error(path, e.kind(), e);
+        let invalid = |what: String| region_error(path, io::ErrorKind::InvalidData, what);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -508,16 +499,8 @@ impl ShmRegion {
                 }
             )));
         }
-        let map = MmapOptions::new()
-            .len(size)
-            .map_raw(&file)
-            .map_err(with_path)?;
         Ok(ShmRegion {
-            map: Arc::new(Mapping {
-                map,
-                capacity,
-                path: path.to_owned(),
-            }),
+            map: Mapping::new(&file, capacity, path)?,
         })
     }
 
@@ -560,6 +543,14 @@ impl ShmRegion {
     pub fn capacity(&self) -> usize {
         self.map.capacity
     }
+}
+
+/// An error about the region at `path`, naming it.
+fn region_error(path: &Path, kind: io::ErrorKind, detail: impl std::fmt::Display) -> io::Error {
+    io::Error::new(
+        kind,
+        format!("shared-memory region {}: {detail}", path.display()),
+    )
 }
 
 /// Rounds a requested capacity up to a power of two, at least
