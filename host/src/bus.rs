@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use symphony_protocol::now_us;
 pub use symphony_protocol::{Envelope, subject_matches};
 use symphony_protocol::{validate_pattern, validate_subject};
@@ -26,7 +26,7 @@ pub use metrics::{LatencyStats, SubjectStats};
 pub use queue::SlowPolicy;
 
 use metrics::Metrics;
-pub(crate) use queue::{Offer, Queue, Target, TargetCounters};
+pub(crate) use queue::{Offer, Queue, Target};
 pub use service::Service;
 
 /// Why a bus operation failed.
@@ -94,6 +94,11 @@ struct Route {
     group: Option<Group>,
     owner: String,
     target: Arc<dyn Target>,
+    /// Messages this route handed to its target; counted here rather than
+    /// by the target, since a peer's routes share one.
+    delivered: AtomicU64,
+    /// Messages this route's target dropped because it was slow.
+    dropped: AtomicU64,
 }
 
 /// A queue group as its member routes see it.
@@ -168,7 +173,7 @@ pub(crate) struct RouteGuard {
 }
 
 /// Counters for one subscription.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionStats {
     /// The subscription's id.
     pub sid: u64,
@@ -178,16 +183,17 @@ pub struct SubscriptionStats {
     pub queue_group: Option<String>,
     /// The endpoint that subscribed.
     pub endpoint: String,
-    /// Messages queued for it.
+    /// Messages handed to it.
     pub delivered: u64,
     /// Messages dropped because it was slow.
     pub dropped: u64,
-    /// Messages waiting now.
+    /// Messages waiting now (for a peer's subscription, all that wait for
+    /// the peer).
     pub pending: usize,
 }
 
 /// A snapshot of the bus's metrics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BusStats {
     /// Per subject, sorted.
     pub subjects: Vec<SubjectStats>,
@@ -267,8 +273,10 @@ impl Bus {
             group,
             owner: self.name.to_string(),
             target,
+            delivered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
         });
-        if pattern.split('.').any(|t| t == "*" || t == ">") {
+        if is_wild(pattern) {
             routes.wild.push(route.clone());
         } else {
             routes
@@ -356,17 +364,14 @@ impl Bus {
             .values()
             .flatten()
             .chain(routes.wild.iter())
-            .map(|r| {
-                let counters = r.target.counters();
-                SubscriptionStats {
-                    sid: r.sid,
-                    pattern: r.pattern.clone(),
-                    queue_group: r.group.as_ref().map(|g| g.name.clone()),
-                    endpoint: r.owner.clone(),
-                    delivered: counters.delivered,
-                    dropped: counters.dropped,
-                    pending: counters.pending,
-                }
+            .map(|r| SubscriptionStats {
+                sid: r.sid,
+                pattern: r.pattern.clone(),
+                queue_group: r.group.as_ref().map(|g| g.name.clone()),
+                endpoint: r.owner.clone(),
+                delivered: r.delivered.load(Ordering::Relaxed),
+                dropped: r.dropped.load(Ordering::Relaxed),
+                pending: r.target.pending(),
             })
             .collect();
         subscriptions.sort_by_key(|s| s.sid);
@@ -391,7 +396,7 @@ impl BusInner {
     /// each matching queue group. Queues are offered outside the route lock
     /// so a blocking subscriber never holds up subscribe or unsubscribe.
     fn route(&self, envelope: Envelope) -> usize {
-        let mut targets: Vec<(u64, Arc<dyn Target>)> = Vec::new();
+        let mut targets: Vec<Arc<Route>> = Vec::new();
         {
             let routes = self.read_routes();
             let mut groups: Vec<(&Group, Vec<&Arc<Route>>)> = Vec::new();
@@ -408,7 +413,7 @@ impl BusInner {
                 );
             for route in matching {
                 match &route.group {
-                    None => targets.push((route.tag, route.target.clone())),
+                    None => targets.push(route.clone()),
                     Some(group) => match groups.iter_mut().find(|(g, _)| g.name == group.name) {
                         Some((_, members)) => members.push(route),
                         None => groups.push((group, vec![route])),
@@ -417,27 +422,33 @@ impl BusInner {
             }
             for (group, members) in groups {
                 let pick = group.next.fetch_add(1, Ordering::Relaxed) % members.len();
-                targets.push((members[pick].tag, members[pick].target.clone()));
+                targets.push(members[pick].clone());
             }
         }
         let counters = self.metrics.subject(&envelope.subject);
         let bytes = envelope.payload.len();
         let (mut delivered, mut dropped, mut closed) = (0, 0, false);
-        let mut tally = |offer| match offer {
-            Offer::Queued => delivered += 1,
-            Offer::Displaced => {
-                delivered += 1;
-                dropped += 1;
-            }
-            Offer::Dropped => dropped += 1,
-            Offer::Closed => closed = true,
+        let mut offer = |route: &Route, envelope| {
+            let (to, lost) = match route.target.offer((route.tag, envelope)) {
+                Offer::Queued => (1, 0),
+                Offer::Displaced => (1, 1),
+                Offer::Dropped => (0, 1),
+                Offer::Closed => {
+                    closed = true;
+                    return;
+                }
+            };
+            route.delivered.fetch_add(to, Ordering::Relaxed);
+            route.dropped.fetch_add(lost, Ordering::Relaxed);
+            delivered += to as usize;
+            dropped += lost as usize;
         };
         // Every target but the last gets a clone; the payload is shared.
-        if let Some(((last_tag, last), rest)) = targets.split_last() {
-            for (tag, target) in rest {
-                tally(target.offer((*tag, envelope.clone())));
+        if let Some((last, rest)) = targets.split_last() {
+            for route in rest {
+                offer(route, envelope.clone());
             }
-            tally(last.offer((*last_tag, envelope)));
+            offer(last, envelope);
         }
         Metrics::published(&counters, bytes, delivered, dropped);
         if closed {
@@ -447,7 +458,8 @@ impl BusInner {
     }
 
     /// Drops every route for which `gone` holds, and the positions of
-    /// groups left without members.
+    /// groups left without members. Scans the whole table: for routes whose
+    /// targets closed.
     fn remove_routes(&self, gone: impl Fn(&Route) -> bool) {
         let mut routes = self.write_routes();
         routes.exact.retain(|_, list| {
@@ -458,6 +470,31 @@ impl BusInner {
         routes.groups.retain(|_, next| Arc::strong_count(next) > 1);
     }
 
+    /// Drops one route, looking only where its pattern puts it, and its
+    /// group's position once no other member holds it.
+    fn remove_route(&self, route: &Arc<Route>) {
+        let mut routes = self.write_routes();
+        let other = |r: &Arc<Route>| !Arc::ptr_eq(r, route);
+        if is_wild(&route.pattern) {
+            routes.wild.retain(other);
+        } else if let Some(list) = routes.exact.get_mut(&route.pattern) {
+            list.retain(other);
+            if list.is_empty() {
+                routes.exact.remove(&route.pattern);
+            }
+        }
+        // Held by the table and by `route` itself, which is still alive.
+        if let Some(group) = &route.group
+            && Arc::strong_count(&group.next) <= 2
+            && routes
+                .groups
+                .get(&group.name)
+                .is_some_and(|next| Arc::ptr_eq(next, &group.next))
+        {
+            routes.groups.remove(&group.name);
+        }
+    }
+
     fn record_deliveries<'e>(&self, envelopes: impl IntoIterator<Item = &'e Envelope>) {
         let now = now_us();
         for envelope in envelopes {
@@ -465,6 +502,11 @@ impl BusInner {
                 .record_latency(now.saturating_sub(envelope.timestamp_us));
         }
     }
+}
+
+/// Whether `pattern` has wildcards (so it is not found by exact lookup).
+fn is_wild(pattern: &str) -> bool {
+    pattern.split('.').any(|t| t == "*" || t == ">")
 }
 
 impl Subscription {
@@ -509,8 +551,7 @@ impl Drop for Subscription {
 impl Drop for RouteGuard {
     fn drop(&mut self) {
         if let Some(bus) = self.bus.upgrade() {
-            let sid = self.route.sid;
-            bus.remove_routes(|r| r.sid == sid);
+            bus.remove_route(&self.route);
         }
     }
 }
@@ -657,6 +698,27 @@ mod tests {
             "the disconnected subscription is gone"
         );
         assert_eq!(stats.subscriptions[0].dropped, 996);
+    }
+
+    #[test]
+    fn the_last_member_leaving_a_group_drops_its_position() {
+        let bus = Bus::new();
+        let member = |pattern: &str| {
+            bus.subscribe_with(
+                pattern,
+                SubscribeOptions {
+                    queue_group: Some("g".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        };
+        let (exact, wild) = (member("jobs"), member("jobs.>"));
+        drop(exact);
+        assert!(bus.inner.read_routes().groups.contains_key("g"));
+        drop(wild);
+        let routes = bus.inner.read_routes();
+        assert!(routes.groups.is_empty() && routes.exact.is_empty() && routes.wild.is_empty());
     }
 
     #[test]

@@ -174,6 +174,30 @@ fn a_peer_process_subscribes_publishes_and_answers_requests() {
 }
 
 #[test]
+fn stats_shows_the_servers_peers_and_subjects() {
+    let (_dir, bus, server) = serve();
+    let path = socket(&server);
+    let mut watcher = Peer::spawn(&[
+        "bus", "sub", "watched", "--name", "watcher", "--socket", &path,
+    ]);
+    watcher.wait_for("subscribed");
+    bus.publish("watched", &b"x"[..]).unwrap();
+    let (ok, out) = Peer::spawn(&["bus", "stats", "--socket", &path]).finish();
+    assert!(ok, "{out}");
+    let peer = out
+        .lines()
+        .find(|l| l.contains("watcher"))
+        .unwrap_or_default();
+    // Its subscription and its reply inbox.
+    let columns: Vec<&str> = peer.split_whitespace().take(3).collect();
+    assert_eq!(columns, ["watcher", "socket", "2"], "{out}");
+    assert!(
+        out.lines().any(|l| l.trim().starts_with("watched ")),
+        "{out}"
+    );
+}
+
+#[test]
 fn queue_group_members_in_two_processes_share_the_work() {
     let (_dir, bus, server) = serve();
     let path = socket(&server);

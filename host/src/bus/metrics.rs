@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Default)]
 pub(crate) struct SubjectCounters {
@@ -15,7 +15,7 @@ pub(crate) struct SubjectCounters {
 }
 
 /// Message counts for one subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubjectStats {
     /// The subject.
     pub subject: String,
@@ -31,7 +31,7 @@ pub struct SubjectStats {
 
 /// Delivery latency (publish to receive): a histogram with power-of-two
 /// microsecond buckets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencyStats {
     /// Messages measured.
     pub count: u64,

@@ -60,7 +60,6 @@ pub(crate) struct Queue {
     capacity: usize,
     max_bytes: usize,
     policy: SlowPolicy,
-    pub(crate) delivered: AtomicU64,
     pub(crate) dropped: AtomicU64,
     /// The number of queued messages, mirrored outside the lock so a
     /// waiting receiver can poll it without contending with publishers.
@@ -79,16 +78,8 @@ pub(crate) trait Target: Send + Sync {
     fn offer(&self, item: Item) -> Offer;
     /// Whether the target takes no more messages (its route can go).
     fn is_closed(&self) -> bool;
-    /// Its counters.
-    fn counters(&self) -> TargetCounters;
-}
-
-/// What a target reports for `Bus::stats`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct TargetCounters {
-    pub(crate) delivered: u64,
-    pub(crate) dropped: u64,
-    pub(crate) pending: usize,
+    /// Messages waiting in it.
+    fn pending(&self) -> usize;
 }
 
 impl Target for Queue {
@@ -100,12 +91,8 @@ impl Target for Queue {
         Queue::is_closed(self)
     }
 
-    fn counters(&self) -> TargetCounters {
-        TargetCounters {
-            delivered: self.delivered.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
-            pending: self.len(),
-        }
+    fn pending(&self) -> usize {
+        self.len()
     }
 }
 
@@ -129,7 +116,6 @@ impl Queue {
             capacity: capacity.max(1),
             max_bytes,
             policy,
-            delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             queued: AtomicUsize::new(0),
         }
@@ -183,7 +169,6 @@ impl Queue {
         state.bytes += size;
         state.items.push_back(item);
         self.queued.store(state.items.len(), Ordering::Release);
-        self.delivered.fetch_add(1, Ordering::Relaxed);
         drop(state);
         self.not_empty.notify_one();
         outcome

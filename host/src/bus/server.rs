@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use interprocess::local_socket::traits::{ListenerExt as _, Stream as _};
 use interprocess::local_socket::{ListenerOptions, Stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use symphony_protocol::link::{FrameReader, SocketHalf, WRITE_TIMEOUT, socket_name, write_message};
 use symphony_protocol::messages::{ErrorReply, Hello, Welcome};
 use symphony_protocol::{Message, MessageRegistry};
@@ -125,7 +125,7 @@ pub enum ServerError {
 }
 
 /// The server's statistics, as `symphony bus stats` shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerStats {
     /// The server's endpoint name.
     pub server: String,
@@ -679,6 +679,30 @@ mod tests {
             }
         }
         assert_eq!(counts, [5, 5]);
+    }
+
+    #[test]
+    fn each_subscription_of_a_peer_counts_its_own_deliveries() {
+        let (_dir, bus, server) = serve();
+        let peer = connect(&server, "counted", Transport::Socket);
+        let (a, b) = (peer.subscribe("a").unwrap(), peer.subscribe("b").unwrap());
+        peer.flush(T).unwrap();
+        for subject in ["a", "a", "a", "b"] {
+            bus.publish(subject, &b""[..]).unwrap();
+        }
+        for _ in 0..3 {
+            a.recv(T).unwrap();
+        }
+        b.recv(T).unwrap();
+        let delivered: Vec<(String, u64)> = server
+            .stats()
+            .bus
+            .subscriptions
+            .into_iter()
+            .filter(|s| s.endpoint == "counted" && !s.pattern.starts_with("_inbox."))
+            .map(|s| (s.pattern, s.delivered))
+            .collect();
+        assert_eq!(delivered, [("a".to_string(), 3), ("b".to_string(), 1)]);
     }
 
     #[test]

@@ -2,14 +2,13 @@
 //! the handler and routes its reply, with no queue and no thread switch.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use symphony_protocol::{Envelope, MSG};
 
 use super::queue::Item;
-use super::{Bus, BusError, BusInner, Offer, RouteGuard, Target, TargetCounters};
+use super::{Bus, BusError, BusInner, Offer, RouteGuard, Target};
 
 type HandlerFn = dyn Fn(&Envelope) -> Option<Bytes> + Send + Sync;
 
@@ -22,8 +21,6 @@ struct Handler {
     bus: Weak<BusInner>,
     name: Arc<str>,
     handle: Box<HandlerFn>,
-    handled: AtomicU64,
-    failed: AtomicU64,
 }
 
 impl Bus {
@@ -54,8 +51,6 @@ impl Bus {
             bus: Arc::downgrade(&self.inner),
             name: self.name.clone(),
             handle: Box::new(handler),
-            handled: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
         });
         let route = self.add_route(pattern, None, None, target)?;
         Ok(Service { _route: route })
@@ -65,11 +60,9 @@ impl Bus {
 impl Target for Handler {
     fn offer(&self, (_, request): Item) -> Offer {
         let Ok(answer) = catch_unwind(AssertUnwindSafe(|| (self.handle)(&request))) else {
-            self.failed.fetch_add(1, Ordering::Relaxed);
             tracing::error!(subject = %request.subject, "a bus handler panicked; the message is dropped");
             return Offer::Dropped;
         };
-        self.handled.fetch_add(1, Ordering::Relaxed);
         if let (Some(payload), Some(_)) = (answer, &request.reply_to)
             && let Some(bus) = self.bus.upgrade()
         {
@@ -82,12 +75,8 @@ impl Target for Handler {
         false
     }
 
-    fn counters(&self) -> TargetCounters {
-        TargetCounters {
-            delivered: self.handled.load(Ordering::Relaxed),
-            dropped: self.failed.load(Ordering::Relaxed),
-            pending: 0,
-        }
+    fn pending(&self) -> usize {
+        0
     }
 }
 

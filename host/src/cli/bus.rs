@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use serde_json::json;
 use symphony_host::protocol::Envelope;
 use symphony_host::protocol::client::{
     Client, ClientOptions, ClientSubscription, RecvError, Transport,
 };
-use symphony_host::{Bus, BusServer, ServerOptions, default_home};
+use symphony_host::{Bus, BusServer, ServerOptions, ServerStats, default_home};
 
 use super::HostArgs;
 
@@ -343,6 +342,8 @@ pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&stats)?);
             } else {
+                let stats =
+                    serde_json::from_value(stats).context("reading the server's statistics")?;
                 print_stats(&stats, client.name());
             }
             Ok(ExitCode::SUCCESS)
@@ -351,54 +352,39 @@ pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// A table of peers and subjects for people.
-fn print_stats(stats: &serde_json::Value, me: &str) {
-    let empty = Vec::new();
-    let list = |v: &serde_json::Value| v.as_array().unwrap_or(&empty).clone();
-    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+fn print_stats(stats: &ServerStats, me: &str) {
     println!(
         "bus server '{}' on {}",
-        stats["server"].as_str().unwrap_or("?"),
-        stats["socket"].as_str().unwrap_or("?")
+        stats.server,
+        stats.socket.display()
     );
-    let peers: Vec<_> = list(&stats["peers"])
-        .into_iter()
-        .filter(|p| p["name"] != json!(me))
-        .collect();
+    let peers: Vec<_> = stats.peers.iter().filter(|p| p.name != me).collect();
     println!("\npeers ({}):", peers.len());
     println!(
         "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8}",
         "name", "transport", "subs", "frames in", "frames out", "dropped"
     );
-    for p in &peers {
+    for p in peers {
         println!(
             "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8}",
-            p["name"].as_str().unwrap_or("?"),
-            p["transport"].as_str().unwrap_or("?"),
-            n(&p["subscriptions"]),
-            n(&p["frames_in"]),
-            n(&p["frames_out"]),
-            n(&p["dropped"])
+            p.name, p.transport, p.subscriptions, p.frames_in, p.frames_out, p.dropped
         );
     }
-    let subjects = list(&stats["bus"]["subjects"]);
+    let subjects = &stats.bus.subjects;
     println!("\nsubjects ({}):", subjects.len());
     println!(
         "  {:<32} {:>10} {:>12} {:>10} {:>8}",
         "subject", "messages", "bytes", "delivered", "dropped"
     );
-    for s in &subjects {
+    for s in subjects {
         println!(
             "  {:<32} {:>10} {:>12} {:>10} {:>8}",
-            s["subject"].as_str().unwrap_or("?"),
-            n(&s["messages"]),
-            n(&s["bytes"]),
-            n(&s["delivered"]),
-            n(&s["dropped"])
+            s.subject, s.messages, s.bytes, s.delivered, s.dropped
         );
     }
-    let latency = &stats["bus"]["latency"];
+    let latency = &stats.bus.latency;
     println!(
         "\ndelivery latency: {} messages, p50 <= {} us, p99 <= {} us",
-        latency["count"], latency["p50_us"], latency["p99_us"]
+        latency.count, latency.p50_us, latency.p99_us
     );
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use interprocess::local_socket::Stream;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use symphony_protocol::client::{NO_RESPONDERS, PING_SUBJECT, SID_HEADER, STATS_SUBJECT};
 use symphony_protocol::clock::Stamp;
 use symphony_protocol::link::{FrameReader, LinkError, SocketHalf, shutdown};
@@ -19,7 +19,7 @@ use symphony_protocol::{Envelope, MSG, Message, encode_frame};
 
 use super::{ServerOptions, Shared};
 use crate::bus::queue::Item;
-use crate::bus::{Bus, Offer, Queue, RouteGuard, Target, TargetCounters};
+use crate::bus::{Bus, Offer, Queue, RouteGuard, Target};
 
 /// Marks a queued message the server itself sends to the peer (not a
 /// delivery for one of its subscriptions).
@@ -33,12 +33,12 @@ const BATCH: usize = 256;
 const BATCH_BYTES: usize = 1 << 20;
 
 /// Counters for one peer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerStats {
     /// The peer's endpoint name.
     pub name: String,
     /// `socket` or `shared-memory`.
-    pub transport: &'static str,
+    pub transport: String,
     /// Its subscriptions.
     pub subscriptions: usize,
     /// Frames received from it.
@@ -79,7 +79,6 @@ pub(super) struct Peer {
     bytes_out: AtomicU64,
     /// When the link was last written.
     last_write: Stamp,
-    written_in_place: AtomicU64,
 }
 
 /// The write side of a peer's link.
@@ -166,7 +165,6 @@ impl Peer {
             frames_out: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             last_write: Stamp::new(),
-            written_in_place: AtomicU64::new(0),
         }
     }
 
@@ -248,7 +246,7 @@ impl Peer {
     pub(super) fn stats(&self) -> PeerStats {
         PeerStats {
             name: self.name.clone(),
-            transport: self.transport(),
+            transport: self.transport().into(),
             subscriptions: self.routes().len(),
             frames_in: self.frames_in.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
@@ -370,7 +368,6 @@ impl Target for Peer {
                             self.bus.record_deliveries([&envelope]);
                         }
                         self.wrote(1, buf.len());
-                        self.written_in_place.fetch_add(1, Ordering::Relaxed);
                         if n < buf.len() {
                             // The writer thread sends the rest first.
                             carry.extend_from_slice(&buf[n..]);
@@ -391,10 +388,8 @@ impl Target for Peer {
         Peer::is_closed(self)
     }
 
-    fn counters(&self) -> TargetCounters {
-        let mut counters = self.queue.counters();
-        counters.delivered += self.written_in_place.load(Ordering::Relaxed);
-        counters
+    fn pending(&self) -> usize {
+        self.queue.len()
     }
 }
 
