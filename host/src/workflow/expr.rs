@@ -1,7 +1,12 @@
 //! JMESPath expressions in workflows (`when` on edges and branch cases,
 //! `over` on maps), compiled behind a guard.
 
-use jmespath::Expression;
+use std::cell::RefCell;
+use std::collections::hash_map::Entry;
+
+use jmespath::{Expression, Rcvar};
+use rustc_hash::FxHashMap;
+use serde_json::Value;
 
 /// Longer expressions are refused: nobody writes one by hand, and the
 /// parser's work grows with them.
@@ -40,14 +45,27 @@ pub(crate) fn compile(text: &str) -> Result<Expression<'static>, String> {
     jmespath::compile(text).map_err(|e| e.to_string())
 }
 
-/// Evaluates `text` over `value`.
-pub(crate) fn search(text: &str, value: &serde_json::Value) -> Result<jmespath::Rcvar, String> {
-    compile(text)?.search(value).map_err(|e| e.to_string())
-}
+/// Expressions compiled during one run, by their text. A run evaluates the
+/// same few expressions for every map element; the plan cannot keep them
+/// because an `Expression` holds non-`Send` reference counts.
+#[derive(Default)]
+pub(crate) struct Compiled<'a>(RefCell<FxHashMap<&'a str, Expression<'static>>>);
 
-/// Whether `text` is truthy over `value` (not false, null, or empty).
-pub(crate) fn holds(text: &str, value: &serde_json::Value) -> Result<bool, String> {
-    Ok(search(text, value)?.is_truthy())
+impl<'a> Compiled<'a> {
+    /// Evaluates `text` over `value`, compiling it on first use.
+    pub(crate) fn search(&self, text: &'a str, value: &Value) -> Result<Rcvar, String> {
+        let mut cache = self.0.borrow_mut();
+        let expression = match cache.entry(text) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(compile(text)?),
+        };
+        expression.search(value).map_err(|e| e.to_string())
+    }
+
+    /// Whether `text` is truthy over `value` (not false, null, or empty).
+    pub(crate) fn holds(&self, text: &'a str, value: &Value) -> Result<bool, String> {
+        Ok(self.search(text, value)?.is_truthy())
+    }
 }
 
 #[cfg(test)]
@@ -65,5 +83,16 @@ mod tests {
         assert!(compile(&negations).unwrap_err().contains("nests"));
         assert!(compile("a[?b == `1`] | [0]").is_ok());
         assert!(compile("score > `").is_err());
+    }
+
+    #[test]
+    fn a_run_compiles_each_expression_once_and_keeps_its_errors() {
+        let compiled = Compiled::default();
+        let value = serde_json::json!({"score": 3});
+        assert_eq!(compiled.holds("score > `2`", &value), Ok(true));
+        assert_eq!(compiled.holds("score > `5`", &value), Ok(false));
+        assert_eq!(compiled.holds("score > `2`", &value), Ok(true));
+        assert_eq!(compiled.0.borrow().len(), 2);
+        assert!(compiled.search("score > `", &value).is_err());
     }
 }

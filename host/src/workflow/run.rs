@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::expr::Compiled;
 use super::{Node, NodeKind, Plan, Workflow};
 use crate::Error;
 use crate::host::HostInner;
@@ -146,16 +147,20 @@ pub(crate) fn execute(
         output: None,
         error: None,
     };
+    let expressions = Compiled::default();
     let graph = Graph {
         nodes: &workflow.nodes,
         edges: &workflow.edges,
         plan,
+        expressions: &expressions,
     };
-    let events = format!("exec.{}", report.run_id);
+    let events = Events {
+        host,
+        prefix: format!("exec.{}", report.run_id),
+    };
     let mut reporter = Reporter {
         report: &mut report,
         observer,
-        host,
         events: &events,
     };
     match graph.walk(host, input, &mut reporter) {
@@ -166,15 +171,27 @@ pub(crate) fn execute(
         Err(Failure { position, message }) => fail_run(&mut report, position, message),
     }
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    publish(host, &events, "finished", report.to_json().into_bytes());
+    events.publish("finished", report.to_json().into_bytes());
     Ok(report)
 }
 
-fn publish(host: &HostInner, events: &str, event: &str, payload: Vec<u8>) {
-    // Run ids and event names are valid subject tokens, so this only fails
-    // if that stops being true; the run itself goes on.
-    if let Err(e) = host.bus.publish(&format!("{events}.{event}"), payload) {
-        tracing::warn!("cannot publish run event {event}: {e}");
+/// Publishes a run's events on `exec.<run-id>.<event>`.
+struct Events<'h> {
+    host: &'h HostInner,
+    prefix: String,
+}
+
+impl Events<'_> {
+    fn publish(&self, event: &str, payload: Vec<u8>) {
+        // Run ids and event names are valid subject tokens, so this only
+        // fails if that stops being true; the run itself goes on.
+        if let Err(e) = self
+            .host
+            .bus
+            .publish(&format!("{}.{event}", self.prefix), payload)
+        {
+            tracing::warn!("cannot publish run event {event}: {e}");
+        }
     }
 }
 
@@ -192,11 +209,10 @@ fn fail_run(report: &mut RunReport, position: usize, message: String) {
 }
 
 /// Keeps the run's report, tells the observer and publishes run events.
-struct Reporter<'r, 'o> {
+struct Reporter<'r, 'e> {
     report: &'r mut RunReport,
     observer: &'r mut dyn FnMut(RunEvent<'_>),
-    host: &'r HostInner,
-    events: &'o str,
+    events: &'e Events<'e>,
 }
 
 impl Watch for Reporter<'_, '_> {
@@ -204,12 +220,8 @@ impl Watch for Reporter<'_, '_> {
         let entry = &mut self.report.nodes[position];
         entry.state = NodeState::Running;
         (self.observer)(RunEvent::NodeStarted { node: entry });
-        publish(
-            self.host,
-            self.events,
-            "node.started",
-            node.id.clone().into_bytes(),
-        );
+        self.events
+            .publish("node.started", node.id.clone().into_bytes());
     }
 
     fn skipped(&mut self, position: usize, node: &Node, reason: &str) {
@@ -217,12 +229,8 @@ impl Watch for Reporter<'_, '_> {
         entry.state = NodeState::Skipped;
         tracing::debug!(node = %node.id, "skipped: {reason}");
         (self.observer)(RunEvent::NodeFinished { node: entry });
-        publish(
-            self.host,
-            self.events,
-            "node.skipped",
-            node.id.clone().into_bytes(),
-        );
+        self.events
+            .publish("node.skipped", node.id.clone().into_bytes());
     }
 
     fn finished(&mut self, position: usize, node: &Node, elapsed: Duration, error: Option<&str>) {
@@ -237,6 +245,6 @@ impl Watch for Reporter<'_, '_> {
                 "node.completed"
             }
         };
-        publish(self.host, self.events, event, node.id.clone().into_bytes());
+        self.events.publish(event, node.id.clone().into_bytes());
     }
 }

@@ -64,9 +64,11 @@ pub(super) struct Graph<'a> {
     pub(super) nodes: &'a [Node],
     pub(super) edges: &'a [Edge],
     pub(super) plan: &'a Plan,
+    /// The run's compiled expressions, shared with map bodies.
+    pub(super) expressions: &'a expr::Compiled<'a>,
 }
 
-impl Graph<'_> {
+impl<'a> Graph<'a> {
     /// Runs the graph's nodes in order on `input`; stops at the first that
     /// fails.
     pub(super) fn walk(
@@ -144,13 +146,17 @@ impl Graph<'_> {
             Some(Control::Merge(mode)) => Some(*mode),
             _ => None,
         };
-        let mut arrived: Vec<(usize, Value)> = Vec::new();
+        // (upstream node, edge, value) of each edge that carried data.
+        let mut arrived: Vec<(usize, usize, Value)> = Vec::new();
         let mut missed = None;
         for &(from, e) in &self.plan.incoming[index] {
-            let edge = &self.edges[e];
-            match carried(&self.nodes[from], &outcomes[from], edge)? {
-                Carried::Value(_) if edge.kind == EdgeKind::Control => {}
-                Carried::Value(value) => arrived.push((e, value)),
+            let edge: &'a Edge = &self.edges[e];
+            // Control edges only order: whatever became of `from`, it is done.
+            if edge.kind == EdgeKind::Control {
+                continue;
+            }
+            match self.carried(from, &outcomes[from], edge)? {
+                Carried::Value(value) => arrived.push((from, e, value)),
                 Carried::Nothing(reason) if merge.is_none() => return Ok(Err(reason)),
                 Carried::Nothing(reason) => missed = missed.or(Some(reason)),
             }
@@ -162,16 +168,16 @@ impl Graph<'_> {
             }
             if mode == MergeMode::First {
                 let first = (0..arrived.len())
-                    .min_by_key(|&i| ran_at[self.plan_source(index, arrived[i].0)])
+                    .min_by_key(|&i| ran_at[arrived[i].0])
                     .unwrap_or(0);
-                return Ok(Ok(arrived.swap_remove(first).1));
+                return Ok(Ok(arrived.swap_remove(first).2));
             }
         }
         let keyed = merge.is_some()
             || !node.inputs.is_empty()
             || arrived
                 .iter()
-                .any(|(e, _)| self.edges[*e].to_port.is_some());
+                .any(|(_, e, _)| self.edges[*e].to_port.is_some());
         let value = match arrived.len() {
             // A node with one input port takes the whole run input there.
             0 => match node.inputs.as_slice() {
@@ -182,11 +188,11 @@ impl Graph<'_> {
                 ),
                 _ => run_input.clone(),
             },
-            1 if !keyed => arrived.pop().map(|(_, v)| v).unwrap_or_default(),
+            1 if !keyed => arrived.pop().map(|(_, _, v)| v).unwrap_or_default(),
             _ => Value::Object(
                 arrived
                     .into_iter()
-                    .map(|(e, value)| {
+                    .map(|(_, e, value)| {
                         let edge = &self.edges[e];
                         let key = match (&edge.to_port, node.inputs.as_slice()) {
                             (Some(port), _) => port,
@@ -201,17 +207,9 @@ impl Graph<'_> {
         Ok(Ok(value))
     }
 
-    /// The node edge `e` into node `index` comes from.
-    fn plan_source(&self, index: usize, e: usize) -> usize {
-        self.plan.incoming[index]
-            .iter()
-            .find(|&&(_, edge)| edge == e)
-            .map_or(index, |&(from, _)| from)
-    }
-
     /// Runs one node on its gathered input, checking declared ports.
     fn run_node(&self, host: &HostInner, index: usize, input: Value) -> Result<Outcome, String> {
-        let node = &self.nodes[index];
+        let node: &'a Node = &self.nodes[index];
         check_ports(node, Side::Input, &input)?;
         let outcome = match &node.control {
             None => {
@@ -222,7 +220,9 @@ impl Graph<'_> {
             Some(Control::Branch(branch)) => {
                 let mut port = branch.otherwise.clone();
                 for case in &branch.cases {
-                    if expr::holds(&case.when, &input)
+                    if self
+                        .expressions
+                        .holds(&case.when, &input)
                         .map_err(|e| format!("case '{}' cannot be evaluated: {e}", case.port))?
                     {
                         port = Some(case.port.clone());
@@ -240,18 +240,72 @@ impl Graph<'_> {
         Ok(outcome)
     }
 
+    /// What flows along `edge` from a node with this outcome.
+    fn carried(&self, from: usize, outcome: &Outcome, edge: &'a Edge) -> Result<Carried, String> {
+        let source = &self.nodes[from];
+        let value = match (outcome, &edge.from_port) {
+            (Outcome::Skipped, _) => {
+                return Ok(Carried::Nothing(format!("'{}' was skipped", edge.from)));
+            }
+            (Outcome::Routed(taken, value), port) => {
+                if taken.is_none() || taken != port {
+                    return Ok(Carried::Nothing(match taken {
+                        Some(taken) => format!("branch '{}' took '{taken}'", edge.from),
+                        None => format!("no case of branch '{}' held", edge.from),
+                    }));
+                }
+                value
+            }
+            (Outcome::Output(value), None) => value,
+            (Outcome::Output(value), Some(port)) => match value.get(port) {
+                Some(value) => value,
+                // The output check let it be absent: the port is optional.
+                None if source.outputs.iter().any(|p| &p.name == port) => {
+                    return Ok(Carried::Nothing(format!(
+                        "'{}' gave no '{port}' (an optional output)",
+                        edge.from
+                    )));
+                }
+                None => {
+                    return Err(format!(
+                        "'{}' has no output '{port}': its output is {}",
+                        edge.from,
+                        describe(value)
+                    ));
+                }
+            },
+        };
+        if let (EdgeKind::Conditional, Some(when)) = (edge.kind, &edge.when) {
+            let holds = self.expressions.holds(when, value).map_err(|e| {
+                format!(
+                    "the condition on the edge from '{}' cannot be evaluated: {e}",
+                    edge.from
+                )
+            })?;
+            if !holds {
+                return Ok(Carried::Nothing(format!(
+                    "the condition on the edge from '{}' does not hold: {when}",
+                    edge.from
+                )));
+            }
+        }
+        Ok(Carried::Value(value.clone()))
+    }
+
     /// Runs a map node's body once per element of its list.
     fn map(
         &self,
         host: &HostInner,
         index: usize,
-        body: &MapBody,
+        body: &'a MapBody,
         input: &Value,
     ) -> Result<Value, String> {
         let list = match &body.over {
             None => input.clone(),
             Some(over) => {
-                let found = expr::search(over, input)
+                let found = self
+                    .expressions
+                    .search(over, input)
                     .map_err(|e| format!("\"over\" cannot be evaluated: {e}"))?;
                 serde_json::to_value(&*found).map_err(|e| e.to_string())?
             }
@@ -273,6 +327,7 @@ impl Graph<'_> {
             nodes: &body.nodes,
             edges: &body.edges,
             plan,
+            expressions: self.expressions,
         };
         let mut results = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -286,60 +341,6 @@ impl Graph<'_> {
         }
         Ok(Value::Array(results))
     }
-}
-
-/// What flows along `edge` from a node with this outcome.
-fn carried(source: &Node, outcome: &Outcome, edge: &Edge) -> Result<Carried, String> {
-    let value = match (outcome, &edge.from_port) {
-        // Ordering only: the source is done, whether it ran, routed
-        // elsewhere or was skipped.
-        _ if edge.kind == EdgeKind::Control => return Ok(Carried::Value(Value::Null)),
-        (Outcome::Skipped, _) => {
-            return Ok(Carried::Nothing(format!("'{}' was skipped", edge.from)));
-        }
-        (Outcome::Routed(taken, value), port) => {
-            if taken.is_none() || taken != port {
-                return Ok(Carried::Nothing(match taken {
-                    Some(taken) => format!("branch '{}' took '{taken}'", edge.from),
-                    None => format!("no case of branch '{}' held", edge.from),
-                }));
-            }
-            value
-        }
-        (Outcome::Output(value), None) => value,
-        (Outcome::Output(value), Some(port)) => match value.get(port) {
-            Some(value) => value,
-            // The output check let it be absent: the port is optional.
-            None if source.outputs.iter().any(|p| &p.name == port) => {
-                return Ok(Carried::Nothing(format!(
-                    "'{}' gave no '{port}' (an optional output)",
-                    edge.from
-                )));
-            }
-            None => {
-                return Err(format!(
-                    "'{}' has no output '{port}': its output is {}",
-                    edge.from,
-                    describe(value)
-                ));
-            }
-        },
-    };
-    if let (EdgeKind::Conditional, Some(when)) = (edge.kind, &edge.when) {
-        let holds = expr::holds(when, value).map_err(|e| {
-            format!(
-                "the condition on the edge from '{}' cannot be evaluated: {e}",
-                edge.from
-            )
-        })?;
-        if !holds {
-            return Ok(Carried::Nothing(format!(
-                "the condition on the edge from '{}' does not hold: {when}",
-                edge.from
-            )));
-        }
-    }
-    Ok(Carried::Value(value.clone()))
 }
 
 /// Which side of a node a value is checked on.
