@@ -68,7 +68,7 @@ pub use document::Template;
 pub use library::TemplateLibrary;
 pub use param::{ParamType, Parameter};
 
-use crate::workflow::Problem;
+use crate::workflow::{Problem, list};
 
 /// The template file format version this host reads.
 pub(crate) const TEMPLATE_VERSION: u64 = 1;
@@ -155,12 +155,4 @@ pub enum TemplateError {
         /// What is wrong with it.
         message: String,
     },
-}
-
-fn list(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  - {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }

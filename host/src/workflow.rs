@@ -95,7 +95,9 @@ pub enum WorkflowError {
     },
 }
 
-fn list(problems: &[Problem]) -> String {
+/// Problems one per line, indented, as the invalid-document errors show
+/// them.
+pub(crate) fn list(problems: &[Problem]) -> String {
     problems
         .iter()
         .map(|p| format!("  - {p}"))

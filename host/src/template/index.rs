@@ -118,7 +118,9 @@ impl SearchIndex {
             }
         }
         lists.sort_by_key(|l| l.len());
-        let (shortest, others) = lists.split_first().unwrap_or((&(&[] as &[usize]), &[]));
+        let Some((shortest, others)) = lists.split_first() else {
+            return Vec::new();
+        };
         let mut candidates = candidates.peekable();
         let mut hits = Vec::new();
         for &i in *shortest {

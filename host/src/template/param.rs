@@ -1,144 +1,16 @@
-//! Parameter definitions: reading and checking them, checking values
-//! against them, and reading values from command-line text.
+//! Parameter definitions: reading and checking them, and checking values
+//! against them.
 
-use std::fmt;
+mod kind;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 
-use crate::workflow::without_position;
+pub use kind::ParamType;
+use kind::{Measure, type_names};
 
 /// The fields a parameter definition may have.
 const FIELDS: &str = "type, default, required, min, max, enum, pattern, description";
-
-/// What kind of value a parameter takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum ParamType {
-    /// A JSON string.
-    String,
-    /// Any JSON number.
-    Number,
-    /// A whole number (`3`, or `3.0` taken as `3`).
-    Integer,
-    /// `true` or `false`.
-    Bool,
-    /// A JSON array.
-    List,
-    /// A JSON object.
-    Object,
-    /// Any JSON value, `null` included.
-    Any,
-}
-
-impl ParamType {
-    const ALL: [ParamType; 7] = [
-        ParamType::String,
-        ParamType::Number,
-        ParamType::Integer,
-        ParamType::Bool,
-        ParamType::List,
-        ParamType::Object,
-        ParamType::Any,
-    ];
-
-    /// The type's name in template files, e.g. `integer`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ParamType::String => "string",
-            ParamType::Number => "number",
-            ParamType::Integer => "integer",
-            ParamType::Bool => "bool",
-            ParamType::List => "list",
-            ParamType::Object => "object",
-            ParamType::Any => "any",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<ParamType> {
-        ParamType::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// `a string`, `an integer`: for messages.
-    fn article(self) -> String {
-        match self {
-            ParamType::Integer | ParamType::Object | ParamType::Any => format!("an {self}"),
-            _ => format!("a {self}"),
-        }
-    }
-
-    /// Whether `min` and `max` apply, and to what.
-    fn measures(self) -> Option<Measure> {
-        match self {
-            ParamType::Number | ParamType::Integer => Some(Measure::Value),
-            ParamType::String => Some(Measure::Chars),
-            ParamType::List => Some(Measure::Items),
-            _ => None,
-        }
-    }
-
-    /// `value` as this type (an integral float becomes an integer), or
-    /// `None` if it is not one.
-    fn coerce(self, value: &Value) -> Option<Value> {
-        let fits = match self {
-            ParamType::String => value.is_string(),
-            ParamType::Number => value.is_number(),
-            ParamType::Integer => {
-                if value.is_i64() || value.is_u64() {
-                    true
-                } else {
-                    // 2^63 as f64 is out of i64's range; anything smaller
-                    // and whole converts exactly.
-                    return value
-                        .as_f64()
-                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
-                        .map(|f| Value::from(f as i64));
-                }
-            }
-            ParamType::Bool => value.is_boolean(),
-            ParamType::List => value.is_array(),
-            ParamType::Object => value.is_object(),
-            ParamType::Any => true,
-        };
-        fits.then(|| value.clone())
-    }
-}
-
-impl fmt::Display for ParamType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// What `min` and `max` bound.
-#[derive(Clone, Copy)]
-enum Measure {
-    Value,
-    Chars,
-    Items,
-}
-
-impl Measure {
-    fn of(self, value: &Value) -> f64 {
-        match (self, value) {
-            (Measure::Value, v) => v.as_f64().unwrap_or(f64::NAN),
-            (Measure::Chars, Value::String(s)) => s.chars().count() as f64,
-            (Measure::Items, Value::Array(items)) => items.len() as f64,
-            _ => f64::NAN,
-        }
-    }
-
-    fn unit(self, n: f64) -> &'static str {
-        match (self, n == 1.0) {
-            (Measure::Value, _) => "",
-            (Measure::Chars, true) => " character",
-            (Measure::Chars, false) => " characters",
-            (Measure::Items, true) => " item",
-            (Measure::Items, false) => " items",
-        }
-    }
-}
 
 /// One typed parameter of a [`Template`](super::Template), as its file
 /// defines it, e.g.
@@ -162,15 +34,26 @@ pub struct Parameter {
     /// The values allowed, if only some are.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<Value>>,
-    /// A regular expression a string value must match somewhere.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<String>,
+    /// A regular expression a string value must match somewhere, compiled
+    /// once; see [`Parameter::pattern`].
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_pattern"
+    )]
+    pattern: Option<regex_lite::Regex>,
     /// What the parameter is for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `pattern`, compiled once.
-    #[serde(skip)]
-    regex: Option<regex_lite::Regex>,
+}
+
+fn serialize_pattern<S: Serializer>(
+    pattern: &Option<regex_lite::Regex>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    pattern
+        .as_ref()
+        .map(regex_lite::Regex::as_str)
+        .serialize(serializer)
 }
 
 /// Whether `name` can be a parameter name (and so a placeholder).
@@ -236,11 +119,10 @@ impl Parameter {
             min,
             max,
             allowed: allowed.cloned(),
-            pattern: pattern.map(str::to_string),
+            pattern: None,
             description: description.map(str::to_string),
-            regex: None,
         };
-        param.check_definition(required, problems);
+        param.check_definition(required, pattern, problems);
         if let Some(default) = default {
             match param.check(&default) {
                 Ok(value) => param.default = Some(value),
@@ -255,8 +137,13 @@ impl Parameter {
     }
 
     /// Checks the constraints fit the type and each other, and compiles
-    /// the pattern.
-    fn check_definition(&mut self, required: Option<bool>, problems: &mut Vec<String>) {
+    /// `pattern`.
+    fn check_definition(
+        &mut self,
+        required: Option<bool>,
+        pattern: Option<&str>,
+        problems: &mut Vec<String>,
+    ) {
         let kind = self.kind;
         match required {
             Some(true) if !self.required => problems.push(
@@ -288,15 +175,15 @@ impl Parameter {
         {
             problems.push(format!("min {min} is greater than max {max}"));
         }
-        if let Some(pattern) = &self.pattern {
+        if let Some(pattern) = pattern {
             if kind != ParamType::String {
                 problems.push(format!("pattern applies to strings, not {kind}"));
             }
             match regex_lite::Regex::new(pattern) {
-                Ok(regex) => self.regex = Some(regex),
+                Ok(regex) => self.pattern = Some(regex),
                 Err(e) => problems.push(format!(
                     "pattern {} does not compile: {}",
-                    show(&Value::from(pattern.as_str())),
+                    show(&Value::from(pattern)),
                     e.to_string().replace('\n', " ")
                 )),
             }
@@ -343,12 +230,7 @@ impl Parameter {
                     Measure::Items => "must have",
                     _ => "must be",
                 };
-                let bound = match (&self.min, &self.max) {
-                    (Some(min), Some(max)) => format!("{min} to {max}"),
-                    (Some(min), None) => format!("at least {min}"),
-                    (None, Some(max)) => format!("at most {max}"),
-                    (None, None) => String::new(),
-                };
+                let bound = self.range().unwrap_or_default();
                 let unit = max.or(min).map_or("", |b| measure.unit(b));
                 let long = if matches!(measure, Measure::Chars) {
                     " long"
@@ -367,12 +249,12 @@ impl Parameter {
                 show(&value)
             ));
         }
-        if let (Some(regex), Value::String(text)) = (&self.regex, &value)
+        if let (Some(regex), Value::String(text)) = (&self.pattern, &value)
             && !regex.is_match(text)
         {
             errors.push(format!(
                 "must match the pattern {}, got {}",
-                self.pattern.as_deref().unwrap_or_default(),
+                regex.as_str(),
                 show(&value)
             ));
         }
@@ -380,6 +262,22 @@ impl Parameter {
             Ok(value)
         } else {
             Err(errors)
+        }
+    }
+
+    /// A regular expression a string value must match somewhere (an
+    /// unanchored search), if there is one.
+    pub fn pattern(&self) -> Option<&str> {
+        self.pattern.as_ref().map(regex_lite::Regex::as_str)
+    }
+
+    /// `min` and `max` in words: `1 to 10`, `at least 1` or `at most 10`.
+    fn range(&self) -> Option<String> {
+        match (&self.min, &self.max) {
+            (Some(min), Some(max)) => Some(format!("{min} to {max}")),
+            (Some(min), None) => Some(format!("at least {min}")),
+            (None, Some(max)) => Some(format!("at most {max}")),
+            (None, None) => None,
         }
     }
 
@@ -405,17 +303,14 @@ impl Parameter {
             ParamType::List => ("", " items"),
             _ => ("", ""),
         };
-        match (&self.min, &self.max) {
-            (Some(min), Some(max)) => parts.push(format!("{before}{min} to {max}{after}")),
-            (Some(min), None) => parts.push(format!("{before}at least {min}{after}")),
-            (None, Some(max)) => parts.push(format!("{before}at most {max}{after}")),
-            (None, None) => {}
+        if let Some(range) = self.range() {
+            parts.push(format!("{before}{range}{after}"));
         }
         if let Some(allowed) = &self.allowed {
             let values: Vec<String> = allowed.iter().map(show).collect();
             parts.push(format!("one of {}", values.join(", ")));
         }
-        if let Some(pattern) = &self.pattern {
+        if let Some(pattern) = self.pattern() {
             parts.push(format!("matching {pattern}"));
         }
         parts.join("; ")
@@ -425,32 +320,7 @@ impl Parameter {
     /// takes the text as it is, a bool `true` or `false`, anything else
     /// JSON (`3`, `["a", "b"]`); `any` falls back to the text as a string.
     pub fn parse_text(&self, text: &str) -> Result<Value, String> {
-        let json = || serde_json::from_str::<Value>(text.trim());
-        match self.kind {
-            ParamType::String => Ok(Value::String(text.to_string())),
-            ParamType::Any => Ok(json().unwrap_or_else(|_| Value::String(text.to_string()))),
-            ParamType::Bool => match text.trim() {
-                "true" => Ok(Value::Bool(true)),
-                "false" => Ok(Value::Bool(false)),
-                _ => Err(format!(
-                    "{} is not a bool: write true or false",
-                    show(&Value::from(text))
-                )),
-            },
-            kind => json().map_err(|e| {
-                let example = match kind {
-                    ParamType::List => r#"'["a", "b"]'"#,
-                    ParamType::Object => r#"'{"key": "value"}'"#,
-                    _ => "42",
-                };
-                format!(
-                    "{} is not {}: {} (write it as JSON, e.g. {example})",
-                    show(&Value::from(text)),
-                    kind.article(),
-                    without_position(&e)
-                )
-            }),
-        }
+        self.kind.parse_text(text)
     }
 }
 
@@ -490,10 +360,6 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         _ => a == b,
     }
-}
-
-fn type_names() -> String {
-    ParamType::ALL.map(ParamType::name).join(", ")
 }
 
 /// A value for a message: compact JSON, cut short when long.

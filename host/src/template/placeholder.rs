@@ -53,6 +53,19 @@ pub(super) fn pieces(text: &str) -> Vec<Piece<'_>> {
     pieces
 }
 
+/// The names of the placeholders in `text`, in order.
+fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    let pieces = if text.contains("{{") {
+        pieces(text)
+    } else {
+        Vec::new()
+    };
+    pieces.into_iter().filter_map(|piece| match piece {
+        Piece::Name(name) => Some(name),
+        Piece::Text(_) => None,
+    })
+}
+
 /// Where placeholders occur in a value.
 #[derive(Debug, Default)]
 pub(super) struct Found {
@@ -72,11 +85,9 @@ pub(super) fn find(value: &Value, root: &str) -> Found {
 
 fn walk(value: &Value, path: &mut String, found: &mut Found) {
     match value {
-        Value::String(s) if s.contains("{{") => {
-            for piece in pieces(s) {
-                if let Piece::Name(name) = piece {
-                    found.uses.push((name.to_string(), path.clone()));
-                }
+        Value::String(s) => {
+            for name in placeholders(s) {
+                found.uses.push((name.to_string(), path.clone()));
             }
         }
         Value::Array(items) => {
@@ -91,7 +102,7 @@ fn walk(value: &Value, path: &mut String, found: &mut Found) {
             for (key, item) in fields {
                 let len = path.len();
                 push_key(path, key);
-                if key.contains("{{") && pieces(key).iter().any(|p| matches!(p, Piece::Name(_))) {
+                if placeholders(key).next().is_some() {
                     found.in_keys.push(path.clone());
                 }
                 walk(item, path, found);
@@ -115,9 +126,10 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 /// Calls `each` with the range of every string token (quotes included)
-/// in the JSON `text` that may hold a placeholder, and whether it is an
-/// object key. `text` is valid JSON; anything else is read without panic.
-fn strings_with_braces(text: &str, mut each: impl FnMut(Range<usize>, bool)) {
+/// in the JSON `text` whose content holds `{{`, whether it is an object
+/// key, and the content (unescaped). `text` is valid JSON; anything else is
+/// read without panic.
+fn strings_with_braces(text: &str, mut each: impl FnMut(Range<usize>, bool, &str)) {
     let bytes = text.as_bytes();
     let mut at = 0;
     while let Some(quote) = memchr::memchr(b'"', &bytes[at..]) {
@@ -137,11 +149,19 @@ fn strings_with_braces(text: &str, mut each: impl FnMut(Range<usize>, bool)) {
                 }
             }
         }
-        // `{{` cannot occur outside a string in JSON, so this test alone
+        // `{{` cannot occur outside a string in JSON, and inside one only
+        // as written or with a brace escaped as `\u007b`: this test alone
         // skips most tokens.
-        if memchr::memmem::find(&bytes[start..end], b"{{").is_some() {
-            let next = bytes[end..].iter().find(|b| !b.is_ascii_whitespace());
-            each(start..end, next == Some(&b':'));
+        let token = &bytes[start..end];
+        if memchr::memmem::find(token, b"{{").is_some()
+            || memchr::memmem::find(token, b"\\u007").is_some()
+        {
+            let key = bytes[end..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
+            if let Some(content) = decode(&text[start..end])
+                && content.contains("{{")
+            {
+                each(start..end, key, &content);
+            }
         }
         at = end;
     }
@@ -160,14 +180,8 @@ fn decode(token: &str) -> Option<Cow<'_, str>> {
 /// object key (where it is not substituted).
 pub(super) fn names(text: &str) -> Vec<(String, bool)> {
     let mut names = Vec::new();
-    strings_with_braces(text, |range, key| {
-        if let Some(content) = decode(&text[range]) {
-            for piece in pieces(&content) {
-                if let Piece::Name(name) = piece {
-                    names.push((name.to_string(), key));
-                }
-            }
-        }
+    strings_with_braces(text, |_, key, content| {
+        names.extend(placeholders(content).map(|name| (name.to_string(), key)));
     });
     names
 }
@@ -179,15 +193,9 @@ pub(super) fn names(text: &str) -> Vec<(String, bool)> {
 pub(super) fn substitute(text: &str, values: &BTreeMap<String, Value>) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut copied = 0;
-    strings_with_braces(text, |range, key| {
-        if key {
-            return;
-        }
-        let Some(content) = decode(&text[range.clone()]) else {
-            return;
-        };
-        let pieces = pieces(&content);
-        if !pieces.iter().any(|p| matches!(p, Piece::Name(_))) {
+    strings_with_braces(text, |range, key, content| {
+        let pieces = pieces(content);
+        if key || !pieces.iter().any(|p| matches!(p, Piece::Name(_))) {
             return;
         }
         out.push_str(&text[copied..range.start]);
@@ -311,6 +319,32 @@ mod tests {
             let _ = names(text);
             let _ = substitute(text, &BTreeMap::new());
         }
+    }
+
+    #[test]
+    fn escaped_braces_are_braces_to_every_scan() {
+        let text = r#"{"a": "\u007b\u007Bx}}", "b": "{\u007by}} {{z}}", "\u007b{k}}": 1}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            names(text),
+            [
+                ("x".to_string(), false),
+                ("y".to_string(), false),
+                ("z".to_string(), false),
+                ("k".to_string(), true),
+            ]
+        );
+        let found = find(&value, "w");
+        let used: Vec<&str> = found.uses.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(used, ["x", "y", "z"]);
+        assert_eq!(found.in_keys, ["w[\"{{k}}\"]"]);
+        let values = BTreeMap::from([
+            ("x".to_string(), json!(1)),
+            ("y".to_string(), json!(2)),
+            ("z".to_string(), json!(3)),
+        ]);
+        let filled: Value = serde_json::from_str(&substitute(text, &values)).unwrap();
+        assert_eq!(filled, json!({"a": 1, "b": "2 3", "{{k}}": 1}));
     }
 
     #[test]

@@ -7,15 +7,16 @@ use serde_json::Value;
 
 use super::document::{declared, param_at};
 use super::param::show;
-use super::{Template, TemplateError};
+use super::{ParamType, Template, TemplateError};
 use crate::workflow::{Problem, Workflow};
 
 impl Template {
     /// Reads `NAME=VALUE` arguments (as `symphony template instantiate
     /// --param` takes them) into values by each parameter's type; see
-    /// [`Parameter::parse_text`](crate::Parameter::parse_text). A name the template does not declare is
-    /// read as JSON, else as text, and left for [`Template::instantiate`]
-    /// to report. Every malformed argument is reported at once.
+    /// [`Parameter::parse_text`](crate::Parameter::parse_text). A name the
+    /// template does not declare is read as an `any` (JSON, else text) and
+    /// left for [`Template::instantiate`] to report. Every malformed
+    /// argument is reported at once.
     pub fn parse_args<S: AsRef<str>>(
         &self,
         args: &[S],
@@ -63,11 +64,11 @@ impl Template {
                 });
                 continue;
             }
-            let value = match self.parameters().get(name) {
-                Some(param) => param.parse_text(text),
-                None => Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::from(text))),
-            };
-            match value {
+            let kind = self
+                .parameters()
+                .get(name)
+                .map_or(ParamType::Any, |p| p.kind);
+            match kind.parse_text(text) {
                 Ok(value) => {
                     values.insert(name.to_string(), value);
                 }
