@@ -2,6 +2,7 @@
 //! ports, joined by data, control and conditional edges, stored as JSON or
 //! msgpack with a schema version.
 
+mod adjacency;
 mod builder;
 mod control;
 mod expr;

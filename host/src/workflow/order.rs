@@ -8,17 +8,18 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::Node;
+use super::adjacency::Adjacency;
 
-/// Kahn's algorithm over `downstream` (each node's successors) and
-/// `incoming` (each node's incoming edges), always taking the ready node
-/// with the smallest id. Returns fewer nodes than there are when a cycle
-/// blocks the rest.
-pub(super) fn topological_order<T>(
-    nodes: &[Node],
-    incoming: &[Vec<T>],
-    downstream: &[Vec<usize>],
-) -> Vec<usize> {
-    let mut waiting: Vec<usize> = incoming.iter().map(Vec::len).collect();
+/// Kahn's algorithm over `downstream` (each node's successors), always
+/// taking the ready node with the smallest id. Returns fewer nodes than
+/// there are when a cycle blocks the rest.
+pub(super) fn topological_order(nodes: &[Node], downstream: &Adjacency<usize>) -> Vec<usize> {
+    let mut waiting = vec![0usize; nodes.len()];
+    for i in 0..nodes.len() {
+        for &next in downstream.of(i) {
+            waiting[next] += 1;
+        }
+    }
     // Compare ids once, up front; the heap then orders plain ranks.
     let mut by_id: Vec<usize> = (0..nodes.len()).collect();
     by_id.sort_unstable_by(|&a, &b| nodes[a].id.cmp(&nodes[b].id));
@@ -34,7 +35,7 @@ pub(super) fn topological_order<T>(
     while let Some(Reverse(r)) = ready.pop() {
         let i = by_id[r];
         order.push(i);
-        for &next in &downstream[i] {
+        for &next in downstream.of(i) {
             waiting[next] -= 1;
             if waiting[next] == 0 {
                 ready.push(Reverse(rank[next]));
@@ -46,18 +47,18 @@ pub(super) fn topological_order<T>(
 
 /// One cycle per strongly connected component that has one, as node ids
 /// starting and ending at the component's smallest id.
-pub(super) fn cycles(nodes: &[Node], downstream: &[Vec<usize>]) -> Vec<Vec<String>> {
+pub(super) fn cycles(nodes: &[Node], downstream: &Adjacency<usize>) -> Vec<Vec<String>> {
     let mut graph = DiGraph::<usize, ()>::with_capacity(nodes.len(), 0);
     let ids: Vec<NodeIndex> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
-    for (from, tos) in downstream.iter().enumerate() {
-        for &to in tos {
+    for from in 0..nodes.len() {
+        for &to in downstream.of(from) {
             graph.add_edge(ids[from], ids[to], ());
         }
     }
     let mut found = Vec::new();
     for scc in tarjan_scc(&graph) {
         let members: BTreeSet<usize> = scc.iter().map(|n| graph[*n]).collect();
-        let self_loop = scc.len() == 1 && downstream[graph[scc[0]]].contains(&graph[scc[0]]);
+        let self_loop = scc.len() == 1 && downstream.of(graph[scc[0]]).contains(&graph[scc[0]]);
         if scc.len() < 2 && !self_loop {
             continue;
         }
@@ -68,7 +69,7 @@ pub(super) fn cycles(nodes: &[Node], downstream: &[Vec<usize>]) -> Vec<Vec<Strin
         let mut parent: HashMap<usize, usize> = HashMap::new();
         let mut queue = VecDeque::from([start]);
         'search: while let Some(at) = queue.pop_front() {
-            for &next in &downstream[at] {
+            for &next in downstream.of(at) {
                 if !members.contains(&next) {
                     continue;
                 }

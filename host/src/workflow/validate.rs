@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use super::adjacency::{Adjacency, IdIndex};
 use super::control::Control;
 mod node;
 
@@ -20,8 +21,9 @@ use crate::extension::ExtensionKind;
 pub struct Plan {
     /// Node indices in topological order; ties go to the smaller node id.
     pub(crate) order: Vec<usize>,
-    /// For each node, its incoming edges as (upstream node, edge) indices.
-    pub(crate) incoming: Vec<Vec<(usize, usize)>>,
+    /// For each node, its incoming edges as (upstream node, edge) indices,
+    /// in edge order.
+    pub(crate) incoming: Adjacency<(usize, usize)>,
     /// Nodes with no outgoing data edge (their outputs make up the run's
     /// output), in node order.
     pub(crate) sinks: Vec<usize>,
@@ -91,6 +93,54 @@ impl Workflow {
     }
 }
 
+/// Each edge that joins the same two nodes on the same ports as an earlier
+/// one, with the first such edge: `(later, first)`, in edge order. Port-less
+/// edges (nearly all) are grouped by target and told apart with one mark
+/// per source node, which costs far less than hashing every pair.
+fn duplicates(
+    nodes: usize,
+    edges: &[Edge],
+    ends: &[Option<(usize, usize)>],
+) -> Vec<(usize, usize)> {
+    let portless = |e: usize| edges[e].from_port.is_none() && edges[e].to_port.is_none();
+    let by_target = Adjacency::group(
+        nodes,
+        ends.iter()
+            .enumerate()
+            .filter_map(|(e, ends)| Some(((*ends)?, e)))
+            .filter(|&(_, e)| portless(e))
+            .map(|((from, to), e)| (to, (from, e))),
+    );
+    // Per source node: the target it was last seen joining, and that edge.
+    let mut last = vec![(usize::MAX, 0); nodes];
+    let mut found = Vec::new();
+    for to in 0..nodes {
+        for &(from, e) in by_target.of(to) {
+            if last[from].0 == to {
+                found.push((e, last[from].1));
+            } else {
+                last[from] = (to, e);
+            }
+        }
+    }
+    type Ends<'e> = (usize, usize, Option<&'e str>, Option<&'e str>);
+    let mut ported: FxHashMap<Ends<'_>, usize> = FxHashMap::default();
+    for (e, (edge, ends)) in edges.iter().zip(ends).enumerate() {
+        if let Some((from, to)) = *ends
+            && !portless(e)
+        {
+            let key = (from, to, edge.from_port.as_deref(), edge.to_port.as_deref());
+            if let Some(&first) = ported.get(&key) {
+                found.push((e, first));
+            } else {
+                ported.insert(key, e);
+            }
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
 fn loaded(known: &BTreeMap<String, ExtensionKind>) -> String {
     if known.is_empty() {
         "no extensions are loaded; pass --ext-dir".to_string()
@@ -132,8 +182,7 @@ impl Checker<'_> {
         }
         let mut bodies = BTreeMap::new();
         let mut typed = Vec::with_capacity(nodes.len());
-        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-        index.reserve(nodes.len());
+        let mut index = IdIndex::with_capacity(nodes.len());
         for (i, node) in nodes.iter().enumerate() {
             if node.id.trim().is_empty() {
                 self.problem(format!("{scope}node {i}"), "has an empty id".into());
@@ -148,30 +197,29 @@ impl Checker<'_> {
             }
         }
 
+        let ends: Vec<Option<(usize, usize)>> = edges
+            .iter()
+            .map(|edge| Some((index.get(&edge.from)?, index.get(&edge.to)?)))
+            .collect();
+        let mut duplicates = duplicates(nodes.len(), edges, &ends).into_iter().peekable();
+
         // Every edge (data or control) orders; data and conditional edges
         // also feed.
-        let mut downstream = vec![Vec::new(); nodes.len()];
+        // (from, to, edge) of the edges that join two nodes, once each.
+        let mut joins = Vec::with_capacity(edges.len());
         let mut feeds = vec![false; nodes.len()];
         let mut data_in = vec![0usize; nodes.len()];
-        let mut incoming = vec![Vec::new(); nodes.len()];
-        // Two nodes are joined once per pair of ports; most edges name
-        // none, so they get the smaller key.
-        let mut seen: FxHashMap<(usize, usize), usize> = FxHashMap::default();
-        type Ends<'e> = (usize, usize, Option<&'e str>, Option<&'e str>);
-        let mut seen_ports: FxHashMap<Ends<'_>, usize> = FxHashMap::default();
-        seen.reserve(edges.len());
         // (node, input key) → the edge feeding it, for edges that touch
         // ports.
         let mut fed: FxHashMap<(usize, &str), usize> = FxHashMap::default();
-        for (i, edge) in edges.iter().enumerate() {
+        for (i, (edge, &ends)) in edges.iter().zip(&ends).enumerate() {
             let edge_at = || format!("{scope}edge {i} ({} -> {})", edge.from, edge.to);
-            let (from, to) = (index.get(edge.from.as_str()), index.get(edge.to.as_str()));
-            for (end, id) in [(from, &edge.from), (to, &edge.to)] {
-                if end.is_none() {
-                    self.problem(edge_at(), format!("there is no node '{id}'"));
+            let Some((from, to)) = ends else {
+                for id in [&edge.from, &edge.to] {
+                    if index.get(id).is_none() {
+                        self.problem(edge_at(), format!("there is no node '{id}'"));
+                    }
                 }
-            }
-            let (Some(&from), Some(&to)) = (from, to) else {
                 continue;
             };
             match (edge.kind, &edge.when) {
@@ -190,16 +238,11 @@ impl Checker<'_> {
                 ),
                 (_, None) => {}
             }
-            let first = match (edge.from_port.as_deref(), edge.to_port.as_deref()) {
-                (None, None) => seen.insert((from, to), i),
-                (a, b) => seen_ports.insert((from, to, a, b), i),
-            };
-            if let Some(first) = first {
+            if let Some((_, first)) = duplicates.next_if(|&(later, _)| later == i) {
                 self.problem(edge_at(), format!("duplicates edge {first}"));
                 continue;
             }
-            incoming[to].push((from, i));
-            downstream[from].push(to);
+            joins.push((from, to, i));
             if edge.kind == EdgeKind::Control {
                 if edge.from_port.is_some() || edge.to_port.is_some() {
                     self.problem(
@@ -219,13 +262,27 @@ impl Checker<'_> {
         }
 
         // A ported edge keyed by a node id (an edge naming no input port)
-        // must not collide with a port-less edge from that node, which the
-        // run keys the same way.
+        // must not collide with a port-less data edge from that node, which
+        // the run keys the same way.
+        let portless: FxHashMap<(usize, usize), usize> = if fed.is_empty() {
+            FxHashMap::default()
+        } else {
+            joins
+                .iter()
+                .filter(|&&(_, _, e)| {
+                    let edge = &edges[e];
+                    edge.kind != EdgeKind::Control
+                        && edge.from_port.is_none()
+                        && edge.to_port.is_none()
+                })
+                .map(|&(from, to, e)| ((from, to), e))
+                .collect()
+        };
         let mut clashes: Vec<(usize, usize, &str)> = fed
             .iter()
             .filter_map(|(&(to, key), &e)| {
                 // Edges into a typed node are all in `fed` already.
-                let other = *seen.get(&(*index.get(key)?, to))?;
+                let other = *portless.get(&(index.get(key)?, to))?;
                 (other != e && !typed[to]).then_some((e.max(other), e.min(other), key))
             })
             .collect();
@@ -242,6 +299,12 @@ impl Checker<'_> {
             );
         }
 
+        let incoming = Adjacency::group(
+            nodes.len(),
+            joins.iter().map(|&(from, to, e)| (to, (from, e))),
+        );
+        let downstream =
+            Adjacency::group(nodes.len(), joins.iter().map(|&(from, to, _)| (from, to)));
         for (i, node) in nodes.iter().enumerate() {
             let data_in = data_in[i];
             if data_in > 0 {
@@ -261,7 +324,7 @@ impl Checker<'_> {
                     format!("a merge joins two or more data edges; it has {data_in}"),
                 );
             }
-            if nodes.len() > 1 && incoming[i].is_empty() && downstream[i].is_empty() {
+            if nodes.len() > 1 && incoming.of(i).is_empty() && downstream.of(i).is_empty() {
                 self.problem(
                     node_at(node),
                     "is an orphan: no edge connects it to the rest of the graph".into(),
@@ -269,7 +332,7 @@ impl Checker<'_> {
             }
         }
 
-        let order = topological_order(nodes, &incoming, &downstream);
+        let order = topological_order(nodes, &downstream);
         if order.len() < nodes.len() {
             for cycle in cycles(nodes, &downstream) {
                 self.problem(
@@ -395,7 +458,7 @@ mod tests {
         let ids: Vec<_> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c", "d"]);
         assert_eq!(plan.sinks, [0]);
-        assert_eq!(plan.incoming[3], [(2, 0), (1, 1)]);
+        assert_eq!(plan.incoming.of(3), [(2, 0), (1, 1)]);
     }
 
     #[test]
@@ -494,6 +557,27 @@ mod tests {
     }
 
     #[test]
+    fn each_repeated_edge_names_the_first_of_its_kind() {
+        let mut wf = workflow(
+            &[("a", "operator", "op"), ("b", "operator", "op")],
+            &[("a", "b"), ("a", "b"), ("a", "b")],
+        );
+        let ported = |port: &str| Edge {
+            to_port: Some(port.into()),
+            ..Edge::data("a", "b")
+        };
+        wf.edges.extend([ported("x"), ported("y"), ported("x")]);
+        assert_eq!(
+            problems(&wf),
+            [
+                "edge 1 (a -> b): duplicates edge 0",
+                "edge 2 (a -> b): duplicates edge 0",
+                "edge 5 (a -> b): duplicates edge 3",
+            ]
+        );
+    }
+
+    #[test]
     fn control_edges_order_nodes_without_feeding_them() {
         let mut wf = workflow(
             &[
@@ -508,7 +592,7 @@ mod tests {
         let plan = wf.validate(&known()).unwrap();
         let ids: Vec<&str> = plan.ordered(&wf).iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "c", "b"]);
-        assert_eq!(plan.incoming[1], [(2, 1)]);
+        assert_eq!(plan.incoming.of(1), [(2, 1)]);
         // c feeds nobody data, so both c and b make up the output.
         assert_eq!(plan.sinks, [1, 2]);
     }

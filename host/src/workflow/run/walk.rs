@@ -149,7 +149,7 @@ impl<'a> Graph<'a> {
         // (upstream node, edge, value) of each edge that carried data.
         let mut arrived: Vec<(usize, usize, Value)> = Vec::new();
         let mut missed = None;
-        for &(from, e) in &self.plan.incoming[index] {
+        for &(from, e) in self.plan.incoming.of(index) {
             let edge: &'a Edge = &self.edges[e];
             // Control edges only order: whatever became of `from`, it is done.
             if edge.kind == EdgeKind::Control {
