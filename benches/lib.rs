@@ -26,7 +26,9 @@ pub fn component(name: &str) -> PathBuf {
     let dir = std::env::var_os("SYMPHONY_COMPONENTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| target_dir().join("components"));
-    let path = dir.join(format!("{name}.wasm"));
+    let path = dir
+        .join(name.replace('_', "-"))
+        .join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
         "{} is missing: run `cargo xtask bench`",

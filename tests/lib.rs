@@ -41,9 +41,14 @@ pub fn components_dir() -> PathBuf {
     dir("SYMPHONY_COMPONENTS", "components")
 }
 
-/// An example component, e.g. `component("mock_llm")`.
+/// An example component, e.g. `component("mock_llm")`: it lies beside its
+/// manifest in `<components>/mock-llm/`.
 pub fn component(name: &str) -> PathBuf {
-    existing(components_dir().join(format!("{name}.wasm")))
+    existing(
+        components_dir()
+            .join(name.replace('_', "-"))
+            .join(format!("{name}.wasm")),
+    )
 }
 
 /// A test fixture component, e.g. `fixture("hostile")`.
@@ -82,10 +87,15 @@ pub fn bare_host() -> TestHost {
     TestHost { host, home }
 }
 
-/// A host with every example extension loaded.
+/// A host with every example extension loaded from its manifest, with
+/// nothing granted beyond what the manifests ask and the (empty) policy
+/// allows.
 pub fn host() -> TestHost {
     let host = bare_host();
-    host.load_dir(components_dir())
-        .expect("the example components load");
+    host.load_extensions(
+        &[components_dir()],
+        &symphony_host::ExtensionSetup::default(),
+    )
+    .expect("the example extensions load");
     host
 }

@@ -1,5 +1,6 @@
 //! Argument parsing, logging and error reporting for the `symphony` binary.
 
+mod audit;
 mod bus;
 mod ext;
 mod run;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use symphony_host::{Host, Limits};
+use symphony_host::{Capability, ExtensionSetup, Host, Limits, PermissionRequest, Prompt};
 use tracing_subscriber::EnvFilter;
 
 /// Symphony: run workflows of WebAssembly component extensions.
@@ -44,6 +45,8 @@ enum Command {
     /// Work with extension components.
     #[command(subcommand)]
     Ext(ext::ExtCommand),
+    /// Show the audit log of permission decisions and refused imports.
+    Audit(audit::AuditArgs),
     /// Run a bus server, or publish, subscribe and request on one.
     #[command(subcommand)]
     Bus(bus::BusCommand),
@@ -95,9 +98,51 @@ struct HostArgs {
 /// Where to find extensions: `--ext-dir` (repeatable), else `<home>/extensions`.
 #[derive(Debug, clap::Args)]
 struct ExtDirs {
-    /// A directory of extension components (*.wasm); repeatable.
+    /// A directory of extensions: each in a subdirectory with its
+    /// symphony.toml (or the directory's own), plus bare *.wasm components,
+    /// which get no grants; repeatable.
     #[arg(long = "ext-dir", value_name = "DIR")]
     dirs: Vec<PathBuf>,
+    /// Grant an extension a capability it asks for, e.g.
+    /// `--grant scraper:net:api.example.com:443`; repeatable.
+    #[arg(long = "grant", value_name = "EXT:CAPABILITY")]
+    grants: Vec<String>,
+}
+
+/// `ext:capability` from `--grant`.
+fn parse_grant(text: &str) -> anyhow::Result<(String, Capability)> {
+    let (name, capability) = text.split_once(':').with_context(|| {
+        format!("--grant {text}: expected EXT:CAPABILITY, e.g. scraper:net:api.example.com:443")
+    })?;
+    let capability: Capability = capability
+        .parse()
+        .with_context(|| format!("--grant {text}"))?;
+    Ok((name.to_string(), capability))
+}
+
+/// Asks on the terminal; with no terminal the question is refused (and
+/// the warning says how to grant it).
+struct TerminalPrompt;
+
+impl TerminalPrompt {
+    fn available() -> bool {
+        use std::io::IsTerminal;
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+}
+
+impl Prompt for TerminalPrompt {
+    fn ask(&self, request: &PermissionRequest) -> bool {
+        use std::io::{BufRead, Write};
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "{}. Allow? [y/N] ", request.question());
+        let _ = stderr.flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+    }
 }
 
 impl ExtDirs {
@@ -108,9 +153,32 @@ impl ExtDirs {
         } else {
             self.dirs.clone()
         };
-        for dir in dirs {
-            host.load_dir(&dir)
-                .with_context(|| format!("loading extensions from {}", dir.display()))?;
+        let grants = self
+            .grants
+            .iter()
+            .map(|text| parse_grant(text))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let prompt = TerminalPrompt;
+        let setup = ExtensionSetup {
+            grants,
+            prompt: TerminalPrompt::available().then_some(&prompt as &dyn Prompt),
+        };
+        let report = host.load_extensions(&dirs, &setup).with_context(|| {
+            let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            format!("loading extensions from {}", dirs.join(", "))
+        })?;
+        for loaded in &report.loaded {
+            for denial in &loaded.denied {
+                eprintln!(
+                    "warning: {} may not {} ({})",
+                    loaded.name,
+                    denial.capability.describe(),
+                    denial.reason
+                );
+            }
+        }
+        for note in &report.notes {
+            eprintln!("note: {note}");
         }
         Ok(())
     }
@@ -154,6 +222,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(host, args),
         Command::Validate(args) => validate::run(host, args),
         Command::Ext(command) => ext::run(host, command),
+        Command::Audit(args) => audit::run(host, args),
         Command::Bus(command) => bus::run(host, command),
         Command::Workflow(command) => workflow::run(command),
         Command::Template(command) => template::run(host.home, command),

@@ -41,6 +41,15 @@ pub enum Error {
     /// The host could not be set up.
     #[error("cannot start the host: {0}")]
     Setup(String),
+    /// An extension manifest is unreadable or invalid.
+    #[error(transparent)]
+    Manifest(#[from] crate::ManifestError),
+    /// Extensions' dependencies cannot all be met.
+    #[error("cannot load the extensions: their dependencies cannot all be met:\n{0}")]
+    Resolve(#[from] crate::ResolveError),
+    /// Permissions could not be decided (policy, grant record, audit log).
+    #[error(transparent)]
+    Permission(#[from] crate::PermissionError),
 }
 
 fn list_or_none(names: &[String]) -> String {
@@ -109,6 +118,14 @@ pub enum LoadError {
         name: String,
         /// Where the loaded one came from.
         existing: PathBuf,
+    },
+    /// The extension is of a kind this host cannot run.
+    #[error("extension '{name}': {reason}")]
+    Unsupported {
+        /// The extension.
+        name: String,
+        /// Why, and what to do instead.
+        reason: String,
     },
     /// The limits asked for cannot be honoured by this host's engine.
     #[error("extension '{name}': {reason}")]

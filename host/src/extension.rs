@@ -1,8 +1,14 @@
 //! Extensions: their kinds, limits, grants, instance pools and call handles.
 
+mod audit;
 mod grants;
 mod handles;
+mod loader;
+mod manifest;
+mod permissions;
+mod policy;
 mod pool;
+mod resolve;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,9 +19,24 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use audit::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
 pub use grants::{ArtifactAccess, DirGrant, FsAccess, Grants};
 pub use handles::{Addon, Health, Instrument, Operator, UiEvent, VNode, render_text};
+pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE, discover};
+pub use manifest::{
+    Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Manifest,
+    ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
+    http_allows, net_allows,
+};
+pub use permissions::{
+    Denial, PermissionError, PermissionOutcome, PermissionRequest, Permissions, Prompt,
+};
+pub use policy::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
 pub(crate) use pool::InstancePool;
+pub use resolve::{
+    Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
+    ResolveNote, ResolveProblem, Roots, resolve, resolve_within,
+};
 
 use crate::CallError;
 use crate::runtime::{ExtensionContext, Instance, WorldPre};
@@ -201,6 +222,11 @@ pub struct LoadOptions {
     pub grants: Grants,
     /// Limits; default: the host's.
     pub limits: Option<Limits>,
+    /// The version its manifest declares, for the audit log and metrics.
+    pub version: Option<semver::Version>,
+    /// The kind its manifest declares; a component exporting another
+    /// world is refused.
+    pub kind: Option<ExtensionKind>,
 }
 
 /// A loaded extension: its linked component and its pool of instances.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::extension::{
-    Addon, Extension, ExtensionKind, Instrument, Limits, LoadOptions, Operator,
+    Addon, AuditLog, Extension, ExtensionKind, Instrument, Limits, LoadOptions, Operator,
 };
 use crate::pit::artifacts::ArtifactStore;
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
@@ -88,6 +88,7 @@ impl HostBuilder {
                 extensions: RwLock::default(),
                 bus: Bus::new(),
                 artifacts: ArtifactStore::new(home.join("artifacts")),
+                audit: Arc::new(AuditLog::new(home.join("audit.log"))),
                 limits: self.limits,
                 home,
             }),
@@ -114,7 +115,7 @@ pub struct ExtensionInfo {
 /// Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Host {
-    inner: Arc<HostInner>,
+    pub(crate) inner: Arc<HostInner>,
 }
 
 pub(crate) struct HostInner {
@@ -124,9 +125,24 @@ pub(crate) struct HostInner {
     pub(crate) artifacts: ArtifactStore,
     limits: Limits,
     home: PathBuf,
+    /// Every permission decision and refused import.
+    pub(crate) audit: Arc<AuditLog>,
 }
 
 impl HostInner {
+    /// The limits an extension of `kind` gets when nothing asks for others:
+    /// the host's, with one instance for Addons so their UI state stays in
+    /// one place.
+    pub(crate) fn default_limits(&self, kind: ExtensionKind) -> Limits {
+        match kind {
+            ExtensionKind::Addon => Limits {
+                max_instances: 1,
+                ..self.limits
+            },
+            _ => self.limits,
+        }
+    }
+
     fn find(&self, name: &str) -> Result<Arc<Extension>, Error> {
         let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
         extensions
@@ -206,13 +222,23 @@ impl Host {
         let path = path.as_ref();
         let name = options.name.unwrap_or_else(|| name_from_path(path));
         let (kind, pre, hash) = self.inner.runtime.prepare(path)?;
-        let limits = options.limits.unwrap_or(match kind {
-            ExtensionKind::Addon => Limits {
-                max_instances: 1,
-                ..self.inner.limits
-            },
-            _ => self.inner.limits,
-        });
+        if let Some(expected) = options.kind
+            && expected != kind
+        {
+            return Err(LoadError::WorldMismatch {
+                path: path.to_path_buf(),
+                kind: expected,
+                reason: format!(
+                    "its manifest says it is an {expected}, but the component exports the {kind} \
+                     world ({})",
+                    kind.interface()
+                ),
+            }
+            .into());
+        }
+        let limits = options
+            .limits
+            .unwrap_or_else(|| self.inner.default_limits(kind));
         let max_memory = self.inner.runtime.settings.max_memory;
         if limits.memory > max_memory {
             return Err(LoadError::Limits {
@@ -230,6 +256,8 @@ impl Host {
             grants: options.grants,
             bus: self.inner.bus.endpoint(&name),
             host: Arc::downgrade(&self.inner),
+            version: options.version.as_ref().map(ToString::to_string),
+            audit: self.inner.audit.clone(),
         });
         let engine = self.inner.runtime.engine.clone();
         let tick = self.inner.runtime.settings.epoch_tick;
@@ -352,6 +380,12 @@ impl Host {
     /// The artifact store.
     pub fn artifacts(&self) -> &ArtifactStore {
         &self.inner.artifacts
+    }
+
+    /// The audit log of permission decisions and refused imports
+    /// (`<home>/audit.log`).
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
     }
 
     /// How often the compile cache was used.

@@ -94,8 +94,21 @@ pub use bus::{
 };
 pub use error::{CallError, Error, LoadError};
 pub use extension::{
-    Addon, ArtifactAccess, DirGrant, ExtError, ExtensionKind, FsAccess, Grants, Health, Instrument,
-    Limits, LoadOptions, NodeConfig, Operator, UiEvent, VNode, render_text,
+    Addon, ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision,
+    Denial, DirGrant, ExtError, ExtensionKind, ExtensionSetup, FsAccess, GrantStore, Grants,
+    Health, Instrument, Limits, LoadOptions, LoadReport, LoadedExtension, MANIFEST_FILE,
+    NodeConfig, Operator, PermissionError, PermissionOutcome, PermissionRequest, Permissions,
+    Policy, PolicyError, Prompt, Recorded, Rule, UiEvent, VNode, VersionGrants, discover,
+    render_text,
+};
+pub use extension::{
+    Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
+    ResolveNote, ResolveProblem, Roots, resolve, resolve_within,
+};
+pub use extension::{
+    Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Manifest,
+    ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
+    http_allows, net_allows,
 };
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};

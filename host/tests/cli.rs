@@ -47,7 +47,7 @@ fn text(bytes: &[u8]) -> String {
 fn demo_args() -> Vec<String> {
     let components = components();
     assert!(
-        components.join("mock_llm.wasm").is_file(),
+        components.join("mock-llm").join("mock_llm.wasm").is_file(),
         "run `cargo xtask build-examples` first"
     );
     vec![
@@ -131,7 +131,11 @@ fn validate_and_inspect_report_in_text_and_json() {
         "workflow 'demo' is valid: 2 nodes, 1 edges; runs summarise -> brief\n"
     );
 
-    let wasm = components().join("status_panel.wasm").display().to_string();
+    let wasm = components()
+        .join("status-panel")
+        .join("status_panel.wasm")
+        .display()
+        .to_string();
     let out = symphony(&["ext", "inspect", &wasm]);
     let stdout = text(&out.stdout);
     assert!(
@@ -276,4 +280,125 @@ fn workflow_show_draws_ports_and_control_steps() {
     assert_eq!(route["runs"], "branch");
     assert_eq!(route["control"]["branch"]["otherwise"], "content");
     assert_eq!(doc["nodes"][0]["outputs"][1]["type"], "list<string>");
+}
+
+/// The example extensions copied to a fresh directory, with mock-llm's
+/// manifest asking for the wall clock as well.
+fn extensions_asking_for_the_clock() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(components()).unwrap() {
+        let from = entry.unwrap().path();
+        let to = dir.path().join(from.file_name().unwrap());
+        std::fs::create_dir_all(&to).unwrap();
+        for file in std::fs::read_dir(&from).unwrap() {
+            let file = file.unwrap().path();
+            std::fs::copy(&file, to.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    let manifest = dir.path().join("mock-llm/symphony.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n[capabilities]\nclock = true\n")).unwrap();
+    dir
+}
+
+#[test]
+fn ungranted_capabilities_are_refused_without_a_terminal_and_audited() {
+    let home = tempfile::tempdir().unwrap();
+    let extensions = extensions_asking_for_the_clock();
+    let run = |extra: &[&str]| {
+        let mut args = demo_args();
+        let at = args.iter().position(|a| a == "--ext-dir").unwrap() + 1;
+        args[at] = extensions.path().display().to_string();
+        Command::new(BIN)
+            .arg("--home")
+            .arg(home.path())
+            .args(&args)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    assert!(refused.status.success(), "{}", text(&refused.stderr));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("mock-llm may not read the wall clock")
+            && stderr.contains("--grant mock-llm:clock"),
+        "{stderr}"
+    );
+
+    let granted = run(&["--grant", "mock-llm:clock"]);
+    assert!(granted.status.success(), "{}", text(&granted.stderr));
+    assert!(
+        !text(&granted.stderr).contains("may not"),
+        "{}",
+        text(&granted.stderr)
+    );
+
+    let audit = Command::new(BIN)
+        .arg("--home")
+        .arg(home.path())
+        .args(["audit", "--ext", "mock-llm", "--json"])
+        .output()
+        .unwrap();
+    let records: Vec<serde_json::Value> = text(&audit.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decisions: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["capability"].as_str().unwrap(),
+                r["decision"].as_str().unwrap(),
+                r["by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("clock", "denied", "no-prompt"),
+            ("clock", "granted", "explicit")
+        ]
+    );
+    let plain = Command::new(BIN)
+        .arg("--home")
+        .arg(home.path())
+        .args(["audit", "--decision", "denied"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&plain.stdout).contains("denied   mock-llm 0.1.0  clock"),
+        "{}",
+        text(&plain.stdout)
+    );
+}
+
+#[test]
+fn ext_permissions_says_what_a_manifest_asks_in_plain_words() {
+    let extensions = extensions_asking_for_the_clock();
+    let asks = symphony(&[
+        "ext",
+        "permissions",
+        extensions.path().join("mock-llm").to_str().unwrap(),
+    ]);
+    assert!(asks.status.success(), "{}", text(&asks.stderr));
+    assert_eq!(
+        text(&asks.stdout),
+        "mock-llm 0.1.0 (instrument) asks to:\n  - read the wall clock\n"
+    );
+    let nothing = symphony(&[
+        "ext",
+        "permissions",
+        components()
+            .join("json-transform")
+            .join("symphony.toml")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(
+        text(&nothing.stdout).contains("asks for nothing"),
+        "{}",
+        text(&nothing.stdout)
+    );
 }

@@ -181,3 +181,100 @@ fn a_malformed_subject_from_a_guest_is_invalid_input_not_a_trap() {
         "{err}"
     );
 }
+
+/// A one-shot TCP server on 127.0.0.1 that answers "pong" to whatever
+/// arrives, and the address it listens on.
+fn pong_server() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buf = [0u8; 4];
+            let _ = stream.read_exact(&mut buf);
+            let _ = stream.write_all(b"pong");
+        }
+    });
+    addr
+}
+
+#[test]
+fn sockets_reach_granted_addresses_only_and_refusals_are_audited() {
+    let server = pong_server();
+    let (host, op) = hostile_with(Grants::none().net(format!("127.0.0.1:{}", server.port())));
+    let reply = call(&op, json!({"mode": "connect", "addr": server.to_string()})).unwrap();
+    assert_eq!(reply, "\"pong\"");
+
+    // Another port on the same host is not granted.
+    let other = pong_server();
+    let refused = call(&op, json!({"mode": "connect", "addr": other.to_string()}));
+    let message = format!("{refused:?}");
+    assert!(message.contains("cannot connect"), "{message}");
+    let audit = host
+        .audit()
+        .query(&symphony_host::AuditQuery {
+            extension: Some("hostile".into()),
+            capability: Some("net".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].capability, format!("net:{other}"));
+    assert_eq!(audit[0].decision, symphony_host::Decision::Denied);
+
+    // Without any net grant, no socket opens at all.
+    let (_host, closed) = hostile_with(Grants::none());
+    let refused = call(
+        &closed,
+        json!({"mode": "connect", "addr": server.to_string()}),
+    );
+    assert!(format!("{refused:?}").contains("cannot connect"));
+}
+
+#[test]
+fn denied_host_imports_are_audited() {
+    let (host, op) = hostile_with(Grants::none());
+    denied(
+        call(&op, json!({"mode": "publish", "subject": "news.today"})),
+        "publish on 'news.today'",
+    );
+    // (Its lifecycle hooks' refused announcements are audited too.)
+    let audit = host
+        .audit()
+        .query(&symphony_host::AuditQuery {
+            capability: Some("publish:news.today".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let found: Vec<_> = audit
+        .iter()
+        .map(|r| (r.extension.as_str(), r.capability.as_str(), r.by))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "hostile",
+            "publish:news.today",
+            symphony_host::DecidedBy::Runtime
+        )]
+    );
+}
+
+#[test]
+fn clock_and_random_are_fixed_unless_granted() {
+    let (_host, op) = hostile_with(Grants::none());
+    assert_eq!(call(&op, json!({"mode": "clock"})).unwrap(), "0");
+    let fixed = call(&op, json!({"mode": "random"})).unwrap();
+    let (_host, again) = hostile_with(Grants::none());
+    assert_eq!(call(&again, json!({"mode": "random"})).unwrap(), fixed);
+
+    let (_host, op) = hostile_with(Grants::none().clock().random());
+    let now: u64 = call(&op, json!({"mode": "clock"}))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(now > 1_700_000_000, "{now}");
+    let first = call(&op, json!({"mode": "random"})).unwrap();
+    let (_host, again) = hostile_with(Grants::none().clock().random());
+    assert_ne!(call(&again, json!({"mode": "random"})).unwrap(), first);
+}

@@ -8,5 +8,6 @@ mod demo;
 mod grants;
 mod hostile;
 mod loading;
+mod permissions;
 mod templates;
 mod workflows;

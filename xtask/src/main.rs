@@ -123,10 +123,27 @@ impl Task {
                 .arg(self.guest_target()))?;
             let built = self.guest_target().join(WASM_TARGET).join("release");
             let out = self.target.join(out);
+            // Start clean, so a renamed or removed extension does not linger.
+            if out.exists() {
+                fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+            }
             fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            for file in guest_components(self, &manifest)? {
-                let from = built.join(&file);
-                let to = out.join(file.replace('-', "_"));
+            for guest in guest_components(self, &manifest)? {
+                let from = built.join(&guest.file);
+                // An extension with a manifest gets a directory of its own,
+                // laid out as the host discovers it; others lie flat.
+                let ext_manifest = guest.dir.join("symphony.toml");
+                let dir = if ext_manifest.is_file() {
+                    let dir = out.join(&guest.package);
+                    fs::create_dir_all(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    fs::copy(&ext_manifest, dir.join("symphony.toml"))
+                        .with_context(|| format!("copying {}", ext_manifest.display()))?;
+                    dir
+                } else {
+                    out.clone()
+                };
+                let to = dir.join(guest.file.replace('-', "_"));
                 fs::copy(&from, &to)
                     .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
             }
@@ -297,7 +314,17 @@ impl Task {
 
 /// The component file names a guest workspace produces: one per `cdylib`
 /// or `bin` target, as `cargo metadata` lists them.
-fn guest_components(task: &Task, manifest: &Path) -> Result<Vec<String>> {
+/// A component a guest workspace builds.
+struct GuestComponent {
+    /// The package that builds it.
+    package: String,
+    /// The package's directory (where its `symphony.toml` lives).
+    dir: PathBuf,
+    /// The file cargo writes, e.g. `mock_llm.wasm`.
+    file: String,
+}
+
+fn guest_components(task: &Task, manifest: &Path) -> Result<Vec<GuestComponent>> {
     let output = task
         .cargo()
         .args([
@@ -318,28 +345,36 @@ fn guest_components(task: &Task, manifest: &Path) -> Result<Vec<String>> {
     }
     let metadata: Value =
         serde_json::from_slice(&output.stdout).context("reading cargo metadata")?;
-    let mut files = Vec::new();
-    for target in metadata["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
-    {
-        let kinds: Vec<&str> = target["kind"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let name = target["name"].as_str().unwrap_or_default();
-        if kinds.contains(&"cdylib") {
-            files.push(format!("{}.wasm", name.replace('-', "_")));
-        } else if kinds.contains(&"bin") {
-            files.push(format!("{name}.wasm"));
+    let mut found = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let dir = Path::new(package["manifest_path"].as_str().unwrap_or_default())
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let kinds: Vec<&str> = target["kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let name = target["name"].as_str().unwrap_or_default();
+            let file = if kinds.contains(&"cdylib") {
+                format!("{}.wasm", name.replace('-', "_"))
+            } else if kinds.contains(&"bin") {
+                format!("{name}.wasm")
+            } else {
+                continue;
+            };
+            found.push(GuestComponent {
+                package: package["name"].as_str().unwrap_or(name).to_string(),
+                dir: dir.clone(),
+                file,
+            });
         }
     }
-    files.sort();
-    Ok(files)
+    found.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(found)
 }
 
 /// Test counts summed over `cargo test` runs.

@@ -5,11 +5,15 @@
 //! instance is built from these grants alone, and every host import checks
 //! them again when it runs.
 
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{Deterministic, FsPerms, HostWallClock, WasiCtx, WasiCtxBuilder};
 
+use super::manifest::{Capabilities, net_allows};
 use crate::LoadError;
 use crate::bus::subject_matches;
 use crate::runtime::GuestLog;
@@ -66,6 +70,9 @@ pub struct Grants {
     publish: Vec<String>,
     artifacts: ArtifactAccess,
     models: Vec<String>,
+    net: Vec<String>,
+    clock: bool,
+    random: bool,
 }
 
 impl Grants {
@@ -114,6 +121,64 @@ impl Grants {
         self
     }
 
+    /// Allows outbound TCP connections matching `pattern`: `host:port`,
+    /// where the port may be `*` (`127.0.0.1:*`, `api.example.com:443`).
+    /// Host names are resolved when the guest connects; the guest may not
+    /// listen or accept.
+    pub fn net(mut self, pattern: impl Into<String>) -> Self {
+        self.net.push(pattern.into());
+        self
+    }
+
+    /// Lets the guest read the host's wall clock. Without it the clock
+    /// reads the Unix epoch (monotonic time still advances).
+    pub fn clock(mut self) -> Self {
+        self.clock = true;
+        self
+    }
+
+    /// Gives the guest the host's random numbers. Without it, WASI random
+    /// is a fixed-seed generator: the same on every run.
+    pub fn random(mut self) -> Self {
+        self.random = true;
+        self
+    }
+
+    /// Whether a TCP connection to `addr` is granted.
+    pub fn may_connect(&self, addr: SocketAddr) -> bool {
+        self.net
+            .iter()
+            .any(|pattern| connect_allowed(pattern, addr))
+    }
+
+    /// The grants for what a manifest asks and the policy allowed.
+    /// Environment variables are read from the host now; unset ones are
+    /// left out. (`http` grants nothing yet: the host links no wasi:http,
+    /// so no guest can make HTTP requests at all.)
+    pub fn from_capabilities(capabilities: &Capabilities) -> Grants {
+        let mut grants = Grants::none().artifacts(capabilities.artifacts);
+        for dir in &capabilities.fs {
+            grants = grants.dir(&dir.path, &dir.guest, dir.access);
+        }
+        for name in &capabilities.env {
+            if let Ok(value) = std::env::var(name) {
+                grants = grants.env(name, value);
+            }
+        }
+        for pattern in &capabilities.publish {
+            grants = grants.publish(pattern);
+        }
+        for model in &capabilities.models {
+            grants = grants.model(model);
+        }
+        for pattern in &capabilities.net {
+            grants = grants.net(pattern);
+        }
+        grants.clock = capabilities.clock;
+        grants.random = capabilities.random;
+        grants
+    }
+
     /// The granted directories.
     pub fn dirs(&self) -> &[DirGrant] {
         &self.dirs
@@ -150,15 +215,53 @@ impl Grants {
     }
 
     /// The WASI context for one instance: exactly these grants, output to
-    /// the host log, no sockets.
-    pub(crate) fn wasi_ctx(&self, extension: &Arc<str>) -> wasmtime::Result<WasiCtx> {
+    /// the host log. `on_denied(capability, what)` hears of every refused
+    /// socket use.
+    pub(crate) fn wasi_ctx(
+        &self,
+        extension: &Arc<str>,
+        on_denied: Arc<dyn Fn(String, String) + Send + Sync>,
+    ) -> wasmtime::Result<WasiCtx> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .stdout(GuestLog::new(extension.clone(), "stdout"))
             .stderr(GuestLog::new(extension.clone(), "stderr"))
-            .allow_tcp(false)
+            .allow_tcp(!self.net.is_empty())
             .allow_udp(false)
+            // Name lookups would leak whatever names the guest asks about.
             .allow_ip_name_lookup(false);
+        if !self.net.is_empty() {
+            let grants = Arc::new(self.net.clone());
+            builder.socket_addr_check(move |addr, used| {
+                let grants = grants.clone();
+                let on_denied = on_denied.clone();
+                Box::pin(async move {
+                    let allowed = match used {
+                        // The implicit bind before a connect.
+                        SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                        SocketAddrUse::TcpConnect => {
+                            grants.iter().any(|pattern| connect_allowed(pattern, addr))
+                        }
+                        _ => false,
+                    };
+                    if !allowed {
+                        on_denied(
+                            format!("net:{addr}"),
+                            format!("{} {addr}", socket_use(used)),
+                        );
+                    }
+                    allowed
+                })
+            });
+        }
+        if !self.clock {
+            builder.wall_clock(Epoch);
+        }
+        if !self.random {
+            builder.secure_random(fixed_random());
+            builder.insecure_random(fixed_random());
+            builder.insecure_random_seed(0);
+        }
         for (key, value) in &self.env {
             builder.env(key, value);
         }
@@ -171,4 +274,63 @@ impl Grants {
         }
         Ok(builder.build())
     }
+}
+
+/// Whether `pattern` (`host:port`, port `*` for any) grants a connection to
+/// `addr`. A host name matches the addresses it resolves to now; names with
+/// a wildcard cannot be told from an address, so they match none.
+fn connect_allowed(pattern: &str, addr: SocketAddr) -> bool {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    if net_allows(pattern, &ip, addr.port()) {
+        return true;
+    }
+    let Some((host, _)) = pattern.rsplit_once(':') else {
+        return false;
+    };
+    if host.contains('*') || host.starts_with('[') || host.parse::<IpAddr>().is_ok() {
+        return false;
+    }
+    net_allows(pattern, host, addr.port())
+        && (host, addr.port())
+            .to_socket_addrs()
+            .is_ok_and(|mut found| found.any(|a| a.ip() == addr.ip()))
+}
+
+fn socket_use(used: SocketAddrUse) -> &'static str {
+    match used {
+        SocketAddrUse::TcpBind => "bind tcp",
+        SocketAddrUse::TcpListen => "listen on tcp",
+        SocketAddrUse::TcpAccept => "accept tcp from",
+        SocketAddrUse::TcpConnect => "connect tcp to",
+        SocketAddrUse::UdpBind => "bind udp",
+        SocketAddrUse::UdpSend => "send udp to",
+        SocketAddrUse::UdpReceive => "receive udp from",
+    }
+}
+
+/// A wall clock stopped at the Unix epoch, for guests without the clock
+/// grant.
+struct Epoch;
+
+impl HostWallClock for Epoch {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// The same bytes on every run, for guests without the random grant:
+/// enough to seed a hash map, useless as a secret.
+fn fixed_random() -> Deterministic {
+    Deterministic::new(
+        (0..=255u8)
+            .map(|i| i.wrapping_mul(167).wrapping_add(13))
+            .collect(),
+    )
 }

@@ -18,7 +18,10 @@ thread_local! {
 impl types::Host for StoreState {}
 
 impl StoreState {
-    fn denied(&self, what: &str, grant: &str) -> ExtError {
+    /// Refuses an import for lack of `capability` (its text form), and
+    /// records the refusal in the audit log.
+    fn denied(&self, what: &str, grant: &str, capability: String) -> ExtError {
+        self.ext.audit_denial(capability, what.to_string());
         ExtError::Denied(format!(
             "extension '{}' may not {what}: it has no {grant} grant",
             self.ext.name
@@ -61,7 +64,11 @@ impl HostImports for StoreState {
 
     fn publish(&mut self, subject: String, payload: Vec<u8>) -> Result<(), ExtError> {
         if !self.ext.grants.may_publish(&subject) {
-            return Err(self.denied(&format!("publish on '{subject}'"), "bus publish"));
+            return Err(self.denied(
+                &format!("publish on '{subject}'"),
+                "bus publish",
+                format!("publish:{subject}"),
+            ));
         }
         self.ext
             .bus
@@ -72,7 +79,11 @@ impl HostImports for StoreState {
 
     fn artifact_put(&mut self, content: Vec<u8>) -> Result<String, ExtError> {
         if self.ext.grants.artifact_access() != ArtifactAccess::ReadWrite {
-            return Err(self.denied("write artifacts", "artifacts read-write"));
+            return Err(self.denied(
+                "write artifacts",
+                "artifacts read-write",
+                "artifacts:read-write".into(),
+            ));
         }
         self.host()?
             .artifacts
@@ -82,7 +93,7 @@ impl HostImports for StoreState {
 
     fn artifact_get(&mut self, hash: String) -> Result<Vec<u8>, ExtError> {
         if self.ext.grants.artifact_access() == ArtifactAccess::None {
-            return Err(self.denied("read artifacts", "artifacts read"));
+            return Err(self.denied("read artifacts", "artifacts read", "artifacts:read".into()));
         }
         self.host()?
             .artifacts
@@ -92,7 +103,11 @@ impl HostImports for StoreState {
 
     fn model_call(&mut self, instrument: String, input: String) -> Result<String, ExtError> {
         if !self.ext.grants.may_call_model(&instrument) {
-            return Err(self.denied(&format!("call the model '{instrument}'"), "models"));
+            return Err(self.denied(
+                &format!("call the model '{instrument}'"),
+                "models",
+                format!("model:{instrument}"),
+            ));
         }
         let depth = MODEL_CALL_DEPTH.get();
         if depth >= MAX_MODEL_CALL_DEPTH {

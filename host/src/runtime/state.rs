@@ -7,7 +7,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bus::Bus;
-use crate::extension::{Grants, NodeConfig};
+use crate::extension::{AuditLog, AuditRecord, DecidedBy, Decision, Grants, NodeConfig};
 use crate::host::HostInner;
 
 /// What every instance of one extension shares.
@@ -22,6 +22,27 @@ pub(crate) struct ExtensionContext {
     /// The host, for imports that reach its services. Weak because the host
     /// owns the instances that hold this.
     pub(crate) host: Weak<HostInner>,
+    /// The extension's version, when a manifest gave one.
+    pub(crate) version: Option<String>,
+    /// Where refused capabilities are recorded.
+    pub(crate) audit: Arc<AuditLog>,
+}
+
+impl ExtensionContext {
+    /// Records that the running extension was refused `capability`.
+    pub(crate) fn audit_denial(&self, capability: String, detail: String) {
+        let record = AuditRecord::now(
+            &*self.name,
+            self.version.clone(),
+            capability,
+            Decision::Denied,
+            DecidedBy::Runtime,
+            detail,
+        );
+        if let Err(e) = self.audit.record(&record) {
+            tracing::error!(extension = %self.name, "{e}");
+        }
+    }
 }
 
 /// The data of one instance's `Store`.
@@ -39,7 +60,10 @@ pub(crate) struct StoreState {
 impl StoreState {
     pub(crate) fn new(ext: Arc<ExtensionContext>, memory_limit: usize) -> wasmtime::Result<Self> {
         Ok(StoreState {
-            wasi: ext.grants.wasi_ctx(&ext.name)?,
+            wasi: ext.grants.wasi_ctx(&ext.name, {
+                let ext = ext.clone();
+                Arc::new(move |capability, what| ext.audit_denial(capability, what))
+            })?,
             table: ResourceTable::new(),
             memory: MemoryGuard::new(memory_limit),
             ext,

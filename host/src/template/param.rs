@@ -68,7 +68,7 @@ pub(super) fn is_name(name: &str) -> bool {
 impl Parameter {
     /// Reads the definition of parameter `name`, pushing a message for each
     /// thing wrong with it; `None` if it is too broken to use.
-    pub(super) fn define(definition: &Value, problems: &mut Vec<String>) -> Option<Parameter> {
+    pub(crate) fn define(definition: &Value, problems: &mut Vec<String>) -> Option<Parameter> {
         let Some(fields) = definition.as_object() else {
             problems.push(format!(
                 "must be an object like {{\"type\": \"string\"}}, not {}",
@@ -206,7 +206,7 @@ impl Parameter {
 
     /// `value` checked against the parameter (an integral float for an
     /// integer becomes an integer), or every reason it does not fit.
-    pub(super) fn check(&self, value: &Value) -> Result<Value, Vec<String>> {
+    pub(crate) fn check(&self, value: &Value) -> Result<Value, Vec<String>> {
         let Some(value) = self.kind.coerce(value) else {
             return Err(vec![format!(
                 "expected {}, got {}",
@@ -282,7 +282,7 @@ impl Parameter {
     }
 
     /// What to tell someone who left out this required parameter.
-    pub(super) fn wanted(&self) -> String {
+    pub(crate) fn wanted(&self) -> String {
         let mut hint = format!("is required: give {}", self.kind.article());
         let constraints = self.constraints();
         match (&self.description, constraints.is_empty()) {

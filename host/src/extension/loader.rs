@@ -1,0 +1,241 @@
+//! Loading extensions from their manifests: find every `symphony.toml`,
+//! resolve dependencies across all of them, decide each one's permissions,
+//! then load them in dependency order. Every manifest and dependency
+//! problem is reported before anything loads.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use semver::Version;
+
+use super::manifest::{Capability, Manifest, ManifestError};
+use super::permissions::{Denial, Permissions, Prompt};
+use super::policy::{GrantStore, Policy};
+use super::resolve::{Candidate, Requirement, Roots, resolve};
+use super::{ExtensionKind, Grants, LoadOptions};
+use crate::{Error, Host, LoadError};
+
+/// The file name of an extension manifest.
+pub const MANIFEST_FILE: &str = "symphony.toml";
+
+/// How extensions get their permissions when they load.
+#[derive(Default)]
+pub struct ExtensionSetup<'a> {
+    /// Grants given explicitly (`--grant ext:capability`): extension name
+    /// and capability.
+    pub grants: Vec<(String, Capability)>,
+    /// Who answers permission questions the policy leaves open; without
+    /// one they are refused.
+    pub prompt: Option<&'a dyn Prompt>,
+}
+
+/// One extension loaded from its manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedExtension {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: Version,
+    /// Its kind.
+    pub kind: ExtensionKind,
+    /// What it asked for and was refused.
+    pub denied: Vec<Denial>,
+    /// The earlier version whose grants carried over, and what this one
+    /// newly asked for.
+    pub update: Option<(Version, Vec<Capability>)>,
+}
+
+/// What loading a set of extension directories did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Extensions loaded from manifests, dependencies first.
+    pub loaded: Vec<LoadedExtension>,
+    /// Components without a manifest, loaded with no grants.
+    pub bare: Vec<String>,
+    /// Things worth knowing that are not errors (absent optional
+    /// dependencies).
+    pub notes: Vec<String>,
+}
+
+/// The manifests under `dirs`: each directory's own `symphony.toml`, else
+/// those of its immediate subdirectories. Also returns the `.wasm` files
+/// lying in the directories themselves that no manifest claims. Every
+/// manifest problem is collected before returning.
+pub fn discover(dirs: &[PathBuf]) -> Result<(Vec<Manifest>, Vec<PathBuf>), Error> {
+    let mut manifests = Vec::new();
+    let mut bare = Vec::new();
+    let mut problems = Vec::new();
+    for dir in dirs {
+        let io = |source| LoadError::Io {
+            path: dir.clone(),
+            source,
+        };
+        let own = dir.join(MANIFEST_FILE);
+        let mut files = Vec::new();
+        if own.is_file() {
+            files.push(own);
+        } else {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(io)?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for entry in entries {
+                let manifest = entry.join(MANIFEST_FILE);
+                if manifest.is_file() {
+                    files.push(manifest);
+                } else if entry.extension().is_some_and(|e| e == "wasm") && entry.is_file() {
+                    bare.push(entry);
+                }
+            }
+        }
+        for file in files {
+            match Manifest::from_file(&file) {
+                Ok(manifest) => manifests.push(manifest),
+                Err(ManifestError::Invalid { problems: found }) => problems.extend(found),
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ManifestError::Invalid { problems }.into());
+    }
+    // A component that a manifest names is that extension's, not a bare one.
+    bare.retain(|path| !manifests.iter().any(|m| same_file(&m.component, path)));
+    Ok((manifests, bare))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+impl Host {
+    /// The permission policy (`<home>/policy.toml`), grant record
+    /// (`<home>/grants.json`) and audit log of this host's home.
+    pub fn permissions(&self) -> Result<Permissions, Error> {
+        let home = self.home();
+        Ok(Permissions::new(
+            Policy::load(&home.join("policy.toml")).map_err(super::PermissionError::from)?,
+            GrantStore::new(home.join("grants.json")),
+            Arc::clone(&self.inner.audit),
+        ))
+    }
+
+    /// Loads one extension from its manifest: decides its permissions,
+    /// then loads its component with exactly those grants and the
+    /// manifest's limits.
+    pub fn load_manifest(
+        &self,
+        manifest: &Manifest,
+        setup: &ExtensionSetup<'_>,
+    ) -> Result<LoadedExtension, Error> {
+        self.load_manifest_with(&self.permissions()?, manifest, setup)
+    }
+
+    fn load_manifest_with(
+        &self,
+        permissions: &Permissions,
+        manifest: &Manifest,
+        setup: &ExtensionSetup<'_>,
+    ) -> Result<LoadedExtension, Error> {
+        let Some(kind) = manifest.kind.extension_kind() else {
+            return Err(LoadError::Unsupported {
+                name: manifest.name.clone(),
+                reason: "native extensions run as sandboxed processes, which this host does \
+                         not start yet; build it as a component for wasm32-wasip2"
+                    .into(),
+            }
+            .into());
+        };
+        let explicit: Vec<Capability> = setup
+            .grants
+            .iter()
+            .filter(|(name, _)| *name == manifest.name)
+            .map(|(_, capability)| capability.clone())
+            .collect();
+        let outcome = permissions.decide(manifest, &explicit, setup.prompt)?;
+        let base = self.inner.default_limits(kind);
+        self.load_with(
+            &manifest.component,
+            LoadOptions {
+                name: Some(manifest.name.clone()),
+                grants: Grants::from_capabilities(&outcome.granted),
+                limits: Some(manifest.limits.apply(base)),
+                version: Some(manifest.version.clone()),
+                kind: Some(kind),
+            },
+        )?;
+        Ok(LoadedExtension {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            kind,
+            denied: outcome.denied,
+            update: outcome.update,
+        })
+    }
+
+    /// Loads every extension under `dirs` (see [`discover`]): manifests
+    /// are all read and their dependencies resolved first, so a bad
+    /// manifest, a missing dependency, a version conflict or a cycle stops
+    /// the load before any extension starts. Components without a manifest
+    /// load with no grants.
+    pub fn load_extensions(
+        &self,
+        dirs: &[PathBuf],
+        setup: &ExtensionSetup<'_>,
+    ) -> Result<LoadReport, Error> {
+        let (manifests, bare) = discover(dirs)?;
+        let mut candidates = Vec::new();
+        let mut natives = Vec::new();
+        for (i, manifest) in manifests.iter().enumerate() {
+            let Some(kind) = manifest.kind.extension_kind() else {
+                natives.push(format!(
+                    "{} {} is a native extension; this host does not start native extensions \
+                     yet, so it was not loaded",
+                    manifest.name, manifest.version
+                ));
+                continue;
+            };
+            let dependencies = manifest
+                .dependencies
+                .iter()
+                .map(|(name, dependency)| {
+                    let requirement = Requirement::new(name.clone(), dependency.req.clone());
+                    if dependency.optional {
+                        requirement.optional()
+                    } else {
+                        requirement
+                    }
+                })
+                .collect();
+            candidates.push(Candidate {
+                name: manifest.name.clone(),
+                version: manifest.version.clone(),
+                kind,
+                dependencies,
+                source: i,
+            });
+        }
+        let resolution = resolve(&candidates, Roots::All)?;
+        let permissions = self.permissions()?;
+        let mut report = LoadReport {
+            notes: (resolution.notes.iter().map(ToString::to_string))
+                .chain(natives)
+                .collect(),
+            ..LoadReport::default()
+        };
+        for index in resolution.load_order {
+            let manifest = &manifests[candidates[index].source];
+            report
+                .loaded
+                .push(self.load_manifest_with(&permissions, manifest, setup)?);
+        }
+        for path in bare {
+            report.bare.push(self.load(&path)?);
+        }
+        Ok(report)
+    }
+}

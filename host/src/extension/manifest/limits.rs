@@ -1,0 +1,191 @@
+//! The `[limits]` table: sizes like `"64 MiB"`, durations like `"5s"`.
+
+use std::time::Duration;
+
+use super::document::{Item, Problems, Value, found, join};
+use crate::Limits;
+
+/// The limits an extension asks for; each one left out is the host's.
+/// The manifest's `[limits]` table, e.g. `memory = "64 MiB"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ManifestLimits {
+    /// Linear memory per instance in bytes: an integer, or a string with a
+    /// unit, `B`, `KiB`, `MiB`, `GiB`, `TiB` (1024-based) or `KB`, `MB`,
+    /// `GB`, `TB` (1000-based), e.g. `memory = "64 MiB"`.
+    pub memory: Option<usize>,
+    /// Fuel per call, more than 0, e.g. `fuel = 1_000_000_000`.
+    pub fuel: Option<u64>,
+    /// Wall-clock time per call: integer milliseconds, or a string with a
+    /// unit, `ms`, `s`, `m` or `h`, e.g. `deadline = "5s"`.
+    pub deadline: Option<Duration>,
+    /// Instances kept at once, at least 1, e.g. `max-instances = 4`.
+    pub max_instances: Option<usize>,
+}
+
+impl ManifestLimits {
+    /// `base` with each limit given here put in its place.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use symphony_host::{Limits, ManifestLimits};
+    ///
+    /// let asked = ManifestLimits { deadline: Some(Duration::from_secs(5)), ..Default::default() };
+    /// let limits = asked.apply(Limits::default());
+    /// assert_eq!(limits.deadline, Duration::from_secs(5));
+    /// assert_eq!(limits.fuel, Limits::default().fuel);
+    /// ```
+    pub fn apply(&self, base: Limits) -> Limits {
+        Limits {
+            memory: self.memory.unwrap_or(base.memory),
+            fuel: self.fuel.unwrap_or(base.fuel),
+            deadline: self.deadline.unwrap_or(base.deadline),
+            max_instances: self.max_instances.unwrap_or(base.max_instances),
+        }
+    }
+}
+
+const SIZE_UNITS: &[(&str, u64)] = &[
+    ("B", 1),
+    ("KiB", 1 << 10),
+    ("MiB", 1 << 20),
+    ("GiB", 1 << 30),
+    ("TiB", 1 << 40),
+    ("KB", 1_000),
+    ("MB", 1_000_000),
+    ("GB", 1_000_000_000),
+    ("TB", 1_000_000_000_000),
+];
+
+const DURATION_UNITS: &[(&str, u64)] = &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)];
+
+/// Reads the `[limits]` table.
+pub(super) fn read(item: &Item, problems: &mut Problems) -> ManifestLimits {
+    let mut limits = ManifestLimits::default();
+    let keys = ["memory", "fuel", "deadline", "max-instances"];
+    let Some(table) = item.table("limits", &keys, problems) else {
+        return limits;
+    };
+    let field = |key: &str| table.get(key).map(|e| &e.item);
+    if let Some(item) = field("memory") {
+        let what = "bytes (an integer) or a size like \"64 MiB\"";
+        limits.memory = quantity(item, "limits.memory", what, SIZE_UNITS, problems)
+            .and_then(|bytes| usize::try_from(bytes).ok());
+    }
+    if let Some(item) = field("fuel") {
+        limits.fuel = positive(item, "limits.fuel", problems);
+    }
+    if let Some(item) = field("deadline") {
+        let what = "milliseconds (an integer) or a duration like \"5s\"";
+        limits.deadline = quantity(item, "limits.deadline", what, DURATION_UNITS, problems)
+            .map(Duration::from_millis);
+    }
+    if let Some(item) = field("max-instances") {
+        limits.max_instances = positive(item, &join("limits", "max-instances"), problems)
+            .and_then(|n| usize::try_from(n).ok());
+    }
+    limits
+}
+
+/// An integer of at least 1.
+fn positive(item: &Item, path: &str, problems: &mut Problems) -> Option<u64> {
+    let n = item.integer("an integer of at least 1", path, problems)?;
+    match u64::try_from(n) {
+        Ok(n @ 1..) => Some(n),
+        _ => {
+            problems.push(&item.loc, format!("{path} must be at least 1, found {n}"));
+            None
+        }
+    }
+}
+
+/// A positive integer in the base unit, or a string of a whole number and
+/// one of `units` (matched without regard to case, a space allowed
+/// between), in the base unit.
+fn quantity(
+    item: &Item,
+    path: &str,
+    what: &str,
+    units: &[(&str, u64)],
+    problems: &mut Problems,
+) -> Option<u64> {
+    let Value::String(text) = &item.value else {
+        return match item.value {
+            Value::Integer(_) => positive(item, path, problems),
+            _ => {
+                problems.push(
+                    &item.loc,
+                    format!("expected {what} for {path}, found {}", found(item)),
+                );
+                None
+            }
+        };
+    };
+    let mut fail = |why: String| {
+        problems.push(
+            &item.loc,
+            format!("expected {what} for {path}, found {}: {why}", found(item)),
+        );
+        None
+    };
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let unit = unit.trim_start();
+    let names = || {
+        units
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if number.is_empty() {
+        return fail("it must start with a whole number".into());
+    }
+    if unit.is_empty() {
+        return fail(format!("give a unit ({})", names()));
+    }
+    let Some((_, scale)) = units
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(unit))
+    else {
+        return fail(format!("unknown unit \"{unit}\" (expected {})", names()));
+    };
+    match number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(*scale))
+    {
+        Some(0) => fail("it must be more than 0".into()),
+        Some(n) => Some(n),
+        None => fail("it is too large".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_keeps_what_is_not_given() {
+        let base = Limits::default();
+        assert_eq!(ManifestLimits::default().apply(base), base);
+        let all = ManifestLimits {
+            memory: Some(1),
+            fuel: Some(2),
+            deadline: Some(Duration::from_millis(3)),
+            max_instances: Some(4),
+        };
+        let applied = all.apply(base);
+        assert_eq!(
+            (
+                applied.memory,
+                applied.fuel,
+                applied.deadline,
+                applied.max_instances
+            ),
+            (1, 2, Duration::from_millis(3), 4)
+        );
+    }
+}
