@@ -5,6 +5,7 @@ mod grants;
 mod handles;
 mod loader;
 mod manifest;
+mod metrics;
 mod permissions;
 mod policy;
 mod pool;
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -28,6 +29,8 @@ pub use manifest::{
     ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
     http_allows, net_allows,
 };
+pub(crate) use metrics::ExtensionMetrics;
+pub use metrics::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
 pub use permissions::{
     Denial, PermissionError, PermissionOutcome, PermissionRequest, Permissions, Prompt,
 };
@@ -39,7 +42,7 @@ pub use resolve::{
 };
 
 use crate::CallError;
-use crate::runtime::{ExtensionContext, Instance, WorldPre};
+use crate::runtime::{ExtensionContext, Instance, WorldPre, wit};
 
 /// The three kinds of extension, one WIT world each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -229,6 +232,9 @@ pub struct LoadOptions {
     pub kind: Option<ExtensionKind>,
 }
 
+/// A guest-level failure: which export returned which `ext-error`.
+pub(crate) type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
+
 /// A loaded extension: its linked component and its pool of instances.
 pub(crate) struct Extension {
     pub(crate) name: Arc<str>,
@@ -276,19 +282,49 @@ impl Extension {
         }
     }
 
-    /// Runs `f` on an instance from the pool with fresh fuel and deadline.
-    /// An instance whose call trapped is dropped, never reused.
+    /// Runs `f` on an instance from the pool with fresh fuel and deadline,
+    /// turns a guest `ext-error` into [`CallError::Guest`] and records the
+    /// call in the extension's metrics. An instance whose call trapped is
+    /// dropped, never reused.
     pub(crate) fn call<R>(
         &self,
         function: &'static str,
         config: &NodeConfig,
-        f: impl FnOnce(&mut Instance) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
     ) -> Result<R, CallError> {
-        let mut instance = self
+        let started = Instant::now();
+        let (result, fuel_used) = self.call_instance(function, config, f);
+        let result = result.and_then(|guest| {
+            guest.map_err(|(function, error)| CallError::Guest {
+                extension: self.name.to_string(),
+                function,
+                error: error.into(),
+            })
+        });
+        self.ctx
+            .metrics
+            .record_call(started.elapsed(), fuel_used, result.as_ref().err());
+        result
+    }
+
+    /// The body of [`Extension::call`]: its result and the fuel it used.
+    fn call_instance<R>(
+        &self,
+        function: &'static str,
+        config: &NodeConfig,
+        f: impl FnOnce(&mut Instance) -> wasmtime::Result<R>,
+    ) -> (Result<R, CallError>, u64) {
+        let mut instance = match self
             .pool
-            .checkout(&self.name, self.limits.deadline, || self.new_instance())?;
+            .checkout(&self.name, self.limits.deadline, || self.new_instance())
+        {
+            Ok(instance) => instance,
+            Err(error) => return (Err(error), 0),
+        };
         instance.begin_call(config, self.limits.fuel, self.deadline_ticks);
-        match f(&mut instance) {
+        let result = f(&mut instance);
+        let fuel_used = instance.fuel_used();
+        let result = match result {
             Ok(result) => {
                 self.pool.checkin(instance);
                 Ok(result)
@@ -298,7 +334,13 @@ impl Extension {
                 self.pool.discard(instance);
                 Err(error)
             }
-        }
+        };
+        (result, fuel_used)
+    }
+
+    /// The extension's metrics so far.
+    pub(crate) fn metrics(&self) -> MetricsSnapshot {
+        self.ctx.metrics.snapshot()
     }
 
     /// Creates an instance outside the pool (running its load hooks) and

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::extension::{
-    Addon, AuditLog, Extension, ExtensionKind, Instrument, Limits, LoadOptions, Operator,
+    Addon, AuditLog, Extension, ExtensionKind, Instrument, Limits, LoadOptions, MetricsSnapshot,
+    Operator,
 };
 use crate::pit::artifacts::ArtifactStore;
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
@@ -258,6 +259,7 @@ impl Host {
             host: Arc::downgrade(&self.inner),
             version: options.version.as_ref().map(ToString::to_string),
             audit: self.inner.audit.clone(),
+            metrics: Arc::default(),
         });
         let engine = self.inner.runtime.engine.clone();
         let tick = self.inner.runtime.settings.epoch_tick;
@@ -320,6 +322,36 @@ impl Host {
                 path: e.path.clone(),
                 sha256: e.hash.clone(),
             })
+            .collect()
+    }
+
+    /// The metrics of the extension `name` since it was loaded: calls,
+    /// errors by kind, refused imports, fuel, memory high-water mark and
+    /// call latency.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), symphony_host::Error> {
+    /// # let host = symphony_host::Host::builder().build()?;
+    /// let stats = host.metrics("mock-llm")?;
+    /// let (calls, failed) = (stats.calls, stats.errors.total());
+    /// println!("{calls} calls, {failed} failed, p99 {} µs", stats.latency.p99_us);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn metrics(&self, name: &str) -> Result<MetricsSnapshot, Error> {
+        Ok(self.inner.find(name)?.metrics())
+    }
+
+    /// The metrics of every loaded extension, by name.
+    pub fn all_metrics(&self) -> Vec<(String, MetricsSnapshot)> {
+        let extensions = self
+            .inner
+            .extensions
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        extensions
+            .iter()
+            .map(|(name, e)| (name.clone(), e.metrics()))
             .collect()
     }
 

@@ -101,6 +101,7 @@ pub use extension::{
     Policy, PolicyError, Prompt, Recorded, Rule, UiEvent, VNode, VersionGrants, discover,
     render_text,
 };
+pub use extension::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
 pub use extension::{
     Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
     ResolveNote, ResolveProblem, Roots, resolve, resolve_within,

@@ -402,3 +402,62 @@ fn ext_permissions_says_what_a_manifest_asks_in_plain_words() {
         text(&nothing.stdout)
     );
 }
+
+/// `ext stats --workflow FILE ...` from the demo's `run FILE ...` arguments.
+fn stats_args() -> Vec<String> {
+    let mut args = demo_args();
+    assert_eq!(args[0], "run");
+    args.splice(0..1, ["ext".into(), "stats".into(), "--workflow".into()]);
+    args
+}
+
+#[test]
+fn ext_stats_runs_the_workflow_and_shows_each_extensions_metrics() {
+    let args = stats_args();
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{}", stdout, text(&out.stderr));
+    let mut lines = stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "extension",
+            "calls",
+            "errors",
+            "denials",
+            "fuel",
+            "memory",
+            "p50",
+            "p90",
+            "p99"
+        ]
+    );
+    let llm = stdout
+        .lines()
+        .find(|l| l.starts_with("mock-llm "))
+        .unwrap_or_else(|| panic!("no mock-llm row in\n{stdout}"));
+    let cells: Vec<&str> = llm.split_whitespace().collect();
+    assert_eq!(cells[1], "1", "one call: {llm}");
+    assert_eq!(cells[2], "0", "no errors: {llm}");
+    assert!(cells[4].parse::<u64>().unwrap() > 0, "fuel used: {llm}");
+    assert!(llm.contains(" MiB"), "{llm}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("json-transform ")),
+        "{stdout}"
+    );
+
+    let mut args = args;
+    args.push("--json".into());
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["state"], "completed");
+    let llm = &doc["extensions"]["mock-llm"];
+    assert_eq!(llm["calls"], 1);
+    assert_eq!(llm["errors"]["trap"], 0);
+    assert!(llm["fuel_used"].as_u64().unwrap() > 0, "{llm}");
+    assert!(llm["memory_high_water"].as_u64().unwrap() > 0, "{llm}");
+    assert_eq!(llm["latency"]["count"], 1);
+    assert!(llm["latency"]["p99_us"].as_u64().is_some(), "{llm}");
+}

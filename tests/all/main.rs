@@ -8,6 +8,7 @@ mod demo;
 mod grants;
 mod hostile;
 mod loading;
+mod metrics;
 mod permissions;
 mod templates;
 mod workflows;

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde_json::json;
 
-use symphony_host::{Capability, MANIFEST_FILE, Manifest};
+use symphony_host::{Capability, MANIFEST_FILE, Manifest, MetricsSnapshot, Workflow};
 
-use super::{HostArgs, build_host};
+use super::{ExtDirs, HostArgs, build_host};
 
 #[derive(Debug, Subcommand)]
 pub enum ExtCommand {
@@ -28,10 +28,122 @@ pub enum ExtCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a workflow once and show each extension's metrics: calls,
+    /// errors, refused imports, fuel, memory high-water mark and latency.
+    ///
+    /// Metrics live in one process, so this loads the extensions, runs the
+    /// workflow and reports what the run did, e.g.
+    /// `symphony ext stats --workflow demo.json --input '"some text"' --ext-dir DIR`.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// The workflow to run (JSON).
+    #[arg(long, value_name = "FILE")]
+    workflow: PathBuf,
+    /// The run's input: JSON text, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    input: Option<String>,
+    #[command(flatten)]
+    ext: ExtDirs,
+    /// Print the metrics as JSON: the run's state and error, and every
+    /// extension's full snapshot (with its latency histogram).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `symphony ext stats`: prints the metrics even when the run fails (they
+/// say why), then fails with the run's error.
+fn stats(host_args: HostArgs, args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let input = super::run::read_input(args.input.as_deref())?;
+    let workflow = Workflow::from_file(&args.workflow)?;
+    let host = build_host(host_args)?;
+    args.ext.load_into(&host)?;
+    let report = host.run(&workflow, &input)?;
+    host.shutdown();
+    let metrics = host.all_metrics();
+
+    if args.json {
+        let extensions: serde_json::Map<String, serde_json::Value> = metrics
+            .iter()
+            .map(|(name, m)| Ok((name.clone(), serde_json::to_value(m)?)))
+            .collect::<serde_json::Result<_>>()?;
+        let value = json!({
+            "workflow": report.workflow,
+            "state": report.state,
+            "error": report.error,
+            "extensions": extensions,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!(
+            "{:<20} {:>6} {:>6} {:>7} {:>14} {:>10} {:>9} {:>9} {:>9}",
+            "extension", "calls", "errors", "denials", "fuel", "memory", "p50", "p90", "p99"
+        );
+        for (name, m) in &metrics {
+            println!("{}", stats_line(name, m));
+        }
+        for (name, m) in &metrics {
+            if let Some(kinds) = error_kinds(m) {
+                println!("{name} errors: {kinds}");
+            }
+        }
+    }
+    match report.error {
+        Some(error) => anyhow::bail!("{error}"),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn stats_line(name: &str, m: &MetricsSnapshot) -> String {
+    format!(
+        "{name:<20} {:>6} {:>6} {:>7} {:>14} {:>10} {:>9} {:>9} {:>9}",
+        m.calls,
+        m.errors.total(),
+        m.denials,
+        m.fuel_used,
+        mebibytes(m.memory_high_water),
+        duration(m.latency.p50_us),
+        duration(m.latency.p90_us),
+        duration(m.latency.p99_us),
+    )
+}
+
+/// `guest 1, trap 2`: the kinds with failed calls, if any.
+fn error_kinds(m: &MetricsSnapshot) -> Option<String> {
+    let e = &m.errors;
+    let kinds: Vec<String> = [
+        ("guest", e.guest),
+        ("trap", e.trap),
+        ("out of fuel", e.out_of_fuel),
+        ("deadline", e.deadline),
+        ("memory", e.memory),
+        ("busy", e.busy),
+        ("instantiate", e.instantiate),
+    ]
+    .into_iter()
+    .filter(|&(_, n)| n > 0)
+    .map(|(kind, n)| format!("{kind} {n}"))
+    .collect();
+    (!kinds.is_empty()).then(|| kinds.join(", "))
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+}
+
+fn duration(micros: u64) -> String {
+    match micros {
+        0..1_000 => format!("{micros} µs"),
+        1_000..1_000_000 => format!("{:.2} ms", micros as f64 / 1e3),
+        _ => format!("{:.2} s", micros as f64 / 1e6),
+    }
 }
 
 pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode> {
     match command {
+        ExtCommand::Stats(args) => stats(host_args, args),
         ExtCommand::Permissions { manifest, json } => {
             let path = if manifest.is_dir() {
                 manifest.join(MANIFEST_FILE)

@@ -26,7 +26,8 @@ pub struct RunArgs {
     json: bool,
 }
 
-fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
+/// The run's input from `--input`: JSON text, `@FILE`, or null when absent.
+pub(super) fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
     let Some(arg) = arg else {
         return Ok(Value::Null);
     };

@@ -6,28 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Extension, NodeConfig};
 use crate::CallError;
-use crate::runtime::{Instance, wit};
-
-/// A guest-level failure: which export returned which `ext-error`.
-type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
-
-impl Extension {
-    /// Calls into an instance and turns a guest `ext-error` into
-    /// [`CallError::Guest`].
-    fn call_guest<R>(
-        &self,
-        function: &'static str,
-        config: &NodeConfig,
-        f: impl FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
-    ) -> Result<R, CallError> {
-        self.call(function, config, f)?
-            .map_err(|(function, error)| CallError::Guest {
-                extension: self.name.to_string(),
-                function,
-                error: error.into(),
-            })
-    }
-}
+use crate::runtime::wit;
 
 /// A loaded Instrument (AI model adapter).
 #[derive(Clone)]
@@ -53,7 +32,7 @@ impl Instrument {
     /// Runs the model on JSON `input`, first calling `configure` with
     /// `config` if this instance last saw a different one.
     pub fn invoke(&self, config: &NodeConfig, input: &str) -> Result<String, CallError> {
-        self.ext.call_guest("invoke", config, |instance| {
+        self.ext.call("invoke", config, |instance| {
             let (api, store, configured) = instance.instrument()?;
             if configured.as_ref() != Some(config) {
                 if let Err(e) = api.call_configure(&mut *store, &config.to_json().to_owned())? {
@@ -71,7 +50,7 @@ impl Instrument {
     /// Asks the model whether it can serve requests.
     pub fn health_check(&self) -> Result<Health, CallError> {
         self.ext
-            .call_guest("health-check", &NodeConfig::default(), |instance| {
+            .call("health-check", &NodeConfig::default(), |instance| {
                 let (api, store, _) = instance.instrument()?;
                 let health = api.call_health_check(store)?;
                 let status = match health.status {
@@ -118,7 +97,7 @@ impl Operator {
             OperatorCall::Process => "process",
             OperatorCall::ValidateOutput => "validate-output",
         };
-        self.ext.call_guest(function, config, |instance| {
+        self.ext.call(function, config, |instance| {
             let (api, store) = instance.operator()?;
             // The bindings take WIT `json` (an alias of `string`) as `&String`.
             let json = &json.to_owned();
@@ -192,27 +171,26 @@ impl Addon {
 
     /// Renders `state` (JSON) as a vnode tree.
     pub fn render(&self, state: &str) -> Result<Vec<VNode>, CallError> {
-        self.ext
-            .call_guest("render", &NodeConfig::default(), |instance| {
-                let (api, store) = instance.addon()?;
-                let nodes = api.call_render(store, &state.to_owned())?;
-                Ok(Ok(nodes
-                    .into_iter()
-                    .map(|n| VNode {
-                        id: n.id,
-                        parent: n.parent,
-                        tag: n.tag,
-                        attrs: n.attrs,
-                        text: n.text,
-                    })
-                    .collect()))
-            })
+        self.ext.call("render", &NodeConfig::default(), |instance| {
+            let (api, store) = instance.addon()?;
+            let nodes = api.call_render(store, &state.to_owned())?;
+            Ok(Ok(nodes
+                .into_iter()
+                .map(|n| VNode {
+                    id: n.id,
+                    parent: n.parent,
+                    tag: n.tag,
+                    attrs: n.attrs,
+                    text: n.text,
+                })
+                .collect()))
+        })
     }
 
     /// Delivers an event; returns the Addon's JSON description of the change.
     pub fn handle_event(&self, event: &UiEvent) -> Result<String, CallError> {
         self.ext
-            .call_guest("handle-event", &NodeConfig::default(), |instance| {
+            .call("handle-event", &NodeConfig::default(), |instance| {
                 let (api, store) = instance.addon()?;
                 let event = wit::UiEvent {
                     target: event.target,
@@ -228,7 +206,7 @@ impl Addon {
     /// The Addon's own UI state as JSON.
     pub fn get_state(&self) -> Result<String, CallError> {
         self.ext
-            .call_guest("get-state", &NodeConfig::default(), |instance| {
+            .call("get-state", &NodeConfig::default(), |instance| {
                 let (api, store) = instance.addon()?;
                 Ok(Ok(api.call_get_state(store)?))
             })

@@ -7,7 +7,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bus::Bus;
-use crate::extension::{AuditLog, AuditRecord, DecidedBy, Decision, Grants, NodeConfig};
+use crate::extension::{
+    AuditLog, AuditRecord, DecidedBy, Decision, ExtensionMetrics, Grants, NodeConfig,
+};
 use crate::host::HostInner;
 
 /// What every instance of one extension shares.
@@ -26,11 +28,14 @@ pub(crate) struct ExtensionContext {
     pub(crate) version: Option<String>,
     /// Where refused capabilities are recorded.
     pub(crate) audit: Arc<AuditLog>,
+    /// Counters for calls, denials and memory, read by `Host::metrics`.
+    pub(crate) metrics: Arc<ExtensionMetrics>,
 }
 
 impl ExtensionContext {
     /// Records that the running extension was refused `capability`.
     pub(crate) fn audit_denial(&self, capability: String, detail: String) {
+        self.metrics.record_denial();
         let record = AuditRecord::now(
             &*self.name,
             self.version.clone(),
@@ -65,7 +70,7 @@ impl StoreState {
                 Arc::new(move |capability, what| ext.audit_denial(capability, what))
             })?,
             table: ResourceTable::new(),
-            memory: MemoryGuard::new(memory_limit),
+            memory: MemoryGuard::new(memory_limit, ext.metrics.clone()),
             ext,
             config: NodeConfig::default(),
         })
@@ -85,8 +90,9 @@ impl WasiView for StoreState {
 /// guest's allocator fail into an opaque `unreachable`.
 pub(crate) struct MemoryGuard {
     limit: usize,
-    /// The largest size any memory of this instance reached, in bytes.
-    pub(crate) peak: usize,
+    /// Where every granted growth is recorded, for the extension's memory
+    /// high-water mark.
+    metrics: Arc<ExtensionMetrics>,
     /// The size a refused growth asked for, until the next call starts.
     pub(crate) exceeded: Option<usize>,
 }
@@ -96,10 +102,10 @@ pub(crate) struct MemoryGuard {
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl MemoryGuard {
-    fn new(limit: usize) -> Self {
+    fn new(limit: usize, metrics: Arc<ExtensionMetrics>) -> Self {
         MemoryGuard {
             limit,
-            peak: 0,
+            metrics,
             exceeded: None,
         }
     }
@@ -123,7 +129,7 @@ impl ResourceLimiter for MemoryGuard {
                 self.limit
             )));
         }
-        self.peak = self.peak.max(desired);
+        self.metrics.record_memory(desired);
         Ok(true)
     }
 

@@ -1,0 +1,452 @@
+//! Per-extension counters: calls, errors by kind, refused imports, fuel,
+//! memory high-water mark and a call-latency histogram.
+//!
+//! Every counter is an atomic updated with `Relaxed` ordering: calls on
+//! many threads record without taking a lock, and a snapshot reads each
+//! counter once, so its fields may be a call apart from each other.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::CallError;
+
+/// Buckets of the latency histogram with an upper bound: bucket `i` holds
+/// calls of at most `2^i` µs, from 1 µs up to `2^26` µs (about 67 s).
+const BOUNDED_BUCKETS: usize = 27;
+/// Plus one bucket for anything slower.
+const BUCKETS: usize = BOUNDED_BUCKETS + 1;
+
+/// The live counters of one extension, shared by its call path, its host
+/// imports and the memory limiters of its instances.
+#[derive(Debug)]
+pub(crate) struct ExtensionMetrics {
+    /// Calls that finished, successfully or not.
+    calls: AtomicU64,
+    /// Failed calls, one counter per [`ErrorKind`].
+    errors: [AtomicU64; ErrorKind::COUNT],
+    /// Host imports refused for lack of a capability.
+    denials: AtomicU64,
+    /// Fuel consumed by calls, summed.
+    fuel_used: AtomicU64,
+    /// The largest linear memory any instance asked for and got, in bytes.
+    memory_high_water: AtomicU64,
+    /// Call durations.
+    latency: Histogram,
+}
+
+impl Default for ExtensionMetrics {
+    fn default() -> Self {
+        ExtensionMetrics {
+            calls: AtomicU64::new(0),
+            errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            denials: AtomicU64::new(0),
+            fuel_used: AtomicU64::new(0),
+            memory_high_water: AtomicU64::new(0),
+            latency: Histogram::default(),
+        }
+    }
+}
+
+impl ExtensionMetrics {
+    /// Records one finished call: how long it took, how much fuel it used
+    /// and, if it failed, why.
+    pub(crate) fn record_call(&self, elapsed: Duration, fuel_used: u64, error: Option<&CallError>) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.fuel_used.fetch_add(fuel_used, Ordering::Relaxed);
+        if let Some(error) = error {
+            self.errors[ErrorKind::of(error) as usize].fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency.record(elapsed);
+    }
+
+    /// Records a host import refused for lack of a capability.
+    pub(crate) fn record_denial(&self) {
+        self.denials.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records that an instance's linear memory reached `bytes`.
+    pub(crate) fn record_memory(&self, bytes: usize) {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.memory_high_water.fetch_max(bytes, Ordering::Relaxed);
+    }
+
+    /// The counters as plain values.
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        let error = |kind: ErrorKind| self.errors[kind as usize].load(Ordering::Relaxed);
+        MetricsSnapshot {
+            calls: self.calls.load(Ordering::Relaxed),
+            errors: ErrorCounts {
+                guest: error(ErrorKind::Guest),
+                trap: error(ErrorKind::Trap),
+                out_of_fuel: error(ErrorKind::OutOfFuel),
+                deadline: error(ErrorKind::Deadline),
+                memory: error(ErrorKind::Memory),
+                busy: error(ErrorKind::Busy),
+                instantiate: error(ErrorKind::Instantiate),
+            },
+            denials: self.denials.load(Ordering::Relaxed),
+            fuel_used: self.fuel_used.load(Ordering::Relaxed),
+            memory_high_water: self.memory_high_water.load(Ordering::Relaxed),
+            latency: self.latency.snapshot(),
+        }
+    }
+}
+
+/// The index of each error counter.
+#[derive(Debug, Clone, Copy)]
+enum ErrorKind {
+    Guest,
+    Trap,
+    OutOfFuel,
+    Deadline,
+    Memory,
+    Busy,
+    Instantiate,
+}
+
+impl ErrorKind {
+    const COUNT: usize = 7;
+
+    fn of(error: &CallError) -> ErrorKind {
+        // Exhaustive on purpose: a new `CallError` must pick a counter.
+        match error {
+            CallError::Guest { .. } => ErrorKind::Guest,
+            CallError::Trap { .. } => ErrorKind::Trap,
+            CallError::OutOfFuel { .. } => ErrorKind::OutOfFuel,
+            CallError::Deadline { .. } => ErrorKind::Deadline,
+            CallError::MemoryLimit { .. } => ErrorKind::Memory,
+            CallError::Busy { .. } => ErrorKind::Busy,
+            CallError::Instantiate { .. } => ErrorKind::Instantiate,
+        }
+    }
+}
+
+/// A histogram of durations in power-of-two microsecond buckets, with the
+/// sum and maximum for the mean and to bound the estimates.
+#[derive(Debug)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS],
+    /// Total of all durations, in nanoseconds.
+    sum_ns: AtomicU64,
+    /// The longest duration, in microseconds.
+    max_us: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_ns: AtomicU64::new(0),
+            max_us: AtomicU64::new(0),
+        }
+    }
+}
+
+/// The bucket of a duration of `micros`: the smallest `i` with
+/// `micros <= 2^i`, or the overflow bucket.
+fn bucket_of(micros: u64) -> usize {
+    if micros <= 1 {
+        return 0;
+    }
+    let i = (64 - (micros - 1).leading_zeros()) as usize;
+    i.min(BOUNDED_BUCKETS)
+}
+
+/// The inclusive upper bound of bucket `i` in microseconds; `None` for the
+/// overflow bucket.
+fn upper_bound(i: usize) -> Option<u64> {
+    (i < BOUNDED_BUCKETS).then(|| 1u64 << i)
+}
+
+impl Histogram {
+    fn record(&self, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(nanos, Ordering::Relaxed);
+        self.max_us.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> CallLatency {
+        let counts: [u64; BUCKETS] =
+            std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed));
+        let count: u64 = counts.iter().sum();
+        let max_us = self.max_us.load(Ordering::Relaxed);
+        let sum_ns = self.sum_ns.load(Ordering::Relaxed);
+        CallLatency {
+            count,
+            mean_us: sum_ns.checked_div(count).unwrap_or(0) / 1000,
+            p50_us: quantile(&counts, count, max_us, 0.50),
+            p90_us: quantile(&counts, count, max_us, 0.90),
+            p99_us: quantile(&counts, count, max_us, 0.99),
+            max_us,
+            buckets: counts
+                .iter()
+                .enumerate()
+                .map(|(i, &count)| LatencyBucket {
+                    le_us: upper_bound(i),
+                    count,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An estimate of the `q` quantile: the bucket holding the call of rank
+/// `ceil(q * count)`, interpolated linearly between its bounds and never
+/// above the slowest call seen.
+fn quantile(counts: &[u64; BUCKETS], count: u64, max_us: u64, q: f64) -> u64 {
+    if count == 0 {
+        return 0;
+    }
+    let rank = ((count as f64) * q).ceil().clamp(1.0, count as f64) as u64;
+    let mut seen = 0;
+    for (i, &n) in counts.iter().enumerate() {
+        if n == 0 || seen + n < rank {
+            seen += n;
+            continue;
+        }
+        let lower = if i == 0 { 0 } else { 1u64 << (i - 1) };
+        let upper = upper_bound(i).unwrap_or(max_us).max(lower);
+        let within = (rank - seen) as f64 / n as f64;
+        let estimate = lower + ((upper - lower) as f64 * within).round() as u64;
+        return estimate.min(max_us);
+    }
+    max_us
+}
+
+/// An extension's metrics at one moment, from [`Host::metrics`] or
+/// [`Host::all_metrics`].
+///
+/// Counted since the extension was loaded. Calls are those made through
+/// its handles or by workflows; the load hooks an instance runs when it is
+/// created are not calls of their own (a failing hook fails the call that
+/// needed the instance).
+///
+/// [`Host::metrics`]: crate::Host::metrics
+/// [`Host::all_metrics`]: crate::Host::all_metrics
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MetricsSnapshot {
+    /// Calls that finished, successfully or not.
+    pub calls: u64,
+    /// Calls that failed, by why.
+    pub errors: ErrorCounts,
+    /// Host imports refused for lack of a capability (each is also in the
+    /// audit log). A refused import is answered `denied`, which the guest
+    /// may handle, so a denial need not fail the call.
+    pub denials: u64,
+    /// Fuel the calls consumed, summed: for each call, the fuel it was
+    /// given minus the fuel left when it returned (all of it when it ran
+    /// out).
+    pub fuel_used: u64,
+    /// The largest linear memory any instance reached, in bytes.
+    pub memory_high_water: u64,
+    /// How long calls took, from the caller asking to the result,
+    /// including any wait for a free instance.
+    pub latency: CallLatency,
+}
+
+/// Failed calls, one count per kind of [`CallError`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorCounts {
+    /// The extension returned an error of its own ([`CallError::Guest`]).
+    pub guest: u64,
+    /// The guest trapped ([`CallError::Trap`]).
+    pub trap: u64,
+    /// The call used up its fuel ([`CallError::OutOfFuel`]).
+    pub out_of_fuel: u64,
+    /// The call ran past its deadline ([`CallError::Deadline`]).
+    pub deadline: u64,
+    /// The guest grew its memory past its limit ([`CallError::MemoryLimit`]).
+    pub memory: u64,
+    /// Every instance stayed busy ([`CallError::Busy`]).
+    pub busy: u64,
+    /// No instance could be created ([`CallError::Instantiate`]).
+    pub instantiate: u64,
+}
+
+impl ErrorCounts {
+    /// Every failed call, whatever the kind.
+    pub fn total(&self) -> u64 {
+        self.guest
+            + self.trap
+            + self.out_of_fuel
+            + self.deadline
+            + self.memory
+            + self.busy
+            + self.instantiate
+    }
+}
+
+/// A histogram of call durations in power-of-two microsecond buckets, with
+/// estimates read from it.
+///
+/// Percentiles are estimates: the bucket holding the percentile,
+/// interpolated linearly between its bounds, so they are within a factor
+/// of two of the true value and never above [`max_us`](Self::max_us).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallLatency {
+    /// Calls measured.
+    pub count: u64,
+    /// The mean duration, in microseconds (exact, from the summed time).
+    pub mean_us: u64,
+    /// The median, in microseconds (estimated).
+    pub p50_us: u64,
+    /// The 90th percentile, in microseconds (estimated).
+    pub p90_us: u64,
+    /// The 99th percentile, in microseconds (estimated).
+    pub p99_us: u64,
+    /// The slowest call, in microseconds.
+    pub max_us: u64,
+    /// Every bucket, fastest first: 1 µs, 2 µs, 4 µs ... 2^26 µs (about
+    /// 67 s), then one for anything slower.
+    pub buckets: Vec<LatencyBucket>,
+}
+
+/// One bucket of a [`CallLatency`] histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyBucket {
+    /// The bucket holds calls of at most this many microseconds (and more
+    /// than the previous bucket's bound); `None` for the last bucket,
+    /// which holds every slower call.
+    pub le_us: Option<u64>,
+    /// Calls in the bucket.
+    pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
+
+    #[test]
+    fn durations_land_in_the_smallest_bucket_that_holds_them() {
+        let table = [
+            (0, 0),
+            (1, 0),
+            (2, 1),
+            (3, 2),
+            (4, 2),
+            (5, 3),
+            (1024, 10),
+            (1025, 11),
+            (1 << 26, 26),
+            ((1 << 26) + 1, 27),
+            (u64::MAX, 27),
+        ];
+        for (micros, bucket) in table {
+            assert_eq!(bucket_of(micros), bucket, "{micros} µs");
+            if let Some(bound) = upper_bound(bucket) {
+                assert!(micros <= bound, "{micros} µs above bucket {bucket}");
+            }
+        }
+        assert_eq!(upper_bound(0), Some(1));
+        assert_eq!(upper_bound(26), Some(67_108_864));
+        assert_eq!(upper_bound(27), None);
+    }
+
+    #[test]
+    fn snapshot_lists_every_bucket_with_its_count() {
+        let h = Histogram::default();
+        h.record(us(3));
+        h.record(us(4));
+        h.record(Duration::from_secs(100));
+        let s = h.snapshot();
+        assert_eq!(s.buckets.len(), BUCKETS);
+        assert_eq!(
+            s.buckets[2],
+            LatencyBucket {
+                le_us: Some(4),
+                count: 2
+            }
+        );
+        assert_eq!(
+            s.buckets[27],
+            LatencyBucket {
+                le_us: None,
+                count: 1
+            }
+        );
+        assert_eq!(s.buckets.iter().map(|b| b.count).sum::<u64>(), 3);
+        assert_eq!(s.max_us, 100_000_000);
+    }
+
+    #[test]
+    fn percentiles_come_from_the_buckets_and_stay_under_the_maximum() {
+        let h = Histogram::default();
+        // 90 calls of 100 µs (bucket 64..128), 9 of 1000 µs (512..1024),
+        // 1 of 50 ms (32768..65536).
+        for _ in 0..90 {
+            h.record(us(100));
+        }
+        for _ in 0..9 {
+            h.record(us(1000));
+        }
+        h.record(us(50_000));
+        let s = h.snapshot();
+        assert_eq!(s.count, 100);
+        assert!((64..=128).contains(&s.p50_us), "{}", s.p50_us);
+        assert!((64..=128).contains(&s.p90_us), "{}", s.p90_us);
+        assert!((512..=1024).contains(&s.p99_us), "{}", s.p99_us);
+        assert_eq!(s.max_us, 50_000);
+        assert_eq!(s.mean_us, (90 * 100 + 9 * 1000 + 50_000) / 100);
+
+        // A single call: every percentile is that call, capped at it.
+        let one = Histogram::default();
+        one.record(us(100));
+        let s = one.snapshot();
+        assert_eq!(
+            (s.p50_us, s.p90_us, s.p99_us, s.max_us),
+            (100, 100, 100, 100)
+        );
+    }
+
+    #[test]
+    fn an_empty_histogram_reads_zero() {
+        let s = Histogram::default().snapshot();
+        assert_eq!(
+            (s.count, s.mean_us, s.p50_us, s.p99_us, s.max_us),
+            (0, 0, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn counters_add_up_by_kind() {
+        let m = ExtensionMetrics::default();
+        m.record_call(us(10), 500, None);
+        m.record_call(us(10), 700, None);
+        let trap = CallError::Trap {
+            extension: "x".into(),
+            function: "process",
+            message: "unreachable".into(),
+        };
+        let fuel = CallError::OutOfFuel {
+            extension: "x".into(),
+            function: "process",
+            fuel: 1000,
+        };
+        m.record_call(us(10), 0, Some(&trap));
+        m.record_call(us(10), 1000, Some(&fuel));
+        m.record_denial();
+        m.record_memory(1 << 20);
+        m.record_memory(1 << 16);
+        let s = m.snapshot();
+        assert_eq!(s.calls, 4);
+        assert_eq!(
+            (s.errors.trap, s.errors.out_of_fuel, s.errors.total()),
+            (1, 1, 2)
+        );
+        assert_eq!(s.denials, 1);
+        assert_eq!(s.fuel_used, 2200);
+        assert_eq!(s.memory_high_water, 1 << 20);
+        assert_eq!(s.latency.count, 4);
+    }
+}
