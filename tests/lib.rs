@@ -99,3 +99,23 @@ pub fn host() -> TestHost {
     .expect("the example extensions load");
     host
 }
+
+/// Loads the hostile fixture into `host` with `options` and returns the
+/// host with its operator handle.
+pub fn with_hostile(
+    host: TestHost,
+    options: symphony_host::LoadOptions,
+) -> (TestHost, symphony_host::Operator) {
+    host.load_with(fixture("hostile"), options)
+        .expect("the hostile fixture loads");
+    let op = host.operator("hostile").expect("hostile is an operator");
+    (host, op)
+}
+
+/// Calls `op` with `input` and an empty node config.
+pub fn call(
+    op: &symphony_host::Operator,
+    input: serde_json::Value,
+) -> Result<String, symphony_host::CallError> {
+    op.process(&symphony_host::NodeConfig::default(), &input.to_string())
+}

@@ -323,7 +323,7 @@ impl Extension {
         };
         instance.begin_call(config, self.limits.fuel, self.deadline_ticks);
         let result = f(&mut instance);
-        let fuel_used = instance.fuel_used();
+        let fuel_used = instance.fuel_used(self.limits.fuel);
         let result = match result {
             Ok(result) => {
                 self.pool.checkin(instance);

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::extension::{
-    Addon, AuditLog, Extension, ExtensionKind, Instrument, Limits, LoadOptions, MetricsSnapshot,
-    Operator,
+    Addon, AuditLog, Extension, ExtensionKind, ExtensionSetup, Instrument, Limits, LoadOptions,
+    MetricsSnapshot, Operator,
 };
 use crate::pit::artifacts::ArtifactStore;
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
@@ -142,6 +142,12 @@ impl HostInner {
             },
             _ => self.limits,
         }
+    }
+
+    /// The loaded extensions, by name; the lock is held only to copy them.
+    fn loaded(&self) -> Vec<Arc<Extension>> {
+        let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
+        extensions.values().cloned().collect()
     }
 
     fn find(&self, name: &str) -> Result<Arc<Extension>, Error> {
@@ -291,31 +297,25 @@ impl Host {
         Ok(name)
     }
 
-    /// Loads every `.wasm` file in `dir`, in name order.
+    /// Loads every extension in `dir` as [`Host::load_extensions`] does,
+    /// with no explicit grants and no one to ask; returns their names,
+    /// dependencies first, then the bare components.
     pub fn load_dir(&self, dir: impl AsRef<Path>) -> Result<Vec<String>, Error> {
-        let dir = dir.as_ref();
-        let io = |source| LoadError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-            .collect();
-        paths.sort();
-        paths.iter().map(|p| self.load(p)).collect()
+        let report =
+            self.load_extensions(&[dir.as_ref().to_path_buf()], &ExtensionSetup::default())?;
+        Ok(report
+            .loaded
+            .into_iter()
+            .map(|loaded| loaded.name)
+            .chain(report.bare)
+            .collect())
     }
 
     /// The loaded extensions, by name.
     pub fn extensions(&self) -> Vec<ExtensionInfo> {
-        let extensions = self
-            .inner
-            .extensions
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        extensions
-            .values()
+        self.inner
+            .loaded()
+            .iter()
             .map(|e| ExtensionInfo {
                 name: e.name.to_string(),
                 kind: e.kind,
@@ -344,14 +344,10 @@ impl Host {
 
     /// The metrics of every loaded extension, by name.
     pub fn all_metrics(&self) -> Vec<(String, MetricsSnapshot)> {
-        let extensions = self
-            .inner
-            .extensions
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        extensions
+        self.inner
+            .loaded()
             .iter()
-            .map(|(name, e)| (name.clone(), e.metrics()))
+            .map(|e| (e.name.to_string(), e.metrics()))
             .collect()
     }
 

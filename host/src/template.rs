@@ -66,6 +66,7 @@ use std::path::PathBuf;
 
 pub use document::Template;
 pub use library::TemplateLibrary;
+pub(crate) use param::is_name;
 pub use param::{ParamType, Parameter};
 
 use crate::workflow::{Problem, list};

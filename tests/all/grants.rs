@@ -6,24 +6,14 @@ use serde_json::{Map, json};
 use symphony_host::{
     ArtifactAccess, CallError, ExtError, Grants, LoadOptions, NodeConfig, Operator,
 };
-use symphony_tests::{TestHost, component, fixture, host};
+use symphony_tests::{TestHost, call, component, host, with_hostile};
 
 fn hostile_with(grants: Grants) -> (TestHost, Operator) {
-    let host = host();
-    host.load_with(
-        fixture("hostile"),
-        LoadOptions {
-            grants,
-            ..LoadOptions::default()
-        },
-    )
-    .unwrap();
-    let op = host.operator("hostile").unwrap();
-    (host, op)
-}
-
-fn call(op: &Operator, input: serde_json::Value) -> Result<String, CallError> {
-    op.process(&NodeConfig::default(), &input.to_string())
+    let options = LoadOptions {
+        grants,
+        ..LoadOptions::default()
+    };
+    with_hostile(host(), options)
 }
 
 fn denied(result: Result<String, CallError>, needle: &str) {

@@ -3,25 +3,16 @@
 use std::time::Duration;
 
 use serde_json::json;
-use symphony_host::{
-    CallError, ExtError, FsAccess, Grants, Limits, LoadOptions, NodeConfig, Operator,
-};
-use symphony_tests::{TestHost, bare_host, fixture};
+use symphony_host::{CallError, ExtError, FsAccess, Grants, Limits, LoadOptions, Operator};
+use symphony_tests::{TestHost, bare_host, call, with_hostile};
 
 fn hostile(limits: Limits, grants: Grants) -> (TestHost, Operator) {
-    let host = bare_host();
     let options = LoadOptions {
         limits: Some(limits),
         grants,
         ..LoadOptions::default()
     };
-    host.load_with(fixture("hostile"), options).unwrap();
-    let op = host.operator("hostile").unwrap();
-    (host, op)
-}
-
-fn call(op: &Operator, input: serde_json::Value) -> Result<String, CallError> {
-    op.process(&NodeConfig::default(), &input.to_string())
+    with_hostile(bare_host(), options)
 }
 
 fn still_serves(op: &Operator) {

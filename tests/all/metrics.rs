@@ -2,23 +2,15 @@
 //! latency, as `Host::metrics` reports them.
 
 use serde_json::json;
-use symphony_host::{CallError, Error, Grants, Limits, LoadOptions, NodeConfig, Operator};
-use symphony_tests::{TestHost, fixture, host};
+use symphony_host::{CallError, Error, Limits, LoadOptions, Operator};
+use symphony_tests::{TestHost, call, host, with_hostile};
 
 fn hostile(limits: Limits) -> (TestHost, Operator) {
-    let host = host();
     let options = LoadOptions {
         limits: Some(limits),
-        grants: Grants::none(),
         ..LoadOptions::default()
     };
-    host.load_with(fixture("hostile"), options).unwrap();
-    let op = host.operator("hostile").unwrap();
-    (host, op)
-}
-
-fn call(op: &Operator, input: serde_json::Value) -> Result<String, CallError> {
-    op.process(&NodeConfig::default(), &input.to_string())
+    with_hostile(host(), options)
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde_json::json;
 use symphony_host::{
     AuditQuery, CallError, DecidedBy, Decision, Error, ExtError, ExtensionSetup, LoadError,
-    Manifest, NodeConfig, PermissionRequest,
+    Manifest, PermissionRequest,
 };
 use symphony_tests::{TestHost, bare_host, components_dir, fixture, host};
 
@@ -28,9 +28,7 @@ fn hostile_manifest(dir: &Path, version: &str, capabilities: &str) -> PathBuf {
 }
 
 fn call(host: &TestHost, input: serde_json::Value) -> Result<String, CallError> {
-    host.operator("hostile")
-        .unwrap()
-        .process(&NodeConfig::default(), &input.to_string())
+    symphony_tests::call(&host.operator("hostile").unwrap(), input)
 }
 
 fn is_denied(result: Result<String, CallError>) -> bool {

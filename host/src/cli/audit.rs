@@ -80,20 +80,14 @@ fn line(record: &AuditRecord, now_ms: u64) -> String {
         3600..86400 => format!("{}h ago", age / 3600),
         _ => format!("{}d ago", age / 86400),
     };
-    let decision = match record.decision {
-        Decision::Granted => "granted",
-        Decision::Denied => "denied",
-    };
+    let decision = record.decision.as_str();
     let who = match &record.version {
         Some(version) => format!("{} {version}", record.extension),
         None => record.extension.clone(),
     };
-    let by = serde_json::to_value(record.by)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
+    let by = record.by.as_str();
     let detail = if record.detail.is_empty() {
-        by
+        by.to_string()
     } else {
         format!("{by}: {}", record.detail)
     };

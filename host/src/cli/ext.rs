@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde_json::json;
 
-use symphony_host::{Capability, MANIFEST_FILE, Manifest, MetricsSnapshot, Workflow};
+use symphony_host::{MANIFEST_FILE, Manifest, MetricsSnapshot};
 
-use super::{ExtDirs, HostArgs, build_host};
+use super::run::RunSetup;
+use super::{HostArgs, build_host};
 
 #[derive(Debug, Subcommand)]
 pub enum ExtCommand {
@@ -42,11 +43,8 @@ pub struct StatsArgs {
     /// The workflow to run (JSON).
     #[arg(long, value_name = "FILE")]
     workflow: PathBuf,
-    /// The run's input: JSON text, or @FILE to read it from a file.
-    #[arg(long, value_name = "JSON|@FILE")]
-    input: Option<String>,
     #[command(flatten)]
-    ext: ExtDirs,
+    setup: RunSetup,
     /// Print the metrics as JSON: the run's state and error, and every
     /// extension's full snapshot (with its latency histogram).
     #[arg(long)]
@@ -56,10 +54,7 @@ pub struct StatsArgs {
 /// `symphony ext stats`: prints the metrics even when the run fails (they
 /// say why), then fails with the run's error.
 fn stats(host_args: HostArgs, args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let input = super::run::read_input(args.input.as_deref())?;
-    let workflow = Workflow::from_file(&args.workflow)?;
-    let host = build_host(host_args)?;
-    args.ext.load_into(&host)?;
+    let (host, workflow, input) = args.setup.prepare(host_args, &args.workflow)?;
     let report = host.run(&workflow, &input)?;
     host.shutdown();
     let metrics = host.all_metrics();
@@ -112,20 +107,10 @@ fn stats_line(name: &str, m: &MetricsSnapshot) -> String {
 
 /// `guest 1, trap 2`: the kinds with failed calls, if any.
 fn error_kinds(m: &MetricsSnapshot) -> Option<String> {
-    let e = &m.errors;
-    let kinds: Vec<String> = [
-        ("guest", e.guest),
-        ("trap", e.trap),
-        ("out of fuel", e.out_of_fuel),
-        ("deadline", e.deadline),
-        ("memory", e.memory),
-        ("busy", e.busy),
-        ("instantiate", e.instantiate),
-    ]
-    .into_iter()
-    .filter(|&(_, n)| n > 0)
-    .map(|(kind, n)| format!("{kind} {n}"))
-    .collect();
+    let kinds: Vec<String> = (m.errors.by_kind().into_iter())
+        .filter(|&(_, n)| n > 0)
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
     (!kinds.is_empty()).then(|| kinds.join(", "))
 }
 
@@ -151,16 +136,9 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
                 manifest
             };
             let manifest = Manifest::from_file(&path)?;
-            let asks: Vec<String> = manifest
-                .capabilities
-                .items()
-                .iter()
-                .map(Capability::describe)
-                .collect();
+            let asks = manifest.capabilities.items();
             if json {
-                let items: Vec<_> = manifest
-                    .capabilities
-                    .items()
+                let items: Vec<_> = asks
                     .iter()
                     .map(|c| json!({"capability": c.to_string(), "description": c.describe()}))
                     .collect();
@@ -179,7 +157,7 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
             } else {
                 println!("{who} asks to:");
                 for ask in asks {
-                    println!("  - {ask}");
+                    println!("  - {}", ask.describe());
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,7 +1,7 @@
 //! `symphony run`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -16,18 +16,43 @@ use super::{ExtDirs, HostArgs, build_host};
 pub struct RunArgs {
     /// The workflow file (JSON).
     workflow: PathBuf,
-    /// The run's input: JSON text, or @FILE to read it from a file.
-    #[arg(long, value_name = "JSON|@FILE")]
-    input: Option<String>,
     #[command(flatten)]
-    ext: ExtDirs,
+    setup: RunSetup,
     /// Print the report (and addon views) as one JSON document.
     #[arg(long)]
     json: bool,
 }
 
+/// What running a workflow needs besides its file: the input and the
+/// extensions (shared by `run` and `ext stats`).
+#[derive(Debug, clap::Args)]
+pub(super) struct RunSetup {
+    /// The run's input: JSON text, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    input: Option<String>,
+    #[command(flatten)]
+    ext: ExtDirs,
+}
+
+impl RunSetup {
+    /// Reads the input and the workflow at `workflow` (so a typo fails
+    /// before anything loads), then builds the host and loads the
+    /// extensions.
+    pub(super) fn prepare(
+        &self,
+        host_args: HostArgs,
+        workflow: &Path,
+    ) -> anyhow::Result<(Host, Workflow, Value)> {
+        let input = read_input(self.input.as_deref())?;
+        let workflow = Workflow::from_file(workflow)?;
+        let host = build_host(host_args)?;
+        self.ext.load_into(&host)?;
+        Ok((host, workflow, input))
+    }
+}
+
 /// The run's input from `--input`: JSON text, `@FILE`, or null when absent.
-pub(super) fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
+fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
     let Some(arg) = arg else {
         return Ok(Value::Null);
     };
@@ -87,11 +112,7 @@ fn addon_views(host: &Host, workflow: &Workflow, report: &RunReport) -> Map<Stri
 }
 
 pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let input = read_input(args.input.as_deref())?;
-    let workflow = Workflow::from_file(&args.workflow)?;
-    let host = build_host(host_args)?;
-    args.ext.load_into(&host)?;
-
+    let (host, workflow, input) = args.setup.prepare(host_args, &args.workflow)?;
     let live = !args.json && std::io::stderr().is_terminal();
     let report = host.run_with(&workflow, &input, &mut |event| {
         if let (true, RunEvent::NodeStarted { node }) = (live, event) {

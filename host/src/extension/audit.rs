@@ -42,6 +42,31 @@ pub enum DecidedBy {
     Runtime,
 }
 
+impl Decision {
+    /// `granted` or `denied`, as the log writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Granted => "granted",
+            Decision::Denied => "denied",
+        }
+    }
+}
+
+impl DecidedBy {
+    /// `policy`, `prompt`, `no-prompt`, `explicit`, `earlier-grant` or
+    /// `runtime`, as the log writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecidedBy::Policy => "policy",
+            DecidedBy::Prompt => "prompt",
+            DecidedBy::NoPrompt => "no-prompt",
+            DecidedBy::Explicit => "explicit",
+            DecidedBy::EarlierGrant => "earlier-grant",
+            DecidedBy::Runtime => "runtime",
+        }
+    }
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -245,6 +270,23 @@ mod tests {
             DecidedBy::Policy,
             "",
         )
+    }
+
+    #[test]
+    fn labels_are_the_words_the_log_writes() {
+        for decision in [Decision::Granted, Decision::Denied] {
+            assert_eq!(serde_json::to_value(decision).unwrap(), decision.as_str());
+        }
+        for by in [
+            DecidedBy::Policy,
+            DecidedBy::Prompt,
+            DecidedBy::NoPrompt,
+            DecidedBy::Explicit,
+            DecidedBy::EarlierGrant,
+            DecidedBy::Runtime,
+        ] {
+            assert_eq!(serde_json::to_value(by).unwrap(), by.as_str());
+        }
     }
 
     #[test]

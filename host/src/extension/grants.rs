@@ -144,13 +144,6 @@ impl Grants {
         self
     }
 
-    /// Whether a TCP connection to `addr` is granted.
-    pub fn may_connect(&self, addr: SocketAddr) -> bool {
-        self.net
-            .iter()
-            .any(|pattern| connect_allowed(pattern, addr))
-    }
-
     /// The grants for what a manifest asks and the policy allowed.
     /// Environment variables are read from the host now; unset ones are
     /// left out. (`http` grants nothing yet: the host links no wasi:http,
@@ -277,23 +270,23 @@ impl Grants {
 }
 
 /// Whether `pattern` (`host:port`, port `*` for any) grants a connection to
-/// `addr`. A host name matches the addresses it resolves to now; names with
-/// a wildcard cannot be told from an address, so they match none.
+/// `addr`. An address pattern matches by value (`[0:0::1]` is `::1`); a
+/// host name matches the addresses it resolves to now, looked up only once
+/// the port matches; names with a wildcard cannot be told from an address,
+/// so they match none.
 fn connect_allowed(pattern: &str, addr: SocketAddr) -> bool {
-    let ip = match addr.ip() {
-        IpAddr::V4(ip) => ip.to_string(),
-        IpAddr::V6(ip) => format!("[{ip}]"),
-    };
-    if net_allows(pattern, &ip, addr.port()) {
-        return true;
-    }
     let Some((host, _)) = pattern.rsplit_once(':') else {
         return false;
     };
-    if host.contains('*') || host.starts_with('[') || host.parse::<IpAddr>().is_ok() {
+    // The port rule is the pattern's own: ask with the host as written.
+    if !net_allows(pattern, host, addr.port()) {
         return false;
     }
-    net_allows(pattern, host, addr.port())
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return ip == addr.ip();
+    }
+    !host.contains('*')
         && (host, addr.port())
             .to_socket_addrs()
             .is_ok_and(|mut found| found.any(|a| a.ip() == addr.ip()))
@@ -333,4 +326,23 @@ fn fixed_random() -> Deterministic {
             .map(|i| i.wrapping_mul(167).wrapping_add(13))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_patterns_match_by_value_and_port() {
+        let v6: SocketAddr = "[::1]:443".parse().unwrap();
+        assert!(connect_allowed("[0:0::1]:443", v6));
+        assert!(connect_allowed("[::1]:*", v6));
+        assert!(!connect_allowed("[::1]:80", v6));
+        let v4: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert!(connect_allowed("127.0.0.1:*", v4));
+        assert!(!connect_allowed("127.0.0.2:*", v4));
+        assert!(!connect_allowed("*.example.com:*", v4));
+        assert!(connect_allowed("localhost:8080", v4));
+        assert!(!connect_allowed("localhost:8081", v4));
+    }
 }

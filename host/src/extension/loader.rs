@@ -202,13 +202,11 @@ impl Host {
             let dependencies = manifest
                 .dependencies
                 .iter()
-                .map(|(name, dependency)| {
-                    let requirement = Requirement::new(name.clone(), dependency.req.clone());
-                    if dependency.optional {
-                        requirement.optional()
-                    } else {
-                        requirement
-                    }
+                .map(|(name, dependency)| Requirement {
+                    name: name.clone(),
+                    req: dependency.req.clone(),
+                    kind: None,
+                    optional: dependency.optional,
                 })
                 .collect();
             candidates.push(Candidate {

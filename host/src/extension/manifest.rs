@@ -22,6 +22,7 @@ pub use config::{ConfigKey, ConfigSchema};
 pub use limits::ManifestLimits;
 pub use patterns::{http_allows, net_allows};
 
+pub(crate) use document::line_column;
 use document::{Source, fail};
 use load::{build, identity, load, parent};
 

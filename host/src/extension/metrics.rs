@@ -22,8 +22,6 @@ const BUCKETS: usize = BOUNDED_BUCKETS + 1;
 /// imports and the memory limiters of its instances.
 #[derive(Debug)]
 pub(crate) struct ExtensionMetrics {
-    /// Calls that finished, successfully or not.
-    calls: AtomicU64,
     /// Failed calls, one counter per [`ErrorKind`].
     errors: [AtomicU64; ErrorKind::COUNT],
     /// Host imports refused for lack of a capability.
@@ -39,7 +37,6 @@ pub(crate) struct ExtensionMetrics {
 impl Default for ExtensionMetrics {
     fn default() -> Self {
         ExtensionMetrics {
-            calls: AtomicU64::new(0),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
             denials: AtomicU64::new(0),
             fuel_used: AtomicU64::new(0),
@@ -53,7 +50,6 @@ impl ExtensionMetrics {
     /// Records one finished call: how long it took, how much fuel it used
     /// and, if it failed, why.
     pub(crate) fn record_call(&self, elapsed: Duration, fuel_used: u64, error: Option<&CallError>) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
         self.fuel_used.fetch_add(fuel_used, Ordering::Relaxed);
         if let Some(error) = error {
             self.errors[ErrorKind::of(error) as usize].fetch_add(1, Ordering::Relaxed);
@@ -75,8 +71,10 @@ impl ExtensionMetrics {
     /// The counters as plain values.
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
         let error = |kind: ErrorKind| self.errors[kind as usize].load(Ordering::Relaxed);
+        let latency = self.latency.snapshot();
         MetricsSnapshot {
-            calls: self.calls.load(Ordering::Relaxed),
+            // Every finished call is timed, so the histogram counts them.
+            calls: latency.count,
             errors: ErrorCounts {
                 guest: error(ErrorKind::Guest),
                 trap: error(ErrorKind::Trap),
@@ -89,7 +87,7 @@ impl ExtensionMetrics {
             denials: self.denials.load(Ordering::Relaxed),
             fuel_used: self.fuel_used.load(Ordering::Relaxed),
             memory_high_water: self.memory_high_water.load(Ordering::Relaxed),
-            latency: self.latency.snapshot(),
+            latency,
         }
     }
 }
@@ -107,7 +105,7 @@ enum ErrorKind {
 }
 
 impl ErrorKind {
-    const COUNT: usize = 7;
+    const COUNT: usize = ErrorKind::Instantiate as usize + 1;
 
     fn of(error: &CallError) -> ErrorKind {
         // Exhaustive on purpose: a new `CallError` must pick a counter.
@@ -272,13 +270,20 @@ pub struct ErrorCounts {
 impl ErrorCounts {
     /// Every failed call, whatever the kind.
     pub fn total(&self) -> u64 {
-        self.guest
-            + self.trap
-            + self.out_of_fuel
-            + self.deadline
-            + self.memory
-            + self.busy
-            + self.instantiate
+        self.by_kind().iter().map(|&(_, n)| n).sum()
+    }
+
+    /// Each kind's count with its name in words (`out of fuel`).
+    pub fn by_kind(&self) -> [(&'static str, u64); 7] {
+        [
+            ("guest", self.guest),
+            ("trap", self.trap),
+            ("out of fuel", self.out_of_fuel),
+            ("deadline", self.deadline),
+            ("memory", self.memory),
+            ("busy", self.busy),
+            ("instantiate", self.instantiate),
+        ]
     }
 }
 

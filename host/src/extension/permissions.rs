@@ -136,33 +136,35 @@ impl Permissions {
         } = self.store.lookup(name, version)?;
         let recorded = recorded.unwrap_or_default();
         let carried = earlier.as_ref().map(|(_, g)| parse_all(&g.granted));
-        let has = |list: &[String], cap: &Capability| list.contains(&cap.to_string());
+        let earlier_version = earlier.as_ref().map(|(v, _)| v.clone());
 
-        let asked = manifest.capabilities.items();
-        let update = match (&earlier, &carried) {
-            (Some((v, _)), Some(carried)) => {
-                let new = manifest.capabilities.missing_from(carried);
-                (!new.is_empty()).then(|| (v.clone(), new))
-            }
-            _ => None,
-        };
         let mut granted = Vec::new();
         let mut denied = Vec::new();
+        // What an update asks for beyond the earlier version's grants.
+        let mut new = Vec::new();
         let mut record = VersionGrants::default();
-        for capability in asked {
+        for capability in manifest.capabilities.items() {
+            let text = capability.to_string();
             let rule = self.policy.rule_for(name, &capability);
-            let carried_over = carried.as_ref().is_some_and(|c| c.covers(&capability));
+            let carried_over = match &carried {
+                Some(carried) if carried.covers(&capability) => true,
+                Some(_) => {
+                    new.push(capability.clone());
+                    false
+                }
+                None => false,
+            };
             let (decision, by, reason) = match &rule {
                 Some((Rule::Deny, key)) => (Decision::Denied, DecidedBy::Policy, key.clone()),
                 _ if explicit.contains(&capability) => {
                     (Decision::Granted, DecidedBy::Explicit, String::new())
                 }
-                _ if has(&recorded.granted, &capability) => (
+                _ if recorded.granted.contains(&text) => (
                     Decision::Granted,
                     DecidedBy::EarlierGrant,
                     format!("granted to {version} before"),
                 ),
-                _ if has(&recorded.denied, &capability) => (
+                _ if recorded.denied.contains(&text) => (
                     Decision::Denied,
                     DecidedBy::EarlierGrant,
                     format!("refused for {version} before"),
@@ -172,9 +174,9 @@ impl Permissions {
                     DecidedBy::EarlierGrant,
                     format!(
                         "granted to {}",
-                        earlier
+                        earlier_version
                             .as_ref()
-                            .map(|(v, _)| v.to_string())
+                            .map(ToString::to_string)
                             .unwrap_or_default()
                     ),
                 ),
@@ -184,7 +186,8 @@ impl Permissions {
                         extension: name.to_string(),
                         version: version.clone(),
                         capability: capability.clone(),
-                        earlier: update.as_ref().map(|(v, _)| v.clone()),
+                        // Reached only by what the earlier version lacked.
+                        earlier: earlier_version.clone(),
                     };
                     match prompt {
                         Some(prompt) if prompt.ask(&request) => {
@@ -198,7 +201,7 @@ impl Permissions {
                         None => (
                             Decision::Denied,
                             DecidedBy::NoPrompt,
-                            format!("no one to ask; grant it with --grant {name}:{capability}"),
+                            format!("no one to ask; grant it with --grant {name}:{text}"),
                         ),
                     }
                 }
@@ -206,21 +209,21 @@ impl Permissions {
             self.audit.record(&AuditRecord::now(
                 name,
                 Some(version.to_string()),
-                capability.to_string(),
+                text.clone(),
                 decision,
                 by,
                 reason.clone(),
             ))?;
             match decision {
                 Decision::Granted => {
-                    record.granted.push(capability.to_string());
+                    record.granted.push(text);
                     granted.push(capability);
                 }
                 Decision::Denied => {
                     // Only an answer at the prompt is remembered as a no;
                     // a policy rule or a missing terminal may change.
                     if by == DecidedBy::Prompt {
-                        record.denied.push(capability.to_string());
+                        record.denied.push(text);
                     }
                     denied.push(Denial {
                         capability,
@@ -238,7 +241,9 @@ impl Permissions {
         Ok(PermissionOutcome {
             granted: kept,
             denied,
-            update,
+            update: earlier_version
+                .filter(|_| !new.is_empty())
+                .map(|v| (v, new)),
         })
     }
 }

@@ -73,8 +73,6 @@ pub(crate) struct Instance {
     /// The configuration last given to an Instrument's `configure`, so it is
     /// called again only when a node's config differs.
     pub(crate) configured: Option<NodeConfig>,
-    /// The fuel the call in progress started with, to tell what it used.
-    fuel_at_start: u64,
 }
 
 impl Instance {
@@ -109,7 +107,6 @@ impl Instance {
             store,
             exports,
             configured: None,
-            fuel_at_start: limits.fuel,
         };
         for (hook, result) in [
             (
@@ -175,8 +172,6 @@ impl Instance {
     pub(crate) fn begin_call(&mut self, config: &NodeConfig, fuel: u64, deadline_ticks: u64) {
         // Fuel is always enabled on the host's engine, so this cannot fail.
         let _ = self.store.set_fuel(fuel);
-        // Read back rather than assume `fuel`, in case the store holds less.
-        self.fuel_at_start = self.store.get_fuel().unwrap_or(fuel);
         self.store.set_epoch_deadline(deadline_ticks);
         let data = self.store.data_mut();
         data.memory.exceeded = None;
@@ -185,12 +180,12 @@ impl Instance {
         }
     }
 
-    /// The fuel the call in progress (or the last one) has used so far.
-    pub(crate) fn fuel_used(&self) -> u64 {
+    /// The fuel the call in progress (or the last one) has used so far,
+    /// given the `fuel` it was begun with.
+    pub(crate) fn fuel_used(&self, fuel: u64) -> u64 {
         // Fuel is always enabled on the host's engine; an error reads as
         // nothing used rather than failing the call.
-        let left = self.store.get_fuel().unwrap_or(self.fuel_at_start);
-        self.fuel_at_start.saturating_sub(left)
+        fuel.saturating_sub(self.store.get_fuel().unwrap_or(fuel))
     }
 
     /// Runs `on-deactivate` and `on-unload` before the instance is dropped.

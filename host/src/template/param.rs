@@ -57,7 +57,7 @@ fn serialize_pattern<S: Serializer>(
 }
 
 /// Whether `name` can be a parameter name (and so a placeholder).
-pub(super) fn is_name(name: &str) -> bool {
+pub(crate) fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -9,6 +9,7 @@ use serde_json::{Map, Number, Value as Json};
 
 use super::document::{Item, Loc, Problems, Table, Value, found, join};
 use crate::Parameter;
+use crate::template::is_name;
 
 /// The shown form of a secret value.
 const HIDDEN: &str = "***";
@@ -182,16 +183,6 @@ impl fmt::Display for ConfigKey {
     }
 }
 
-/// Whether `name` can be a config key: a letter or `_`, then letters,
-/// digits, `_` and `-`.
-fn is_key(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 /// Reads the `[config]` table.
 pub(super) fn read(item: &Item, problems: &mut Problems) -> ConfigSchema {
     let mut schema = ConfigSchema::default();
@@ -200,7 +191,8 @@ pub(super) fn read(item: &Item, problems: &mut Problems) -> ConfigSchema {
     };
     for (name, entry) in table {
         let path = join("config", name);
-        if !is_key(name) {
+        // Config keys follow template parameter names.
+        if !is_name(name) {
             problems.push(
                 &entry.key,
                 format!(

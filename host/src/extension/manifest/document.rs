@@ -42,15 +42,22 @@ impl Source {
 
     /// 1-based line and column (in characters) of byte `offset`.
     fn position(&self, offset: usize) -> (usize, usize) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let start = before.rfind('\n').map_or(0, |at| at + 1);
-        (line, before[start..].chars().count() + 1)
+        line_column(&self.text, offset)
     }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`; an
+/// offset past the end or inside a character counts from the character's
+/// start.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |at| at + 1);
+    (line, before[start..].chars().count() + 1)
 }
 
 /// Where something is: a file and a byte range in it.

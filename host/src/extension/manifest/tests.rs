@@ -419,8 +419,12 @@ proptest! {
     #[test]
     fn manifest_like_text_never_panics(text in manifest_like()) {
         if let Err(err) = Manifest::parse(&text, "symphony.toml") {
+            // Every problem points inside the text (or just past it).
+            let lines = text.split('\n').count();
             for problem in err.problems() {
-                prop_assert!(problem.line >= 1 && problem.column >= 1);
+                prop_assert!(problem.line <= lines, "{problem} past line {lines}");
+                let width = text.split('\n').nth(problem.line - 1).map_or(0, |l| l.chars().count());
+                prop_assert!(problem.column <= width + 1, "{problem} past column {}", width + 1);
             }
         }
     }
@@ -445,9 +449,7 @@ fn the_example_manifests_read() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let mut read = 0;
     for kind in ["instruments", "operators", "addons"] {
-        let Ok(dirs) = std::fs::read_dir(examples.join(kind)) else {
-            continue;
-        };
+        let dirs = std::fs::read_dir(examples.join(kind)).unwrap();
         for dir in dirs.flatten() {
             let path = dir.path().join("symphony.toml");
             if path.exists() {
@@ -460,5 +462,5 @@ fn the_example_manifests_read() {
             }
         }
     }
-    eprintln!("read {read} example manifests");
+    assert_eq!(read, 3, "one manifest per example extension");
 }
