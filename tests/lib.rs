@@ -78,12 +78,18 @@ impl Deref for TestHost {
 /// A host with a fresh data directory and no extensions, sharing one
 /// compile cache across tests so each component compiles once per run.
 pub fn bare_host() -> TestHost {
+    bare_host_with(|builder| builder)
+}
+
+/// Like [`bare_host`], with `configure` applied to the builder.
+pub fn bare_host_with(
+    configure: impl FnOnce(symphony_host::HostBuilder) -> symphony_host::HostBuilder,
+) -> TestHost {
     let home = tempfile::tempdir().expect("a temporary directory");
-    let host = Host::builder()
+    let builder = Host::builder()
         .home(home.path())
-        .compile_cache(target_dir().join("test-compile-cache"))
-        .build()
-        .expect("the host builds");
+        .compile_cache(target_dir().join("test-compile-cache"));
+    let host = configure(builder).build().expect("the host builds");
     TestHost { host, home }
 }
 
@@ -118,4 +124,23 @@ pub fn call(
     input: serde_json::Value,
 ) -> Result<String, symphony_host::CallError> {
     op.process(&symphony_host::NodeConfig::default(), &input.to_string())
+}
+
+/// Writes an extension directory `<root>/<name>/` holding a copy of
+/// `wasm` and a manifest with `extra` appended, and returns it.
+pub fn extension_dir(root: &Path, name: &str, kind: &str, wasm: &Path, extra: &str) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(wasm, dir.join("ext.wasm")).unwrap();
+    write_manifest(&dir, name, "1.0.0", kind, extra);
+    dir
+}
+
+/// Writes `<dir>/symphony.toml` for the component `ext.wasm` beside it.
+pub fn write_manifest(dir: &Path, name: &str, version: &str, kind: &str, extra: &str) {
+    let manifest = format!(
+        "[extension]\nname = \"{name}\"\nversion = \"{version}\"\nkind = \"{kind}\"\n\
+         component = \"ext.wasm\"\n{extra}"
+    );
+    std::fs::write(dir.join("symphony.toml"), manifest).unwrap();
 }

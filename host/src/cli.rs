@@ -4,6 +4,7 @@ mod audit;
 mod bus;
 mod ext;
 mod run;
+mod scaffold;
 mod template;
 mod validate;
 mod workflow;
@@ -97,7 +98,7 @@ struct HostArgs {
 
 /// Where to find extensions: `--ext-dir` (repeatable), else `<home>/extensions`.
 #[derive(Debug, clap::Args)]
-struct ExtDirs {
+pub(crate) struct ExtDirs {
     /// A directory of extensions: each in a subdirectory with its
     /// symphony.toml (or the directory's own), plus bare *.wasm components,
     /// which get no grants; repeatable.
@@ -146,7 +147,7 @@ impl Prompt for TerminalPrompt {
 }
 
 impl ExtDirs {
-    fn load_into(&self, host: &Host) -> anyhow::Result<()> {
+    pub(crate) fn load_into(&self, host: &Host) -> anyhow::Result<()> {
         let default = host.home().join("extensions");
         let dirs = if self.dirs.is_empty() {
             Vec::from_iter(Some(default).filter(|d| d.is_dir()))
@@ -179,6 +180,9 @@ impl ExtDirs {
         }
         for note in &report.notes {
             eprintln!("note: {note}");
+        }
+        for (name, reason) in &report.failed {
+            eprintln!("warning: {name} failed to activate and takes no calls: {reason}");
         }
         Ok(())
     }

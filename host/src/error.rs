@@ -50,6 +50,45 @@ pub enum Error {
     /// Permissions could not be decided (policy, grant record, audit log).
     #[error(transparent)]
     Permission(#[from] crate::PermissionError),
+    /// A lifecycle step the state machine does not allow.
+    #[error(transparent)]
+    Lifecycle(#[from] crate::TransitionError),
+    /// An extension's hooks failed as it was being activated; it is left
+    /// in the failed state.
+    #[error("extension '{name}' failed to activate: {reason}")]
+    Activate {
+        /// The extension.
+        name: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A reload failed; the version that was serving still serves.
+    #[error("reloading '{name}' failed, {serving} still serves: {reason}")]
+    Reload {
+        /// The extension.
+        name: String,
+        /// The version left serving (`version x.y.z`, or the component hash).
+        serving: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A node's config does not fit the keys its extension's manifest
+    /// declares.
+    #[error("the config for {extension} does not fit its manifest: {}", .problems.join("; "))]
+    Config {
+        /// The extension.
+        extension: String,
+        /// What does not fit, one entry per key.
+        problems: Vec<String>,
+    },
+    /// The extension cannot be unloaded while others depend on it.
+    #[error("cannot unload '{name}': {} depend on it; unload them first", .dependants.join(", "))]
+    InUse {
+        /// The extension.
+        name: String,
+        /// The loaded extensions that depend on it.
+        dependants: Vec<String>,
+    },
 }
 
 fn list_or_none(names: &[String]) -> String {
@@ -125,6 +164,14 @@ pub enum LoadError {
         /// The extension.
         name: String,
         /// Why, and what to do instead.
+        reason: String,
+    },
+    /// An extension it depends on is not loaded in a fitting version.
+    #[error("extension '{name}': {reason}")]
+    Dependency {
+        /// The extension.
+        name: String,
+        /// Which dependency is missing or mismatched.
         reason: String,
     },
     /// The limits asked for cannot be honoured by this host's engine.
@@ -227,4 +274,34 @@ pub enum CallError {
         /// Why.
         message: String,
     },
+    /// The extension is not active: deactivated, quarantined after
+    /// repeated crashes, or failed to activate.
+    #[error(
+        "{extension} is {state} and takes no calls{}; activate or reload it",
+        .reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    Unavailable {
+        /// The extension.
+        extension: String,
+        /// Its lifecycle state.
+        state: crate::extension::LifecycleState,
+        /// Why it got there, when known.
+        reason: Option<String>,
+    },
+}
+
+impl CallError {
+    /// Whether the call cost the extension its instance: a trap, running out
+    /// of fuel, time or memory, or an instance that could not start. These
+    /// count towards quarantine; a guest's own error does not.
+    pub fn is_crash(&self) -> bool {
+        matches!(
+            self,
+            CallError::Trap { .. }
+                | CallError::OutOfFuel { .. }
+                | CallError::Deadline { .. }
+                | CallError::MemoryLimit { .. }
+                | CallError::Instantiate { .. }
+        )
+    }
 }

@@ -3,13 +3,18 @@
 mod audit;
 mod grants;
 mod handles;
+mod lifecycle;
 mod loader;
 mod manifest;
 mod metrics;
+mod node_config;
 mod permissions;
 mod policy;
 mod pool;
+mod reload;
 mod resolve;
+mod slot;
+mod watch;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +28,7 @@ use serde_json::{Map, Value};
 pub use audit::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
 pub use grants::{ArtifactAccess, DirGrant, FsAccess, Grants};
 pub use handles::{Addon, Health, Instrument, Operator, UiEvent, VNode, render_text};
+pub use lifecycle::{CrashPolicy, LifecycleState, Transition, TransitionError};
 pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE, discover};
 pub use manifest::{
     Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Manifest,
@@ -36,10 +42,13 @@ pub use permissions::{
 };
 pub use policy::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
 pub(crate) use pool::InstancePool;
+pub use reload::ReloadReport;
 pub use resolve::{
     Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
     ResolveNote, ResolveProblem, Roots, resolve, resolve_within,
 };
+pub(crate) use slot::{Slot, Source};
+pub use watch::{ReloadEvent, SETTLE, Watcher};
 
 use crate::CallError;
 use crate::runtime::{ExtensionContext, Instance, WorldPre, wit};
@@ -230,6 +239,10 @@ pub struct LoadOptions {
     /// The kind its manifest declares; a component exporting another
     /// world is refused.
     pub kind: Option<ExtensionKind>,
+    /// The configuration keys its manifest declares: node configs are
+    /// checked against them and get their defaults. `None` takes any
+    /// config as it is.
+    pub config: Option<ConfigSchema>,
 }
 
 /// A guest-level failure: which export returned which `ext-error`.
@@ -241,11 +254,14 @@ pub(crate) struct Extension {
     pub(crate) kind: ExtensionKind,
     pub(crate) path: PathBuf,
     pub(crate) hash: String,
+    pub(crate) version: Option<semver::Version>,
+    /// The node configs it takes, from its manifest.
+    pub(crate) config: Option<Arc<ConfigSchema>>,
     pub(crate) limits: Limits,
     deadline_ticks: u64,
     engine: wasmtime::Engine,
     pre: WorldPre,
-    ctx: Arc<ExtensionContext>,
+    pub(crate) ctx: Arc<ExtensionContext>,
     pool: InstancePool,
 }
 
@@ -259,6 +275,8 @@ impl Extension {
         kind: ExtensionKind,
         path: PathBuf,
         hash: String,
+        version: Option<semver::Version>,
+        config: Option<ConfigSchema>,
         limits: Limits,
         epoch_tick: Duration,
         engine: wasmtime::Engine,
@@ -273,6 +291,8 @@ impl Extension {
             kind,
             path,
             hash,
+            version,
+            config: config.map(Arc::new),
             limits,
             deadline_ticks,
             engine,
@@ -285,49 +305,42 @@ impl Extension {
     /// Runs `f` on an instance from the pool with fresh fuel and deadline,
     /// turns a guest `ext-error` into [`CallError::Guest`] and records the
     /// call in the extension's metrics. An instance whose call trapped is
-    /// dropped, never reused.
-    pub(crate) fn call<R>(
+    /// dropped, never reused. Hands `f` back, uncalled, when this version
+    /// has stopped serving (a reload replaced it or it was deactivated).
+    pub(crate) fn call<R, F>(
         &self,
         function: &'static str,
         config: &NodeConfig,
-        f: impl FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
-    ) -> Result<R, CallError> {
+        f: F,
+    ) -> Result<Result<R, CallError>, F>
+    where
+        F: FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
+    {
         let started = Instant::now();
-        let (result, fuel_used) = self.call_instance(function, config, f);
-        let result = result.and_then(|guest| {
-            guest.map_err(|(function, error)| CallError::Guest {
-                extension: self.name.to_string(),
-                function,
-                error: error.into(),
-            })
-        });
-        self.ctx
-            .metrics
-            .record_call(started.elapsed(), fuel_used, result.as_ref().err());
-        result
-    }
-
-    /// The body of [`Extension::call`]: its result and the fuel it used.
-    fn call_instance<R>(
-        &self,
-        function: &'static str,
-        config: &NodeConfig,
-        f: impl FnOnce(&mut Instance) -> wasmtime::Result<R>,
-    ) -> (Result<R, CallError>, u64) {
         let mut instance = match self
             .pool
             .checkout(&self.name, self.limits.deadline, || self.new_instance())
         {
-            Ok(instance) => instance,
-            Err(error) => return (Err(error), 0),
+            None => return Err(f),
+            Some(Ok(instance)) => instance,
+            Some(Err(error)) => {
+                self.ctx
+                    .metrics
+                    .record_call(started.elapsed(), 0, Some(&error));
+                return Ok(Err(error));
+            }
         };
         instance.begin_call(config, self.limits.fuel, self.deadline_ticks);
         let result = f(&mut instance);
         let fuel_used = instance.fuel_used(self.limits.fuel);
         let result = match result {
-            Ok(result) => {
-                self.pool.checkin(instance);
-                Ok(result)
+            Ok(guest) => {
+                self.release(instance);
+                guest.map_err(|(function, error)| CallError::Guest {
+                    extension: self.name.to_string(),
+                    function,
+                    error: error.into(),
+                })
             }
             Err(error) => {
                 let error = instance.classify(error, &self.name, function, &self.limits);
@@ -335,18 +348,86 @@ impl Extension {
                 Err(error)
             }
         };
-        (result, fuel_used)
+        self.ctx
+            .metrics
+            .record_call(started.elapsed(), fuel_used, result.as_ref().err());
+        Ok(result)
     }
 
-    /// The extension's metrics so far.
-    pub(crate) fn metrics(&self) -> MetricsSnapshot {
-        self.ctx.metrics.snapshot()
+    /// Gives an instance back to the pool, or shuts it down when this
+    /// version has stopped serving.
+    fn release(&self, instance: Instance) {
+        if let Some(instance) = self.pool.checkin(instance) {
+            instance.shut_down(self.limits.fuel, self.deadline_ticks);
+        }
     }
 
     /// Creates an instance outside the pool (running its load hooks) and
     /// drops it.
     pub(crate) fn start_and_drop(&self) -> Result<(), CallError> {
         self.new_instance().map(drop)
+    }
+
+    /// Starts serving: creates the first instance (running its `on-load`
+    /// and `on-activate` hooks) and keeps it warm in the pool. With
+    /// `state`, the instance first gets a previous version's snapshot.
+    pub(crate) fn activate(&self, state: Option<&[u8]>) -> Result<(), String> {
+        self.pool.reopen();
+        let mut instance = match self
+            .pool
+            .checkout(&self.name, self.limits.deadline, || self.new_instance())
+        {
+            Some(Ok(instance)) => instance,
+            Some(Err(error)) => return Err(error.to_string()),
+            None => return Err("it was closed while starting".into()),
+        };
+        if let Some(state) = state {
+            instance.begin_call(
+                &NodeConfig::default(),
+                self.limits.fuel,
+                self.deadline_ticks,
+            );
+            let restored = match instance.restore(state) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("restore returned an error: {e}")),
+                Err(e) => Err(instance
+                    .classify(e, &self.name, "restore", &self.limits)
+                    .to_string()),
+            };
+            if let Err(reason) = restored {
+                self.pool.discard(instance);
+                self.retire();
+                return Err(reason);
+            }
+        }
+        self.release(instance);
+        Ok(())
+    }
+
+    /// The state of this version's most recently used instance, from the
+    /// guest's `snapshot`, waiting up to the deadline for one to finish its
+    /// call when all are busy. `Ok(None)` when there is no instance or the
+    /// guest keeps no state.
+    pub(crate) fn snapshot(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(mut instance) = self.pool.take_idle(self.limits.deadline) else {
+            return Ok(None);
+        };
+        instance.begin_call(
+            &NodeConfig::default(),
+            self.limits.fuel,
+            self.deadline_ticks,
+        );
+        match instance.snapshot() {
+            Ok(state) => {
+                self.release(instance);
+                Ok(state)
+            }
+            Err(e) => {
+                let error = instance.classify(e, &self.name, "snapshot", &self.limits);
+                self.pool.discard(instance);
+                Err(error.to_string())
+            }
+        }
     }
 
     fn new_instance(&self) -> Result<Instance, CallError> {
@@ -359,9 +440,11 @@ impl Extension {
         )
     }
 
-    /// Runs the shutdown hooks of every idle instance and drops them.
-    pub(crate) fn shut_down(&self) {
-        for instance in self.pool.drain() {
+    /// Stops serving: runs the shutdown hooks (`on-deactivate`,
+    /// `on-unload`) of every idle instance and drops them; instances still
+    /// in a call get theirs when the call returns.
+    pub(crate) fn retire(&self) {
+        for instance in self.pool.close() {
             instance.shut_down(self.limits.fuel, self.deadline_ticks);
         }
     }

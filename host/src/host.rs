@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
@@ -9,12 +10,13 @@ use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::extension::{
-    Addon, AuditLog, Extension, ExtensionKind, ExtensionSetup, Instrument, Limits, LoadOptions,
-    MetricsSnapshot, Operator,
+    Addon, AuditLog, CrashPolicy, Extension, ExtensionKind, ExtensionMetrics, ExtensionSetup,
+    Instrument, LifecycleState, Limits, LoadOptions, MetricsSnapshot, Operator, Slot, Source,
+    Transition,
 };
 use crate::pit::artifacts::ArtifactStore;
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
-use crate::workflow::{self, Plan, RunEvent, RunReport, Workflow};
+use crate::workflow::{self, Plan, RunEvent, RunReport, Workflow, WorkflowError};
 use crate::{Error, LoadError};
 
 /// Configures and builds a [`Host`].
@@ -28,6 +30,7 @@ pub struct HostBuilder {
     cache: Option<PathBuf>,
     engine: EngineSettings,
     limits: Limits,
+    crash: CrashPolicy,
 }
 
 /// The data directory used when none is given: `$SYMPHONY_HOME`, else
@@ -67,6 +70,12 @@ impl HostBuilder {
         self
     }
 
+    /// When repeated crashes quarantine an extension.
+    pub fn crash_policy(mut self, policy: CrashPolicy) -> Self {
+        self.crash = policy;
+        self
+    }
+
     /// Creates the engine and the data directory.
     pub fn build(self) -> Result<Host, Error> {
         let home = match self.home {
@@ -91,6 +100,8 @@ impl HostBuilder {
                 artifacts: ArtifactStore::new(home.join("artifacts")),
                 audit: Arc::new(AuditLog::new(home.join("audit.log"))),
                 limits: self.limits,
+                crash: self.crash,
+                next_order: AtomicU64::new(0),
                 home,
             }),
         })
@@ -99,15 +110,30 @@ impl HostBuilder {
 
 /// A loaded extension, as listed by [`Host::extensions`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ExtensionInfo {
     /// The name workflows use.
     pub name: String,
     /// Its kind.
     pub kind: ExtensionKind,
+    /// The version its manifest declares.
+    pub version: Option<semver::Version>,
     /// The component file.
     pub path: PathBuf,
     /// SHA-256 of the component bytes.
     pub sha256: String,
+    /// Where it is in its lifecycle.
+    pub state: LifecycleState,
+    /// Calls that cost it an instance (traps, exhausted limits) since it
+    /// was loaded.
+    pub failures: u64,
+    /// Of those, the ones inside the crash policy's window when last
+    /// counted.
+    pub recent_failures: usize,
+    /// Why it last crashed or failed to activate or reload.
+    pub last_error: Option<String>,
+    /// The lifecycle steps it took, oldest first (the last 64).
+    pub history: Vec<Transition>,
 }
 
 /// The Symphony host: loads WebAssembly component extensions, calls them
@@ -121,10 +147,13 @@ pub struct Host {
 
 pub(crate) struct HostInner {
     pub(crate) runtime: Runtime,
-    extensions: RwLock<BTreeMap<String, Arc<Extension>>>,
+    extensions: RwLock<BTreeMap<String, Arc<Slot>>>,
     pub(crate) bus: Bus,
     pub(crate) artifacts: ArtifactStore,
     limits: Limits,
+    crash: CrashPolicy,
+    /// The next load-order number.
+    next_order: AtomicU64,
     home: PathBuf,
     /// Every permission decision and refused import.
     pub(crate) audit: Arc<AuditLog>,
@@ -145,12 +174,12 @@ impl HostInner {
     }
 
     /// The loaded extensions, by name; the lock is held only to copy them.
-    fn loaded(&self) -> Vec<Arc<Extension>> {
+    pub(crate) fn loaded(&self) -> Vec<Arc<Slot>> {
         let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
         extensions.values().cloned().collect()
     }
 
-    fn find(&self, name: &str) -> Result<Arc<Extension>, Error> {
+    pub(crate) fn find(&self, name: &str) -> Result<Arc<Slot>, Error> {
         let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
         extensions
             .get(name)
@@ -161,7 +190,7 @@ impl HostInner {
             })
     }
 
-    fn get(&self, name: &str, expected: ExtensionKind) -> Result<Arc<Extension>, Error> {
+    fn get(&self, name: &str, expected: ExtensionKind) -> Result<Arc<Slot>, Error> {
         let ext = self.find(name)?;
         if ext.kind != expected {
             return Err(Error::WrongKind {
@@ -224,10 +253,30 @@ impl Host {
         self.load_with(path, LoadOptions::default())
     }
 
-    /// Loads the component at `path` with `options`.
+    /// Loads the component at `path` with `options` and activates it (its
+    /// first instance runs `on-load` and `on-activate`). If activation
+    /// fails the extension stays listed as failed, with the reason, and
+    /// the error says why.
     pub fn load_with(&self, path: impl AsRef<Path>, options: LoadOptions) -> Result<String, Error> {
         let path = path.as_ref();
-        let name = options.name.unwrap_or_else(|| name_from_path(path));
+        let name = options.name.clone().unwrap_or_else(|| name_from_path(path));
+        let extension = self.prepare(path, &name, &options, Arc::default())?;
+        let slot = self.register(extension, Vec::new(), Source::Component(Box::new(options)))?;
+        slot.step(LifecycleState::Resolved, "needs no other extension")?;
+        slot.step(LifecycleState::Loaded, "compiled and linked")?;
+        slot.activate("loaded")?;
+        Ok(name)
+    }
+
+    /// Compiles (or reads from the cache) and links the component at
+    /// `path` as the extension `name`, checking it against `options`.
+    pub(crate) fn prepare(
+        &self,
+        path: &Path,
+        name: &str,
+        options: &LoadOptions,
+        metrics: Arc<ExtensionMetrics>,
+    ) -> Result<Extension, Error> {
         let (kind, pre, hash) = self.inner.runtime.prepare(path)?;
         if let Some(expected) = options.kind
             && expected != kind
@@ -249,7 +298,7 @@ impl Host {
         let max_memory = self.inner.runtime.settings.max_memory;
         if limits.memory > max_memory {
             return Err(LoadError::Limits {
-                name,
+                name: name.to_string(),
                 reason: format!(
                     "memory limit {} bytes is above the engine's maximum of {max_memory} bytes",
                     limits.memory
@@ -257,44 +306,66 @@ impl Host {
             }
             .into());
         }
-        options.grants.check(&name)?;
+        options.grants.check(name)?;
         let ctx = Arc::new(ExtensionContext {
-            name: name.as_str().into(),
-            grants: options.grants,
-            bus: self.inner.bus.endpoint(&name),
+            name: name.into(),
+            grants: options.grants.clone(),
+            bus: self.inner.bus.endpoint(name),
             host: Arc::downgrade(&self.inner),
             version: options.version.as_ref().map(ToString::to_string),
             audit: self.inner.audit.clone(),
-            metrics: Arc::default(),
+            metrics,
         });
-        let engine = self.inner.runtime.engine.clone();
-        let tick = self.inner.runtime.settings.epoch_tick;
-        let extension = Extension::new(
+        Ok(Extension::new(
             ctx,
             kind,
             path.to_path_buf(),
             hash,
+            options.version.clone(),
+            options.config.clone(),
             limits,
-            tick,
-            engine,
+            self.inner.runtime.settings.epoch_tick,
+            self.inner.runtime.engine.clone(),
             pre,
-        );
+        ))
+    }
 
+    /// Adds a prepared extension to the host, Discovered and not yet
+    /// serving; refuses a name already taken.
+    pub(crate) fn register(
+        &self,
+        extension: Extension,
+        dependencies: Vec<String>,
+        source: Source,
+    ) -> Result<Arc<Slot>, Error> {
         let mut extensions = self
             .inner
             .extensions
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(existing) = extensions.get(&name) {
+        if let Some(existing) = extensions.get(&*extension.name) {
             return Err(LoadError::Duplicate {
-                name,
-                existing: existing.path.clone(),
+                name: extension.name.to_string(),
+                existing: existing.current().path.clone(),
             }
             .into());
         }
-        tracing::debug!(extension = %name, %kind, path = %path.display(), "loaded");
-        extensions.insert(name.clone(), Arc::new(extension));
-        Ok(name)
+        tracing::debug!(
+            extension = %extension.name,
+            kind = %extension.kind,
+            path = %extension.path.display(),
+            "loaded"
+        );
+        let slot = Arc::new(Slot::new(
+            extension,
+            self.inner.next_order.fetch_add(1, Ordering::Relaxed),
+            dependencies,
+            source,
+            self.inner.bus.endpoint("host"),
+            self.inner.crash,
+        ));
+        extensions.insert(slot.name.to_string(), slot.clone());
+        Ok(slot)
     }
 
     /// Loads every extension in `dir` as [`Host::load_extensions`] does,
@@ -311,18 +382,65 @@ impl Host {
             .collect())
     }
 
-    /// The loaded extensions, by name.
+    /// The loaded extensions, by name, with their lifecycle state and
+    /// crash counts.
     pub fn extensions(&self) -> Vec<ExtensionInfo> {
-        self.inner
+        self.inner.loaded().iter().map(|slot| slot.info()).collect()
+    }
+
+    /// The extension `name`, with its lifecycle state and crash counts.
+    pub fn extension(&self, name: &str) -> Result<ExtensionInfo, Error> {
+        Ok(self.inner.find(name)?.info())
+    }
+
+    /// Starts the extension `name` again after it was deactivated, failed
+    /// to activate or was quarantined: a fresh instance runs `on-load` and
+    /// `on-activate`, and its crash count within the window restarts.
+    pub fn activate(&self, name: &str) -> Result<(), Error> {
+        self.inner.find(name)?.activate("activated")
+    }
+
+    /// Stops the extension `name` from taking calls: its idle instances
+    /// run `on-deactivate` and `on-unload` now, busy ones when their call
+    /// returns.
+    pub fn deactivate(&self, name: &str) -> Result<(), Error> {
+        Ok(self.inner.find(name)?.deactivate("deactivated")?)
+    }
+
+    /// Removes the extension `name`, deactivating it first if it is
+    /// active; refused while a loaded extension depends on it.
+    pub fn unload(&self, name: &str) -> Result<(), Error> {
+        let slot = self.inner.find(name)?;
+        let dependants: Vec<String> = self
+            .inner
             .loaded()
             .iter()
-            .map(|e| ExtensionInfo {
-                name: e.name.to_string(),
-                kind: e.kind,
-                path: e.path.clone(),
-                sha256: e.hash.clone(),
+            .filter(|other| {
+                other.state() != LifecycleState::Unloaded
+                    && other.dependencies.iter().any(|d| d == name)
             })
-            .collect()
+            .map(|other| other.name.to_string())
+            .collect();
+        if !dependants.is_empty() {
+            return Err(Error::InUse {
+                name: name.to_string(),
+                dependants,
+            });
+        }
+        if slot.state() == LifecycleState::Active {
+            slot.deactivate("deactivated to unload")?;
+        }
+        slot.step(LifecycleState::Unloaded, "unloaded")?;
+        slot.current().retire();
+        let mut extensions = self
+            .inner
+            .extensions
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if extensions.get(name).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+            extensions.remove(name);
+        }
+        Ok(())
     }
 
     /// The metrics of the extension `name` since it was loaded: calls,
@@ -339,7 +457,7 @@ impl Host {
     /// # }
     /// ```
     pub fn metrics(&self, name: &str) -> Result<MetricsSnapshot, Error> {
-        Ok(self.inner.find(name)?.metrics())
+        Ok(self.inner.find(name)?.metrics.snapshot())
     }
 
     /// The metrics of every loaded extension, by name.
@@ -347,7 +465,7 @@ impl Host {
         self.inner
             .loaded()
             .iter()
-            .map(|e| (e.name.to_string(), e.metrics()))
+            .map(|slot| (slot.name.to_string(), slot.metrics.snapshot()))
             .collect()
     }
 
@@ -370,7 +488,7 @@ impl Host {
     /// `on-load` and `on-activate` hooks) and drops it: proof that it can
     /// start under its limits, without touching its pool of warm instances.
     pub fn check_start(&self, name: &str) -> Result<(), Error> {
-        Ok(self.inner.find(name)?.start_and_drop()?)
+        Ok(self.inner.find(name)?.current().start_and_drop()?)
     }
 
     /// Describes the component at `path`: its world, imports and exports.
@@ -379,8 +497,19 @@ impl Host {
     }
 
     /// Checks `workflow` against the loaded extensions.
+    /// Each node's config must fit the keys its extension's manifest
+    /// declares.
     pub fn validate(&self, workflow: &Workflow) -> Result<Plan, Error> {
-        Ok(workflow.validate(&self.inner.kinds())?)
+        let plan = workflow.validate(&self.inner.kinds())?;
+        let problems = self.inner.config_problems(&workflow.nodes);
+        if !problems.is_empty() {
+            return Err(WorkflowError::Invalid {
+                name: workflow.name.clone(),
+                problems,
+            }
+            .into());
+        }
+        Ok(plan)
     }
 
     /// Validates and runs `workflow` on `input`. A node failure is not an
@@ -421,16 +550,18 @@ impl Host {
         self.inner.runtime.cache_stats()
     }
 
-    /// Runs every idle instance's `on-deactivate` and `on-unload` hooks and
-    /// drops the instances.
+    /// Deactivates every active extension, dependants before their
+    /// dependencies: idle instances run `on-deactivate` and `on-unload`
+    /// now, busy ones when their call returns.
     pub fn shutdown(&self) {
-        let extensions = self
-            .inner
-            .extensions
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        for extension in extensions.values() {
-            extension.shut_down();
+        let mut slots = self.inner.loaded();
+        slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));
+        for slot in slots {
+            if slot.state() == LifecycleState::Active
+                && let Err(e) = slot.deactivate("the host shut down")
+            {
+                tracing::debug!("{e}");
+            }
         }
     }
 }

@@ -111,6 +111,10 @@ pub use extension::{
     ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
     http_allows, net_allows,
 };
+pub use extension::{
+    CrashPolicy, LifecycleState, ReloadEvent, ReloadReport, SETTLE, Transition, TransitionError,
+    Watcher,
+};
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};

@@ -5,6 +5,7 @@ mod cache;
 mod engine;
 mod guest_log;
 mod host_api;
+mod http;
 mod inspect;
 mod instance;
 mod state;
@@ -43,6 +44,9 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         let setup = |e: wasmtime::Error| Error::Setup(format!("cannot link host imports: {e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(setup)?;
+        // wasi:http/outgoing-handler and types; every request passes the
+        // extension's `http` grants (see `http::HttpGate`).
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(setup)?;
         bindings::instrument::InstrumentExtension::add_to_linker::<_, HasSelf<StoreState>>(
             &mut linker,
             |s| s,

@@ -461,3 +461,278 @@ fn ext_stats_runs_the_workflow_and_shows_each_extensions_metrics() {
     assert_eq!(llm["latency"]["count"], 1);
     assert!(llm["latency"]["p99_us"].as_u64().is_some(), "{llm}");
 }
+
+/// `symphony ext new --kind KIND NAME --dir PARENT ARGS...`.
+fn ext_new(kind: &str, name: &str, parent: &Path, extra: &[&str]) -> Output {
+    let parent = parent.display().to_string();
+    let mut args = vec!["ext", "new", "--kind", kind, name, "--dir", &parent];
+    args.extend_from_slice(extra);
+    symphony(&args)
+}
+
+#[test]
+fn ext_new_scaffolds_each_kind_with_a_manifest_that_loads() {
+    let help = symphony(&["ext", "new", "--help"]);
+    assert!(help.status.success());
+    assert!(
+        text(&help.stdout).contains("--kind <KIND>"),
+        "{}",
+        text(&help.stdout)
+    );
+
+    let parent = tempfile::tempdir().unwrap();
+    for kind in ["operator", "instrument", "addon"] {
+        let name = format!("my-{kind}");
+        let out = ext_new(kind, &name, parent.path(), &["--json"]);
+        assert!(out.status.success(), "{kind}: {}", text(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let dir = parent.path().join(&name);
+        assert_eq!(doc["dir"].as_str(), dir.to_str());
+        let files: Vec<PathBuf> = (doc["files"].as_array().unwrap().iter())
+            .map(|f| PathBuf::from(f.as_str().unwrap()))
+            .collect();
+        for file in ["symphony.toml", "Cargo.toml", "src/lib.rs", "README.md"] {
+            assert!(
+                files.contains(&dir.join(file)),
+                "{kind}: {file} in {files:?}"
+            );
+        }
+        assert!(files.iter().all(|f| f.is_file()), "{files:?}");
+        assert_eq!(files.contains(&dir.join("workflow.json")), kind != "addon");
+        let component = format!("target/wasm32-wasip2/release/my_{kind}.wasm");
+        assert_eq!(doc["component"].as_str(), dir.join(component).to_str());
+
+        // The manifest parses and asks for nothing.
+        let asks = symphony(&["ext", "permissions", dir.to_str().unwrap(), "--json"]);
+        assert!(asks.status.success(), "{kind}: {}", text(&asks.stderr));
+        let asks: serde_json::Value = serde_json::from_slice(&asks.stdout).unwrap();
+        assert_eq!(
+            (asks["name"].as_str(), asks["kind"].as_str()),
+            (Some(&*name), Some(kind))
+        );
+        assert_eq!(asks["capabilities"], serde_json::json!([]));
+
+        // Cargo.toml depends on an SDK that is there, by absolute path.
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let sdk = (cargo.lines())
+            .find_map(|l| l.strip_prefix("symphony-sdk = { path = \""))
+            .and_then(|rest| rest.strip_suffix("\" }"))
+            .unwrap_or_else(|| panic!("no symphony-sdk path in\n{cargo}"));
+        assert!(Path::new(sdk).is_absolute(), "{sdk}");
+        assert!(Path::new(sdk).join("src/lib.rs").is_file(), "{sdk}");
+        assert!(cargo.contains("\n[workspace]\n"), "{cargo}");
+    }
+
+    // An empty directory is filled; text mode lists the files and what next.
+    let empty = parent.path().join("empty-one");
+    std::fs::create_dir(&empty).unwrap();
+    let out = ext_new("operator", "empty-one", parent.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "Created operator `empty-one` in {}:\n",
+            empty.display()
+        )),
+        "{stdout}"
+    );
+    for line in [
+        "  src/lib.rs\n",
+        "cargo build --release --target wasm32-wasip2\n",
+        "symphony run workflow.json --ext-dir . --input",
+        "target/wasm32-wasip2/release/empty_one.wasm",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in\n{stdout}");
+    }
+}
+
+#[test]
+fn ext_new_refuses_taken_directories_bad_names_and_a_wrong_sdk() {
+    let parent = tempfile::tempdir().unwrap();
+    let out = ext_new("operator", "taken", parent.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lib = parent.path().join("taken/src/lib.rs");
+    std::fs::write(&lib, "// mine\n").unwrap();
+    let again = ext_new("addon", "taken", parent.path(), &[]);
+    assert!(!again.status.success());
+    let stderr = text(&again.stderr);
+    assert!(
+        stderr.contains("taken already exists and is not empty")
+            && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&lib).unwrap(), "// mine\n");
+    assert!(
+        !text(&std::fs::read(parent.path().join("taken/symphony.toml")).unwrap()).contains("addon")
+    );
+
+    for (name, why) in [
+        ("Shout", "invalid extension.name \"Shout\": contains 'S'"),
+        ("9lives", "a crate name cannot start with a digit"),
+        ("fn", "is a Rust keyword"),
+    ] {
+        let out = ext_new("operator", name, parent.path(), &[]);
+        assert!(!out.status.success(), "{name}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with("error: cannot create extension"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(why), "{name}: {stderr}");
+        assert!(!parent.path().join(name).exists(), "{name}");
+    }
+
+    let not_sdk = parent.path().join("taken").display().to_string();
+    let out = ext_new("operator", "fresh", parent.path(), &["--sdk", &not_sdk]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("is not the Symphony SDK"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!parent.path().join("fresh").exists());
+}
+
+/// Whether rustc can build for wasm32-wasip2 (`cargo xtask` adds it).
+fn wasm_target_installed() -> bool {
+    let Ok(out) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = text(&out.stdout);
+    out.status.success()
+        && Path::new(sysroot.trim())
+            .join("lib/rustlib/wasm32-wasip2")
+            .is_dir()
+}
+
+#[test]
+fn ext_new_operator_builds_for_wasm_loads_and_runs() {
+    if !wasm_target_installed() {
+        eprintln!(
+            "skipped: the wasm32-wasip2 target is not installed \
+             (rustup target add wasm32-wasip2, or run cargo xtask test)"
+        );
+        return;
+    }
+    // `cargo xtask build-examples` builds the guests in <target>/guests;
+    // building there reuses their compiled dependencies. The scaffold
+    // lives at a fixed place too (inside this workspace's tree, which its
+    // own [workspace] table allows), so its artifacts are reused run after
+    // run instead of piling up.
+    let guests = (Path::new(BIN).ancestors().nth(2))
+        .expect("binary under <target>/<profile>")
+        .join("guests");
+    let parent = guests.join("scaffold-test");
+    let _ = std::fs::remove_dir_all(&parent);
+    let out = ext_new("operator", "scaffold-e2e", &parent, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dir = parent.join("scaffold-e2e");
+    // The examples' lock file pins the versions xtask compiled.
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/Cargo.lock");
+    std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
+    let cargo = |args: &[&str]| {
+        let out = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()))
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", &guests)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cargo {args:?}:\n{}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+
+    cargo(&["build", "--release", "--target", "wasm32-wasip2"]);
+    // Built into the shared directory: put it where the manifest looks.
+    let built = guests.join("wasm32-wasip2/release/scaffold_e2e.wasm");
+    let component = dir.join("target/wasm32-wasip2/release/scaffold_e2e.wasm");
+    std::fs::create_dir_all(component.parent().unwrap()).unwrap();
+    std::fs::copy(built, &component).unwrap();
+
+    let workflow = dir.join("workflow.json");
+    let run = |ext_dir: &Path, input: &str| {
+        let out = symphony(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--ext-dir",
+            ext_dir.to_str().unwrap(),
+            "--input",
+            input,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["output"].clone()
+    };
+    let output = run(&dir, r#"{"text": "hello, wasm", "n": 1}"#);
+    assert_eq!(output, serde_json::json!({"text": "HELLO, WASM", "n": 1}));
+
+    // The node's config reaches it; the parent directory loads it too.
+    let text_field = std::fs::read_to_string(&workflow).unwrap();
+    let title_field = text_field.replace(r#""field": "text""#, r#""field": "title""#);
+    assert_ne!(text_field, title_field);
+    std::fs::write(&workflow, title_field).unwrap();
+    let output = run(&parent, r#"{"text": "keep", "title": "shout"}"#);
+    assert_eq!(
+        output,
+        serde_json::json!({"text": "keep", "title": "SHOUT"})
+    );
+
+    // Its own unit tests pass natively.
+    let tests = cargo(&["test"]);
+    assert!(tests.contains("test result: ok. 4 passed"), "{tests}");
+}
+
+#[test]
+fn ext_list_shows_each_extensions_state_and_crash_counts() {
+    let mut args = stats_args();
+    args[1] = "list".into();
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{}", stdout, text(&out.stderr));
+    let header: Vec<&str> = stdout.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "extension",
+            "version",
+            "kind",
+            "state",
+            "failures",
+            "recent"
+        ]
+    );
+    let llm: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.starts_with("mock-llm "))
+        .unwrap_or_else(|| panic!("no mock-llm row in\n{stdout}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(llm, ["mock-llm", "0.1.0", "instrument", "active", "0", "0"]);
+
+    args.push("--json".into());
+    let out = symphony(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let panel = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "status-panel")
+        .unwrap();
+    assert_eq!(panel["state"], "active");
+    let steps: Vec<&str> = panel["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["resolved", "loaded", "active"]);
+}

@@ -144,8 +144,13 @@ fn config_import_reads_the_calls_node_config() {
 
 #[test]
 fn lifecycle_hooks_run_in_order_from_load_to_shutdown() {
-    let (host, op) = hostile_with(Grants::none().publish("lifecycle.>"));
+    let host = host();
     let hooks = host.bus().subscribe("lifecycle.>").unwrap();
+    let options = LoadOptions {
+        grants: Grants::none().publish("lifecycle.>"),
+        ..LoadOptions::default()
+    };
+    let (host, op) = with_hostile(host, options);
     assert_eq!(call(&op, json!({"mode": "echo", "value": 1})).unwrap(), "1");
     host.shutdown();
     let seen: Vec<String> = std::iter::from_fn(|| hooks.recv_timeout(Duration::from_millis(200)))
@@ -267,4 +272,153 @@ fn clock_and_random_are_fixed_unless_granted() {
     let first = call(&op, json!({"mode": "random"})).unwrap();
     let (_host, again) = hostile_with(Grants::none().clock().random());
     assert_ne!(call(&again, json!({"mode": "random"})).unwrap(), first);
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 that answers every request with 200 and
+/// `you asked for <path>`, the address it listens on, and how many
+/// connections it has accepted so far.
+fn http_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            // Skip the headers: a GET has no body.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("?");
+            let body = format!("you asked for {path}");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, accepted)
+}
+
+/// The audit records of refused HTTP requests by the hostile fixture.
+fn http_denials(host: &TestHost) -> Vec<symphony_host::AuditRecord> {
+    host.audit()
+        .query(&symphony_host::AuditQuery {
+            extension: Some("hostile".into()),
+            capability: Some("http".into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+/// Asserts that a GET of `url` came back refused by the host.
+fn http_refused(op: &Operator, url: &str) {
+    match call(op, json!({"mode": "http", "url": url})) {
+        Err(CallError::Guest {
+            error: ExtError::Failed(message),
+            ..
+        }) => assert!(message.contains("HttpRequestDenied"), "{message}"),
+        other => panic!("expected an http-request-denied failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn http_reaches_granted_hosts_without_any_net_grant() {
+    let (server, _) = http_server();
+    let (host, op) = hostile_with(Grants::none().http("127.0.0.1"));
+    let url = format!("http://{server}/x?y=1");
+    let body = call(&op, json!({"mode": "http", "url": url})).unwrap();
+    assert_eq!(body, "\"you asked for /x?y=1\"");
+    // The instance is reused for a second request.
+    let url = format!("http://{server}/again");
+    let body = call(&op, json!({"mode": "http", "url": url})).unwrap();
+    assert_eq!(body, "\"you asked for /again\"");
+    assert!(http_denials(&host).is_empty());
+}
+
+#[test]
+fn http_to_ungranted_hosts_is_refused_audited_and_counted() {
+    let (server, accepted) = http_server();
+    let url = format!("http://{server}/x");
+    for grants in [Grants::none(), Grants::none().http("api.example.com")] {
+        let (host, op) = hostile_with(grants);
+        let before = host.metrics("hostile").unwrap().denials;
+        http_refused(&op, &url);
+        assert_eq!(host.metrics("hostile").unwrap().denials, before + 1);
+        let audit = http_denials(&host);
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert_eq!(audit[0].capability, "http:127.0.0.1");
+        assert_eq!(audit[0].decision, symphony_host::Decision::Denied);
+        assert_eq!(audit[0].by, symphony_host::DecidedBy::Runtime);
+        assert!(
+            audit[0]
+                .detail
+                .contains("no http grant allows host '127.0.0.1'"),
+            "{}",
+            audit[0].detail
+        );
+    }
+    let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(accepted, 0, "a refused request never leaves the host");
+}
+
+#[test]
+fn a_net_grant_alone_allows_no_http() {
+    let (server, accepted) = http_server();
+    let (host, op) = hostile_with(Grants::none().net(format!("127.0.0.1:{}", server.port())));
+    http_refused(&op, &format!("http://{server}/x"));
+    assert_eq!(http_denials(&host)[0].capability, "http:127.0.0.1");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_silent_http_server_cannot_hold_a_call_past_its_deadline() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let options = LoadOptions {
+        grants: Grants::none().http("127.0.0.1"),
+        limits: Some(symphony_host::Limits {
+            deadline: Duration::from_secs(1),
+            ..Default::default()
+        }),
+        ..LoadOptions::default()
+    };
+    let (_host, op) = with_hostile(host(), options);
+    let started = std::time::Instant::now();
+    let result = call(
+        &op,
+        json!({"mode": "http", "url": format!("http://{server}/")}),
+    );
+    let elapsed = started.elapsed();
+    // The wait is cut to the deadline: the guest sees a timeout, or the
+    // deadline stops it as soon as it runs again.
+    match &result {
+        Err(CallError::Deadline { .. }) => {}
+        Err(CallError::Guest {
+            error: ExtError::Failed(message),
+            ..
+        }) if message.contains("Timeout") => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "took {elapsed:?}: {result:?}"
+    );
 }

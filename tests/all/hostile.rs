@@ -200,7 +200,9 @@ fn a_caller_waits_for_a_busy_instance_and_gets_it_when_freed() {
     let (_host, op) = hostile(limits, Grants::none());
     let spinner = op.clone();
     let spinning = std::thread::spawn(move || call(&spinner, json!({"mode": "spin"})));
-    std::thread::sleep(Duration::from_millis(30));
+    // Start waiting a third of the deadline after the spin began, so the
+    // wait (one deadline long) outlasts the spin by a wide margin.
+    std::thread::sleep(Duration::from_millis(100));
     // The only instance is spinning; this call waits until the deadline
     // frees it, then runs on a fresh instance.
     still_serves(&op);

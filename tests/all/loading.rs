@@ -159,3 +159,46 @@ fn an_extension_built_with_cargo_component_runs_like_the_wasip2_build() {
     assert_eq!(report.output, reference.output);
     assert!(report.output.is_some());
 }
+
+#[test]
+fn a_dependency_that_exports_another_interface_is_refused_before_loading() {
+    let host = bare_host();
+    let root = tempfile::tempdir().unwrap();
+    // `caller` calls `base` as a model, but base is an operator.
+    symphony_tests::extension_dir(root.path(), "base", "operator", &fixture("hostile"), "");
+    symphony_tests::extension_dir(
+        root.path(),
+        "caller",
+        "operator",
+        &fixture("hostile"),
+        "[dependencies]\nbase = { version = \"^1\", kind = \"instrument\" }\n",
+    );
+    let error = host
+        .load_extensions(
+            &[root.path().to_path_buf()],
+            &symphony_host::ExtensionSetup::default(),
+        )
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, Error::Resolve(_)), "{message}");
+    assert!(message.contains("instrument"), "{message}");
+    assert!(message.contains("caller"), "{message}");
+    assert!(host.extensions().is_empty(), "nothing loaded");
+
+    // Loaded one at a time, the mismatch is named with both interfaces.
+    host.load_manifest(
+        &symphony_host::Manifest::from_file(root.path().join("base/symphony.toml")).unwrap(),
+        &symphony_host::ExtensionSetup::default(),
+    )
+    .unwrap();
+    let caller =
+        symphony_host::Manifest::from_file(root.path().join("caller/symphony.toml")).unwrap();
+    let message = host
+        .load_manifest(&caller, &symphony_host::ExtensionSetup::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("exporting symphony:extension/operator@0.1.0 rather than symphony:extension/instrument@0.1.0"),
+        "{message}"
+    );
+}

@@ -7,6 +7,7 @@ mod control;
 mod demo;
 mod grants;
 mod hostile;
+mod lifecycle;
 mod loading;
 mod metrics;
 mod permissions;

@@ -216,3 +216,30 @@ fn conditional_edges_run_one_branch_and_skip_the_other_with_its_dependents() {
         }
     }
 }
+
+#[test]
+fn node_configs_that_do_not_fit_the_manifest_are_refused_before_running() {
+    let host = host();
+    let workflow = Workflow::from_json(
+        r#"{"schema_version": 2, "id": "w", "name": "w", "version": "1.0.0",
+            "nodes": [
+              {"id": "model", "kind": "instrument", "extension": "mock-llm",
+               "config": {"summary_sentences": 50, "temperature": 1}},
+              {"id": "shape", "kind": "operator", "extension": "json-transform"}
+            ],
+            "edges": [{"from": "model", "to": "shape"}]}"#,
+        "test",
+    )
+    .unwrap();
+    let message = host.validate(&workflow).unwrap_err().to_string();
+    for needle in [
+        "node 'model': config 'summary_sentences': must be 1 to 20, got 50",
+        "node 'model': config 'temperature': unknown key (this extension takes: keywords, \
+         summary_sentences, tasks)",
+        "node 'shape': config 'spec'",
+    ] {
+        assert!(message.contains(needle), "{needle} in {message}");
+    }
+    let error = host.run(&workflow, &json!("text")).unwrap_err();
+    assert!(error.to_string().contains("summary_sentences"), "{error}");
+}

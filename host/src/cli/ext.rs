@@ -36,6 +36,126 @@ pub enum ExtCommand {
     /// workflow and reports what the run did, e.g.
     /// `symphony ext stats --workflow demo.json --input '"some text"' --ext-dir DIR`.
     Stats(StatsArgs),
+    /// Create a new extension crate, ready to build and load.
+    ///
+    /// Writes NAME/symphony.toml, Cargo.toml and src/lib.rs (a small working
+    /// extension with unit tests), e.g.
+    /// `symphony ext new --kind operator word-count`.
+    New(super::scaffold::NewArgs),
+    /// List the extensions with their version, lifecycle state and crash
+    /// counts, and why any failed.
+    ///
+    /// With --workflow, runs it first, so the counts show what the run did.
+    List(ListArgs),
+    /// Load the extensions and reload each one whenever its component or
+    /// manifest changes, until interrupted: calls in flight finish on the
+    /// old version, and a version that fails to load leaves the old one
+    /// serving.
+    Watch {
+        #[command(flatten)]
+        ext: super::ExtDirs,
+        /// Print each reload as one line of JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// A workflow to run before listing (JSON).
+    #[arg(long, value_name = "FILE")]
+    workflow: Option<PathBuf>,
+    #[command(flatten)]
+    setup: RunSetup,
+    /// Print the list as JSON, with each extension's lifecycle history.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `symphony ext list`.
+fn list(host_args: HostArgs, args: ListArgs) -> anyhow::Result<ExitCode> {
+    let host = match &args.workflow {
+        Some(workflow) => {
+            let (host, workflow, input) = args.setup.prepare(host_args, workflow)?;
+            let report = host.run(&workflow, &input)?;
+            if let Some(error) = report.error {
+                eprintln!("warning: the run failed: {error}");
+            }
+            host
+        }
+        None => args.setup.load(host_args)?,
+    };
+    let extensions = host.extensions();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&extensions)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<20} {:<10} {:<10} {:<9} {:>8} {:>7}",
+        "extension", "version", "kind", "state", "failures", "recent"
+    );
+    for ext in &extensions {
+        let version = ext.version.as_ref().map_or("-".into(), ToString::to_string);
+        println!(
+            "{:<20} {:<10} {:<10} {:<9} {:>8} {:>7}",
+            ext.name,
+            version,
+            ext.kind.as_str(),
+            ext.state.as_str(),
+            ext.failures,
+            ext.recent_failures
+        );
+    }
+    for ext in &extensions {
+        if let Some(error) = &ext.last_error {
+            println!("{}: {error}", ext.name);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `symphony ext watch`: serves until interrupted.
+fn watch(host_args: HostArgs, ext: &super::ExtDirs, json: bool) -> anyhow::Result<ExitCode> {
+    let host = super::build_host(host_args)?;
+    ext.load_into(&host)?;
+    let names: Vec<String> = host.extensions().into_iter().map(|e| e.name).collect();
+    if names.is_empty() {
+        anyhow::bail!("no extensions to watch: pass --ext-dir DIR");
+    }
+    let _watcher = host.watch(move |event| {
+        if json {
+            let line = match &event.result {
+                Ok(report) => json!({"extension": event.name, "ok": true, "report": report}),
+                Err(error) => json!({"extension": event.name, "ok": false, "error": error}),
+            };
+            println!("{line}");
+            return;
+        }
+        match &event.result {
+            Ok(report) => {
+                let version = |v: &Option<semver::Version>, hash: &str| {
+                    v.as_ref().map_or_else(
+                        || hash.get(..12).unwrap_or(hash).to_string(),
+                        ToString::to_string,
+                    )
+                };
+                let state = report.state_bytes.map_or(String::new(), |n| {
+                    format!(", {n} bytes of state handed over")
+                });
+                println!(
+                    "reloaded {}: {} -> {}{state}",
+                    event.name,
+                    version(&report.from_version, &report.from_sha256),
+                    version(&report.to_version, &report.to_sha256),
+                );
+            }
+            Err(error) => println!("{error}"),
+        }
+    })?;
+    eprintln!("watching {} for changes (Ctrl-C to stop)", names.join(", "));
+    loop {
+        std::thread::park();
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +249,9 @@ fn duration(micros: u64) -> String {
 pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode> {
     match command {
         ExtCommand::Stats(args) => stats(host_args, args),
+        ExtCommand::New(args) => super::scaffold::run(args),
+        ExtCommand::List(args) => list(host_args, args),
+        ExtCommand::Watch { ext, json } => watch(host_args, &ext, json),
         ExtCommand::Permissions { manifest, json } => {
             let path = if manifest.is_dir() {
                 manifest.join(MANIFEST_FILE)

@@ -45,9 +45,15 @@ impl RunSetup {
     ) -> anyhow::Result<(Host, Workflow, Value)> {
         let input = read_input(self.input.as_deref())?;
         let workflow = Workflow::from_file(workflow)?;
+        let host = self.load(host_args)?;
+        Ok((host, workflow, input))
+    }
+
+    /// Builds the host and loads the extensions.
+    pub(super) fn load(&self, host_args: HostArgs) -> anyhow::Result<Host> {
         let host = build_host(host_args)?;
         self.ext.load_into(&host)?;
-        Ok((host, workflow, input))
+        Ok(host)
     }
 }
 

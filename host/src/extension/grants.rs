@@ -1,9 +1,10 @@
 //! What an extension may do beyond pure computation.
 //!
 //! Nothing is granted by default: no directories, no environment, no
-//! sockets, no bus subjects, no artifacts, no models. The WASI context of each
-//! instance is built from these grants alone, and every host import checks
-//! them again when it runs.
+//! sockets, no HTTP, no bus subjects, no artifacts, no models. The WASI
+//! context of each instance is built from these grants alone, and every host
+//! import checks them again when it runs; so does every outbound HTTP request
+//! (see [`Grants::http`]).
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{Deterministic, FsPerms, HostWallClock, WasiCtx, WasiCtxBuilder};
 
-use super::manifest::{Capabilities, net_allows};
+use super::manifest::{Capabilities, http_allows, net_allows};
 use crate::LoadError;
 use crate::bus::subject_matches;
 use crate::runtime::GuestLog;
@@ -59,9 +60,12 @@ pub struct DirGrant {
 ///     .dir("/srv/corpus", "/corpus", FsAccess::Read)
 ///     .publish("metrics.>")
 ///     .artifacts(ArtifactAccess::ReadWrite)
-///     .model("mock-llm");
+///     .model("mock-llm")
+///     .http("*.example.org");
 /// assert!(grants.may_publish("metrics.cpu.load"));
 /// assert!(!grants.may_call_model("gpt"));
+/// assert!(grants.may_request_http("api.example.org"));
+/// assert!(!grants.may_request_http("example.org"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
@@ -71,6 +75,7 @@ pub struct Grants {
     artifacts: ArtifactAccess,
     models: Vec<String>,
     net: Vec<String>,
+    http: Vec<String>,
     clock: bool,
     random: bool,
 }
@@ -130,6 +135,20 @@ impl Grants {
         self
     }
 
+    /// Allows outbound HTTP requests (`wasi:http/outgoing-handler`) to hosts
+    /// matching `pattern`: a host name or IPv4 address, optionally starting
+    /// with a `*.` label for any subdomain (`api.example.com`,
+    /// `*.example.org`, `127.0.0.1`), on any port, over `http` or `https`.
+    ///
+    /// The host's own HTTP client makes the connection, so this needs no
+    /// [`net`](Self::net) grant, and a `net` grant allows no HTTP. A request
+    /// to any other host fails in the guest with `http-request-denied` and is
+    /// recorded in the audit log as `http:<host>`.
+    pub fn http(mut self, pattern: impl Into<String>) -> Self {
+        self.http.push(pattern.into());
+        self
+    }
+
     /// Lets the guest read the host's wall clock. Without it the clock
     /// reads the Unix epoch (monotonic time still advances).
     pub fn clock(mut self) -> Self {
@@ -146,8 +165,7 @@ impl Grants {
 
     /// The grants for what a manifest asks and the policy allowed.
     /// Environment variables are read from the host now; unset ones are
-    /// left out. (`http` grants nothing yet: the host links no wasi:http,
-    /// so no guest can make HTTP requests at all.)
+    /// left out.
     pub fn from_capabilities(capabilities: &Capabilities) -> Grants {
         let mut grants = Grants::none().artifacts(capabilities.artifacts);
         for dir in &capabilities.fs {
@@ -166,6 +184,9 @@ impl Grants {
         }
         for pattern in &capabilities.net {
             grants = grants.net(pattern);
+        }
+        for pattern in &capabilities.http {
+            grants = grants.http(pattern);
         }
         grants.clock = capabilities.clock;
         grants.random = capabilities.random;
@@ -190,6 +211,12 @@ impl Grants {
     /// Whether calling the Instrument `name` is allowed.
     pub fn may_call_model(&self, name: &str) -> bool {
         self.models.iter().any(|m| m == "*" || m == name)
+    }
+
+    /// Whether an outbound HTTP request to `host` (the host part of the
+    /// request's authority, without the port) is allowed.
+    pub fn may_request_http(&self, host: &str) -> bool {
+        self.http.iter().any(|pattern| http_allows(pattern, host))
     }
 
     /// Checks that every granted directory exists, so a bad grant fails at

@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Extension, NodeConfig};
+use super::NodeConfig;
+use super::slot::Slot;
 use crate::CallError;
 use crate::runtime::wit;
 
 /// A loaded Instrument (AI model adapter).
 #[derive(Clone)]
 pub struct Instrument {
-    pub(crate) ext: Arc<Extension>,
+    pub(crate) ext: Arc<Slot>,
 }
 
 /// An Instrument's answer to a health check.
@@ -69,7 +70,7 @@ impl Instrument {
 /// A loaded Operator (workflow data transform).
 #[derive(Clone)]
 pub struct Operator {
-    pub(crate) ext: Arc<Extension>,
+    pub(crate) ext: Arc<Slot>,
 }
 
 /// Which Operator export to call.
@@ -160,7 +161,7 @@ pub struct UiEvent {
 /// A loaded Addon (UI contribution).
 #[derive(Clone)]
 pub struct Addon {
-    pub(crate) ext: Arc<Extension>,
+    pub(crate) ext: Arc<Slot>,
 }
 
 impl Addon {

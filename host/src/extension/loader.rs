@@ -9,10 +9,10 @@ use std::sync::Arc;
 use semver::Version;
 
 use super::manifest::{Capability, Manifest, ManifestError};
-use super::permissions::{Denial, Permissions, Prompt};
+use super::permissions::{Denial, PermissionOutcome, Permissions, Prompt};
 use super::policy::{GrantStore, Policy};
 use super::resolve::{Candidate, Requirement, Roots, resolve};
-use super::{ExtensionKind, Grants, LoadOptions};
+use super::{ExtensionKind, Grants, LifecycleState, LoadOptions, Slot, Source};
 use crate::{Error, Host, LoadError};
 
 /// The file name of an extension manifest.
@@ -55,6 +55,9 @@ pub struct LoadReport {
     /// Things worth knowing that are not errors (absent optional
     /// dependencies).
     pub notes: Vec<String>,
+    /// Extensions that loaded but failed to activate (or whose dependency
+    /// did), with the reason; they are listed as failed and take no calls.
+    pub failed: Vec<(String, String)>,
 }
 
 /// The manifests under `dirs`: each directory's own `symphony.toml`, else
@@ -124,23 +127,92 @@ impl Host {
         ))
     }
 
-    /// Loads one extension from its manifest: decides its permissions,
-    /// then loads its component with exactly those grants and the
-    /// manifest's limits.
+    /// Loads one extension from its manifest: checks that the extensions
+    /// it depends on are loaded in fitting versions, decides its
+    /// permissions, loads its component with exactly those grants and the
+    /// manifest's limits, then activates it. If activation fails it stays
+    /// listed as failed and the error says why.
     pub fn load_manifest(
         &self,
         manifest: &Manifest,
         setup: &ExtensionSetup<'_>,
     ) -> Result<LoadedExtension, Error> {
-        self.load_manifest_with(&self.permissions()?, manifest, setup)
+        for (name, dependency) in &manifest.dependencies {
+            let found = self.inner.find(name).ok().map(|slot| slot.current());
+            let problem = match &found {
+                None if dependency.optional => continue,
+                None => "it is not loaded".to_string(),
+                Some(ext) => match (&ext.version, dependency.kind) {
+                    (_, Some(kind)) if kind != ext.kind => format!(
+                        "the loaded {name} is an {}, exporting {} rather than {}",
+                        ext.kind,
+                        ext.kind.interface(),
+                        kind.interface()
+                    ),
+                    (Some(v), _) if dependency.req.matches(v) => continue,
+                    (Some(v), _) => format!("version {v} is loaded"),
+                    (None, _) => {
+                        "it was loaded without a manifest, so its version is unknown".into()
+                    }
+                },
+            };
+            let kind = dependency
+                .kind
+                .map_or(String::new(), |k| format!(" (an {k})"));
+            return Err(LoadError::Dependency {
+                name: manifest.name.clone(),
+                reason: format!("it needs {name} {}{kind}, but {problem}", dependency.req),
+            }
+            .into());
+        }
+        let (loaded, slot) = self.load_manifest_with(&self.permissions()?, manifest, setup)?;
+        slot.activate("loaded")?;
+        Ok(loaded)
     }
 
+    /// Decides `manifest`'s permissions and loads its component (Loaded,
+    /// not yet active).
     fn load_manifest_with(
         &self,
         permissions: &Permissions,
         manifest: &Manifest,
         setup: &ExtensionSetup<'_>,
-    ) -> Result<LoadedExtension, Error> {
+    ) -> Result<(LoadedExtension, Arc<Slot>), Error> {
+        let (options, outcome) = self.manifest_options(permissions, manifest, setup)?;
+        let kind = options.kind.unwrap_or(ExtensionKind::Operator);
+        let extension = self.prepare(
+            &manifest.component,
+            &manifest.name,
+            &options,
+            Arc::default(),
+        )?;
+        let file = manifest.dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&file).ok();
+        let slot = self.register(
+            extension,
+            manifest.dependencies.keys().cloned().collect(),
+            Source::Manifest { file, text },
+        )?;
+        slot.step(LifecycleState::Resolved, "its dependencies are met")?;
+        slot.step(LifecycleState::Loaded, "compiled and linked")?;
+        let loaded = LoadedExtension {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            kind,
+            denied: outcome.denied,
+            update: outcome.update,
+        };
+        Ok((loaded, slot))
+    }
+
+    /// The load options `manifest` gets: the grants its permissions allow,
+    /// its limits, version and kind.
+    pub(crate) fn manifest_options(
+        &self,
+        permissions: &Permissions,
+        manifest: &Manifest,
+        setup: &ExtensionSetup<'_>,
+    ) -> Result<(LoadOptions, PermissionOutcome), Error> {
         let Some(kind) = manifest.kind.extension_kind() else {
             return Err(LoadError::Unsupported {
                 name: manifest.name.clone(),
@@ -158,23 +230,15 @@ impl Host {
             .collect();
         let outcome = permissions.decide(manifest, &explicit, setup.prompt)?;
         let base = self.inner.default_limits(kind);
-        self.load_with(
-            &manifest.component,
-            LoadOptions {
-                name: Some(manifest.name.clone()),
-                grants: Grants::from_capabilities(&outcome.granted),
-                limits: Some(manifest.limits.apply(base)),
-                version: Some(manifest.version.clone()),
-                kind: Some(kind),
-            },
-        )?;
-        Ok(LoadedExtension {
-            name: manifest.name.clone(),
-            version: manifest.version.clone(),
-            kind,
-            denied: outcome.denied,
-            update: outcome.update,
-        })
+        let options = LoadOptions {
+            name: Some(manifest.name.clone()),
+            grants: Grants::from_capabilities(&outcome.granted),
+            limits: Some(manifest.limits.apply(base)),
+            version: Some(manifest.version.clone()),
+            kind: Some(kind),
+            config: Some(manifest.config.clone()),
+        };
+        Ok((options, outcome))
     }
 
     /// Loads every extension under `dirs` (see [`discover`]): manifests
@@ -205,7 +269,7 @@ impl Host {
                 .map(|(name, dependency)| Requirement {
                     name: name.clone(),
                     req: dependency.req.clone(),
-                    kind: None,
+                    kind: dependency.kind,
                     optional: dependency.optional,
                 })
                 .collect();
@@ -225,14 +289,37 @@ impl Host {
                 .collect(),
             ..LoadReport::default()
         };
+        // Activated one by one in load order, so each extension's hooks run
+        // after its dependencies' and a failure is known to its dependants.
         for index in resolution.load_order {
             let manifest = &manifests[candidates[index].source];
-            report
-                .loaded
-                .push(self.load_manifest_with(&permissions, manifest, setup)?);
+            let (loaded, slot) = self.load_manifest_with(&permissions, manifest, setup)?;
+            let failed_dependency = manifest
+                .dependencies
+                .keys()
+                .find(|d| report.failed.iter().any(|(name, _)| name == *d));
+            let activated = match failed_dependency {
+                Some(dependency) => {
+                    let reason = format!("its dependency {dependency} failed to activate");
+                    slot.fail(reason.clone())?;
+                    Err(reason)
+                }
+                None => match slot.activate("loaded") {
+                    Err(Error::Activate { reason, .. }) => Err(reason),
+                    other => other.map_err(|e| e.to_string()),
+                },
+            };
+            if let Err(reason) = activated {
+                report.failed.push((manifest.name.clone(), reason));
+            }
+            report.loaded.push(loaded);
         }
         for path in bare {
-            report.bare.push(self.load(&path)?);
+            match self.load(&path) {
+                Ok(name) => report.bare.push(name),
+                Err(Error::Activate { name, reason }) => report.failed.push((name, reason)),
+                Err(other) => return Err(other),
+            }
         }
         Ok(report)
     }

@@ -201,6 +201,10 @@ pub struct Dependency {
     pub req: semver::VersionReq,
     /// Whether the extension works without it, e.g. `optional = true`.
     pub optional: bool,
+    /// The interface it must provide, when the dependant calls it as one,
+    /// e.g. `kind = "instrument"` for an Operator that calls a model: a
+    /// dependency exporting another world is refused at load.
+    pub kind: Option<crate::ExtensionKind>,
 }
 
 /// One thing wrong with a manifest, where it is.

@@ -83,6 +83,7 @@ impl ExtensionMetrics {
                 memory: error(ErrorKind::Memory),
                 busy: error(ErrorKind::Busy),
                 instantiate: error(ErrorKind::Instantiate),
+                unavailable: error(ErrorKind::Unavailable),
             },
             denials: self.denials.load(Ordering::Relaxed),
             fuel_used: self.fuel_used.load(Ordering::Relaxed),
@@ -102,10 +103,11 @@ enum ErrorKind {
     Memory,
     Busy,
     Instantiate,
+    Unavailable,
 }
 
 impl ErrorKind {
-    const COUNT: usize = ErrorKind::Instantiate as usize + 1;
+    const COUNT: usize = ErrorKind::Unavailable as usize + 1;
 
     fn of(error: &CallError) -> ErrorKind {
         // Exhaustive on purpose: a new `CallError` must pick a counter.
@@ -117,6 +119,7 @@ impl ErrorKind {
             CallError::MemoryLimit { .. } => ErrorKind::Memory,
             CallError::Busy { .. } => ErrorKind::Busy,
             CallError::Instantiate { .. } => ErrorKind::Instantiate,
+            CallError::Unavailable { .. } => ErrorKind::Unavailable,
         }
     }
 }
@@ -265,6 +268,8 @@ pub struct ErrorCounts {
     pub busy: u64,
     /// No instance could be created ([`CallError::Instantiate`]).
     pub instantiate: u64,
+    /// The extension was not active ([`CallError::Unavailable`]).
+    pub unavailable: u64,
 }
 
 impl ErrorCounts {
@@ -274,7 +279,7 @@ impl ErrorCounts {
     }
 
     /// Each kind's count with its name in words (`out of fuel`).
-    pub fn by_kind(&self) -> [(&'static str, u64); 7] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 8] {
         [
             ("guest", self.guest),
             ("trap", self.trap),
@@ -283,6 +288,7 @@ impl ErrorCounts {
             ("memory", self.memory),
             ("busy", self.busy),
             ("instantiate", self.instantiate),
+            ("unavailable", self.unavailable),
         ]
     }
 }

@@ -77,6 +77,18 @@ pub struct Denial {
     pub reason: String,
 }
 
+/// As `{"capability": "net:h:443", "by": "policy", "reason": ...}`.
+impl serde::Serialize for Denial {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Denial", 3)?;
+        out.serialize_field("capability", &self.capability.to_string())?;
+        out.serialize_field("by", self.by.as_str())?;
+        out.serialize_field("reason", &self.reason)?;
+        out.end()
+    }
+}
+
 /// The outcome of deciding an extension's permissions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionOutcome {

@@ -19,6 +19,10 @@ struct PoolState {
     idle: Vec<Instance>,
     /// Instances that exist: idle plus checked out plus being created.
     live: usize,
+    /// Set when the extension version stops serving (deactivated, replaced
+    /// by a reload, quarantined): no new instances, and instances coming
+    /// back are shut down instead of kept.
+    closed: bool,
 }
 
 impl InstancePool {
@@ -27,6 +31,7 @@ impl InstancePool {
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 live: 0,
+                closed: false,
             }),
             returned: Signal::default(),
             max,
@@ -40,41 +45,92 @@ impl InstancePool {
     }
 
     /// An idle instance, or a new one from `create` while under the maximum;
-    /// otherwise waits up to `wait` for one to come back.
+    /// otherwise waits up to `wait` for one to come back. `None` once the
+    /// pool is closed.
     pub(crate) fn checkout(
         &self,
         extension: &str,
         wait: Duration,
         create: impl FnOnce() -> Result<Instance, CallError>,
-    ) -> Result<Instance, CallError> {
+    ) -> Option<Result<Instance, CallError>> {
         // Read the clock only once a wait is needed: the common path is a pop.
         let mut until = None;
         let mut state = self.lock();
         loop {
+            if state.closed {
+                return None;
+            }
             if let Some(instance) = state.idle.pop() {
-                return Ok(instance);
+                return Some(Ok(instance));
             }
             if state.live < self.max {
                 state.live += 1;
                 drop(state);
-                return create().inspect_err(|_| self.forget_one());
+                return Some(create().inspect_err(|_| self.forget_one()));
             }
             let until = *until.get_or_insert_with(|| crate::sync::deadline(wait));
-            state = self
-                .returned
-                .wait_until(state, until)
-                .ok_or_else(|| CallError::Busy {
-                    extension: extension.to_string(),
-                    max_instances: self.max,
-                    waited: wait,
-                })?;
+            match self.returned.wait_until(state, until) {
+                Some(next) => state = next,
+                None => {
+                    return Some(Err(CallError::Busy {
+                        extension: extension.to_string(),
+                        max_instances: self.max,
+                        waited: wait,
+                    }));
+                }
+            }
         }
     }
 
-    /// Returns a healthy instance for reuse.
-    pub(crate) fn checkin(&self, instance: Instance) {
-        self.lock().idle.push(instance);
+    /// Returns a healthy instance for reuse; once the pool is closed the
+    /// instance is handed back instead, for the caller to shut down.
+    pub(crate) fn checkin(&self, instance: Instance) -> Option<Instance> {
+        let mut state = self.lock();
+        if state.closed {
+            state.live -= 1;
+            drop(state);
+            self.returned.notify_all();
+            return Some(instance);
+        }
+        state.idle.push(instance);
+        drop(state);
         self.returned.notify_one();
+        None
+    }
+
+    /// The most recently returned idle instance, waiting up to `wait` for
+    /// one to come back while every live instance is busy; `None` when
+    /// there is none to wait for, or none came back in time. The instance
+    /// stays counted as live: give it back with [`InstancePool::checkin`].
+    pub(crate) fn take_idle(&self, wait: Duration) -> Option<Instance> {
+        let until = crate::sync::deadline(wait);
+        let mut state = self.lock();
+        loop {
+            if let Some(instance) = state.idle.pop() {
+                return Some(instance);
+            }
+            if state.live == 0 || state.closed {
+                return None;
+            }
+            state = self.returned.wait_until(state, until)?;
+        }
+    }
+
+    /// Stops the pool: takes every idle instance out (for the caller to
+    /// shut down) and makes later check-ins hand theirs back.
+    pub(crate) fn close(&self) -> Vec<Instance> {
+        let mut state = self.lock();
+        state.closed = true;
+        let idle = std::mem::take(&mut state.idle);
+        state.live -= idle.len();
+        drop(state);
+        self.returned.notify_all();
+        idle
+    }
+
+    /// Serves again after [`InstancePool::close`].
+    pub(crate) fn reopen(&self) {
+        self.lock().closed = false;
     }
 
     /// Drops an instance that must not be reused.
@@ -86,13 +142,5 @@ impl InstancePool {
     fn forget_one(&self) {
         self.lock().live -= 1;
         self.returned.notify_one();
-    }
-
-    /// Takes every idle instance out of the pool.
-    pub(crate) fn drain(&self) -> Vec<Instance> {
-        let mut state = self.lock();
-        let idle = std::mem::take(&mut state.idle);
-        state.live -= idle.len();
-        idle
     }
 }

@@ -57,11 +57,11 @@ pub(crate) enum Exports {
 /// Calls a lifecycle function on whichever world `$exports` is; each world's
 /// bindings have their own (identical) lifecycle type.
 macro_rules! lifecycle {
-    ($exports:expr, $store:expr, $call:ident) => {
+    ($exports:expr, $store:expr, $call:ident $(, $arg:expr)*) => {
         match $exports {
-            Exports::Instrument(w) => w.symphony_extension_lifecycle().$call($store),
-            Exports::Operator(w) => w.symphony_extension_lifecycle().$call($store),
-            Exports::Addon(w) => w.symphony_extension_lifecycle().$call($store),
+            Exports::Instrument(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*),
+            Exports::Operator(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*),
+            Exports::Addon(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*),
         }
     };
 }
@@ -88,8 +88,8 @@ impl Instance {
             extension: ext.name.to_string(),
             message,
         };
-        let state =
-            StoreState::new(ext.clone(), limits.memory).map_err(|e| fail(format!("{e:#}")))?;
+        let state = StoreState::new(ext.clone(), limits.memory, limits.deadline)
+            .map_err(|e| fail(format!("{e:#}")))?;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
@@ -186,6 +186,19 @@ impl Instance {
         // Fuel is always enabled on the host's engine; an error reads as
         // nothing used rather than failing the call.
         fuel.saturating_sub(self.store.get_fuel().unwrap_or(fuel))
+    }
+
+    /// The guest's `snapshot` of its state, for a reload to hand over.
+    pub(crate) fn snapshot(&mut self) -> wasmtime::Result<Option<Vec<u8>>> {
+        lifecycle!(&self.exports, &mut self.store, call_snapshot)
+    }
+
+    /// Gives the guest the state a previous version's `snapshot` returned.
+    pub(crate) fn restore(&mut self, state: &[u8]) -> wasmtime::Result<Result<(), ExtError>> {
+        Ok(
+            lifecycle!(&self.exports, &mut self.store, call_restore, state)?
+                .map_err(ExtError::from),
+        )
     }
 
     /// Runs `on-deactivate` and `on-unload` before the instance is dropped.

@@ -1,10 +1,14 @@
 //! What each wasmtime `Store` carries.
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::http::HttpGate;
 
 use crate::bus::Bus;
 use crate::extension::{
@@ -33,7 +37,8 @@ pub(crate) struct ExtensionContext {
 }
 
 impl ExtensionContext {
-    /// Records that the running extension was refused `capability`.
+    /// Records that the running extension was refused `capability`, and
+    /// counts it in the extension's denials.
     pub(crate) fn audit_denial(&self, capability: String, detail: String) {
         self.metrics.record_denial();
         let record = AuditRecord::now(
@@ -53,6 +58,9 @@ impl ExtensionContext {
 /// The data of one instance's `Store`.
 pub(crate) struct StoreState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    /// Checks each outbound HTTP request against the `http` grants.
+    http_gate: HttpGate,
     table: ResourceTable,
     /// Enforces the memory limit and remembers why growth was refused.
     pub(crate) memory: MemoryGuard,
@@ -63,12 +71,21 @@ pub(crate) struct StoreState {
 }
 
 impl StoreState {
-    pub(crate) fn new(ext: Arc<ExtensionContext>, memory_limit: usize) -> wasmtime::Result<Self> {
+    /// The state of a new instance of `ext`: its WASI context from the
+    /// grants, `memory_limit` bytes of memory, and HTTP waits cut to
+    /// `deadline`.
+    pub(crate) fn new(
+        ext: Arc<ExtensionContext>,
+        memory_limit: usize,
+        deadline: Duration,
+    ) -> wasmtime::Result<Self> {
         Ok(StoreState {
             wasi: ext.grants.wasi_ctx(&ext.name, {
                 let ext = ext.clone();
                 Arc::new(move |capability, what| ext.audit_denial(capability, what))
             })?,
+            http: WasiHttpCtx::new(),
+            http_gate: HttpGate::new(ext.clone(), deadline),
             table: ResourceTable::new(),
             memory: MemoryGuard::new(memory_limit, ext.metrics.clone()),
             ext,
@@ -82,6 +99,16 @@ impl WasiView for StoreState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.http_gate,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }

@@ -29,8 +29,12 @@ pub struct Capabilities {
     /// IPv6 address goes in brackets, e.g. `net = ["api.example.com:443",
     /// "127.0.0.1:*"]`. See [`net_allows`](super::net_allows).
     pub net: Vec<String>,
-    /// Hosts for outbound HTTP, optionally with a leading `*.` label, e.g.
-    /// `http = ["api.example.com", "*.example.org"]`.
+    /// Hosts for outbound HTTP through `wasi:http` (any port, `http` or
+    /// `https`), optionally with a leading `*.` label, e.g.
+    /// `http = ["api.example.com", "*.example.org"]`. The host makes these
+    /// connections, so they need no `net` entry; see
+    /// [`http_allows`](super::http_allows) and
+    /// [`Grants::http`](crate::Grants::http).
     pub http: Vec<String>,
     /// Bus subject patterns to publish on (`*` one token, `>` the rest),
     /// e.g. `bus = { publish = ["metrics.>"] }`.

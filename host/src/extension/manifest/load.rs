@@ -1,6 +1,7 @@
 //! Reading a manifest: following `extends`, then checking the merged
 //! document and building the [`Manifest`] from it.
 
+use crate::ExtensionKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -259,9 +260,12 @@ fn read_dependencies(item: &Item, problems: &mut Problems) -> BTreeMap<String, D
                 format!("invalid dependency name \"{name}\": {why}"),
             );
         }
-        let (req, optional) = match &entry.item.value {
+        let (req, optional, kind) = match &entry.item.value {
             Value::Table(_) => {
-                let Some(fields) = entry.item.table(&path, &["version", "optional"], problems)
+                let Some(fields) =
+                    entry
+                        .item
+                        .table(&path, &["version", "optional", "kind"], problems)
                 else {
                     continue;
                 };
@@ -269,6 +273,20 @@ fn read_dependencies(item: &Item, problems: &mut Problems) -> BTreeMap<String, D
                     .get("optional")
                     .and_then(|e| e.item.bool(&format!("{path}.optional"), problems))
                     .unwrap_or(false);
+                let kind = fields.get("kind").and_then(|e| {
+                    let text = e.item.str(&format!("{path}.kind"), problems)?;
+                    let kind = ExtensionKind::ALL.into_iter().find(|k| k.as_str() == text);
+                    if kind.is_none() {
+                        problems.push(
+                            &e.item.loc,
+                            format!(
+                                "unknown kind \"{text}\" for {path}.kind (expected one of \
+                                 instrument, operator, addon)"
+                            ),
+                        );
+                    }
+                    kind
+                });
                 let Some(version) = fields.get("version") else {
                     problems.push(
                         &entry.key,
@@ -276,16 +294,23 @@ fn read_dependencies(item: &Item, problems: &mut Problems) -> BTreeMap<String, D
                     );
                     continue;
                 };
-                (&version.item, optional)
+                (&version.item, optional, kind)
             }
-            _ => (&entry.item, false),
+            _ => (&entry.item, false, None),
         };
         let Some(text) = req.str(&path, problems) else {
             continue;
         };
         match semver::VersionReq::parse(text) {
             Ok(req) => {
-                out.insert(name.clone(), Dependency { req, optional });
+                out.insert(
+                    name.clone(),
+                    Dependency {
+                        req,
+                        optional,
+                        kind,
+                    },
+                );
             }
             Err(e) => problems.push(
                 &req.loc,

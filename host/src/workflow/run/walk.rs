@@ -406,7 +406,10 @@ fn describe(value: &Value) -> String {
 }
 
 fn call_node(host: &HostInner, node: &Node, input: &str) -> Result<String, Error> {
-    let config = NodeConfig::new(node.config.clone());
+    let config = match node.kind {
+        NodeKind::Control => NodeConfig::default(),
+        _ => host.node_config(&node.extension, &node.config)?,
+    };
     Ok(match node.kind {
         NodeKind::Instrument => host.instrument(&node.extension)?.invoke(&config, input)?,
         NodeKind::Operator => {

@@ -1,0 +1,143 @@
+//! Outbound HTTP for guests (`wasi:http/outgoing-handler`), allowed only to
+//! the hosts in the extension's `http` grants.
+//!
+//! The host's HTTP client (wasmtime-wasi-http's default sender: hyper, with
+//! rustls for `https`) makes the connection, not the guest's sockets, so
+//! `net` grants play no part here in either direction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_hooks};
+
+use super::state::ExtensionContext;
+use crate::extension::Grants;
+
+/// A response and the future that drives its connection, as
+/// [`WasiHttpHooks::send_request`] returns them.
+type Sent = (
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), Error>> + Send>,
+);
+
+/// The `wasi:http` hooks of one instance: every request is checked against
+/// the extension's `http` grants before it leaves the host.
+pub(crate) struct HttpGate {
+    ext: Arc<ExtensionContext>,
+    /// No wait of a request (connect, first byte, between bytes) may last
+    /// longer than this: a guest blocked in a host call is not stopped by
+    /// the epoch deadline until the call returns.
+    max_wait: Duration,
+}
+
+impl HttpGate {
+    /// The gate for `ext`'s instances; each wait of a request is cut to
+    /// `max_wait` (the call deadline).
+    pub(crate) fn new(ext: Arc<ExtensionContext>, max_wait: Duration) -> Self {
+        HttpGate { ext, max_wait }
+    }
+}
+
+impl WasiHttpHooks for HttpGate {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = Result<Sent, Error>> + Send> {
+        if let Some(refused) = refusal(&self.ext.grants, request.uri()) {
+            tracing::debug!(extension = %self.ext.name, "{}", refused.detail);
+            self.ext.audit_denial(refused.capability, refused.detail);
+            return Box::new(std::future::ready(Err(Error::HttpRequestDenied)));
+        }
+        let options = bounded(options, self.max_wait);
+        default_hooks().send_request(request, Some(options), fut)
+    }
+}
+
+/// A refused request: the capability it lacked, in its text form
+/// (`http:<host>`), and why, for the audit log.
+#[derive(Debug, PartialEq, Eq)]
+struct Refusal {
+    capability: String,
+    detail: String,
+}
+
+/// Why a request to `uri` is refused under `grants`, if it is: its host is
+/// not granted, or its authority carries user info (which the client would
+/// try to connect to as written).
+fn refusal(grants: &Grants, uri: &http::Uri) -> Option<Refusal> {
+    let Some(authority) = uri.authority() else {
+        return Some(Refusal {
+            capability: "http:".into(),
+            detail: format!("HTTP request to '{uri}' refused: it names no host"),
+        });
+    };
+    let host = authority.host();
+    let detail = if authority.as_str().contains('@') {
+        format!("HTTP request to '{host}' refused: user info in the URL is not supported")
+    } else if grants.may_request_http(host) {
+        return None;
+    } else {
+        format!("HTTP request to '{host}' refused: no http grant allows host '{host}'")
+    };
+    Some(Refusal {
+        capability: format!("http:{host}"),
+        detail,
+    })
+}
+
+/// The guest's request options with every timeout at most `max_wait`
+/// (wasmtime-wasi-http's own default is 600 s each).
+fn bounded(options: Option<RequestOptions>, max_wait: Duration) -> RequestOptions {
+    let options = options.unwrap_or_default();
+    let cap = |asked: Option<Duration>| Some(asked.map_or(max_wait, |asked| asked.min(max_wait)));
+    RequestOptions {
+        connect_timeout: cap(options.connect_timeout),
+        first_byte_timeout: cap(options.first_byte_timeout),
+        between_bytes_timeout: cap(options.between_bytes_timeout),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_never_exceed_the_deadline() {
+        let asked = RequestOptions {
+            connect_timeout: Some(Duration::from_secs(1)),
+            first_byte_timeout: Some(Duration::from_secs(600)),
+            between_bytes_timeout: None,
+        };
+        let got = bounded(Some(asked), Duration::from_secs(10));
+        assert_eq!(got.connect_timeout, Some(Duration::from_secs(1)));
+        assert_eq!(got.first_byte_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(got.between_bytes_timeout, Some(Duration::from_secs(10)));
+        let got = bounded(None, Duration::from_secs(3));
+        assert_eq!(got.connect_timeout, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn only_granted_hosts_pass() {
+        let grants = Grants::none().http("*.example.org").http("127.0.0.1");
+        let check = |uri: &str| refusal(&grants, &uri.parse().unwrap());
+        assert_eq!(check("https://api.example.org/v1?q=1"), None);
+        assert_eq!(check("http://127.0.0.1:8080/x"), None);
+        assert_eq!(check("http://API.Example.org/"), None);
+        let refused = check("https://example.org/").unwrap();
+        assert_eq!(refused.capability, "http:example.org");
+        assert!(
+            refused
+                .detail
+                .contains("no http grant allows host 'example.org'")
+        );
+        let refused = check("http://user@127.0.0.1/").unwrap();
+        assert!(refused.detail.contains("user info"), "{refused:?}");
+        assert!(check("http://[::1]:80/").is_some());
+        assert!(check("/relative").is_some());
+        // A net grant is no http grant.
+        let net_only = Grants::none().net("127.0.0.1:*");
+        assert!(refusal(&net_only, &"http://127.0.0.1/".parse().unwrap()).is_some());
+    }
+}
