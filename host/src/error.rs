@@ -151,7 +151,10 @@ pub enum LoadError {
         reason: String,
     },
     /// Another extension with the same name is loaded already.
-    #[error("an extension named '{name}' is already loaded from {existing}")]
+    #[error(
+        "an extension named '{name}' is already loaded from {existing}; reload it, or unload \
+         it first"
+    )]
     Duplicate {
         /// The name.
         name: String,
@@ -277,8 +280,13 @@ pub enum CallError {
     /// The extension is not active: deactivated, quarantined after
     /// repeated crashes, or failed to activate.
     #[error(
-        "{extension} is {state} and takes no calls{}; activate or reload it",
-        .reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+        "{extension} is {state} and takes no calls{}; {}",
+        .reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+        if *.state == crate::extension::LifecycleState::Unloaded {
+            "load it again"
+        } else {
+            "activate or reload it"
+        }
     )]
     Unavailable {
         /// The extension.

@@ -404,30 +404,43 @@ impl Extension {
         Ok(())
     }
 
-    /// The state of this version's most recently used instance, from the
-    /// guest's `snapshot`, waiting up to the deadline for one to finish its
-    /// call when all are busy. `Ok(None)` when there is no instance or the
-    /// guest keeps no state.
-    pub(crate) fn snapshot(&self) -> Result<Option<Vec<u8>>, String> {
-        let Some(mut instance) = self.pool.take_idle(self.limits.deadline) else {
-            return Ok(None);
-        };
+    /// This version's most recently used instance, taken out of the pool
+    /// so no call changes its state until it is given back with
+    /// [`Extension::give_back`]; waits up to the deadline for one to finish
+    /// its call when all are busy. `Ok(None)` when there is no instance.
+    pub(crate) fn hold_idle(&self) -> Result<Option<Instance>, String> {
+        self.pool.take_idle(self.limits.deadline).map_err(|()| {
+            format!(
+                "every instance stayed busy for {:?}, so its state could not be taken",
+                self.limits.deadline
+            )
+        })
+    }
+
+    /// The guest's `snapshot` of `instance`'s state; `None` when it keeps
+    /// none. A trap drops the instance.
+    pub(crate) fn snapshot(
+        &self,
+        mut instance: Instance,
+    ) -> Result<(Option<Vec<u8>>, Instance), String> {
         instance.begin_call(
             &NodeConfig::default(),
             self.limits.fuel,
             self.deadline_ticks,
         );
         match instance.snapshot() {
-            Ok(state) => {
-                self.release(instance);
-                Ok(state)
-            }
+            Ok(state) => Ok((state, instance)),
             Err(e) => {
                 let error = instance.classify(e, &self.name, "snapshot", &self.limits);
                 self.pool.discard(instance);
                 Err(error.to_string())
             }
         }
+    }
+
+    /// Returns an instance taken with [`Extension::hold_idle`].
+    pub(crate) fn give_back(&self, instance: Instance) {
+        self.release(instance);
     }
 
     fn new_instance(&self) -> Result<Instance, CallError> {
@@ -444,7 +457,19 @@ impl Extension {
     /// `on-unload`) of every idle instance and drops them; instances still
     /// in a call get theirs when the call returns.
     pub(crate) fn retire(&self) {
-        for instance in self.pool.close() {
+        self.shut_down(self.close());
+    }
+
+    /// The first half of [`Extension::retire`]: stops serving and returns
+    /// the idle instances, so a caller can close under a lock and run the
+    /// guests' hooks after releasing it.
+    pub(crate) fn close(&self) -> Vec<Instance> {
+        self.pool.close()
+    }
+
+    /// The second half of [`Extension::retire`]: runs the shutdown hooks.
+    pub(crate) fn shut_down(&self, instances: Vec<Instance>) {
+        for instance in instances {
             instance.shut_down(self.limits.fuel, self.deadline_ticks);
         }
     }

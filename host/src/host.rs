@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::extension::{
-    Addon, AuditLog, CrashPolicy, Extension, ExtensionKind, ExtensionMetrics, ExtensionSetup,
-    Instrument, LifecycleState, Limits, LoadOptions, MetricsSnapshot, Operator, Slot, Source,
-    Transition,
+    Addon, AuditLog, CrashPolicy, Dependency, Extension, ExtensionKind, ExtensionMetrics,
+    ExtensionSetup, Instrument, LifecycleState, Limits, LoadOptions, MetricsSnapshot, Operator,
+    Slot, Source, Transition,
 };
 use crate::pit::artifacts::ArtifactStore;
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
@@ -261,9 +261,14 @@ impl Host {
         let path = path.as_ref();
         let name = options.name.clone().unwrap_or_else(|| name_from_path(path));
         let extension = self.prepare(path, &name, &options, Arc::default())?;
-        let slot = self.register(extension, Vec::new(), Source::Component(Box::new(options)))?;
+        let slot = self.register(
+            extension,
+            BTreeMap::new(),
+            Source::Component(Box::new(options)),
+        )?;
         slot.step(LifecycleState::Resolved, "needs no other extension")?;
         slot.step(LifecycleState::Loaded, "compiled and linked")?;
+        let _ops = slot.ops();
         slot.activate("loaded")?;
         Ok(name)
     }
@@ -335,7 +340,7 @@ impl Host {
     pub(crate) fn register(
         &self,
         extension: Extension,
-        dependencies: Vec<String>,
+        dependencies: BTreeMap<String, Dependency>,
         source: Source,
     ) -> Result<Arc<Slot>, Error> {
         let mut extensions = self
@@ -397,14 +402,18 @@ impl Host {
     /// to activate or was quarantined: a fresh instance runs `on-load` and
     /// `on-activate`, and its crash count within the window restarts.
     pub fn activate(&self, name: &str) -> Result<(), Error> {
-        self.inner.find(name)?.activate("activated")
+        let slot = self.inner.find(name)?;
+        let _ops = slot.ops();
+        slot.activate("activated")
     }
 
     /// Stops the extension `name` from taking calls: its idle instances
     /// run `on-deactivate` and `on-unload` now, busy ones when their call
     /// returns.
     pub fn deactivate(&self, name: &str) -> Result<(), Error> {
-        Ok(self.inner.find(name)?.deactivate("deactivated")?)
+        let slot = self.inner.find(name)?;
+        let _ops = slot.ops();
+        Ok(slot.deactivate("deactivated")?)
     }
 
     /// Removes the extension `name`, deactivating it first if it is
@@ -416,8 +425,7 @@ impl Host {
             .loaded()
             .iter()
             .filter(|other| {
-                other.state() != LifecycleState::Unloaded
-                    && other.dependencies.iter().any(|d| d == name)
+                other.state() != LifecycleState::Unloaded && other.depends_on(name).is_some()
             })
             .map(|other| other.name.to_string())
             .collect();
@@ -427,11 +435,11 @@ impl Host {
                 dependants,
             });
         }
+        let _ops = slot.ops();
         if slot.state() == LifecycleState::Active {
             slot.deactivate("deactivated to unload")?;
         }
-        slot.step(LifecycleState::Unloaded, "unloaded")?;
-        slot.current().retire();
+        slot.leave(LifecycleState::Unloaded, "unloaded")?;
         let mut extensions = self
             .inner
             .extensions
@@ -557,6 +565,7 @@ impl Host {
         let mut slots = self.inner.loaded();
         slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));
         for slot in slots {
+            let _ops = slot.ops();
             if slot.state() == LifecycleState::Active
                 && let Err(e) = slot.deactivate("the host shut down")
             {

@@ -193,16 +193,17 @@ fn guest_stdout_and_stderr_go_to_the_host_log_line_by_line() {
 fn a_caller_waits_for_a_busy_instance_and_gets_it_when_freed() {
     let limits = Limits {
         fuel: u64::MAX,
-        deadline: Duration::from_millis(300),
+        deadline: Duration::from_millis(1000),
         max_instances: 1,
         ..Limits::default()
     };
     let (_host, op) = hostile(limits, Grants::none());
     let spinner = op.clone();
     let spinning = std::thread::spawn(move || call(&spinner, json!({"mode": "spin"})));
-    // Start waiting a third of the deadline after the spin began, so the
-    // wait (one deadline long) outlasts the spin by a wide margin.
-    std::thread::sleep(Duration::from_millis(100));
+    // Start waiting well after the spin began, so the wait (one deadline
+    // long) outlasts the spin by a margin that survives a loaded machine,
+    // where the epoch ticker and the spinner may be scheduled late.
+    std::thread::sleep(Duration::from_millis(400));
     // The only instance is spinning; this call waits until the deadline
     // frees it, then runs on a fresh instance.
     still_serves(&op);

@@ -366,3 +366,76 @@ fn a_reload_under_a_long_call_lets_it_finish_on_the_old_version() {
         "metrics span versions"
     );
 }
+
+#[test]
+fn a_reload_that_breaks_a_dependant_or_a_dependency_is_refused() {
+    let host = bare_host();
+    let root = tempfile::tempdir().unwrap();
+    let hostile = fixture("hostile");
+    let base = extension_dir(root.path(), "base", "operator", &hostile, "");
+    let top = extension_dir(
+        root.path(),
+        "top",
+        "operator",
+        &hostile,
+        "[dependencies]\nbase = \"^1\"\n",
+    );
+    host.load_extensions(&[root.path().to_path_buf()], &ExtensionSetup::default())
+        .unwrap();
+
+    write_manifest(&base, "base", "2.0.0", "operator", "");
+    let error = host.reload("base").unwrap_err().to_string();
+    assert!(
+        error.contains("top needs base ^1, and the new version is 2.0.0"),
+        "{error}"
+    );
+    write_manifest(
+        &top,
+        "top",
+        "1.1.0",
+        "operator",
+        "[dependencies]\nghost = \"^1\"\n",
+    );
+    let error = host.reload("top").unwrap_err().to_string();
+    assert!(
+        error.contains("it needs ghost ^1, but it is not loaded"),
+        "{error}"
+    );
+    for name in ["base", "top"] {
+        let info = host.extension(name).unwrap();
+        assert_eq!(info.version.unwrap().to_string(), "1.0.0", "{name} kept");
+    }
+}
+
+#[test]
+fn a_quarantined_extension_reloaded_with_a_new_version_serves_again() {
+    let host = bare_host_with(|builder| {
+        builder.crash_policy(CrashPolicy {
+            max_failures: 1,
+            window: Duration::from_secs(600),
+        })
+    });
+    let root = tempfile::tempdir().unwrap();
+    let dir = extension_dir(root.path(), "fragile", "operator", &fixture("hostile"), "");
+    host.load_extensions(&[root.path().to_path_buf()], &ExtensionSetup::default())
+        .unwrap();
+    let op = host.operator("fragile").unwrap();
+    call(&op, json!({"mode": "panic"})).unwrap_err();
+    assert_eq!(
+        host.extension("fragile").unwrap().state,
+        LifecycleState::Failed
+    );
+    // Unchanged, a reload changes nothing and the quarantine stays.
+    assert!(!host.reload("fragile").unwrap().changed);
+    assert_eq!(
+        host.extension("fragile").unwrap().state,
+        LifecycleState::Failed
+    );
+
+    write_manifest(&dir, "fragile", "1.0.1", "operator", "");
+    assert!(host.reload("fragile").unwrap().changed);
+    let info = host.extension("fragile").unwrap();
+    assert_eq!(info.state, LifecycleState::Active);
+    assert_eq!(info.history.last().unwrap().reason, "reloaded");
+    assert_eq!(call(&op, json!({"mode": "echo", "value": 2})).unwrap(), "2");
+}

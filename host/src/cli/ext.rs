@@ -148,6 +148,14 @@ fn watch(host_args: HostArgs, ext: &super::ExtDirs, json: bool) -> anyhow::Resul
                     version(&report.from_version, &report.from_sha256),
                     version(&report.to_version, &report.to_sha256),
                 );
+                for denial in &report.denied {
+                    println!(
+                        "  {} may not {} ({})",
+                        event.name,
+                        denial.capability.describe(),
+                        denial.reason
+                    );
+                }
             }
             Err(error) => println!("{error}"),
         }

@@ -137,6 +137,16 @@ impl Host {
         manifest: &Manifest,
         setup: &ExtensionSetup<'_>,
     ) -> Result<LoadedExtension, Error> {
+        self.check_dependencies(manifest)?;
+        let (loaded, slot) = self.load_manifest_with(&self.permissions()?, manifest, setup)?;
+        let _ops = slot.ops();
+        slot.activate("loaded")?;
+        Ok(loaded)
+    }
+
+    /// Checks that the extensions `manifest` depends on are loaded in
+    /// fitting versions and kinds.
+    pub(crate) fn check_dependencies(&self, manifest: &Manifest) -> Result<(), Error> {
         for (name, dependency) in &manifest.dependencies {
             let found = self.inner.find(name).ok().map(|slot| slot.current());
             let problem = match &found {
@@ -165,9 +175,7 @@ impl Host {
             }
             .into());
         }
-        let (loaded, slot) = self.load_manifest_with(&self.permissions()?, manifest, setup)?;
-        slot.activate("loaded")?;
-        Ok(loaded)
+        Ok(())
     }
 
     /// Decides `manifest`'s permissions and loads its component (Loaded,
@@ -190,7 +198,7 @@ impl Host {
         let text = std::fs::read_to_string(&file).ok();
         let slot = self.register(
             extension,
-            manifest.dependencies.keys().cloned().collect(),
+            manifest.dependencies.clone(),
             Source::Manifest { file, text },
         )?;
         slot.step(LifecycleState::Resolved, "its dependencies are met")?;
@@ -236,7 +244,9 @@ impl Host {
             limits: Some(manifest.limits.apply(base)),
             version: Some(manifest.version.clone()),
             kind: Some(kind),
-            config: Some(manifest.config.clone()),
+            // A manifest without [config] keys takes any config, as a bare
+            // component does.
+            config: (!manifest.config.is_empty()).then(|| manifest.config.clone()),
         };
         Ok((options, outcome))
     }
@@ -304,7 +314,7 @@ impl Host {
                     slot.fail(reason.clone())?;
                     Err(reason)
                 }
-                None => match slot.activate("loaded") {
+                None => match slot.ops_activate("loaded") {
                     Err(Error::Activate { reason, .. }) => Err(reason),
                     other => other.map_err(|e| e.to_string()),
                 },

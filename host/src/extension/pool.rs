@@ -99,20 +99,21 @@ impl InstancePool {
     }
 
     /// The most recently returned idle instance, waiting up to `wait` for
-    /// one to come back while every live instance is busy; `None` when
-    /// there is none to wait for, or none came back in time. The instance
-    /// stays counted as live: give it back with [`InstancePool::checkin`].
-    pub(crate) fn take_idle(&self, wait: Duration) -> Option<Instance> {
+    /// one to come back while every live instance is busy: `Ok(None)` when
+    /// there is none (or the pool is closed), `Err` when none came back in
+    /// time. The instance stays counted as live: give it back with
+    /// [`InstancePool::checkin`].
+    pub(crate) fn take_idle(&self, wait: Duration) -> Result<Option<Instance>, ()> {
         let until = crate::sync::deadline(wait);
         let mut state = self.lock();
         loop {
             if let Some(instance) = state.idle.pop() {
-                return Some(instance);
+                return Ok(Some(instance));
             }
             if state.live == 0 || state.closed {
-                return None;
+                return Ok(None);
             }
-            state = self.returned.wait_until(state, until)?;
+            state = self.returned.wait_until(state, until).ok_or(())?;
         }
     }
 
@@ -141,6 +142,8 @@ impl InstancePool {
 
     fn forget_one(&self) {
         self.lock().live -= 1;
-        self.returned.notify_one();
+        // All: a snapshot waiting in `take_idle` must not swallow the wake-up
+        // a caller that may now create an instance needs.
+        self.returned.notify_all();
     }
 }

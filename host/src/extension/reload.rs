@@ -68,16 +68,21 @@ impl Host {
     /// 3. makes the new version serve new calls, while calls already
     ///    running finish on the old one, whose instances then shut down.
     ///
-    /// If any step fails, the old version keeps serving and the error says
-    /// why (rollback). A quarantined extension that reloads cleanly is
-    /// active again. Publishes the outcome on `ext.<name>.reload`.
+    /// If any step fails (a dependency or dependant no longer fits, the
+    /// component does not compile or start, every instance stays busy
+    /// past the deadline so the state cannot be taken), the old version
+    /// keeps serving and the error says why (rollback). When neither the
+    /// manifest nor the component changed, nothing happens. A quarantined
+    /// extension whose reload brings a changed version is active again; to
+    /// retry an unchanged one, activate it. Publishes the outcome on
+    /// `ext.<name>.reload`.
     pub fn reload_with(
         &self,
         name: &str,
         setup: &ExtensionSetup<'_>,
     ) -> Result<ReloadReport, Error> {
         let slot = self.inner.find(name)?;
-        let _one_at_a_time = slot.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let _ops = slot.ops();
         let old = slot.current();
         let result = self.replace(&slot, &old, setup).map_err(|reason| {
             slot.note_error(reason.clone());
@@ -106,8 +111,8 @@ impl Host {
         result
     }
 
-    /// Steps 1 to 3 of [`Host::reload_with`]; an error is the reason the
-    /// old version still serves.
+    /// Steps 1 to 3 of [`Host::reload_with`], under the slot's operations
+    /// lock; an error is the reason the old version still serves.
     fn replace(
         &self,
         slot: &Slot,
@@ -129,11 +134,32 @@ impl Host {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let (options, path, denied, same_manifest, source) = match source {
+        let unchanged = |path: &std::path::Path, report: ReloadReport| {
+            let bytes = std::fs::read(path).ok()?;
+            (crate::runtime::sha256_hex(&bytes) == old.hash).then_some(report)
+        };
+        let same = ReloadReport {
+            name: slot.name.to_string(),
+            from_version: old.version.clone(),
+            to_version: old.version.clone(),
+            from_sha256: old.hash.clone(),
+            to_sha256: old.hash.clone(),
+            changed: false,
+            state_bytes: None,
+            denied: Vec::new(),
+        };
+        let (options, path, denied, dependencies, source) = match source {
             Source::Manifest { file, text } => {
                 let now = std::fs::read_to_string(&file)
                     .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
                 let manifest = Manifest::from_file(&file).map_err(|e| e.to_string())?;
+                // Nothing changed: no permissions are asked for again, so a
+                // touched file does not fill the audit log.
+                if text.as_deref() == Some(now.as_str())
+                    && let Some(report) = unchanged(&manifest.component, same.clone())
+                {
+                    return Ok(report);
+                }
                 if manifest.name != *slot.name {
                     return Err(format!(
                         "{} now names the extension '{}'; load that as a new extension",
@@ -141,21 +167,32 @@ impl Host {
                         manifest.name
                     ));
                 }
+                self.check_dependencies(&manifest)
+                    .map_err(|e| e.to_string())?;
                 let permissions = self.permissions().map_err(|e| e.to_string())?;
                 let (options, outcome) = self
                     .manifest_options(&permissions, &manifest, setup)
                     .map_err(|e| e.to_string())?;
-                let same = text.as_deref() == Some(now.as_str());
                 let source = Source::Manifest {
                     file,
                     text: Some(now),
                 };
-                (options, manifest.component, outcome.denied, same, source)
+                let dependencies = Some(manifest.dependencies);
+                (
+                    options,
+                    manifest.component,
+                    outcome.denied,
+                    dependencies,
+                    source,
+                )
             }
             Source::Component(options) => {
+                if let Some(report) = unchanged(&old.path, same.clone()) {
+                    return Ok(report);
+                }
                 let path = old.path.clone();
                 let source = Source::Component(options.clone());
-                (*options, path, Vec::new(), true, source)
+                (*options, path, Vec::new(), None, source)
             }
         };
         let next = self
@@ -170,36 +207,78 @@ impl Host {
                 slot.kind
             ));
         }
+        self.check_dependants(slot, &next)?;
         let mut report = ReloadReport {
-            name: slot.name.to_string(),
-            from_version: old.version.clone(),
             to_version: next.version.clone(),
-            from_sha256: old.hash.clone(),
             to_sha256: next.hash.clone(),
-            changed: !(same_manifest && next.hash == old.hash),
-            state_bytes: None,
+            changed: true,
             denied,
+            ..same
         };
-        if !report.changed {
-            return Ok(report);
-        }
         let next = Arc::new(next);
-        if matches!(state, LifecycleState::Active | LifecycleState::Failed) {
-            let snapshot = old
-                .snapshot()
-                .map_err(|e| format!("the old version's snapshot failed: {e}"))?;
-            next.activate(snapshot.as_deref())
-                .map_err(|e| format!("the new version failed to start: {e}"))?;
-            report.state_bytes = snapshot.map(|s| s.len());
+        // The old version's most recent instance is held from its snapshot
+        // until the swap, so no call changes the state in between.
+        let held = match state {
+            LifecycleState::Active => old.hold_idle()?,
+            _ => None,
+        };
+        let (snapshot, held) = match held {
+            Some(instance) => {
+                let (snapshot, instance) = old
+                    .snapshot(instance)
+                    .map_err(|e| format!("the old version's snapshot failed: {e}"))?;
+                (snapshot, Some(instance))
+            }
+            None => (None, None),
+        };
+        if matches!(state, LifecycleState::Active | LifecycleState::Failed)
+            && let Err(e) = next.activate(snapshot.as_deref())
+        {
+            if let Some(instance) = held {
+                old.give_back(instance);
+            }
+            return Err(format!("the new version failed to start: {e}"));
         }
+        report.state_bytes = snapshot.map(|s| s.len());
         slot.swap(next);
         *slot.source.lock().unwrap_or_else(|e| e.into_inner()) = source;
-        old.retire();
-        if state == LifecycleState::Failed
-            && let Err(e) = slot.step(LifecycleState::Active, "reloaded")
-        {
-            tracing::debug!("{e}");
+        if let Some(dependencies) = dependencies {
+            *slot.dependencies.lock().unwrap_or_else(|e| e.into_inner()) = dependencies;
         }
+        old.retire();
+        if let Some(instance) = held {
+            // The old version is closed: this shuts the instance down.
+            old.give_back(instance);
+        }
+        slot.revived();
         Ok(report)
+    }
+
+    /// Checks that `next` still satisfies every loaded extension that
+    /// depends on `slot`.
+    fn check_dependants(&self, slot: &Slot, next: &Extension) -> Result<(), String> {
+        for other in self.inner.loaded() {
+            let Some(dependency) = other.depends_on(&slot.name) else {
+                continue;
+            };
+            if let Some(kind) = dependency.kind
+                && kind != next.kind
+            {
+                return Err(format!(
+                    "{} needs it to be an {kind} ({})",
+                    other.name,
+                    kind.interface()
+                ));
+            }
+            if let Some(version) = &next.version
+                && !dependency.req.matches(version)
+            {
+                return Err(format!(
+                    "{} needs {} {}, and the new version is {version}",
+                    other.name, slot.name, dependency.req
+                ));
+            }
+        }
+        Ok(())
     }
 }

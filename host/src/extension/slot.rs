@@ -2,6 +2,7 @@
 //! its lifecycle, its crash count, and where it came from so it can be
 //! reloaded.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -9,7 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde_json::json;
 
 use super::lifecycle::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
-use super::{Extension, ExtensionKind, ExtensionMetrics, GuestResult, LoadOptions, NodeConfig};
+use super::{
+    Dependency, Extension, ExtensionKind, ExtensionMetrics, GuestResult, LoadOptions, NodeConfig,
+};
 use crate::bus::Bus;
 use crate::runtime::Instance;
 use crate::{CallError, Error, ExtensionInfo};
@@ -30,8 +33,9 @@ pub(crate) struct Slot {
     pub(crate) kind: ExtensionKind,
     /// Load order: dependencies have lower numbers than their dependants.
     pub(crate) order: u64,
-    /// The extensions its manifest depends on, by name.
-    pub(crate) dependencies: Vec<String>,
+    /// The extensions its manifest depends on, by name; a reload may
+    /// change them.
+    pub(crate) dependencies: Mutex<BTreeMap<String, Dependency>>,
     /// The lifecycle state, readable without the lock on every call.
     state: AtomicU8,
     current: RwLock<Arc<Extension>>,
@@ -39,8 +43,10 @@ pub(crate) struct Slot {
     /// Shared by every version, so a reload keeps the figures.
     pub(crate) metrics: Arc<ExtensionMetrics>,
     pub(crate) source: Mutex<Source>,
-    /// Held through a reload, so two never interleave.
-    pub(crate) reloading: Mutex<()>,
+    /// Held through activate, deactivate, unload and reload, so they never
+    /// interleave. Never held by calls, so a guest hook that calls back
+    /// into the host cannot deadlock on it.
+    pub(crate) ops: Mutex<()>,
     /// Where lifecycle events are published (`ext.<name>.lifecycle`,
     /// `ext.<name>.quarantined`, `ext.<name>.reload`).
     events: Bus,
@@ -51,7 +57,7 @@ impl Slot {
     pub(crate) fn new(
         extension: Extension,
         order: u64,
-        dependencies: Vec<String>,
+        dependencies: BTreeMap<String, Dependency>,
         source: Source,
         events: Bus,
         crash: CrashPolicy,
@@ -60,13 +66,13 @@ impl Slot {
             name: extension.name.clone(),
             kind: extension.kind,
             order,
-            dependencies,
+            dependencies: Mutex::new(dependencies),
             state: AtomicU8::new(LifecycleState::Discovered.to_u8()),
             metrics: extension.ctx.metrics.clone(),
             current: RwLock::new(Arc::new(extension)),
             life: Mutex::new(Lifecycle::new()),
             source: Mutex::new(source),
-            reloading: Mutex::new(()),
+            ops: Mutex::new(()),
             events,
             crash,
         }
@@ -76,6 +82,17 @@ impl Slot {
         // Every update leaves the lifecycle whole, so a panic elsewhere
         // while it was held does not make it unusable.
         self.life.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Serialises lifecycle operations on this extension.
+    pub(crate) fn ops(&self) -> MutexGuard<'_, ()> {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether it depends on `name`.
+    pub(crate) fn depends_on(&self, name: &str) -> Option<Dependency> {
+        let dependencies = self.dependencies.lock().unwrap_or_else(|e| e.into_inner());
+        dependencies.get(name).cloned()
     }
 
     /// The lifecycle state.
@@ -179,10 +196,15 @@ impl Slot {
     }
 
     fn unavailable(&self, state: LifecycleState) -> CallError {
+        // The lifecycle lock is only ever held briefly, never across a
+        // guest call, so a guest calling back in here cannot deadlock.
+        let reason = (self.life().history.last())
+            .filter(|t| t.to == state)
+            .map(|t| t.reason.clone());
         let error = CallError::Unavailable {
             extension: self.name.to_string(),
             state,
-            reason: self.life().last_error.clone(),
+            reason,
         };
         self.metrics
             .record_call(std::time::Duration::ZERO, 0, Some(&error));
@@ -206,9 +228,13 @@ impl Slot {
             return;
         };
         life.last_error = Some(reason);
+        // Closed under the lock, so an activation cannot slip in between
+        // the step and the close; the hooks run after it is released.
+        let current = self.current();
+        let idle = current.close();
         drop(life);
         tracing::warn!(extension = %self.name, "{}", transition.reason);
-        self.current().retire();
+        current.shut_down(idle);
         self.announce_step(&transition);
         self.announce(
             "quarantined",
@@ -223,42 +249,43 @@ impl Slot {
 
     /// Starts the extension (Loaded, Inactive or Failed to Active): its
     /// first instance runs `on-load` and `on-activate`. On failure it is
-    /// left Failed with the reason.
+    /// left Failed with the reason. The caller holds [`Slot::ops`].
     pub(crate) fn activate(&self, reason: &str) -> Result<(), Error> {
-        let mut life = self.life();
-        if !life.state.can_become(LifecycleState::Active) {
+        let from = self.state();
+        if !from.can_become(LifecycleState::Active) {
             return Err(TransitionError {
                 extension: self.name.to_string(),
-                from: life.state,
+                from,
                 to: LifecycleState::Active,
             }
             .into());
         }
-        match self.current().activate(None) {
-            Ok(()) => {
-                let transition = self.step_locked(&mut life, LifecycleState::Active, reason)?;
-                drop(life);
-                self.announce_step(&transition);
-                Ok(())
-            }
+        // The hooks run with no lock held: they may call back into the host.
+        let started = self.current().activate(None);
+        let mut life = self.life();
+        let transition = match &started {
+            Ok(()) => Some(self.step_locked(&mut life, LifecycleState::Active, reason)?),
             Err(failure) => {
                 life.last_error = Some(failure.clone());
-                let transition = if life.state.can_become(LifecycleState::Failed) {
-                    self.step_locked(&mut life, LifecycleState::Failed, failure.clone())
-                        .ok()
-                } else {
-                    None
-                };
-                drop(life);
-                if let Some(transition) = transition {
-                    self.announce_step(&transition);
-                }
-                Err(Error::Activate {
-                    name: self.name.to_string(),
-                    reason: failure,
-                })
+                (life.state.can_become(LifecycleState::Failed))
+                    .then(|| self.step_locked(&mut life, LifecycleState::Failed, failure.clone()))
+                    .transpose()?
             }
+        };
+        drop(life);
+        if let Some(transition) = transition {
+            self.announce_step(&transition);
         }
+        started.map_err(|reason| Error::Activate {
+            name: self.name.to_string(),
+            reason,
+        })
+    }
+
+    /// [`Slot::activate`] under [`Slot::ops`].
+    pub(crate) fn ops_activate(&self, reason: &str) -> Result<(), Error> {
+        let _ops = self.ops();
+        self.activate(reason)
     }
 
     /// Fails the extension without starting it, e.g. because a dependency
@@ -271,11 +298,34 @@ impl Slot {
 
     /// Stops serving (Active to Inactive): new calls are refused, idle
     /// instances run `on-deactivate` and `on-unload`, busy ones when their
-    /// call returns.
+    /// call returns. The caller holds [`Slot::ops`].
     pub(crate) fn deactivate(&self, reason: &str) -> Result<(), TransitionError> {
-        self.step(LifecycleState::Inactive, reason)?;
-        self.current().retire();
+        self.leave(LifecycleState::Inactive, reason)
+    }
+
+    /// Steps to `to` and stops the serving version, closing it under the
+    /// lifecycle lock and running the guests' hooks after.
+    pub(crate) fn leave(&self, to: LifecycleState, reason: &str) -> Result<(), TransitionError> {
+        let mut life = self.life();
+        let transition = self.step_locked(&mut life, to, reason)?;
+        let current = self.current();
+        let idle = current.close();
+        drop(life);
+        current.shut_down(idle);
+        self.announce_step(&transition);
         Ok(())
+    }
+
+    /// After a reload swapped in a started version: a quarantined (or
+    /// failed) extension is active again. The caller holds [`Slot::ops`].
+    pub(crate) fn revived(&self) {
+        let mut life = self.life();
+        if life.state == LifecycleState::Failed
+            && let Ok(transition) = self.step_locked(&mut life, LifecycleState::Active, "reloaded")
+        {
+            drop(life);
+            self.announce_step(&transition);
+        }
     }
 
     /// What [`Host::extensions`](crate::Host::extensions) reports.

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher as _};
 
@@ -31,18 +31,23 @@ pub struct ReloadEvent {
 /// Watches loaded extensions' files and reloads them when they change;
 /// stops when dropped.
 pub struct Watcher {
-    // Dropped first: closes the event channel, which ends the thread.
-    watcher: Option<notify::RecommendedWatcher>,
+    stop: mpsc::Sender<Message>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Drop for Watcher {
     fn drop(&mut self) {
-        drop(self.watcher.take());
+        let _ = self.stop.send(Message::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
+}
+
+/// What the watcher thread receives.
+enum Message {
+    Changed(notify::Result<notify::Event>),
+    Stop,
 }
 
 /// A file as the watcher knows it: its directory, resolved, and its name.
@@ -54,13 +59,50 @@ fn key(path: &Path) -> Option<FileKey> {
     Some((dir, path.file_name()?.to_os_string()))
 }
 
+/// The files of every loaded extension (component and manifest), by the
+/// extension they belong to.
+fn files_of(host: &Host) -> HashMap<FileKey, String> {
+    let mut files = HashMap::new();
+    for slot in host.inner.loaded() {
+        let mut paths = vec![slot.current().path.clone()];
+        if let Source::Manifest { file, .. } =
+            &*slot.source.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            paths.push(file.clone());
+        }
+        for path in paths {
+            if let Some(key) = key(&path) {
+                files.insert(key, slot.name.to_string());
+            }
+        }
+    }
+    files
+}
+
+/// Watches the directories of `files` not watched yet.
+fn watch_dirs(
+    watcher: &mut notify::RecommendedWatcher,
+    watched: &mut BTreeSet<PathBuf>,
+    files: &HashMap<FileKey, String>,
+) -> notify::Result<()> {
+    for (dir, _) in files.keys() {
+        if !watched.contains(dir) {
+            watcher.watch(dir, RecursiveMode::NonRecursive)?;
+            watched.insert(dir.clone());
+        }
+    }
+    Ok(())
+}
+
 impl Host {
-    /// Watches the component and manifest files of every extension loaded
-    /// now and reloads an extension ([`Host::reload`]) when one of its
-    /// files changes and then stays unchanged for [`SETTLE`]. Each reload's
+    /// Watches the component and manifest files of every loaded extension
+    /// and reloads an extension ([`Host::reload`]) when one of its files
+    /// changes and then stays unchanged for [`SETTLE`]. Each reload's
     /// outcome goes to `on_reload`, on the watcher's thread. A change that
     /// does not load (a half-written component, a broken manifest) leaves
-    /// the old version serving; the next change is tried again.
+    /// the old version serving; the next change is tried again. After each
+    /// round of reloads the watcher picks up files that have moved and
+    /// extensions loaded since it started.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), symphony_host::Error> {
@@ -79,79 +121,112 @@ impl Host {
         on_reload: impl FnMut(ReloadEvent) + Send + 'static,
     ) -> Result<Watcher, Error> {
         let setup = |e: notify::Error| Error::Setup(format!("cannot watch extension files: {e}"));
-        let mut files: HashMap<FileKey, String> = HashMap::new();
-        for slot in self.inner.loaded() {
-            let mut paths = vec![slot.current().path.clone()];
-            if let Source::Manifest { file, .. } =
-                &*slot.source.lock().unwrap_or_else(|e| e.into_inner())
-            {
-                paths.push(file.clone());
-            }
-            for path in paths {
-                if let Some(key) = key(&path) {
-                    files.insert(key, slot.name.to_string());
-                }
-            }
-        }
-        let (events, received) = mpsc::channel();
-        let mut watcher = notify::recommended_watcher(events).map_err(setup)?;
-        let dirs: BTreeSet<&PathBuf> = files.keys().map(|(dir, _)| dir).collect();
-        for dir in dirs {
-            watcher
-                .watch(dir, RecursiveMode::NonRecursive)
-                .map_err(setup)?;
-        }
+        let (sender, received) = mpsc::channel();
+        let events = sender.clone();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = events.send(Message::Changed(event));
+        })
+        .map_err(setup)?;
+        let files = files_of(self);
+        let mut watched = BTreeSet::new();
+        watch_dirs(&mut watcher, &mut watched, &files).map_err(setup)?;
         let host = self.clone();
+        let mut state = WatchState {
+            watcher,
+            watched,
+            files,
+        };
         let thread = std::thread::Builder::new()
             .name("symphony-watch".into())
-            .spawn(move || watch_loop(&host, &files, &received, on_reload))
+            .spawn(move || state.run(&host, &received, on_reload))
             .map_err(|e| Error::Setup(format!("cannot start the watcher thread: {e}")))?;
         Ok(Watcher {
-            watcher: Some(watcher),
+            stop: sender,
             thread: Some(thread),
         })
     }
 }
 
-/// Collects changed extensions until nothing has changed for [`SETTLE`],
-/// then reloads them; ends when the watcher is dropped.
-fn watch_loop(
-    host: &Host,
-    files: &HashMap<FileKey, String>,
-    received: &mpsc::Receiver<notify::Result<notify::Event>>,
-    mut on_reload: impl FnMut(ReloadEvent),
-) {
-    let mut pending = BTreeSet::new();
-    loop {
-        let event = if pending.is_empty() {
-            received
-                .recv()
-                .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
-        } else {
-            received.recv_timeout(SETTLE)
-        };
-        match event {
-            Ok(Ok(event)) => {
-                if event.kind.is_access() {
-                    continue;
-                }
-                for path in &event.paths {
-                    if let Some(name) = key(path).and_then(|k| files.get(&k)) {
-                        pending.insert(name.clone());
-                    }
-                }
-            }
-            Ok(Err(e)) => tracing::warn!("watching extension files: {e}"),
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                for name in std::mem::take(&mut pending) {
-                    let result = host.reload(&name).map_err(|e| e.to_string());
-                    if result.as_ref().is_ok_and(|r| !r.changed) {
+/// The watcher thread's state.
+struct WatchState {
+    watcher: notify::RecommendedWatcher,
+    watched: BTreeSet<PathBuf>,
+    files: HashMap<FileKey, String>,
+}
+
+impl WatchState {
+    /// Collects changed extensions until none of their files has changed
+    /// for [`SETTLE`], then reloads them; ends when the [`Watcher`] is
+    /// dropped.
+    fn run(
+        &mut self,
+        host: &Host,
+        received: &mpsc::Receiver<Message>,
+        mut on_reload: impl FnMut(ReloadEvent),
+    ) {
+        let mut pending = BTreeSet::new();
+        // The settle timer restarts only on changes to extensions' files,
+        // so other files written in the same directories cannot hold a
+        // reload back.
+        let mut quiet_since = Instant::now();
+        loop {
+            let message = if pending.is_empty() {
+                received.recv().ok()
+            } else {
+                let left = SETTLE.saturating_sub(quiet_since.elapsed());
+                match received.recv_timeout(left) {
+                    Ok(message) => Some(message),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.reload(host, std::mem::take(&mut pending), &mut on_reload);
                         continue;
                     }
-                    on_reload(ReloadEvent { name, result });
+                    Err(mpsc::RecvTimeoutError::Disconnected) => None,
                 }
+            };
+            match message {
+                None | Some(Message::Stop) => return,
+                Some(Message::Changed(Ok(event))) => {
+                    if event.kind.is_access() {
+                        continue;
+                    }
+                    let before = pending.len();
+                    if event.need_rescan() {
+                        pending.extend(self.files.values().cloned());
+                    }
+                    for path in &event.paths {
+                        if let Some(name) = key(path).and_then(|k| self.files.get(&k)) {
+                            pending.insert(name.clone());
+                        }
+                    }
+                    if pending.len() > before || event.paths.iter().any(|p| self.owns(p)) {
+                        quiet_since = Instant::now();
+                    }
+                }
+                Some(Message::Changed(Err(e))) => tracing::warn!("watching extension files: {e}"),
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+
+    fn owns(&self, path: &Path) -> bool {
+        key(path).is_some_and(|k| self.files.contains_key(&k))
+    }
+
+    fn reload(
+        &mut self,
+        host: &Host,
+        names: BTreeSet<String>,
+        on_reload: &mut impl FnMut(ReloadEvent),
+    ) {
+        for name in names {
+            let result = host.reload(&name).map_err(|e| e.to_string());
+            if result.as_ref().is_ok_and(|r| !r.changed) {
+                continue;
+            }
+            on_reload(ReloadEvent { name, result });
+        }
+        self.files = files_of(host);
+        if let Err(e) = watch_dirs(&mut self.watcher, &mut self.watched, &self.files) {
+            tracing::warn!("watching extension files: {e}");
         }
     }
 }

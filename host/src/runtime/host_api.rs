@@ -5,7 +5,7 @@ use std::cell::Cell;
 use super::bindings::host::Host as HostImports;
 use super::bindings::types::{self, ExtError, LogLevel};
 use super::state::StoreState;
-use crate::extension::{ArtifactAccess, NodeConfig};
+use crate::extension::ArtifactAccess;
 use crate::host::HostInner;
 
 /// How deep `model-call` may nest (an Instrument calling an Instrument ...).
@@ -120,7 +120,11 @@ impl HostImports for StoreState {
             .instrument(&instrument)
             .map_err(|e| ExtError::Unavailable(e.to_string()))?;
         MODEL_CALL_DEPTH.set(depth + 1);
-        let result = model.invoke(&NodeConfig::default(), &input);
+        // The model's own manifest defaults, as a workflow node would get.
+        let config = host
+            .node_config(&instrument, &serde_json::Map::new())
+            .map_err(|e| ExtError::Unavailable(e.to_string()))?;
+        let result = model.invoke(&config, &input);
         MODEL_CALL_DEPTH.set(depth);
         result.map_err(|e| match e {
             crate::CallError::Guest { error, .. } => error.into(),
