@@ -117,6 +117,14 @@ pub use extension::{
 };
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};
+pub use pit::dag::{
+    BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecutionState, Progress,
+    RecoveryError, RecoveryPolicy, RunControl, RunTransitionError,
+};
+pub use pit::pool::{
+    HotSet, HotSetError, HotSetStats, InstanceLifecycle, InvalidTransition, Listener, ListenerId,
+    Listeners, PoolState, PoolTransition,
+};
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
 pub use workflow::{

@@ -1,3 +1,5 @@
 //! The Pit: the host's infrastructure components.
 
 pub mod artifacts;
+pub mod dag;
+pub mod pool;

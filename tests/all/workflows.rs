@@ -243,3 +243,24 @@ fn node_configs_that_do_not_fit_the_manifest_are_refused_before_running() {
     let error = host.run(&workflow, &json!("text")).unwrap_err();
     assert!(error.to_string().contains("summary_sentences"), "{error}");
 }
+
+#[test]
+fn node_configs_inside_a_map_body_are_checked_too() {
+    let host = host();
+    let workflow = Workflow::from_json(
+        r#"{"schema_version": 2, "id": "w", "name": "w", "version": "1.0.0",
+            "nodes": [
+              {"id": "each", "kind": "control", "control": {"map": {
+                "nodes": [{"id": "weigh", "kind": "instrument", "extension": "mock-llm",
+                           "config": {"keywords": -1}}]
+              }}}
+            ]}"#,
+        "test",
+    )
+    .unwrap();
+    let message = host.validate(&workflow).unwrap_err().to_string();
+    assert!(
+        message.contains("node 'each' > node 'weigh': config 'keywords': must be 0 to 50, got -1"),
+        "{message}"
+    );
+}
