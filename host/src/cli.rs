@@ -170,12 +170,7 @@ impl ExtDirs {
         })?;
         for loaded in &report.loaded {
             for denial in &loaded.denied {
-                eprintln!(
-                    "warning: {} may not {} ({})",
-                    loaded.name,
-                    denial.capability.describe(),
-                    denial.reason
-                );
+                eprintln!("warning: {} {denial}", loaded.name);
             }
         }
         for note in &report.notes {

@@ -354,9 +354,9 @@ impl Extension {
         Ok(result)
     }
 
-    /// Gives an instance back to the pool, or shuts it down when this
-    /// version has stopped serving.
-    fn release(&self, instance: Instance) {
+    /// Gives an instance (from a call or [`Extension::hold_idle`]) back to
+    /// the pool, or shuts it down when this version has stopped serving.
+    pub(crate) fn release(&self, instance: Instance) {
         if let Some(instance) = self.pool.checkin(instance) {
             instance.shut_down(self.limits.fuel, self.deadline_ticks);
         }
@@ -406,7 +406,7 @@ impl Extension {
 
     /// This version's most recently used instance, taken out of the pool
     /// so no call changes its state until it is given back with
-    /// [`Extension::give_back`]; waits up to the deadline for one to finish
+    /// [`Extension::release`]; waits up to the deadline for one to finish
     /// its call when all are busy. `Ok(None)` when there is no instance.
     pub(crate) fn hold_idle(&self) -> Result<Option<Instance>, String> {
         self.pool.take_idle(self.limits.deadline).map_err(|()| {
@@ -436,11 +436,6 @@ impl Extension {
                 Err(error.to_string())
             }
         }
-    }
-
-    /// Returns an instance taken with [`Extension::hold_idle`].
-    pub(crate) fn give_back(&self, instance: Instance) {
-        self.release(instance);
     }
 
     fn new_instance(&self) -> Result<Instance, CallError> {

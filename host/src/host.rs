@@ -268,7 +268,6 @@ impl Host {
         )?;
         slot.step(LifecycleState::Resolved, "needs no other extension")?;
         slot.step(LifecycleState::Loaded, "compiled and linked")?;
-        let _ops = slot.ops();
         slot.activate("loaded")?;
         Ok(name)
     }
@@ -402,18 +401,14 @@ impl Host {
     /// to activate or was quarantined: a fresh instance runs `on-load` and
     /// `on-activate`, and its crash count within the window restarts.
     pub fn activate(&self, name: &str) -> Result<(), Error> {
-        let slot = self.inner.find(name)?;
-        let _ops = slot.ops();
-        slot.activate("activated")
+        self.inner.find(name)?.activate("activated")
     }
 
     /// Stops the extension `name` from taking calls: its idle instances
     /// run `on-deactivate` and `on-unload` now, busy ones when their call
     /// returns.
     pub fn deactivate(&self, name: &str) -> Result<(), Error> {
-        let slot = self.inner.find(name)?;
-        let _ops = slot.ops();
-        Ok(slot.deactivate("deactivated")?)
+        Ok(self.inner.find(name)?.deactivate("deactivated")?)
     }
 
     /// Removes the extension `name`, deactivating it first if it is
@@ -437,7 +432,7 @@ impl Host {
         }
         let _ops = slot.ops();
         if slot.state() == LifecycleState::Active {
-            slot.deactivate("deactivated to unload")?;
+            slot.leave(LifecycleState::Inactive, "deactivated to unload")?;
         }
         slot.leave(LifecycleState::Unloaded, "unloaded")?;
         let mut extensions = self
@@ -565,7 +560,6 @@ impl Host {
         let mut slots = self.inner.loaded();
         slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));
         for slot in slots {
-            let _ops = slot.ops();
             if slot.state() == LifecycleState::Active
                 && let Err(e) = slot.deactivate("the host shut down")
             {

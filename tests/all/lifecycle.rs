@@ -2,7 +2,7 @@
 //! quarantine after repeated crashes, and hot reload with state handover
 //! and rollback.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -183,20 +183,32 @@ fn repeated_crashes_quarantine_the_extension_and_announce_it() {
     );
 }
 
-/// The status panel (an Addon with one instance) in a directory of its
-/// own, loaded from its manifest.
-fn status_panel(host: &Host) -> (tempfile::TempDir, PathBuf) {
+/// Loads one extension from a directory of its own (see
+/// [`extension_dir`]); returns the root to keep and the directory.
+fn load_one(
+    host: &Host,
+    name: &str,
+    kind: &str,
+    wasm: &Path,
+    extra: &str,
+) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
-    let dir = extension_dir(
-        root.path(),
+    let dir = extension_dir(root.path(), name, kind, wasm, extra);
+    host.load_extensions(&[root.path().to_path_buf()], &ExtensionSetup::default())
+        .unwrap();
+    (root, dir)
+}
+
+/// The status panel (an Addon with one instance), loaded from its
+/// manifest in a directory of its own.
+fn status_panel(host: &Host) -> (tempfile::TempDir, PathBuf) {
+    load_one(
+        host,
         "status-panel",
         "addon",
         &component("status_panel"),
         "",
-    );
-    host.load_extensions(&[root.path().to_path_buf()], &ExtensionSetup::default())
-        .unwrap();
-    (root, dir)
+    )
 }
 
 fn toggle() -> UiEvent {
@@ -316,16 +328,13 @@ fn labelled(label: &str) -> String {
 #[test]
 fn a_reload_under_a_long_call_lets_it_finish_on_the_old_version() {
     let host = bare_host();
-    let root = tempfile::tempdir().unwrap();
-    let dir = extension_dir(
-        root.path(),
+    let (_root, dir) = load_one(
+        &host,
         "slow",
         "operator",
         &fixture("hostile"),
         &labelled("one"),
     );
-    host.load_extensions(&[root.path().to_path_buf()], &ExtensionSetup::default())
-        .unwrap();
     let workflow = symphony_host::Workflow::from_json(
         r#"{"schema_version": 2, "id": "w", "name": "w", "version": "1.0.0",
             "nodes": [{"id": "n", "kind": "operator", "extension": "slow"}]}"#,
@@ -415,10 +424,7 @@ fn a_quarantined_extension_reloaded_with_a_new_version_serves_again() {
             window: Duration::from_secs(600),
         })
     });
-    let root = tempfile::tempdir().unwrap();
-    let dir = extension_dir(root.path(), "fragile", "operator", &fixture("hostile"), "");
-    host.load_extensions(&[root.path().to_path_buf()], &ExtensionSetup::default())
-        .unwrap();
+    let (_root, dir) = load_one(&host, "fragile", "operator", &fixture("hostile"), "");
     let op = host.operator("fragile").unwrap();
     call(&op, json!({"mode": "panic"})).unwrap_err();
     assert_eq!(

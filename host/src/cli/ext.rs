@@ -149,12 +149,7 @@ fn watch(host_args: HostArgs, ext: &super::ExtDirs, json: bool) -> anyhow::Resul
                     version(&report.to_version, &report.to_sha256),
                 );
                 for denial in &report.denied {
-                    println!(
-                        "  {} may not {} ({})",
-                        event.name,
-                        denial.capability.describe(),
-                        denial.reason
-                    );
+                    println!("  {} {denial}", event.name);
                 }
             }
             Err(error) => println!("{error}"),

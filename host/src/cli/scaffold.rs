@@ -298,24 +298,10 @@ impl Plan {
     }
 }
 
-/// Checks `name` against the manifest's rule for extension names, by
-/// reading a manifest that carries it: the rule stays in one place.
+/// Checks `name` against the manifest's rule for extension names.
 fn check_extension_name(name: &str) -> anyhow::Result<()> {
-    let probe = format!(
-        "[extension]\nname = {}\nversion = \"0.1.0\"\nkind = \"operator\"\ncomponent = \"x.wasm\"\n",
-        toml_string(name)
-    );
-    match Manifest::parse(&probe, MANIFEST_FILE) {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            let problems: Vec<&str> = error
-                .problems()
-                .iter()
-                .map(|p| p.message.as_str())
-                .collect();
-            bail!("{}", problems.join("; "))
-        }
-    }
+    Manifest::check_name(name)
+        .map_err(|why| anyhow::anyhow!("invalid extension.name \"{name}\": {why}"))
 }
 
 /// `text` as a TOML basic string, quotes included.

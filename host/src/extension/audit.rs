@@ -10,7 +10,6 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -98,11 +97,8 @@ impl AuditRecord {
         by: DecidedBy,
         detail: impl Into<String>,
     ) -> Self {
-        let time_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         AuditRecord {
-            time_ms,
+            time_ms: symphony_protocol::now_us() / 1000,
             extension: extension.into(),
             version,
             capability: capability.into(),

@@ -2,7 +2,7 @@
 //! allowed between them, and the record of the ones it went through.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -187,9 +187,7 @@ impl Lifecycle {
             from: self.state,
             to,
             reason: reason.into(),
-            at_ms: SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            at_ms: symphony_protocol::now_us() / 1000,
         };
         self.state = to;
         if to == LifecycleState::Active {

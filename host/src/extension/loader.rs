@@ -139,7 +139,6 @@ impl Host {
     ) -> Result<LoadedExtension, Error> {
         self.check_dependencies(manifest)?;
         let (loaded, slot) = self.load_manifest_with(&self.permissions()?, manifest, setup)?;
-        let _ops = slot.ops();
         slot.activate("loaded")?;
         Ok(loaded)
     }
@@ -187,7 +186,6 @@ impl Host {
         setup: &ExtensionSetup<'_>,
     ) -> Result<(LoadedExtension, Arc<Slot>), Error> {
         let (options, outcome) = self.manifest_options(permissions, manifest, setup)?;
-        let kind = options.kind.unwrap_or(ExtensionKind::Operator);
         let extension = self.prepare(
             &manifest.component,
             &manifest.name,
@@ -206,7 +204,9 @@ impl Host {
         let loaded = LoadedExtension {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
-            kind,
+            // The component's world, which `prepare` checked against the
+            // manifest's kind.
+            kind: slot.kind,
             denied: outcome.denied,
             update: outcome.update,
         };
@@ -314,7 +314,7 @@ impl Host {
                     slot.fail(reason.clone())?;
                     Err(reason)
                 }
-                None => match slot.ops_activate("loaded") {
+                None => match slot.activate("loaded") {
                     Err(Error::Activate { reason, .. }) => Err(reason),
                     other => other.map_err(|e| e.to_string()),
                 },

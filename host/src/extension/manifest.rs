@@ -300,6 +300,15 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// Checks an extension name against the rule manifests follow:
+    /// `[a-z0-9][a-z0-9-]*`, up to 64 characters; the error says what is
+    /// wrong, e.g. `contains 'S' (use lowercase letters, digits and '-')`.
+    pub fn check_name(name: &str) -> Result<(), String> {
+        check_name(name)
+    }
+}
+
 /// Checks an extension name: `[a-z0-9][a-z0-9-]*`, up to 64 characters.
 fn check_name(name: &str) -> Result<(), String> {
     const MAX: usize = 64;

@@ -7,32 +7,31 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{ConfigSchema, NodeConfig};
+use super::{ConfigSchema, NodeConfig, Slot};
 use crate::Error;
 use crate::host::HostInner;
 use crate::workflow::{Control, Node, NodeKind, Problem};
 
-impl HostInner {
-    /// The config a call of `extension` gets from a node's `config`:
-    /// checked against the keys its manifest declares, with their defaults
-    /// filled in. An extension loaded without a manifest takes any config.
-    pub(crate) fn node_config(
-        &self,
-        extension: &str,
-        config: &Map<String, Value>,
-    ) -> Result<NodeConfig, Error> {
-        match self.find(extension)?.current().config.clone() {
+impl Slot {
+    /// The config a call gets from a node's `config`: checked against the
+    /// keys the serving version's manifest declares, with their defaults
+    /// filled in. An extension loaded without a manifest (or whose
+    /// manifest declares no keys) takes any config.
+    pub(crate) fn node_config(&self, config: &Map<String, Value>) -> Result<NodeConfig, Error> {
+        match &self.current().config {
             None => Ok(NodeConfig::new(config.clone())),
             Some(schema) => schema
                 .check(config)
                 .map(NodeConfig::new)
                 .map_err(|problems| Error::Config {
-                    extension: extension.to_string(),
+                    extension: self.name.to_string(),
                     problems,
                 }),
         }
     }
+}
 
+impl HostInner {
     /// Every node in `nodes` (map bodies included) whose config does not
     /// fit its extension's declared keys, named as validation names nodes
     /// (`node 'each' > node 'x'`). Nodes of unknown extensions are left to

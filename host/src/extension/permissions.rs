@@ -77,6 +77,19 @@ pub struct Denial {
     pub reason: String,
 }
 
+/// `may not open network connections to h:443 (no terminal to ask)`: what
+/// a warning about the extension says after its name.
+impl std::fmt::Display for Denial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "may not {} ({})",
+            self.capability.describe(),
+            self.reason
+        )
+    }
+}
+
 /// As `{"capability": "net:h:443", "by": "policy", "reason": ...}`.
 impl serde::Serialize for Denial {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

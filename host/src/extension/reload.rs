@@ -134,9 +134,8 @@ impl Host {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let unchanged = |path: &std::path::Path, report: ReloadReport| {
-            let bytes = std::fs::read(path).ok()?;
-            (crate::runtime::sha256_hex(&bytes) == old.hash).then_some(report)
+        let same_component = |path: &std::path::Path| {
+            std::fs::read(path).is_ok_and(|bytes| crate::runtime::sha256_hex(&bytes) == old.hash)
         };
         let same = ReloadReport {
             name: slot.name.to_string(),
@@ -155,10 +154,8 @@ impl Host {
                 let manifest = Manifest::from_file(&file).map_err(|e| e.to_string())?;
                 // Nothing changed: no permissions are asked for again, so a
                 // touched file does not fill the audit log.
-                if text.as_deref() == Some(now.as_str())
-                    && let Some(report) = unchanged(&manifest.component, same.clone())
-                {
-                    return Ok(report);
+                if text.as_deref() == Some(now.as_str()) && same_component(&manifest.component) {
+                    return Ok(same);
                 }
                 if manifest.name != *slot.name {
                     return Err(format!(
@@ -187,8 +184,8 @@ impl Host {
                 )
             }
             Source::Component(options) => {
-                if let Some(report) = unchanged(&old.path, same.clone()) {
-                    return Ok(report);
+                if same_component(&old.path) {
+                    return Ok(same);
                 }
                 let path = old.path.clone();
                 let source = Source::Component(options.clone());
@@ -235,7 +232,7 @@ impl Host {
             && let Err(e) = next.activate(snapshot.as_deref())
         {
             if let Some(instance) = held {
-                old.give_back(instance);
+                old.release(instance);
             }
             return Err(format!("the new version failed to start: {e}"));
         }
@@ -248,7 +245,7 @@ impl Host {
         old.retire();
         if let Some(instance) = held {
             // The old version is closed: this shuts the instance down.
-            old.give_back(instance);
+            old.release(instance);
         }
         slot.revived();
         Ok(report)

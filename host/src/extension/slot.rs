@@ -44,7 +44,7 @@ pub(crate) struct Slot {
     pub(crate) metrics: Arc<ExtensionMetrics>,
     pub(crate) source: Mutex<Source>,
     /// Held through activate, deactivate, unload and reload, so they never
-    /// interleave. Never held by calls, so a guest hook that calls back
+    /// interleave (taken by `activate` and `deactivate` themselves). Never held by calls, so a guest hook that calls back
     /// into the host cannot deadlock on it.
     pub(crate) ops: Mutex<()>,
     /// Where lifecycle events are published (`ext.<name>.lifecycle`,
@@ -108,11 +108,10 @@ impl Slot {
             .clone()
     }
 
-    /// Makes `next` the version serving new calls; returns the one it
-    /// replaces, which keeps serving the calls it has.
-    pub(crate) fn swap(&self, next: Arc<Extension>) -> Arc<Extension> {
-        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        std::mem::replace(&mut *current, next)
+    /// Makes `next` the version serving new calls; the one it replaces
+    /// keeps serving the calls it has.
+    pub(crate) fn swap(&self, next: Arc<Extension>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = next;
     }
 
     /// Publishes `payload` on `ext.<name>.<event>`; an extension name that
@@ -249,8 +248,9 @@ impl Slot {
 
     /// Starts the extension (Loaded, Inactive or Failed to Active): its
     /// first instance runs `on-load` and `on-activate`. On failure it is
-    /// left Failed with the reason. The caller holds [`Slot::ops`].
+    /// left Failed with the reason.
     pub(crate) fn activate(&self, reason: &str) -> Result<(), Error> {
+        let _ops = self.ops();
         let from = self.state();
         if !from.can_become(LifecycleState::Active) {
             return Err(TransitionError {
@@ -282,12 +282,6 @@ impl Slot {
         })
     }
 
-    /// [`Slot::activate`] under [`Slot::ops`].
-    pub(crate) fn ops_activate(&self, reason: &str) -> Result<(), Error> {
-        let _ops = self.ops();
-        self.activate(reason)
-    }
-
     /// Fails the extension without starting it, e.g. because a dependency
     /// failed.
     pub(crate) fn fail(&self, reason: String) -> Result<(), TransitionError> {
@@ -298,13 +292,15 @@ impl Slot {
 
     /// Stops serving (Active to Inactive): new calls are refused, idle
     /// instances run `on-deactivate` and `on-unload`, busy ones when their
-    /// call returns. The caller holds [`Slot::ops`].
+    /// call returns.
     pub(crate) fn deactivate(&self, reason: &str) -> Result<(), TransitionError> {
+        let _ops = self.ops();
         self.leave(LifecycleState::Inactive, reason)
     }
 
     /// Steps to `to` and stops the serving version, closing it under the
-    /// lifecycle lock and running the guests' hooks after.
+    /// lifecycle lock and running the guests' hooks after. The caller holds
+    /// [`Slot::ops`].
     pub(crate) fn leave(&self, to: LifecycleState, reason: &str) -> Result<(), TransitionError> {
         let mut life = self.life();
         let transition = self.step_locked(&mut life, to, reason)?;

@@ -189,26 +189,23 @@ impl WatchState {
                     if event.kind.is_access() {
                         continue;
                     }
-                    let before = pending.len();
-                    if event.need_rescan() {
+                    let mut ours = event.need_rescan();
+                    if ours {
                         pending.extend(self.files.values().cloned());
                     }
                     for path in &event.paths {
                         if let Some(name) = key(path).and_then(|k| self.files.get(&k)) {
                             pending.insert(name.clone());
+                            ours = true;
                         }
                     }
-                    if pending.len() > before || event.paths.iter().any(|p| self.owns(p)) {
+                    if ours {
                         quiet_since = Instant::now();
                     }
                 }
                 Some(Message::Changed(Err(e))) => tracing::warn!("watching extension files: {e}"),
             }
         }
-    }
-
-    fn owns(&self, path: &Path) -> bool {
-        key(path).is_some_and(|k| self.files.contains_key(&k))
     }
 
     fn reload(

@@ -119,11 +119,11 @@ impl HostImports for StoreState {
         let model = host
             .instrument(&instrument)
             .map_err(|e| ExtError::Unavailable(e.to_string()))?;
-        MODEL_CALL_DEPTH.set(depth + 1);
         // The model's own manifest defaults, as a workflow node would get.
-        let config = host
-            .node_config(&instrument, &serde_json::Map::new())
+        let config = (model.ext)
+            .node_config(&serde_json::Map::new())
             .map_err(|e| ExtError::Unavailable(e.to_string()))?;
+        MODEL_CALL_DEPTH.set(depth + 1);
         let result = model.invoke(&config, &input);
         MODEL_CALL_DEPTH.set(depth);
         result.map_err(|e| match e {

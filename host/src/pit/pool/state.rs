@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -109,14 +108,6 @@ pub struct PoolTransition {
 
 fn serialize_str<S: Serializer>(value: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(value)
-}
-
-/// The current time in milliseconds since the Unix epoch (0 if the clock
-/// is set before it).
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Identifies a subscription to [`Listeners`], for unsubscribing.
@@ -274,7 +265,7 @@ impl InstanceLifecycle {
         to: PoolState,
         reason: impl Into<String>,
     ) -> Result<&PoolTransition, InvalidTransition> {
-        self.transition_at(to, reason, now_ms())
+        self.transition_at(to, reason, symphony_protocol::now_us() / 1000)
     }
 
     /// Like [`transition`](Self::transition), stamped `at_ms` (milliseconds

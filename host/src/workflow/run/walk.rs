@@ -9,7 +9,6 @@ use super::super::control::{Control, MapBody, MergeMode};
 use super::super::expr;
 use super::super::port::kind_of;
 use super::super::{Edge, EdgeKind, Node, NodeKind, Plan};
-use crate::extension::NodeConfig;
 use crate::host::HostInner;
 use crate::{CallError, Error};
 
@@ -406,14 +405,15 @@ fn describe(value: &Value) -> String {
 }
 
 fn call_node(host: &HostInner, node: &Node, input: &str) -> Result<String, Error> {
-    let config = match node.kind {
-        NodeKind::Control => NodeConfig::default(),
-        _ => host.node_config(&node.extension, &node.config)?,
-    };
     Ok(match node.kind {
-        NodeKind::Instrument => host.instrument(&node.extension)?.invoke(&config, input)?,
+        NodeKind::Instrument => {
+            let model = host.instrument(&node.extension)?;
+            let config = model.ext.node_config(&node.config)?;
+            model.invoke(&config, input)?
+        }
         NodeKind::Operator => {
             let operator = host.operator(&node.extension)?;
+            let config = operator.ext.node_config(&node.config)?;
             operator.validate_input(&config, input)?;
             let output = operator.process(&config, input)?;
             operator.validate_output(&config, &output)?;
