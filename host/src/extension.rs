@@ -152,7 +152,12 @@ pub enum ExtError {
 /// Instruments also receive it whole through `configure`. The text forms are
 /// computed once here, not on every call.
 #[derive(Debug, Clone)]
-pub struct NodeConfig(Arc<ConfigText>);
+pub struct NodeConfig {
+    text: Arc<ConfigText>,
+    /// A deadline tighter than the extension's own, e.g. a workflow node's
+    /// timeout: the call is interrupted when it passes.
+    deadline: Option<Duration>,
+}
 
 #[derive(Debug)]
 struct ConfigText {
@@ -177,22 +182,39 @@ impl NodeConfig {
             })
             .collect();
         let json = Value::Object(map.clone()).to_string();
-        NodeConfig(Arc::new(ConfigText { map, values, json }))
+        NodeConfig {
+            text: Arc::new(ConfigText { map, values, json }),
+            deadline: None,
+        }
+    }
+
+    /// The same configuration for calls that must end within `deadline`
+    /// (or the extension's own deadline, if that is sooner). The guest is
+    /// interrupted when it passes, and the call fails with
+    /// [`CallError::Deadline`].
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The deadline set by [`with_deadline`](Self::with_deadline).
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
     }
 
     /// The value at `key`: strings as they are, anything else as JSON text.
     pub fn get(&self, key: &str) -> Option<String> {
-        self.0.values.get(key).cloned()
+        self.text.values.get(key).cloned()
     }
 
     /// The whole configuration as JSON text (`{}` when empty).
     pub fn to_json(&self) -> &str {
-        &self.0.json
+        &self.text.json
     }
 
     /// Whether both are the same allocation (cheaper than comparing).
     pub(crate) fn same_as(&self, other: &NodeConfig) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Arc::ptr_eq(&self.text, &other.text)
     }
 }
 
@@ -208,7 +230,7 @@ impl Default for NodeConfig {
 
 impl PartialEq for NodeConfig {
     fn eq(&self, other: &Self) -> bool {
-        self.same_as(other) || self.0.map == other.0.map
+        self.same_as(other) || self.text.map == other.text.map
     }
 }
 
@@ -259,6 +281,7 @@ pub(crate) struct Extension {
     pub(crate) config: Option<Arc<ConfigSchema>>,
     pub(crate) limits: Limits,
     deadline_ticks: u64,
+    epoch_tick: Duration,
     engine: wasmtime::Engine,
     pre: WorldPre,
     pub(crate) ctx: Arc<ExtensionContext>,
@@ -282,10 +305,7 @@ impl Extension {
         engine: wasmtime::Engine,
         pre: WorldPre,
     ) -> Self {
-        let tick = epoch_tick.as_nanos().max(1);
-        let deadline_ticks = u64::try_from(limits.deadline.as_nanos().div_ceil(tick))
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let deadline_ticks = ticks(limits.deadline, epoch_tick);
         Extension {
             name: ctx.name.clone(),
             kind,
@@ -295,6 +315,7 @@ impl Extension {
             config: config.map(Arc::new),
             limits,
             deadline_ticks,
+            epoch_tick,
             engine,
             pre,
             pool: InstancePool::new(limits.max_instances.max(1)),
@@ -330,7 +351,19 @@ impl Extension {
                 return Ok(Err(error));
             }
         };
-        instance.begin_call(config, self.limits.fuel, self.deadline_ticks);
+        // A node's own, tighter deadline interrupts the guest as the
+        // extension's would.
+        let (deadline_ticks, limits) = match config.deadline() {
+            Some(deadline) if deadline < self.limits.deadline => (
+                ticks(deadline, self.epoch_tick),
+                &Limits {
+                    deadline,
+                    ..self.limits
+                },
+            ),
+            _ => (self.deadline_ticks, &self.limits),
+        };
+        instance.begin_call(config, self.limits.fuel, deadline_ticks);
         let result = f(&mut instance);
         let fuel_used = instance.fuel_used(self.limits.fuel);
         let result = match result {
@@ -343,7 +376,7 @@ impl Extension {
                 })
             }
             Err(error) => {
-                let error = instance.classify(error, &self.name, function, &self.limits);
+                let error = instance.classify(error, &self.name, function, limits);
                 self.pool.discard(instance);
                 Err(error)
             }
@@ -468,4 +501,11 @@ impl Extension {
             instance.shut_down(self.limits.fuel, self.deadline_ticks);
         }
     }
+}
+
+/// How many epoch ticks of `tick` cover `deadline` (at least one).
+fn ticks(deadline: Duration, tick: Duration) -> u64 {
+    u64::try_from(deadline.as_nanos().div_ceil(tick.as_nanos().max(1)))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
