@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use criterion::Criterion;
 
 pub mod raw;
+pub mod shapes;
 
 /// The cargo target directory this bench binary was built in.
 pub fn target_dir() -> PathBuf {
@@ -163,4 +164,58 @@ pub fn percentiles(name: &str, n: usize, mut exchange: impl FnMut()) {
         samples[n / 2].as_secs_f64() * 1e6,
         samples[n * 99 / 100].as_secs_f64() * 1e6
     );
+}
+
+/// A host for DAG Tracker benches (control nodes need no extension), and
+/// the directory it lives in.
+pub fn tracker_host() -> (tempfile::TempDir, symphony_host::Host) {
+    let home = tempfile::tempdir().expect("a temporary directory");
+    let host = symphony_host::Host::builder()
+        .home(home.path())
+        .build()
+        .expect("the host builds");
+    (home, host)
+}
+
+/// The floor of scheduling `workflow`: Kahn's algorithm over its edges
+/// with a no-op per node (indegree counts, a ready queue, one visit per
+/// edge). Returns the nodes visited.
+pub fn kahn_walk(workflow: &symphony_host::Workflow) -> usize {
+    use std::collections::HashMap;
+    let index: HashMap<&str, usize> = (workflow.nodes.iter().enumerate())
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let n = workflow.nodes.len();
+    let mut next = vec![Vec::new(); n];
+    let mut waiting = vec![0u32; n];
+    for edge in &workflow.edges {
+        let (from, to) = (index[edge.from.as_str()], index[edge.to.as_str()]);
+        next[from].push(to);
+        waiting[to] += 1;
+    }
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut visited = 0;
+    while let Some(i) = ready.pop() {
+        std::hint::black_box(i);
+        visited += 1;
+        for &j in &next[i] {
+            waiting[j] -= 1;
+            if waiting[j] == 0 {
+                ready.push(j);
+            }
+        }
+    }
+    visited
+}
+
+/// This process's peak resident memory (`VmHWM`), in KiB; 0 where it
+/// cannot be read.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }

@@ -46,6 +46,7 @@ fn dag(n: usize, config: impl Fn(usize) -> Map<String, serde_json::Value>) -> Wo
         nodes,
         edges,
         addons: Vec::new(),
+        timeout_ms: None,
     }
 }
 

@@ -291,6 +291,17 @@ impl Bus {
         })
     }
 
+    /// Whether any subscription would receive a message on `subject`, so a
+    /// publisher can skip building a message nobody reads.
+    pub fn has_subscribers(&self, subject: &str) -> bool {
+        let routes = self.inner.read_routes();
+        routes.exact.get(subject).is_some_and(|r| !r.is_empty())
+            || routes
+                .wild
+                .iter()
+                .any(|r| subject_matches(&r.pattern, subject))
+    }
+
     /// Publishes `payload` on `subject`; returns how many subscribers got it.
     pub fn publish(&self, subject: &str, payload: impl Into<Bytes>) -> Result<usize, BusError> {
         validate_subject(subject).map_err(BusError::InvalidSubject)?;

@@ -4,6 +4,7 @@ mod audit;
 mod bus;
 mod ext;
 mod run;
+mod runs;
 mod scaffold;
 mod template;
 mod validate;
@@ -41,6 +42,10 @@ struct Cli {
 enum Command {
     /// Run a workflow and print its output, node timings and addon views.
     Run(run::RunArgs),
+    /// List recent workflow runs, newest first.
+    Runs(runs::RunsArgs),
+    /// Show one run: its state, finished nodes and output.
+    Status(runs::StatusArgs),
     /// Check a workflow against the extensions it uses.
     Validate(validate::ValidateArgs),
     /// Work with extension components.
@@ -219,6 +224,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run::run(host, args),
+        Command::Runs(args) => runs::list(host, args),
+        Command::Status(args) => runs::status(host, args),
         Command::Validate(args) => validate::run(host, args),
         Command::Ext(command) => ext::run(host, command),
         Command::Audit(args) => audit::run(host, args),

@@ -13,7 +13,7 @@ mod policy;
 mod pool;
 mod reload;
 mod resolve;
-mod slot;
+pub(crate) mod slot;
 mod watch;
 
 use std::collections::HashMap;

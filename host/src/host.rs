@@ -15,8 +15,10 @@ use crate::extension::{
     Slot, Source, Transition,
 };
 use crate::pit::artifacts::ArtifactStore;
+use crate::pit::dag::tracker;
+use crate::pit::dag::{RunOptions, RunStore};
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
-use crate::workflow::{self, Plan, RunEvent, RunReport, Workflow, WorkflowError};
+use crate::workflow::{Plan, RunEvent, RunReport, Workflow, WorkflowError};
 use crate::{Error, LoadError};
 
 /// Configures and builds a [`Host`].
@@ -99,6 +101,7 @@ impl HostBuilder {
                 bus: Bus::new(),
                 artifacts: ArtifactStore::new(home.join("artifacts")),
                 audit: Arc::new(AuditLog::new(home.join("audit.log"))),
+                run_store: std::sync::OnceLock::new(),
                 limits: self.limits,
                 crash: self.crash,
                 next_order: AtomicU64::new(0),
@@ -154,9 +157,11 @@ pub(crate) struct HostInner {
     crash: CrashPolicy,
     /// The next load-order number.
     next_order: AtomicU64,
-    home: PathBuf,
+    pub(crate) home: PathBuf,
     /// Every permission decision and refused import.
     pub(crate) audit: Arc<AuditLog>,
+    /// Past and present workflow runs, opened on first use.
+    pub(crate) run_store: std::sync::OnceLock<crate::RunStore>,
 }
 
 impl HostInner {
@@ -528,8 +533,62 @@ impl Host {
         input: &Value,
         observer: &mut dyn FnMut(RunEvent<'_>),
     ) -> Result<RunReport, Error> {
+        self.run_with_options(workflow, input, RunOptions::default(), observer)
+    }
+
+    /// Like [`Host::run_with`], with `options`: the concurrency, a
+    /// timeout, a [`RunControl`] to pause, resume or cancel the run and
+    /// subscribe to its events, and whether to checkpoint it.
+    ///
+    /// Blocks the calling thread until the run ends; from async code, call
+    /// it inside `tokio::task::spawn_blocking`.
+    pub fn run_with_options(
+        &self,
+        workflow: &Workflow,
+        input: &Value,
+        options: RunOptions,
+        observer: &mut dyn FnMut(RunEvent<'_>),
+    ) -> Result<RunReport, Error> {
         let plan = self.validate(workflow)?;
-        workflow::execute(&self.inner, workflow, &plan, input, observer)
+        tracker::execute(&self.inner, workflow, &plan, input, options, None, observer)
+    }
+
+    /// Picks up run `run_id` where it stopped (killed, or failed): the
+    /// nodes its checkpoint holds are not run again, failed nodes are, and
+    /// the run ends as an uninterrupted one would. The workflow and input
+    /// come from the run store; the extensions must be loaded.
+    pub fn resume(
+        &self,
+        run_id: &str,
+        options: RunOptions,
+        observer: &mut dyn FnMut(RunEvent<'_>),
+    ) -> Result<RunReport, Error> {
+        let store = self.inner.runs()?;
+        let refused = |why: String| Error::Setup(format!("cannot resume run {run_id}: {why}"));
+        let checkpoint = store.resume(run_id).map_err(|e| refused(e.to_string()))?;
+        let workflow = Workflow::from_json(&checkpoint.workflow, &format!("run {run_id}"))?;
+        let input: Value = serde_json::from_str(&checkpoint.input)
+            .map_err(|e| refused(format!("its stored input is unreadable: {e}")))?;
+        let plan = self.validate(&workflow)?;
+        tracing::debug!(run = run_id, from = %checkpoint.state, "resuming");
+        let resume = tracker::Resume {
+            run_id: run_id.to_string(),
+            finished: checkpoint.finished,
+        };
+        tracker::execute(
+            &self.inner,
+            &workflow,
+            &plan,
+            &input,
+            options,
+            Some(resume),
+            observer,
+        )
+    }
+
+    /// The host's record of workflow runs (`<home>/runs.db`).
+    pub fn runs(&self) -> Result<&RunStore, Error> {
+        self.inner.runs()
     }
 
     /// The in-process bus; run events are published on `exec.<run-id>.>`.

@@ -118,8 +118,9 @@ pub use extension::{
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{ArtifactError, ArtifactStore};
 pub use pit::dag::{
-    BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecutionState, Progress,
-    RecoveryError, RecoveryPolicy, RunControl, RunTransitionError,
+    BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
+    NodeRecord, Progress, RecoveryError, RecoveryPolicy, ResumeRefusal, RunControl, RunOptions,
+    RunStatus, RunStore, RunStoreError, RunSummary, RunTransitionError, StateChange,
 };
 pub use pit::pool::{
     HotSet, HotSetError, HotSetStats, InstanceLifecycle, InvalidTransition, Listener, ListenerId,
@@ -128,9 +129,9 @@ pub use pit::pool::{
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
 pub use workflow::{
-    AddonView, Branch, Case, Control, Edge, EdgeKind, Format, MapBody, MergeMode, Metadata, Node,
-    NodeKind, NodeReport, NodeState, Plan, Port, PortType, PortTypeError, Problem, RunEvent,
-    RunReport, RunState, Workflow, WorkflowBuilder, WorkflowError,
+    AddonView, Branch, Case, Control, Edge, EdgeKind, Format, KindMetrics, MapBody, MergeMode,
+    Metadata, Node, NodeKind, NodeReport, NodeState, Plan, Port, PortType, PortTypeError, Problem,
+    RunEvent, RunMetrics, RunReport, Workflow, WorkflowBuilder, WorkflowError,
 };
 
 pub use symphony_protocol as protocol;

@@ -2,16 +2,16 @@
 //! ports, joined by data, control and conditional edges, stored as JSON or
 //! msgpack with a schema version.
 
-mod adjacency;
+pub(crate) mod adjacency;
 mod builder;
-mod control;
-mod expr;
+pub(crate) mod control;
+pub(crate) mod expr;
 mod format;
 mod graph;
 mod model;
 mod order;
 mod port;
-mod run;
+pub(crate) mod run;
 mod validate;
 
 use std::fmt;
@@ -22,11 +22,10 @@ pub use control::{Branch, Case, Control, MapBody, MergeMode};
 pub use format::Format;
 pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, NodeKind, Workflow};
 pub use port::{Port, PortType, PortTypeError};
-pub use run::{NodeReport, NodeState, RunEvent, RunReport, RunState};
+pub use run::{KindMetrics, NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
 pub use validate::Plan;
 
 pub(crate) use format::without_position;
-pub(crate) use run::execute;
 
 /// One thing wrong with a workflow, naming the node or edge it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]

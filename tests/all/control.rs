@@ -2,7 +2,7 @@
 //! extensions.
 
 use serde_json::{Value, json};
-use symphony_host::{MergeMode, NodeState, RunReport, RunState, Workflow};
+use symphony_host::{ExecutionState, MergeMode, NodeState, RunReport, Workflow};
 use symphony_tests::{examples_dir, host};
 
 fn state(report: &RunReport, id: &str) -> NodeState {
@@ -33,7 +33,12 @@ fn the_router_example_branches_merges_and_maps() {
         ),
     ] {
         let report = host.run(&workflow, &json!({"text": text})).unwrap();
-        assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+        assert_eq!(
+            report.state,
+            ExecutionState::Completed,
+            "{:?}",
+            report.error
+        );
         assert_eq!(state(&report, ran), NodeState::Completed);
         assert_eq!(state(&report, skipped), NodeState::Skipped);
         assert_eq!(state(&report, "reply"), NodeState::Completed);
@@ -74,7 +79,12 @@ fn port_edges_feed_named_inputs_and_types_are_checked() {
             &json!({"text": "Rust makes fast tools. Fast tools help."}),
         )
         .unwrap();
-    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
     let output = report.output.unwrap();
     assert_eq!(output["words"].as_array().unwrap().len(), 2, "{output}");
     assert_eq!(output["mood"], "positive");
@@ -90,7 +100,7 @@ fn port_edges_feed_named_inputs_and_types_are_checked() {
     let report = host
         .run(&workflow, &json!({"text": "Some words."}))
         .unwrap();
-    assert_eq!(report.state, RunState::Failed);
+    assert_eq!(report.state, ExecutionState::Failed);
     assert_eq!(
         report.error.as_deref(),
         Some("node 'llm' failed: output 'keywords': [0] is a string, expected number")
@@ -125,7 +135,12 @@ fn a_merge_of_all_keeps_the_paths_that_ran() {
     let report = host
         .run(&workflow, &json!({"text": "Awful, broken, terrible."}))
         .unwrap();
-    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
     assert_eq!(
         report.output,
         Some(json!({"comfort": {"comfort": "negative"}}))
@@ -154,7 +169,12 @@ fn a_map_runs_its_body_per_element_and_names_the_element_that_fails() {
             &json!({"reviews": ["Great and lovely.", "Terrible, broken.", ""]}),
         )
         .unwrap();
-    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
     assert_eq!(
         report.output,
         Some(json!([{"label": "positive"}, {"label": "negative"}, {"label": "neutral"}]))
@@ -163,7 +183,7 @@ fn a_map_runs_its_body_per_element_and_names_the_element_that_fails() {
     let report = host
         .run(&workflow, &json!({"reviews": ["Fine.", {"no": "text"}]}))
         .unwrap();
-    assert_eq!(report.state, RunState::Failed);
+    assert_eq!(report.state, ExecutionState::Failed);
     let error = report.error.unwrap();
     assert!(
         error.starts_with("node 'each' failed: element 1: node 'tone' failed:"),
@@ -200,7 +220,12 @@ fn when_no_case_holds_the_branch_feeds_nobody_but_still_orders() {
     let report = host
         .run(&workflow, &json!({"text": "Lovely and great."}))
         .unwrap();
-    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
     assert_eq!(state(&report, "escalate"), NodeState::Skipped);
     assert_eq!(state(&report, "audit"), NodeState::Completed);
     assert_eq!(
@@ -241,7 +266,12 @@ fn an_absent_optional_output_skips_its_path_and_control_edges_still_order() {
     let mut workflow = workflow;
     workflow.nodes[0].outputs[1].required = false;
     let report = host.run(&workflow, &json!({"text": "Fine work."})).unwrap();
-    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
     assert_eq!(state(&report, "shorten"), NodeState::Skipped);
     assert_eq!(state(&report, "tidy"), NodeState::Completed);
     assert_eq!(
@@ -264,7 +294,12 @@ fn a_root_with_one_input_port_takes_the_run_input_there() {
         .build()
         .unwrap();
     let report = host.run(&workflow, &json!(["a", "b"])).unwrap();
-    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
     assert_eq!(report.output, Some(json!([{"word": "a"}, {"word": "b"}])));
     let report = host.run(&workflow, &json!(["a", 2])).unwrap();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The demo workflow end to end, output included.
 
 use serde_json::{Value, json};
-use symphony_host::{NodeState, RunState, Workflow, render_text};
+use symphony_host::{ExecutionState, NodeState, Workflow, render_text};
 use symphony_tests::{examples_dir, host};
 
 fn demo_input() -> Value {
@@ -15,7 +15,12 @@ fn demo_workflow_produces_the_expected_brief() {
     let workflow = Workflow::from_file(examples_dir().join("workflows/demo.json")).unwrap();
     let report = host.run(&workflow, &demo_input()).unwrap();
 
-    assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
     assert_eq!(
         report.output,
         Some(json!({

@@ -4,6 +4,7 @@
 mod cache;
 mod calls;
 mod control;
+mod dag;
 mod demo;
 mod grants;
 mod hostile;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use symphony_host::{RunState, TemplateLibrary};
+use symphony_host::{ExecutionState, TemplateLibrary};
 use symphony_tests::{examples_dir, host};
 
 const REVIEW: &str = "The editor is fast and great. Search is fast. Plugins are fast, \
@@ -24,7 +24,12 @@ fn a_review_triage_template_runs_with_its_parameters() {
         let workflow = template.instantiate(&params).unwrap();
         assert_eq!(workflow.name, "review-triage: the editor");
         let report = host.run(&workflow, &json!(REVIEW)).unwrap();
-        assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+        assert_eq!(
+            report.state,
+            ExecutionState::Completed,
+            "{:?}",
+            report.error
+        );
         let output = report.output.unwrap();
         assert_eq!(
             output["tags"].as_array().unwrap().len(),
@@ -47,7 +52,7 @@ fn every_version_of_the_brief_template_runs_with_its_defaults() {
         let report = host.run(&workflow, &json!({"text": REVIEW})).unwrap();
         assert_eq!(
             report.state,
-            RunState::Completed,
+            ExecutionState::Completed,
             "{}: {:?}",
             template.reference(),
             report.error

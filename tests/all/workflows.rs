@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use symphony_host::{NodeState, RunState, Workflow};
+use symphony_host::{ExecutionState, NodeState, Workflow};
 use symphony_tests::{examples_dir, host};
 
 #[test]
@@ -25,7 +25,7 @@ fn every_example_workflow_validates_and_runs() {
             .unwrap();
         assert_eq!(
             report.state,
-            RunState::Completed,
+            ExecutionState::Completed,
             "{name}: {:?}",
             report.error
         );
@@ -72,7 +72,7 @@ fn a_failing_node_fails_the_run_and_skips_the_rest() {
     )
     .unwrap();
     let report = host.run(&workflow, &json!("Some text.")).unwrap();
-    assert_eq!(report.state, RunState::Failed);
+    assert_eq!(report.state, ExecutionState::Failed);
     let states: Vec<_> = report.nodes.iter().map(|n| n.state).collect();
     assert_eq!(
         states,
@@ -93,21 +93,30 @@ fn run_events_are_published_on_the_bus() {
     let events = host.bus().subscribe("exec.>").unwrap();
     let workflow = Workflow::from_file(examples_dir().join("workflows/demo.json")).unwrap();
     let report = host.run(&workflow, &json!("Short text.")).unwrap();
-    let subjects: Vec<String> =
-        std::iter::from_fn(|| events.recv_timeout(Duration::from_millis(200)))
-            .map(|m| m.subject)
-            .collect();
+    let messages: Vec<_> =
+        std::iter::from_fn(|| events.recv_timeout(Duration::from_millis(200))).collect();
     let prefix = format!("exec.{}", report.run_id);
-    assert_eq!(
-        subjects,
-        [
-            format!("{prefix}.node.started"),
-            format!("{prefix}.node.completed"),
-            format!("{prefix}.node.started"),
-            format!("{prefix}.node.completed"),
-            format!("{prefix}.finished"),
-        ]
-    );
+    let subjects: Vec<&str> = messages.iter().map(|m| m.subject.as_str()).collect();
+    let expected: Vec<String> = [
+        "started",
+        "node.started",
+        "node.completed",
+        "node.started",
+        "node.completed",
+        "progress",
+        "state",
+    ]
+    .iter()
+    .map(|event| format!("{prefix}.{event}"))
+    .collect();
+    assert_eq!(subjects, expected);
+    // Each payload is the event as JSON; the last says how the run ended.
+    let last: serde_json::Value = serde_json::from_slice(&messages[6].payload).unwrap();
+    assert_eq!(last["event"], "state");
+    assert_eq!(last["state"], "completed");
+    let first: serde_json::Value = serde_json::from_slice(&messages[1].payload).unwrap();
+    assert_eq!(first["node"], "summarise");
+    assert_eq!(first["attempt"], 1);
 }
 
 #[test]
@@ -192,7 +201,12 @@ fn conditional_edges_run_one_branch_and_skip_the_other_with_its_dependents() {
         ("Lovely work, great and wonderful, thank you.", false),
     ] {
         let report = host.run(&workflow, &json!({"text": text})).unwrap();
-        assert_eq!(report.state, RunState::Completed, "{:?}", report.error);
+        assert_eq!(
+            report.state,
+            ExecutionState::Completed,
+            "{:?}",
+            report.error
+        );
         let state = |id: &str| report.nodes.iter().find(|n| n.id == id).unwrap().state;
         let states = (state("escalate"), state("notify"), state("archive"));
         let output = report.output.clone().unwrap();

@@ -1,23 +1,43 @@
 //! `symphony run`.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
 use symphony_host::{
-    Host, NodeReport, NodeState, RunEvent, RunReport, RunState, Workflow, render_text,
+    ExecutionState, Host, NodeReport, NodeState, RunEvent, RunOptions, RunReport, Workflow,
+    render_text,
 };
 
 use super::{ExtDirs, HostArgs, build_host};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The workflow file (JSON).
-    workflow: PathBuf,
+    /// The workflow file (JSON); not needed with --resume.
+    #[arg(required_unless_present = "resume")]
+    workflow: Option<PathBuf>,
+    /// Continue run RUN_ID (killed, or failed) from its checkpoint: nodes
+    /// that finished are not run again.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["workflow", "input"])]
+    resume: Option<String>,
     #[command(flatten)]
     setup: RunSetup,
+    /// The most nodes running at once; default: the number of cores.
+    #[arg(long, value_name = "N")]
+    concurrency: Option<NonZeroUsize>,
+    /// The longest the whole run may take, in milliseconds (overrides the
+    /// workflow's timeout_ms).
+    #[arg(long = "timeout-ms", value_name = "MS")]
+    timeout_ms: Option<u64>,
+    /// Do not record the run or checkpoint it (it cannot be resumed).
+    #[arg(long)]
+    no_checkpoint: bool,
     /// Print the report (and addon views) as one JSON document.
     #[arg(long)]
     json: bool,
@@ -118,13 +138,34 @@ fn addon_views(host: &Host, workflow: &Workflow, report: &RunReport) -> Map<Stri
 }
 
 pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (host, workflow, input) = args.setup.prepare(host_args, &args.workflow)?;
+    let mut options = RunOptions {
+        timeout: args.timeout_ms.map(Duration::from_millis),
+        checkpoint: !args.no_checkpoint,
+        ..RunOptions::default()
+    };
+    if let Some(concurrency) = args.concurrency {
+        options.concurrency = concurrency;
+    }
     let live = !args.json && std::io::stderr().is_terminal();
-    let report = host.run_with(&workflow, &input, &mut |event| {
-        if let (true, RunEvent::NodeStarted { node }) = (live, event) {
-            eprintln!("  ▶ {} ({}) ...", node.id, node.extension);
+    let (host, workflow, report) = match (&args.resume, &args.workflow) {
+        (Some(run_id), _) => {
+            let host = args.setup.load(host_args)?;
+            let workflow = Workflow::from_json(&host.runs()?.workflow(run_id)?, run_id)?;
+            let mut progress = LiveProgress::new(live, &workflow);
+            let report = host.resume(run_id, options, &mut |e| progress.event(e))?;
+            progress.finish();
+            (host, workflow, report)
         }
-    })?;
+        (None, Some(path)) => {
+            let (host, workflow, input) = args.setup.prepare(host_args, path)?;
+            let mut progress = LiveProgress::new(live, &workflow);
+            let report =
+                host.run_with_options(&workflow, &input, options, &mut |e| progress.event(e))?;
+            progress.finish();
+            (host, workflow, report)
+        }
+        (None, None) => bail!("name a workflow file, or --resume RUN_ID"),
+    };
     let views = addon_views(&host, &workflow, &report);
     host.shutdown();
 
@@ -133,14 +174,13 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         doc["addons"] = Value::Object(views);
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        let state = match report.state {
-            RunState::Completed => "completed",
-            RunState::Failed => "failed",
-            RunState::Running => "running",
-        };
         println!(
-            "workflow '{}' {state} in {:.2} ms (run {})",
-            report.workflow, report.elapsed_ms, report.run_id
+            "workflow '{}' {}{} in {:.2} ms (run {})",
+            report.workflow,
+            report.state,
+            if report.resumed { " (resumed)" } else { "" },
+            report.elapsed_ms,
+            report.run_id
         );
         for node in &report.nodes {
             println!("{}", node_line(node));
@@ -155,8 +195,77 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    match report.error {
-        Some(error) => bail!("{error}"),
-        None => Ok(ExitCode::SUCCESS),
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match (report.state, report.error) {
+        (ExecutionState::Completed, _) => Ok(ExitCode::SUCCESS),
+        (_, Some(error)) => bail!(
+            "{error} (run {}; `symphony run --resume {}` continues it)",
+            report.run_id,
+            report.run_id
+        ),
+        (state, None) => bail!("run {} ended {state}", report.run_id),
+    }
+}
+
+/// A progress bar on the terminal with the nodes running now.
+struct LiveProgress {
+    bar: Option<ProgressBar>,
+    running: BTreeSet<String>,
+}
+
+impl LiveProgress {
+    fn new(live: bool, workflow: &Workflow) -> Self {
+        let bar = live.then(|| {
+            let bar = ProgressBar::new(workflow.nodes.len() as u64);
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {percent}% {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        LiveProgress {
+            bar,
+            running: BTreeSet::new(),
+        }
+    }
+
+    fn event(&mut self, event: RunEvent<'_>) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        match event {
+            RunEvent::NodeStarted { node } => {
+                self.running.insert(node.id.clone());
+            }
+            RunEvent::NodeFinished { node } => {
+                self.running.remove(&node.id);
+                bar.inc(1);
+                if node.state == NodeState::Failed {
+                    bar.println(format!(
+                        "  ✗ {}: {}",
+                        node.id,
+                        node.error.as_deref().unwrap_or("")
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let names: Vec<&str> = self.running.iter().take(6).map(String::as_str).collect();
+        let more = self.running.len().saturating_sub(names.len());
+        let mut message = format!("running: {}", names.join(", "));
+        if more > 0 {
+            message.push_str(&format!(" +{more}"));
+        }
+        bar.set_message(message);
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -38,12 +38,18 @@
 //! ```
 
 mod control;
+mod event;
 mod recovery;
 mod state;
+pub(crate) mod store;
+pub(crate) mod tracker;
 
 #[cfg(test)]
 mod proptests;
 
-pub use control::{CheckpointFuture, Directive, RunControl};
+pub use control::{CheckpointFuture, Directive, RunControl, StateChange};
+pub use event::ExecEvent;
 pub use recovery::{BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, RecoveryError, RecoveryPolicy};
 pub use state::{ExecutionState, Progress, RunTransitionError};
+pub use store::{NodeRecord, ResumeRefusal, RunStatus, RunStore, RunStoreError, RunSummary};
+pub use tracker::RunOptions;

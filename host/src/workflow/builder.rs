@@ -69,6 +69,7 @@ impl Workflow {
                 nodes: Vec::new(),
                 edges: Vec::new(),
                 addons: Vec::new(),
+                timeout_ms: None,
             },
             problems: Vec::new(),
         }

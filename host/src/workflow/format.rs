@@ -181,6 +181,7 @@ mod v1 {
                     .map(|e| Edge::data(e.from, e.to))
                     .collect(),
                 addons: self.addons,
+                timeout_ms: None,
             }
         }
     }
@@ -376,6 +377,7 @@ mod tests {
                     nodes,
                     edges,
                     addons: Vec::new(),
+                    timeout_ms: None,
                 },
             )
     }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::control::Control;
 use super::port::Port;
 use crate::extension::ExtensionKind;
+use crate::pit::dag::RecoveryPolicy;
 
 /// The schema version this host writes; older ones are upgraded on load.
 pub(crate) const SCHEMA_VERSION: u32 = 2;
@@ -67,6 +68,10 @@ pub struct Workflow {
     /// Addons that render the run's status.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addons: Vec<AddonView>,
+    /// The longest the whole run may take, in milliseconds; nodes still
+    /// running then are interrupted and the run fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 /// Who made a workflow and when, its tags, and anything else worth keeping.
@@ -127,6 +132,15 @@ pub struct Node {
     /// Named, typed outputs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<Port>,
+    /// The longest one attempt of the node may take, in milliseconds
+    /// (its extension's own deadline still applies); the guest is
+    /// interrupted then and the attempt fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// What to do when the node fails: retry with backoff, a fallback
+    /// value or node, skip with a default, or fail the run (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryPolicy>,
 }
 
 impl Node {
@@ -140,6 +154,8 @@ impl Node {
             control: None,
             inputs: Vec::new(),
             outputs: Vec::new(),
+            timeout_ms: None,
+            recovery: None,
         }
     }
 

@@ -1,29 +1,16 @@
-//! Running a validated workflow, node by node in topological order.
+//! What a workflow run reports: per-node reports, the run's state,
+//! output and metrics. The DAG Tracker ([`crate::pit::dag`]) runs the
+//! nodes; [`walk`] holds how one node's input is gathered and how it runs.
 
-mod walk;
+pub(crate) mod walk;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::expr::Compiled;
-use super::{Node, NodeKind, Plan, Workflow};
-use crate::Error;
-use crate::host::HostInner;
-use walk::{Failure, Graph, Watch};
-
-/// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunState {
-    /// Nodes are still running.
-    Running,
-    /// Every node finished.
-    Completed,
-    /// A node failed; later nodes did not run.
-    Failed,
-}
+use super::NodeKind;
+use crate::{ExecutionState, Progress};
 
 /// Where one node stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,8 +42,21 @@ pub struct NodeReport {
     pub extension: String,
     /// Its state.
     pub state: NodeState,
-    /// How long it ran, in milliseconds.
+    /// How long its last attempt ran, in milliseconds.
     pub duration_ms: Option<f64>,
+    /// When its last attempt started, in milliseconds since the run
+    /// started.
+    pub started_ms: Option<f64>,
+    /// Attempts it took (0 when it never ran or was restored).
+    pub attempts: u32,
+    /// It finished in an earlier execution of this run and was restored
+    /// from the checkpoint, not run again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub restored: bool,
+    /// How its recovery policy handled a failure (a fallback, or a skip
+    /// with a default), with the failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
 }
@@ -65,26 +65,75 @@ pub struct NodeReport {
 /// also the status Addons render.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
-    /// Unique per run.
+    /// Unique per run; `symphony status` and `symphony run --resume` take
+    /// it.
     pub run_id: String,
     /// The workflow's name.
     pub workflow: String,
-    /// How the run ended.
-    pub state: RunState,
-    /// Wall-clock time of the whole run, in milliseconds.
+    /// How the run ended: completed, failed or cancelled.
+    pub state: ExecutionState,
+    /// Wall-clock time of this execution, in milliseconds.
     pub elapsed_ms: f64,
-    /// One report per node, in execution order.
+    /// One report per node, in the plan's order.
     pub nodes: Vec<NodeReport>,
     /// The run's output when it completed.
     pub output: Option<Value>,
-    /// Why the run failed.
+    /// Why the run failed or stopped.
     pub error: Option<String>,
+    /// Nodes done out of the total.
+    pub progress: Progress,
+    /// Durations, throughput and errors by node kind.
+    pub metrics: RunMetrics,
+    /// It picked up a run that stopped earlier.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
+    /// Problems that did not stop the run (a checkpoint that could not be
+    /// written).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {
     /// The report as JSON text, the input Addons render.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A run's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunMetrics {
+    /// Nodes finished per second of the run's wall-clock time.
+    pub nodes_per_second: f64,
+    /// Figures per node kind (`instrument`, `operator`, `control`).
+    pub by_kind: BTreeMap<String, KindMetrics>,
+}
+
+/// The figures of one kind of node in a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KindMetrics {
+    /// Nodes of this kind that ran in this execution.
+    pub nodes: usize,
+    /// Attempts that failed (retried or not).
+    pub errors: usize,
+    /// Their total running time, in milliseconds.
+    pub total_ms: f64,
+    /// The longest, in milliseconds.
+    pub max_ms: f64,
+}
+
+impl RunMetrics {
+    /// Adds one node's attempt.
+    pub(crate) fn record(&mut self, kind: NodeKind, duration_ms: f64, failed: bool) {
+        // Looked up by &str first: no key allocated per node.
+        let entry = match self.by_kind.get_mut(kind.as_str()) {
+            Some(entry) => entry,
+            None => self.by_kind.entry(kind.as_str().to_string()).or_default(),
+        };
+        entry.nodes += usize::from(!failed);
+        entry.errors += usize::from(failed);
+        entry.total_ms += duration_ms;
+        entry.max_ms = entry.max_ms.max(duration_ms);
     }
 }
 
@@ -102,149 +151,4 @@ pub enum RunEvent<'a> {
         /// The node, with its duration and error.
         node: &'a NodeReport,
     },
-}
-
-fn new_run_id() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{:x}-{:x}", nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Runs every node of `workflow` in `plan` order, passing outputs along
-/// edges. A node failure ends the run; the report says which and why.
-pub(crate) fn execute(
-    host: &HostInner,
-    workflow: &Workflow,
-    plan: &Plan,
-    input: &Value,
-    observer: &mut dyn FnMut(RunEvent<'_>),
-) -> Result<RunReport, Error> {
-    let started = Instant::now();
-    let mut report = RunReport {
-        run_id: new_run_id(),
-        workflow: workflow.name.clone(),
-        state: RunState::Running,
-        elapsed_ms: 0.0,
-        nodes: plan
-            .order
-            .iter()
-            .map(|&i| {
-                let node = &workflow.nodes[i];
-                NodeReport {
-                    id: node.id.clone(),
-                    kind: node.kind,
-                    extension: node.runs().to_string(),
-                    state: NodeState::Pending,
-                    duration_ms: None,
-                    error: None,
-                }
-            })
-            .collect(),
-        output: None,
-        error: None,
-    };
-    let expressions = Compiled::default();
-    let graph = Graph {
-        nodes: &workflow.nodes,
-        edges: &workflow.edges,
-        plan,
-        expressions: &expressions,
-    };
-    let events = Events {
-        host,
-        prefix: format!("exec.{}", report.run_id),
-    };
-    let mut reporter = Reporter {
-        report: &mut report,
-        observer,
-        events: &events,
-    };
-    match graph.walk(host, input, &mut reporter) {
-        Ok(outcomes) => {
-            report.state = RunState::Completed;
-            report.output = Some(graph.output(&outcomes));
-        }
-        Err(Failure { position, message }) => fail_run(&mut report, position, message),
-    }
-    report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    events.publish("finished", report.to_json().into_bytes());
-    Ok(report)
-}
-
-/// Publishes a run's events on `exec.<run-id>.<event>`.
-struct Events<'h> {
-    host: &'h HostInner,
-    prefix: String,
-}
-
-impl Events<'_> {
-    fn publish(&self, event: &str, payload: Vec<u8>) {
-        // Run ids and event names are valid subject tokens, so this only
-        // fails if that stops being true; the run itself goes on.
-        if let Err(e) = self
-            .host
-            .bus
-            .publish(&format!("{}.{event}", self.prefix), payload)
-        {
-            tracing::warn!("cannot publish run event {event}: {e}");
-        }
-    }
-}
-
-/// Marks the node at `position` failed and every later one skipped: the
-/// run has failed.
-fn fail_run(report: &mut RunReport, position: usize, message: String) {
-    let entry = &mut report.nodes[position];
-    entry.state = NodeState::Failed;
-    report.error = Some(format!("node '{}' failed: {message}", entry.id));
-    entry.error = Some(message);
-    for later in &mut report.nodes[position + 1..] {
-        later.state = NodeState::Skipped;
-    }
-    report.state = RunState::Failed;
-}
-
-/// Keeps the run's report, tells the observer and publishes run events.
-struct Reporter<'r, 'e> {
-    report: &'r mut RunReport,
-    observer: &'r mut dyn FnMut(RunEvent<'_>),
-    events: &'e Events<'e>,
-}
-
-impl Watch for Reporter<'_, '_> {
-    fn started(&mut self, position: usize, node: &Node) {
-        let entry = &mut self.report.nodes[position];
-        entry.state = NodeState::Running;
-        (self.observer)(RunEvent::NodeStarted { node: entry });
-        self.events
-            .publish("node.started", node.id.clone().into_bytes());
-    }
-
-    fn skipped(&mut self, position: usize, node: &Node, reason: &str) {
-        let entry = &mut self.report.nodes[position];
-        entry.state = NodeState::Skipped;
-        tracing::debug!(node = %node.id, "skipped: {reason}");
-        (self.observer)(RunEvent::NodeFinished { node: entry });
-        self.events
-            .publish("node.skipped", node.id.clone().into_bytes());
-    }
-
-    fn finished(&mut self, position: usize, node: &Node, elapsed: Duration, error: Option<&str>) {
-        let entry = &mut self.report.nodes[position];
-        entry.duration_ms = Some(elapsed.as_secs_f64() * 1e3);
-        let event = match error {
-            // The failure itself is recorded by `fail_run`.
-            Some(_) => "node.failed",
-            None => {
-                entry.state = NodeState::Completed;
-                (self.observer)(RunEvent::NodeFinished { node: entry });
-                "node.completed"
-            }
-        };
-        self.events.publish(event, node.id.clone().into_bytes());
-    }
 }

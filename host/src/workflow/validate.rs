@@ -15,6 +15,7 @@ use super::model::SCHEMA_VERSION;
 use super::order::{cycles, topological_order};
 use super::{Edge, EdgeKind, Node, NodeKind, Problem, Workflow, WorkflowError};
 use crate::extension::ExtensionKind;
+use crate::pit::dag::RecoveryPolicy;
 
 /// A valid workflow's execution order and data flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub struct Plan {
     pub(crate) sinks: Vec<usize>,
     /// The plans of map nodes' sub-graphs, by node index.
     pub(crate) bodies: BTreeMap<usize, Plan>,
+    /// Fallback nodes joined by no edge, which run only in place of a
+    /// failed node.
+    pub(crate) standby: Vec<usize>,
 }
 
 impl Plan {
@@ -196,6 +200,9 @@ impl Checker<'_> {
                 bodies.insert(i, body);
             }
         }
+        for node in nodes {
+            self.recovery(node, nodes, &index, &node_at);
+        }
 
         let ends: Vec<Option<(usize, usize)>> = edges
             .iter()
@@ -305,6 +312,22 @@ impl Checker<'_> {
         );
         let downstream =
             Adjacency::group(nodes.len(), joins.iter().map(|&(from, to, _)| (from, to)));
+        // Nodes only named as another's fallback, joined by no edge: they
+        // run in place of a failed node, never on their own.
+        let fallbacks: FxHashMap<&str, ()> = nodes
+            .iter()
+            .filter_map(|node| match &node.recovery {
+                Some(RecoveryPolicy::FallbackNode(id)) => Some((id.as_str(), ())),
+                _ => None,
+            })
+            .collect();
+        let standby: Vec<usize> = (0..nodes.len())
+            .filter(|&i| {
+                incoming.of(i).is_empty()
+                    && downstream.of(i).is_empty()
+                    && fallbacks.contains_key(nodes[i].id.as_str())
+            })
+            .collect();
         for (i, node) in nodes.iter().enumerate() {
             let data_in = data_in[i];
             if data_in > 0 {
@@ -324,7 +347,11 @@ impl Checker<'_> {
                     format!("a merge joins two or more data edges; it has {data_in}"),
                 );
             }
-            if nodes.len() > 1 && incoming.of(i).is_empty() && downstream.of(i).is_empty() {
+            if nodes.len() > 1
+                && incoming.of(i).is_empty()
+                && downstream.of(i).is_empty()
+                && !standby.contains(&i)
+            {
                 self.problem(
                     node_at(node),
                     "is an orphan: no edge connects it to the rest of the graph".into(),
@@ -341,12 +368,15 @@ impl Checker<'_> {
                 );
             }
         }
-        let sinks = (0..nodes.len()).filter(|&i| !feeds[i]).collect();
+        let sinks = (0..nodes.len())
+            .filter(|&i| !feeds[i] && !standby.contains(&i))
+            .collect();
         Plan {
             order,
             incoming,
             sinks,
             bodies,
+            standby,
         }
     }
 

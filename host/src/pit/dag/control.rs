@@ -8,6 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use super::event::ExecEvent;
 use super::state::{ExecutionState, RunTransitionError};
 
 /// What a worker should do at a checkpoint.
@@ -41,6 +42,7 @@ struct Shared {
     run: String,
     inner: Mutex<Inner>,
     changed: Condvar,
+    events: tokio::sync::broadcast::Sender<ExecEvent>,
 }
 
 #[derive(Debug)]
@@ -61,6 +63,7 @@ impl RunControl {
                     wakers: Vec::new(),
                 }),
                 changed: Condvar::new(),
+                events: tokio::sync::broadcast::channel(4096).0,
             }),
         }
     }
@@ -200,6 +203,35 @@ impl RunControl {
         }
     }
 
+    /// Resolves once the run's state is no longer `seen`, to the new state:
+    /// how a scheduler waiting on its nodes hears a pause, resume or
+    /// cancel at once.
+    pub fn changed(&self, seen: ExecutionState) -> StateChange<'_> {
+        StateChange {
+            control: self,
+            seen,
+        }
+    }
+
+    /// A stream of this run's events (nodes started, finished, retried,
+    /// progress, the run's end) for one more subscriber. Each subscriber
+    /// gets every event sent after it subscribed; one that falls more than
+    /// 4096 events behind loses the oldest and is told how many.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ExecEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Whether anyone subscribed to the run's events.
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.shared.events.receiver_count() > 0
+    }
+
+    /// Sends `event` to the subscribers.
+    pub(crate) fn emit(&self, event: ExecEvent) {
+        // An error only means every subscriber left meanwhile.
+        let _ = self.shared.events.send(event);
+    }
+
     /// [`checkpoint`](Self::checkpoint) for async workers: resolves to
     /// [`Directive::Continue`] or [`Directive::Stop`] without blocking the
     /// thread while the run is paused.
@@ -248,6 +280,29 @@ impl Future for CheckpointFuture<'_> {
             }
             done => Poll::Ready(done),
         }
+    }
+}
+
+/// The future returned by [`RunControl::changed`].
+#[derive(Debug)]
+#[must_use = "a state change is only seen when awaited"]
+pub struct StateChange<'a> {
+    control: &'a RunControl,
+    seen: ExecutionState,
+}
+
+impl Future for StateChange<'_> {
+    type Output = ExecutionState;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExecutionState> {
+        let mut inner = self.control.lock();
+        if inner.state != self.seen {
+            return Poll::Ready(inner.state);
+        }
+        if !inner.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            inner.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 

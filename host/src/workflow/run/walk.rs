@@ -3,14 +3,17 @@
 
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use serde_json::Value;
 
 use super::super::control::{Control, MapBody, MergeMode};
 use super::super::expr;
 use super::super::port::kind_of;
 use super::super::{Edge, EdgeKind, Node, NodeKind, Plan};
+use crate::extension::slot::Slot;
 use crate::host::HostInner;
-use crate::{CallError, Error};
+use crate::{CallError, Error, NodeConfig};
 
 /// Parses a guest's JSON output; output that is not JSON is kept as a string.
 fn to_value(json: &str) -> Value {
@@ -34,9 +37,10 @@ impl Watch for Quiet {
     fn finished(&mut self, _: usize, _: &Node, _: Duration, _: Option<&str>) {}
 }
 
-/// What became of a node.
-#[derive(Debug, Clone)]
-pub(super) enum Outcome {
+/// What became of a node; checkpointed as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Outcome {
     /// Not reached yet, or skipped.
     Skipped,
     /// It ran and produced this output.
@@ -53,18 +57,18 @@ enum Carried {
 }
 
 /// A node that failed, by position in the plan's order.
-pub(super) struct Failure {
-    pub(super) position: usize,
-    pub(super) message: String,
+pub(crate) struct Failure {
+    pub(crate) position: usize,
+    pub(crate) message: String,
 }
 
 /// One graph to walk: the workflow's, or a map node's body.
-pub(super) struct Graph<'a> {
-    pub(super) nodes: &'a [Node],
-    pub(super) edges: &'a [Edge],
-    pub(super) plan: &'a Plan,
+pub(crate) struct Graph<'a> {
+    pub(crate) nodes: &'a [Node],
+    pub(crate) edges: &'a [Edge],
+    pub(crate) plan: &'a Plan,
     /// The run's compiled expressions, shared with map bodies.
-    pub(super) expressions: &'a expr::Compiled<'a>,
+    pub(crate) expressions: &'a expr::Compiled<'a>,
 }
 
 impl<'a> Graph<'a> {
@@ -74,6 +78,7 @@ impl<'a> Graph<'a> {
         &self,
         host: &HostInner,
         input: &Value,
+        deadline: Option<Deadline>,
         watch: &mut dyn Watch,
     ) -> Result<Vec<Outcome>, Failure> {
         let mut outcomes = vec![Outcome::Skipped; self.nodes.len()];
@@ -95,7 +100,7 @@ impl<'a> Graph<'a> {
             };
             watch.started(position, node);
             let began = Instant::now();
-            let result = self.run_node(host, index, node_input);
+            let result = self.run_node(host, index, node_input, deadline);
             let elapsed = began.elapsed();
             match result {
                 Ok(outcome) => {
@@ -115,7 +120,7 @@ impl<'a> Graph<'a> {
     /// The graph's output: its sink's, or an object of its sinks' keyed by
     /// id. Skipped nodes have no output: a lone skipped sink gives null,
     /// and skipped sinks are left out of the object.
-    pub(super) fn output(&self, outcomes: &[Outcome]) -> Value {
+    pub(crate) fn output(&self, outcomes: &[Outcome]) -> Value {
         let value = |i: usize| match &outcomes[i] {
             Outcome::Skipped => None,
             Outcome::Output(value) | Outcome::Routed(_, value) => Some(value.clone()),
@@ -133,7 +138,7 @@ impl<'a> Graph<'a> {
 
     /// The input for node `index`, `Ok(Err(why))` when it is to be skipped,
     /// or `Err` when an edge's condition cannot be evaluated.
-    fn gather(
+    pub(crate) fn gather(
         &self,
         index: usize,
         run_input: &Value,
@@ -206,14 +211,20 @@ impl<'a> Graph<'a> {
         Ok(Ok(value))
     }
 
-    /// Runs one node on its gathered input, checking declared ports.
-    fn run_node(&self, host: &HostInner, index: usize, input: Value) -> Result<Outcome, String> {
+    /// Runs one node on its gathered input, checking declared ports. Calls
+    /// into extensions are interrupted at `deadline`.
+    pub(crate) fn run_node(
+        &self,
+        host: &HostInner,
+        index: usize,
+        input: Value,
+        deadline: Option<Deadline>,
+    ) -> Result<Outcome, String> {
         let node: &'a Node = &self.nodes[index];
         check_ports(node, Side::Input, &input)?;
         let outcome = match &node.control {
             None => {
-                let output =
-                    call_node(host, node, &input.to_string()).map_err(|e| e.to_string())?;
+                let output = call_node(host, node, &input.to_string(), deadline)?;
                 Outcome::Output(to_value(&output))
             }
             Some(Control::Branch(branch)) => {
@@ -231,7 +242,9 @@ impl<'a> Graph<'a> {
                 Outcome::Routed(port, input)
             }
             Some(Control::Merge(_)) => Outcome::Output(input),
-            Some(Control::Map(body)) => Outcome::Output(self.map(host, index, body, &input)?),
+            Some(Control::Map(body)) => {
+                Outcome::Output(self.map(host, index, body, &input, deadline)?)
+            }
         };
         if let Outcome::Output(output) = &outcome {
             check_ports(node, Side::Output, output)?;
@@ -298,6 +311,7 @@ impl<'a> Graph<'a> {
         index: usize,
         body: &'a MapBody,
         input: &Value,
+        deadline: Option<Deadline>,
     ) -> Result<Value, String> {
         let list = match &body.over {
             None => input.clone(),
@@ -330,7 +344,7 @@ impl<'a> Graph<'a> {
         };
         let mut results = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            match graph.walk(host, item, &mut Quiet) {
+            match graph.walk(host, item, deadline, &mut Quiet) {
                 Ok(outcomes) => results.push(graph.output(&outcomes)),
                 Err(Failure { position, message }) => {
                     let id = &body.nodes[plan.order[position]].id;
@@ -404,26 +418,88 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn call_node(host: &HostInner, node: &Node, input: &str) -> Result<String, Error> {
-    Ok(match node.kind {
+/// When calls into extensions must stop, and what set that time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    pub(crate) at: Instant,
+    pub(crate) cause: DeadlineCause,
+}
+
+/// What set a [`Deadline`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DeadlineCause {
+    /// The node's `timeout_ms`.
+    Node(u64),
+    /// The workflow's `timeout_ms` (or the run's timeout).
+    Workflow(u128),
+}
+
+impl std::fmt::Display for DeadlineCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeadlineCause::Node(ms) => write!(f, "the node's {ms} ms timeout"),
+            DeadlineCause::Workflow(ms) => write!(f, "the workflow's {ms} ms timeout"),
+        }
+    }
+}
+
+/// Calls the extension a node names on `input`, interrupting it at
+/// `deadline`.
+pub(crate) fn call_node(
+    host: &HostInner,
+    node: &Node,
+    input: &str,
+    deadline: Option<Deadline>,
+) -> Result<String, String> {
+    let text = |e: Error| e.to_string();
+    // The config with the deadline, and the deadline's cause when it is
+    // tighter than the extension's own (so a deadline error is ours).
+    let config_for = |ext: &Slot| -> Result<(NodeConfig, Option<DeadlineCause>), String> {
+        let config = ext.node_config(&node.config).map_err(text)?;
+        let Some(deadline) = deadline else {
+            return Ok((config, None));
+        };
+        match deadline.at.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => {
+                let ours = (left < ext.current().limits.deadline).then_some(deadline.cause);
+                Ok((config.with_deadline(left), ours))
+            }
+            _ => Err(format!("{} passed before it could start", deadline.cause)),
+        }
+    };
+    let call = |ours: Option<DeadlineCause>| {
+        move |e: CallError| match (&e, ours) {
+            (
+                CallError::Deadline {
+                    extension,
+                    function,
+                    ..
+                },
+                Some(cause),
+            ) => format!("{extension}.{function} was stopped at {cause}"),
+            _ => e.to_string(),
+        }
+    };
+    match node.kind {
         NodeKind::Instrument => {
-            let model = host.instrument(&node.extension)?;
-            let config = model.ext.node_config(&node.config)?;
-            model.invoke(&config, input)?
+            let model = host.instrument(&node.extension).map_err(text)?;
+            let (config, ours) = config_for(&model.ext)?;
+            model.invoke(&config, input).map_err(call(ours))
         }
         NodeKind::Operator => {
-            let operator = host.operator(&node.extension)?;
-            let config = operator.ext.node_config(&node.config)?;
-            operator.validate_input(&config, input)?;
-            let output = operator.process(&config, input)?;
-            operator.validate_output(&config, &output)?;
-            output
+            let operator = host.operator(&node.extension).map_err(text)?;
+            let (config, ours) = config_for(&operator.ext)?;
+            operator
+                .validate_input(&config, input)
+                .map_err(call(ours))?;
+            let output = operator.process(&config, input).map_err(call(ours))?;
+            operator
+                .validate_output(&config, &output)
+                .map_err(call(ours))?;
+            Ok(output)
         }
         NodeKind::Control => {
-            return Err(Error::Call(CallError::Instantiate {
-                extension: node.id.clone(),
-                message: "a control node without a \"control\" step calls no extension".into(),
-            }));
+            Err("a control node without a \"control\" step calls no extension".into())
         }
-    })
+    }
 }

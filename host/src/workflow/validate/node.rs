@@ -9,6 +9,8 @@ use super::super::expr;
 use super::super::port::{Port, PortType};
 use super::super::{Node, Plan};
 use super::{Checker, loaded};
+use crate::pit::dag::RecoveryPolicy;
+use crate::workflow::adjacency::IdIndex;
 
 pub(super) static ANY: PortType = PortType::Any;
 
@@ -67,6 +69,43 @@ impl Checker<'_> {
             Some(_) => {}
         }
         None
+    }
+
+    /// Checks a node's timeout and recovery policy; a fallback node must
+    /// be another extension node of the same graph.
+    pub(super) fn recovery(
+        &mut self,
+        node: &Node,
+        nodes: &[Node],
+        index: &IdIndex,
+        node_at: &dyn Fn(&Node) -> String,
+    ) {
+        if node.timeout_ms == Some(0) {
+            self.problem(node_at(node), "timeout_ms must be at least 1".into());
+        }
+        let Some(policy) = &node.recovery else {
+            return;
+        };
+        if let Err(e) = policy.validate() {
+            self.problem(node_at(node), format!("recovery: {e}"));
+        }
+        if let RecoveryPolicy::FallbackNode(id) = policy {
+            match index.get(id).map(|i| &nodes[i]) {
+                _ if id == &node.id => self.problem(
+                    node_at(node),
+                    "recovery: a node cannot be its own fallback".into(),
+                ),
+                None if !id.trim().is_empty() => self.problem(
+                    node_at(node),
+                    format!("recovery: fallback node '{id}' is not a node of this graph"),
+                ),
+                Some(fallback) if fallback.kind.extension_kind().is_none() => self.problem(
+                    node_at(node),
+                    format!("recovery: fallback node '{id}' is a control node; it must call an extension"),
+                ),
+                _ => {}
+            }
+        }
     }
 
     fn control(&mut self, node: &Node, node_at: &dyn Fn(&Node) -> String) -> Option<Plan> {

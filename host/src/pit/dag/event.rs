@@ -1,0 +1,107 @@
+//! What a run tells its subscribers as it goes.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{ExecutionState, Progress};
+
+/// One event of a run, as [`RunControl::subscribe`](super::RunControl::subscribe)
+/// delivers it and as the bus carries it (JSON on `exec.<run>.<event>`,
+/// where `<event>` is [`ExecEvent::name`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ExecEvent {
+    /// The run started (or resumed, with `restored` nodes taken from its
+    /// checkpoint).
+    Started {
+        /// The run's id.
+        run: Arc<str>,
+        /// Nodes in the workflow.
+        total: usize,
+        /// Nodes restored from the checkpoint.
+        restored: usize,
+    },
+    /// A node started an attempt.
+    NodeStarted {
+        /// The run's id.
+        run: Arc<str>,
+        /// The node's id.
+        node: Arc<str>,
+        /// Its attempt, from 1.
+        attempt: u32,
+    },
+    /// A node finished with an output (or a recovery policy gave it one).
+    NodeCompleted {
+        /// The run's id.
+        run: Arc<str>,
+        /// The node's id.
+        node: Arc<str>,
+        /// How long its last attempt ran, in milliseconds.
+        duration_ms: f64,
+    },
+    /// A node was skipped.
+    NodeSkipped {
+        /// The run's id.
+        run: Arc<str>,
+        /// The node's id.
+        node: Arc<str>,
+        /// Why.
+        reason: String,
+    },
+    /// A node's attempt failed and it will run again after a delay.
+    NodeRetried {
+        /// The run's id.
+        run: Arc<str>,
+        /// The node's id.
+        node: Arc<str>,
+        /// The attempt that failed.
+        attempt: u32,
+        /// Why it failed.
+        error: String,
+        /// The wait before the next attempt, in milliseconds.
+        delay_ms: f64,
+    },
+    /// A node failed for good.
+    NodeFailed {
+        /// The run's id.
+        run: Arc<str>,
+        /// The node's id.
+        node: Arc<str>,
+        /// Why.
+        error: String,
+    },
+    /// How far the run has come.
+    Progress {
+        /// The run's id.
+        run: Arc<str>,
+        /// The counts.
+        progress: Progress,
+    },
+    /// The run's state changed (paused, resumed, cancelled) or it ended.
+    State {
+        /// The run's id.
+        run: Arc<str>,
+        /// The new state.
+        state: ExecutionState,
+    },
+}
+
+impl ExecEvent {
+    /// The last tokens of its bus subject: `started`, `node.started`,
+    /// `node.completed`, `node.skipped`, `node.retried`, `node.failed`,
+    /// `progress`, or `state`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ExecEvent::Started { .. } => "started",
+            ExecEvent::NodeStarted { .. } => "node.started",
+            ExecEvent::NodeCompleted { .. } => "node.completed",
+            ExecEvent::NodeSkipped { .. } => "node.skipped",
+            ExecEvent::NodeRetried { .. } => "node.retried",
+            ExecEvent::NodeFailed { .. } => "node.failed",
+            ExecEvent::Progress { .. } => "progress",
+            ExecEvent::State { .. } => "state",
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! The durable record of workflow runs: SQLite in WAL mode, one row per
+//! run and one per finished node, so a run killed at any point resumes
+//! without re-running the nodes it finished, and `symphony runs` /
+//! `symphony status` can list and show past runs.
+
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ExecutionState;
+pub(crate) use writer::{CheckpointWriter, NodeCheckpoint};
+
+/// The schema this code reads and writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id            TEXT PRIMARY KEY,
+    workflow_id   TEXT NOT NULL,
+    workflow_name TEXT NOT NULL,
+    workflow      TEXT NOT NULL,
+    input         TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    started_ms    INTEGER NOT NULL,
+    finished_ms   INTEGER,
+    elapsed_ms    REAL,
+    total         INTEGER NOT NULL,
+    output        TEXT,
+    error         TEXT,
+    resumes       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    node        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    outcome     TEXT,
+    attempts    INTEGER NOT NULL,
+    duration_ms REAL,
+    error       TEXT,
+    PRIMARY KEY (run_id, node)
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_ms);
+";
+
+/// Why the run store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunStoreError {
+    /// SQLite failed.
+    #[error("run store {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer Symphony.
+    #[error(
+        "run store {path} has schema version {found}; this Symphony reads version {SCHEMA_VERSION} — upgrade Symphony or use another --home"
+    )]
+    Schema {
+        /// The database file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+    },
+    /// No run has this id.
+    #[error("no run '{0}' in the run store (`symphony runs` lists them)")]
+    NotFound(String),
+    /// A stored document does not parse.
+    #[error("run '{run}': stored {what} is unreadable: {message}")]
+    Corrupt {
+        /// The run.
+        run: String,
+        /// Which document.
+        what: &'static str,
+        /// The parse error.
+        message: String,
+    },
+    /// The checkpoint writer stopped.
+    #[error("checkpoint writer for {0} stopped: {1}")]
+    Writer(PathBuf, String),
+}
+
+/// One past or present run, as `symphony runs` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The run's id.
+    pub id: String,
+    /// The workflow's id.
+    pub workflow_id: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// Its state. A run whose process died while it ran stays `running`
+    /// here; [`RunSummary::interrupted`] tells them apart.
+    pub state: ExecutionState,
+    /// The run was `running` but the process running it is gone: resume
+    /// it with `symphony run --resume ID`.
+    pub interrupted: bool,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    /// When it ended, in milliseconds since the Unix epoch.
+    pub finished_ms: Option<u64>,
+    /// Wall-clock time of its last (or only) execution, in milliseconds.
+    pub elapsed_ms: Option<f64>,
+    /// Nodes in the workflow.
+    pub total: usize,
+    /// Nodes finished with an output.
+    pub completed: usize,
+    /// Nodes that failed.
+    pub failed: usize,
+    /// Nodes skipped.
+    pub skipped: usize,
+    /// How many times it was resumed.
+    pub resumes: u32,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// One finished node of a run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// The node's id.
+    pub node: String,
+    /// `completed`, `skipped` or `failed`.
+    pub state: String,
+    /// The order nodes finished in, from 0.
+    pub seq: u64,
+    /// Attempts it took.
+    pub attempts: u32,
+    /// How long its last attempt ran, in milliseconds.
+    pub duration_ms: Option<f64>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A run with its nodes and output, as `symphony status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStatus {
+    /// The run.
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// Its finished nodes, in the order they finished.
+    pub nodes: Vec<NodeRecord>,
+    /// Its output, once completed.
+    pub output: Option<Value>,
+}
+
+/// What a resumed run starts from.
+pub(crate) struct Checkpoint {
+    pub(crate) workflow: String,
+    pub(crate) input: String,
+    pub(crate) state: ExecutionState,
+    /// (node id, seq, outcome JSON) of the nodes that finished.
+    pub(crate) finished: Vec<(String, u64, String)>,
+}
+
+/// A new run's row.
+pub(crate) struct NewRun<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) workflow_id: &'a str,
+    pub(crate) workflow_name: &'a str,
+    pub(crate) workflow: &'a str,
+    pub(crate) input: &'a str,
+    pub(crate) total: usize,
+}
+
+/// The run database at `<home>/runs.db`.
+pub struct RunStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl RunStore {
+    /// Opens (creating if needed) the run database at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<RunStore, RunStoreError> {
+        let path = path.into();
+        let conn = connect(&path)?;
+        let sql = |source| RunStoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        if found > SCHEMA_VERSION {
+            return Err(RunStoreError::Schema { path, found });
+        }
+        if found < SCHEMA_VERSION {
+            conn.execute_batch(SCHEMA).map_err(sql)?;
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(sql)?;
+        }
+        Ok(RunStore {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // Every statement is its own transaction, so a panic elsewhere
+        // leaves the connection usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> RunStoreError + '_ {
+        move |source| RunStoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The most recent `limit` runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, RunStoreError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached(&format!(
+                "{SUMMARY} ORDER BY r.started_ms DESC, r.id LIMIT ?1"
+            ))
+            .map_err(self.sql())?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map([limit], summary_row)
+            .map_err(self.sql())?;
+        rows.map(|row| row.map_err(self.sql()).and_then(finish_summary))
+            .collect()
+    }
+
+    /// Run `run_id` with its finished nodes and output.
+    pub fn status(&self, run_id: &str) -> Result<RunStatus, RunStoreError> {
+        let conn = self.lock();
+        let summary = conn
+            .query_row(&format!("{SUMMARY} WHERE r.id = ?1"), [run_id], summary_row)
+            .optional()
+            .map_err(self.sql())?
+            .ok_or_else(|| RunStoreError::NotFound(run_id.to_string()))
+            .and_then(finish_summary)?;
+        let output: Option<String> = conn
+            .query_row("SELECT output FROM runs WHERE id = ?1", [run_id], |r| {
+                r.get(0)
+            })
+            .map_err(self.sql())?;
+        let output = output
+            .map(|text| parse(run_id, "output", &text))
+            .transpose()?;
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT node, state, seq, attempts, duration_ms, error FROM nodes
+                 WHERE run_id = ?1 ORDER BY seq",
+            )
+            .map_err(self.sql())?;
+        let nodes = statement
+            .query_map([run_id], |r| {
+                Ok(NodeRecord {
+                    node: r.get(0)?,
+                    state: r.get(1)?,
+                    seq: r.get(2)?,
+                    attempts: r.get(3)?,
+                    duration_ms: r.get(4)?,
+                    error: r.get(5)?,
+                })
+            })
+            .map_err(self.sql())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.sql())?;
+        Ok(RunStatus {
+            summary,
+            nodes,
+            output,
+        })
+    }
+
+    /// The workflow document run `run_id` runs (JSON).
+    pub fn workflow(&self, run_id: &str) -> Result<String, RunStoreError> {
+        self.lock()
+            .query_row("SELECT workflow FROM runs WHERE id = ?1", [run_id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.sql())?
+            .ok_or_else(|| RunStoreError::NotFound(run_id.to_string()))
+    }
+
+    /// Records a new run as running.
+    pub(crate) fn begin(&self, run: &NewRun<'_>) -> Result<(), RunStoreError> {
+        self.lock()
+            .execute(
+                "INSERT INTO runs (id, workflow_id, workflow_name, workflow, input, state, pid,
+                                   started_ms, total)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)",
+                params![
+                    run.id,
+                    run.workflow_id,
+                    run.workflow_name,
+                    run.workflow,
+                    run.input,
+                    std::process::id(),
+                    now_ms(),
+                    run.total
+                ],
+            )
+            .map_err(self.sql())
+            .map(drop)
+    }
+
+    /// What run `run_id` resumes from, marking it running again in this
+    /// process. Refused for a completed or cancelled run, and for one
+    /// another live process is still running.
+    pub(crate) fn resume(&self, run_id: &str) -> Result<Checkpoint, ResumeRefusal> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(self.sql())?;
+        let row: Option<(String, String, String, u32)> = tx
+            .query_row(
+                "SELECT workflow, input, state, pid FROM runs WHERE id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        let Some((workflow, input, state, pid)) = row else {
+            return Err(RunStoreError::NotFound(run_id.to_string()).into());
+        };
+        let state = parse_state(run_id, &state)?;
+        if state.is_terminal() {
+            return Err(ResumeRefusal::Finished(state));
+        }
+        if state == ExecutionState::Running && pid != std::process::id() && process_alive(pid) {
+            return Err(ResumeRefusal::Live(pid));
+        }
+        let finished = {
+            let mut statement = tx
+                .prepare(
+                    "SELECT node, seq, outcome FROM nodes
+                     WHERE run_id = ?1 AND state != 'failed' ORDER BY seq",
+                )
+                .map_err(self.sql())?;
+            statement
+                .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(self.sql())?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(self.sql())?
+        };
+        // Failed nodes run again: their records go.
+        tx.execute(
+            "DELETE FROM nodes WHERE run_id = ?1 AND state = 'failed'",
+            [run_id],
+        )
+        .map_err(self.sql())?;
+        tx.execute(
+            "UPDATE runs SET state = 'running', pid = ?2, error = NULL, finished_ms = NULL,
+                             resumes = resumes + 1
+             WHERE id = ?1",
+            params![run_id, std::process::id()],
+        )
+        .map_err(self.sql())?;
+        tx.commit().map_err(self.sql())?;
+        Ok(Checkpoint {
+            workflow,
+            input,
+            state,
+            finished,
+        })
+    }
+
+    /// The nodes of run `run_id` that finished (completed or skipped), as
+    /// (node id, finish order, outcome JSON).
+    pub(crate) fn finished(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<(String, u64, String)>, RunStoreError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT node, seq, outcome FROM nodes
+                 WHERE run_id = ?1 AND state != 'failed' ORDER BY seq",
+            )
+            .map_err(self.sql())?;
+        statement
+            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(self.sql())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.sql())
+    }
+
+    /// A writer that records finished nodes and the run's end on its own
+    /// connection and thread.
+    pub(crate) fn writer(&self, run_id: &str) -> Result<CheckpointWriter, RunStoreError> {
+        CheckpointWriter::start(&self.path, run_id)
+    }
+}
+
+/// Why a run cannot be resumed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResumeRefusal {
+    /// The store failed or has no such run.
+    #[error(transparent)]
+    Store(#[from] RunStoreError),
+    /// The run already ended for good.
+    #[error("the run is {0}; only a failed or interrupted run can be resumed")]
+    Finished(ExecutionState),
+    /// Another process is running it.
+    #[error("process {0} is still running it")]
+    Live(u32),
+}
+
+/// Opens a connection in WAL mode: a commit survives the process being
+/// killed, and readers (`symphony status`) never block the writer.
+fn connect(path: &Path) -> Result<Connection, RunStoreError> {
+    let sql = |source| RunStoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RunStoreError::Writer(path.into(), e.to_string()))?;
+    }
+    let conn = Connection::open(path).map_err(sql)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    // NORMAL in WAL mode: a commit is durable against the process dying
+    // (SIGKILL); only a power loss may undo the last few.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(sql)?;
+    Ok(conn)
+}
+
+const SUMMARY: &str = "SELECT r.id, r.workflow_id, r.workflow_name, r.state, r.pid, r.started_ms,
+       r.finished_ms, r.elapsed_ms, r.total, r.resumes, r.error,
+       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'completed'),
+       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'failed'),
+       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'skipped')
+FROM runs r";
+
+/// A summary row, with its state still text (checked by
+/// [`finish_summary`], outside rusqlite's error type).
+type SummaryRow = (RunSummary, String, u32);
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
+    Ok((
+        RunSummary {
+            id: r.get(0)?,
+            workflow_id: r.get(1)?,
+            workflow: r.get(2)?,
+            state: ExecutionState::Pending,
+            interrupted: false,
+            started_ms: r.get(5)?,
+            finished_ms: r.get(6)?,
+            elapsed_ms: r.get(7)?,
+            total: r.get(8)?,
+            resumes: r.get(9)?,
+            error: r.get(10)?,
+            completed: r.get(11)?,
+            failed: r.get(12)?,
+            skipped: r.get(13)?,
+        },
+        r.get(3)?,
+        r.get(4)?,
+    ))
+}
+
+fn finish_summary((mut summary, state, pid): SummaryRow) -> Result<RunSummary, RunStoreError> {
+    summary.state = parse_state(&summary.id, &state)?;
+    summary.interrupted = summary.state == ExecutionState::Running
+        && pid != std::process::id()
+        && !process_alive(pid);
+    Ok(summary)
+}
+
+fn parse_state(run: &str, text: &str) -> Result<ExecutionState, RunStoreError> {
+    serde_json::from_value(Value::String(text.to_string())).map_err(|e| RunStoreError::Corrupt {
+        run: run.to_string(),
+        what: "state",
+        message: e.to_string(),
+    })
+}
+
+fn parse(run: &str, what: &'static str, text: &str) -> Result<Value, RunStoreError> {
+    serde_json::from_str(text).map_err(|e| RunStoreError::Corrupt {
+        run: run.to_string(),
+        what,
+        message: e.to_string(),
+    })
+}
+
+/// Whether process `pid` still exists. Where that cannot be told (not
+/// Linux), a process is assumed gone, so a run can always be resumed.
+fn process_alive(pid: u32) -> bool {
+    cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    symphony_protocol::now_us() / 1000
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+//! Checkpoints written off the scheduler's path: a thread with its own
+//! connection commits finished nodes in groups. While one commit syncs,
+//! the nodes finishing meanwhile queue up and go into the next, so a
+//! chain of fast nodes costs one commit per batch, not per node, and a
+//! slow node's checkpoint is committed as soon as it finishes.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, params};
+
+use super::{RunStoreError, connect, now_ms};
+use crate::pit::dag::ExecutionState;
+
+/// The most records one transaction takes, so a flood of tiny nodes
+/// still commits now and then.
+const MAX_BATCH: usize = 4096;
+
+/// One finished node, as checkpointed.
+#[derive(Debug)]
+pub(crate) struct NodeCheckpoint {
+    pub(crate) node: String,
+    /// The order nodes finished in.
+    pub(crate) seq: u64,
+    /// `completed`, `skipped` or `failed`.
+    pub(crate) state: &'static str,
+    /// The node's outcome as JSON (absent for a failure).
+    pub(crate) outcome: Option<String>,
+    pub(crate) attempts: u32,
+    pub(crate) duration_ms: Option<f64>,
+    pub(crate) error: Option<String>,
+}
+
+enum Message {
+    Node(NodeCheckpoint),
+    Finish {
+        state: ExecutionState,
+        output: Option<String>,
+        error: Option<String>,
+        elapsed_ms: f64,
+    },
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// Writes one run's checkpoints on a thread of its own.
+pub(crate) struct CheckpointWriter {
+    path: PathBuf,
+    tx: mpsc::Sender<Message>,
+    thread: JoinHandle<Result<(), String>>,
+}
+
+impl CheckpointWriter {
+    /// Opens a connection to the store at `path` (failing here, before
+    /// the run starts, if it cannot) and starts the writer thread.
+    pub(super) fn start(path: &Path, run_id: &str) -> Result<CheckpointWriter, RunStoreError> {
+        let conn = connect(path)?;
+        let (tx, rx) = mpsc::channel();
+        let run = run_id.to_string();
+        let thread = std::thread::Builder::new()
+            .name("symphony-checkpoint".into())
+            .spawn(move || write_loop(conn, &run, &rx))
+            .map_err(|e| RunStoreError::Writer(path.to_path_buf(), e.to_string()))?;
+        Ok(CheckpointWriter {
+            path: path.to_path_buf(),
+            tx,
+            thread,
+        })
+    }
+
+    /// Queues a finished node's checkpoint.
+    pub(crate) fn node(&self, checkpoint: NodeCheckpoint) {
+        // The thread only stops when this writer is finished; a send error
+        // means it died, which `finish` reports.
+        let _ = self.tx.send(Message::Node(checkpoint));
+    }
+
+    /// Waits until everything queued so far is committed.
+    pub(crate) fn flush(&self) {
+        let (ack, done) = mpsc::sync_channel(1);
+        if self.tx.send(Message::Flush(ack)).is_ok() {
+            let _ = done.recv();
+        }
+    }
+
+    /// Records how the run ended, waits for every checkpoint to be
+    /// committed and stops the thread. Reports the first write that
+    /// failed, if any did.
+    pub(crate) fn finish(
+        self,
+        state: ExecutionState,
+        output: Option<String>,
+        error: Option<String>,
+        elapsed_ms: f64,
+    ) -> Result<(), RunStoreError> {
+        let _ = self.tx.send(Message::Finish {
+            state,
+            output,
+            error,
+            elapsed_ms,
+        });
+        drop(self.tx);
+        match self.thread.join() {
+            Ok(result) => result.map_err(|e| RunStoreError::Writer(self.path, e)),
+            Err(_) => Err(RunStoreError::Writer(
+                self.path,
+                "the writer thread panicked".into(),
+            )),
+        }
+    }
+}
+
+/// Commits whatever has queued up, batch after batch, until the writer is
+/// dropped. A failed commit is remembered (the first one is reported) and
+/// writing goes on: a later checkpoint may still succeed.
+fn write_loop(mut conn: Connection, run: &str, rx: &mpsc::Receiver<Message>) -> Result<(), String> {
+    let mut first_error = None;
+    let mut batch = Vec::new();
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(message) => batch.push(message),
+                Err(_) => break,
+            }
+        }
+        let mut acks = Vec::new();
+        if let Err(e) = commit(&mut conn, run, &mut batch, &mut acks) {
+            tracing::warn!(run, "checkpoint failed: {e}");
+            first_error.get_or_insert(e.to_string());
+        }
+        // What a failed commit left unwritten is lost (and reported), but
+        // its flushes are still answered.
+        for message in batch.drain(..) {
+            if let Message::Flush(ack) = message {
+                acks.push(ack);
+            }
+        }
+        // Acknowledged after the commit, failed or not: a flush waits for
+        // the attempt, and the error is reported at the end.
+        for ack in acks {
+            let _ = ack.send(());
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn commit(
+    conn: &mut Connection,
+    run: &str,
+    batch: &mut Vec<Message>,
+    acks: &mut Vec<mpsc::SyncSender<()>>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO nodes
+               (run_id, node, seq, state, outcome, attempts, duration_ms, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for message in batch.drain(..) {
+            match message {
+                Message::Node(n) => {
+                    insert.execute(params![
+                        run,
+                        n.node,
+                        n.seq,
+                        n.state,
+                        n.outcome,
+                        n.attempts,
+                        n.duration_ms,
+                        n.error
+                    ])?;
+                }
+                Message::Finish {
+                    state,
+                    output,
+                    error,
+                    elapsed_ms,
+                } => {
+                    tx.execute(
+                        "UPDATE runs SET state = ?2, output = ?3, error = ?4, elapsed_ms = ?5,
+                                         finished_ms = ?6
+                         WHERE id = ?1",
+                        params![run, state.as_str(), output, error, elapsed_ms, now_ms()],
+                    )?;
+                }
+                Message::Flush(ack) => acks.push(ack),
+            }
+        }
+    }
+    tx.commit()
+}

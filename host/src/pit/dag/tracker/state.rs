@@ -1,0 +1,450 @@
+//! The scheduler's state: which nodes wait on how many others, which are
+//! ready, running or waiting to retry, and what became of each.
+
+mod settle;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::Events;
+use super::workers::{Done, Handle, Job};
+use crate::Error;
+use crate::host::HostInner;
+use crate::pit::dag::store::CheckpointWriter;
+use crate::pit::dag::{ExecEvent, ExecutionState, Progress, RecoveryPolicy, RunControl};
+use crate::workflow::adjacency::Adjacency;
+use crate::workflow::control::Control;
+use crate::workflow::run::walk::{Deadline, DeadlineCause, Graph, Outcome};
+use crate::workflow::run::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
+use crate::workflow::{Node, Plan, Workflow};
+
+/// How often the scheduler looks at its control while running a long
+/// stretch of inline steps.
+const CONTROL_EVERY: usize = 256;
+
+/// How often progress goes out while nodes finish.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// Restarts from the checkpoint a run may make before it fails.
+const MAX_RESTARTS: u32 = 3;
+
+/// One run's scheduling state.
+pub(super) struct Scheduler<'a, 'o> {
+    host: &'a HostInner,
+    graph: &'a Graph<'a>,
+    input: &'a Value,
+    run: Arc<str>,
+    control: RunControl,
+    events: Events<'a>,
+    writer: Option<&'a CheckpointWriter>,
+    observer: &'o mut dyn FnMut(RunEvent<'_>),
+    /// Node index → position in the plan's order.
+    position_of: Vec<usize>,
+    /// Node index → the node indices its edges lead to (one entry per
+    /// edge).
+    outgoing: Adjacency<usize>,
+    /// Node index → edges from nodes not finished yet.
+    waiting: Vec<u32>,
+    /// Node index → what became of it.
+    outcomes: Vec<Outcome>,
+    /// Node index → when it finished, in finish order (`usize::MAX`: not
+    /// yet), for `merge: first`.
+    finished_at: Vec<usize>,
+    next_seq: usize,
+    /// Positions ready to start, smallest (earliest in the plan) first.
+    ready: BinaryHeap<Reverse<usize>>,
+    /// (when, position) of nodes waiting to retry.
+    retries: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Positions running their fallback node rather than themselves.
+    on_fallback: Vec<bool>,
+    in_flight: usize,
+    done: usize,
+    restarts: u32,
+    /// Why the run stopped early: a failure, a timeout or a cancel.
+    stop: Option<String>,
+    report: RunReport,
+    started: Instant,
+    last_progress: Instant,
+    /// Node id → index of the nodes some node names as its fallback.
+    fallbacks: HashMap<&'a str, usize>,
+    /// Positions whose fallback node is to start.
+    fallback_queue: Vec<usize>,
+    /// A node asked to restart from the checkpoint once nothing runs.
+    restart_pending: bool,
+    /// The workflow's deadline and its length.
+    deadline: Option<(Instant, Duration)>,
+    completed_nodes: usize,
+    failed_nodes: usize,
+    skipped_nodes: usize,
+}
+
+impl<'a, 'o> Scheduler<'a, 'o> {
+    #[allow(clippy::too_many_arguments, reason = "built once, by execute")]
+    pub(super) fn new(
+        host: &'a HostInner,
+        workflow: &'a Workflow,
+        plan: &'a Plan,
+        graph: &'a Graph<'a>,
+        input: &'a Value,
+        run: Arc<str>,
+        control: RunControl,
+        writer: Option<&'a CheckpointWriter>,
+        observer: &'o mut dyn FnMut(RunEvent<'_>),
+        deadline: Option<(Instant, Duration)>,
+    ) -> Self {
+        let n = workflow.nodes.len();
+        let mut position_of = vec![0; n];
+        for (position, &index) in plan.order.iter().enumerate() {
+            position_of[index] = position;
+        }
+        let edges = (0..n).flat_map(|to| {
+            plan.incoming
+                .of(to)
+                .iter()
+                .map(move |&(from, _)| (from, to))
+        });
+        let outgoing = Adjacency::group(n, edges);
+        let waiting = (0..n)
+            .map(|i| u32::try_from(plan.incoming.of(i).len()).unwrap_or(u32::MAX))
+            .collect::<Vec<_>>();
+        let ready = (0..n)
+            .filter(|&i| waiting[i] == 0)
+            .map(|i| Reverse(position_of[i]))
+            .collect();
+        let named: std::collections::HashSet<&str> = (workflow.nodes.iter())
+            .filter_map(|node| match &node.recovery {
+                Some(RecoveryPolicy::FallbackNode(id)) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let fallbacks = (workflow.nodes.iter().enumerate())
+            .filter(|(_, node)| named.contains(node.id.as_str()))
+            .map(|(i, node)| (node.id.as_str(), i))
+            .collect();
+        let report = RunReport {
+            run_id: run.to_string(),
+            workflow: workflow.name.clone(),
+            state: ExecutionState::Pending,
+            elapsed_ms: 0.0,
+            nodes: plan
+                .order
+                .iter()
+                .map(|&i| {
+                    let node = &workflow.nodes[i];
+                    NodeReport {
+                        id: node.id.clone(),
+                        kind: node.kind,
+                        extension: node.runs().to_string(),
+                        state: NodeState::Pending,
+                        duration_ms: None,
+                        started_ms: None,
+                        attempts: 0,
+                        restored: false,
+                        recovered: None,
+                        error: None,
+                    }
+                })
+                .collect(),
+            output: None,
+            error: None,
+            progress: Progress::new(n, 0, 0, 0),
+            metrics: RunMetrics::default(),
+            resumed: false,
+            warnings: Vec::new(),
+        };
+        let now = Instant::now();
+        let mut scheduler = Scheduler {
+            host,
+            graph,
+            input,
+            events: Events::new(host, control.clone()),
+            run,
+            control,
+            writer,
+            observer,
+            position_of,
+            outgoing,
+            waiting,
+            outcomes: vec![Outcome::Skipped; n],
+            finished_at: vec![usize::MAX; n],
+            next_seq: 0,
+            ready,
+            retries: BinaryHeap::new(),
+            on_fallback: vec![false; n],
+            in_flight: 0,
+            done: 0,
+            restarts: 0,
+            stop: None,
+            report,
+            started: now,
+            last_progress: now,
+            fallbacks,
+            fallback_queue: Vec::new(),
+            restart_pending: false,
+            deadline,
+            completed_nodes: 0,
+            failed_nodes: 0,
+            skipped_nodes: 0,
+        };
+        scheduler.set_aside_standby();
+        scheduler
+    }
+
+    /// How many nodes may need a worker thread: extension calls, map
+    /// steps and fallback nodes.
+    pub(super) fn needs_workers(&self) -> usize {
+        self.graph.nodes.iter().filter(|n| !inline(n)).count() + self.fallbacks.len()
+    }
+
+    /// Standby fallback nodes are not run as nodes of their own.
+    pub(super) fn set_aside_standby(&mut self) {
+        for &i in &self.graph.plan.standby {
+            let entry = &mut self.report.nodes[self.position_of[i]];
+            entry.state = NodeState::Skipped;
+            self.finished_at[i] = usize::MAX - 1;
+            self.skipped_nodes += 1;
+            self.done += 1;
+        }
+        let standby = &self.graph.plan.standby;
+        self.ready
+            .retain(|Reverse(p)| !standby.contains(&self.graph.plan.order[*p]));
+    }
+
+    /// Takes the nodes a checkpoint says finished as done, with their
+    /// outcomes, so only the rest run.
+    pub(super) fn restore(&mut self, finished: Vec<(String, u64, String)>) -> Result<(), Error> {
+        let index: HashMap<&str, usize> = (self.graph.nodes.iter().enumerate())
+            .map(|(i, node)| (node.id.as_str(), i))
+            .collect();
+        let corrupt =
+            |message: String| Error::Setup(format!("run {}: the checkpoint {message}", self.run));
+        for (id, seq, outcome) in finished {
+            let Some(&i) = index.get(id.as_str()) else {
+                return Err(corrupt(format!(
+                    "names node '{id}', which the workflow lacks"
+                )));
+            };
+            let outcome: Outcome = serde_json::from_str(&outcome)
+                .map_err(|e| corrupt(format!("holds an unreadable outcome for '{id}': {e}")))?;
+            let seq = usize::try_from(seq).unwrap_or(usize::MAX - 1);
+            let entry = &mut self.report.nodes[self.position_of[i]];
+            entry.state = match outcome {
+                Outcome::Skipped => NodeState::Skipped,
+                _ => NodeState::Completed,
+            };
+            match entry.state {
+                NodeState::Skipped => self.skipped_nodes += 1,
+                _ => self.completed_nodes += 1,
+            }
+            entry.restored = true;
+            self.outcomes[i] = outcome;
+            self.finished_at[i] = seq;
+            self.next_seq = self.next_seq.max(seq + 1);
+            self.done += 1;
+        }
+        self.report.resumed = true;
+        self.recount();
+        Ok(())
+    }
+
+    /// Rebuilds the waiting counts and the ready queue from which nodes
+    /// have finished.
+    fn recount(&mut self) {
+        let n = self.graph.nodes.len();
+        let finished = |i: usize| self.finished_at[i] != usize::MAX;
+        for i in 0..n {
+            self.waiting[i] = u32::try_from(
+                (self.graph.plan.incoming.of(i).iter())
+                    .filter(|&&(from, _)| !finished(from))
+                    .count(),
+            )
+            .unwrap_or(u32::MAX);
+        }
+        self.ready = (0..n)
+            .filter(|&i| !finished(i) && self.waiting[i] == 0)
+            .map(|i| Reverse(self.position_of[i]))
+            .collect();
+    }
+
+    /// Runs the scheduling loop until every node finished or the run
+    /// stopped; returns the report and the run's final state.
+    pub(super) async fn drive(mut self, mut workers: Handle) -> (RunReport, ExecutionState) {
+        let deadline = self.deadline;
+        let _ = self.control.start();
+        let total = self.graph.nodes.len();
+        let restored = self.done;
+        self.events.send("started", || ExecEvent::Started {
+            run: self.run.clone(),
+            total,
+            restored,
+        });
+        let mut seen;
+        let mut timed_out = false;
+        loop {
+            let now = Instant::now();
+            while let Some(&Reverse((when, position))) = self.retries.peek() {
+                if when > now {
+                    break;
+                }
+                self.retries.pop();
+                self.ready.push(Reverse(position));
+            }
+            seen = self.control.state();
+            if seen == ExecutionState::Running && self.stop.is_none() {
+                self.dispatch(&workers);
+                seen = self.control.state();
+            }
+            if seen == ExecutionState::Cancelled && self.stop.is_none() {
+                self.stop = Some("the run was cancelled".into());
+            }
+            if self.in_flight == 0 {
+                if self.stop.is_some() || self.done == total {
+                    break;
+                }
+                if self.ready.is_empty()
+                    && self.retries.is_empty()
+                    && seen != ExecutionState::Paused
+                {
+                    // Nothing can run: only possible if a node waits on one
+                    // that never finishes, which validation rules out.
+                    self.stop = Some("no node can run (a bug in the scheduler)".into());
+                    break;
+                }
+            }
+            let next_retry = self.retries.peek().map(|Reverse((when, _))| *when);
+            tokio::select! {
+                done = workers.done.recv(), if self.in_flight > 0 => {
+                    if let Some(done) = done {
+                        self.in_flight -= 1;
+                        self.finished(done);
+                    }
+                }
+                state = self.control.changed(seen) => {
+                    self.state_changed(state);
+                }
+                () = sleep_until(next_retry), if next_retry.is_some() => {}
+                () = sleep_until(deadline.map(|d| d.0)), if deadline.is_some() && !timed_out => {
+                    timed_out = true;
+                    let limit = deadline.map_or(0, |d| d.1.as_millis());
+                    self.stop.get_or_insert(format!("the workflow timed out after {limit} ms"));
+                }
+            }
+            if self.restart_due() {
+                self.restart();
+            }
+        }
+        drop(workers);
+        self.end()
+    }
+
+    /// Starts ready nodes while slots are free; inline steps run at once.
+    fn dispatch(&mut self, workers: &Handle) {
+        for position in std::mem::take(&mut self.fallback_queue) {
+            self.start_fallback(position, workers);
+        }
+        let mut since_check = 0;
+        while let Some(&Reverse(position)) = self.ready.peek() {
+            let index = self.graph.plan.order[position];
+            let node = &self.graph.nodes[index];
+            let needs_slot = !inline(node);
+            if needs_slot && self.in_flight >= workers.workers.max(1) {
+                break;
+            }
+            self.ready.pop();
+            self.start(position, index, workers);
+            since_check += 1;
+            if since_check == CONTROL_EVERY {
+                since_check = 0;
+                if self.control.state() != ExecutionState::Running || self.stop.is_some() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Gathers node `index`'s input and runs it: inline, or on a worker.
+    fn start(&mut self, position: usize, index: usize, workers: &Handle) {
+        let node = &self.graph.nodes[index];
+        let input = match self
+            .graph
+            .gather(index, self.input, &self.outcomes, &self.finished_at)
+        {
+            Ok(Ok(input)) => input,
+            Ok(Err(reason)) => return self.skipped(position, index, reason),
+            Err(message) => return self.failed(position, index, message, Duration::ZERO),
+        };
+        let entry = &mut self.report.nodes[position];
+        entry.attempts += 1;
+        entry.state = NodeState::Running;
+        entry.started_ms = Some(self.started.elapsed().as_secs_f64() * 1e3);
+        let attempt = entry.attempts;
+        (self.observer)(RunEvent::NodeStarted { node: entry });
+        self.events.send("node.started", || ExecEvent::NodeStarted {
+            run: self.run.clone(),
+            node: node.id.as_str().into(),
+            attempt,
+        });
+        if inline(node) {
+            let began = Instant::now();
+            let result = self.graph.run_node(self.host, index, input, None);
+            return self.finished(Done {
+                position,
+                result,
+                elapsed: began.elapsed(),
+            });
+        }
+        if workers.workers == 0 {
+            let message = "no worker thread could be started to run it".to_string();
+            return self.failed(position, index, message, Duration::ZERO);
+        }
+        workers.submit(Job {
+            position,
+            node: index,
+            input,
+            deadline: self.deadline_for(node),
+        });
+        self.in_flight += 1;
+    }
+
+    /// The deadline of an attempt of `node` starting now: its timeout's
+    /// or the workflow's, whichever comes first.
+    pub(super) fn deadline_for(&self, node: &Node) -> Option<Deadline> {
+        let own = node.timeout_ms.map(|ms| Deadline {
+            at: Instant::now() + Duration::from_millis(ms),
+            cause: DeadlineCause::Node(ms),
+        });
+        let run = self.deadline.map(|(at, length)| Deadline {
+            at,
+            cause: DeadlineCause::Workflow(length.as_millis()),
+        });
+        match (own, run) {
+            (Some(own), Some(run)) => Some(if own.at <= run.at { own } else { run }),
+            (own, run) => own.or(run),
+        }
+    }
+
+    fn finished(&mut self, done: Done) {
+        let index = self.graph.plan.order[done.position];
+        match done.result {
+            Ok(outcome) => self.completed(done.position, index, outcome, done.elapsed, None),
+            Err(message) => self.failed(done.position, index, message, done.elapsed),
+        }
+    }
+}
+
+fn inline(node: &Node) -> bool {
+    matches!(node.control, Some(Control::Branch(_) | Control::Merge(_)))
+}
+
+/// Sleeps until `at`; forever when there is none (the branch is disabled
+/// then anyway).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}

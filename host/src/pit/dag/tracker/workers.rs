@@ -1,0 +1,154 @@
+//! The threads extension calls run on: synchronous wasmtime calls must
+//! not block the scheduler's task, so each runs on one of a scoped pool of
+//! threads, borrowing the run's graph and host for exactly as long as the
+//! run lasts.
+
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Mutex, mpsc};
+use std::thread::Scope;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::host::HostInner;
+use crate::workflow::expr::Compiled;
+use crate::workflow::run::walk::{Deadline, Graph, Outcome};
+
+/// One node attempt for a worker.
+pub(super) struct Job {
+    /// The node's position in the plan's order (what the scheduler tracks).
+    pub(super) position: usize,
+    /// The node to run: the node itself, or its fallback node.
+    pub(super) node: usize,
+    pub(super) input: Value,
+    pub(super) deadline: Option<Deadline>,
+}
+
+/// A finished attempt.
+pub(super) struct Done {
+    pub(super) position: usize,
+    pub(super) result: Result<Outcome, String>,
+    pub(super) elapsed: Duration,
+}
+
+/// A run's workers: its concurrency, but no more than it has nodes
+/// needing one, sharing one job queue.
+pub(super) struct Pool {
+    size: usize,
+    queue: Mutex<mpsc::Receiver<Job>>,
+}
+
+/// The scheduler's end of the pool.
+pub(super) struct Handle {
+    jobs: mpsc::Sender<Job>,
+    /// Worker threads that started.
+    pub(super) workers: usize,
+    pub(super) done: UnboundedReceiver<Done>,
+}
+
+impl Handle {
+    /// Hands `job` to the next idle worker.
+    pub(super) fn submit(&self, job: Job) {
+        // Workers only stop once this handle is dropped.
+        let _ = self.jobs.send(job);
+    }
+}
+
+impl Pool {
+    /// The pool and the sender its jobs come through (for
+    /// [`Pool::start`]).
+    pub(super) fn new(concurrency: NonZeroUsize, needing: usize) -> (Pool, mpsc::Sender<Job>) {
+        let (jobs, queue) = mpsc::channel();
+        let pool = Pool {
+            size: concurrency.get().min(needing),
+            queue: Mutex::new(queue),
+        };
+        (pool, jobs)
+    }
+
+    /// Starts the workers in `scope`; they stop once the handle is
+    /// dropped and the queue is empty.
+    pub(super) fn start<'scope, 'env: 'scope>(
+        &'env self,
+        scope: &'scope Scope<'scope, 'env>,
+        host: &'env HostInner,
+        graph: &Graph<'env>,
+        jobs: mpsc::Sender<Job>,
+    ) -> Handle {
+        // Compiled expressions are not shareable between threads (jmespath
+        // counts references with `Rc`): each worker compiles its own.
+        let (nodes, edges, plan) = (graph.nodes, graph.edges, graph.plan);
+        let (finished, done) = unbounded_channel();
+        let queue = &self.queue;
+        let mut workers = 0;
+        for i in 0..self.size {
+            let finished = finished.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("symphony-node-{i}"))
+                .spawn_scoped(scope, move || {
+                    let expressions = Compiled::default();
+                    let graph = Graph {
+                        nodes,
+                        edges,
+                        plan,
+                        expressions: &expressions,
+                    };
+                    work(host, &graph, queue, &finished);
+                });
+            match spawned {
+                Ok(_) => workers += 1,
+                Err(e) => tracing::warn!("cannot start node worker {i}: {e}"),
+            }
+        }
+        Handle {
+            jobs,
+            workers,
+            done,
+        }
+    }
+}
+
+fn work(
+    host: &HostInner,
+    graph: &Graph<'_>,
+    queue: &Mutex<mpsc::Receiver<Job>>,
+    finished: &UnboundedSender<Done>,
+) {
+    loop {
+        let job = {
+            let queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+            match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        let began = Instant::now();
+        let Job {
+            position,
+            node,
+            input,
+            deadline,
+        } = job;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            graph.run_node(host, node, input, deadline)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!("the host failed running this node (a bug): {what}"))
+        });
+        let done = Done {
+            position,
+            result,
+            elapsed: began.elapsed(),
+        };
+        if finished.send(done).is_err() {
+            return;
+        }
+    }
+}
