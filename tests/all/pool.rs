@@ -360,3 +360,27 @@ fn a_likely_successor_is_started_in_the_background() {
     let stats = host.pool_stats();
     assert_eq!(stats.totals.misses, 0, "{stats:#?}");
 }
+
+#[test]
+fn prewarm_predicted_starts_the_likely_successor_of_the_last_used() {
+    let host = bare_host();
+    let llm = flaky(&host);
+    let (host, op) = with_hostile(host, LoadOptions::default());
+    for _ in 0..3 {
+        calls(&llm);
+        call(&op, json!({"mode": "echo", "value": 1})).unwrap();
+    }
+    let running = sleep_call(&host, 300);
+    calls(&llm);
+    let report = host.prewarm_predicted(std::time::SystemTime::now());
+    let hostile = report.entries.iter().find(|e| e.extension == "hostile");
+    assert!(
+        matches!(
+            hostile.map(|e| &e.outcome),
+            Some(PrewarmOutcome::Started { .. })
+        ),
+        "{report:?}"
+    );
+    assert!(running.join().unwrap().is_ok());
+    assert_eq!(host.pool_stats().totals.prewarmed, 1);
+}

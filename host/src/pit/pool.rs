@@ -41,6 +41,8 @@ mod hot;
 mod manager;
 mod predict;
 mod prewarm;
+#[cfg(test)]
+mod replay;
 mod state;
 mod stats;
 #[cfg(test)]

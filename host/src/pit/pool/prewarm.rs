@@ -12,6 +12,10 @@ use crate::host::HostInner;
 use crate::workflow::{Control, Node, Workflow};
 use crate::{ExtensionKind, Host};
 
+/// How many of an hour's busiest extensions [`Host::prewarm_predicted`]
+/// starts.
+pub(crate) const PER_HOUR: usize = 2;
+
 /// What prewarming did for one extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
@@ -171,7 +175,7 @@ impl Host {
     pub fn prewarm_predicted(&self, at: SystemTime) -> PrewarmReport {
         let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let pool = &self.inner.pool;
-        let names = pool.usage().predict(secs, pool.settings.min_probability, 2);
+        let names = pool.usage().predict(secs, pool.settings.min_probability, PER_HOUR);
         self.inner.prewarm_names(&names)
     }
 }
