@@ -384,3 +384,109 @@ fn prewarm_predicted_starts_the_likely_successor_of_the_last_used() {
     assert!(running.join().unwrap().is_ok());
     assert_eq!(host.pool_stats().totals.prewarmed, 1);
 }
+
+mod properties {
+    //! Random sequences of calls, traps, unhealthy instances, health
+    //! checks, prewarms, drains and memory growth against real instances:
+    //! the budget is never exceeded, and every instance's recorded
+    //! transitions form a valid path from Cold.
+
+    use std::collections::BTreeMap;
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The budget: two instances, and room for two at their starting size
+    /// plus a few MiB of growth.
+    fn budget_bytes() -> usize {
+        static BYTES: OnceLock<usize> = OnceLock::new();
+        *BYTES.get_or_init(|| {
+            let probe = bare_host();
+            flaky(&probe);
+            probe.load(component("mock_llm")).unwrap();
+            let (probe, _) = with_hostile(probe, LoadOptions::default());
+            let stats = probe.pool_stats();
+            let largest = stats.extensions.iter().map(|e| e.counts.hot_bytes).max();
+            2 * largest.unwrap() + (3 << 20)
+        })
+    }
+
+    const NAMES: [&str; 3] = ["flaky-llm", "hostile", "mock-llm"];
+
+    fn act(host: &Host, ext: usize, op: usize) {
+        let name = NAMES[ext];
+        // Results are not the point: whatever happens, the pool's
+        // invariants must hold afterwards.
+        let _ = match (op, ext) {
+            (0 | 1 | 2 | 6, 0) => {
+                let mode = ["calls", "panic", "sicken", "", "", "", "hold"][op];
+                let llm = host.instrument(name).unwrap();
+                invoke(&llm, json!({"mode": mode, "mb": 2})).map(drop)
+            }
+            (0 | 2 | 6, 1) => {
+                let op = host.operator(name).unwrap();
+                call(&op, json!({"mode": "echo", "value": 1})).map(drop)
+            }
+            (1, 1) => call(&host.operator(name).unwrap(), json!({"mode": "panic"})).map(drop),
+            (0 | 2 | 6, _) => {
+                let llm = host.instrument(name).unwrap();
+                invoke(&llm, json!({"text": "One. Two."})).map(drop)
+            }
+            (1, _) => invoke(&host.instrument(name).unwrap(), json!(42)).map(drop),
+            (3, _) => {
+                host.check_health();
+                Ok(())
+            }
+            (4, _) => {
+                let kind = if ext == 1 { "operator" } else { "instrument" };
+                host.prewarm(&workflow(
+                    json!([{"id": "n", "kind": kind, "extension": name}]),
+                ));
+                Ok(())
+            }
+            _ => {
+                let _ = host.drain(name, Duration::from_secs(1));
+                let _ = host.activate(name);
+                Ok(())
+            }
+        };
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_budget_holds_and_every_path_is_valid(
+            ops in prop::collection::vec((0..3usize, 0..7usize), 1..40)
+        ) {
+            let bytes = budget_bytes();
+            let host = bare_host_with(|b| b.pool_budget(2, bytes));
+            let seen = record(&host);
+            flaky(&host);
+            host.load(component("mock_llm")).unwrap();
+            let (host, _) = with_hostile(host, LoadOptions::default());
+            for (ext, op) in ops {
+                act(&host, ext, op);
+                let stats = host.pool_stats();
+                prop_assert!(stats.totals.hot_count <= 2, "{stats:?}");
+                prop_assert!(stats.totals.hot_bytes <= bytes, "{stats:?}");
+                let by_extension: usize = stats.extensions.iter().map(|e| e.counts.hot_count).sum();
+                prop_assert_eq!(by_extension, stats.totals.hot_count);
+                // No call is in flight, so an instance is Hot exactly while
+                // it is in the hot set.
+                let mut last: BTreeMap<String, PoolState> = BTreeMap::new();
+                for t in seen.lock().unwrap().iter() {
+                    let from = last.get(&*t.instance).copied().unwrap_or(PoolState::Cold);
+                    prop_assert_eq!(t.from, from, "{:?}", t);
+                    prop_assert!(t.from.can_become(t.to), "{:?}", t);
+                    last.insert(t.instance.to_string(), t.to);
+                }
+                let hot = last.values().filter(|s| **s == PoolState::Hot).count();
+                prop_assert_eq!(hot, stats.totals.hot_count);
+                prop_assert!(last.values().all(|s| matches!(s, PoolState::Hot | PoolState::Cold)));
+            }
+        }
+    }
+}
