@@ -35,13 +35,13 @@ pub use manifest::{
     ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
     http_allows, net_allows,
 };
-pub(crate) use metrics::ExtensionMetrics;
 pub use metrics::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
+pub(crate) use metrics::{ExtensionMetrics, Histogram};
 pub use permissions::{
     Denial, PermissionError, PermissionOutcome, PermissionRequest, Permissions, Prompt,
 };
 pub use policy::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
-pub(crate) use pool::InstancePool;
+pub(crate) use pool::{Demand, InstancePool, PoolSetup, Pooled};
 pub use reload::ReloadReport;
 pub use resolve::{
     Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
@@ -51,6 +51,7 @@ pub(crate) use slot::{Slot, Source};
 pub use watch::{ReloadEvent, SETTLE, Watcher};
 
 use crate::CallError;
+use crate::pit::pool::PoolManager;
 use crate::runtime::{ExtensionContext, Instance, WorldPre, wit};
 
 /// The three kinds of extension, one WIT world each.
@@ -280,12 +281,14 @@ pub(crate) struct Extension {
     /// The node configs it takes, from its manifest.
     pub(crate) config: Option<Arc<ConfigSchema>>,
     pub(crate) limits: Limits,
-    deadline_ticks: u64,
+    /// The deadline in epoch ticks.
+    pub(crate) deadline_ticks: u64,
     epoch_tick: Duration,
     engine: wasmtime::Engine,
     pre: WorldPre,
     pub(crate) ctx: Arc<ExtensionContext>,
-    pool: InstancePool,
+    /// Its instances, as the host's Pool Manager keeps them.
+    pub(crate) pool: Arc<InstancePool>,
 }
 
 impl Extension {
@@ -304,8 +307,18 @@ impl Extension {
         epoch_tick: Duration,
         engine: wasmtime::Engine,
         pre: WorldPre,
+        manager: Arc<PoolManager>,
     ) -> Self {
         let deadline_ticks = ticks(limits.deadline, epoch_tick);
+        let pool = InstancePool::new(PoolSetup {
+            name: ctx.name.clone(),
+            managed: kind != ExtensionKind::Addon,
+            max: limits.max_instances,
+            manager,
+            metrics: ctx.metrics.clone(),
+            fuel: limits.fuel,
+            deadline_ticks,
+        });
         Extension {
             name: ctx.name.clone(),
             kind,
@@ -318,7 +331,7 @@ impl Extension {
             epoch_tick,
             engine,
             pre,
-            pool: InstancePool::new(limits.max_instances.max(1)),
+            pool,
             ctx,
         }
     }
@@ -338,12 +351,12 @@ impl Extension {
         F: FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
     {
         let started = Instant::now();
-        let mut instance = match self
+        let mut pooled = match self
             .pool
-            .checkout(&self.name, self.limits.deadline, || self.new_instance())
+            .checkout(Demand::Call, self.limits.deadline, || self.new_instance())
         {
             None => return Err(f),
-            Some(Ok(instance)) => instance,
+            Some(Ok(pooled)) => pooled,
             Some(Err(error)) => {
                 self.ctx
                     .metrics
@@ -363,13 +376,30 @@ impl Extension {
             ),
             _ => (self.deadline_ticks, &self.limits),
         };
+        if let Some(next) = self.pool.manager().record_use(&self.name) {
+            crate::pit::pool::prewarm_in_background(&self.ctx.host, next);
+        }
+        let instance = &mut pooled.instance;
         instance.begin_call(config, self.limits.fuel, deadline_ticks);
-        let result = f(&mut instance);
+        let result = f(instance);
         let fuel_used = instance.fuel_used(self.limits.fuel);
         let result = match result {
-            Ok(guest) => {
-                self.release(instance);
-                guest.map_err(|(function, error)| CallError::Guest {
+            Ok(Ok(value)) => {
+                self.release(pooled);
+                Ok(value)
+            }
+            Ok(Err((function, error))) => {
+                // The guest reported an error rather than trapping: an
+                // Instrument may have broken its own state, so ask it
+                // before it serves again.
+                if self.kind == ExtensionKind::Instrument {
+                    // A trap or an unhealthy answer discards the instance;
+                    // the call's own error is what the caller needs.
+                    let _ = self.vet(pooled, "after a guest error");
+                } else {
+                    self.release(pooled);
+                }
+                Err(CallError::Guest {
                     extension: self.name.to_string(),
                     function,
                     error: error.into(),
@@ -377,7 +407,7 @@ impl Extension {
             }
             Err(error) => {
                 let error = instance.classify(error, &self.name, function, limits);
-                self.pool.discard(instance);
+                self.pool.discard(pooled, error.to_string());
                 Err(error)
             }
         };
@@ -389,10 +419,13 @@ impl Extension {
 
     /// Gives an instance (from a call or [`Extension::hold_idle`]) back to
     /// the pool, or shuts it down when this version has stopped serving.
-    pub(crate) fn release(&self, instance: Instance) {
-        if let Some(instance) = self.pool.checkin(instance) {
-            instance.shut_down(self.limits.fuel, self.deadline_ticks);
-        }
+    pub(crate) fn release(&self, pooled: Pooled) {
+        self.pool.checkin(pooled);
+    }
+
+    /// Starts one instance ahead of demand, unless one is idle already.
+    pub(crate) fn prewarm(&self) -> crate::PrewarmOutcome {
+        self.pool.prewarm(|| self.new_instance())
     }
 
     /// Creates an instance outside the pool (running its load hooks) and
@@ -406,15 +439,17 @@ impl Extension {
     /// `state`, the instance first gets a previous version's snapshot.
     pub(crate) fn activate(&self, state: Option<&[u8]>) -> Result<(), String> {
         self.pool.reopen();
-        let mut instance = match self
+        let mut pooled = match self
             .pool
-            .checkout(&self.name, self.limits.deadline, || self.new_instance())
-        {
-            Some(Ok(instance)) => instance,
+            .checkout(Demand::Activation, self.limits.deadline, || {
+                self.new_instance()
+            }) {
+            Some(Ok(pooled)) => pooled,
             Some(Err(error)) => return Err(error.to_string()),
             None => return Err("it was closed while starting".into()),
         };
         if let Some(state) = state {
+            let instance = &mut pooled.instance;
             instance.begin_call(
                 &NodeConfig::default(),
                 self.limits.fuel,
@@ -428,12 +463,13 @@ impl Extension {
                     .to_string()),
             };
             if let Err(reason) = restored {
-                self.pool.discard(instance);
+                self.pool
+                    .discard(pooled, format!("restoring its state failed: {reason}"));
                 self.retire();
                 return Err(reason);
             }
         }
-        self.release(instance);
+        self.release(pooled);
         Ok(())
     }
 
@@ -441,7 +477,7 @@ impl Extension {
     /// so no call changes its state until it is given back with
     /// [`Extension::release`]; waits up to the deadline for one to finish
     /// its call when all are busy. `Ok(None)` when there is no instance.
-    pub(crate) fn hold_idle(&self) -> Result<Option<Instance>, String> {
+    pub(crate) fn hold_idle(&self) -> Result<Option<Pooled>, String> {
         self.pool.take_idle(self.limits.deadline).map_err(|()| {
             format!(
                 "every instance stayed busy for {:?}, so its state could not be taken",
@@ -452,21 +488,22 @@ impl Extension {
 
     /// The guest's `snapshot` of `instance`'s state; `None` when it keeps
     /// none. A trap drops the instance.
-    pub(crate) fn snapshot(
-        &self,
-        mut instance: Instance,
-    ) -> Result<(Option<Vec<u8>>, Instance), String> {
+    pub(crate) fn snapshot(&self, mut pooled: Pooled) -> Result<(Option<Vec<u8>>, Pooled), String> {
+        let instance = &mut pooled.instance;
         instance.begin_call(
             &NodeConfig::default(),
             self.limits.fuel,
             self.deadline_ticks,
         );
         match instance.snapshot() {
-            Ok(state) => Ok((state, instance)),
+            Ok(state) => Ok((state, pooled)),
             Err(e) => {
-                let error = instance.classify(e, &self.name, "snapshot", &self.limits);
-                self.pool.discard(instance);
-                Err(error.to_string())
+                let error = instance
+                    .classify(e, &self.name, "snapshot", &self.limits)
+                    .to_string();
+                self.pool
+                    .discard(pooled, format!("snapshot failed: {error}"));
+                Err(error)
             }
         }
     }
@@ -491,15 +528,13 @@ impl Extension {
     /// The first half of [`Extension::retire`]: stops serving and returns
     /// the idle instances, so a caller can close under a lock and run the
     /// guests' hooks after releasing it.
-    pub(crate) fn close(&self) -> Vec<Instance> {
+    pub(crate) fn close(&self) -> Vec<Pooled> {
         self.pool.close()
     }
 
     /// The second half of [`Extension::retire`]: runs the shutdown hooks.
-    pub(crate) fn shut_down(&self, instances: Vec<Instance>) {
-        for instance in instances {
-            instance.shut_down(self.limits.fuel, self.deadline_ticks);
-        }
+    pub(crate) fn shut_down(&self, instances: Vec<Pooled>) {
+        self.pool.shut_down(instances);
     }
 }
 

@@ -17,6 +17,7 @@ use crate::extension::{
 use crate::pit::artifacts::ArtifactStore;
 use crate::pit::dag::tracker;
 use crate::pit::dag::{RunOptions, RunStore};
+use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
 use crate::workflow::{Plan, RunEvent, RunReport, Workflow, WorkflowError};
 use crate::{Error, LoadError};
@@ -25,7 +26,8 @@ use crate::{Error, LoadError};
 ///
 /// Defaults: the data directory from `$SYMPHONY_HOME`, else the platform's
 /// data directory (`~/.local/share/symphony` on Linux); the compile cache in
-/// `<home>/cache/components`; [`EngineSettings`] and [`Limits`] defaults.
+/// `<home>/cache/components`; [`EngineSettings`], [`Limits`] and
+/// [`PoolSettings`] defaults.
 #[derive(Debug, Clone, Default)]
 pub struct HostBuilder {
     home: Option<PathBuf>,
@@ -33,6 +35,8 @@ pub struct HostBuilder {
     engine: EngineSettings,
     limits: Limits,
     crash: CrashPolicy,
+    /// The Pool Manager's budget, health checks and prediction.
+    pub(crate) pool: PoolSettings,
 }
 
 /// The data directory used when none is given: `$SYMPHONY_HOME`, else
@@ -94,11 +98,14 @@ impl HostBuilder {
             .cache
             .unwrap_or_else(|| home.join("cache").join("components"));
         let runtime = Runtime::new(self.engine, cache)?;
-        Ok(Host {
+        let bus = Bus::new();
+        let health_interval = self.pool.health_interval;
+        let host = Host {
             inner: Arc::new(HostInner {
                 runtime,
                 extensions: RwLock::default(),
-                bus: Bus::new(),
+                pool: Arc::new(PoolManager::new(self.pool, bus.endpoint("host"))),
+                bus,
                 artifacts: ArtifactStore::new(home.join("artifacts")),
                 audit: Arc::new(AuditLog::new(home.join("audit.log"))),
                 run_store: std::sync::OnceLock::new(),
@@ -107,7 +114,11 @@ impl HostBuilder {
                 next_order: AtomicU64::new(0),
                 home,
             }),
-        })
+        };
+        if let Some(interval) = health_interval {
+            start_health_thread(&host.inner, interval)?;
+        }
+        Ok(host)
     }
 }
 
@@ -151,6 +162,8 @@ pub struct Host {
 pub(crate) struct HostInner {
     pub(crate) runtime: Runtime,
     extensions: RwLock<BTreeMap<String, Arc<Slot>>>,
+    /// Keeps every extension's instances within the host's hot budget.
+    pub(crate) pool: Arc<PoolManager>,
     pub(crate) bus: Bus,
     pub(crate) artifacts: ArtifactStore,
     limits: Limits,
@@ -336,6 +349,7 @@ impl Host {
             self.inner.runtime.settings.epoch_tick,
             self.inner.runtime.engine.clone(),
             pre,
+            self.inner.pool.clone(),
         ))
     }
 
@@ -614,8 +628,10 @@ impl Host {
 
     /// Deactivates every active extension, dependants before their
     /// dependencies: idle instances run `on-deactivate` and `on-unload`
-    /// now, busy ones when their call returns.
+    /// now, busy ones when their call returns. Stops the background health
+    /// checks. [`Host::shutdown_within`] also waits for calls in flight.
     pub fn shutdown(&self) {
+        self.inner.pool.stop_health_checks();
         let mut slots = self.inner.loaded();
         slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));
         for slot in slots {

@@ -55,6 +55,13 @@
 //! - **Grants** ([`Grants`]) are all an extension may reach: WASI sees only
 //!   granted directories and variables, never sockets, and every host import
 //!   checks its capability and answers `denied` rather than trapping.
+//! - **The Pool Manager** keeps every Instrument and Operator instance on
+//!   the lifecycle Cold → Warming → Hot → Cooling → Cold (or Failed →
+//!   Cold), in a host-wide LRU of Hot instances within a count and memory
+//!   budget ([`HostBuilder::pool_budget`]); it prewarms ([`Host::prewarm`],
+//!   [`Host::prewarm_predicted`] from a [`UsageHistory`]), health-checks
+//!   ([`Host::check_health`]), drains ([`Host::drain`]) and reports
+//!   [`Host::pool_stats`]; [`Host::pool_listeners`] hears every transition.
 //! - **Workflows** ([`Workflow`]) are DAGs of Instrument, Operator and
 //!   [`Control`] nodes (branch, merge, map) with typed [`Port`]s;
 //!   [`Host::run`] validates one, runs its nodes in topological order and
@@ -123,8 +130,10 @@ pub use pit::dag::{
     RunStatus, RunStore, RunStoreError, RunSummary, RunTransitionError, StateChange,
 };
 pub use pit::pool::{
-    HotSet, HotSetError, HotSetStats, InstanceLifecycle, InvalidTransition, Listener, ListenerId,
-    Listeners, PoolState, PoolTransition,
+    DrainReport, ExtensionPoolStats, HealthReport, HotSet, HotSetError, HotSetStats,
+    InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, LoadTime, PoolCounts,
+    PoolSettings, PoolState, PoolStats, PoolTransition, PrewarmEntry, PrewarmOutcome,
+    PrewarmReport, UsageHistory,
 };
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
@@ -133,6 +142,12 @@ pub use workflow::{
     Metadata, Node, NodeKind, NodeReport, NodeState, Plan, Port, PortType, PortTypeError, Problem,
     RunEvent, RunMetrics, RunReport, Workflow, WorkflowBuilder, WorkflowError,
 };
+
+#[doc(hidden)]
+pub mod __internal {
+    //! Support for the benches; not part of the API and not stable.
+    pub use crate::pit::pool::checkout_checkin;
+}
 
 pub use symphony_protocol as protocol;
 pub use wasmtime;

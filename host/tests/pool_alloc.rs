@@ -59,3 +59,32 @@ fn touch_does_not_allocate() {
     assert!(allocations() > before);
     drop(boxed);
 }
+
+/// The whole hit path on a real host (checkout from the idle stack, the
+/// hot set's touch and size check, the counters, checkin) allocates
+/// nothing. Needs the example components (`cargo xtask build-examples`;
+/// `SYMPHONY_COMPONENTS` names where they are).
+#[test]
+fn a_pool_hit_does_not_allocate() {
+    let Some(components) = std::env::var_os("SYMPHONY_COMPONENTS") else {
+        eprintln!("SYMPHONY_COMPONENTS is not set: skipping the real-host half");
+        return;
+    };
+    let path = std::path::Path::new(&components).join("json-transform/json_transform.wasm");
+    let home = tempfile::tempdir().unwrap();
+    let host = symphony_host::Host::builder()
+        .home(home.path())
+        .build()
+        .unwrap();
+    host.load(&path).unwrap();
+    let hit = || symphony_host::__internal::checkout_checkin(&host, "json-transform").unwrap();
+    // The first round trips may size the idle stack and the counters.
+    hit();
+    hit();
+    let before = allocations();
+    for _ in 0..1000 {
+        hit();
+    }
+    assert_eq!(allocations() - before, 0);
+    assert_eq!(host.pool_stats().totals.hits, 1002);
+}

@@ -12,5 +12,6 @@ mod lifecycle;
 mod loading;
 mod metrics;
 mod permissions;
+mod pool;
 mod templates;
 mod workflows;

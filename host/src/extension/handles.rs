@@ -24,6 +24,20 @@ pub struct Health {
     pub detail: Option<String>,
 }
 
+impl From<wit::Health> for Health {
+    fn from(health: wit::Health) -> Self {
+        let status = match health.status {
+            wit::HealthStatus::Healthy => "healthy",
+            wit::HealthStatus::Degraded => "degraded",
+            wit::HealthStatus::Unhealthy => "unhealthy",
+        };
+        Health {
+            status: status.to_string(),
+            detail: health.detail,
+        }
+    }
+}
+
 impl Instrument {
     /// The extension's name.
     pub fn name(&self) -> &str {
@@ -53,16 +67,7 @@ impl Instrument {
         self.ext
             .call("health-check", &NodeConfig::default(), |instance| {
                 let (api, store, _) = instance.instrument()?;
-                let health = api.call_health_check(store)?;
-                let status = match health.status {
-                    wit::HealthStatus::Healthy => "healthy",
-                    wit::HealthStatus::Degraded => "degraded",
-                    wit::HealthStatus::Unhealthy => "unhealthy",
-                };
-                Ok(Ok(Health {
-                    status: status.to_string(),
-                    detail: health.detail,
-                }))
+                Ok(Ok(api.call_health_check(store)?.into()))
             })
     }
 }

@@ -32,6 +32,8 @@ pub(crate) struct ExtensionMetrics {
     memory_high_water: AtomicU64,
     /// Call durations.
     latency: Histogram,
+    /// The Pool Manager's counters for this extension's instances.
+    pub(crate) pool: crate::pit::pool::PoolCounters,
 }
 
 impl Default for ExtensionMetrics {
@@ -42,6 +44,7 @@ impl Default for ExtensionMetrics {
             fuel_used: AtomicU64::new(0),
             memory_high_water: AtomicU64::new(0),
             latency: Histogram::default(),
+            pool: Default::default(),
         }
     }
 }
@@ -127,7 +130,7 @@ impl ErrorKind {
 /// A histogram of durations in power-of-two microsecond buckets, with the
 /// sum and maximum for the mean and to bound the estimates.
 #[derive(Debug)]
-struct Histogram {
+pub(crate) struct Histogram {
     buckets: [AtomicU64; BUCKETS],
     /// Total of all durations, in nanoseconds.
     sum_ns: AtomicU64,
@@ -162,7 +165,7 @@ fn upper_bound(i: usize) -> Option<u64> {
 }
 
 impl Histogram {
-    fn record(&self, elapsed: Duration) {
+    pub(crate) fn record(&self, elapsed: Duration) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
@@ -170,7 +173,12 @@ impl Histogram {
         self.max_us.fetch_max(micros, Ordering::Relaxed);
     }
 
-    fn snapshot(&self) -> CallLatency {
+    /// Every recorded duration, summed.
+    pub(crate) fn total(&self) -> Duration {
+        Duration::from_nanos(self.sum_ns.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn snapshot(&self) -> CallLatency {
         let counts: [u64; BUCKETS] =
             std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed));
         let count: u64 = counts.iter().sum();

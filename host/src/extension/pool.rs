@@ -1,22 +1,75 @@
-//! The idle instances of one extension.
+//! The instances of one extension version: the idle ones kept for reuse,
+//! and each instance's walk through the Pool Manager's lifecycle (Cold →
+//! Warming → Hot → Cooling → Cold, or Failed → Cold).
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
+use super::ExtensionMetrics;
 use crate::CallError;
+use crate::pit::pool::{
+    InstanceKey, InstanceLifecycle, Keep, PoolEvent, PoolManager, PoolState, PrewarmOutcome,
+};
 use crate::runtime::Instance;
 use crate::sync::Signal;
+
+/// Transitions each instance keeps (its life is short and regular).
+const HISTORY: usize = 16;
+
+/// A live instance with its place in the Pool Manager.
+pub(crate) struct Pooled {
+    pub(crate) instance: Instance,
+    key: InstanceKey,
+    life: InstanceLifecycle,
+}
+
+impl Pooled {
+    /// Takes a lifecycle step; an invalid one is a bug here, logged rather
+    /// than failing a call over it.
+    fn step(&mut self, to: PoolState, reason: impl Into<String>) {
+        step(&mut self.life, to, reason);
+    }
+}
+
+fn step(life: &mut InstanceLifecycle, to: PoolState, reason: impl Into<String>) {
+    if let Err(e) = life.transition(to, reason) {
+        tracing::warn!("{e}");
+    }
+}
+
+/// Why an instance is checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Demand {
+    /// For a call: counted as a hit or a miss.
+    Call,
+    /// To activate the extension: its first instance, not a call.
+    Activation,
+}
 
 /// Idle instances, reused most-recently-returned first so a warm instance
 /// (and an Addon's UI state) keeps serving sequential calls.
 pub(crate) struct InstancePool {
-    state: Mutex<PoolState>,
+    state: Mutex<Shelf>,
     returned: Signal,
     max: usize,
+    /// This pool's id in the Pool Manager.
+    id: u64,
+    /// The extension's name, for instance names and errors.
+    name: Arc<str>,
+    /// Whether its instances count against the host's hot budget:
+    /// Instruments and Operators do; an Addon's one instance holds its UI
+    /// state, so it is never evicted.
+    managed: bool,
+    manager: Arc<PoolManager>,
+    /// The extension's metrics, whose pool counters this pool updates.
+    metrics: Arc<ExtensionMetrics>,
+    /// Fuel and epoch ticks the shutdown hooks run with.
+    fuel: u64,
+    deadline_ticks: u64,
 }
 
-struct PoolState {
-    idle: Vec<Instance>,
+struct Shelf {
+    idle: Vec<Pooled>,
     /// Instances that exist: idle plus checked out plus being created.
     live: usize,
     /// Set when the extension version stops serving (deactivated, replaced
@@ -25,34 +78,66 @@ struct PoolState {
     closed: bool,
 }
 
+/// What to build an [`InstancePool`] with.
+pub(crate) struct PoolSetup {
+    pub(crate) name: Arc<str>,
+    pub(crate) managed: bool,
+    pub(crate) max: usize,
+    pub(crate) manager: Arc<PoolManager>,
+    pub(crate) metrics: Arc<ExtensionMetrics>,
+    pub(crate) fuel: u64,
+    pub(crate) deadline_ticks: u64,
+}
+
 impl InstancePool {
-    pub(crate) fn new(max: usize) -> Self {
-        InstancePool {
-            state: Mutex::new(PoolState {
+    pub(crate) fn new(setup: PoolSetup) -> Arc<Self> {
+        let id = setup.manager.pool_id();
+        let pool = Arc::new(InstancePool {
+            state: Mutex::new(Shelf {
                 idle: Vec::new(),
                 live: 0,
                 closed: false,
             }),
             returned: Signal::default(),
-            max,
-        }
+            max: setup.max.max(1),
+            id,
+            name: setup.name,
+            managed: setup.managed,
+            manager: setup.manager,
+            metrics: setup.metrics,
+            fuel: setup.fuel,
+            deadline_ticks: setup.deadline_ticks,
+        });
+        pool.manager.register(id, Arc::downgrade(&pool));
+        pool
     }
 
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
+    fn lock(&self) -> MutexGuard<'_, Shelf> {
         // A panic while holding the lock leaves the state consistent (every
         // update is a single push, pop or counter change), so keep going.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// An idle instance, or a new one from `create` while under the maximum;
-    /// otherwise waits up to `wait` for one to come back. `None` once the
-    /// pool is closed.
+    /// This pool's id in the Pool Manager.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The host's Pool Manager.
+    pub(crate) fn manager(&self) -> &PoolManager {
+        &self.manager
+    }
+
+    /// An idle instance (a hit), or a new one from `create` while under
+    /// the maximum (a miss); otherwise waits up to `wait` for one to come
+    /// back. `None` once the pool is closed. Hits and misses are counted
+    /// for calls, not for an activation.
     pub(crate) fn checkout(
         &self,
-        extension: &str,
+        demand: Demand,
         wait: Duration,
         create: impl FnOnce() -> Result<Instance, CallError>,
-    ) -> Option<Result<Instance, CallError>> {
+    ) -> Option<Result<Pooled, CallError>> {
         // Read the clock only once a wait is needed: the common path is a pop.
         let mut until = None;
         let mut state = self.lock();
@@ -60,20 +145,34 @@ impl InstancePool {
             if state.closed {
                 return None;
             }
-            if let Some(instance) = state.idle.pop() {
-                return Some(Ok(instance));
+            if let Some(pooled) = state.idle.pop() {
+                drop(state);
+                if demand == Demand::Call {
+                    self.manager.count(&self.metrics.pool, PoolEvent::Hit);
+                }
+                if self.managed {
+                    self.manager.touch(pooled.key);
+                }
+                return Some(Ok(pooled));
             }
             if state.live < self.max {
                 state.live += 1;
                 drop(state);
-                return Some(create().inspect_err(|_| self.forget_one()));
+                let reason = match demand {
+                    Demand::Call => {
+                        self.manager.count(&self.metrics.pool, PoolEvent::Miss);
+                        "a call needed an instance"
+                    }
+                    Demand::Activation => "activated",
+                };
+                return Some(self.start(create, reason));
             }
             let until = *until.get_or_insert_with(|| crate::sync::deadline(wait));
             match self.returned.wait_until(state, until) {
                 Some(next) => state = next,
                 None => {
                     return Some(Err(CallError::Busy {
-                        extension: extension.to_string(),
+                        extension: self.name.to_string(),
                         max_instances: self.max,
                         waited: wait,
                     }));
@@ -82,20 +181,107 @@ impl InstancePool {
         }
     }
 
-    /// Returns a healthy instance for reuse; once the pool is closed the
-    /// instance is handed back instead, for the caller to shut down.
-    pub(crate) fn checkin(&self, instance: Instance) -> Option<Instance> {
-        let mut state = self.lock();
-        if state.closed {
-            state.live -= 1;
-            drop(state);
-            self.returned.notify_all();
-            return Some(instance);
+    /// Starts an instance already counted as live: Cold → Warming → Hot,
+    /// timed, admitted to the hot set (evicting others if need be); or
+    /// Warming → Failed → Cold when it cannot start.
+    fn start(
+        &self,
+        create: impl FnOnce() -> Result<Instance, CallError>,
+        reason: &str,
+    ) -> Result<Pooled, CallError> {
+        let number = self.manager.instance_id();
+        let key = InstanceKey {
+            pool: self.id,
+            instance: number,
+        };
+        let mut life = InstanceLifecycle::with_history(
+            format!("{}#{number}", self.name),
+            self.manager.listeners.clone(),
+            HISTORY,
+        );
+        step(&mut life, PoolState::Warming, reason);
+        let started = Instant::now();
+        match create() {
+            Ok(instance) => {
+                let elapsed = started.elapsed();
+                self.manager.record_load(&self.metrics.pool, elapsed);
+                let bytes = instance.memory_bytes();
+                let mut pooled = Pooled {
+                    instance,
+                    key,
+                    life,
+                };
+                pooled.step(
+                    PoolState::Hot,
+                    format!("started in {} µs with {bytes} bytes", elapsed.as_micros()),
+                );
+                if self.managed {
+                    let evicted = self.manager.admit(key, bytes);
+                    self.manager.settle(evicted);
+                }
+                Ok(pooled)
+            }
+            Err(error) => {
+                step(&mut life, PoolState::Failed, error.to_string());
+                step(&mut life, PoolState::Cold, "discarded");
+                self.manager.count(&self.metrics.pool, PoolEvent::Failure);
+                self.forget_one();
+                Err(error)
+            }
         }
-        state.idle.push(instance);
-        drop(state);
-        self.returned.notify_one();
-        None
+    }
+
+    /// Returns a healthy instance for reuse. It cools instead (its
+    /// shutdown hooks run) when the pool is closed or the instance left
+    /// the hot set during its call; others evicted to make room for its
+    /// growth cool too.
+    pub(crate) fn checkin(&self, pooled: Pooled) {
+        let bytes = if self.managed {
+            pooled.instance.memory_bytes()
+        } else {
+            0
+        };
+        let mut state = self.lock();
+        let verdict = if state.closed {
+            Err("its extension version stopped serving")
+        } else if self.managed {
+            match self.manager.keep(pooled.key, bytes) {
+                Keep::Kept(evicted) => Ok(evicted),
+                Keep::Evicted => Err("evicted from the hot set while in a call"),
+                Keep::TooLarge => Err("its memory outgrew the host's whole hot budget"),
+            }
+        } else {
+            Ok(Vec::new())
+        };
+        match verdict {
+            Ok(evicted) => {
+                state.idle.push(pooled);
+                drop(state);
+                self.returned.notify_one();
+                if !evicted.is_empty() {
+                    self.manager.settle(evicted);
+                }
+            }
+            Err(reason) => {
+                state.live -= 1;
+                drop(state);
+                self.returned.notify_all();
+                self.cool(pooled, reason);
+            }
+        }
+    }
+
+    /// Hot → Cooling → Cold: out of the hot set, shutdown hooks run.
+    fn cool(&self, mut pooled: Pooled, reason: &str) {
+        if self.managed {
+            self.manager.forget(pooled.key);
+        }
+        pooled.step(PoolState::Cooling, reason);
+        let Pooled {
+            instance, mut life, ..
+        } = pooled;
+        instance.shut_down(self.fuel, self.deadline_ticks);
+        step(&mut life, PoolState::Cold, "shut down");
     }
 
     /// The most recently returned idle instance, waiting up to `wait` for
@@ -103,12 +289,12 @@ impl InstancePool {
     /// there is none (or the pool is closed), `Err` when none came back in
     /// time. The instance stays counted as live: give it back with
     /// [`InstancePool::checkin`].
-    pub(crate) fn take_idle(&self, wait: Duration) -> Result<Option<Instance>, ()> {
+    pub(crate) fn take_idle(&self, wait: Duration) -> Result<Option<Pooled>, ()> {
         let until = crate::sync::deadline(wait);
         let mut state = self.lock();
         loop {
-            if let Some(instance) = state.idle.pop() {
-                return Ok(Some(instance));
+            if let Some(pooled) = state.idle.pop() {
+                return Ok(Some(pooled));
             }
             if state.live == 0 || state.closed {
                 return Ok(None);
@@ -117,9 +303,28 @@ impl InstancePool {
         }
     }
 
-    /// Stops the pool: takes every idle instance out (for the caller to
-    /// shut down) and makes later check-ins hand theirs back.
-    pub(crate) fn close(&self) -> Vec<Instance> {
+    /// The numbers of the idle instances now.
+    pub(crate) fn idle_numbers(&self) -> Vec<u64> {
+        self.lock().idle.iter().map(|p| p.key.instance).collect()
+    }
+
+    /// The idle instance `number`, if it is still idle; it stays counted
+    /// as live: give it back with [`InstancePool::checkin`].
+    pub(crate) fn take(&self, number: u64) -> Option<Pooled> {
+        let mut state = self.lock();
+        let at = state.idle.iter().position(|p| p.key.instance == number)?;
+        Some(state.idle.remove(at))
+    }
+
+    /// Idle and live instances now.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.idle.len(), state.live)
+    }
+
+    /// Stops the pool: takes every idle instance out (for
+    /// [`InstancePool::shut_down`]) and makes later check-ins cool theirs.
+    pub(crate) fn close(&self) -> Vec<Pooled> {
         let mut state = self.lock();
         state.closed = true;
         let idle = std::mem::take(&mut state.idle);
@@ -129,15 +334,97 @@ impl InstancePool {
         idle
     }
 
+    /// Cools instances taken by [`InstancePool::close`].
+    pub(crate) fn shut_down(&self, instances: Vec<Pooled>) {
+        for pooled in instances {
+            self.cool(pooled, "its extension version stopped serving");
+        }
+    }
+
     /// Serves again after [`InstancePool::close`].
     pub(crate) fn reopen(&self) {
         self.lock().closed = false;
     }
 
-    /// Drops an instance that must not be reused.
-    pub(crate) fn discard(&self, instance: Instance) {
+    /// Drops an instance that must not be reused (Hot → Failed → Cold).
+    pub(crate) fn discard(&self, mut pooled: Pooled, reason: String) {
+        if self.managed {
+            self.manager.forget(pooled.key);
+        }
+        pooled.step(PoolState::Failed, reason);
+        let Pooled {
+            instance, mut life, ..
+        } = pooled;
         drop(instance);
+        step(&mut life, PoolState::Cold, "discarded");
+        self.manager.count(&self.metrics.pool, PoolEvent::Failure);
         self.forget_one();
+    }
+
+    /// Counts an eviction of instance `number` from the hot set and cools
+    /// it if it is idle; one in a call cools when it comes back.
+    pub(crate) fn evict(&self, number: u64) {
+        self.manager.count(&self.metrics.pool, PoolEvent::Eviction);
+        let mut state = self.lock();
+        let Some(at) = state.idle.iter().position(|p| p.key.instance == number) else {
+            return;
+        };
+        let pooled = state.idle.remove(at);
+        state.live -= 1;
+        drop(state);
+        self.returned.notify_all();
+        self.cool(
+            pooled,
+            "evicted: least recently used beyond the host's hot budget",
+        );
+    }
+
+    /// Starts one instance ahead of demand unless one is idle already, the
+    /// pool is full or closed.
+    pub(crate) fn prewarm(
+        &self,
+        create: impl FnOnce() -> Result<Instance, CallError>,
+    ) -> PrewarmOutcome {
+        let mut state = self.lock();
+        if state.closed {
+            return PrewarmOutcome::NotServing;
+        }
+        if !state.idle.is_empty() {
+            return PrewarmOutcome::AlreadyHot;
+        }
+        if state.live >= self.max {
+            return PrewarmOutcome::AtCapacity;
+        }
+        state.live += 1;
+        drop(state);
+        let started = Instant::now();
+        match self.start(create, "prewarmed") {
+            Ok(pooled) => {
+                self.manager.count(&self.metrics.pool, PoolEvent::Prewarm);
+                self.checkin(pooled);
+                PrewarmOutcome::Started {
+                    load_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                }
+            }
+            Err(error) => PrewarmOutcome::Failed {
+                error: error.to_string(),
+            },
+        }
+    }
+
+    /// Waits until no instance is live (all came back from their calls and
+    /// were cooled) or `until` passes; returns how many are still live.
+    pub(crate) fn wait_drained(&self, until: Instant) -> usize {
+        let mut state = self.lock();
+        loop {
+            if state.live == 0 {
+                return 0;
+            }
+            match self.returned.wait_until(state, until) {
+                Some(next) => state = next,
+                None => return self.lock().live,
+            }
+        }
     }
 
     fn forget_one(&self) {
@@ -145,5 +432,18 @@ impl InstancePool {
         // All: a snapshot waiting in `take_idle` must not swallow the wake-up
         // a caller that may now create an instance needs.
         self.returned.notify_all();
+    }
+}
+
+impl Drop for InstancePool {
+    fn drop(&mut self) {
+        self.manager.unregister(self.id);
+        let idle =
+            std::mem::take(&mut self.state.get_mut().unwrap_or_else(|e| e.into_inner()).idle);
+        for pooled in idle {
+            if self.managed {
+                self.manager.forget(pooled.key);
+            }
+        }
     }
 }

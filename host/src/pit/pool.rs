@@ -1,5 +1,10 @@
-//! The Pool Manager's building blocks: the lifecycle of a pooled instance
-//! and the set of Hot instances.
+//! The Pool Manager: every Instrument and Operator instance walks the
+//! lifecycle Cold → Warming → Hot → Cooling → Cold (or Failed → Cold); Hot
+//! instances live in a host-wide LRU within a count and memory budget;
+//! instances are prewarmed for a workflow or as the usage history
+//! predicts, health-checked, and drained gracefully.
+//!
+//! The building blocks, usable on their own:
 //!
 //! ```
 //! use std::num::NonZeroUsize;
@@ -30,13 +35,33 @@
 //! assert_eq!((hot.used_bytes(), hot.stats().hits), (80, 1));
 //! ```
 
+mod drain;
+mod health;
 mod hot;
+mod manager;
+mod predict;
+mod prewarm;
+#[cfg(test)]
+mod replay;
 mod state;
+mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use drain::DrainReport;
+pub use health::HealthReport;
+pub(crate) use health::start_health_thread;
 pub use hot::{HotSet, HotSetError, HotSetStats};
+pub use manager::PoolSettings;
+#[doc(hidden)]
+pub use manager::checkout_checkin;
+pub(crate) use manager::{InstanceKey, Keep, PoolManager};
+pub use predict::UsageHistory;
+pub(crate) use prewarm::prewarm_in_background;
+pub use prewarm::{PrewarmEntry, PrewarmOutcome, PrewarmReport};
 pub use state::{
     InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, PoolState,
     PoolTransition,
 };
+pub use stats::{ExtensionPoolStats, LoadTime, PoolCounts, PoolStats};
+pub(crate) use stats::{PoolCounters, PoolEvent};

@@ -188,6 +188,11 @@ impl Instance {
         fuel.saturating_sub(self.store.get_fuel().unwrap_or(fuel))
     }
 
+    /// The linear memory the instance holds, in bytes.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.store.data().memory.bytes()
+    }
+
     /// The guest's `snapshot` of its state, for a reload to hand over.
     pub(crate) fn snapshot(&mut self) -> wasmtime::Result<Option<Vec<u8>>> {
         lifecycle!(&self.exports, &mut self.store, call_snapshot)

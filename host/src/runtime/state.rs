@@ -122,6 +122,9 @@ pub(crate) struct MemoryGuard {
     metrics: Arc<ExtensionMetrics>,
     /// The size a refused growth asked for, until the next call starts.
     pub(crate) exceeded: Option<usize>,
+    /// The linear memory the instance holds now, summed over its memories:
+    /// its size in the Pool Manager's memory budget.
+    bytes: usize,
 }
 
 /// Table growth beyond this many elements is refused; no guest we know of
@@ -134,18 +137,24 @@ impl MemoryGuard {
             limit,
             metrics,
             exceeded: None,
+            bytes: 0,
         }
     }
 
     pub(crate) fn limit(&self) -> usize {
         self.limit
     }
+
+    /// The linear memory the instance holds, in bytes.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
 }
 
 impl ResourceLimiter for MemoryGuard {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -157,6 +166,10 @@ impl ResourceLimiter for MemoryGuard {
             )));
         }
         self.metrics.record_memory(desired);
+        // Called for each memory as it is created (from 0) and each time it
+        // grows, so the deltas sum to what every memory holds. Memories never
+        // shrink.
+        self.bytes = self.bytes.saturating_add(desired.saturating_sub(current));
         Ok(true)
     }
 

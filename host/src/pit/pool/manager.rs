@@ -1,0 +1,399 @@
+//! The Pool Manager: the host-wide set of Hot instances within a count and
+//! memory budget, the registry of every extension version's pool, the
+//! transition listeners, the counters and the usage history.
+//!
+//! Lock order: an extension's [`InstancePool`] lock may be held while the
+//! hot set's is taken, never the other way round; evicted instances are
+//! cooled after both are released.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, Weak, mpsc};
+use std::time::Duration;
+
+use super::stats::{ExtensionPoolStats, PoolCounters, PoolEvent, PoolStats};
+use super::{HotSet, Listeners, PoolTransition, UsageHistory};
+use crate::HostBuilder;
+use crate::bus::Bus;
+use crate::extension::InstancePool;
+
+/// How the Pool Manager keeps instances. Set through [`HostBuilder::pool`],
+/// or one concern at a time through [`HostBuilder::pool_budget`],
+/// [`HostBuilder::health_interval`] and [`HostBuilder::predictive_prewarm`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PoolSettings {
+    /// The most Hot Instrument and Operator instances kept, across all
+    /// extensions. Default: 128.
+    pub max_instances: usize,
+    /// The most linear memory, in bytes, those instances may hold in all.
+    /// Default: 2 GiB.
+    pub max_bytes: usize,
+    /// How often idle Instruments are health-checked in the background;
+    /// `None` (the default) checks only on demand and after guest errors.
+    pub health_interval: Option<Duration>,
+    /// Whether, when an extension is used after another, the extensions
+    /// likely to follow it (by the usage history) are started in the
+    /// background. Default: off, as the starts run guest hooks nobody
+    /// asked for; every call is recorded in the usage history either way,
+    /// for [`Host::prewarm_predicted`](crate::Host::prewarm_predicted).
+    pub predict: bool,
+    /// The probability of following above which a successor is started
+    /// ahead. Default: 0.5.
+    pub min_probability: f64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_instances: 128,
+            max_bytes: 2 << 30,
+            health_interval: None,
+            predict: false,
+            min_probability: 0.5,
+        }
+    }
+}
+
+impl HostBuilder {
+    /// Sets every Pool Manager setting at once.
+    pub fn pool(mut self, settings: PoolSettings) -> Self {
+        self.pool = settings;
+        self
+    }
+
+    /// Keeps at most `max_instances` Hot Instrument and Operator
+    /// instances holding at most `max_bytes` of linear memory in all;
+    /// beyond either, the least recently used idle instances are cooled
+    /// (their `on-deactivate` and `on-unload` hooks run). Defaults: 128
+    /// instances, 2 GiB. Addon instances hold UI state and are never
+    /// evicted.
+    pub fn pool_budget(mut self, max_instances: usize, max_bytes: usize) -> Self {
+        self.pool.max_instances = max_instances;
+        self.pool.max_bytes = max_bytes;
+        self
+    }
+
+    /// Health-checks idle Instrument instances every `interval` on a
+    /// background thread, replacing unhealthy ones. Default: off.
+    pub fn health_interval(mut self, interval: Duration) -> Self {
+        self.pool.health_interval = Some(interval);
+        self
+    }
+
+    /// Whether the extensions likely to follow the one just used are
+    /// started in the background (at most two starts at once). Default:
+    /// off.
+    pub fn predictive_prewarm(mut self, on: bool) -> Self {
+        self.pool.predict = on;
+        self
+    }
+}
+
+/// A Hot instance's name in the hot set: its extension version's pool and
+/// its number. Two integers, so a lookup hashes no string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct InstanceKey {
+    /// The [`InstancePool`] (one per extension version).
+    pub(crate) pool: u64,
+    /// The instance, unique in the host.
+    pub(crate) instance: u64,
+}
+
+/// Whether an instance coming back from a call stays Hot.
+pub(crate) enum Keep {
+    /// It stays; these others were evicted to make room for its growth.
+    Kept(Vec<(InstanceKey, usize)>),
+    /// It was evicted (or never admitted) while in its call: cool it.
+    Evicted,
+    /// Its memory grew past the whole budget: cool it.
+    TooLarge,
+}
+
+/// Background starts of likely successors under way at most at once.
+const MAX_BACKGROUND_STARTS: usize = 2;
+
+/// The host's Pool Manager.
+pub(crate) struct PoolManager {
+    hot: Mutex<HotSet<InstanceKey>>,
+    /// Every live extension version's pool, by id, for eviction to reach.
+    pools: Mutex<HashMap<u64, Weak<InstancePool>>>,
+    next_pool: AtomicU64,
+    next_instance: AtomicU64,
+    /// Told about every instance's transitions.
+    pub(crate) listeners: Listeners,
+    /// Host-wide counters.
+    pub(crate) totals: PoolCounters,
+    /// Which extensions were used when, after which.
+    usage: Mutex<UsageHistory>,
+    pub(crate) settings: PoolSettings,
+    /// Background starts under way.
+    background: AtomicUsize,
+    /// Dropping it stops the health-check thread.
+    pub(crate) health_stop: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update leaves these structures whole; a panic elsewhere while
+    // one was held does not make it unusable.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PoolManager {
+    /// A manager within `settings`' budget that publishes each transition
+    /// on `bus` as `pool.<extension>.transition`.
+    pub(crate) fn new(settings: PoolSettings, bus: Bus) -> Self {
+        let listeners = Listeners::new();
+        listeners.subscribe(Box::new(move |t: &PoolTransition| publish(&bus, t)));
+        let count = NonZeroUsize::new(settings.max_instances).unwrap_or(NonZeroUsize::MIN);
+        PoolManager {
+            hot: Mutex::new(HotSet::new(count, settings.max_bytes)),
+            pools: Mutex::default(),
+            next_pool: AtomicU64::new(0),
+            next_instance: AtomicU64::new(0),
+            listeners,
+            totals: PoolCounters::default(),
+            usage: Mutex::new(UsageHistory::new()),
+            settings,
+            background: AtomicUsize::new(0),
+            health_stop: Mutex::new(None),
+        }
+    }
+
+    /// A new pool's id.
+    pub(crate) fn pool_id(&self) -> u64 {
+        self.next_pool.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A new instance's number.
+    pub(crate) fn instance_id(&self) -> u64 {
+        self.next_instance.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes `pool` reachable for eviction.
+    pub(crate) fn register(&self, id: u64, pool: Weak<InstancePool>) {
+        lock(&self.pools).insert(id, pool);
+    }
+
+    /// Forgets the pool `id` (it is being dropped).
+    pub(crate) fn unregister(&self, id: u64) {
+        lock(&self.pools).remove(&id);
+    }
+
+    /// Counts `event` for an extension and for the host.
+    pub(crate) fn count(&self, counters: &PoolCounters, event: PoolEvent) {
+        counters.count(event);
+        self.totals.count(event);
+    }
+
+    /// Records a start that took `elapsed`.
+    pub(crate) fn record_load(&self, counters: &PoolCounters, elapsed: Duration) {
+        counters.record_load(elapsed);
+        self.totals.record_load(elapsed);
+    }
+
+    /// Marks a Hot instance taken for a call as the most recently used.
+    pub(crate) fn touch(&self, key: InstanceKey) {
+        lock(&self.hot).touch(&key);
+    }
+
+    /// Adds a newly Hot instance of `bytes`; returns the instances evicted
+    /// to make room (for [`PoolManager::settle`]). One larger than the
+    /// whole budget is not admitted, so it cools after its call.
+    pub(crate) fn admit(&self, key: InstanceKey, bytes: usize) -> Vec<(InstanceKey, usize)> {
+        lock(&self.hot).insert(key, bytes).unwrap_or_default()
+    }
+
+    /// Whether an instance back from a call stays Hot, updating its size.
+    /// Allocates nothing unless it grew and others are evicted.
+    pub(crate) fn keep(&self, key: InstanceKey, bytes: usize) -> Keep {
+        let mut hot = lock(&self.hot);
+        match hot.size_of(&key) {
+            None => Keep::Evicted,
+            Some(size) if size == bytes => Keep::Kept(Vec::new()),
+            Some(_) => match hot.insert(key, bytes) {
+                Ok(evicted) => Keep::Kept(evicted),
+                Err(_) => {
+                    hot.remove(&key);
+                    Keep::TooLarge
+                }
+            },
+        }
+    }
+
+    /// Removes an instance that is cooling or failed.
+    pub(crate) fn forget(&self, key: InstanceKey) {
+        lock(&self.hot).remove(&key);
+    }
+
+    /// Cools evicted instances that are idle and counts every eviction;
+    /// one in a call cools when it comes back ([`Keep::Evicted`]). Call
+    /// with no pool lock held: the guests' shutdown hooks run here.
+    pub(crate) fn settle(&self, evicted: Vec<(InstanceKey, usize)>) {
+        for (key, _) in evicted {
+            let pool = lock(&self.pools).get(&key.pool).and_then(Weak::upgrade);
+            match pool {
+                Some(pool) => pool.evict(key.instance),
+                None => self.totals.count(PoolEvent::Eviction),
+            }
+        }
+    }
+
+    /// Hot instances and their bytes, by pool id.
+    pub(crate) fn hot_by_pool(&self) -> HashMap<u64, (usize, usize)> {
+        let hot = lock(&self.hot);
+        let mut by_pool: HashMap<u64, (usize, usize)> = HashMap::new();
+        for (key, bytes) in hot.iter() {
+            let entry = by_pool.entry(key.pool).or_default();
+            entry.0 += 1;
+            entry.1 += bytes;
+        }
+        by_pool
+    }
+
+    /// The hot set's occupancy: (instances, bytes).
+    pub(crate) fn occupancy(&self) -> (usize, usize) {
+        let hot = lock(&self.hot);
+        (hot.len(), hot.used_bytes())
+    }
+
+    /// Records a use of `extension` now. When it starts a run after another
+    /// extension and prediction is on, returns the extensions likely to
+    /// follow it, for a background start, if fewer than the most
+    /// background starts are under way; `None` otherwise (the common case,
+    /// which allocates nothing).
+    pub(crate) fn record_use(&self, extension: &str) -> Option<Vec<String>> {
+        let now = symphony_protocol::now_us() / 1_000_000;
+        let mut history = lock(&self.usage);
+        if !history.record(extension, now)
+            || !self.settings.predict
+            || self.background.load(Ordering::Relaxed) >= MAX_BACKGROUND_STARTS
+        {
+            return None;
+        }
+        let next = history.likely_successors(extension, self.settings.min_probability);
+        (!next.is_empty()).then_some(next)
+    }
+
+    /// A copy of the usage history.
+    pub(crate) fn usage(&self) -> UsageHistory {
+        lock(&self.usage).clone()
+    }
+
+    /// Claims a background start slot; `false` when all are taken.
+    pub(crate) fn begin_background(&self) -> bool {
+        self.background
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_BACKGROUND_STARTS).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives a background start slot back.
+    pub(crate) fn end_background(&self) {
+        self.background.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Stops the background health checks, if they run.
+    pub(crate) fn stop_health_checks(&self) {
+        lock(&self.health_stop).take();
+    }
+}
+
+/// Publishes `transition` on `pool.<extension>.transition`; an extension
+/// name that is no valid subject token just goes unannounced.
+fn publish(bus: &Bus, transition: &PoolTransition) {
+    let extension = transition
+        .instance
+        .rsplit_once('#')
+        .map_or(&*transition.instance, |(name, _)| name);
+    let subject = format!("pool.{extension}.transition");
+    match serde_json::to_string(transition) {
+        Ok(payload) => {
+            if let Err(e) = bus.publish(&subject, payload) {
+                tracing::debug!(extension, "cannot announce a pool transition: {e}");
+            }
+        }
+        Err(e) => tracing::debug!(extension, "cannot encode a pool transition: {e}"),
+    }
+}
+
+/// Stats and listeners on the host.
+impl crate::Host {
+    /// The Pool Manager's listeners: subscribe to be told about every
+    /// pooled instance's transition (also published on the bus as
+    /// `pool.<extension>.transition`).
+    ///
+    /// Listeners run on the thread making the transition, so they should
+    /// be quick.
+    pub fn pool_listeners(&self) -> &Listeners {
+        &self.inner.pool.listeners
+    }
+
+    /// The Pool Manager's occupancy and counters, host-wide and for each
+    /// loaded extension: hits, misses, hit rate, evictions, failures,
+    /// prewarms, health checks, load times, Hot count and bytes.
+    pub fn pool_stats(&self) -> PoolStats {
+        let pool = &self.inner.pool;
+        let by_pool = pool.hot_by_pool();
+        let mut totals = pool.totals.snapshot();
+        (totals.hot_count, totals.hot_bytes) = pool.occupancy();
+        let extensions = self
+            .inner
+            .loaded()
+            .iter()
+            .map(|slot| {
+                let extension = slot.current();
+                let (idle, live) = extension.pool.counts();
+                let mut counts = slot.metrics.pool.snapshot();
+                (counts.hot_count, counts.hot_bytes) = by_pool
+                    .get(&extension.pool.id())
+                    .copied()
+                    .unwrap_or_default();
+                ExtensionPoolStats {
+                    name: slot.name.to_string(),
+                    kind: slot.kind,
+                    idle,
+                    busy: live - idle,
+                    counts,
+                }
+            })
+            .collect();
+        PoolStats {
+            max_instances: pool.settings.max_instances.max(1),
+            max_bytes: pool.settings.max_bytes,
+            totals,
+            extensions,
+        }
+    }
+
+    /// A copy of the usage history the Pool Manager predicts from.
+    pub fn usage_history(&self) -> UsageHistory {
+        self.inner.pool.usage()
+    }
+}
+
+/// Checks an instance of the extension `name` out of its pool and back in,
+/// exactly as a call does around the guest's work: the pool-hit path the
+/// `pool_hit` bench measures. Not part of the API.
+pub fn checkout_checkin(host: &crate::Host, name: &str) -> Result<(), crate::Error> {
+    use crate::extension::Demand;
+    let extension = host.inner.find(name)?.current();
+    let checkout = extension
+        .pool
+        .checkout(Demand::Call, extension.limits.deadline, || {
+            Err(crate::CallError::Instantiate {
+                extension: name.to_string(),
+                message: "no idle instance: this measures hits only".into(),
+            })
+        });
+    match checkout {
+        Some(Ok(pooled)) => {
+            extension.release(pooled);
+            Ok(())
+        }
+        Some(Err(error)) => Err(error.into()),
+        None => Err(crate::Error::Setup(format!("'{name}' is not serving"))),
+    }
+}
