@@ -246,6 +246,16 @@ pub enum CallError {
         /// The size the guest asked for, in bytes.
         requested: usize,
     },
+    /// The caller stopped the call while it ran (a cancelled workflow
+    /// run); the instance is dropped. Not the extension's fault, so it does
+    /// not count towards quarantine.
+    #[error("{extension}.{function} was interrupted: its caller stopped it")]
+    Interrupted {
+        /// The extension.
+        extension: String,
+        /// The exported function.
+        function: &'static str,
+    },
     /// The guest trapped (a panic, an unreachable, an out-of-bounds access).
     #[error("{extension}.{function} trapped: {message}")]
     Trap {

@@ -158,6 +158,43 @@ pub struct NodeConfig {
     /// A deadline tighter than the extension's own, e.g. a workflow node's
     /// timeout: the call is interrupted when it passes.
     deadline: Option<Duration>,
+    /// Stops calls while they run when set (a cancelled workflow run).
+    interrupt: Option<Interrupt>,
+}
+
+/// A flag that stops the calls made with it while they run: set it and
+/// each such call ends within a few epoch ticks with
+/// [`CallError::Interrupted`]. Cheap to clone; every clone is the same
+/// flag.
+///
+/// ```
+/// use symphony_host::{Interrupt, NodeConfig};
+///
+/// let stop = Interrupt::new();
+/// let config = NodeConfig::default().with_interrupt(stop.clone());
+/// // ... calls made with `config` on other threads ...
+/// stop.set();
+/// assert!(stop.is_set());
+/// # drop(config);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<std::sync::atomic::AtomicBool>);
+
+impl Interrupt {
+    /// A flag not yet set.
+    pub fn new() -> Self {
+        Interrupt::default()
+    }
+
+    /// Stops every call made with this flag.
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether it was set.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 #[derive(Debug)]
@@ -186,7 +223,20 @@ impl NodeConfig {
         NodeConfig {
             text: Arc::new(ConfigText { map, values, json }),
             deadline: None,
+            interrupt: None,
         }
+    }
+
+    /// The same configuration for calls that stop (with
+    /// [`CallError::Interrupted`]) when `interrupt` is set while they run.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
+    /// The flag set by [`with_interrupt`](Self::with_interrupt).
+    pub fn interrupt(&self) -> Option<&Interrupt> {
+        self.interrupt.as_ref()
     }
 
     /// The same configuration for calls that must end within `deadline`

@@ -103,7 +103,7 @@ pub use error::{CallError, Error, LoadError};
 pub use extension::{
     Addon, ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision,
     Denial, DirGrant, ExtError, ExtensionKind, ExtensionSetup, FsAccess, GrantStore, Grants,
-    Health, Instrument, Limits, LoadOptions, LoadReport, LoadedExtension, MANIFEST_FILE,
+    Health, Instrument, Interrupt, Limits, LoadOptions, LoadReport, LoadedExtension, MANIFEST_FILE,
     NodeConfig, Operator, PermissionError, PermissionOutcome, PermissionRequest, Permissions,
     Policy, PolicyError, Prompt, Recorded, Rule, UiEvent, VNode, VersionGrants, discover,
     render_text,

@@ -360,10 +360,14 @@ fn a_paused_run_starts_no_node_until_resumed() {
 }
 
 #[test]
-fn a_cancelled_run_stops_and_says_so() {
+fn a_cancelled_run_stops_its_running_node_and_says_so() {
     let host = hostile_host();
     let wf = workflow(
-        vec![sleep("a", 200), sleep("b", 10), sleep("c", 10)],
+        vec![
+            node("a", json!({"mode": "spin"})),
+            sleep("b", 10),
+            sleep("c", 10),
+        ],
         &[("a", "b"), ("b", "c")],
         json!({}),
     );
@@ -382,8 +386,39 @@ fn a_cancelled_run_stops_and_says_so() {
     });
     assert_eq!(report.state, ExecutionState::Cancelled);
     assert_eq!(report.error.as_deref(), Some("the run was cancelled"));
-    assert_eq!(node_report(&report, "b").state, NodeState::Skipped);
+    // The spinning node was stopped, not run to its 5 s deadline.
+    let a = node_report(&report, "a");
+    assert_eq!(a.state, NodeState::Skipped);
+    let error = a.error.as_deref().unwrap();
+    assert!(error.contains("hostile.process was interrupted"), "{error}");
     assert_eq!(node_report(&report, "b").attempts, 0);
+    // Being stopped is not a crash: the extension serves on.
+    let metrics = host.metrics("hostile").unwrap();
+    assert_eq!(metrics.errors.interrupted, 1);
+    assert_eq!(host.extension("hostile").unwrap().failures, 0);
+}
+
+#[test]
+fn a_call_stops_when_its_interrupt_is_set() {
+    let (host, op) = with_hostile(bare_host(), Default::default());
+    let stop = symphony_host::Interrupt::new();
+    let config = symphony_host::NodeConfig::default().with_interrupt(stop.clone());
+    let setter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        stop.set();
+    });
+    let error = op
+        .process(&config, &json!({"mode": "spin"}).to_string())
+        .unwrap_err();
+    setter.join().unwrap();
+    assert!(
+        matches!(error, symphony_host::CallError::Interrupted { .. }),
+        "{error}"
+    );
+    // The next call gets a fresh instance and answers.
+    let echo = symphony_tests::call(&op, json!({"mode": "echo", "value": 7})).unwrap();
+    assert_eq!(echo, "7");
+    drop(host);
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //!   built with `cargo component`), checks formatting and lints, and runs
 //!   every test.
 //! - `cargo xtask bench [NAME]`: runs the criterion benches briefly and
-//!   prints their `compare` lines.
+//!   prints their `compare` lines; `bench dask` runs the DAG Tracker against
+//!   dask on the same graphs (`benches/dask/compare.py`).
 
 use std::env;
 use std::fs;
@@ -299,6 +300,14 @@ impl Task {
     }
 
     fn bench(&self, name: Option<&str>) -> Result<()> {
+        if name == Some("dask") {
+            // The DAG Tracker against dask on the same graphs; the script
+            // installs dask itself.
+            return run(Command::new("python3")
+                .arg(self.root.join("benches/dask/compare.py"))
+                .current_dir(&self.root)
+                .env("CARGO_TARGET_DIR", &self.target));
+        }
         self.build_examples()?;
         let mut cmd = self.cargo();
         cmd.args(["bench", "-p", "symphony-benches"]);

@@ -87,6 +87,7 @@ impl ExtensionMetrics {
                 busy: error(ErrorKind::Busy),
                 instantiate: error(ErrorKind::Instantiate),
                 unavailable: error(ErrorKind::Unavailable),
+                interrupted: error(ErrorKind::Interrupted),
             },
             denials: self.denials.load(Ordering::Relaxed),
             fuel_used: self.fuel_used.load(Ordering::Relaxed),
@@ -107,10 +108,11 @@ enum ErrorKind {
     Busy,
     Instantiate,
     Unavailable,
+    Interrupted,
 }
 
 impl ErrorKind {
-    const COUNT: usize = ErrorKind::Unavailable as usize + 1;
+    const COUNT: usize = ErrorKind::Interrupted as usize + 1;
 
     fn of(error: &CallError) -> ErrorKind {
         // Exhaustive on purpose: a new `CallError` must pick a counter.
@@ -123,6 +125,7 @@ impl ErrorKind {
             CallError::Busy { .. } => ErrorKind::Busy,
             CallError::Instantiate { .. } => ErrorKind::Instantiate,
             CallError::Unavailable { .. } => ErrorKind::Unavailable,
+            CallError::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 }
@@ -278,6 +281,8 @@ pub struct ErrorCounts {
     pub instantiate: u64,
     /// The extension was not active ([`CallError::Unavailable`]).
     pub unavailable: u64,
+    /// The caller stopped the call ([`CallError::Interrupted`]).
+    pub interrupted: u64,
 }
 
 impl ErrorCounts {
@@ -287,7 +292,7 @@ impl ErrorCounts {
     }
 
     /// Each kind's count with its name in words (`out of fuel`).
-    pub fn by_kind(&self) -> [(&'static str, u64); 8] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 9] {
         [
             ("guest", self.guest),
             ("trap", self.trap),
@@ -297,6 +302,7 @@ impl ErrorCounts {
             ("busy", self.busy),
             ("instantiate", self.instantiate),
             ("unavailable", self.unavailable),
+            ("interrupted", self.interrupted),
         ]
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, StoreContextMut, Trap, UpdateDeadline};
 
 use super::bindings::{addon, instrument, operator};
 use super::state::{ExtensionContext, StoreState};
@@ -92,7 +92,7 @@ impl Instance {
             .map_err(|e| fail(format!("{e:#}")))?;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.memory);
-        store.epoch_deadline_trap();
+        store.epoch_deadline_callback(at_deadline);
         store
             .set_fuel(limits.fuel)
             .map_err(|e| fail(format!("{e:#}")))?;
@@ -172,12 +172,19 @@ impl Instance {
     pub(crate) fn begin_call(&mut self, config: &NodeConfig, fuel: u64, deadline_ticks: u64) {
         // Fuel is always enabled on the host's engine, so this cannot fail.
         let _ = self.store.set_fuel(fuel);
-        self.store.set_epoch_deadline(deadline_ticks);
+        // A call its caller may stop runs to its deadline in short steps,
+        // so the stop is seen within one step (see `at_deadline`).
+        let first = match config.interrupt() {
+            Some(_) => deadline_ticks.min(INTERRUPT_STEP_TICKS),
+            None => deadline_ticks,
+        };
+        self.store.set_epoch_deadline(first);
         let data = self.store.data_mut();
+        data.ticks_left = deadline_ticks - first;
         data.memory.exceeded = None;
-        if !data.config.same_as(config) {
-            data.config = config.clone();
-        }
+        // A clone is a reference count: the interrupt flag must be this
+        // call's even when the configuration text is the same.
+        data.config = config.clone();
     }
 
     /// The fuel the call in progress (or the last one) has used so far,
@@ -234,6 +241,12 @@ impl Instance {
                 requested,
             };
         }
+        if error.downcast_ref::<Interrupted>().is_some() {
+            return CallError::Interrupted {
+                extension,
+                function,
+            };
+        }
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => CallError::OutOfFuel {
                 extension,
@@ -253,6 +266,40 @@ impl Instance {
                     message: error.root_cause().to_string(),
                 }
             }
+        }
+    }
+}
+
+/// Epoch ticks between checks of a call's interrupt flag (with the default
+/// 5 ms tick, a stopped call ends within about 10 ms).
+const INTERRUPT_STEP_TICKS: u64 = 2;
+
+/// The error a call stopped through its interrupt flag traps with.
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted by its caller")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Called when a store reaches its epoch deadline: stops a call whose
+/// interrupt flag is set, lets one with deadline ticks left run another
+/// step, and otherwise ends it as past its deadline.
+fn at_deadline(mut store: StoreContextMut<'_, StoreState>) -> wasmtime::Result<UpdateDeadline> {
+    let data = store.data_mut();
+    if data.config.interrupt().is_some_and(|flag| flag.is_set()) {
+        return Err(wasmtime::Error::new(Interrupted));
+    }
+    match data.ticks_left {
+        0 => Ok(UpdateDeadline::Interrupt),
+        left => {
+            let step = left.min(INTERRUPT_STEP_TICKS);
+            data.ticks_left = left - step;
+            Ok(UpdateDeadline::Continue(step))
         }
     }
 }

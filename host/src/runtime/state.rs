@@ -68,6 +68,10 @@ pub(crate) struct StoreState {
     pub(crate) ext: Arc<ExtensionContext>,
     /// The configuration of the call in progress, read by `host.config`.
     pub(crate) config: NodeConfig,
+    /// Epoch ticks of the call's deadline still to come after the current
+    /// one: a call that can be interrupted runs to its deadline in short
+    /// steps, checking the flag at each.
+    pub(crate) ticks_left: u64,
 }
 
 impl StoreState {
@@ -90,6 +94,7 @@ impl StoreState {
             memory: MemoryGuard::new(memory_limit, ext.metrics.clone()),
             ext,
             config: NodeConfig::default(),
+            ticks_left: 0,
         })
     }
 }

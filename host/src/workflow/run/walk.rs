@@ -13,7 +13,7 @@ use super::super::port::kind_of;
 use super::super::{Edge, EdgeKind, Node, NodeKind, Plan};
 use crate::extension::slot::Slot;
 use crate::host::HostInner;
-use crate::{CallError, Error, NodeConfig};
+use crate::{CallError, Error, Interrupt, NodeConfig};
 
 /// Parses a guest's JSON output; output that is not JSON is kept as a string.
 fn to_value(json: &str) -> Value {
@@ -78,7 +78,7 @@ impl<'a> Graph<'a> {
         &self,
         host: &HostInner,
         input: &Value,
-        deadline: Option<Deadline>,
+        bounds: &Bounds,
         watch: &mut dyn Watch,
     ) -> Result<Vec<Outcome>, Failure> {
         let mut outcomes = vec![Outcome::Skipped; self.nodes.len()];
@@ -100,7 +100,7 @@ impl<'a> Graph<'a> {
             };
             watch.started(position, node);
             let began = Instant::now();
-            let result = self.run_node(host, index, node_input, deadline);
+            let result = self.run_node(host, index, node_input, bounds);
             let elapsed = began.elapsed();
             match result {
                 Ok(outcome) => {
@@ -212,19 +212,19 @@ impl<'a> Graph<'a> {
     }
 
     /// Runs one node on its gathered input, checking declared ports. Calls
-    /// into extensions are interrupted at `deadline`.
+    /// into extensions stop at the `bounds`' deadline or interrupt.
     pub(crate) fn run_node(
         &self,
         host: &HostInner,
         index: usize,
         input: Value,
-        deadline: Option<Deadline>,
+        bounds: &Bounds,
     ) -> Result<Outcome, String> {
         let node: &'a Node = &self.nodes[index];
         check_ports(node, Side::Input, &input)?;
         let outcome = match &node.control {
             None => {
-                let output = call_node(host, node, &input.to_string(), deadline)?;
+                let output = call_node(host, node, &input.to_string(), bounds)?;
                 Outcome::Output(to_value(&output))
             }
             Some(Control::Branch(branch)) => {
@@ -243,7 +243,7 @@ impl<'a> Graph<'a> {
             }
             Some(Control::Merge(_)) => Outcome::Output(input),
             Some(Control::Map(body)) => {
-                Outcome::Output(self.map(host, index, body, &input, deadline)?)
+                Outcome::Output(self.map(host, index, body, &input, bounds)?)
             }
         };
         if let Outcome::Output(output) = &outcome {
@@ -311,7 +311,7 @@ impl<'a> Graph<'a> {
         index: usize,
         body: &'a MapBody,
         input: &Value,
-        deadline: Option<Deadline>,
+        bounds: &Bounds,
     ) -> Result<Value, String> {
         let list = match &body.over {
             None => input.clone(),
@@ -344,7 +344,7 @@ impl<'a> Graph<'a> {
         };
         let mut results = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            match graph.walk(host, item, deadline, &mut Quiet) {
+            match graph.walk(host, item, bounds, &mut Quiet) {
                 Ok(outcomes) => results.push(graph.output(&outcomes)),
                 Err(Failure { position, message }) => {
                     let id = &body.nodes[plan.order[position]].id;
@@ -418,6 +418,14 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// What stops a node's calls into extensions: a deadline, and the run's
+/// interrupt (set when the run is cancelled or fails).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Bounds {
+    pub(crate) deadline: Option<Deadline>,
+    pub(crate) interrupt: Option<Interrupt>,
+}
+
 /// When calls into extensions must stop, and what set that time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadline {
@@ -443,20 +451,22 @@ impl std::fmt::Display for DeadlineCause {
     }
 }
 
-/// Calls the extension a node names on `input`, interrupting it at
-/// `deadline`.
+/// Calls the extension a node names on `input`, within `bounds`.
 pub(crate) fn call_node(
     host: &HostInner,
     node: &Node,
     input: &str,
-    deadline: Option<Deadline>,
+    bounds: &Bounds,
 ) -> Result<String, String> {
     let text = |e: Error| e.to_string();
     // The config with the deadline, and the deadline's cause when it is
     // tighter than the extension's own (so a deadline error is ours).
     let config_for = |ext: &Slot| -> Result<(NodeConfig, Option<DeadlineCause>), String> {
-        let config = ext.node_config(&node.config).map_err(text)?;
-        let Some(deadline) = deadline else {
+        let mut config = ext.node_config(&node.config).map_err(text)?;
+        if let Some(interrupt) = &bounds.interrupt {
+            config = config.with_interrupt(interrupt.clone());
+        }
+        let Some(deadline) = bounds.deadline else {
             return Ok((config, None));
         };
         match deadline.at.checked_duration_since(Instant::now()) {

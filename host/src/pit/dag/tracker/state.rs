@@ -13,12 +13,13 @@ use serde_json::Value;
 use super::Events;
 use super::workers::{Done, Handle, Job};
 use crate::Error;
+use crate::Interrupt;
 use crate::host::HostInner;
 use crate::pit::dag::store::CheckpointWriter;
 use crate::pit::dag::{ExecEvent, ExecutionState, Progress, RecoveryPolicy, RunControl};
 use crate::workflow::adjacency::Adjacency;
 use crate::workflow::control::Control;
-use crate::workflow::run::walk::{Deadline, DeadlineCause, Graph, Outcome};
+use crate::workflow::run::walk::{Bounds, Deadline, DeadlineCause, Graph, Outcome};
 use crate::workflow::run::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
 use crate::workflow::{Node, Plan, Workflow};
 
@@ -75,6 +76,8 @@ pub(super) struct Scheduler<'a, 'o> {
     fallback_queue: Vec<usize>,
     /// A node asked to restart from the checkpoint once nothing runs.
     restart_pending: bool,
+    /// Set when the run stops early: running calls stop at once.
+    interrupt: Interrupt,
     /// The workflow's deadline and its length.
     deadline: Option<(Instant, Duration)>,
     completed_nodes: usize,
@@ -185,6 +188,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             fallbacks,
             fallback_queue: Vec::new(),
             restart_pending: false,
+            interrupt: Interrupt::new(),
             deadline,
             completed_nodes: 0,
             failed_nodes: 0,
@@ -301,6 +305,11 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             if seen == ExecutionState::Cancelled && self.stop.is_none() {
                 self.stop = Some("the run was cancelled".into());
             }
+            if self.stop.is_some() && self.in_flight > 0 && !self.interrupt.is_set() {
+                // Nothing more starts; what runs is stopped rather than
+                // waited for.
+                self.interrupt.set();
+            }
             if self.in_flight == 0 {
                 if self.stop.is_some() || self.done == total {
                     break;
@@ -390,11 +399,14 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         });
         if inline(node) {
             let began = Instant::now();
-            let result = self.graph.run_node(self.host, index, input, None);
+            let result = self
+                .graph
+                .run_node(self.host, index, input, &Bounds::default());
             return self.finished(Done {
                 position,
                 result,
                 elapsed: began.elapsed(),
+                interrupted: false,
             });
         }
         if workers.workers == 0 {
@@ -405,14 +417,21 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             position,
             node: index,
             input,
-            deadline: self.deadline_for(node),
+            bounds: self.bounds_for(node),
         });
         self.in_flight += 1;
     }
 
-    /// The deadline of an attempt of `node` starting now: its timeout's
-    /// or the workflow's, whichever comes first.
-    pub(super) fn deadline_for(&self, node: &Node) -> Option<Deadline> {
+    /// What bounds an attempt of `node` starting now: the run's interrupt,
+    /// and its timeout or the workflow's, whichever comes first.
+    pub(super) fn bounds_for(&self, node: &Node) -> Bounds {
+        Bounds {
+            deadline: self.deadline_for(node),
+            interrupt: Some(self.interrupt.clone()),
+        }
+    }
+
+    fn deadline_for(&self, node: &Node) -> Option<Deadline> {
         let own = node.timeout_ms.map(|ms| Deadline {
             at: Instant::now() + Duration::from_millis(ms),
             cause: DeadlineCause::Node(ms),
@@ -431,6 +450,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         let index = self.graph.plan.order[done.position];
         match done.result {
             Ok(outcome) => self.completed(done.position, index, outcome, done.elapsed, None),
+            Err(message) if done.interrupted => self.interrupted(done.position, message),
             Err(message) => self.failed(done.position, index, message, done.elapsed),
         }
     }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::host::HostInner;
 use crate::workflow::expr::Compiled;
-use crate::workflow::run::walk::{Deadline, Graph, Outcome};
+use crate::workflow::run::walk::{Bounds, Graph, Outcome};
 
 /// One node attempt for a worker.
 pub(super) struct Job {
@@ -23,7 +23,7 @@ pub(super) struct Job {
     /// The node to run: the node itself, or its fallback node.
     pub(super) node: usize,
     pub(super) input: Value,
-    pub(super) deadline: Option<Deadline>,
+    pub(super) bounds: Bounds,
 }
 
 /// A finished attempt.
@@ -31,6 +31,8 @@ pub(super) struct Done {
     pub(super) position: usize,
     pub(super) result: Result<Outcome, String>,
     pub(super) elapsed: Duration,
+    /// It failed after the run's interrupt was set: stopped, not broken.
+    pub(super) interrupted: bool,
 }
 
 /// A run's workers: its concurrency, but no more than it has nodes
@@ -129,10 +131,10 @@ fn work(
             position,
             node,
             input,
-            deadline,
+            bounds,
         } = job;
         let result = catch_unwind(AssertUnwindSafe(|| {
-            graph.run_node(host, node, input, deadline)
+            graph.run_node(host, node, input, &bounds)
         }))
         .unwrap_or_else(|panic| {
             let what = panic
@@ -142,10 +144,12 @@ fn work(
                 .unwrap_or_default();
             Err(format!("the host failed running this node (a bug): {what}"))
         });
+        let interrupted = result.is_err() && bounds.interrupt.as_ref().is_some_and(|i| i.is_set());
         let done = Done {
             position,
             result,
             elapsed: began.elapsed(),
+            interrupted,
         };
         if finished.send(done).is_err() {
             return;

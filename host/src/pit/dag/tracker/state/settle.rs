@@ -259,15 +259,26 @@ impl Scheduler<'_, '_> {
             let message = "no worker thread could be started to run its fallback".to_string();
             return self.failed_for_good(position, index, message);
         }
-        let deadline = self.deadline_for(&self.graph.nodes[fallback]);
+        let bounds = self.bounds_for(&self.graph.nodes[fallback]);
         self.report.nodes[position].state = NodeState::Running;
         workers.submit(Job {
             position,
             node: fallback,
             input,
-            deadline,
+            bounds,
         });
         self.in_flight += 1;
+    }
+
+    /// A node was stopped because the run stopped: it is not finished (a
+    /// resume runs it again) and not a failure of its own.
+    pub(super) fn interrupted(&mut self, position: usize, message: String) {
+        let entry = &mut self.report.nodes[position];
+        entry.state = NodeState::Skipped;
+        entry.error = Some(message);
+        (self.observer)(RunEvent::NodeFinished {
+            node: &self.report.nodes[position],
+        });
     }
 
     /// A pause, resume or cancel arrived.
