@@ -13,8 +13,14 @@ use symphony_benches::{criterion, kahn_walk, peak_rss_kib, tracker_host};
 use symphony_host::{RunOptions, Workflow};
 
 fn run(host: &symphony_host::Host, wf: &Workflow) {
+    run_with(host, wf, false);
+}
+
+/// One whole run of `wf`, checkpointing every node in the run store when
+/// `checkpoint` is set.
+fn run_with(host: &symphony_host::Host, wf: &Workflow, checkpoint: bool) {
     let options = RunOptions {
-        checkpoint: false,
+        checkpoint,
         ..RunOptions::default()
     };
     let report = host
@@ -76,6 +82,25 @@ fn bench(c: &mut criterion::Criterion) {
                 ours / floor
             );
         }
+    }
+    // The default: every finished node checkpointed in SQLite.
+    for n in [10_000, 100_000] {
+        let wf = workflow(Shape::Chain, n);
+        let (ours, floor) = interleaved(
+            3,
+            || run_with(&host, &wf, true),
+            || {
+                kahn_walk(&wf);
+            },
+        );
+        let per = n as f64 * 1e3;
+        println!(
+            "compare dag_schedule_chain_{}k_checkpointed: ours={:.3} us/node baseline={:.3} us/node ratio={:.3}",
+            n / 1000,
+            ours / per,
+            floor / per,
+            ours / floor
+        );
     }
     println!("dag_schedule: peak memory {} MiB", peak_rss_kib() / 1024);
 }

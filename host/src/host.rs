@@ -551,7 +551,7 @@ impl Host {
     }
 
     /// Like [`Host::run_with`], with `options`: the concurrency, a
-    /// timeout, a [`RunControl`] to pause, resume or cancel the run and
+    /// timeout, a [`RunControl`](crate::RunControl) to pause, resume or cancel the run and
     /// subscribe to its events, and whether to checkpoint it.
     ///
     /// Blocks the calling thread until the run ends; from async code, call

@@ -64,8 +64,12 @@
 //!   [`Host::pool_stats`]; [`Host::pool_listeners`] hears every transition.
 //! - **Workflows** ([`Workflow`]) are DAGs of Instrument, Operator and
 //!   [`Control`] nodes (branch, merge, map) with typed [`Port`]s;
-//!   [`Host::run`] validates one, runs its nodes in topological order and
-//!   returns a [`RunReport`] that Addons can render.
+//!   [`Host::run`] validates one and hands it to the DAG Tracker, which
+//!   runs ready nodes in parallel ([`RunOptions`]), applies each node's
+//!   timeout and [`RecoveryPolicy`], checkpoints every finished node in the
+//!   [`RunStore`] (so [`Host::resume`] continues a killed run), takes
+//!   pause/resume/cancel through a [`RunControl`] and streams
+//!   [`ExecEvent`]s; it returns a [`RunReport`] that Addons can render.
 //! - **Templates** ([`Template`]) are workflows with typed parameters,
 //!   checked and filled in by [`Template::instantiate`]; a
 //!   [`TemplateLibrary`] finds them on disk by id, version, text and tags.

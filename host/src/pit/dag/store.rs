@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     duration_ms REAL,
     error       TEXT,
     PRIMARY KEY (run_id, node)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_ms);
 ";
 
