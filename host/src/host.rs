@@ -99,7 +99,8 @@ impl HostBuilder {
             .unwrap_or_else(|| home.join("cache").join("components"));
         let runtime = Runtime::new(self.engine, cache)?;
         let bus = Bus::new();
-        let health_interval = self.pool.health_interval;
+        self.pool.check()?;
+        let background = (self.pool.health_interval, self.pool.prewarm_interval);
         let host = Host {
             inner: Arc::new(HostInner {
                 runtime,
@@ -115,8 +116,8 @@ impl HostBuilder {
                 home,
             }),
         };
-        if let Some(interval) = health_interval {
-            start_health_thread(&host.inner, interval)?;
+        if background != (None, None) {
+            start_health_thread(&host.inner, background.0, background.1)?;
         }
         Ok(host)
     }
@@ -564,6 +565,9 @@ impl Host {
         observer: &mut dyn FnMut(RunEvent<'_>),
     ) -> Result<RunReport, Error> {
         let plan = self.validate(workflow)?;
+        if options.prewarm {
+            Host::prewarm_in_background_for(&self.inner, workflow);
+        }
         tracker::execute(&self.inner, workflow, &plan, input, options, None, observer)
     }
 
@@ -584,6 +588,9 @@ impl Host {
         let input: Value = serde_json::from_str(&checkpoint.input)
             .map_err(|e| refused(format!("its stored input is unreadable: {e}")))?;
         let plan = self.validate(&workflow)?;
+        if options.prewarm {
+            Host::prewarm_in_background_for(&self.inner, &workflow);
+        }
         tracing::debug!(run = run_id, from = %checkpoint.state, "resuming");
         let resume = tracker::Resume {
             run_id: run_id.to_string(),

@@ -490,3 +490,28 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn pool_settings_that_cannot_work_are_refused_by_name() {
+    let home = tempfile::tempdir().unwrap();
+    let build = |builder: symphony_host::HostBuilder| {
+        builder
+            .home(home.path())
+            .build()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let error = build(Host::builder().pool_budget(0, 1 << 20));
+    assert!(error.contains("at least one instance"), "{error}");
+    let error = build(Host::builder().health_interval(Duration::ZERO));
+    assert!(
+        error.contains("health_interval must be at least"),
+        "{error}"
+    );
+    let error = build(Host::builder().prewarm_interval(Duration::from_millis(1)));
+    assert!(
+        error.contains("prewarm_interval must be at least"),
+        "{error}"
+    );
+}

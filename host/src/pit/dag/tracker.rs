@@ -47,6 +47,10 @@ pub struct RunOptions {
     /// host's run store (`<home>/runs.db`), so it shows in `symphony runs`
     /// and can be resumed.
     pub checkpoint: bool,
+    /// Whether to start an instance of each extension the workflow calls
+    /// in the background as the run begins, so nodes deep in the graph
+    /// find theirs warm (the Pool Manager's prewarming).
+    pub prewarm: bool,
 }
 
 impl Default for RunOptions {
@@ -56,6 +60,7 @@ impl Default for RunOptions {
             timeout: None,
             control: None,
             checkpoint: true,
+            prewarm: true,
         }
     }
 }

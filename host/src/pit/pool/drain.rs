@@ -46,7 +46,11 @@ impl Host {
         } else {
             extension.retire();
         }
-        let still_busy = extension.pool.wait_drained(started + timeout);
+        let still_busy = extension.pool.wait_drained(
+            started
+                .checked_add(timeout)
+                .unwrap_or_else(|| crate::sync::deadline(timeout)),
+        );
         let busy = live - idle;
         Ok(DrainReport {
             extension: name.to_string(),
@@ -61,7 +65,7 @@ impl Host {
     /// first) so that calls in flight can finish, all within `timeout`;
     /// stops the background health checks.
     pub fn shutdown_within(&self, timeout: Duration) -> Vec<DrainReport> {
-        let until = Instant::now() + timeout;
+        let until = crate::sync::deadline(timeout);
         self.inner.pool.stop_health_checks();
         let mut slots = self.inner.loaded();
         slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));

@@ -112,9 +112,14 @@ impl HostInner {
     }
 }
 
-/// Health-checks idle instances every `interval` until the host is dropped
-/// or shut down.
-pub(crate) fn start_health_thread(inner: &Arc<HostInner>, interval: Duration) -> Result<(), Error> {
+/// The Pool Manager's background thread: health-checks idle instances
+/// every `health` and prewarms what the usage history expects at this
+/// time of day every `prewarm`, until the host is dropped or shut down.
+pub(crate) fn start_health_thread(
+    inner: &Arc<HostInner>,
+    health: Option<Duration>,
+    prewarm: Option<Duration>,
+) -> Result<(), Error> {
     let (stop, stopped) = mpsc::channel::<()>();
     *inner
         .pool
@@ -122,25 +127,50 @@ pub(crate) fn start_health_thread(inner: &Arc<HostInner>, interval: Duration) ->
         .lock()
         .unwrap_or_else(|e| e.into_inner()) = Some(stop);
     let host = Arc::downgrade(inner);
+    let now = std::time::Instant::now();
+    let mut next_health = health.map(|i| now + i);
+    let mut next_prewarm = prewarm.map(|i| now + i);
     std::thread::Builder::new()
-        .name("symphony-health".into())
+        .name("symphony-pool".into())
         .spawn(move || {
-            // Nothing is ever sent: the sender's drop (host dropped or shut
-            // down) ends the wait early with `Disconnected`.
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+            loop {
+                let due = match (next_health, next_prewarm) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => break,
+                };
+                let wait = due.saturating_duration_since(std::time::Instant::now());
+                // Nothing is ever sent: the sender's drop (host dropped or
+                // shut down) ends the wait early with `Disconnected`.
+                if let Err(mpsc::RecvTimeoutError::Disconnected) = stopped.recv_timeout(wait) {
+                    break;
+                }
                 let Some(inner) = host.upgrade() else { break };
-                let report = inner.check_health();
-                if report.replaced > 0 {
-                    tracing::info!(
-                        replaced = report.replaced,
-                        "health checks replaced instances: {}",
-                        report.problems.join("; ")
-                    );
+                let now = std::time::Instant::now();
+                if let (Some(at), Some(every)) = (next_health, health)
+                    && at <= now
+                {
+                    next_health = Some(now + every);
+                    let report = inner.check_health();
+                    if report.replaced > 0 {
+                        tracing::info!(
+                            replaced = report.replaced,
+                            "health checks replaced instances: {}",
+                            report.problems.join("; ")
+                        );
+                    }
+                }
+                if let (Some(at), Some(every)) = (next_prewarm, prewarm)
+                    && at <= now
+                {
+                    next_prewarm = Some(now + every);
+                    let report = inner.prewarm_predicted_now();
+                    tracing::debug!("time-of-day prewarm: {report:?}");
                 }
             }
         })
         .map(drop)
-        .map_err(|e| Error::Setup(format!("cannot start the health-check thread: {e}")))
+        .map_err(|e| Error::Setup(format!("cannot start the pool's background thread: {e}")))
 }
 
 impl Host {

@@ -42,6 +42,45 @@ pub struct PoolSettings {
     /// The probability of following above which a successor is started
     /// ahead. Default: 0.5.
     pub min_probability: f64,
+    /// How often the extensions the usage history expects at this time of
+    /// day are started in the background
+    /// ([`Host::prewarm_predicted`](crate::Host::prewarm_predicted));
+    /// `None` (the default) only on demand.
+    pub prewarm_interval: Option<Duration>,
+}
+
+/// The shortest background interval taken: anything shorter would keep
+/// taking instances away from calls.
+pub(crate) const MIN_BACKGROUND_INTERVAL: Duration = Duration::from_millis(10);
+
+impl PoolSettings {
+    /// Refuses settings that cannot work, naming the setting.
+    pub(crate) fn check(&self) -> Result<(), crate::Error> {
+        let bad = |what: String| Err(crate::Error::Setup(format!("pool settings: {what}")));
+        if self.max_instances == 0 || self.max_bytes == 0 {
+            return bad(format!(
+                "the budget must allow at least one instance and one byte, not {} instances and {} bytes",
+                self.max_instances, self.max_bytes
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.min_probability) {
+            return bad(format!(
+                "min_probability must be between 0 and 1, not {}",
+                self.min_probability
+            ));
+        }
+        for (name, interval) in [
+            ("health_interval", self.health_interval),
+            ("prewarm_interval", self.prewarm_interval),
+        ] {
+            if interval.is_some_and(|i| i < MIN_BACKGROUND_INTERVAL) {
+                return bad(format!(
+                    "{name} must be at least {MIN_BACKGROUND_INTERVAL:?}, not {interval:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for PoolSettings {
@@ -52,6 +91,7 @@ impl Default for PoolSettings {
             health_interval: None,
             predict: false,
             min_probability: 0.5,
+            prewarm_interval: None,
         }
     }
 }
@@ -65,10 +105,12 @@ impl HostBuilder {
 
     /// Keeps at most `max_instances` Hot Instrument and Operator
     /// instances holding at most `max_bytes` of linear memory in all;
-    /// beyond either, the least recently used idle instances are cooled
-    /// (their `on-deactivate` and `on-unload` hooks run). Defaults: 128
-    /// instances, 2 GiB. Addon instances hold UI state and are never
-    /// evicted.
+    /// beyond either, the least recently used are evicted and cooled
+    /// (their `on-deactivate` and `on-unload` hooks run). An instance
+    /// evicted while in a call finishes the call first and then cools, so
+    /// live memory can exceed the budget by the instances still finishing
+    /// their calls. Defaults: 128 instances, 2 GiB; zero is refused.
+    /// Addon instances hold UI state and are never evicted.
     pub fn pool_budget(mut self, max_instances: usize, max_bytes: usize) -> Self {
         self.pool.max_instances = max_instances;
         self.pool.max_bytes = max_bytes;
@@ -87,6 +129,14 @@ impl HostBuilder {
     /// off.
     pub fn predictive_prewarm(mut self, on: bool) -> Self {
         self.pool.predict = on;
+        self
+    }
+
+    /// Starts the extensions the usage history expects at this hour every
+    /// `interval` on the background thread (time-of-day prewarming).
+    /// Default: off.
+    pub fn prewarm_interval(mut self, interval: Duration) -> Self {
+        self.pool.prewarm_interval = Some(interval);
         self
     }
 }

@@ -2,7 +2,7 @@
 //! need them, for the workflow about to run or as the usage history
 //! predicts.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -173,11 +173,31 @@ impl Host {
     /// and the two busiest extensions of that hour of the day (UTC), by
     /// [`Host::usage_history`].
     pub fn prewarm_predicted(&self, at: SystemTime) -> PrewarmReport {
+        self.inner.prewarm_predicted(at)
+    }
+
+    /// Starts one instance of each Instrument and Operator `workflow`
+    /// calls that has none idle, on background threads, and returns at
+    /// once: what the DAG Tracker does as a run starts, so nodes deep in
+    /// the graph find their extensions warm.
+    pub(crate) fn prewarm_in_background_for(inner: &Arc<HostInner>, workflow: &Workflow) {
+        let mut names = Vec::new();
+        extensions_of(&workflow.nodes, &mut names);
+        prewarm_in_background(&Arc::downgrade(inner), names);
+    }
+}
+
+impl HostInner {
+    pub(crate) fn prewarm_predicted(&self, at: SystemTime) -> PrewarmReport {
         let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let pool = &self.inner.pool;
-        let names = pool
+        let names = self
+            .pool
             .usage()
-            .predict(secs, pool.settings.min_probability, PER_HOUR);
-        self.inner.prewarm_names(&names)
+            .predict(secs, self.pool.settings.min_probability, PER_HOUR);
+        self.prewarm_names(&names)
+    }
+
+    pub(crate) fn prewarm_predicted_now(&self) -> PrewarmReport {
+        self.prewarm_predicted(SystemTime::now())
     }
 }
