@@ -431,6 +431,9 @@ impl Extension {
         }
         let instance = &mut pooled.instance;
         instance.begin_call(config, self.limits.fuel, deadline_ticks);
+        if config.interrupt().is_some() {
+            instance.interruptible_until(crate::sync::deadline(limits.deadline));
+        }
         let result = f(instance);
         let fuel_used = instance.fuel_used(self.limits.fuel);
         let result = match result {

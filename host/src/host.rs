@@ -574,7 +574,11 @@ impl Host {
     /// Picks up run `run_id` where it stopped (killed, or failed): the
     /// nodes its checkpoint holds are not run again, failed nodes are, and
     /// the run ends as an uninterrupted one would. The workflow and input
-    /// come from the run store; the extensions must be loaded.
+    /// come from the run store; the extensions must be loaded. This is
+    /// also how a failed run is retried: pass its own
+    /// [`RunControl`](crate::RunControl) in `options` and it goes Failed →
+    /// Running.
+    /// A resumed run is always checkpointed.
     pub fn resume(
         &self,
         run_id: &str,
@@ -583,7 +587,10 @@ impl Host {
     ) -> Result<RunReport, Error> {
         let store = self.inner.runs()?;
         let refused = |why: String| Error::Setup(format!("cannot resume run {run_id}: {why}"));
-        let checkpoint = store.resume(run_id).map_err(|e| refused(e.to_string()))?;
+        // Read and check everything before the store is told anything.
+        let checkpoint = store
+            .checkpoint(run_id)
+            .map_err(|e| refused(e.to_string()))?;
         let workflow = Workflow::from_json(&checkpoint.workflow, &format!("run {run_id}"))?;
         let input: Value = serde_json::from_str(&checkpoint.input)
             .map_err(|e| refused(format!("its stored input is unreadable: {e}")))?;
@@ -595,6 +602,10 @@ impl Host {
         let resume = tracker::Resume {
             run_id: run_id.to_string(),
             finished: checkpoint.finished,
+        };
+        let options = RunOptions {
+            checkpoint: true,
+            ..options
         };
         tracker::execute(
             &self.inner,

@@ -438,15 +438,25 @@ fn a_failed_run_resumes_from_its_checkpoint_without_rerunning_finished_nodes() {
         &[("first", "flaky"), ("flaky", "last")],
         json!({}),
     );
-    let failed = run(&host, &wf, with_concurrency(1));
+    let control = RunControl::new("retried-run");
+    let options = RunOptions {
+        control: Some(control.clone()),
+        ..with_concurrency(1)
+    };
+    let failed = run(&host, &wf, options);
     assert_eq!(failed.state, ExecutionState::Failed);
+    assert_eq!(control.state(), ExecutionState::Failed);
     let status = host.runs().unwrap().status(&failed.run_id).unwrap();
     assert_eq!(status.summary.state, ExecutionState::Failed);
     assert_eq!((status.summary.completed, status.summary.failed), (1, 1));
 
-    let resumed = host
-        .resume(&failed.run_id, with_concurrency(1), &mut |_| {})
-        .unwrap();
+    // Retrying through the failed run's own control: Failed → Running.
+    let options = RunOptions {
+        control: Some(control.clone()),
+        ..with_concurrency(1)
+    };
+    let resumed = host.resume(&failed.run_id, options, &mut |_| {}).unwrap();
+    assert_eq!(control.state(), ExecutionState::Completed);
     assert_eq!(
         resumed.state,
         ExecutionState::Completed,
@@ -469,6 +479,82 @@ fn a_failed_run_resumes_from_its_checkpoint_without_rerunning_finished_nodes() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("the run is completed"), "{error}");
+}
+
+#[test]
+fn a_used_control_or_run_id_is_refused() {
+    let host = hostile_host();
+    let wf = workflow(vec![sleep("a", 0)], &[], json!({}));
+    let control = RunControl::new("once");
+    let options = RunOptions {
+        control: Some(control.clone()),
+        ..RunOptions::default()
+    };
+    assert_eq!(
+        run(&host, &wf, options.clone()).state,
+        ExecutionState::Completed
+    );
+    let error = host
+        .run_with_options(&wf, &json!({}), options, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("its RunControl is already completed"),
+        "{error}"
+    );
+    let again = RunOptions {
+        control: Some(RunControl::new("once")),
+        ..RunOptions::default()
+    };
+    let error = host
+        .run_with_options(&wf, &json!({}), again, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("run id 'once' is taken"), "{error}");
+}
+
+#[test]
+fn a_node_restarting_from_the_checkpoint_keeps_the_nodes_before_it() {
+    let host = hostile_host();
+    let mut flaky = node(
+        "flaky",
+        json!({"mode": "flaky", "failures": 1, "key": "restart"}),
+    );
+    flaky["recovery"] = json!("restart_from_checkpoint");
+    let wf = workflow(
+        vec![sleep("first", 0), flaky, sleep("last", 0)],
+        &[("first", "flaky"), ("flaky", "last")],
+        json!({}),
+    );
+    let report = run(&host, &wf, with_concurrency(1));
+    assert_eq!(
+        report.state,
+        ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
+    let first = node_report(&report, "first");
+    assert!(first.restored && first.attempts == 1, "{first:?}");
+    assert_eq!(node_report(&report, "flaky").attempts, 2);
+    assert_eq!(report.output, Some(json!("last")));
+}
+
+#[test]
+fn map_body_nodes_take_no_recovery_of_their_own() {
+    let host = hostile_host();
+    let wf = workflow(
+        vec![json!({"id": "each", "kind": "control", "control": {"map": {
+            "nodes": [{"id": "x", "kind": "operator", "extension": "hostile",
+                       "config": {"mode": "echo"}, "recovery": "fail_run"}]
+        }}})],
+        &[],
+        json!({}),
+    );
+    let error = host.validate(&wf).unwrap_err().to_string();
+    assert!(
+        error.contains("node 'each' > node 'x': a map body's nodes take no recovery"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -150,8 +150,11 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let (host, workflow, report) = match (&args.resume, &args.workflow) {
         (Some(run_id), _) => {
             let host = args.setup.load(host_args)?;
-            let workflow = Workflow::from_json(&host.runs()?.workflow(run_id)?, run_id)?;
+            let store = host.runs()?;
+            let workflow = Workflow::from_json(&store.workflow(run_id)?, run_id)?;
             let mut progress = LiveProgress::new(live, &workflow);
+            let before = store.status(run_id)?.summary;
+            progress.restored(before.completed + before.skipped);
             let report = host.resume(run_id, options, &mut |e| progress.event(e))?;
             progress.finish();
             (host, workflow, report)
@@ -198,14 +201,14 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
+    let id = &report.run_id;
     match (report.state, report.error) {
         (ExecutionState::Completed, _) => Ok(ExitCode::SUCCESS),
-        (_, Some(error)) => bail!(
-            "{error} (run {}; `symphony run --resume {}` continues it)",
-            report.run_id,
-            report.run_id
-        ),
-        (state, None) => bail!("run {} ended {state}", report.run_id),
+        (ExecutionState::Failed, Some(error)) if !args.no_checkpoint => {
+            bail!("{error} (run {id}; `symphony run --resume {id}` retries it)")
+        }
+        (_, Some(error)) => bail!("{error} (run {id})"),
+        (state, None) => bail!("run {id} ended {state}"),
     }
 }
 
@@ -230,6 +233,13 @@ impl LiveProgress {
         LiveProgress {
             bar,
             running: BTreeSet::new(),
+        }
+    }
+
+    /// Nodes a resumed run takes from its checkpoint count as done.
+    fn restored(&self, nodes: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(nodes as u64);
         }
     }
 

@@ -173,18 +173,24 @@ impl Instance {
         // Fuel is always enabled on the host's engine, so this cannot fail.
         let _ = self.store.set_fuel(fuel);
         // A call its caller may stop runs to its deadline in short steps,
-        // so the stop is seen within one step (see `at_deadline`).
+        // so the stop is seen within one step (see `at_deadline`); the
+        // caller sets its end with `interruptible_until`.
         let first = match config.interrupt() {
             Some(_) => deadline_ticks.min(INTERRUPT_STEP_TICKS),
             None => deadline_ticks,
         };
         self.store.set_epoch_deadline(first);
         let data = self.store.data_mut();
-        data.ticks_left = deadline_ticks - first;
+        data.deadline_at = None;
         data.memory.exceeded = None;
         // A clone is a reference count: the interrupt flag must be this
         // call's even when the configuration text is the same.
         data.config = config.clone();
+    }
+
+    /// The time the interruptible call just begun must end by.
+    pub(crate) fn interruptible_until(&mut self, at: std::time::Instant) {
+        self.store.data_mut().deadline_at = Some(at);
     }
 
     /// The fuel the call in progress (or the last one) has used so far,
@@ -287,19 +293,18 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 /// Called when a store reaches its epoch deadline: stops a call whose
-/// interrupt flag is set, lets one with deadline ticks left run another
-/// step, and otherwise ends it as past its deadline.
+/// interrupt flag is set, lets an interruptible call whose time has not
+/// come run another step, and otherwise ends the call as past its
+/// deadline.
 fn at_deadline(mut store: StoreContextMut<'_, StoreState>) -> wasmtime::Result<UpdateDeadline> {
     let data = store.data_mut();
     if data.config.interrupt().is_some_and(|flag| flag.is_set()) {
         return Err(wasmtime::Error::new(Interrupted));
     }
-    match data.ticks_left {
-        0 => Ok(UpdateDeadline::Interrupt),
-        left => {
-            let step = left.min(INTERRUPT_STEP_TICKS);
-            data.ticks_left = left - step;
-            Ok(UpdateDeadline::Continue(step))
+    match data.deadline_at {
+        Some(at) if std::time::Instant::now() < at => {
+            Ok(UpdateDeadline::Continue(INTERRUPT_STEP_TICKS))
         }
+        _ => Ok(UpdateDeadline::Interrupt),
     }
 }

@@ -68,10 +68,11 @@ pub(crate) struct StoreState {
     pub(crate) ext: Arc<ExtensionContext>,
     /// The configuration of the call in progress, read by `host.config`.
     pub(crate) config: NodeConfig,
-    /// Epoch ticks of the call's deadline still to come after the current
-    /// one: a call that can be interrupted runs to its deadline in short
-    /// steps, checking the flag at each.
-    pub(crate) ticks_left: u64,
+    /// When a call that can be interrupted must end: it runs in short
+    /// epoch steps, checking its interrupt flag and this time at each (an
+    /// absolute time, so ticks that pass while the guest waits in a host
+    /// call still count).
+    pub(crate) deadline_at: Option<std::time::Instant>,
 }
 
 impl StoreState {
@@ -94,7 +95,7 @@ impl StoreState {
             memory: MemoryGuard::new(memory_limit, ext.metrics.clone()),
             ext,
             config: NodeConfig::default(),
-            ticks_left: 0,
+            deadline_at: None,
         })
     }
 }

@@ -201,7 +201,16 @@ impl Checker<'_> {
             }
         }
         for node in nodes {
-            self.recovery(node, nodes, &index, &node_at);
+            if scope.is_empty() {
+                self.recovery(node, nodes, &index, &node_at);
+            } else if node.recovery.is_some() || node.timeout_ms.is_some() {
+                self.problem(
+                    node_at(node),
+                    "a map body's nodes take no recovery or timeout_ms of their own; \
+                     set them on the map node"
+                        .into(),
+                );
+            }
         }
 
         let ends: Vec<Option<(usize, usize)>> = edges

@@ -74,6 +74,9 @@ pub enum RunStoreError {
     /// No run has this id.
     #[error("no run '{0}' in the run store (`symphony runs` lists them)")]
     NotFound(String),
+    /// A new run was given the id of an earlier one.
+    #[error("run id '{0}' is taken by an earlier run; give the RunControl a new id")]
+    Taken(String),
     /// A stored document does not parse.
     #[error("run '{run}': stored {what} is unreadable: {message}")]
     Corrupt {
@@ -87,6 +90,9 @@ pub enum RunStoreError {
     /// The checkpoint writer stopped.
     #[error("checkpoint writer for {0} stopped: {1}")]
     Writer(PathBuf, String),
+    /// The store's directory cannot be created.
+    #[error("cannot create the run store's directory for {0}: {1}")]
+    Directory(PathBuf, String),
 }
 
 /// One past or present run, as `symphony runs` lists it.
@@ -295,33 +301,43 @@ impl RunStore {
 
     /// Records a new run as running.
     pub(crate) fn begin(&self, run: &NewRun<'_>) -> Result<(), RunStoreError> {
-        self.lock()
-            .execute(
-                "INSERT INTO runs (id, workflow_id, workflow_name, workflow, input, state, pid,
+        let conn = self.lock();
+        let taken: bool = conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM runs WHERE id = ?1)",
+                [run.id],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())?;
+        if taken {
+            return Err(RunStoreError::Taken(run.id.to_string()));
+        }
+        conn.execute(
+            "INSERT INTO runs (id, workflow_id, workflow_name, workflow, input, state, pid,
                                    started_ms, total)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)",
-                params![
-                    run.id,
-                    run.workflow_id,
-                    run.workflow_name,
-                    run.workflow,
-                    run.input,
-                    std::process::id(),
-                    now_ms(),
-                    run.total
-                ],
-            )
-            .map_err(self.sql())
-            .map(drop)
+            params![
+                run.id,
+                run.workflow_id,
+                run.workflow_name,
+                run.workflow,
+                run.input,
+                std::process::id(),
+                now_ms(),
+                run.total
+            ],
+        )
+        .map_err(self.sql())
+        .map(drop)
     }
 
-    /// What run `run_id` resumes from, marking it running again in this
-    /// process. Refused for a completed or cancelled run, and for one
-    /// another live process is still running.
-    pub(crate) fn resume(&self, run_id: &str) -> Result<Checkpoint, ResumeRefusal> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(self.sql())?;
-        let row: Option<(String, String, String, u32)> = tx
+    /// What run `run_id` resumes from. Refused for a completed or
+    /// cancelled run, and for one another live process is still running.
+    /// Changes nothing: [`RunStore::reopen`] marks it running once the
+    /// resume can go ahead.
+    pub(crate) fn checkpoint(&self, run_id: &str) -> Result<Checkpoint, ResumeRefusal> {
+        let row: Option<(String, String, String, u32)> = self
+            .lock()
             .query_row(
                 "SELECT workflow, input, state, pid FROM runs WHERE id = ?1",
                 [run_id],
@@ -339,20 +355,19 @@ impl RunStore {
         if state == ExecutionState::Running && pid != std::process::id() && process_alive(pid) {
             return Err(ResumeRefusal::Live(pid));
         }
-        let finished = {
-            let mut statement = tx
-                .prepare(
-                    "SELECT node, seq, outcome FROM nodes
-                     WHERE run_id = ?1 AND state != 'failed' ORDER BY seq",
-                )
-                .map_err(self.sql())?;
-            statement
-                .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .map_err(self.sql())?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(self.sql())?
-        };
-        // Failed nodes run again: their records go.
+        Ok(Checkpoint {
+            workflow,
+            input,
+            state,
+            finished: self.finished(run_id)?,
+        })
+    }
+
+    /// Marks run `run_id` running again in this process, forgetting its
+    /// failed nodes (they run again).
+    pub(crate) fn reopen(&self, run_id: &str) -> Result<(), RunStoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(self.sql())?;
         tx.execute(
             "DELETE FROM nodes WHERE run_id = ?1 AND state = 'failed'",
             [run_id],
@@ -365,13 +380,7 @@ impl RunStore {
             params![run_id, std::process::id()],
         )
         .map_err(self.sql())?;
-        tx.commit().map_err(self.sql())?;
-        Ok(Checkpoint {
-            workflow,
-            input,
-            state,
-            finished,
-        })
+        tx.commit().map_err(self.sql())
     }
 
     /// The nodes of run `run_id` that finished (completed or skipped), as
@@ -425,7 +434,7 @@ fn connect(path: &Path) -> Result<Connection, RunStoreError> {
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
-            .map_err(|e| RunStoreError::Writer(path.into(), e.to_string()))?;
+            .map_err(|e| RunStoreError::Directory(path.into(), e.to_string()))?;
     }
     let conn = Connection::open(path).map_err(sql)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::store::{NewRun, RunStore};
-use super::{ExecEvent, RunControl};
+use super::store::{NewRun, RunStore, RunStoreError};
+use super::{ExecEvent, ExecutionState, RunControl};
 use crate::Error;
 use crate::host::HostInner;
 use crate::workflow::expr::Compiled;
@@ -105,29 +105,55 @@ pub(crate) fn execute(
         .control
         .clone()
         .unwrap_or_else(|| RunControl::new(run_id.clone()));
-    let writer = match (options.checkpoint, &resume) {
+    // A control steers one execution: a fresh one starts it; a failed
+    // run's own control retries it (Failed → Running) when resumed.
+    match (control.state(), &resume) {
+        (ExecutionState::Pending, _) | (ExecutionState::Failed, Some(_)) => {}
+        (state, _) => {
+            return Err(Error::Setup(format!(
+                "run {run_id}: its RunControl is already {state}; each run needs a new one \
+                 (a failed run's own control can retry it through Host::resume)"
+            )));
+        }
+    }
+    let mut warnings = Vec::new();
+    let store = match (options.checkpoint, &resume) {
         (false, _) => None,
-        (true, resumed) => {
-            let store = host.runs()?;
-            if resumed.is_none() {
-                store
+        // A resumed run exists only in the store: it must keep recording.
+        (true, Some(_)) => Some(host.runs()?),
+        (true, None) => match host.runs() {
+            Ok(store) => Some(store),
+            Err(e) => {
+                warnings.push(format!("{e}; this run is not checkpointed"));
+                None
+            }
+        },
+    };
+    let writer = match store {
+        None => None,
+        Some(store) => {
+            let setup = |e: RunStoreError| Error::Setup(e.to_string());
+            match &resume {
+                None => store
                     .begin(&NewRun {
                         id: &run_id,
                         workflow_id: &workflow.id,
                         workflow_name: &workflow.name,
                         workflow: &workflow.to_json(),
                         input: &input.to_string(),
-                        total: workflow.nodes.len(),
+                        total: workflow.nodes.len() - plan.standby.len(),
                     })
-                    .map_err(|e| Error::Setup(e.to_string()))?;
+                    .map_err(setup)?,
+                Some(_) => store.reopen(&run_id).map_err(setup)?,
             }
-            Some(
-                store
-                    .writer(&run_id)
-                    .map_err(|e| Error::Setup(e.to_string()))?,
-            )
+            Some(store.writer(&run_id).map_err(setup)?)
         }
     };
+    let moved = match control.state() {
+        ExecutionState::Failed => control.retry_failed(),
+        _ => control.start(),
+    };
+    moved.map_err(|e| Error::Setup(e.to_string()))?;
     let deadline = options
         .timeout
         .or(workflow.timeout_ms.map(Duration::from_millis));
@@ -165,6 +191,7 @@ pub(crate) fn execute(
         runtime.block_on(scheduler.drive(handle))
     });
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    report.warnings.extend(warnings);
     if let Some(writer) = writer {
         let output = report.output.as_ref().map(Value::to_string);
         if let Err(e) = writer.finish(end, output, report.error.clone(), report.elapsed_ms) {

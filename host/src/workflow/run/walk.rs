@@ -459,53 +459,50 @@ pub(crate) fn call_node(
     bounds: &Bounds,
 ) -> Result<String, String> {
     let text = |e: Error| e.to_string();
-    // The config with the deadline, and the deadline's cause when it is
-    // tighter than the extension's own (so a deadline error is ours).
-    let config_for = |ext: &Slot| -> Result<(NodeConfig, Option<DeadlineCause>), String> {
+    let base = |ext: &Slot| -> Result<(NodeConfig, Duration), String> {
         let mut config = ext.node_config(&node.config).map_err(text)?;
         if let Some(interrupt) = &bounds.interrupt {
             config = config.with_interrupt(interrupt.clone());
         }
-        let Some(deadline) = bounds.deadline else {
-            return Ok((config, None));
-        };
-        match deadline.at.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => {
-                let ours = (left < ext.current().limits.deadline).then_some(deadline.cause);
-                Ok((config.with_deadline(left), ours))
-            }
-            _ => Err(format!("{} passed before it could start", deadline.cause)),
-        }
+        Ok((config, ext.current().limits.deadline))
     };
-    let call = |ours: Option<DeadlineCause>| {
-        move |e: CallError| match (&e, ours) {
-            (
-                CallError::Deadline {
-                    extension,
-                    function,
-                    ..
-                },
-                Some(cause),
-            ) => format!("{extension}.{function} was stopped at {cause}"),
-            _ => e.to_string(),
-        }
+    // Each call gets what is left of the deadline now (an Operator node
+    // makes three), and a deadline error names its cause when the node's
+    // deadline was tighter than the extension's own.
+    let bounded = |(config, own): &(NodeConfig, Duration),
+                   call: &dyn Fn(&NodeConfig) -> Result<String, CallError>| {
+        let Some(deadline) = bounds.deadline else {
+            return call(config).map_err(|e| e.to_string());
+        };
+        let left = match deadline.at.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => left,
+            _ => return Err(format!("{} passed before it could run", deadline.cause)),
+        };
+        call(&config.clone().with_deadline(left)).map_err(|e| match e {
+            CallError::Deadline {
+                extension,
+                function,
+                ..
+            } if left < *own => format!("{extension}.{function} was stopped at {}", deadline.cause),
+            e => e.to_string(),
+        })
     };
     match node.kind {
         NodeKind::Instrument => {
             let model = host.instrument(&node.extension).map_err(text)?;
-            let (config, ours) = config_for(&model.ext)?;
-            model.invoke(&config, input).map_err(call(ours))
+            let config = base(&model.ext)?;
+            bounded(&config, &|c| model.invoke(c, input))
         }
         NodeKind::Operator => {
             let operator = host.operator(&node.extension).map_err(text)?;
-            let (config, ours) = config_for(&operator.ext)?;
-            operator
-                .validate_input(&config, input)
-                .map_err(call(ours))?;
-            let output = operator.process(&config, input).map_err(call(ours))?;
-            operator
-                .validate_output(&config, &output)
-                .map_err(call(ours))?;
+            let config = base(&operator.ext)?;
+            bounded(&config, &|c| {
+                operator.validate_input(c, input).map(|()| String::new())
+            })?;
+            let output = bounded(&config, &|c| operator.process(c, input))?;
+            bounded(&config, &|c| {
+                operator.validate_output(c, &output).map(|()| String::new())
+            })?;
             Ok(output)
         }
         NodeKind::Control => {

@@ -78,10 +78,16 @@ fn a_failed_run_resumes_with_its_finished_nodes_and_forgets_its_failures() {
         )
         .unwrap();
 
-    let checkpoint = store.resume("r2").unwrap();
+    let checkpoint = store.checkpoint("r2").unwrap();
     assert_eq!(checkpoint.state, ExecutionState::Failed);
     let finished: Vec<_> = checkpoint.finished.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(finished, ["a"]);
+    // Reading the checkpoint changes nothing; reopening does.
+    assert_eq!(
+        store.status("r2").unwrap().summary.state,
+        ExecutionState::Failed
+    );
+    store.reopen("r2").unwrap();
     let status = store.status("r2").unwrap();
     assert_eq!(status.summary.state, ExecutionState::Running);
     assert_eq!((status.summary.failed, status.summary.resumes), (0, 1));
@@ -92,17 +98,29 @@ fn a_failed_run_resumes_with_its_finished_nodes_and_forgets_its_failures() {
 fn finished_unknown_and_live_runs_are_not_resumed() {
     let (_dir, store) = store();
     begin(&store, "done");
+    let taken = store
+        .begin(&NewRun {
+            id: "done",
+            workflow_id: "wf",
+            workflow_name: "again",
+            workflow: "{}",
+            input: "null",
+            total: 1,
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(taken.contains("run id 'done' is taken"), "{taken}");
     store
         .writer("done")
         .unwrap()
         .finish(ExecutionState::Completed, None, None, 1.0)
         .unwrap();
-    let refusal = store.resume("done").err().unwrap().to_string();
+    let refusal = store.checkpoint("done").err().unwrap().to_string();
     assert_eq!(
         refusal,
         "the run is completed; only a failed or interrupted run can be resumed"
     );
-    let refusal = store.resume("nope").err().unwrap().to_string();
+    let refusal = store.checkpoint("nope").err().unwrap().to_string();
     assert!(refusal.contains("no run 'nope'"), "{refusal}");
 
     // A run this process started and is still running may be resumed by
@@ -112,7 +130,7 @@ fn finished_unknown_and_live_runs_are_not_resumed() {
         .lock()
         .execute("UPDATE runs SET pid = 1 WHERE id = 'live'", [])
         .unwrap();
-    let refusal = store.resume("live").err().unwrap().to_string();
+    let refusal = store.checkpoint("live").err().unwrap().to_string();
     assert_eq!(refusal, "process 1 is still running it");
 }
 

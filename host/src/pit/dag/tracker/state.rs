@@ -30,6 +30,9 @@ const CONTROL_EVERY: usize = 256;
 /// How often progress goes out while nodes finish.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
+/// `finished_at` of a standby fallback node: set aside, never run.
+const STANDBY: usize = usize::MAX - 1;
+
 /// Restarts from the checkpoint a run may make before it fails.
 const MAX_RESTARTS: u32 = 3;
 
@@ -209,7 +212,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         for &i in &self.graph.plan.standby {
             let entry = &mut self.report.nodes[self.position_of[i]];
             entry.state = NodeState::Skipped;
-            self.finished_at[i] = usize::MAX - 1;
+            self.finished_at[i] = STANDBY;
             self.skipped_nodes += 1;
             self.done += 1;
         }
@@ -226,6 +229,8 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             .collect();
         let corrupt =
             |message: String| Error::Setup(format!("run {}: the checkpoint {message}", self.run));
+        let mut found = Vec::with_capacity(finished.len());
+        let mut restorable = vec![false; self.graph.nodes.len()];
         for (id, seq, outcome) in finished {
             let Some(&i) = index.get(id.as_str()) else {
                 return Err(corrupt(format!(
@@ -234,7 +239,27 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             };
             let outcome: Outcome = serde_json::from_str(&outcome)
                 .map_err(|e| corrupt(format!("holds an unreadable outcome for '{id}': {e}")))?;
-            let seq = usize::try_from(seq).unwrap_or(usize::MAX - 1);
+            restorable[i] = true;
+            found.push((i, seq, outcome));
+        }
+        // A node is restored only if every node before it was (or stands
+        // by): a checkpoint that lost a node to a failed write runs that
+        // node and everything after it again.
+        for &i in &self.graph.plan.order {
+            if restorable[i] {
+                let upstream = self.graph.plan.incoming.of(i);
+                restorable[i] = upstream
+                    .iter()
+                    .all(|&(from, _)| restorable[from] || self.finished_at[from] == STANDBY);
+            }
+        }
+        for (i, seq, outcome) in found {
+            if !restorable[i] {
+                continue;
+            }
+            let seq = usize::try_from(seq)
+                .unwrap_or(usize::MAX - 2)
+                .min(usize::MAX - 2);
             let entry = &mut self.report.nodes[self.position_of[i]];
             entry.state = match outcome {
                 Outcome::Skipped => NodeState::Skipped,
@@ -278,7 +303,6 @@ impl<'a, 'o> Scheduler<'a, 'o> {
     /// stopped; returns the report and the run's final state.
     pub(super) async fn drive(mut self, mut workers: Handle) -> (RunReport, ExecutionState) {
         let deadline = self.deadline;
-        let _ = self.control.start();
         let total = self.graph.nodes.len();
         let restored = self.done;
         self.events.send("started", || ExecEvent::Started {
@@ -286,7 +310,8 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             total,
             restored,
         });
-        let mut seen;
+        // The state last announced; any other seen is announced.
+        let mut announced = self.control.state();
         let mut timed_out = false;
         loop {
             let now = Instant::now();
@@ -297,13 +322,17 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                 self.retries.pop();
                 self.ready.push(Reverse(position));
             }
-            seen = self.control.state();
+            if self.restart_due() {
+                self.restart();
+            }
+            let mut seen = self.control.state();
             if seen == ExecutionState::Running && self.stop.is_none() {
                 self.dispatch(&workers);
                 seen = self.control.state();
             }
-            if seen == ExecutionState::Cancelled && self.stop.is_none() {
-                self.stop = Some("the run was cancelled".into());
+            if seen != announced {
+                announced = seen;
+                self.state_changed(seen);
             }
             if self.stop.is_some() && self.in_flight > 0 && !self.interrupt.is_set() {
                 // Nothing more starts; what runs is stopped rather than
@@ -314,14 +343,20 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                 if self.stop.is_some() || self.done == total {
                     break;
                 }
-                if self.ready.is_empty()
-                    && self.retries.is_empty()
-                    && seen != ExecutionState::Paused
-                {
+                let pending_work = !self.ready.is_empty()
+                    || !self.retries.is_empty()
+                    || !self.fallback_queue.is_empty()
+                    || self.restart_pending;
+                if !pending_work && seen != ExecutionState::Paused {
                     // Nothing can run: only possible if a node waits on one
                     // that never finishes, which validation rules out.
                     self.stop = Some("no node can run (a bug in the scheduler)".into());
                     break;
+                }
+                if self.restart_due()
+                    || (seen == ExecutionState::Running && !self.fallback_queue.is_empty())
+                {
+                    continue;
                 }
             }
             let next_retry = self.retries.peek().map(|Reverse((when, _))| *when);
@@ -332,22 +367,28 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                         self.finished(done);
                     }
                 }
-                state = self.control.changed(seen) => {
-                    self.state_changed(state);
-                }
+                _ = self.control.changed(seen) => {}
                 () = sleep_until(next_retry), if next_retry.is_some() => {}
                 () = sleep_until(deadline.map(|d| d.0)), if deadline.is_some() && !timed_out => {
                     timed_out = true;
-                    let limit = deadline.map_or(0, |d| d.1.as_millis());
-                    self.stop.get_or_insert(format!("the workflow timed out after {limit} ms"));
+                    let message = self.timed_out_message();
+                    self.stop.get_or_insert(message);
                 }
-            }
-            if self.restart_due() {
-                self.restart();
             }
         }
         drop(workers);
         self.end()
+    }
+
+    /// Why a run stopped at the workflow's deadline.
+    fn timed_out_message(&self) -> String {
+        let limit = self.deadline.map_or(0, |d| d.1.as_millis());
+        format!("the workflow timed out after {limit} ms")
+    }
+
+    /// Whether the workflow's deadline has passed.
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|(at, _)| Instant::now() >= at)
     }
 
     /// Starts ready nodes while slots are free; inline steps run at once.
@@ -364,11 +405,18 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                 break;
             }
             self.ready.pop();
+            if self.finished_at[index] != usize::MAX {
+                // Already finished (a restored node made ready again).
+                continue;
+            }
             self.start(position, index, workers);
+            if self.stop.is_some() {
+                break;
+            }
             since_check += 1;
             if since_check == CONTROL_EVERY {
                 since_check = 0;
-                if self.control.state() != ExecutionState::Running || self.stop.is_some() {
+                if self.control.state() != ExecutionState::Running {
                     break;
                 }
             }
@@ -450,7 +498,14 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         let index = self.graph.plan.order[done.position];
         match done.result {
             Ok(outcome) => self.completed(done.position, index, outcome, done.elapsed, None),
-            Err(message) if done.interrupted => self.interrupted(done.position, message),
+            Err(message) if done.interrupted => self.interrupted(done.position, index, message),
+            // Stopped by the workflow's deadline, not a failure of its own:
+            // no recovery policy applies.
+            Err(message) if self.past_deadline() => {
+                let stop = self.timed_out_message();
+                self.stop.get_or_insert(stop);
+                self.interrupted(done.position, index, message);
+            }
             Err(message) => self.failed(done.position, index, message, done.elapsed),
         }
     }

@@ -29,7 +29,10 @@ impl Scheduler<'_, '_> {
             Some((state, note)) => (state, Some(note)),
             None => (NodeState::Completed, None),
         };
-        self.report.metrics.record(node.kind, ms, false);
+        if note.is_none() {
+            // A recovered failure was counted as one already.
+            self.report.metrics.record(node.kind, ms, false);
+        }
         let entry = &mut self.report.nodes[position];
         entry.state = state;
         entry.duration_ms = Some(ms);
@@ -108,7 +111,12 @@ impl Scheduler<'_, '_> {
     /// The nodes after `index` have one edge fewer to wait on.
     fn release(&mut self, index: usize) {
         for &next in self.outgoing.of(index) {
-            self.waiting[next] -= 1;
+            // A successor may have finished already (restored from a
+            // checkpoint that lost this node): it is not run again.
+            if self.finished_at[next] != usize::MAX {
+                continue;
+            }
+            self.waiting[next] = self.waiting[next].saturating_sub(1);
             if self.waiting[next] == 0 {
                 self.ready.push(Reverse(self.position_of[next]));
             }
@@ -210,10 +218,12 @@ impl Scheduler<'_, '_> {
         let entry = &mut self.report.nodes[position];
         entry.state = NodeState::Failed;
         entry.error = Some(message.clone());
+        let seq = self.next_seq;
+        self.next_seq += 1;
         if let Some(writer) = self.writer {
             writer.node(NodeCheckpoint {
                 node: node.id.clone(),
-                seq: self.next_seq as u64,
+                seq: seq as u64,
                 state: "failed",
                 outcome: None,
                 attempts: entry.attempts,
@@ -272,16 +282,21 @@ impl Scheduler<'_, '_> {
 
     /// A node was stopped because the run stopped: it is not finished (a
     /// resume runs it again) and not a failure of its own.
-    pub(super) fn interrupted(&mut self, position: usize, message: String) {
+    pub(super) fn interrupted(&mut self, position: usize, index: usize, message: String) {
         let entry = &mut self.report.nodes[position];
         entry.state = NodeState::Skipped;
-        entry.error = Some(message);
+        entry.error = Some(message.clone());
         (self.observer)(RunEvent::NodeFinished {
             node: &self.report.nodes[position],
         });
+        self.events.send("node.skipped", || ExecEvent::NodeSkipped {
+            run: self.run.clone(),
+            node: self.graph.nodes[index].id.as_str().into(),
+            reason: format!("interrupted: {message}"),
+        });
     }
 
-    /// A pause, resume or cancel arrived.
+    /// The run was paused, resumed or cancelled.
     pub(super) fn state_changed(&mut self, state: ExecutionState) {
         if state == ExecutionState::Cancelled {
             self.stop
@@ -306,6 +321,10 @@ impl Scheduler<'_, '_> {
     pub(super) fn restart(&mut self) {
         self.restart_pending = false;
         self.restarts += 1;
+        // Whatever was to run again starts over from the checkpoint.
+        self.retries.clear();
+        self.fallback_queue.clear();
+        self.on_fallback.iter_mut().for_each(|f| *f = false);
         let Some(writer) = self.writer else {
             self.recount();
             return;
@@ -344,6 +363,11 @@ impl Scheduler<'_, '_> {
 
     /// The report and final state once the loop is over.
     pub(super) fn end(mut self) -> (RunReport, ExecutionState) {
+        if self.control.state() == ExecutionState::Paused {
+            // A run that ends while paused (its last node finished, or the
+            // deadline passed) leaves the pause behind.
+            let _ = self.control.resume();
+        }
         let cancelled = self.control.state() == ExecutionState::Cancelled;
         let state = match (&self.stop, cancelled) {
             (_, true) => ExecutionState::Cancelled,
