@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::bus::Bus;
 use crate::extension::{
@@ -15,11 +14,9 @@ use crate::extension::{
     Slot, Source, Transition,
 };
 use crate::pit::artifacts::ArtifactStore;
-use crate::pit::dag::tracker;
-use crate::pit::dag::{RunOptions, RunStore};
 use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
-use crate::workflow::{Plan, RunEvent, RunReport, Workflow, WorkflowError};
+use crate::workflow::{Plan, Workflow, WorkflowError};
 use crate::{Error, LoadError};
 
 /// Configures and builds a [`Host`].
@@ -110,6 +107,7 @@ impl HostBuilder {
                 artifacts: ArtifactStore::new(home.join("artifacts")),
                 audit: Arc::new(AuditLog::new(home.join("audit.log"))),
                 run_store: std::sync::OnceLock::new(),
+                active_runs: std::sync::Mutex::default(),
                 limits: self.limits,
                 crash: self.crash,
                 next_order: AtomicU64::new(0),
@@ -176,6 +174,8 @@ pub(crate) struct HostInner {
     pub(crate) audit: Arc<AuditLog>,
     /// Past and present workflow runs, opened on first use.
     pub(crate) run_store: std::sync::OnceLock<crate::RunStore>,
+    /// The ids of the runs executing in this host now.
+    pub(crate) active_runs: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl HostInner {
@@ -533,94 +533,6 @@ impl Host {
             .into());
         }
         Ok(plan)
-    }
-
-    /// Validates and runs `workflow` on `input`. A node failure is not an
-    /// error: the report's state is `failed` and says which node and why.
-    pub fn run(&self, workflow: &Workflow, input: &Value) -> Result<RunReport, Error> {
-        self.run_with(workflow, input, &mut |_| {})
-    }
-
-    /// Like [`Host::run`], calling `observer` as nodes start and finish.
-    pub fn run_with(
-        &self,
-        workflow: &Workflow,
-        input: &Value,
-        observer: &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<RunReport, Error> {
-        self.run_with_options(workflow, input, RunOptions::default(), observer)
-    }
-
-    /// Like [`Host::run_with`], with `options`: the concurrency, a
-    /// timeout, a [`RunControl`](crate::RunControl) to pause, resume or cancel the run and
-    /// subscribe to its events, and whether to checkpoint it.
-    ///
-    /// Blocks the calling thread until the run ends; from async code, call
-    /// it inside `tokio::task::spawn_blocking`.
-    pub fn run_with_options(
-        &self,
-        workflow: &Workflow,
-        input: &Value,
-        options: RunOptions,
-        observer: &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<RunReport, Error> {
-        let plan = self.validate(workflow)?;
-        if options.prewarm {
-            Host::prewarm_in_background_for(&self.inner, workflow);
-        }
-        tracker::execute(&self.inner, workflow, &plan, input, options, None, observer)
-    }
-
-    /// Picks up run `run_id` where it stopped (killed, or failed): the
-    /// nodes its checkpoint holds are not run again, failed nodes are, and
-    /// the run ends as an uninterrupted one would. The workflow and input
-    /// come from the run store; the extensions must be loaded. This is
-    /// also how a failed run is retried: pass its own
-    /// [`RunControl`](crate::RunControl) in `options` and it goes Failed →
-    /// Running.
-    /// A resumed run is always checkpointed.
-    pub fn resume(
-        &self,
-        run_id: &str,
-        options: RunOptions,
-        observer: &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<RunReport, Error> {
-        let store = self.inner.runs()?;
-        let refused = |why: String| Error::Setup(format!("cannot resume run {run_id}: {why}"));
-        // Read and check everything before the store is told anything.
-        let checkpoint = store
-            .checkpoint(run_id)
-            .map_err(|e| refused(e.to_string()))?;
-        let workflow = Workflow::from_json(&checkpoint.workflow, &format!("run {run_id}"))?;
-        let input: Value = serde_json::from_str(&checkpoint.input)
-            .map_err(|e| refused(format!("its stored input is unreadable: {e}")))?;
-        let plan = self.validate(&workflow)?;
-        if options.prewarm {
-            Host::prewarm_in_background_for(&self.inner, &workflow);
-        }
-        tracing::debug!(run = run_id, from = %checkpoint.state, "resuming");
-        let resume = tracker::Resume {
-            run_id: run_id.to_string(),
-            finished: checkpoint.finished,
-        };
-        let options = RunOptions {
-            checkpoint: true,
-            ..options
-        };
-        tracker::execute(
-            &self.inner,
-            &workflow,
-            &plan,
-            &input,
-            options,
-            Some(resume),
-            observer,
-        )
-    }
-
-    /// The host's record of workflow runs (`<home>/runs.db`).
-    pub fn runs(&self) -> Result<&RunStore, Error> {
-        self.inner.runs()
     }
 
     /// The in-process bus; run events are published on `exec.<run-id>.>`.

@@ -1,5 +1,8 @@
 //! The `symphony` binary, run as a user would.
 
+#[path = "cli/resume.rs"]
+mod resume;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -170,7 +170,8 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("name a workflow file, or --resume RUN_ID"),
     };
     let views = addon_views(&host, &workflow, &report);
-    host.shutdown();
+    // Prewarm starts may still be under way: let them finish, then stop.
+    host.shutdown_within(Duration::from_secs(5));
 
     if args.json {
         let mut doc = serde_json::to_value(&report)?;

@@ -21,12 +21,12 @@ use serde_json::Value;
 
 use super::store::{NewRun, RunStore, RunStoreError};
 use super::{ExecEvent, ExecutionState, RunControl};
-use crate::Error;
 use crate::host::HostInner;
 use crate::workflow::expr::Compiled;
 use crate::workflow::run::walk::Graph;
 use crate::workflow::run::{RunEvent, RunReport};
 use crate::workflow::{Plan, Workflow};
+use crate::{Error, Host};
 use state::Scheduler;
 
 /// How to run a workflow. The default: as many nodes at once as the
@@ -101,6 +101,7 @@ pub(crate) fn execute(
         (None, Some(control)) => control.run_id().to_string(),
         (None, None) => new_run_id(),
     };
+    let _active = ActiveRun::enter(host, &run_id)?;
     let control = options
         .control
         .clone()
@@ -201,6 +202,125 @@ pub(crate) fn execute(
         }
     }
     Ok(report)
+}
+
+impl Host {
+    /// Validates and runs `workflow` on `input`. A node failure is not an
+    /// error: the report's state is `failed` and says which node and why.
+    pub fn run(&self, workflow: &Workflow, input: &Value) -> Result<RunReport, Error> {
+        self.run_with(workflow, input, &mut |_| {})
+    }
+
+    /// Like [`Host::run`], calling `observer` as nodes start and finish.
+    pub fn run_with(
+        &self,
+        workflow: &Workflow,
+        input: &Value,
+        observer: &mut dyn FnMut(RunEvent<'_>),
+    ) -> Result<RunReport, Error> {
+        self.run_with_options(workflow, input, RunOptions::default(), observer)
+    }
+
+    /// Like [`Host::run_with`], with `options`: the concurrency, a
+    /// timeout, a [`RunControl`](crate::RunControl) to pause, resume or cancel the run and
+    /// subscribe to its events, and whether to checkpoint it.
+    ///
+    /// Blocks the calling thread until the run ends; from async code, call
+    /// it inside `tokio::task::spawn_blocking`.
+    pub fn run_with_options(
+        &self,
+        workflow: &Workflow,
+        input: &Value,
+        options: RunOptions,
+        observer: &mut dyn FnMut(RunEvent<'_>),
+    ) -> Result<RunReport, Error> {
+        let plan = self.validate(workflow)?;
+        if options.prewarm {
+            Host::prewarm_in_background_for(&self.inner, workflow);
+        }
+        execute(&self.inner, workflow, &plan, input, options, None, observer)
+    }
+
+    /// Picks up run `run_id` where it stopped (killed, or failed): the
+    /// nodes its checkpoint holds are not run again, failed nodes are, and
+    /// the run ends as an uninterrupted one would. The workflow and input
+    /// come from the run store; the extensions must be loaded. This is
+    /// also how a failed run is retried: pass its own
+    /// [`RunControl`](crate::RunControl) in `options` and it goes Failed →
+    /// Running.
+    /// A resumed run is always checkpointed.
+    pub fn resume(
+        &self,
+        run_id: &str,
+        options: RunOptions,
+        observer: &mut dyn FnMut(RunEvent<'_>),
+    ) -> Result<RunReport, Error> {
+        let store = self.inner.runs()?;
+        let refused = |why: String| Error::Setup(format!("cannot resume run {run_id}: {why}"));
+        // Read and check everything before the store is told anything.
+        let checkpoint = store
+            .checkpoint(run_id)
+            .map_err(|e| refused(e.to_string()))?;
+        let workflow = Workflow::from_json(&checkpoint.workflow, &format!("run {run_id}"))?;
+        let input: Value = serde_json::from_str(&checkpoint.input)
+            .map_err(|e| refused(format!("its stored input is unreadable: {e}")))?;
+        let plan = self.validate(&workflow)?;
+        if options.prewarm {
+            Host::prewarm_in_background_for(&self.inner, &workflow);
+        }
+        tracing::debug!(run = run_id, from = %checkpoint.state, "resuming");
+        let resume = Resume {
+            run_id: run_id.to_string(),
+            finished: checkpoint.finished,
+        };
+        let options = RunOptions {
+            checkpoint: true,
+            ..options
+        };
+        execute(
+            &self.inner,
+            &workflow,
+            &plan,
+            &input,
+            options,
+            Some(resume),
+            observer,
+        )
+    }
+
+    /// The host's record of workflow runs (`<home>/runs.db`).
+    pub fn runs(&self) -> Result<&RunStore, Error> {
+        self.inner.runs()
+    }
+}
+
+/// Marks a run as executing in this host for as long as it lives, so the
+/// same run is never driven twice at once (a resume while it runs).
+struct ActiveRun<'h> {
+    host: &'h HostInner,
+    id: String,
+}
+
+impl<'h> ActiveRun<'h> {
+    fn enter(host: &'h HostInner, id: &str) -> Result<Self, Error> {
+        let mut active = host.active_runs.lock().unwrap_or_else(|e| e.into_inner());
+        if !active.insert(id.to_string()) {
+            return Err(Error::Setup(format!(
+                "run {id} is already executing in this host"
+            )));
+        }
+        Ok(ActiveRun {
+            host,
+            id: id.to_string(),
+        })
+    }
+}
+
+impl Drop for ActiveRun<'_> {
+    fn drop(&mut self) {
+        let mut active = (self.host.active_runs.lock()).unwrap_or_else(|e| e.into_inner());
+        active.remove(&self.id);
+    }
 }
 
 /// A new run id: the time in nanoseconds and a counter, in hex.

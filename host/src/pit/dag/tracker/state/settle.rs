@@ -41,23 +41,17 @@ impl Scheduler<'_, '_> {
         }
         entry.error = None;
         let attempts = entry.attempts;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        if let Some(writer) = self.writer {
-            writer.node(NodeCheckpoint {
-                node: node.id.clone(),
-                seq: seq as u64,
-                state: if state == NodeState::Skipped {
-                    "skipped"
-                } else {
-                    "completed"
-                },
-                outcome: Some(serde_json::to_string(&outcome).unwrap_or_default()),
-                attempts,
-                duration_ms: Some(ms),
-                error: None,
-            });
-        }
+        let seq = self.record(
+            index,
+            if state == NodeState::Skipped {
+                "skipped"
+            } else {
+                "completed"
+            },
+            Ok(&outcome),
+            attempts,
+            Some(ms),
+        );
         self.outcomes[index] = outcome;
         self.finished_at[index] = seq;
         match state {
@@ -76,23 +70,39 @@ impl Scheduler<'_, '_> {
         self.release(index);
     }
 
-    /// Node `index` is not to run: a path to it was not taken.
-    pub(super) fn skipped(&mut self, position: usize, index: usize, reason: String) {
-        let node = &self.graph.nodes[index];
-        tracing::debug!(node = %node.id, "skipped: {reason}");
+    /// Gives node `index` the next place in the finish order and queues its
+    /// checkpoint: `state` with its outcome, or `failed` with the error.
+    fn record(
+        &mut self,
+        index: usize,
+        state: &'static str,
+        outcome: Result<&Outcome, &String>,
+        attempts: u32,
+        duration_ms: Option<f64>,
+    ) -> usize {
         let seq = self.next_seq;
         self.next_seq += 1;
         if let Some(writer) = self.writer {
             writer.node(NodeCheckpoint {
-                node: node.id.clone(),
+                node: self.graph.nodes[index].id.clone(),
                 seq: seq as u64,
-                state: "skipped",
-                outcome: Some(serde_json::to_string(&Outcome::Skipped).unwrap_or_default()),
-                attempts: 0,
-                duration_ms: None,
-                error: None,
+                state,
+                outcome: outcome
+                    .ok()
+                    .map(|o| serde_json::to_string(o).unwrap_or_default()),
+                attempts,
+                duration_ms,
+                error: outcome.err().cloned(),
             });
         }
+        seq
+    }
+
+    /// Node `index` is not to run: a path to it was not taken.
+    pub(super) fn skipped(&mut self, position: usize, index: usize, reason: String) {
+        let node = &self.graph.nodes[index];
+        tracing::debug!(node = %node.id, "skipped: {reason}");
+        let seq = self.record(index, "skipped", Ok(&Outcome::Skipped), 0, None);
         self.outcomes[index] = Outcome::Skipped;
         self.finished_at[index] = seq;
         self.skipped_nodes += 1;
@@ -218,19 +228,8 @@ impl Scheduler<'_, '_> {
         let entry = &mut self.report.nodes[position];
         entry.state = NodeState::Failed;
         entry.error = Some(message.clone());
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        if let Some(writer) = self.writer {
-            writer.node(NodeCheckpoint {
-                node: node.id.clone(),
-                seq: seq as u64,
-                state: "failed",
-                outcome: None,
-                attempts: entry.attempts,
-                duration_ms: entry.duration_ms,
-                error: Some(message.clone()),
-            });
-        }
+        let (attempts, duration_ms) = (entry.attempts, entry.duration_ms);
+        self.record(index, "failed", Err(&message), attempts, duration_ms);
         self.failed_nodes += 1;
         (self.observer)(RunEvent::NodeFinished {
             node: &self.report.nodes[position],

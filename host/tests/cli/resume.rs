@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use symphony_host::{ExecutionState, RunStore};
 
-const BIN: &str = env!("CARGO_BIN_EXE_symphony");
+use super::{BIN, text};
 
 /// The test fixtures: `$SYMPHONY_FIXTURES`, else `<target>/fixtures`.
 fn fixture(name: &str) -> PathBuf {
@@ -176,8 +176,4 @@ fn a_run_killed_mid_way_resumes_without_rerunning_finished_nodes() {
         "{}",
         text(&again.stderr)
     );
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
