@@ -434,7 +434,17 @@ impl Extension {
         if config.interrupt().is_some() {
             instance.interruptible_until(crate::sync::deadline(limits.deadline));
         }
-        let result = f(instance);
+        // A panic in a host import unwinds through the guest: the instance
+        // is dropped (and counted as gone) before the panic goes on, or the
+        // pool would wait for it forever.
+        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(instance))) {
+            Ok(result) => result,
+            Err(panic) => {
+                self.pool
+                    .discard(pooled, "a host function panicked during a call".into());
+                std::panic::resume_unwind(panic);
+            }
+        };
         let fuel_used = instance.fuel_used(self.limits.fuel);
         let result = match result {
             Ok(Ok(value)) => {
