@@ -103,6 +103,83 @@ fn bench(c: &mut criterion::Criterion) {
         );
     }
     println!("dag_schedule: peak memory {} MiB", peak_rss_kib() / 1024);
+    control_latency();
+}
+
+/// How long a cancel takes to end a run whose node is spinning in a
+/// guest: from `cancel()` to the run's report, against the epoch step the
+/// interrupt is checked at (the floor).
+fn control_latency() {
+    let Some(hostile) = fixture("hostile") else {
+        println!(
+            "dag_cancel_latency: not measured (no hostile fixture; run `cargo xtask bench dag`)"
+        );
+        return;
+    };
+    let (_home, host) = tracker_host();
+    let limits = symphony_host::Limits {
+        fuel: u64::MAX / 2,
+        ..symphony_host::Limits::default()
+    };
+    host.load_with(
+        hostile,
+        symphony_host::LoadOptions {
+            limits: Some(limits),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let wf = Workflow::from_json(
+        &json!({"schema_version": 2, "id": "spin", "name": "spin", "version": "1.0.0",
+                "nodes": [{"id": "spin", "kind": "operator", "extension": "hostile",
+                           "config": {"mode": "spin"}}]})
+        .to_string(),
+        "spin.json",
+    )
+    .unwrap();
+    let mut samples = Vec::new();
+    for round in 0..7 {
+        let control = symphony_host::RunControl::new(format!("cancel-{round}"));
+        let mut events = control.subscribe();
+        let options = RunOptions {
+            control: Some(control.clone()),
+            checkpoint: false,
+            ..RunOptions::default()
+        };
+        let cancelled = std::thread::scope(|s| {
+            let run = s.spawn(|| host.run_with_options(&wf, &json!({}), options, &mut |_| {}));
+            while !matches!(
+                events.try_recv(),
+                Ok(symphony_host::ExecEvent::NodeStarted { .. })
+            ) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let start = Instant::now();
+            control.cancel().unwrap();
+            let report = run.join().unwrap().unwrap();
+            assert_eq!(report.state, symphony_host::ExecutionState::Cancelled);
+            start.elapsed()
+        });
+        samples.push(cancelled.as_secs_f64() * 1e3);
+    }
+    samples.sort_by(f64::total_cmp);
+    // Two 5 ms epoch ticks: when the interrupt is checked at the latest.
+    let floor = 10.0;
+    println!(
+        "compare dag_cancel_latency: ours={:.3} ms baseline={floor:.3} ms ratio={:.3} (target < 100 ms)",
+        samples[samples.len() / 2],
+        samples[samples.len() / 2] / floor
+    );
+}
+
+/// A test fixture component, if built: `$SYMPHONY_FIXTURES/<name>.wasm`.
+fn fixture(name: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("SYMPHONY_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| symphony_benches::target_dir().join("fixtures"));
+    let path = dir.join(format!("{name}.wasm"));
+    path.is_file().then_some(path)
 }
 
 criterion_group! { name = benches; config = criterion(); targets = bench }
