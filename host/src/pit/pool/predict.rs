@@ -3,6 +3,7 @@
 //! instance before it is asked for.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What is known about one key's use.
@@ -47,9 +48,10 @@ struct Usage {
 /// ```
 #[derive(Debug, Clone)]
 pub struct UsageHistory {
-    uses: HashMap<Box<str>, Usage>,
+    uses: HashMap<Arc<str>, Usage>,
     /// The last use: its key and when, in seconds since the Unix epoch.
-    last: Option<(Box<str>, u64)>,
+    /// (Its key is the map's own, shared: switching keys allocates nothing.)
+    last: Option<(Arc<str>, u64)>,
     follow_window: u64,
 }
 
@@ -106,21 +108,22 @@ impl UsageHistory {
                 }
             }
         }
-        let usage = match self.uses.get_mut(key) {
-            Some(usage) => usage,
-            None => self.uses.entry(key.into()).or_default(),
+        let stored = match self.uses.get_key_value(key) {
+            Some((stored, _)) => stored.clone(),
+            None => {
+                let stored: Arc<str> = key.into();
+                self.uses.insert(stored.clone(), Usage::default());
+                stored
+            }
         };
-        usage.calls += 1;
-        usage.by_hour[hour_of(at_secs)] += 1;
-        if !same {
-            usage.runs += 1;
+        if let Some(usage) = self.uses.get_mut(key) {
+            usage.calls += 1;
+            usage.by_hour[hour_of(at_secs)] += 1;
+            if !same {
+                usage.runs += 1;
+            }
         }
-        // Keep the previous allocation when the key repeats.
-        let last = match previous {
-            Some(previous) if &*previous == key => previous,
-            _ => key.into(),
-        };
-        self.last = Some((last, at_secs));
+        self.last = Some((stored, at_secs));
         !same
     }
 
