@@ -79,7 +79,9 @@ impl HostBuilder {
         self
     }
 
-    /// Creates the engine and the data directory.
+    /// Creates the engine and the data directory, and opens the artifact
+    /// store at `<home>/artifacts`, encrypted at rest when
+    /// `SYMPHONY_ARTIFACT_KEY` holds a key (64 hex digits).
     pub fn build(self) -> Result<Host, Error> {
         let home = match self.home {
             Some(home) => home,

@@ -186,6 +186,7 @@ impl ArtifactStore {
             path,
             hasher: Sha256::new(),
             verified: false,
+            failed: None,
         })
     }
 
@@ -320,6 +321,8 @@ pub struct ArtifactReader {
     hasher: Sha256,
     /// The end was reached and the hash matched.
     verified: bool,
+    /// The reason verification failed, repeated by every later read.
+    failed: Option<String>,
 }
 
 impl std::fmt::Debug for ArtifactReader {
@@ -339,6 +342,9 @@ impl ArtifactReader {
 
 impl Read for ArtifactReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Some(reason) = &self.failed {
+            return Err(ArtifactError::integrity_io(&self.id, reason.clone()));
+        }
         if self.verified || out.is_empty() {
             return Ok(0);
         }
@@ -349,10 +355,9 @@ impl Read for ArtifactReader {
         }
         let digest = objects::hex(&std::mem::take(&mut self.hasher).finalize());
         if digest != self.id {
-            return Err(ArtifactError::integrity_io(
-                &self.id,
-                format!("the content hashes to {digest}"),
-            ));
+            let reason = format!("the content hashes to {digest}");
+            self.failed = Some(reason.clone());
+            return Err(ArtifactError::integrity_io(&self.id, reason));
         }
         self.verified = true;
         Ok(0)

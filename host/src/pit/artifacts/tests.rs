@@ -148,6 +148,13 @@ fn damaged_plain_objects_are_integrity_errors() {
     assert_integrity(store.get(&id), &id);
     let err = store.get(&id).unwrap_err().to_string();
     assert!(err.contains(&id), "{err}");
+    let mut reader = store.open_artifact(&id).unwrap();
+    let mut sink = Vec::new();
+    assert!(reader.read_to_end(&mut sink).is_err());
+    assert!(
+        reader.read(&mut [0; 8]).is_err(),
+        "the failure is not forgotten"
+    );
 }
 
 #[test]
