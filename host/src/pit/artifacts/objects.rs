@@ -14,6 +14,9 @@ use super::ArtifactError;
 
 /// The prefix of temporary files; nothing else in the tree starts with it.
 const TMP_PREFIX: &str = ".tmp-";
+/// What leftovers to remove on open start with: also matches the
+/// `tempfile` names (`.tmpXXXXXX`) the first layout wrote into shards.
+const LEFTOVER_PREFIX: &str = ".tmp";
 
 /// Checks that `id` is 64 lowercase hex digits.
 pub(crate) fn check_id(id: &str) -> Result<(), ArtifactError> {
@@ -74,7 +77,11 @@ impl Objects {
         for dir in dirs {
             for entry in fs::read_dir(&dir).map_err(io_at(&dir))? {
                 let entry = entry.map_err(io_at(&dir))?;
-                if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(LEFTOVER_PREFIX)
+                {
                     let path = entry.path();
                     fs::remove_file(&path).map_err(io_at(&path))?;
                 }
@@ -242,9 +249,11 @@ mod tests {
         let shard = dir.path().join("objects").join("cd");
         fs::create_dir_all(&shard).unwrap();
         fs::write(shard.join(".tmp-old"), b"partial").unwrap();
+        fs::write(shard.join(".tmpAb12Cd"), b"partial").unwrap();
         assert!(crashed.exists());
         Objects::open(dir.path()).unwrap();
         assert!(!crashed.exists());
         assert!(!shard.join(".tmp-old").exists());
+        assert!(!shard.join(".tmpAb12Cd").exists());
     }
 }

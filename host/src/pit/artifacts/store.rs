@@ -88,6 +88,7 @@ impl ArtifactStore {
     pub fn open(root: impl Into<PathBuf>, options: StoreOptions) -> Result<Self, ArtifactError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|e| ArtifactError::from_io(e, &root))?;
+        migrate_legacy_layout(&root, options.key.is_some())?;
         check_format(&root, options.key.is_some())?;
         let objects = Objects::open(&root)?;
         let encrypted = options.key.is_some();
@@ -243,6 +244,44 @@ impl ArtifactStore {
     pub(crate) fn object_path(&self, id: &str) -> PathBuf {
         self.objects.path_of(id).unwrap()
     }
+}
+
+/// Moves the shard directories of the first layout (`<root>/ab/cdef…`,
+/// plaintext, no format file) under `<root>/objects/`, so stores written by
+/// earlier versions keep their artifacts.
+fn migrate_legacy_layout(root: &Path, encrypted: bool) -> Result<(), ArtifactError> {
+    if root.join(FORMAT_FILE).exists() {
+        return Ok(());
+    }
+    let io = |e| ArtifactError::from_io(e, root);
+    let mut shards = Vec::new();
+    for entry in fs::read_dir(root).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_shard = name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_shard && !name.bytes().any(|b| b.is_ascii_uppercase()) && entry.path().is_dir() {
+            shards.push(name);
+        }
+    }
+    if shards.is_empty() {
+        return Ok(());
+    }
+    if encrypted {
+        return Err(ArtifactError::ModeMismatch {
+            root: root.to_path_buf(),
+            on_disk: "not encrypted",
+            requested: "with a key",
+        });
+    }
+    let objects = root.join("objects");
+    fs::create_dir_all(&objects).map_err(|e| ArtifactError::from_io(e, &objects))?;
+    for shard in shards {
+        let to = objects.join(&shard);
+        if !to.exists() {
+            fs::rename(root.join(&shard), &to).map_err(|e| ArtifactError::from_io(e, &to))?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks the recorded mode against the requested one, recording it for a

@@ -187,6 +187,19 @@ fn a_store_is_reopened_only_in_the_mode_it_was_created_in() {
 }
 
 #[test]
+fn a_store_in_the_first_layout_keeps_its_artifacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = hex::encode_sha256(b"old");
+    fs::create_dir_all(dir.path().join(&id[..2])).unwrap();
+    fs::write(dir.path().join(&id[..2]).join(&id[2..]), b"old").unwrap();
+    let err = ArtifactStore::open_encrypted(dir.path(), key()).unwrap_err();
+    assert!(matches!(err, ArtifactError::ModeMismatch { .. }), "{err}");
+    let store = ArtifactStore::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.get(&id).unwrap(), b"old");
+    assert_eq!(store.stats().unique_objects, 1);
+}
+
+#[test]
 fn temporary_leftovers_are_cleaned_when_the_store_opens() {
     let (dir, store) = plain();
     store.put(b"kept").unwrap();
