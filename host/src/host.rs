@@ -13,7 +13,7 @@ use crate::extension::{
     ExtensionSetup, Instrument, LifecycleState, Limits, LoadOptions, MetricsSnapshot, Operator,
     Slot, Source, Transition,
 };
-use crate::pit::artifacts::ArtifactStore;
+use crate::pit::artifacts::{ArtifactStore, StoreOptions};
 use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
 use crate::workflow::{Plan, Workflow, WorkflowError};
@@ -79,7 +79,9 @@ impl HostBuilder {
         self
     }
 
-    /// Creates the engine and the data directory.
+    /// Creates the engine and the data directory, and opens the artifact
+    /// store at `<home>/artifacts`, encrypted at rest when
+    /// `SYMPHONY_ARTIFACT_KEY` holds a key (64 hex digits).
     pub fn build(self) -> Result<Host, Error> {
         let home = match self.home {
             Some(home) => home,
@@ -91,6 +93,9 @@ impl HostBuilder {
                 home.display()
             ))
         })?;
+        let artifacts = StoreOptions::from_env()
+            .and_then(|options| ArtifactStore::open(home.join("artifacts"), options))
+            .map_err(|e| Error::Setup(format!("cannot open the artifact store: {e}")))?;
         let cache = self
             .cache
             .unwrap_or_else(|| home.join("cache").join("components"));
@@ -104,7 +109,7 @@ impl HostBuilder {
                 extensions: RwLock::default(),
                 pool: Arc::new(PoolManager::new(self.pool, bus.endpoint("host"))),
                 bus,
-                artifacts: ArtifactStore::new(home.join("artifacts")),
+                artifacts,
                 audit: Arc::new(AuditLog::new(home.join("audit.log"))),
                 run_store: std::sync::OnceLock::new(),
                 active_runs: std::sync::Mutex::default(),

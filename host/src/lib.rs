@@ -127,7 +127,10 @@ pub use extension::{
     Watcher,
 };
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
-pub use pit::artifacts::{ArtifactError, ArtifactStore};
+pub use pit::artifacts::{
+    ARTIFACT_KEY_ENV, ArtifactError, ArtifactKey, ArtifactReader, ArtifactStore, DedupStats,
+    PutOutcome, StoreOptions,
+};
 pub use pit::dag::{
     BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
     NodeRecord, Progress, RecoveryError, RecoveryPolicy, ResumeRefusal, RunControl, RunOptions,
