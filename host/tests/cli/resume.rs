@@ -83,27 +83,34 @@ fn a_run_killed_mid_way_resumes_without_rerunning_finished_nodes() {
     let (workflow, extensions) = (workflow.to_str().unwrap(), extensions.to_str().unwrap());
     let run_args = ["run", workflow, "--ext-dir", extensions, "--json"];
 
-    let uninterrupted = report(&symphony(&work.path().join("home-1"), &run_args));
+    // One home for both runs: the second finds the component compiled
+    // (a cold compile on a loaded machine can take many seconds).
+    let home = work.path().join("home");
+    let uninterrupted = report(&symphony(&home, &run_args));
     assert_eq!(uninterrupted["state"], "completed");
 
-    // Start the run again in another home and kill it once two nodes are
+    // Start the run again and kill it once two of its nodes are
     // checkpointed.
-    let home = work.path().join("home-2");
     let mut child = Command::new(BIN)
         .arg("--home")
         .arg(&home)
         .args(run_args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(work.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
+    let first_id = uninterrupted["run_id"].as_str().unwrap().to_string();
     let store_path = home.join("runs.db");
-    let until = Instant::now() + Duration::from_secs(60);
+    let until = Instant::now() + Duration::from_secs(180);
     let run_id = loop {
         assert!(
             Instant::now() < until,
             "the run never checkpointed two nodes"
         );
+        if let Some(status) = child.try_wait().unwrap() {
+            let stderr = std::fs::read_to_string(work.path().join("stderr")).unwrap_or_default();
+            panic!("the run ended ({status}) before two nodes were checkpointed: {stderr}");
+        }
         std::thread::sleep(Duration::from_millis(10));
         if !store_path.exists() {
             continue;
@@ -111,9 +118,9 @@ fn a_run_killed_mid_way_resumes_without_rerunning_finished_nodes() {
         let Ok(store) = RunStore::open(&store_path) else {
             continue;
         };
-        match store.runs(1).ok().and_then(|runs| runs.into_iter().next()) {
-            Some(run) if run.completed >= 2 => break run.id,
-            _ => {}
+        let runs = store.runs(10).unwrap_or_default();
+        if let Some(run) = runs.iter().find(|r| r.id != first_id && r.completed >= 2) {
+            break run.id.clone();
         }
     };
     child.kill().unwrap(); // SIGKILL on Unix
