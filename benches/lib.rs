@@ -22,6 +22,28 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// A test fixture component, if built: `$SYMPHONY_FIXTURES/<name>.wasm`,
+/// else `<target>/fixtures/<name>.wasm`.
+pub fn fixture(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("SYMPHONY_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("fixtures"));
+    let path = dir.join(format!("{name}.wasm"));
+    path.is_file().then_some(path)
+}
+
+/// A deterministic xorshift generator: each call gives a number below
+/// its bound, the same sequence on every run.
+pub fn xorshift() -> impl FnMut(usize) -> usize {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    move |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    }
+}
+
 /// An example component built by `cargo xtask build-examples`.
 pub fn component(name: &str) -> PathBuf {
     let dir = std::env::var_os("SYMPHONY_COMPONENTS")
@@ -90,6 +112,20 @@ pub fn compare_interleaved(name: &str, mut ours: impl FnMut(), mut baseline: imp
     ours();
     let per_pair = probe.elapsed().as_nanos().max(1) as f64;
     let batch = ((5e6 / per_pair) as usize).clamp(1, 100_000);
+    let (ours, baseline) = interleaved_medians(ROUNDS, batch, &mut ours, &mut baseline);
+    print_compare(name, ours, baseline);
+}
+
+/// Times `ours` and `baseline` in `rounds` alternating rounds of `batch`
+/// calls each (which goes first alternates too) and returns the median
+/// nanoseconds per call of each.
+pub fn interleaved_medians(
+    rounds: usize,
+    batch: usize,
+    ours: &mut dyn FnMut(),
+    baseline: &mut dyn FnMut(),
+) -> (f64, f64) {
+    use std::time::Instant;
     let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..batch {
@@ -97,17 +133,17 @@ pub fn compare_interleaved(name: &str, mut ours: impl FnMut(), mut baseline: imp
         }
         start.elapsed().as_nanos() as f64 / batch as f64
     };
-    let (mut a, mut b) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
-    for round in 0..ROUNDS {
+    let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for round in 0..rounds.max(1) {
         if round % 2 == 0 {
-            a.push(time(&mut ours));
-            b.push(time(&mut baseline));
+            a.push(time(ours));
+            b.push(time(baseline));
         } else {
-            b.push(time(&mut baseline));
-            a.push(time(&mut ours));
+            b.push(time(baseline));
+            a.push(time(ours));
         }
     }
-    print_compare(name, median(&mut a), median(&mut b));
+    (median(&mut a), median(&mut b))
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -68,13 +68,7 @@ pub fn document(shape: Shape, n: usize) -> Value {
         .map(|i| if i < sources { source(i) } else { merge(i) })
         .collect();
     let mut edges = Vec::with_capacity(2 * n);
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut random = |bound: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % bound as u64) as usize
-    };
+    let mut random = crate::xorshift();
     match shape {
         Shape::Chain => {
             for i in 2..n {

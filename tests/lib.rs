@@ -144,3 +144,15 @@ pub fn write_manifest(dir: &Path, name: &str, version: &str, kind: &str, extra: 
     );
     std::fs::write(dir.join("symphony.toml"), manifest).unwrap();
 }
+
+/// The report of node `id` in a run's report.
+pub fn node_report<'r>(
+    report: &'r symphony_host::RunReport,
+    id: &str,
+) -> &'r symphony_host::NodeReport {
+    report
+        .nodes
+        .iter()
+        .find(|n| n.id == id)
+        .unwrap_or_else(|| panic!("no node '{id}' in the report"))
+}

@@ -9,7 +9,9 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main};
 use serde_json::json;
 use symphony_benches::shapes::{Shape, workflow};
-use symphony_benches::{criterion, kahn_walk, peak_rss_kib, tracker_host};
+use symphony_benches::{
+    criterion, fixture, interleaved_medians, kahn_walk, peak_rss_kib, tracker_host,
+};
 use symphony_host::{RunOptions, Workflow};
 
 fn run(host: &symphony_host::Host, wf: &Workflow) {
@@ -29,27 +31,15 @@ fn run_with(host: &symphony_host::Host, wf: &Workflow, checkpoint: bool) {
     assert!(report.error.is_none(), "{:?}", report.error);
 }
 
-/// The medians of `rounds` alternating timings of `ours` and `baseline`,
-/// in nanoseconds.
-fn interleaved(rounds: usize, mut ours: impl FnMut(), mut baseline: impl FnMut()) -> (f64, f64) {
-    let time = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
-        f();
-        start.elapsed().as_nanos() as f64
-    };
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        if round % 2 == 0 {
-            a.push(time(&mut ours));
-            b.push(time(&mut baseline));
-        } else {
-            b.push(time(&mut baseline));
-            a.push(time(&mut ours));
-        }
-    }
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
-    (a[rounds / 2], b[rounds / 2])
+/// Prints the compare line of a run of `n` nodes, in microseconds per node.
+fn per_node(name: &str, n: usize, ours_ns: f64, floor_ns: f64) {
+    let per = n as f64 * 1e3;
+    println!(
+        "compare {name}: ours={:.3} us/node baseline={:.3} us/node ratio={:.3}",
+        ours_ns / per,
+        floor_ns / per,
+        ours_ns / floor_ns
+    );
 }
 
 fn bench(c: &mut criterion::Criterion) {
@@ -65,41 +55,30 @@ fn bench(c: &mut criterion::Criterion) {
     for (n, rounds) in [(10_000, 9), (100_000, 3)] {
         for shape in Shape::ALL {
             let wf = workflow(shape, n);
-            let (ours, floor) = interleaved(
-                rounds,
-                || run(&host, &wf),
-                || {
+            let (ours, floor) =
+                interleaved_medians(rounds, 1, &mut || run(&host, &wf), &mut || {
                     kahn_walk(&wf);
-                },
-            );
-            let per = n as f64 * 1e3;
-            println!(
-                "compare dag_schedule_{}_{}k: ours={:.3} us/node baseline={:.3} us/node ratio={:.3}",
-                shape.name(),
-                n / 1000,
-                ours / per,
-                floor / per,
-                ours / floor
+                });
+            per_node(
+                &format!("dag_schedule_{}_{}k", shape.name(), n / 1000),
+                n,
+                ours,
+                floor,
             );
         }
     }
     // The default: every finished node checkpointed in SQLite.
     for n in [10_000, 100_000] {
         let wf = workflow(Shape::Chain, n);
-        let (ours, floor) = interleaved(
-            3,
-            || run_with(&host, &wf, true),
-            || {
+        let (ours, floor) =
+            interleaved_medians(3, 1, &mut || run_with(&host, &wf, true), &mut || {
                 kahn_walk(&wf);
-            },
-        );
-        let per = n as f64 * 1e3;
-        println!(
-            "compare dag_schedule_chain_{}k_checkpointed: ours={:.3} us/node baseline={:.3} us/node ratio={:.3}",
-            n / 1000,
-            ours / per,
-            floor / per,
-            ours / floor
+            });
+        per_node(
+            &format!("dag_schedule_chain_{}k_checkpointed", n / 1000),
+            n,
+            ours,
+            floor,
         );
     }
     println!("dag_schedule: peak memory {} MiB", peak_rss_kib() / 1024);
@@ -171,15 +150,6 @@ fn control_latency() {
         samples[samples.len() / 2],
         samples[samples.len() / 2] / floor
     );
-}
-
-/// A test fixture component, if built: `$SYMPHONY_FIXTURES/<name>.wasm`.
-fn fixture(name: &str) -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("SYMPHONY_FIXTURES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| symphony_benches::target_dir().join("fixtures"));
-    let path = dir.join(format!("{name}.wasm"));
-    path.is_file().then_some(path)
 }
 
 criterion_group! { name = benches; config = criterion(); targets = bench }

@@ -13,13 +13,7 @@ use symphony_host::{Edge, ExtensionKind, Metadata, Node, NodeKind, Workflow};
 /// `n` operator nodes; node i gets one or two edges from earlier nodes, so
 /// the graph is a DAG with long chains and wide fans.
 fn dag(n: usize, config: impl Fn(usize) -> Map<String, serde_json::Value>) -> Workflow {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = |bound: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % bound as u64) as usize
-    };
+    let mut next = symphony_benches::xorshift();
     let id = |i: usize| format!("n{i:06}");
     let nodes = (0..n)
         .map(|i| Node {

@@ -197,6 +197,15 @@ impl HostInner {
         }
     }
 
+    /// The active extensions, dependants before their dependencies (the
+    /// order to stop them in).
+    pub(crate) fn active_dependants_first(&self) -> Vec<Arc<Slot>> {
+        let mut slots = self.loaded();
+        slots.retain(|slot| slot.state() == LifecycleState::Active);
+        slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));
+        slots
+    }
+
     /// The loaded extensions, by name; the lock is held only to copy them.
     pub(crate) fn loaded(&self) -> Vec<Arc<Slot>> {
         let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
@@ -567,12 +576,8 @@ impl Host {
     /// checks. [`Host::shutdown_within`] also waits for calls in flight.
     pub fn shutdown(&self) {
         self.inner.pool.stop_health_checks();
-        let mut slots = self.inner.loaded();
-        slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));
-        for slot in slots {
-            if slot.state() == LifecycleState::Active
-                && let Err(e) = slot.deactivate("the host shut down")
-            {
+        for slot in self.inner.active_dependants_first() {
+            if let Err(e) = slot.deactivate("the host shut down") {
                 tracing::debug!("{e}");
             }
         }

@@ -8,18 +8,21 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_symphony");
 
-/// `<target>/components`, where `cargo xtask build-examples` puts the
-/// example components (the binary is `<target>/<profile>/symphony`).
+/// `$VAR`, else `<target>/<dir>`, where `cargo xtask build-examples` puts
+/// the components (the binary is `<target>/<profile>/symphony`).
+fn built(var: &str, dir: &str) -> PathBuf {
+    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(BIN)
+            .ancestors()
+            .nth(2)
+            .expect("binary under <target>/<profile>")
+            .join(dir)
+    })
+}
+
+/// The example components.
 fn components() -> PathBuf {
-    std::env::var_os("SYMPHONY_COMPONENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(BIN)
-                .ancestors()
-                .nth(2)
-                .expect("binary under <target>/<profile>")
-                .join("components")
-        })
+    built("SYMPHONY_COMPONENTS", "components")
 }
 
 fn workflows() -> PathBuf {

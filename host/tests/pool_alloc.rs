@@ -63,14 +63,23 @@ fn touch_does_not_allocate() {
 /// The whole hit path on a real host (checkout from the idle stack, the
 /// hot set's touch and size check, the counters, checkin) allocates
 /// nothing. Needs the example components (`cargo xtask build-examples`;
-/// `SYMPHONY_COMPONENTS` names where they are).
+/// `SYMPHONY_COMPONENTS` names where they are, else `<target>/components`).
 #[test]
 fn a_pool_hit_does_not_allocate() {
-    let Some(components) = std::env::var_os("SYMPHONY_COMPONENTS") else {
-        eprintln!("SYMPHONY_COMPONENTS is not set: skipping the real-host half");
-        return;
-    };
-    let path = std::path::Path::new(&components).join("json-transform/json_transform.wasm");
+    // `$SYMPHONY_COMPONENTS`, else `<target>/components` (this binary is
+    // `<target>/<profile>/deps/pool_alloc-…`).
+    let components = std::env::var_os("SYMPHONY_COMPONENTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.ancestors().nth(3).unwrap().join("components")
+        });
+    let path = components.join("json-transform/json_transform.wasm");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask build-examples`",
+        path.display()
+    );
     let home = tempfile::tempdir().unwrap();
     let host = symphony_host::Host::builder()
         .home(home.path())

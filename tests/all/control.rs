@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 use symphony_host::{ExecutionState, MergeMode, NodeState, RunReport, Workflow};
-use symphony_tests::{examples_dir, host};
+use symphony_tests::{examples_dir, host, node_report};
 
 fn state(report: &RunReport, id: &str) -> NodeState {
-    report.nodes.iter().find(|n| n.id == id).unwrap().state
+    node_report(report, id).state
 }
 
 fn select(fields: Value) -> Value {

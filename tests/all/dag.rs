@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use symphony_host::{
     ExecEvent, ExecutionState, NodeState, RunControl, RunOptions, RunReport, Workflow,
 };
-use symphony_tests::{TestHost, bare_host, with_hostile};
+use symphony_tests::{TestHost, bare_host, node_report, with_hostile};
 
 /// A host with the hostile fixture loaded (up to 8 instances, with fuel
 /// enough that a spinning node meets its deadline first).
@@ -56,10 +56,6 @@ fn with_concurrency(n: usize) -> RunOptions {
         concurrency: NonZeroUsize::new(n).unwrap(),
         ..RunOptions::default()
     }
-}
-
-fn node_report<'r>(report: &'r RunReport, id: &str) -> &'r symphony_host::NodeReport {
-    report.nodes.iter().find(|n| n.id == id).unwrap()
 }
 
 /// (start, end) of a node's last attempt, in ms since the run started.

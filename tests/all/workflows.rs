@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use symphony_host::{ExecutionState, NodeState, Workflow};
-use symphony_tests::{examples_dir, host};
+use symphony_tests::{examples_dir, host, node_report};
 
 #[test]
 fn every_example_workflow_validates_and_runs() {
@@ -207,7 +207,7 @@ fn conditional_edges_run_one_branch_and_skip_the_other_with_its_dependents() {
             "{:?}",
             report.error
         );
-        let state = |id: &str| report.nodes.iter().find(|n| n.id == id).unwrap().state;
+        let state = |id: &str| node_report(&report, id).state;
         let states = (state("escalate"), state("notify"), state("archive"));
         let output = report.output.clone().unwrap();
         if negative {

@@ -9,20 +9,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use symphony_host::{ExecutionState, RunStore};
 
-use super::{BIN, text};
+use super::{BIN, built, text};
 
-/// The test fixtures: `$SYMPHONY_FIXTURES`, else `<target>/fixtures`.
+/// A test fixture component: `$SYMPHONY_FIXTURES`, else `<target>/fixtures`.
 fn fixture(name: &str) -> PathBuf {
-    let dir = std::env::var_os("SYMPHONY_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(BIN)
-                .ancestors()
-                .nth(2)
-                .expect("binary under <target>/<profile>")
-                .join("fixtures")
-        });
-    let path = dir.join(format!("{name}.wasm"));
+    let path = built("SYMPHONY_FIXTURES", "fixtures").join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
         "{} missing: run `cargo xtask test`",

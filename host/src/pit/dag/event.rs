@@ -89,19 +89,32 @@ pub enum ExecEvent {
 }
 
 impl ExecEvent {
+    /// Every [`name`](Self::name), in the order of the variants.
+    pub const NAMES: [&'static str; 8] = [
+        "started",
+        "node.started",
+        "node.completed",
+        "node.skipped",
+        "node.retried",
+        "node.failed",
+        "progress",
+        "state",
+    ];
+
     /// The last tokens of its bus subject: `started`, `node.started`,
     /// `node.completed`, `node.skipped`, `node.retried`, `node.failed`,
     /// `progress`, or `state`.
     pub fn name(&self) -> &'static str {
-        match self {
-            ExecEvent::Started { .. } => "started",
-            ExecEvent::NodeStarted { .. } => "node.started",
-            ExecEvent::NodeCompleted { .. } => "node.completed",
-            ExecEvent::NodeSkipped { .. } => "node.skipped",
-            ExecEvent::NodeRetried { .. } => "node.retried",
-            ExecEvent::NodeFailed { .. } => "node.failed",
-            ExecEvent::Progress { .. } => "progress",
-            ExecEvent::State { .. } => "state",
-        }
+        let index = match self {
+            ExecEvent::Started { .. } => 0,
+            ExecEvent::NodeStarted { .. } => 1,
+            ExecEvent::NodeCompleted { .. } => 2,
+            ExecEvent::NodeSkipped { .. } => 3,
+            ExecEvent::NodeRetried { .. } => 4,
+            ExecEvent::NodeFailed { .. } => 5,
+            ExecEvent::Progress { .. } => 6,
+            ExecEvent::State { .. } => 7,
+        };
+        Self::NAMES[index]
     }
 }

@@ -188,11 +188,8 @@ impl RunStore {
     /// Opens (creating if needed) the run database at `path`.
     pub fn open(path: impl Into<PathBuf>) -> Result<RunStore, RunStoreError> {
         let path = path.into();
-        let conn = connect(&path)?;
-        let sql = |source| RunStoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let conn = connect(&path, true)?;
+        let sql = sql_error(&path);
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(sql)?;
@@ -221,11 +218,8 @@ impl RunStore {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> RunStoreError + '_ {
-        move |source| RunStoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> RunStoreError + Copy + '_ {
+        sql_error(&self.path)
     }
 
     /// The most recent `limit` runs, newest first.
@@ -425,13 +419,22 @@ pub enum ResumeRefusal {
     Live(u32),
 }
 
-/// Opens a connection in WAL mode: a commit survives the process being
-/// killed, and readers (`symphony status`) never block the writer.
-fn connect(path: &Path) -> Result<Connection, RunStoreError> {
-    let sql = |source| RunStoreError::Sqlite {
+/// Turns a SQLite error into one naming the store's file.
+fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> RunStoreError + Copy + '_ {
+    move |source| RunStoreError::Sqlite {
         path: path.to_path_buf(),
         source,
-    };
+    }
+}
+
+/// Opens a connection in WAL mode: a commit survives the process being
+/// killed, and readers (`symphony status`) never block the writer.
+///
+/// `foreign_keys` checks each row's references; the checkpoint writer does
+/// without, as its run's row exists before it starts and nothing deletes
+/// it meanwhile.
+fn connect(path: &Path, foreign_keys: bool) -> Result<Connection, RunStoreError> {
+    let sql = sql_error(path);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| RunStoreError::Directory(path.into(), e.to_string()))?;
@@ -445,7 +448,7 @@ fn connect(path: &Path) -> Result<Connection, RunStoreError> {
     // (SIGKILL); only a power loss may undo the last few.
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(sql)?;
-    conn.pragma_update(None, "foreign_keys", true)
+    conn.pragma_update(None, "foreign_keys", foreign_keys)
         .map_err(sql)?;
     Ok(conn)
 }

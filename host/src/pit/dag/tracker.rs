@@ -74,7 +74,7 @@ pub(crate) struct Resume {
 
 /// Runs `workflow` (already validated into `plan`) on `input`.
 pub(crate) fn execute(
-    host: &HostInner,
+    host: &Arc<HostInner>,
     workflow: &Workflow,
     plan: &Plan,
     input: &Value,
@@ -102,6 +102,9 @@ pub(crate) fn execute(
         (None, None) => new_run_id(),
     };
     let _active = ActiveRun::enter(host, &run_id)?;
+    if options.prewarm {
+        Host::prewarm_in_background_for(host, workflow);
+    }
     let control = options
         .control
         .clone()
@@ -235,9 +238,6 @@ impl Host {
         observer: &mut dyn FnMut(RunEvent<'_>),
     ) -> Result<RunReport, Error> {
         let plan = self.validate(workflow)?;
-        if options.prewarm {
-            Host::prewarm_in_background_for(&self.inner, workflow);
-        }
         execute(&self.inner, workflow, &plan, input, options, None, observer)
     }
 
@@ -265,9 +265,6 @@ impl Host {
         let input: Value = serde_json::from_str(&checkpoint.input)
             .map_err(|e| refused(format!("its stored input is unreadable: {e}")))?;
         let plan = self.validate(&workflow)?;
-        if options.prewarm {
-            Host::prewarm_in_background_for(&self.inner, &workflow);
-        }
         tracing::debug!(run = run_id, from = %checkpoint.state, "resuming");
         let resume = Resume {
             run_id: run_id.to_string(),
@@ -352,22 +349,29 @@ impl HostInner {
 pub(crate) struct Events<'h> {
     host: &'h HostInner,
     control: RunControl,
-    prefix: String,
+    /// `exec.<run>.<event>` for each event name, built once per run so
+    /// sending an event nobody listens to allocates nothing.
+    subjects: Vec<(&'static str, String)>,
 }
 
 impl<'h> Events<'h> {
     pub(crate) fn new(host: &'h HostInner, control: RunControl) -> Self {
-        let prefix = format!("exec.{}", control.run_id());
+        let subjects = ExecEvent::NAMES
+            .iter()
+            .map(|&name| (name, format!("exec.{}.{name}", control.run_id())))
+            .collect();
         Events {
             host,
             control,
-            prefix,
+            subjects,
         }
     }
 
     pub(crate) fn send(&self, name: &'static str, make: impl FnOnce() -> ExecEvent) {
-        let subject = format!("{}.{name}", self.prefix);
-        let on_bus = self.host.bus.has_subscribers(&subject);
+        let Some((_, subject)) = self.subjects.iter().find(|(n, _)| *n == name) else {
+            return;
+        };
+        let on_bus = self.host.bus.has_subscribers(subject);
         let local = self.control.has_subscribers();
         if !on_bus && !local {
             return;
@@ -378,7 +382,7 @@ impl<'h> Events<'h> {
             let payload = serde_json::to_vec(&event).unwrap_or_default();
             // Run ids and event names are valid subject tokens, so this only
             // fails if that stops being true; the run itself goes on.
-            if let Err(e) = self.host.bus.publish(&subject, payload) {
+            if let Err(e) = self.host.bus.publish(subject, payload) {
                 tracing::warn!("cannot publish run event {name}: {e}");
             }
         }

@@ -67,11 +67,9 @@ impl Host {
     pub fn shutdown_within(&self, timeout: Duration) -> Vec<DrainReport> {
         let until = crate::sync::deadline(timeout);
         self.inner.pool.stop_health_checks();
-        let mut slots = self.inner.loaded();
-        slots.sort_by_key(|slot| std::cmp::Reverse(slot.order));
-        slots
+        self.inner
+            .active_dependants_first()
             .into_iter()
-            .filter(|slot| slot.state() == LifecycleState::Active)
             .filter_map(|slot| {
                 let left = until.saturating_duration_since(Instant::now());
                 self.drain(&slot.name, left)

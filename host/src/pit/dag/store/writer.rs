@@ -54,15 +54,7 @@ impl CheckpointWriter {
     /// Opens a connection to the store at `path` (failing here, before
     /// the run starts, if it cannot) and starts the writer thread.
     pub(super) fn start(path: &Path, run_id: &str) -> Result<CheckpointWriter, RunStoreError> {
-        let conn = connect(path)?;
-        // The run's row exists before its writer starts and nothing
-        // deletes it meanwhile: checking every node row's reference to it
-        // would only cost time on the hot path.
-        conn.pragma_update(None, "foreign_keys", false)
-            .map_err(|source| RunStoreError::Sqlite {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let conn = connect(path, false)?;
         let (tx, rx) = mpsc::channel();
         let run = run_id.to_string();
         let thread = std::thread::Builder::new()

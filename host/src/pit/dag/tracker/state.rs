@@ -114,13 +114,6 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                 .map(move |&(from, _)| (from, to))
         });
         let outgoing = Adjacency::group(n, edges);
-        let waiting = (0..n)
-            .map(|i| u32::try_from(plan.incoming.of(i).len()).unwrap_or(u32::MAX))
-            .collect::<Vec<_>>();
-        let ready = (0..n)
-            .filter(|&i| waiting[i] == 0)
-            .map(|i| Reverse(position_of[i]))
-            .collect();
         let named: std::collections::HashSet<&str> = (workflow.nodes.iter())
             .filter_map(|node| match &node.recovery {
                 Some(RecoveryPolicy::FallbackNode(id)) => Some(id.as_str()),
@@ -174,11 +167,11 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             observer,
             position_of,
             outgoing,
-            waiting,
+            waiting: vec![0; n],
             outcomes: vec![Outcome::Skipped; n],
             finished_at: vec![usize::MAX; n],
             next_seq: 0,
-            ready,
+            ready: BinaryHeap::new(),
             retries: BinaryHeap::new(),
             on_fallback: vec![false; n],
             in_flight: 0,
@@ -198,6 +191,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             skipped_nodes: 0,
         };
         scheduler.set_aside_standby();
+        scheduler.recount();
         scheduler
     }
 
@@ -207,7 +201,8 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         self.graph.nodes.iter().filter(|n| !inline(n)).count() + self.fallbacks.len()
     }
 
-    /// Standby fallback nodes are not run as nodes of their own.
+    /// Standby fallback nodes are not run as nodes of their own: they
+    /// count as finished (call [`Scheduler::recount`] after).
     pub(super) fn set_aside_standby(&mut self) {
         for &i in &self.graph.plan.standby {
             let entry = &mut self.report.nodes[self.position_of[i]];
@@ -216,9 +211,6 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             self.skipped_nodes += 1;
             self.done += 1;
         }
-        let standby = &self.graph.plan.standby;
-        self.ready
-            .retain(|Reverse(p)| !standby.contains(&self.graph.plan.order[*p]));
     }
 
     /// Takes the nodes a checkpoint says finished as done, with their
