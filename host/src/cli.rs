@@ -1,5 +1,6 @@
 //! Argument parsing, logging and error reporting for the `symphony` binary.
 
+mod artifacts;
 mod audit;
 mod bus;
 mod ext;
@@ -51,6 +52,9 @@ enum Command {
     /// Work with extension components.
     #[command(subcommand)]
     Ext(ext::ExtCommand),
+    /// Store, fetch, list, version, diff and verify artifacts.
+    #[command(subcommand)]
+    Artifacts(artifacts::ArtifactsCommand),
     /// Show the audit log of permission decisions and refused imports.
     Audit(audit::AuditArgs),
     /// Run a bus server, or publish, subscribe and request on one.
@@ -228,6 +232,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => runs::status(host, args),
         Command::Validate(args) => validate::run(host, args),
         Command::Ext(command) => ext::run(host, command),
+        Command::Artifacts(command) => artifacts::run(host, command),
         Command::Audit(args) => audit::run(host, args),
         Command::Bus(command) => bus::run(host, command),
         Command::Workflow(command) => workflow::run(command),

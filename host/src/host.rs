@@ -15,6 +15,7 @@ use crate::extension::{
 };
 use crate::pit::artifacts::{ArtifactStore, StoreOptions};
 use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
+use crate::pit::stale::{RetentionPolicy, StaleManager};
 use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
 use crate::workflow::{Plan, Workflow, WorkflowError};
 use crate::{Error, LoadError};
@@ -34,6 +35,8 @@ pub struct HostBuilder {
     crash: CrashPolicy,
     /// The Pool Manager's budget, health checks and prediction.
     pub(crate) pool: PoolSettings,
+    /// A retention policy to run on the artifact store on its schedule.
+    retention: Option<RetentionPolicy>,
 }
 
 /// The data directory used when none is given: `$SYMPHONY_HOME`, else
@@ -79,10 +82,25 @@ impl HostBuilder {
         self
     }
 
+    /// Runs `policy` on the host's artifact store in the background on the
+    /// policy's `[schedule]` (an interval, optionally only inside an
+    /// off-peak window) for as long as the host lives. Default: no
+    /// background retention (`symphony artifacts gc` runs it by hand).
+    pub fn retention(mut self, policy: RetentionPolicy) -> Self {
+        self.retention = Some(policy);
+        self
+    }
+
     /// Creates the engine and the data directory, and opens the artifact
     /// store at `<home>/artifacts`, encrypted at rest when
     /// `SYMPHONY_ARTIFACT_KEY` holds a key (64 hex digits).
     pub fn build(self) -> Result<Host, Error> {
+        // With two crypto providers compiled in (ring for wasmtime-wasi-http,
+        // aws-lc for the S3 client), rustls has no default and outgoing
+        // HTTPS from extensions would panic; ring keeps what it uses without
+        // the feature. Failing means one is installed already: fine.
+        #[cfg(feature = "s3")]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let home = match self.home {
             Some(home) => home,
             None => default_home()?,
@@ -104,6 +122,7 @@ impl HostBuilder {
         self.pool.check()?;
         let background = (self.pool.health_interval, self.pool.prewarm_interval);
         let host = Host {
+            retention: None,
             inner: Arc::new(HostInner {
                 runtime,
                 extensions: RwLock::default(),
@@ -121,6 +140,12 @@ impl HostBuilder {
         };
         if background != (None, None) {
             start_health_thread(&host.inner, background.0, background.1)?;
+        }
+        let mut host = host;
+        if let Some(policy) = self.retention {
+            let manager = crate::pit::stale::hosted::start(&host.inner, policy)
+                .map_err(|e| Error::Setup(format!("cannot start retention: {e}")))?;
+            host.retention = Some(Arc::new(manager));
         }
         Ok(host)
     }
@@ -161,6 +186,8 @@ pub struct ExtensionInfo {
 #[derive(Clone)]
 pub struct Host {
     pub(crate) inner: Arc<HostInner>,
+    /// The background Stale Manager, stopped when the last clone goes.
+    retention: Option<Arc<StaleManager>>,
 }
 
 pub(crate) struct HostInner {

@@ -80,11 +80,30 @@
 //!   `exec.<run-id>.>`; extensions publish as themselves when granted.
 //!   A [`BusServer`] serves the bus to other processes over a local socket
 //!   or shared memory; they connect with [`protocol::client::Client`].
+//! - **The Artifact Store** ([`ArtifactStore`], [`Host::artifacts`]) keeps
+//!   content by SHA-256 (deduplicated, streamed, optionally AES-256-GCM
+//!   encrypted) with a SQLite catalog of [`ArtifactMeta`]data: tags, fields,
+//!   named versions ([`ArtifactStore::history`], [`ArtifactStore::diff`]),
+//!   derived-from links, read counts and [`Quality`] scores; a Tantivy index
+//!   answers [`ArtifactStore::search`] with filters and highlights. Every
+//!   run keeps its node outputs there ([`RunOptions::store_outputs`]).
+//! - **The Stale Manager** applies a [`RetentionPolicy`] (TOML) to a
+//!   [`Shelf`] of [`ArtifactFacts`]: [`evaluate`] scores every artifact and
+//!   decides keep / archive / delete with reasons, never deleting a pinned,
+//!   keep-tagged or training artifact; [`clean`] carries that out — idle
+//!   artifacts to a compressed warm directory or a cold [`TierStore`]
+//!   (any `object_store`), worthless ones to a [`Trash`] with undo —
+//!   throttled, or as a dry run; a [`StaleManager`] runs it on a [`Schedule`]
+//!   ([`ArtifactStore::clean`] by hand, [`HostBuilder::retention`] in the
+//!   background); archived artifacts read back transparently.
 //!
 //! # Crate features
 //!
-//! None yet. `wasmtime` is re-exported so embedders build against the same
-//! version.
+//! - `s3` (off): an S3 or S3-compatible cold tier for the Stale Manager
+//!   (`TierStore::with_s3`, `[cold] kind = "s3"`); pulls in `object_store`'s
+//!   AWS client (reqwest, rustls, aws-lc).
+//!
+//! `wasmtime` is re-exported so embedders build against the same version.
 
 #![deny(missing_docs)]
 
@@ -128,8 +147,12 @@ pub use extension::{
 };
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use pit::artifacts::{
-    ARTIFACT_KEY_ENV, ArtifactError, ArtifactKey, ArtifactReader, ArtifactStore, DedupStats,
-    PutOutcome, StoreOptions,
+    ARTIFACT_KEY_ENV, ArtifactError, ArtifactInfo, ArtifactKey, ArtifactMeta, ArtifactReader,
+    ArtifactStore, DedupStats, ListQuery, Location, PutOutcome, Quality, StoreOptions, TextDiff,
+    VerifyReport, VersionInfo,
+};
+pub use pit::artifacts::{
+    Highlight, IndexDoc, RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery,
 };
 pub use pit::dag::{
     BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
@@ -141,6 +164,14 @@ pub use pit::pool::{
     InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, LoadTime, PoolCounts,
     PoolSettings, PoolState, PoolStats, PoolTransition, PrewarmEntry, PrewarmOutcome,
     PrewarmReport, UsageHistory,
+};
+// `Decision` is taken by the permission audit's; the Stale Manager's is `RetentionDecision`.
+pub use pit::stale::Decision as RetentionDecision;
+pub use pit::stale::{
+    Action, ArchiveReceipt, ArtifactFacts, CleanFailure, CleanOptions, CleanReport, Clock,
+    ColdConfig, OffPeakWindow, Placement, Reason, RetentionPolicy, Schedule, SchedulePolicy, Shelf,
+    StaleError, StaleManager, SystemClock, ThrottlePolicy, Tier, TierStore, Trash, TrashEntry,
+    Weights, clean, evaluate, undo_delete, value_score,
 };
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};

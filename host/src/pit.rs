@@ -3,3 +3,5 @@
 pub mod artifacts;
 pub mod dag;
 pub mod pool;
+mod sqlite;
+pub mod stale;

@@ -7,6 +7,9 @@
 //! - `cargo xtask test`: builds what the tests need (including one example
 //!   built with `cargo component`), checks formatting and lints, and runs
 //!   every test.
+//! - `cargo xtask test-s3`: only the S3 cold-tier step of `test`: installs
+//!   moto's S3 server into `<target>/s3-venv` (once), lints symphony-host
+//!   with its `s3` feature and runs `host/tests/s3_tier.rs` against it.
 //! - `cargo xtask bench [NAME]`: runs the criterion benches briefly and
 //!   prints their `compare` lines; `bench dask` runs the DAG Tracker against
 //!   dask on the same graphs (`benches/dask/compare.py`).
@@ -28,6 +31,11 @@ const GUESTS: [(&str, &str); 2] = [("examples", "components"), ("tests/fixtures"
 /// The cargo-component release the SDK is checked against.
 const CARGO_COMPONENT: &str = "0.21.1";
 
+/// The moto release (PyPI) whose `moto_server` the S3 cold-tier tests run:
+/// `moto[s3]` plus flask and flask-cors, which its server needs (`moto[server]`
+/// would also bring every other AWS service's dependencies).
+const MOTO: &str = "5.2.5";
+
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
     let task = Task::new()?;
@@ -35,9 +43,15 @@ fn main() -> Result<()> {
         Some("build-examples") => task.build_examples(),
         Some("demo") => task.demo(),
         Some("test") => task.test(),
+        Some("test-s3") => {
+            let mut tally = Tally::default();
+            task.test_s3(&mut tally)?;
+            println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+            Ok(())
+        }
         Some("bench") => task.bench(args.get(1).map(String::as_str)),
         _ => {
-            eprintln!("usage: cargo xtask <build-examples | demo | test | bench [NAME]>");
+            eprintln!("usage: cargo xtask <build-examples | demo | test | test-s3 | bench [NAME]>");
             bail!("unknown or missing task")
         }
     }
@@ -289,6 +303,7 @@ impl Task {
                 .env("SYMPHONY_COMPONENTS", self.components())
                 .env("SYMPHONY_FIXTURES", self.fixtures()),
         )?;
+        self.test_s3(&mut tally)?;
         eprintln!("xtask: fuzz target tests and a 3-second smoke run of the frame decoder");
         tally.run(&mut self.cargo_in(&["test"], &fuzz, Some(&self.target)))?;
         run(self
@@ -297,6 +312,63 @@ impl Task {
         // One closing line for every test binary above.
         println!("tests: {} passed, {} failed", tally.passed, tally.failed);
         Ok(())
+    }
+
+    /// The S3 cold tier against a real S3-protocol server: installs moto
+    /// into a virtualenv under the target directory (skipped when it is
+    /// already there at [`MOTO`]), runs clippy on symphony-host with its
+    /// `s3` feature, and runs `host/tests/s3_tier.rs`, which starts
+    /// `moto_server` on 127.0.0.1 itself.
+    fn test_s3(&self, tally: &mut Tally) -> Result<()> {
+        eprintln!("xtask: S3 cold tier (moto {MOTO}): clippy and tests with the s3 feature");
+        let venv = self.target.join("s3-venv");
+        let python = venv.join("bin/python");
+        let installed = Command::new(&python)
+            .args([
+                "-c",
+                "import flask, flask_cors, moto; print(moto.__version__)",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == MOTO);
+        if !installed {
+            eprintln!("xtask: installing moto {MOTO} into {}", venv.display());
+            run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+                .context("creating the virtualenv for moto (needs python3 with venv)")?;
+            run(Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                &format!("moto[s3]=={MOTO}"),
+                "flask",
+                "flask-cors",
+            ]))?;
+        }
+        run(self.cargo().args([
+            "clippy",
+            "-p",
+            "symphony-host",
+            "--features",
+            "s3",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        tally.run(
+            self.cargo()
+                .args([
+                    "test",
+                    "-p",
+                    "symphony-host",
+                    "--features",
+                    "s3",
+                    "--test",
+                    "s3_tier",
+                ])
+                .env("SYMPHONY_S3_SERVER", venv.join("bin/moto_server")),
+        )
     }
 
     fn bench(&self, name: Option<&str>) -> Result<()> {

@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// Do not record the run or checkpoint it (it cannot be resumed).
     #[arg(long)]
     no_checkpoint: bool,
+    /// Do not keep node outputs in the Artifact Store.
+    #[arg(long)]
+    no_artifacts: bool,
     /// Print the report (and addon views) as one JSON document.
     #[arg(long)]
     json: bool,
@@ -141,6 +144,7 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut options = RunOptions {
         timeout: args.timeout_ms.map(Duration::from_millis),
         checkpoint: !args.no_checkpoint,
+        store_outputs: !args.no_artifacts,
         ..RunOptions::default()
     };
     if let Some(concurrency) = args.concurrency {
@@ -191,6 +195,13 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(output) = &report.output {
             println!("\noutput:\n{}", serde_json::to_string_pretty(output)?);
+        }
+        let stored = report.nodes.iter().filter(|n| n.artifact.is_some()).count();
+        if stored > 0 {
+            println!(
+                "\n{stored} node outputs kept: `symphony artifacts ls --tag run:{}`",
+                report.run_id
+            );
         }
         for (name, view) in &views {
             match (view["text"].as_str(), view["error"].as_str()) {

@@ -44,7 +44,8 @@ fn state(run: &RunSummary) -> String {
     }
 }
 
-fn age(started_ms: u64) -> String {
+/// How long ago a Unix time in milliseconds was, e.g. `5m ago`.
+pub(super) fn age(started_ms: u64) -> String {
     let now = symphony_host::protocol::now_us() / 1000;
     let secs = now.saturating_sub(started_ms) / 1000;
     match secs {

@@ -30,15 +30,35 @@
 //! # }
 //! ```
 
+mod cache;
+mod catalog;
+mod content;
 mod crypto;
+mod diff;
 mod error;
+mod indexing;
+mod meta;
 mod objects;
+mod quality;
+mod retention;
+mod search;
 mod stats;
 mod store;
 #[cfg(test)]
 mod tests;
 
+pub use content::{ArtifactReader, PutOutcome, StoreOptions};
 pub use crypto::{ARTIFACT_KEY_ENV, ArtifactKey};
+pub use diff::TextDiff;
 pub use error::ArtifactError;
+pub use meta::{ArtifactInfo, ArtifactMeta, ListQuery, Location, VersionInfo};
+pub use quality::Quality;
+pub use search::{
+    Highlight, IndexDoc, RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery,
+};
 pub use stats::DedupStats;
-pub use store::{ArtifactReader, ArtifactStore, PutOutcome, StoreOptions};
+pub use store::{ArtifactStore, VerifyReport};
+
+pub(crate) use meta::now_ms;
+pub(crate) use objects::hex as objects_hex;
+pub(crate) use objects::is_id;

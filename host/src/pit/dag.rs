@@ -39,6 +39,7 @@
 
 mod control;
 mod event;
+mod outputs;
 mod recovery;
 mod state;
 pub(crate) mod store;

@@ -59,6 +59,9 @@ pub struct NodeReport {
     pub recovered: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// The Artifact Store id of its output (extension and map nodes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
 }
 
 /// The result of a run: per-node reports and the final output. This is

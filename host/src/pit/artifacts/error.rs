@@ -65,6 +65,48 @@ pub enum ArtifactError {
         /// What happened.
         source: io::Error,
     },
+    /// The metadata catalog (SQLite) failed.
+    #[error("artifact catalog {path}: {reason}")]
+    Catalog {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The search index failed, or a search asked for a page it does not
+    /// serve.
+    #[error("artifact search index at {path}: {reason}")]
+    Index {
+        /// The index directory.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No artifact has this name.
+    #[error("no artifact named '{0}' (`symphony artifacts ls` lists them)")]
+    UnknownName(String),
+    /// The name has no such version.
+    #[error("artifact '{name}' has no version {version}; its versions are 1 to {latest}")]
+    UnknownVersion {
+        /// The name.
+        name: String,
+        /// The version asked for.
+        version: u32,
+        /// Its latest version.
+        latest: u32,
+    },
+    /// Metadata given with a put is unusable.
+    #[error("artifact metadata: {0}")]
+    Invalid(String),
+    /// Retention, tiering or the trash failed.
+    #[error(transparent)]
+    Retention(#[from] crate::pit::stale::StaleError),
+    /// The content is not text, so it cannot be diffed as text.
+    #[error("artifact {id} is not UTF-8 text, so it cannot be shown as a text diff")]
+    NotText {
+        /// The artifact.
+        id: String,
+    },
 }
 
 impl ArtifactError {

@@ -18,9 +18,15 @@ const TMP_PREFIX: &str = ".tmp-";
 /// `tempfile` names (`.tmpXXXXXX`) the first layout wrote into shards.
 const LEFTOVER_PREFIX: &str = ".tmp";
 
+/// Whether `id` is an artifact id: 64 lowercase hex digits. Ids become file
+/// names, so nothing else may reach a path.
+pub(crate) fn is_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Checks that `id` is 64 lowercase hex digits.
 pub(crate) fn check_id(id: &str) -> Result<(), ArtifactError> {
-    if id.len() != 64 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !is_id(id) {
         return Err(ArtifactError::BadId(id.to_string()));
     }
     Ok(())
@@ -49,6 +55,52 @@ fn sync_dir(dir: &Path) -> Result<(), ArtifactError> {
     Ok(())
 }
 
+/// Writes everything dirty on the file system holding `dir` to disk: one
+/// call covers any number of files, where `fsync` would take one each.
+#[cfg(target_os = "linux")]
+fn syncfs(dir: &Path) -> Result<(), ArtifactError> {
+    let handle = File::open(dir).map_err(io_at(dir))?;
+    rustix::fs::syncfs(&handle).map_err(|e| io_at(dir)(e.into()))
+}
+
+/// How old a temporary file of unknown origin must be before opening a
+/// store removes it: another process may still be writing it.
+const UNOWNED_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Whether temporary file `name` was left by a crash rather than being
+/// written right now by another process: ours (`.tmp-<pid>-…`) from a
+/// process that is gone (or this one), else one older than an hour.
+fn abandoned(name: &str, entry: &fs::DirEntry) -> bool {
+    let pid = name
+        .strip_prefix(TMP_PREFIX)
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|pid| pid.parse::<u32>().ok());
+    match pid {
+        Some(pid) if pid == std::process::id() => true,
+        Some(pid) => !process_alive(pid),
+        None => entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age > UNOWNED_TEMP_AGE),
+    }
+}
+
+/// Whether a process with this id is running (a reused pid makes a
+/// leftover wait for the next open after that process ends).
+fn process_alive(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        Path::new("/proc").join(pid.to_string()).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
 /// The sharded tree of object files.
 pub(crate) struct Objects {
     /// `<root>/objects`.
@@ -57,7 +109,8 @@ pub(crate) struct Objects {
 
 impl Objects {
     /// Creates `<root>/objects` if needed and removes temporary files left by
-    /// a crash. Only one process should have a store open for writing.
+    /// a crash: those of processes that are gone, and any older than an
+    /// hour; another process writing into the store keeps its own.
     pub(crate) fn open(root: &Path) -> Result<Objects, ArtifactError> {
         let dir = root.join("objects");
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
@@ -77,13 +130,15 @@ impl Objects {
         for dir in dirs {
             for entry in fs::read_dir(&dir).map_err(io_at(&dir))? {
                 let entry = entry.map_err(io_at(&dir))?;
-                if entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(LEFTOVER_PREFIX)
-                {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(LEFTOVER_PREFIX) && abandoned(&name, &entry) {
                     let path = entry.path();
-                    fs::remove_file(&path).map_err(io_at(&path))?;
+                    match fs::remove_file(&path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(io_at(&path)(e));
+                        }
+                        _ => {}
+                    }
                 }
             }
         }
@@ -126,6 +181,79 @@ impl Objects {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(source) => return Err(ArtifactError::Io { path, source }),
             }
+        }
+    }
+
+    /// Makes many written temporary objects durable and visible at once
+    /// (group commit): one sync of the file system for all their contents,
+    /// the renames, and one more sync for the directory entries; elsewhere
+    /// than Linux, each file and directory is synced. Returns, per object,
+    /// whether it was new; duplicates are dropped unsynced.
+    pub(crate) fn commit_many(
+        &self,
+        temps: Vec<(TempObject, &str)>,
+    ) -> Result<Vec<bool>, ArtifactError> {
+        let mut fresh = Vec::with_capacity(temps.len());
+        let mut pending = Vec::new();
+        for (temp, id) in temps {
+            let target = self.path_of(id)?;
+            let new = !target.is_file()
+                && !pending
+                    .iter()
+                    .any(|(_, t): &(TempObject, PathBuf)| *t == target);
+            fresh.push(new);
+            if new {
+                pending.push((temp, target));
+            }
+        }
+        if pending.is_empty() {
+            return Ok(fresh);
+        }
+        self.sync_contents(pending.iter().map(|(temp, _)| temp))?;
+        let mut shards = Vec::new();
+        for (temp, target) in &pending {
+            let shard = target.parent().expect("objects have a shard directory");
+            if !shard.is_dir() {
+                fs::create_dir_all(shard).map_err(io_at(shard))?;
+                shards.push(self.dir.clone());
+            }
+            fs::rename(&temp.path, target).map_err(io_at(target))?;
+            shards.push(shard.to_path_buf());
+        }
+        shards.sort();
+        shards.dedup();
+        self.sync_entries(&shards).map(|()| fresh)
+    }
+
+    /// Makes the temporary files' contents durable.
+    fn sync_contents<'t>(
+        &self,
+        temps: impl Iterator<Item = &'t TempObject>,
+    ) -> Result<(), ArtifactError> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = temps;
+            syncfs(&self.dir)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for temp in temps {
+                temp.file.sync_all().map_err(io_at(&temp.path))?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Makes the entries of `dirs` durable.
+    fn sync_entries(&self, dirs: &[PathBuf]) -> Result<(), ArtifactError> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = dirs;
+            syncfs(&self.dir)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            dirs.iter().try_for_each(|dir| sync_dir(dir))
         }
     }
 
@@ -248,12 +376,24 @@ mod tests {
         std::mem::forget(temp); // as if the process died mid-write
         let shard = dir.path().join("objects").join("cd");
         fs::create_dir_all(&shard).unwrap();
-        fs::write(shard.join(".tmp-old"), b"partial").unwrap();
-        fs::write(shard.join(".tmpAb12Cd"), b"partial").unwrap();
+        let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for name in [".tmp-old", ".tmpAb12Cd"] {
+            let file = File::create(shard.join(name)).unwrap();
+            file.set_modified(hours_ago).unwrap();
+        }
+        fs::write(shard.join(".tmpFresh"), b"being written elsewhere").unwrap();
+        let live_other = shard.join(format!(".tmp-1-{}-0", 42));
+        fs::write(&live_other, b"pid 1 is alive").unwrap();
         assert!(crashed.exists());
         Objects::open(dir.path()).unwrap();
         assert!(!crashed.exists());
         assert!(!shard.join(".tmp-old").exists());
         assert!(!shard.join(".tmpAb12Cd").exists());
+        assert!(
+            shard.join(".tmpFresh").exists(),
+            "a fresh unowned temp may be in use"
+        );
+        #[cfg(target_os = "linux")]
+        assert!(live_other.exists(), "a live process's temp stays");
     }
 }

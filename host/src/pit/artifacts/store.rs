@@ -1,111 +1,105 @@
-//! [`ArtifactStore`]: objects, encryption and statistics put together.
+//! [`ArtifactStore`]: content, catalog and read cache put together.
 
-use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
+use super::cache::ReadCache;
+use super::catalog::{Catalog, NewArtifact};
+use super::content::{ArtifactReader, ContentStore, PutOutcome, StoreOptions};
+use super::diff::TextDiff;
+use super::indexing::sample_text;
+use super::meta::{self, ArtifactInfo, ArtifactMeta, ListQuery, VersionInfo};
+use super::quality::{self, SAMPLE_LIMIT};
+use super::search::SearchIndex;
+use super::{ArtifactError, ArtifactKey, DedupStats};
+use crate::pit::stale::TierStore;
 
-use super::ArtifactError;
-use super::crypto::{self, ArtifactKey, Opener, Sealer};
-use super::objects::{self, Objects};
-use super::stats::{Counters, DedupStats};
+/// Bytes of recently read content kept in memory.
+const CACHE_BUDGET: usize = 64 << 20;
+/// Reads are counted in memory and written to the catalog in batches of
+/// this many artifacts (and whenever the counts are asked for), so a read
+/// costs no database write.
+const READS_PER_FLUSH: usize = 256;
+/// ...and at least this often (milliseconds), so a process that keeps
+/// reading a few artifacts does not hide its reads from retention.
+const READS_FLUSH_MS: i64 = 5_000;
+/// The largest version [`ArtifactStore::diff`] compares.
+const DIFF_LIMIT: u64 = 16 << 20;
 
-/// The file recording how a store was created, so it is never reopened in
-/// the other mode.
-const FORMAT_FILE: &str = "FORMAT";
-const FORMAT_PLAIN: &str = "symphony-artifacts 1 plain\n";
-const FORMAT_ENCRYPTED: &str = "symphony-artifacts 1 aes-256-gcm\n";
-
-/// How to open an [`ArtifactStore`].
-///
-/// Defaults: no key, so objects are stored in plaintext.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct StoreOptions {
-    /// Encrypts every object at rest with this key (AES-256-GCM). A store is
-    /// encrypted or not for its whole life.
-    pub key: Option<ArtifactKey>,
-}
-
-impl StoreOptions {
-    /// Encrypts objects with `key`.
-    pub fn with_key(mut self, key: ArtifactKey) -> Self {
-        self.key = Some(key);
-        self
-    }
-
-    /// Options keyed from `SYMPHONY_ARTIFACT_KEY` when it is set.
-    pub fn from_env() -> Result<Self, ArtifactError> {
-        Ok(StoreOptions {
-            key: ArtifactKey::from_env()?,
-        })
-    }
-}
-
-/// What a put did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutOutcome {
-    /// The artifact's id: the SHA-256 of its content, in hex.
-    pub id: String,
-    /// The content's length in bytes.
-    pub size: u64,
-    /// The content was already stored, so nothing new was kept.
-    pub deduplicated: bool,
-}
-
-/// A directory of content-addressed objects, optionally encrypted at rest.
+/// Content-addressed, deduplicated, optionally encrypted storage with a
+/// metadata catalog: tags, custom fields, named versions, derived-from links,
+/// access counts and quality scores.
 ///
 /// Safe to share between threads. Ids are the SHA-256 of the plaintext, so
 /// the same content stored twice is kept once, encrypted or not.
 pub struct ArtifactStore {
-    /// The store's root directory.
-    root: PathBuf,
-    /// The object tree under `root/objects`.
-    objects: Objects,
-    /// The encryption key, if the store is encrypted.
-    key: Option<ArtifactKey>,
-    /// Dedup counters; also held across a commit so concurrent puts of the
-    /// same content count it once.
-    counters: Mutex<Counters>,
+    pub(super) content: ContentStore,
+    pub(super) catalog: Catalog,
+    pub(super) cache: ReadCache,
+    /// Reads not yet written to the catalog: id → (count, last read).
+    reads: Mutex<HashMap<String, (u64, i64)>>,
+    /// The full-text index; `None` when it could not be opened.
+    pub(super) index: Option<SearchIndex>,
+    /// When reads were last written to the catalog (Unix milliseconds).
+    last_flush_ms: AtomicI64,
+    /// The warm and cold tiers, opened when first needed.
+    pub(super) tiers: Mutex<Option<Arc<TierStore>>>,
 }
 
 impl std::fmt::Debug for ArtifactStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ArtifactStore")
-            .field("root", &self.root)
-            .field("encrypted", &self.key.is_some())
+            .field("root", &self.content.root())
+            .field("encrypted", &self.content.is_encrypted())
             .finish_non_exhaustive()
+    }
+}
+
+/// The result of [`ArtifactStore::verify_all`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// Artifacts whose content was read and matched its id.
+    pub verified: u64,
+    /// Artifacts that failed: id and reason.
+    pub damaged: Vec<(String, String)>,
+    /// Hot artifacts in the catalog whose object file is gone.
+    pub missing: Vec<String>,
+}
+
+impl VerifyReport {
+    /// Whether every artifact verified.
+    pub fn is_clean(&self) -> bool {
+        self.damaged.is_empty() && self.missing.is_empty()
     }
 }
 
 impl ArtifactStore {
     /// Opens (creating if needed) the store at `root`: removes temporary
-    /// files a crash left behind and counts the stored objects. Fails with
-    /// [`ArtifactError::ModeMismatch`] when the store was created encrypted
-    /// and is opened without a key, or the other way round.
+    /// files a crash left behind and records in the catalog any object it
+    /// does not know (one written just before a crash, or by a version
+    /// without a catalog). Fails with [`ArtifactError::ModeMismatch`] when
+    /// the store was created encrypted and is opened without a key, or the
+    /// other way round.
     pub fn open(root: impl Into<PathBuf>, options: StoreOptions) -> Result<Self, ArtifactError> {
-        let root = root.into();
-        fs::create_dir_all(&root).map_err(|e| ArtifactError::from_io(e, &root))?;
-        migrate_legacy_layout(&root, options.key.is_some())?;
-        check_format(&root, options.key.is_some())?;
-        let objects = Objects::open(&root)?;
-        let encrypted = options.key.is_some();
-        let sizes = objects.scan()?.into_iter().map(|(_, len)| {
-            if encrypted {
-                crypto::plaintext_len(len).unwrap_or(0)
-            } else {
-                len
-            }
-        });
-        let counters = Mutex::new(Counters::from_sizes(sizes));
-        Ok(ArtifactStore {
-            root,
-            objects,
-            key: options.key,
-            counters,
-        })
+        let content = ContentStore::open(root, options)?;
+        let catalog = Catalog::open(&content.root().join("catalog.db"))?;
+        let mut store = ArtifactStore {
+            content,
+            catalog,
+            cache: ReadCache::new(CACHE_BUDGET),
+            reads: Mutex::new(HashMap::new()),
+            index: None,
+            last_flush_ms: AtomicI64::new(meta::now_ms()),
+            tiers: Mutex::new(None),
+        };
+        store.adopt_unknown_objects()?;
+        store.open_index()?;
+        Ok(store)
     }
 
     /// Opens the store at `root`, encrypted with `key`.
@@ -116,14 +110,52 @@ impl ArtifactStore {
         ArtifactStore::open(root, StoreOptions::default().with_key(key))
     }
 
+    fn adopt_unknown_objects(&self) -> Result<(), ArtifactError> {
+        let known = self.catalog.ids()?;
+        let mut found = Vec::new();
+        for (id, size) in self.content.scan()? {
+            if known.contains(&id) {
+                continue;
+            }
+            let path = self.content.object_path(&id)?;
+            let created_ms = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or_else(meta::now_ms, |d| {
+                    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+                });
+            // A damaged leftover must not keep the store (and the host)
+            // from opening; `verify` reports it once it has a row.
+            let sample = self.content.sample(&id).unwrap_or_else(|e| {
+                tracing::warn!(
+                    id,
+                    "an object found without a catalog row does not read back: {e}"
+                );
+                Vec::new()
+            });
+            found.push((
+                id,
+                size,
+                created_ms,
+                quality::structure(&sample, size, None),
+            ));
+        }
+        if !found.is_empty() {
+            let added = self.catalog.adopt(found)?;
+            tracing::info!(added, "recorded artifacts found without catalog rows");
+        }
+        Ok(())
+    }
+
     /// The store's root directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.content.root()
     }
 
     /// Whether objects are encrypted at rest.
     pub fn is_encrypted(&self) -> bool {
-        self.key.is_some()
+        self.content.is_encrypted()
     }
 
     /// Stores `content` and returns its id; storing the same bytes twice
@@ -134,38 +166,126 @@ impl ArtifactStore {
 
     /// Stores everything `reader` yields, streaming it through a temporary
     /// file while hashing, so content of any size is never held in memory.
-    pub fn put_reader(&self, mut reader: impl Read) -> Result<PutOutcome, ArtifactError> {
-        let mut temp = self.objects.create_temp()?;
-        let temp_path = temp.path().to_path_buf();
-        let at_temp = |e| ArtifactError::from_io(e, &temp_path);
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut buf = vec![0; crypto::CHUNK_SIZE];
-        let mut sink = match &self.key {
-            Some(key) => Sink::Sealed(Box::new(Sealer::new(temp.file(), key).map_err(at_temp)?)),
-            None => Sink::Plain(temp.file()),
+    pub fn put_reader(&self, reader: impl Read) -> Result<PutOutcome, ArtifactError> {
+        self.put_with(reader, &ArtifactMeta::default())
+    }
+
+    /// Stores everything `reader` yields with metadata: tags, fields, a
+    /// name to version it under, the artifacts it derives from. What `meta`
+    /// refers to is checked before anything is written.
+    pub fn put_with(
+        &self,
+        reader: impl Read,
+        meta: &ArtifactMeta,
+    ) -> Result<PutOutcome, ArtifactError> {
+        self.catalog.check_meta(meta, &HashSet::new())?;
+        let mut sampler = Sampler {
+            inner: reader,
+            sample: Vec::new(),
         };
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ArtifactError::Input(e)),
-            };
-            hasher.update(&buf[..n]);
-            size += n as u64;
-            sink.write_all(&buf[..n]).map_err(at_temp)?;
-        }
-        sink.finish().map_err(at_temp)?;
-        let id = objects::hex(&hasher.finalize());
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = temp.commit(&self.objects, &id)?;
-        counters.record(size, fresh);
+        let staged = self.content.stage(&mut sampler)?;
+        let structure =
+            quality::structure(&sampler.sample, staged.size, meta.content_type.as_deref());
+        let (id, size) = (staged.id.clone(), staged.size);
+        // Held across the commit, so concurrent puts of the same content
+        // record one fresh object between them.
+        let mut conn = self.catalog.lock();
+        let fresh = self.content.commit(staged)?;
+        let new = NewArtifact {
+            id: &id,
+            size,
+            structure,
+            fresh,
+            now_ms: meta::now_ms(),
+        };
+        let version = self
+            .catalog
+            .record_puts(&mut conn, &[(new, meta)])?
+            .pop()
+            .flatten();
+        drop(conn);
+        self.index_artifact(&id, Some(sample_text(&sampler.sample)));
         Ok(PutOutcome {
             id,
             size,
             deduplicated: !fresh,
+            version,
         })
+    }
+
+    /// Stores many artifacts with one group commit: their contents are
+    /// made durable by one file-system sync and their rows by one
+    /// transaction, where separate puts would sync each. An item may derive
+    /// from one before it in the batch. Nothing is stored when any item's
+    /// metadata is refused.
+    pub fn put_batch<R: Read>(
+        &self,
+        items: impl IntoIterator<Item = (R, ArtifactMeta)>,
+    ) -> Result<Vec<PutOutcome>, ArtifactError> {
+        let mut staged = Vec::new();
+        let mut metas = Vec::new();
+        let mut structures = Vec::new();
+        let mut texts = Vec::new();
+        for (reader, meta) in items {
+            let mut sampler = Sampler {
+                inner: reader,
+                sample: Vec::new(),
+            };
+            let one = self.content.stage(&mut sampler)?;
+            structures.push(quality::structure(
+                &sampler.sample,
+                one.size,
+                meta.content_type.as_deref(),
+            ));
+            texts.push(sample_text(&sampler.sample));
+            staged.push(one);
+            metas.push(meta);
+        }
+        let pending: HashSet<String> = staged.iter().map(|s| s.id.clone()).collect();
+        for meta in &metas {
+            self.catalog.check_meta(meta, &pending)?;
+        }
+        let sized: Vec<(String, u64)> = staged.iter().map(|s| (s.id.clone(), s.size)).collect();
+        let mut conn = self.catalog.lock();
+        let fresh = self.content.commit_many(staged)?;
+        let now_ms = meta::now_ms();
+        let puts: Vec<_> = sized
+            .iter()
+            .zip(&fresh)
+            .zip(&structures)
+            .zip(&metas)
+            .map(|((((id, size), &fresh), &structure), meta)| {
+                let new = NewArtifact {
+                    id,
+                    size: *size,
+                    structure,
+                    fresh,
+                    now_ms,
+                };
+                (new, meta)
+            })
+            .collect();
+        let versions = self.catalog.record_puts(&mut conn, &puts)?;
+        drop(conn);
+        // Once per distinct artifact: a batch of many identical outputs
+        // (every node echoing the same value) is one document to update.
+        let mut indexed = HashSet::new();
+        for ((id, _), text) in sized.iter().zip(texts) {
+            if indexed.insert(id.as_str()) {
+                self.index_artifact(id, Some(text));
+            }
+        }
+        Ok(sized
+            .into_iter()
+            .zip(fresh)
+            .zip(versions)
+            .map(|(((id, size), fresh), version)| PutOutcome {
+                id,
+                size,
+                deduplicated: !fresh,
+                version,
+            })
+            .collect())
     }
 
     /// A reader of artifact `id`'s content. Encrypted chunks are
@@ -174,231 +294,266 @@ impl ArtifactStore {
     /// with [`ArtifactError::Integrity`] (inside the `io::Error`) instead of
     /// reporting the end. Only trust the content once the end is reached.
     pub fn open_artifact(&self, id: &str) -> Result<ArtifactReader, ArtifactError> {
-        let (file, path) = self.objects.open_object(id)?;
-        let inner: Box<dyn Read + Send> = match &self.key {
-            Some(key) => {
-                Box::new(Opener::new(file, key, id).map_err(|e| ArtifactError::from_io(e, &path))?)
-            }
-            None => Box::new(BufReader::with_capacity(crypto::CHUNK_SIZE, file)),
-        };
-        Ok(ArtifactReader {
-            inner,
-            id: id.to_string(),
-            path,
-            hasher: Sha256::new(),
-            verified: false,
-            failed: None,
-        })
+        let reader = self.hot_or_rehydrated(id, |content| content.open_artifact(id))?;
+        self.note_read(id);
+        Ok(reader)
     }
 
     /// Streams artifact `id` into `out`, verifying it; returns its length.
     /// On an integrity error, `out` may have received some unverified bytes
     /// and must be discarded.
     pub fn get_to(&self, id: &str, mut out: impl Write) -> Result<u64, ArtifactError> {
-        let mut reader = self.open_artifact(id)?;
-        let mut buf = vec![0; crypto::CHUNK_SIZE];
-        let mut total = 0;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ArtifactError::from_io(e, &reader.path)),
-            };
-            out.write_all(&buf[..n])
+        if let Some(hit) = self.cache.get(id) {
+            self.note_read(id);
+            out.write_all(&hit)
+                .and_then(|()| out.flush())
                 .map_err(|source| ArtifactError::Output {
                     id: id.to_string(),
                     source,
                 })?;
-            total += n as u64;
+            return Ok(hit.len() as u64);
         }
-        out.flush().map_err(|source| ArtifactError::Output {
-            id: id.to_string(),
-            source,
-        })?;
+        // A NotFound wrote nothing (the object file did not open), so the
+        // retry starts `out` afresh.
+        let total = self.hot_or_rehydrated(id, |content| content.get_to(id, &mut out))?;
+        self.note_read(id);
         Ok(total)
     }
 
-    /// The content of artifact `id`, verified.
+    /// The content of artifact `id`, verified. Recently read content comes
+    /// from an in-memory LRU cache.
     pub fn get(&self, id: &str) -> Result<Vec<u8>, ArtifactError> {
-        let mut out = Vec::new();
-        self.get_to(id, &mut out)?;
-        Ok(out)
+        if let Some(hit) = self.cache.get(id) {
+            self.note_read(id);
+            return Ok(hit.to_vec());
+        }
+        let content = self.hot_or_rehydrated(id, |content| content.get(id))?;
+        self.cache.insert(id, Arc::from(content.as_slice()));
+        self.note_read(id);
+        Ok(content)
     }
 
-    /// Whether artifact `id` is stored.
+    /// Whether artifact `id`'s content is stored here, hot or archived.
     pub fn contains(&self, id: &str) -> Result<bool, ArtifactError> {
-        Ok(self.objects.path_of(id)?.is_file())
+        Ok(self.content.contains(id)?
+            || matches!(
+                self.catalog.location(id)?,
+                Some(meta::Location::Warm | meta::Location::Cold)
+            ))
     }
 
-    /// Deduplication statistics.
-    pub fn stats(&self) -> DedupStats {
-        self.counters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .snapshot()
+    /// Forgets artifact `id` for good: its content is gone (purged from the
+    /// trash). Its versions and links stay as history.
+    pub(crate) fn forget(&self, id: &str) -> Result<(), ArtifactError> {
+        if self.catalog.forget(id)? {
+            self.cache.remove(id);
+            self.unindex(id);
+            self.drop_tier_copies(id);
+        }
+        Ok(())
+    }
+
+    /// Whether the catalog has a row for `id` (trashed or archived ones
+    /// included).
+    pub(crate) fn knows(&self, id: &str) -> bool {
+        matches!(self.catalog.location(id), Ok(Some(_)))
+    }
+
+    /// Deduplication statistics over the store's life.
+    pub fn stats(&self) -> Result<DedupStats, ArtifactError> {
+        self.catalog.stats()
+    }
+
+    /// What the catalog knows about artifact `id`.
+    pub fn info(&self, id: &str) -> Result<ArtifactInfo, ArtifactError> {
+        super::objects::check_id(id)?;
+        self.flush_reads()?;
+        self.catalog
+            .info(id)?
+            .ok_or_else(|| ArtifactError::NotFound(id.to_string()))
+    }
+
+    /// Artifacts matching `query`, newest first.
+    pub fn list(&self, query: &ListQuery) -> Result<Vec<ArtifactInfo>, ArtifactError> {
+        self.flush_reads()?;
+        self.catalog.list(query)
+    }
+
+    /// Adds and removes tags of artifact `id`.
+    pub fn retag(&self, id: &str, add: &[String], remove: &[String]) -> Result<(), ArtifactError> {
+        self.catalog.retag(id, add, remove)?;
+        self.index_artifact(id, None);
+        Ok(())
+    }
+
+    /// Pins artifact `id` against retention, or unpins it.
+    pub fn pin(&self, id: &str, pinned: bool) -> Result<(), ArtifactError> {
+        self.catalog.set_pinned(id, pinned)
+    }
+
+    /// Every version of `name`, oldest first.
+    pub fn history(&self, name: &str) -> Result<Vec<VersionInfo>, ArtifactError> {
+        self.catalog.history(name)
+    }
+
+    /// Version `version` of `name`; the latest when `None`.
+    pub fn version(&self, name: &str, version: Option<u32>) -> Result<VersionInfo, ArtifactError> {
+        self.catalog.version(name, version)
+    }
+
+    /// The content of version `version` of `name` (the latest when `None`).
+    pub fn get_version(&self, name: &str, version: Option<u32>) -> Result<Vec<u8>, ArtifactError> {
+        let found = self.catalog.version(name, version)?;
+        self.get(&found.id)
+    }
+
+    /// The names whose versions point at artifact `id`.
+    pub fn names_of(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
+        self.catalog.names_of(id)
+    }
+
+    /// A line diff of version `from` of `name` against version `to`.
+    pub fn diff(&self, name: &str, from: u32, to: u32) -> Result<TextDiff, ArtifactError> {
+        let old = self.catalog.version(name, Some(from))?;
+        let new = self.catalog.version(name, Some(to))?;
+        let text = |v: &VersionInfo| -> Result<String, ArtifactError> {
+            if v.size > DIFF_LIMIT {
+                return Err(ArtifactError::Invalid(format!(
+                    "version {} of '{name}' is {} bytes; diffs are limited to {DIFF_LIMIT}",
+                    v.version, v.size
+                )));
+            }
+            String::from_utf8(self.get(&v.id)?)
+                .map_err(|_| ArtifactError::NotText { id: v.id.clone() })
+        };
+        Ok(TextDiff::between(
+            &format!("{name}@{from}"),
+            &text(&old)?,
+            &format!("{name}@{to}"),
+            &text(&new)?,
+        ))
+    }
+
+    /// The artifacts `id` was derived from.
+    pub fn derived_from(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
+        self.catalog.parents(id)
+    }
+
+    /// The artifacts derived from `id`.
+    pub fn derivatives(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
+        self.catalog.children(id)
+    }
+
+    /// Reads artifact `id` to the end, checking it against its id.
+    pub fn verify(&self, id: &str) -> Result<u64, ArtifactError> {
+        self.hot_or_rehydrated(id, |content| content.get_to(id, io::sink()))
+    }
+
+    /// Runs `read` on the object tree; when artifact `id` is not there but
+    /// was archived, copies it back and runs `read` again.
+    fn hot_or_rehydrated<T>(
+        &self,
+        id: &str,
+        mut read: impl FnMut(&ContentStore) -> Result<T, ArtifactError>,
+    ) -> Result<T, ArtifactError> {
+        match read(&self.content) {
+            Err(ArtifactError::NotFound(_)) if self.rehydrate(id)? => read(&self.content),
+            other => other,
+        }
+    }
+
+    /// Verifies every hot artifact in the catalog.
+    pub fn verify_all(&self) -> Result<VerifyReport, ArtifactError> {
+        let mut report = VerifyReport::default();
+        for info in self.catalog.all()? {
+            if info.location != meta::Location::Hot {
+                continue;
+            }
+            match self.content.get_to(&info.id, io::sink()) {
+                Ok(_) => report.verified += 1,
+                Err(ArtifactError::NotFound(_)) => report.missing.push(info.id),
+                // Anything else that stops this artifact reading back
+                // (EIO, a permission) is damage to report, not a reason to
+                // stop checking the rest.
+                Err(e) => report.damaged.push((info.id, e.to_string())),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Counts a read of `id`, writing the counts out in batches.
+    fn note_read(&self, id: &str) {
+        let now = meta::now_ms();
+        let full = {
+            let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+            match reads.get_mut(id) {
+                Some((count, at)) => {
+                    *count += 1;
+                    *at = now;
+                }
+                None => {
+                    reads.insert(id.to_string(), (1, now));
+                }
+            }
+            let due = self.last_flush_ms.load(Ordering::Relaxed) + READS_FLUSH_MS <= now;
+            reads.len() >= READS_PER_FLUSH || due
+        };
+        if full && let Err(e) = self.flush_reads() {
+            tracing::warn!(error = %e, "could not record artifact reads");
+        }
+    }
+
+    /// Writes the counted reads to the catalog.
+    pub(crate) fn flush_reads(&self) -> Result<(), ArtifactError> {
+        self.last_flush_ms.store(meta::now_ms(), Ordering::Relaxed);
+        let reads = std::mem::take(&mut *self.reads.lock().unwrap_or_else(|e| e.into_inner()));
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<_> = reads
+            .iter()
+            .map(|(id, &(count, at))| (id.clone(), count, at))
+            .collect();
+        let written = self.catalog.record_reads(batch);
+        if written.is_err() {
+            // Put the counts back for the next flush rather than lose them.
+            let mut pending = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, (count, at)) in reads {
+                let entry = pending.entry(id).or_insert((0, at));
+                entry.0 += count;
+                entry.1 = entry.1.max(at);
+            }
+        }
+        written
     }
 
     /// Where object `id` is on disk (for tests that damage it).
     #[cfg(test)]
     pub(crate) fn object_path(&self, id: &str) -> PathBuf {
-        self.objects.path_of(id).unwrap()
+        self.content.object_path(id).unwrap()
     }
 }
 
-/// Moves the shard directories of the first layout (`<root>/ab/cdef…`,
-/// plaintext, no format file) under `<root>/objects/`, so stores written by
-/// earlier versions keep their artifacts.
-fn migrate_legacy_layout(root: &Path, encrypted: bool) -> Result<(), ArtifactError> {
-    if root.join(FORMAT_FILE).exists() {
-        return Ok(());
-    }
-    let io = |e| ArtifactError::from_io(e, root);
-    let mut shards = Vec::new();
-    for entry in fs::read_dir(root).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_shard = name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit());
-        if is_shard && !name.bytes().any(|b| b.is_ascii_uppercase()) && entry.path().is_dir() {
-            shards.push(name);
-        }
-    }
-    if shards.is_empty() {
-        return Ok(());
-    }
-    if encrypted {
-        return Err(ArtifactError::ModeMismatch {
-            root: root.to_path_buf(),
-            on_disk: "not encrypted",
-            requested: "with a key",
-        });
-    }
-    let objects = root.join("objects");
-    fs::create_dir_all(&objects).map_err(|e| ArtifactError::from_io(e, &objects))?;
-    for shard in shards {
-        let to = objects.join(&shard);
-        if !to.exists() {
-            fs::rename(root.join(&shard), &to).map_err(|e| ArtifactError::from_io(e, &to))?;
-        }
-    }
-    Ok(())
-}
-
-/// Checks the recorded mode against the requested one, recording it for a
-/// new store.
-fn check_format(root: &Path, encrypted: bool) -> Result<(), ArtifactError> {
-    let path = root.join(FORMAT_FILE);
-    let wanted = if encrypted {
-        FORMAT_ENCRYPTED
-    } else {
-        FORMAT_PLAIN
-    };
-    match fs::read_to_string(&path) {
-        Ok(found) if found == wanted => Ok(()),
-        Ok(found) if found == FORMAT_PLAIN || found == FORMAT_ENCRYPTED => {
-            Err(ArtifactError::ModeMismatch {
-                root: root.to_path_buf(),
-                on_disk: if encrypted {
-                    "not encrypted"
-                } else {
-                    "encrypted"
-                },
-                requested: if encrypted {
-                    "with a key"
-                } else {
-                    "without a key"
-                },
-            })
-        }
-        Ok(_) => Err(ArtifactError::Io {
-            path,
-            source: io::Error::new(io::ErrorKind::InvalidData, "unrecognised store format"),
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let mut file = File::create(&path).map_err(|e| ArtifactError::from_io(e, &path))?;
-            file.write_all(wanted.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| ArtifactError::from_io(e, &path))
-        }
-        Err(e) => Err(ArtifactError::from_io(e, path)),
-    }
-}
-
-/// Where a put's bytes go: straight to the file, or through encryption.
-enum Sink<'a> {
-    Plain(&'a mut File),
-    // Boxed: the cipher's key schedule is large.
-    Sealed(Box<Sealer<&'a mut File>>),
-}
-
-impl Sink<'_> {
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        match self {
-            Sink::Plain(file) => file.write_all(data),
-            Sink::Sealed(sealer) => sealer.write_all(data),
-        }
-    }
-
-    fn finish(self) -> io::Result<()> {
-        match self {
-            Sink::Plain(file) => file.flush(),
-            Sink::Sealed(sealer) => sealer.finish()?.flush(),
+impl Drop for ArtifactStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_reads() {
+            tracing::warn!(error = %e, "could not record artifact reads at close");
         }
     }
 }
 
-/// Streams one artifact's content, checking it against its id at the end.
-/// Made by [`ArtifactStore::open_artifact`].
-pub struct ArtifactReader {
-    /// Plaintext, decrypted and authenticated chunk by chunk if encrypted.
-    inner: Box<dyn Read + Send>,
-    /// The artifact being read.
-    id: String,
-    /// Its object file (for errors).
-    path: PathBuf,
-    /// Hash of the plaintext returned so far.
-    hasher: Sha256,
-    /// The end was reached and the hash matched.
-    verified: bool,
-    /// The reason verification failed, repeated by every later read.
-    failed: Option<String>,
+/// Passes a reader through, keeping its first [`SAMPLE_LIMIT`] bytes for
+/// judging structure and for the search index.
+struct Sampler<R> {
+    inner: R,
+    sample: Vec<u8>,
 }
 
-impl std::fmt::Debug for ArtifactReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArtifactReader")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ArtifactReader {
-    /// The id of the artifact being read.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl Read for ArtifactReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if let Some(reason) = &self.failed {
-            return Err(ArtifactError::integrity_io(&self.id, reason.clone()));
-        }
-        if self.verified || out.is_empty() {
-            return Ok(0);
-        }
-        let n = self.inner.read(out)?;
-        if n > 0 {
-            self.hasher.update(&out[..n]);
-            return Ok(n);
-        }
-        let digest = objects::hex(&std::mem::take(&mut self.hasher).finalize());
-        if digest != self.id {
-            let reason = format!("the content hashes to {digest}");
-            self.failed = Some(reason.clone());
-            return Err(ArtifactError::integrity_io(&self.id, reason));
-        }
-        self.verified = true;
-        Ok(0)
+impl<R: Read> Read for Sampler<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let room = SAMPLE_LIMIT - self.sample.len();
+        self.sample.extend_from_slice(&buf[..n.min(room)]);
+        Ok(n)
     }
 }

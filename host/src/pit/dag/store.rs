@@ -439,15 +439,7 @@ fn connect(path: &Path, foreign_keys: bool) -> Result<Connection, RunStoreError>
         std::fs::create_dir_all(dir)
             .map_err(|e| RunStoreError::Directory(path.into(), e.to_string()))?;
     }
-    let conn = Connection::open(path).map_err(sql)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(sql)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql)?;
-    // NORMAL in WAL mode: a commit is durable against the process dying
-    // (SIGKILL); only a power loss may undo the last few.
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(sql)?;
+    let conn = crate::pit::sqlite::open_wal(path).map_err(sql)?;
     conn.pragma_update(None, "foreign_keys", foreign_keys)
         .map_err(sql)?;
     Ok(conn)

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::outputs::OutputArchive;
 use super::store::{NewRun, RunStore, RunStoreError};
 use super::{ExecEvent, ExecutionState, RunControl};
 use crate::host::HostInner;
@@ -51,6 +52,13 @@ pub struct RunOptions {
     /// in the background as the run begins, so nodes deep in the graph
     /// find theirs warm (the Pool Manager's prewarming).
     pub prewarm: bool,
+    /// Whether to keep every extension and map node's output (and the
+    /// run's input) in the host's Artifact Store: tagged `run:<id>`,
+    /// `node:<id>`, `workflow:<id>`, versioned as `<workflow id>/<node id>`
+    /// (the input as `<workflow id>#input`)
+    /// and linked to the outputs they were computed from. Stored off the
+    /// scheduler's path in batches; the run returns once they are durable.
+    pub store_outputs: bool,
 }
 
 impl Default for RunOptions {
@@ -61,6 +69,7 @@ impl Default for RunOptions {
             control: None,
             checkpoint: true,
             prewarm: true,
+            store_outputs: true,
         }
     }
 }
@@ -173,6 +182,16 @@ pub(crate) fn execute(
         plan,
         expressions: &expressions,
     };
+    let archive = match options.store_outputs {
+        false => None,
+        true => match OutputArchive::start(host) {
+            Ok(archive) => Some(archive),
+            Err(e) => {
+                warnings.push(format!("{e}; node outputs are not kept"));
+                None
+            }
+        },
+    };
     let started = Instant::now();
     let mut scheduler = Scheduler::new(
         host,
@@ -183,6 +202,7 @@ pub(crate) fn execute(
         run,
         control,
         writer.as_ref(),
+        archive.as_ref(),
         observer,
         deadline.map(|d| (started + d, d)),
     );
@@ -194,6 +214,9 @@ pub(crate) fn execute(
         let handle = workers.start(scope, host, &graph, jobs);
         runtime.block_on(scheduler.drive(handle))
     });
+    if let Some(e) = archive.and_then(OutputArchive::finish) {
+        warnings.push(e);
+    }
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     report.warnings.extend(warnings);
     if let Some(writer) = writer {

@@ -1,6 +1,7 @@
 //! The scheduler's state: which nodes wait on how many others, which are
 //! ready, running or waiting to retry, and what became of each.
 
+mod outputs;
 mod settle;
 
 use std::cmp::Reverse;
@@ -15,6 +16,7 @@ use super::workers::{Done, Handle, Job};
 use crate::Error;
 use crate::Interrupt;
 use crate::host::HostInner;
+use crate::pit::dag::outputs::OutputArchive;
 use crate::pit::dag::store::CheckpointWriter;
 use crate::pit::dag::{ExecEvent, ExecutionState, Progress, RecoveryPolicy, RunControl};
 use crate::workflow::adjacency::Adjacency;
@@ -45,6 +47,11 @@ pub(super) struct Scheduler<'a, 'o> {
     control: RunControl,
     events: Events<'a>,
     writer: Option<&'a CheckpointWriter>,
+    /// Where node outputs go into the Artifact Store, when they are kept.
+    archive: Option<&'a OutputArchive>,
+    /// The artifact id of the run's input, stored with the first output.
+    input_artifact: Option<String>,
+    workflow_id: &'a str,
     observer: &'o mut dyn FnMut(RunEvent<'_>),
     /// Node index → position in the plan's order.
     position_of: Vec<usize>,
@@ -99,6 +106,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         run: Arc<str>,
         control: RunControl,
         writer: Option<&'a CheckpointWriter>,
+        archive: Option<&'a OutputArchive>,
         observer: &'o mut dyn FnMut(RunEvent<'_>),
         deadline: Option<(Instant, Duration)>,
     ) -> Self {
@@ -145,6 +153,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                         restored: false,
                         recovered: None,
                         error: None,
+                        artifact: None,
                     }
                 })
                 .collect(),
@@ -164,6 +173,9 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             run,
             control,
             writer,
+            archive,
+            input_artifact: None,
+            workflow_id: &workflow.id,
             observer,
             position_of,
             outgoing,
@@ -262,6 +274,9 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                 _ => self.completed_nodes += 1,
             }
             entry.restored = true;
+            // Stored again in case the killed execution did not get to
+            // it (the store keeps one copy either way).
+            self.archive_output(i, &outcome);
             self.outcomes[i] = outcome;
             self.finished_at[i] = seq;
             self.next_seq = self.next_seq.max(seq + 1);

@@ -52,6 +52,7 @@ impl Scheduler<'_, '_> {
             attempts,
             Some(ms),
         );
+        self.archive_output(index, &outcome);
         self.outcomes[index] = outcome;
         self.finished_at[index] = seq;
         match state {

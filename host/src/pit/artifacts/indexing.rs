@@ -1,0 +1,127 @@
+//! Keeping the search index in step with the catalog: every stored
+//! artifact is indexed with its metadata, names and (for text) content;
+//! trashed and forgotten ones leave it. The catalog is the truth: an index
+//! that is missing, damaged or behind is rebuilt from it when the store
+//! opens.
+
+use super::meta::{ArtifactInfo, Location};
+use super::search::{IndexDoc, SearchIndex, SearchPage, SearchQuery};
+use super::{ArtifactError, ArtifactStore};
+
+/// The text of a content sample, if it is text: valid UTF-8, allowing a
+/// character cut at the end of an incomplete sample.
+pub(crate) fn sample_text(sample: &[u8]) -> Option<String> {
+    match std::str::from_utf8(sample) {
+        Ok(text) => Some(text.to_owned()),
+        Err(e) if e.error_len().is_none() => {
+            Some(String::from_utf8_lossy(&sample[..e.valid_up_to()]).into_owned())
+        }
+        Err(_) => None,
+    }
+}
+
+impl ArtifactStore {
+    /// Finds artifacts by words in their text, names, tags, creator and
+    /// fields, filtered by tags, content type and creation time, a page at
+    /// a time, best first (newest first without words), with highlighted
+    /// snippets of the text.
+    pub fn search(&self, query: &SearchQuery) -> Result<SearchPage, ArtifactError> {
+        self.index()?.search(query)
+    }
+
+    fn index(&self) -> Result<&SearchIndex, ArtifactError> {
+        self.index.as_ref().ok_or_else(|| ArtifactError::Index {
+            path: self.root().join("index"),
+            reason: "the search index is not open here (another process holding the store \
+                     has it, or it failed to open; see the log)"
+                .into(),
+        })
+    }
+
+    /// Opens the index and rebuilds it from the catalog when it is new,
+    /// damaged, or disagrees with the catalog about how many artifacts
+    /// there are. Failing to open is logged, not fatal: storage works
+    /// without search.
+    pub(crate) fn open_index(&mut self) -> Result<(), ArtifactError> {
+        let dir = self.root().join("index");
+        let index = match SearchIndex::open(&dir) {
+            Ok(index) => index,
+            Err(e) => {
+                tracing::warn!("artifact search is unavailable: {e}");
+                return Ok(());
+            }
+        };
+        let listed = self.catalog.searchable_count()?;
+        if index.needs_rebuild() || index.len()? != listed {
+            tracing::info!(
+                listed,
+                reason = ?index.rebuild_reason(),
+                "rebuilding the artifact search index from the catalog"
+            );
+            let mut docs = Vec::new();
+            for info in self.catalog.all()? {
+                if info.location == Location::Trashed {
+                    continue;
+                }
+                let text = match info.location {
+                    Location::Hot => self.read_text(&info.id),
+                    // Archived content stays where it is; its metadata is
+                    // still found.
+                    _ => None,
+                };
+                docs.push(self.doc(info, text)?);
+            }
+            index.rebuild(docs)?;
+        }
+        self.index = Some(index);
+        Ok(())
+    }
+
+    /// Indexes artifact `id` as the catalog now has it, with `text` (its
+    /// content, for text) or, when `None`, re-read from the store.
+    pub(crate) fn index_artifact(&self, id: &str, text: Option<Option<String>>) {
+        let Some(index) = &self.index else {
+            return;
+        };
+        let result = (|| {
+            let Some(info) = self.catalog.info(id)? else {
+                return Ok(());
+            };
+            if info.location == Location::Trashed {
+                return index.remove(id);
+            }
+            let text = text.unwrap_or_else(|| self.read_text(id));
+            index.add(&self.doc(info, text)?)
+        })();
+        if let Err(e) = result {
+            tracing::warn!(id, "could not index an artifact: {e}");
+        }
+    }
+
+    /// Takes artifact `id` out of search.
+    pub(crate) fn unindex(&self, id: &str) {
+        if let Some(index) = &self.index
+            && let Err(e) = index.remove(id)
+        {
+            tracing::warn!(id, "could not take an artifact out of the index: {e}");
+        }
+    }
+
+    fn doc(&self, info: ArtifactInfo, text: Option<String>) -> Result<IndexDoc, ArtifactError> {
+        Ok(IndexDoc {
+            names: self.catalog.names_of(&info.id)?,
+            id: info.id,
+            content_type: info.content_type,
+            creator: info.creator,
+            tags: info.tags,
+            fields: info.fields,
+            created_ms: info.created_ms,
+            text,
+        })
+    }
+
+    /// The first bytes of a hot artifact (its sample), if they are text.
+    fn read_text(&self, id: &str) -> Option<String> {
+        sample_text(&self.content.sample(id).ok()?)
+    }
+}

@@ -1,0 +1,116 @@
+//! Search through the store: what is put is found with highlights and
+//! filters, trashing hides it, and the index is rebuilt from the catalog.
+
+use std::fs;
+use std::time::Duration;
+
+use super::plain;
+use crate::pit::artifacts::*;
+use crate::pit::stale::RetentionPolicy;
+
+fn words(text: &str) -> SearchQuery {
+    SearchQuery {
+        text: text.into(),
+        ..SearchQuery::default()
+    }
+}
+
+fn ids(page: &SearchPage) -> Vec<&str> {
+    page.hits.iter().map(|h| h.id.as_str()).collect()
+}
+
+#[test]
+fn stored_text_is_found_with_highlights_tags_and_names() {
+    let (_dir, store) = plain();
+    let report = store
+        .put_with(
+            &b"The quarterly report shows latency falling by half."[..],
+            &ArtifactMeta::default()
+                .tag("finance")
+                .name("reports/q3")
+                .content_type("text/plain"),
+        )
+        .unwrap()
+        .id;
+    let other = store
+        .put_with(
+            &b"Latency notes from the load test."[..],
+            &ArtifactMeta::default().tag("perf"),
+        )
+        .unwrap()
+        .id;
+    store.put(&[0xff, 0xfe, 0x00, 0x01]).unwrap();
+
+    let page = store.search(&words("latency")).unwrap();
+    assert_eq!(page.total, 2);
+    let hit = page.hits.iter().find(|h| h.id == report).unwrap();
+    let marked = hit.highlight.as_ref().unwrap().to_marked("[", "]");
+    assert!(marked.contains("[latency]"), "{marked}");
+
+    let filtered = store
+        .search(&SearchQuery {
+            tags: vec!["perf".into()],
+            ..words("latency")
+        })
+        .unwrap();
+    assert_eq!(ids(&filtered), [other.as_str()]);
+    assert_eq!(
+        ids(&store.search(&words("q3")).unwrap()),
+        [report.as_str()],
+        "by name"
+    );
+
+    store.retag(&other, &["archive".into()], &[]).unwrap();
+    let by_new_tag = store
+        .search(&SearchQuery {
+            tags: vec!["archive".into()],
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert_eq!(ids(&by_new_tag), [other.as_str()]);
+}
+
+#[test]
+fn trashed_artifacts_leave_search_and_come_back_with_undo() {
+    let (_dir, store) = plain();
+    let id = store.put(b"ephemeral scratch text").unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let policy = RetentionPolicy::from_toml_str("max_age_days = 0").unwrap();
+    store.clean(&policy, false).unwrap();
+    assert_eq!(store.search(&words("ephemeral")).unwrap().total, 0);
+    store.undo_delete(&id, 7).unwrap();
+    assert_eq!(
+        ids(&store.search(&words("ephemeral")).unwrap()),
+        [id.as_str()]
+    );
+}
+
+#[test]
+fn a_lost_index_is_rebuilt_from_the_catalog_on_open() {
+    let (dir, store) = plain();
+    let id = store
+        .put_with(
+            &b"durable words survive"[..],
+            &ArtifactMeta::default().tag("kept"),
+        )
+        .unwrap()
+        .id;
+    assert_eq!(store.search(&words("durable")).unwrap().total, 1);
+    drop(store);
+    let reopened = ArtifactStore::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(
+        ids(&reopened.search(&words("durable")).unwrap()),
+        [id.as_str()]
+    );
+    drop(reopened);
+
+    fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let rebuilt = ArtifactStore::open(dir.path(), StoreOptions::default()).unwrap();
+    let page = rebuilt
+        .search(&SearchQuery {
+            tags: vec!["kept".into()],
+            ..words("survive")
+        })
+        .unwrap();
+    assert_eq!(ids(&page), [id.as_str()]);
+}
