@@ -247,7 +247,7 @@ impl TierStore {
         match tier {
             Tier::Hot => Ok(false),
             Tier::Warm => Ok(self.warm_path(id).is_file()),
-            Tier::Cold => match self.runtime.block_on(self.cold.head(&cold_path(id))) {
+            Tier::Cold => match self.block_on(self.cold.head(&cold_path(id))) {
                 Ok(_) => Ok(true),
                 Err(object_store::Error::NotFound { .. }) => Ok(false),
                 Err(source) => Err(StaleError::ObjectStore {
@@ -274,7 +274,7 @@ impl TierStore {
                     _ => Ok(()),
                 }
             }
-            Tier::Cold => match self.runtime.block_on(self.cold.delete(&cold_path(id))) {
+            Tier::Cold => match self.block_on(self.cold.delete(&cold_path(id))) {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(source) => Err(StaleError::ObjectStore {
                     action: "delete",
@@ -283,6 +283,22 @@ impl TierStore {
                 }),
             },
         }
+    }
+
+    /// Runs an object-store future to completion on this store's runtime.
+    /// Callers may themselves be inside a tokio runtime (an async host
+    /// reading an archived artifact), where blocking on another runtime
+    /// panics; there the future runs on a scoped thread of its own.
+    fn block_on<T: Send>(&self, future: impl Future<Output = T> + Send) -> T {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.runtime.block_on(future);
+        }
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.runtime.block_on(future))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
     }
 
     /// Where the warm copy of `id` lives.
@@ -321,7 +337,12 @@ impl TierStore {
     }
 
     /// Uploads `source` to the cold tier in parts; returns the size sent.
-    fn write_cold(&self, id: &str, source: &mut impl Read, from: &Path) -> Result<u64, StaleError> {
+    fn write_cold(
+        &self,
+        id: &str,
+        source: &mut (impl Read + Send),
+        from: &Path,
+    ) -> Result<u64, StaleError> {
         let location = cold_path(id);
         let store_err = |action| {
             move |source| StaleError::ObjectStore {
@@ -335,12 +356,11 @@ impl TierStore {
         let mut sent = first.len() as u64;
         if first.len() < PART_SIZE {
             // Small enough for one request.
-            self.runtime
-                .block_on(self.cold.put(&location, PutPayload::from(first)))
+            self.block_on(self.cold.put(&location, PutPayload::from(first)))
                 .map_err(store_err("upload"))?;
             return Ok(sent);
         }
-        self.runtime.block_on(async {
+        self.block_on(async {
             let mut upload = self
                 .cold
                 .put_multipart(&location)
@@ -375,7 +395,12 @@ impl TierStore {
     }
 
     /// Streams the plain bytes of `tier`'s copy of `id` into `out`.
-    fn read_copy(&self, id: &str, tier: Tier, out: &mut impl Write) -> Result<u64, CopyError> {
+    fn read_copy(
+        &self,
+        id: &str,
+        tier: Tier,
+        out: &mut (impl Write + Send),
+    ) -> Result<u64, CopyError> {
         match tier {
             Tier::Hot => Err(CopyError::Stale(StaleError::BadTier {
                 id: id.to_owned(),
@@ -411,7 +436,7 @@ impl TierStore {
                     total += n as u64;
                 }
             }
-            Tier::Cold => self.runtime.block_on(async {
+            Tier::Cold => self.block_on(async {
                 let get_err = |source| match source {
                     object_store::Error::NotFound { .. } => StaleError::NotInTier {
                         id: id.to_owned(),

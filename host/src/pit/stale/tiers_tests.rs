@@ -60,6 +60,27 @@ fn archive_then_restore_returns_identical_bytes_in_both_tiers() {
 }
 
 #[test]
+fn the_cold_tier_works_from_inside_an_async_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiers = store(dir.path());
+    let bytes = b"archived, then read by async code".repeat(10);
+    let id = id_of(&bytes);
+    let src = dir.path().join("src");
+    std::fs::write(&src, &bytes).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tiers.archive(&id, &src, Tier::Cold).unwrap();
+        assert!(tiers.contains(&id, Tier::Cold).unwrap());
+        let out = dir.path().join("out");
+        assert_eq!(tiers.restore(&id, &out).unwrap(), Tier::Cold);
+        assert_eq!(std::fs::read(&out).unwrap(), bytes);
+        tiers.remove(&id, Tier::Cold).unwrap();
+    });
+}
+
+#[test]
 fn warm_copies_are_compressed() {
     let dir = tempfile::tempdir().unwrap();
     let tiers = store(dir.path());
