@@ -34,7 +34,13 @@ pub(crate) fn check_id(id: &str) -> Result<(), ArtifactError> {
 
 /// Lowercase hex of a digest.
 pub(crate) fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    digest
+        .iter()
+        .fold(String::with_capacity(digest.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn io_at(path: &Path) -> impl Fn(std::io::Error) -> ArtifactError + '_ {
@@ -197,12 +203,12 @@ impl Objects {
         let mut pending = Vec::new();
         for (temp, id) in temps {
             let target = self.path_of(id)?;
-            let new = !target.is_file()
-                && !pending
-                    .iter()
-                    .any(|(_, t): &(TempObject, PathBuf)| *t == target);
-            fresh.push(new);
-            if new {
+            let queued = pending
+                .iter()
+                .any(|(_, t): &(TempObject, PathBuf)| *t == target);
+            let stored = Stored::check(&target, &temp, id);
+            fresh.push(stored == Stored::Missing && !queued);
+            if stored != Stored::Intact && !queued {
                 pending.push((temp, target));
             }
         }
@@ -303,7 +309,8 @@ impl TempObject {
     /// temporary file, when the object was already stored.
     pub(crate) fn commit(self, objects: &Objects, id: &str) -> Result<bool, ArtifactError> {
         let target = objects.path_of(id)?;
-        if target.is_file() {
+        let stored = Stored::check(&target, &self, id);
+        if stored == Stored::Intact {
             return Ok(false);
         }
         self.file.sync_all().map_err(io_at(&self.path))?;
@@ -314,7 +321,36 @@ impl TempObject {
         }
         fs::rename(&self.path, &target).map_err(io_at(&target))?;
         sync_dir(shard)?;
-        Ok(true)
+        Ok(stored == Stored::Missing)
+    }
+}
+
+/// What a store already holds where a new object would go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// Nothing: the new object is fresh.
+    Missing,
+    /// A copy the new one duplicates.
+    Intact,
+    /// A copy of the wrong size, damaged outside the store: the new copy
+    /// replaces it (and is still a duplicate for the counters).
+    Damaged,
+}
+
+impl Stored {
+    fn check(target: &Path, temp: &TempObject, id: &str) -> Stored {
+        let Some(stored) = fs::metadata(target).ok().filter(|m| m.is_file()) else {
+            return Stored::Missing;
+        };
+        // The same content in the same store has the same size on disk,
+        // encrypted or not.
+        match temp.file.metadata() {
+            Ok(written) if written.len() != stored.len() => {
+                tracing::warn!(id, path = %target.display(), "replacing a damaged object file");
+                Stored::Damaged
+            }
+            _ => Stored::Intact,
+        }
     }
 }
 
@@ -357,7 +393,8 @@ mod tests {
         assert!(temp.commit(&objects, &id).unwrap());
         let path = dir.path().join("objects").join("ab").join(&id[2..]);
         assert_eq!(fs::read(&path).unwrap(), b"x");
-        let temp = objects.create_temp().unwrap();
+        let mut temp = objects.create_temp().unwrap();
+        temp.file().write_all(b"x").unwrap();
         assert!(!temp.commit(&objects, &id).unwrap());
         assert_eq!(objects.scan().unwrap(), vec![(id, 1)]);
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("objects"))

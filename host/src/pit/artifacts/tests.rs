@@ -98,6 +98,22 @@ fn the_same_content_is_kept_once_and_counted() {
     }
 }
 
+#[test]
+fn storing_the_content_again_mends_a_truncated_object() {
+    for (_dir, store) in [plain(), encrypted()] {
+        let content = data(CHUNK_SIZE + 500);
+        let id = store.put(&content).unwrap();
+        let path = store.object_path(&id);
+        let stored = fs::read(&path).unwrap();
+        fs::write(&path, &stored[..stored.len() / 2]).unwrap();
+        assert_integrity(store.get(&id), &id);
+        let again = store.put_reader(content.as_slice()).unwrap();
+        assert!(again.deduplicated, "still counted as a duplicate");
+        assert_eq!(store.get(&id).unwrap(), content);
+        assert_eq!(fs::read(&path).unwrap().len(), stored.len());
+    }
+}
+
 /// Stores three chunks and a bit, damages the object with `damage`, and
 /// checks the read fails with an integrity error naming the artifact.
 fn tampered(damage: impl Fn(&mut Vec<u8>)) {

@@ -40,16 +40,8 @@ pub(crate) fn sync_dir(dir: &Path) {
     }
 }
 
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+/// Lowercase hex, as artifact ids are written.
+pub(crate) use crate::pit::artifacts::objects_hex as hex;
 
 /// A reader that hashes and counts what passes through it.
 pub(crate) struct HashingReader<R> {
