@@ -533,6 +533,12 @@ fn a_node_restarting_from_the_checkpoint_keeps_the_nodes_before_it() {
     assert!(first.restored && first.attempts == 1, "{first:?}");
     assert_eq!(node_report(&report, "flaky").attempts, 2);
     assert_eq!(report.output, Some(json!("last")));
+    // The restart forgets every output; restored and rerun nodes name theirs.
+    for id in ["first", "flaky", "last"] {
+        let artifact = node_report(&report, id).artifact.clone();
+        let artifact = artifact.unwrap_or_else(|| panic!("{id} names no output"));
+        assert!(host.artifacts().info(&artifact).is_ok(), "{id}");
+    }
 }
 
 #[test]

@@ -348,9 +348,10 @@ impl Scheduler<'_, '_> {
         self.done = 0;
         (self.completed_nodes, self.failed_nodes, self.skipped_nodes) = (0, 0, 0);
         for entry in &mut self.report.nodes {
-            if entry.state != NodeState::Pending {
-                entry.state = NodeState::Pending;
-            }
+            entry.state = NodeState::Pending;
+            // Restored nodes name their output again; the rest will, or
+            // must not keep a superseded one.
+            entry.artifact = None;
         }
         self.set_aside_standby();
         let resumed = self.report.resumed;
