@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::ArtifactError;
 use super::meta::{ArtifactInfo, ArtifactMeta, ListQuery, Location, VersionInfo};
@@ -167,23 +167,61 @@ impl Catalog {
         Ok(())
     }
 
-    /// Records a put in one transaction on `conn` (held by the caller across
-    /// the object's commit): the artifact's row, its tags, fields and links,
-    /// a new version when named, and the dedup counters. Returns the version
-    /// recorded, if named.
+    /// Runs `f` in one write transaction, committed when `f` succeeds. It
+    /// begins at once (`IMMEDIATE`), so this process's other catalog users
+    /// wait on the connection and other processes' writers on SQLite's lock
+    /// until it ends: what `f` does to object files beside the rows (a put's
+    /// commit, a cleaner's move to the trash) is atomic with them.
+    pub(crate) fn write<T, E: From<ArtifactError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(self.err()(e)))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| E::from(self.err()(e)))?;
+        Ok(value)
+    }
+
+    /// Records puts inside `tx` (begun by [`Catalog::write`] around the
+    /// objects' commit): each artifact's row, its tags, fields and links, a
+    /// new version when named, and the dedup counters. Returns the versions
+    /// recorded, for those named.
     pub(crate) fn record_puts(
         &self,
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
         puts: &[(NewArtifact<'_>, &ArtifactMeta)],
     ) -> Result<Vec<Option<VersionInfo>>, ArtifactError> {
-        let tx = conn.transaction().map_err(self.err())?;
-        let versions = puts
-            .iter()
-            .map(|(new, meta)| record_put(&tx, new, meta))
+        puts.iter()
+            .map(|(new, meta)| record_put(tx, new, meta))
             .collect::<rusqlite::Result<_>>()
-            .map_err(self.err())?;
-        tx.commit().map_err(self.err())?;
-        Ok(versions)
+            .map_err(self.err())
+    }
+
+    /// Artifact `id`'s row as `tx` sees it.
+    pub(crate) fn info_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+    ) -> Result<Option<ArtifactInfo>, ArtifactError> {
+        rows::info(tx, id).map_err(self.err())
+    }
+
+    /// Records inside `tx` that artifact `id` went to the trash at `at_ms`.
+    pub(crate) fn trashed_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        at_ms: i64,
+    ) -> Result<(), ArtifactError> {
+        tx.execute(
+            "UPDATE artifacts SET placement = 'trashed', placed_ms = ?2 WHERE id = ?1",
+            params![id, at_ms],
+        )
+        .map(drop)
+        .map_err(self.err())
     }
 
     /// Records objects found on disk without a row (written before a crash,

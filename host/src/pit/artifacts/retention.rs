@@ -6,10 +6,11 @@
 //! cold tier unless a policy names another, remembered in `cold.json`) and
 //! `trash/`.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::meta::{self, Location};
+use super::meta::{self, ArtifactInfo, Location};
 use super::{ArtifactError, ArtifactStore};
 use crate::pit::stale::{
     self, ArtifactFacts, CleanOptions, CleanReport, ColdConfig, Placement, RetentionPolicy, Shelf,
@@ -63,7 +64,7 @@ impl ArtifactStore {
             return Ok(());
         }
         let tiers = TierStore::from_config(self.root().join("warm"), config)?;
-        std::fs::write(&path, text).map_err(|e| ArtifactError::from_io(e, &path))?;
+        write_atomically(&path, text.as_bytes())?;
         *self.tiers.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(tiers));
         Ok(())
     }
@@ -151,31 +152,7 @@ impl Shelf for ArtifactStore {
     fn facts(&self) -> Result<Vec<ArtifactFacts>, StaleError> {
         self.flush_reads().map_err(shelf_error)?;
         let all = self.catalog.all().map_err(shelf_error)?;
-        Ok(all
-            .into_iter()
-            .filter_map(|info| {
-                let tier = match info.location {
-                    Location::Hot => Tier::Hot,
-                    Location::Warm => Tier::Warm,
-                    Location::Cold => Tier::Cold,
-                    Location::Trashed => return None,
-                };
-                Some(ArtifactFacts {
-                    id: info.id,
-                    size: info.size,
-                    content_type: info.content_type,
-                    created_ms: info.created_ms,
-                    last_access_ms: info.last_access_ms,
-                    access_count: info.access_count,
-                    quality: info.quality.score,
-                    tags: info.tags,
-                    pinned: info.pinned,
-                    references: info.references,
-                    copies: info.copies,
-                    tier,
-                })
-            })
-            .collect())
+        Ok(all.into_iter().filter_map(facts_of).collect())
     }
 
     fn object_path(&self, id: &str) -> PathBuf {
@@ -218,8 +195,77 @@ impl Shelf for ArtifactStore {
         }
         Ok(())
     }
+
+    fn trash_if_unchanged(
+        &self,
+        seen: &ArtifactFacts,
+        at_ms: i64,
+        move_content: &mut dyn FnMut() -> Result<(), StaleError>,
+    ) -> Result<bool, StaleError> {
+        // Reads counted in memory since the snapshot count as a touch.
+        self.flush_reads().map_err(shelf_error)?;
+        let trashed = self.catalog.write(|tx| {
+            let now = self.catalog.info_in(tx, &seen.id)?.and_then(facts_of);
+            if now.as_ref() != Some(seen) {
+                return Ok::<_, StaleError>(false);
+            }
+            move_content()?;
+            self.catalog.trashed_in(tx, &seen.id, at_ms)?;
+            Ok(true)
+        })?;
+        if trashed {
+            self.cache.remove(&seen.id);
+            self.unindex(&seen.id);
+        }
+        Ok(trashed)
+    }
+}
+
+/// What the Stale Manager is told about an artifact; nothing about one in
+/// the trash.
+fn facts_of(info: ArtifactInfo) -> Option<ArtifactFacts> {
+    let tier = match info.location {
+        Location::Hot => Tier::Hot,
+        Location::Warm => Tier::Warm,
+        Location::Cold => Tier::Cold,
+        Location::Trashed => return None,
+    };
+    Some(ArtifactFacts {
+        id: info.id,
+        size: info.size,
+        content_type: info.content_type,
+        created_ms: info.created_ms,
+        last_access_ms: info.last_access_ms,
+        access_count: info.access_count,
+        quality: info.quality.score,
+        tags: info.tags,
+        pinned: info.pinned,
+        references: info.references,
+        copies: info.copies,
+        tier,
+    })
+}
+
+impl From<ArtifactError> for StaleError {
+    fn from(e: ArtifactError) -> Self {
+        shelf_error(e)
+    }
 }
 
 fn shelf_error(e: ArtifactError) -> StaleError {
     StaleError::Shelf(e.to_string())
+}
+
+/// Replaces the file at `path` with `bytes` so that a crash leaves the old
+/// file or the new one, never a torn mix that would hide the cold tier.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io_err = |e| ArtifactError::from_io(e, path);
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io_err)?;
+    temp.write_all(bytes).map_err(io_err)?;
+    temp.as_file().sync_all().map_err(io_err)?;
+    temp.persist(path).map_err(|e| io_err(e.error))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err)
 }

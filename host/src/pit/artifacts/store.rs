@@ -187,23 +187,21 @@ impl ArtifactStore {
         let structure =
             quality::structure(&sampler.sample, staged.size, meta.content_type.as_deref());
         let (id, size) = (staged.id.clone(), staged.size);
-        // Held across the commit, so concurrent puts of the same content
-        // record one fresh object between them.
-        let mut conn = self.catalog.lock();
-        let fresh = self.content.commit(staged)?;
-        let new = NewArtifact {
-            id: &id,
-            size,
-            structure,
-            fresh,
-            now_ms: meta::now_ms(),
-        };
-        let version = self
-            .catalog
-            .record_puts(&mut conn, &[(new, meta)])?
-            .pop()
-            .flatten();
-        drop(conn);
+        // One transaction around the commit, so concurrent puts of the same
+        // content record one fresh object between them, and a cleaner never
+        // trashes content between its commit and its row.
+        let (fresh, version) = self.catalog.write(|tx| {
+            let fresh = self.content.commit(staged)?;
+            let new = NewArtifact {
+                id: &id,
+                size,
+                structure,
+                fresh,
+                now_ms: meta::now_ms(),
+            };
+            let version = self.catalog.record_puts(tx, &[(new, meta)])?.pop();
+            Ok::<_, ArtifactError>((fresh, version.flatten()))
+        })?;
         self.index_artifact(&id, Some(sample_text(&sampler.sample)));
         Ok(PutOutcome {
             id,
@@ -246,27 +244,28 @@ impl ArtifactStore {
             self.catalog.check_meta(meta, &pending)?;
         }
         let sized: Vec<(String, u64)> = staged.iter().map(|s| (s.id.clone(), s.size)).collect();
-        let mut conn = self.catalog.lock();
-        let fresh = self.content.commit_many(staged)?;
-        let now_ms = meta::now_ms();
-        let puts: Vec<_> = sized
-            .iter()
-            .zip(&fresh)
-            .zip(&structures)
-            .zip(&metas)
-            .map(|((((id, size), &fresh), &structure), meta)| {
-                let new = NewArtifact {
-                    id,
-                    size: *size,
-                    structure,
-                    fresh,
-                    now_ms,
-                };
-                (new, meta)
-            })
-            .collect();
-        let versions = self.catalog.record_puts(&mut conn, &puts)?;
-        drop(conn);
+        let (fresh, versions) = self.catalog.write(|tx| {
+            let fresh = self.content.commit_many(staged)?;
+            let now_ms = meta::now_ms();
+            let puts: Vec<_> = sized
+                .iter()
+                .zip(&fresh)
+                .zip(&structures)
+                .zip(&metas)
+                .map(|((((id, size), &fresh), &structure), meta)| {
+                    let new = NewArtifact {
+                        id,
+                        size: *size,
+                        structure,
+                        fresh,
+                        now_ms,
+                    };
+                    (new, meta)
+                })
+                .collect();
+            let versions = self.catalog.record_puts(tx, &puts)?;
+            Ok::<_, ArtifactError>((fresh, versions))
+        })?;
         // Once per distinct artifact: a batch of many identical outputs
         // (every node echoing the same value) is one document to update.
         let mut indexed = HashSet::new();
@@ -386,9 +385,19 @@ impl ArtifactStore {
         Ok(())
     }
 
-    /// Pins artifact `id` against retention, or unpins it.
+    /// Pins artifact `id` against retention, or unpins it. Pinned
+    /// artifacts stay hot, so pinning an archived one brings it back.
     pub fn pin(&self, id: &str, pinned: bool) -> Result<(), ArtifactError> {
-        self.catalog.set_pinned(id, pinned)
+        self.catalog.set_pinned(id, pinned)?;
+        if pinned
+            && matches!(
+                self.catalog.location(id)?,
+                Some(meta::Location::Warm | meta::Location::Cold)
+            )
+        {
+            self.rehydrate(id)?;
+        }
+        Ok(())
     }
 
     /// Every version of `name`, oldest first.

@@ -5,8 +5,10 @@
 //!   record the new placement. A warm artifact going cold is decompressed to
 //!   a staging file, archived to cold and verified before its warm copy goes.
 //! - **Delete**: move the object file into the [`Trash`] and record
-//!   [`Placement::Trashed`]. An artifact in warm or cold is first restored
-//!   into the trash's staging area, so undo always brings back a hot file.
+//!   [`Placement::Trashed`], through [`Shelf::trash_if_unchanged`], so an
+//!   artifact stored again, read or pinned since the decision stays. An
+//!   artifact in warm or cold is first restored into the trash's staging
+//!   area, so undo always brings back a hot file.
 //! - Afterwards the trash is purged of entries past their window and those
 //!   are recorded as [`Placement::Deleted`].
 //!
@@ -124,7 +126,7 @@ pub fn clean(
     for (f, d) in facts.iter().zip(&decisions) {
         let outcome = match d.action {
             Action::Keep => continue,
-            _ if options.dry_run => Ok(Some(if f.tier == Tier::Hot { f.size } else { 0 })),
+            _ if options.dry_run => Ok(Done::Freed(if f.tier == Tier::Hot { f.size } else { 0 })),
             Action::Archive(tier) => {
                 throttle.admit(f.size);
                 archive_one(shelf, tiers, f, tier)
@@ -135,14 +137,14 @@ pub fn clean(
             }
         };
         match outcome {
-            Ok(Some(freed)) => {
+            Ok(Done::Freed(freed)) => {
                 report.bytes_freed += freed;
                 match d.action {
                     Action::Archive(tier) => report.archived.push((f.id.clone(), tier)),
                     _ => report.deleted.push(f.id.clone()),
                 }
             }
-            Ok(None) => report.skipped.push((f.id.clone(), skip_reason(f))),
+            Ok(Done::Skipped(why)) => report.skipped.push((f.id.clone(), why)),
             Err(error) => report.errors.push(CleanFailure {
                 id: f.id.clone(),
                 error,
@@ -186,26 +188,38 @@ pub fn undo_delete(
     Ok(entry)
 }
 
-fn skip_reason(f: &ArtifactFacts) -> &'static str {
-    match f.tier {
-        Tier::Hot => "the hot object file is missing",
-        _ => "no copy in the tier the store says it is in",
-    }
+/// What carrying out one decision came to.
+enum Done {
+    /// Done, freeing this many bytes.
+    Freed(u64),
+    /// Not applicable, for this reason.
+    Skipped(&'static str),
 }
 
-/// Archives one artifact; `Ok(None)` when there is nothing to move.
+/// Why an artifact the store lists cannot be moved.
+fn missing(f: &ArtifactFacts) -> Done {
+    Done::Skipped(match f.tier {
+        Tier::Hot => "the hot object file is missing",
+        _ => "no copy in the tier the store says it is in",
+    })
+}
+
+/// Why a deletion decided on a snapshot was dropped.
+const CHANGED: Done = Done::Skipped("stored again, read, pinned or moved since the decision");
+
+/// Archives one artifact.
 fn archive_one(
     shelf: &dyn Shelf,
     tiers: &TierStore,
     f: &ArtifactFacts,
     target: Tier,
-) -> Result<Option<u64>, StaleError> {
+) -> Result<Done, StaleError> {
     let id = &f.id;
     match f.tier {
         Tier::Hot => {
             let hot = shelf.object_path(id);
             let Ok(meta) = std::fs::metadata(&hot) else {
-                return Ok(None);
+                return Ok(missing(f));
             };
             tiers.archive(id, &hot, target)?;
             // Recorded before the hot file goes: a crash in between leaves
@@ -214,52 +228,62 @@ fn archive_one(
             shelf.set_placement(id, Placement::Tier(target))?;
             std::fs::remove_file(&hot)
                 .map_err(|e| StaleError::io("removing archived hot file", &hot, e))?;
-            Ok(Some(meta.len()))
+            Ok(Done::Freed(meta.len()))
         }
         Tier::Warm if target == Tier::Cold => {
             if !tiers.contains(id, Tier::Warm)? {
-                return Ok(None);
+                return Ok(missing(f));
             }
             let freed = tiers.move_warm_to_cold(id)?;
             shelf.set_placement(id, Placement::Tier(Tier::Cold))?;
-            Ok(Some(freed))
+            Ok(Done::Freed(freed))
         }
-        _ => Ok(None),
+        _ => Ok(Done::Skipped("already in that tier or a colder one")),
     }
 }
 
-/// Trashes one artifact; `Ok(None)` when there is nothing to trash.
+/// Trashes one artifact, unless it changed since `f` was read.
 fn delete_one(
     shelf: &dyn Shelf,
     tiers: &TierStore,
     trash: &Trash,
     f: &ArtifactFacts,
     now_ms: i64,
-) -> Result<Option<u64>, StaleError> {
+) -> Result<Done, StaleError> {
     let id = &f.id;
-    let hot = shelf.object_path(id);
-    let freed = match f.tier {
+    match f.tier {
         Tier::Hot => {
+            let hot = shelf.object_path(id);
             let Ok(meta) = std::fs::metadata(&hot) else {
-                return Ok(None);
+                return Ok(missing(f));
             };
-            trash.put(id, &hot, now_ms)?;
-            meta.len()
+            let mut move_hot = || trash.put(id, &hot, now_ms).map(drop);
+            Ok(if shelf.trash_if_unchanged(f, now_ms, &mut move_hot)? {
+                Done::Freed(meta.len())
+            } else {
+                CHANGED
+            })
         }
         tier => {
             if !tiers.contains(id, tier)? {
-                return Ok(None);
+                return Ok(missing(f));
             }
             // Stage a hot-form copy in the trash so undo restores a hot file.
             let staging = trash.staging_path(id);
             tiers.restore(id, &staging)?;
-            let entry = trash.put(id, &staging, now_ms)?;
+            let mut size = 0;
+            let mut move_staged = || {
+                size = trash.put(id, &staging, now_ms)?.size;
+                Ok(())
+            };
+            if !shelf.trash_if_unchanged(f, now_ms, &mut move_staged)? {
+                let _ = std::fs::remove_file(&staging);
+                return Ok(CHANGED);
+            }
             tiers.remove(id, tier)?;
-            entry.size
+            Ok(Done::Freed(size))
         }
-    };
-    shelf.set_placement(id, Placement::Trashed { at_ms: now_ms })?;
-    Ok(Some(freed))
+    }
 }
 
 #[cfg(test)]

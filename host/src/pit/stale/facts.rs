@@ -83,4 +83,23 @@ pub trait Shelf: Send + Sync {
     fn object_path(&self, id: &str) -> PathBuf;
     /// Records that the artifact `id` now has `placement`.
     fn set_placement(&self, id: &str, placement: Placement) -> Result<(), StaleError>;
+    /// Moves artifact `seen.id` to the trash with `move_content` and records
+    /// it [`Placement::Trashed`] at `at_ms`, but only if nothing touched it
+    /// since `seen` was read: no put of the same content, read, pin, retag
+    /// or move, each of which the store holds off until this returns.
+    /// `Ok(false)` when it had changed, and nothing was moved: a decision
+    /// taken on a snapshot must not trash content a put has just been told
+    /// is stored.
+    ///
+    /// The default suits a shelf nobody else writes to: no check.
+    fn trash_if_unchanged(
+        &self,
+        seen: &ArtifactFacts,
+        at_ms: i64,
+        move_content: &mut dyn FnMut() -> Result<(), StaleError>,
+    ) -> Result<bool, StaleError> {
+        move_content()?;
+        self.set_placement(&seen.id, Placement::Trashed { at_ms })?;
+        Ok(true)
+    }
 }

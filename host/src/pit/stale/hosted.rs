@@ -36,6 +36,17 @@ impl Shelf for HostShelf {
     fn set_placement(&self, id: &str, placement: Placement) -> Result<(), StaleError> {
         self.host()?.artifacts.set_placement(id, placement)
     }
+
+    fn trash_if_unchanged(
+        &self,
+        seen: &ArtifactFacts,
+        at_ms: i64,
+        move_content: &mut dyn FnMut() -> Result<(), StaleError>,
+    ) -> Result<bool, StaleError> {
+        self.host()?
+            .artifacts
+            .trash_if_unchanged(seen, at_ms, move_content)
+    }
 }
 
 /// Starts `policy`'s schedule on `host`'s artifact store.

@@ -75,6 +75,63 @@ fn archived_artifacts_read_back_identical_bytes_from_warm_and_cold() {
 }
 
 #[test]
+fn pinning_an_archived_artifact_brings_it_back_hot() {
+    for (_dir, store) in [plain(), encrypted()] {
+        let content = large(5);
+        let id = store.put(&content).unwrap();
+        clean_later(&store, "archive_after_days = 0");
+        assert_eq!(store.info(&id).unwrap().location, Location::Warm);
+        store.pin(&id, true).unwrap();
+        let info = store.info(&id).unwrap();
+        assert!(info.pinned);
+        assert_eq!(info.location, Location::Hot);
+        assert!(store.object_path(&id).is_file());
+        assert_eq!(store.get(&id).unwrap(), content);
+    }
+}
+
+#[test]
+fn a_deletion_decided_before_a_put_pin_or_read_of_the_artifact_is_dropped() {
+    use crate::pit::stale::Shelf;
+    type Touch = fn(&ArtifactStore, &str);
+    let touches: [(&str, Touch); 3] = [
+        ("stored again", |store, _| {
+            drop(store.put(b"doomed?").unwrap())
+        }),
+        ("pinned", |store, id| store.pin(id, true).unwrap()),
+        ("read", |store, id| drop(store.get(id).unwrap())),
+    ];
+    for (touch, act) in touches {
+        let (_dir, store) = plain();
+        let id = store.put(b"doomed?").unwrap();
+        let seen = store.facts().unwrap().pop().unwrap();
+        act(&store, &id);
+        let trashed = store
+            .trash_if_unchanged(&seen, meta::now_ms(), &mut || {
+                panic!("{touch}: the content must not move")
+            })
+            .unwrap();
+        assert!(!trashed, "{touch}");
+        assert_eq!(store.info(&id).unwrap().location, Location::Hot, "{touch}");
+        assert_eq!(store.get(&id).unwrap(), b"doomed?", "{touch}");
+    }
+
+    // Untouched, it goes.
+    let (_dir, store) = plain();
+    let id = store.put(b"doomed").unwrap();
+    let seen = store.facts().unwrap().pop().unwrap();
+    let mut moved = false;
+    let trashed = store
+        .trash_if_unchanged(&seen, meta::now_ms(), &mut || {
+            moved = true;
+            Ok(())
+        })
+        .unwrap();
+    assert!(trashed && moved);
+    assert_eq!(store.info(&id).unwrap().location, Location::Trashed);
+}
+
+#[test]
 fn deleted_artifacts_go_to_the_trash_and_undo_brings_them_back() {
     let (_dir, store) = plain();
     let doomed = store.put(b"nobody reads this").unwrap();
