@@ -329,9 +329,19 @@ impl Task {
                 "import flask, flask_cors, moto; print(moto.__version__)",
             ])
             .output()
-            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == MOTO);
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == MOTO)
+            // A virtualenv's scripts name its python by absolute path, so
+            // one whose directory moved imports fine but cannot start.
+            && Command::new(venv.join("bin/moto_server"))
+                .arg("-h")
+                .output()
+                .is_ok_and(|o| o.status.success());
         if !installed {
             eprintln!("xtask: installing moto {MOTO} into {}", venv.display());
+            if venv.exists() {
+                std::fs::remove_dir_all(&venv)
+                    .with_context(|| format!("removing the stale {}", venv.display()))?;
+            }
             run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
                 .context("creating the virtualenv for moto (needs python3 with venv)")?;
             run(Command::new(&python).args([

@@ -37,6 +37,7 @@ mod crypto;
 mod diff;
 mod error;
 mod indexing;
+mod lineage;
 mod meta;
 mod objects;
 mod quality;
@@ -46,6 +47,7 @@ mod stats;
 mod store;
 #[cfg(test)]
 mod tests;
+mod verify;
 
 pub use content::{ArtifactReader, PutOutcome, StoreOptions};
 pub use crypto::{ARTIFACT_KEY_ENV, ArtifactKey};
@@ -57,7 +59,8 @@ pub use search::{
     Highlight, IndexDoc, RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery,
 };
 pub use stats::DedupStats;
-pub use store::{ArtifactStore, VerifyReport};
+pub use store::ArtifactStore;
+pub use verify::VerifyReport;
 
 pub(crate) use meta::now_ms;
 pub(crate) use objects::hex as objects_hex;

@@ -5,6 +5,7 @@
 //! object.
 
 mod links;
+mod placement;
 mod rows;
 
 use std::collections::HashSet;
@@ -14,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::ArtifactError;
-use super::meta::{ArtifactInfo, ArtifactMeta, ListQuery, Location, VersionInfo};
+use super::meta::{ArtifactInfo, ArtifactMeta, ListQuery, VersionInfo};
 use super::stats::DedupStats;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
@@ -209,21 +210,6 @@ impl Catalog {
         rows::info(tx, id).map_err(self.err())
     }
 
-    /// Records inside `tx` that artifact `id` went to the trash at `at_ms`.
-    pub(crate) fn trashed_in(
-        &self,
-        tx: &Transaction<'_>,
-        id: &str,
-        at_ms: i64,
-    ) -> Result<(), ArtifactError> {
-        tx.execute(
-            "UPDATE artifacts SET placement = 'trashed', placed_ms = ?2 WHERE id = ?1",
-            params![id, at_ms],
-        )
-        .map(drop)
-        .map_err(self.err())
-    }
-
     /// Records objects found on disk without a row (written before a crash,
     /// or before the catalog existed). Returns how many were added.
     pub(crate) fn adopt(
@@ -347,142 +333,6 @@ impl Catalog {
             return Err(ArtifactError::NotFound(id.to_string()));
         }
         Ok(())
-    }
-
-    /// Records where artifact `id`'s content now lives.
-    pub(crate) fn set_location(
-        &self,
-        id: &str,
-        location: Location,
-        at_ms: i64,
-    ) -> Result<(), ArtifactError> {
-        let conn = self.lock();
-        let changed = conn
-            .execute(
-                "UPDATE artifacts SET placement = ?2, placed_ms = ?3 WHERE id = ?1",
-                params![id, location.as_str(), at_ms],
-            )
-            .map_err(self.err())?;
-        if changed == 0 {
-            return Err(ArtifactError::NotFound(id.to_string()));
-        }
-        Ok(())
-    }
-
-    /// Where artifact `id`'s content lives, if it has a row.
-    pub(crate) fn location(&self, id: &str) -> Result<Option<Location>, ArtifactError> {
-        let conn = self.lock();
-        let found: Option<String> = conn
-            .query_row(
-                "SELECT placement FROM artifacts WHERE id = ?1",
-                [id],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(self.err())?;
-        Ok(found.as_deref().and_then(Location::parse))
-    }
-
-    /// Forgets artifact `id` entirely (its content is gone for good) if it
-    /// is still in the trash: content stored again since it was trashed
-    /// keeps its row. Its versions stay as history; links from it go.
-    /// Returns whether it was forgotten.
-    pub(crate) fn forget(&self, id: &str) -> Result<bool, ArtifactError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(self.err())?;
-        let trashed = tx
-            .query_row(
-                "SELECT 1 FROM artifacts WHERE id = ?1 AND placement = 'trashed'",
-                [id],
-                |_| Ok(()),
-            )
-            .optional()
-            .map_err(self.err())?
-            .is_some();
-        if !trashed {
-            return Ok(false);
-        }
-        for table in [
-            "DELETE FROM artifacts WHERE id = ?1",
-            "DELETE FROM tags WHERE id = ?1",
-            "DELETE FROM fields WHERE id = ?1",
-            "DELETE FROM derived WHERE child = ?1",
-        ] {
-            tx.execute(table, [id]).map_err(self.err())?;
-        }
-        tx.commit().map_err(self.err())?;
-        Ok(true)
-    }
-
-    /// Marks archived artifact `id` hot again, unless something else moved
-    /// it meanwhile (trashed it, or a put made it hot).
-    pub(crate) fn rehydrated(&self, id: &str, at_ms: i64) -> Result<(), ArtifactError> {
-        let conn = self.lock();
-        conn.execute(
-            "UPDATE artifacts SET placement = 'hot', placed_ms = ?2
-             WHERE id = ?1 AND placement IN ('warm', 'cold')",
-            params![id, at_ms],
-        )
-        .map_err(self.err())?;
-        Ok(())
-    }
-
-    /// The history of `name`, oldest first.
-    pub(crate) fn history(&self, name: &str) -> Result<Vec<VersionInfo>, ArtifactError> {
-        let conn = self.lock();
-        let history = links::history(&conn, name).map_err(self.err())?;
-        if history.is_empty() {
-            return Err(ArtifactError::UnknownName(name.to_string()));
-        }
-        Ok(history)
-    }
-
-    /// Version `version` of `name`, the latest when `None`.
-    pub(crate) fn version(
-        &self,
-        name: &str,
-        version: Option<u32>,
-    ) -> Result<VersionInfo, ArtifactError> {
-        let conn = self.lock();
-        let latest = links::latest_version(&conn, name)
-            .map_err(self.err())?
-            .ok_or_else(|| ArtifactError::UnknownName(name.to_string()))?;
-        let wanted = version.unwrap_or(latest);
-        links::version(&conn, name, wanted)
-            .map_err(self.err())?
-            .ok_or(ArtifactError::UnknownVersion {
-                name: name.to_string(),
-                version: wanted,
-                latest,
-            })
-    }
-
-    /// The names whose versions point at artifact `id`.
-    pub(crate) fn names_of(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
-        let conn = self.lock();
-        links::names_of(&conn, id).map_err(self.err())
-    }
-
-    /// The artifacts `id` was derived from.
-    pub(crate) fn parents(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
-        let conn = self.lock();
-        links::related(
-            &conn,
-            "SELECT parent FROM derived WHERE child = ?1 ORDER BY parent",
-            id,
-        )
-        .map_err(self.err())
-    }
-
-    /// The artifacts derived from `id`.
-    pub(crate) fn children(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
-        let conn = self.lock();
-        links::related(
-            &conn,
-            "SELECT child FROM derived WHERE parent = ?1 ORDER BY child",
-            id,
-        )
-        .map_err(self.err())
     }
 
     /// How many artifacts search should find (all but trashed ones).

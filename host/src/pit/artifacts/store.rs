@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 use super::cache::ReadCache;
 use super::catalog::{Catalog, NewArtifact};
 use super::content::{ArtifactReader, ContentStore, PutOutcome, StoreOptions};
-use super::diff::TextDiff;
 use super::indexing::sample_text;
-use super::meta::{self, ArtifactInfo, ArtifactMeta, ListQuery, VersionInfo};
+use super::meta::{self, ArtifactInfo, ArtifactMeta, ListQuery};
 use super::quality::{self, SAMPLE_LIMIT};
 use super::search::SearchIndex;
 use super::{ArtifactError, ArtifactKey, DedupStats};
@@ -27,8 +26,6 @@ const READS_PER_FLUSH: usize = 256;
 /// ...and at least this often (milliseconds), so a process that keeps
 /// reading a few artifacts does not hide its reads from retention.
 const READS_FLUSH_MS: i64 = 5_000;
-/// The largest version [`ArtifactStore::diff`] compares.
-const DIFF_LIMIT: u64 = 16 << 20;
 
 /// Content-addressed, deduplicated, optionally encrypted storage with a
 /// metadata catalog: tags, custom fields, named versions, derived-from links,
@@ -56,25 +53,6 @@ impl std::fmt::Debug for ArtifactStore {
             .field("root", &self.content.root())
             .field("encrypted", &self.content.is_encrypted())
             .finish_non_exhaustive()
-    }
-}
-
-/// The result of [`ArtifactStore::verify_all`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub struct VerifyReport {
-    /// Artifacts whose content was read and matched its id.
-    pub verified: u64,
-    /// Artifacts that failed: id and reason.
-    pub damaged: Vec<(String, String)>,
-    /// Hot artifacts in the catalog whose object file is gone.
-    pub missing: Vec<String>,
-}
-
-impl VerifyReport {
-    /// Whether every artifact verified.
-    pub fn is_clean(&self) -> bool {
-        self.damaged.is_empty() && self.missing.is_empty()
     }
 }
 
@@ -400,67 +378,9 @@ impl ArtifactStore {
         Ok(())
     }
 
-    /// Every version of `name`, oldest first.
-    pub fn history(&self, name: &str) -> Result<Vec<VersionInfo>, ArtifactError> {
-        self.catalog.history(name)
-    }
-
-    /// Version `version` of `name`; the latest when `None`.
-    pub fn version(&self, name: &str, version: Option<u32>) -> Result<VersionInfo, ArtifactError> {
-        self.catalog.version(name, version)
-    }
-
-    /// The content of version `version` of `name` (the latest when `None`).
-    pub fn get_version(&self, name: &str, version: Option<u32>) -> Result<Vec<u8>, ArtifactError> {
-        let found = self.catalog.version(name, version)?;
-        self.get(&found.id)
-    }
-
-    /// The names whose versions point at artifact `id`.
-    pub fn names_of(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
-        self.catalog.names_of(id)
-    }
-
-    /// A line diff of version `from` of `name` against version `to`.
-    pub fn diff(&self, name: &str, from: u32, to: u32) -> Result<TextDiff, ArtifactError> {
-        let old = self.catalog.version(name, Some(from))?;
-        let new = self.catalog.version(name, Some(to))?;
-        let text = |v: &VersionInfo| -> Result<String, ArtifactError> {
-            if v.size > DIFF_LIMIT {
-                return Err(ArtifactError::Invalid(format!(
-                    "version {} of '{name}' is {} bytes; diffs are limited to {DIFF_LIMIT}",
-                    v.version, v.size
-                )));
-            }
-            String::from_utf8(self.get(&v.id)?)
-                .map_err(|_| ArtifactError::NotText { id: v.id.clone() })
-        };
-        Ok(TextDiff::between(
-            &format!("{name}@{from}"),
-            &text(&old)?,
-            &format!("{name}@{to}"),
-            &text(&new)?,
-        ))
-    }
-
-    /// The artifacts `id` was derived from.
-    pub fn derived_from(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
-        self.catalog.parents(id)
-    }
-
-    /// The artifacts derived from `id`.
-    pub fn derivatives(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
-        self.catalog.children(id)
-    }
-
-    /// Reads artifact `id` to the end, checking it against its id.
-    pub fn verify(&self, id: &str) -> Result<u64, ArtifactError> {
-        self.hot_or_rehydrated(id, |content| content.get_to(id, io::sink()))
-    }
-
     /// Runs `read` on the object tree; when artifact `id` is not there but
     /// was archived, copies it back and runs `read` again.
-    fn hot_or_rehydrated<T>(
+    pub(super) fn hot_or_rehydrated<T>(
         &self,
         id: &str,
         mut read: impl FnMut(&ContentStore) -> Result<T, ArtifactError>,
@@ -469,25 +389,6 @@ impl ArtifactStore {
             Err(ArtifactError::NotFound(_)) if self.rehydrate(id)? => read(&self.content),
             other => other,
         }
-    }
-
-    /// Verifies every hot artifact in the catalog.
-    pub fn verify_all(&self) -> Result<VerifyReport, ArtifactError> {
-        let mut report = VerifyReport::default();
-        for info in self.catalog.all()? {
-            if info.location != meta::Location::Hot {
-                continue;
-            }
-            match self.content.get_to(&info.id, io::sink()) {
-                Ok(_) => report.verified += 1,
-                Err(ArtifactError::NotFound(_)) => report.missing.push(info.id),
-                // Anything else that stops this artifact reading back
-                // (EIO, a permission) is damage to report, not a reason to
-                // stop checking the rest.
-                Err(e) => report.damaged.push((info.id, e.to_string())),
-            }
-        }
-        Ok(report)
     }
 
     /// Counts a read of `id`, writing the counts out in batches.

@@ -2,8 +2,69 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::NewArtifact;
+use super::{Catalog, NewArtifact};
+use crate::pit::artifacts::ArtifactError;
 use crate::pit::artifacts::meta::{ArtifactMeta, VersionInfo};
+
+impl Catalog {
+    /// The history of `name`, oldest first.
+    pub(crate) fn history(&self, name: &str) -> Result<Vec<VersionInfo>, ArtifactError> {
+        let conn = self.lock();
+        let history = history(&conn, name).map_err(self.err())?;
+        if history.is_empty() {
+            return Err(ArtifactError::UnknownName(name.to_string()));
+        }
+        Ok(history)
+    }
+
+    /// Version `version` of `name`, the latest when `None`.
+    pub(crate) fn version(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<VersionInfo, ArtifactError> {
+        let conn = self.lock();
+        let latest = latest_version(&conn, name)
+            .map_err(self.err())?
+            .ok_or_else(|| ArtifactError::UnknownName(name.to_string()))?;
+        let wanted = version.unwrap_or(latest);
+        self::version(&conn, name, wanted)
+            .map_err(self.err())?
+            .ok_or(ArtifactError::UnknownVersion {
+                name: name.to_string(),
+                version: wanted,
+                latest,
+            })
+    }
+
+    /// The names whose versions point at artifact `id`.
+    pub(crate) fn names_of(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
+        let conn = self.lock();
+        names_of(&conn, id).map_err(self.err())
+    }
+
+    /// The artifacts `id` was derived from.
+    pub(crate) fn parents(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
+        let conn = self.lock();
+        related(
+            &conn,
+            "SELECT parent FROM derived WHERE child = ?1 ORDER BY parent",
+            id,
+        )
+        .map_err(self.err())
+    }
+
+    /// The artifacts derived from `id`.
+    pub(crate) fn children(&self, id: &str) -> Result<Vec<String>, ArtifactError> {
+        let conn = self.lock();
+        related(
+            &conn,
+            "SELECT child FROM derived WHERE parent = ?1 ORDER BY child",
+            id,
+        )
+        .map_err(self.err())
+    }
+}
 
 const SELECT_VERSION: &str = "SELECT v.name, v.version, v.id, v.parent, v.created_ms, v.creator,
        coalesce(a.size, 0)
