@@ -115,31 +115,49 @@ impl S3Server {
     /// One HTTP/1.1 request without a body; the status and the whole
     /// response. It carries an `Authorization` header that is not a real
     /// signature: moto does not check signatures, but answers anonymous
-    /// reads of private objects with 403.
+    /// reads of private objects with 403. The requests are idempotent, so
+    /// a connection the server drops before answering is tried again.
     fn request(&self, method: &str, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match self.try_request(method, path) {
+                Ok(answer) => return answer,
+                Err(e) => failures.push(e.to_string()),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "{method} {path} failed 5 times: {failures:?}\n{}",
+            self.log_text()
+        );
+    }
+
+    fn try_request(&self, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         write!(
             stream,
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\
              Authorization: AWS4-HMAC-SHA256 Credential=symphony-test/20260101/{REGION}/s3/\
              aws4_request, SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n",
             self.port
-        )
-        .unwrap();
+        )?;
         let mut response = Vec::new();
         // A HEAD answer may announce a body it does not send; the server
-        // closes the connection after it either way.
-        stream.read_to_end(&mut response).unwrap();
+        // closes the connection after it either way, sometimes with a reset
+        // that follows a complete answer.
+        if let Err(e) = stream.read_to_end(&mut response)
+            && (e.kind() != std::io::ErrorKind::ConnectionReset || response.is_empty())
+        {
+            return Err(e);
+        }
         let response = String::from_utf8_lossy(&response).into_owned();
         let status = response
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{method} {path}: no status line in {response:?}"));
-        (status, response)
+            .ok_or_else(|| std::io::Error::other(format!("no status line in {response:?}")))?;
+        Ok((status, response))
     }
 }
 
