@@ -1,0 +1,268 @@
+use std::io::Write as _;
+use std::time::Duration;
+
+use symphony_protocol::Envelope;
+use symphony_protocol::client::{Client, ClientError, ClientOptions, Transport};
+use symphony_protocol::messages::PeerDown;
+
+use super::*;
+
+const T: Duration = Duration::from_secs(5);
+
+fn serve() -> (tempfile::TempDir, Bus, BusServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::new();
+    let server = BusServer::bind(
+        &bus,
+        dir.path().join("bus.sock"),
+        ServerOptions {
+            shm_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    (dir, bus, server)
+}
+
+fn connect(server: &BusServer, name: &str, transport: Transport) -> Client {
+    Client::connect_with(
+        server.path(),
+        ClientOptions {
+            name: Some(name.into()),
+            transport,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn transports() -> Vec<Transport> {
+    if cfg!(target_os = "linux") {
+        vec![Transport::Socket, Transport::SharedMemory]
+    } else {
+        vec![Transport::Socket]
+    }
+}
+
+#[test]
+fn peers_publish_subscribe_and_request_through_the_server() {
+    for transport in transports() {
+        let (_dir, bus, server) = serve();
+        let alice = connect(&server, "alice", transport);
+        let bob = connect(&server, "bob", transport);
+
+        let news = bob.subscribe("news.>").unwrap();
+        bob.flush(T).unwrap();
+        alice.publish("news.today", &b"hello"[..]).unwrap();
+        let got = news.recv(T).unwrap();
+        assert_eq!(
+            (&got.payload[..], got.sender.as_str()),
+            (&b"hello"[..], "alice")
+        );
+
+        // In-process subscribers see peer traffic and vice versa.
+        bus.publish("news.local", &b"from the host"[..]).unwrap();
+        assert_eq!(&news.recv(T).unwrap().payload[..], b"from the host");
+        let local = bus.subscribe("news.>").unwrap();
+        alice.publish("news.peer", &b"x"[..]).unwrap();
+        assert_eq!(local.recv(T).unwrap().sender, "alice");
+        assert_eq!(&news.recv(T).unwrap().payload[..], b"x");
+
+        // A sid header from a peer is not trusted: bob's copy carries
+        // the server's, for bob's own subscription.
+        let forged = Envelope::new("msg", "news.forged", &b"f"[..]).with_header("sid", "0");
+        alice.send(&forged).unwrap();
+        let got = news.recv(T).unwrap();
+        assert_eq!(&got.payload[..], b"f");
+        assert_eq!(got.header("sid"), Some(news.sid().to_string().as_str()));
+
+        let service = bob.subscribe("svc.upper").unwrap();
+        bob.flush(T).unwrap();
+        let responder = std::thread::spawn(move || {
+            let request = service.recv(T).unwrap();
+            bob.reply(&request, request.payload.to_ascii_uppercase())
+                .unwrap();
+            bob
+        });
+        let reply = alice.request("svc.upper", &b"hi"[..], T).unwrap();
+        assert_eq!(
+            (&reply.payload[..], reply.sender.as_str()),
+            (&b"HI"[..], "bob")
+        );
+        drop(responder.join().unwrap());
+
+        assert!(matches!(
+            alice.request("svc.nobody", &b""[..], T),
+            Err(ClientError::NoResponders { .. })
+        ));
+        let stats = server.stats();
+        assert!(
+            stats
+                .peers
+                .iter()
+                .any(|p| p.name == "alice" && p.frames_in > 0)
+        );
+    }
+}
+
+#[test]
+fn concurrent_requesters_each_get_their_own_replies() {
+    for transport in transports() {
+        let (_dir, bus, server) = serve();
+        let _double = bus
+            .serve("svc.double", |r| {
+                let n = u32::from_be_bytes(r.payload[..4].try_into().ok()?);
+                Some((n * 2).to_be_bytes().to_vec().into())
+            })
+            .unwrap();
+        let client = Arc::new(connect(&server, "many", transport));
+        let news = client.subscribe("news").unwrap();
+        client.flush(T).unwrap();
+        let threads: Vec<_> = (0..4u32)
+            .map(|t| {
+                let client = client.clone();
+                std::thread::spawn(move || {
+                    for i in 0..200u32 {
+                        let n = t * 1000 + i;
+                        let reply = client
+                            .request("svc.double", n.to_be_bytes().to_vec(), T)
+                            .unwrap();
+                        assert_eq!(reply.payload[..], (n * 2).to_be_bytes());
+                    }
+                })
+            })
+            .collect();
+        // Messages for subscriptions still arrive while requesters read.
+        for i in 0..50u8 {
+            bus.publish("news", vec![i]).unwrap();
+        }
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        for i in 0..50u8 {
+            assert_eq!(news.recv(T).unwrap().payload[..], [i]);
+        }
+    }
+}
+
+#[test]
+fn queue_groups_spread_work_across_peers() {
+    let (_dir, bus, server) = serve();
+    let workers: Vec<Client> = (0..2)
+        .map(|i| connect(&server, &format!("worker-{i}"), Transport::Socket))
+        .collect();
+    let subs: Vec<_> = workers
+        .iter()
+        .map(|w| {
+            let sub = w.queue_subscribe("jobs", "workers").unwrap();
+            w.flush(T).unwrap();
+            sub
+        })
+        .collect();
+    for i in 0..10u8 {
+        assert_eq!(bus.publish("jobs", vec![i]).unwrap(), 1);
+    }
+    let mut counts = [0, 0];
+    let until = std::time::Instant::now() + T;
+    while counts.iter().sum::<usize>() < 10 && std::time::Instant::now() < until {
+        for (sub, count) in subs.iter().zip(&mut counts) {
+            if sub.recv(Duration::from_millis(1)).is_ok() {
+                *count += 1;
+            }
+        }
+    }
+    assert_eq!(counts, [5, 5]);
+}
+
+#[test]
+fn each_subscription_of_a_peer_counts_its_own_deliveries() {
+    let (_dir, bus, server) = serve();
+    let peer = connect(&server, "counted", Transport::Socket);
+    let (a, b) = (peer.subscribe("a").unwrap(), peer.subscribe("b").unwrap());
+    peer.flush(T).unwrap();
+    for subject in ["a", "a", "a", "b"] {
+        bus.publish(subject, &b""[..]).unwrap();
+    }
+    for _ in 0..3 {
+        a.recv(T).unwrap();
+    }
+    b.recv(T).unwrap();
+    let delivered: Vec<(String, u64)> = server
+        .stats()
+        .bus
+        .subscriptions
+        .into_iter()
+        .filter(|s| s.endpoint == "counted" && !s.pattern.starts_with("_inbox."))
+        .map(|s| (s.pattern, s.delivered))
+        .collect();
+    assert_eq!(delivered, [("a".to_string(), 3), ("b".to_string(), 1)]);
+}
+
+#[test]
+fn a_departing_peer_is_announced_and_its_subscriptions_removed() {
+    for transport in transports() {
+        let (_dir, bus, server) = serve();
+        let downs = bus.subscribe("bus.peer.down").unwrap();
+        let peer = connect(&server, "leaver", transport);
+        let _sub = peer.subscribe("a.b").unwrap();
+        peer.flush(T).unwrap();
+        assert_eq!(bus.publish("a.b", &b""[..]).unwrap(), 1);
+        drop(peer);
+        let down = PeerDown::from_envelope(&downs.recv(T).unwrap()).unwrap();
+        assert_eq!(down.peer, "leaver");
+        assert_eq!(bus.publish("a.b", &b""[..]).unwrap(), 0);
+        assert!(server.peers().is_empty());
+    }
+}
+
+#[test]
+fn a_malformed_frame_closes_only_that_peer() {
+    let (_dir, bus, server) = serve();
+    let downs = bus.subscribe("bus.peer.down").unwrap();
+    let good = connect(&server, "good", Transport::Socket);
+    let sub = good.subscribe("ok").unwrap();
+    good.flush(T).unwrap();
+
+    let mut bad = Stream::connect(socket_name(server.path()).unwrap()).unwrap();
+    let hello = Hello {
+        peer: "bad".into(),
+        shared_memory: false,
+    };
+    write_message(&mut bad, &hello).unwrap();
+    bad.write_all(&[0, 0, 0, 3, 1, 0xc1, 0xc1]).unwrap();
+    let down = PeerDown::from_envelope(&downs.recv(T).unwrap()).unwrap();
+    assert_eq!(down.peer, "bad");
+    assert!(down.reason.contains("malformed"), "{}", down.reason);
+
+    bus.publish("ok", &b"still here"[..]).unwrap();
+    assert_eq!(&sub.recv(T).unwrap().payload[..], b"still here");
+}
+
+#[test]
+fn a_second_peer_with_a_taken_name_is_refused() {
+    let (_dir, _bus, server) = serve();
+    let _first = connect(&server, "same", Transport::Socket);
+    let err = Client::connect_with(
+        server.path(),
+        ClientOptions {
+            name: Some("same".into()),
+            ..Default::default()
+        },
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("already connected"), "{err}");
+}
+
+#[test]
+fn a_live_server_is_not_replaced_but_a_stale_socket_is() {
+    let (dir, bus, server) = serve();
+    let err = BusServer::bind(&bus, server.path(), ServerOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, ServerError::InUse(_)));
+    drop(server);
+    let stale = dir.path().join("stale.sock");
+    std::fs::write(&stale, b"").unwrap();
+    BusServer::bind(&bus, &stale, ServerOptions::default()).unwrap();
+}
