@@ -398,14 +398,16 @@ fn record_put(
             meta.pinned
         ],
     )?;
-    if new.fresh {
-        // The object file was written anew, so wherever the content was
-        // before (trash, an archive tier), it is hot now.
-        tx.execute(
-            "UPDATE artifacts SET placement = 'hot', placed_ms = ?2 WHERE id = ?1",
-            params![new.id, new.now_ms],
-        )?;
-    }
+    // The object file is in the hot tree now, written anew or found there:
+    // wherever the row said the content was (trash, an archive tier), it is
+    // hot. A trashed row beside a found file is a read that brought the
+    // content back while a clean trashed it; left trashed, the purge would
+    // forget an artifact this put was told is stored.
+    tx.execute(
+        "UPDATE artifacts SET placement = 'hot', placed_ms = ?2
+         WHERE id = ?1 AND (?3 OR placement = 'trashed')",
+        params![new.id, new.now_ms, new.fresh],
+    )?;
     for tag in &meta.tags {
         tx.execute(
             "INSERT OR IGNORE INTO tags (id, tag) VALUES (?1, ?2)",

@@ -209,8 +209,11 @@ impl Shelf for ArtifactStore {
             if now.as_ref() != Some(seen) {
                 return Ok::<_, StaleError>(false);
             }
-            move_content()?;
+            // The row first: if the move then fails, the transaction rolls
+            // back and nothing changed; only a failed commit after the move
+            // can leave the content in the trash under a live row.
             self.catalog.trashed_in(tx, &seen.id, at_ms)?;
+            move_content()?;
             Ok(true)
         })?;
         if trashed {

@@ -365,15 +365,22 @@ impl ArtifactStore {
 
     /// Pins artifact `id` against retention, or unpins it. Pinned
     /// artifacts stay hot, so pinning an archived one brings it back.
+    /// A trashed artifact must be brought back with undo first.
     pub fn pin(&self, id: &str, pinned: bool) -> Result<(), ArtifactError> {
+        let location = self.catalog.location(id)?;
+        if pinned && location == Some(meta::Location::Trashed) {
+            return Err(ArtifactError::Invalid(format!(
+                "artifact {id} is in the trash: undo the delete before pinning it"
+            )));
+        }
         self.catalog.set_pinned(id, pinned)?;
         if pinned
-            && matches!(
-                self.catalog.location(id)?,
-                Some(meta::Location::Warm | meta::Location::Cold)
-            )
+            && matches!(location, Some(meta::Location::Warm | meta::Location::Cold))
+            && let Err(e) = self.rehydrate(id)
         {
-            self.rehydrate(id)?;
+            // The pin holds and keeps it from deletion; the next read
+            // brings it back.
+            tracing::warn!(id, "pinned, but could not bring it back from its tier: {e}");
         }
         Ok(())
     }

@@ -52,7 +52,19 @@ pub struct TierStore {
     /// The cold object store.
     cold: Arc<dyn ObjectStore>,
     /// Runs the object store's futures; current-thread, owned by this store.
-    runtime: tokio::runtime::Runtime,
+    /// Taken only by `drop`.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for TierStore {
+    /// Dropping a runtime blocks, which panics inside another runtime (an
+    /// async host dropping its store); this one runs no tasks of its own,
+    /// so it is shut down without waiting.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for TierStore {
@@ -82,7 +94,7 @@ impl TierStore {
         Ok(TierStore {
             warm_dir,
             cold,
-            runtime,
+            runtime: Some(runtime),
         })
     }
 
@@ -290,12 +302,13 @@ impl TierStore {
     /// reading an archived artifact), where blocking on another runtime
     /// panics; there the future runs on a scoped thread of its own.
     fn block_on<T: Send>(&self, future: impl Future<Output = T> + Send) -> T {
+        let runtime = self.runtime.as_ref().expect("only drop takes the runtime");
         if tokio::runtime::Handle::try_current().is_err() {
-            return self.runtime.block_on(future);
+            return runtime.block_on(future);
         }
         std::thread::scope(|scope| {
             scope
-                .spawn(|| self.runtime.block_on(future))
+                .spawn(|| runtime.block_on(future))
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })

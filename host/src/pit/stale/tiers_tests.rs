@@ -77,6 +77,8 @@ fn the_cold_tier_works_from_inside_an_async_runtime() {
         assert_eq!(tiers.restore(&id, &out).unwrap(), Tier::Cold);
         assert_eq!(std::fs::read(&out).unwrap(), bytes);
         tiers.remove(&id, Tier::Cold).unwrap();
+        // Dropped here too, as an async host drops its store.
+        drop(tiers);
     });
 }
 

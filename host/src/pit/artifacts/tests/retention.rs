@@ -129,6 +129,15 @@ fn a_deletion_decided_before_a_put_pin_or_read_of_the_artifact_is_dropped() {
         .unwrap();
     assert!(trashed && moved);
     assert_eq!(store.info(&id).unwrap().location, Location::Trashed);
+    let error = store.pin(&id, true).unwrap_err().to_string();
+    assert!(error.contains("is in the trash"), "{error}");
+
+    // The closure left the hot file in place, as a read racing the clean
+    // would: storing the content again finds it there and makes the row
+    // hot, so the purge will not forget what this put was told is stored.
+    let again = store.put_reader(&b"doomed"[..]).unwrap();
+    assert!(again.deduplicated);
+    assert_eq!(store.info(&id).unwrap().location, Location::Hot);
 }
 
 #[test]
