@@ -204,6 +204,13 @@ fn missing(f: &ArtifactFacts) -> Done {
     })
 }
 
+/// The hot object file of `f` and its size, if it is there.
+fn hot_file(shelf: &dyn Shelf, f: &ArtifactFacts) -> Option<(std::path::PathBuf, u64)> {
+    let hot = shelf.object_path(&f.id);
+    let size = std::fs::metadata(&hot).ok()?.len();
+    Some((hot, size))
+}
+
 /// Why a deletion decided on a snapshot was dropped.
 const CHANGED: Done = Done::Skipped("stored again, read, pinned or moved since the decision");
 
@@ -217,8 +224,7 @@ fn archive_one(
     let id = &f.id;
     match f.tier {
         Tier::Hot => {
-            let hot = shelf.object_path(id);
-            let Ok(meta) = std::fs::metadata(&hot) else {
+            let Some((hot, size)) = hot_file(shelf, f) else {
                 return Ok(missing(f));
             };
             tiers.archive(id, &hot, target)?;
@@ -228,7 +234,7 @@ fn archive_one(
             shelf.set_placement(id, Placement::Tier(target))?;
             std::fs::remove_file(&hot)
                 .map_err(|e| StaleError::io("removing archived hot file", &hot, e))?;
-            Ok(Done::Freed(meta.len()))
+            Ok(Done::Freed(size))
         }
         Tier::Warm if target == Tier::Cold => {
             if !tiers.contains(id, Tier::Warm)? {
@@ -253,13 +259,12 @@ fn delete_one(
     let id = &f.id;
     match f.tier {
         Tier::Hot => {
-            let hot = shelf.object_path(id);
-            let Ok(meta) = std::fs::metadata(&hot) else {
+            let Some((hot, size)) = hot_file(shelf, f) else {
                 return Ok(missing(f));
             };
             let mut move_hot = || trash.put(id, &hot, now_ms).map(drop);
             Ok(if shelf.trash_if_unchanged(f, now_ms, &mut move_hot)? {
-                Done::Freed(meta.len())
+                Done::Freed(size)
             } else {
                 CHANGED
             })

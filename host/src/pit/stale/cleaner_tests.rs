@@ -118,16 +118,9 @@ fn base(created_days_ago: i64, accesses: u64) -> ArtifactFacts {
     ArtifactFacts {
         id: String::new(),
         size: 0,
-        content_type: None,
         created_ms: NOW - created_days_ago * DAY_MS,
-        last_access_ms: None,
         access_count: accesses,
-        quality: 0.5,
-        tags: vec![],
-        pinned: false,
-        references: 0,
-        copies: 1,
-        tier: Tier::Hot,
+        ..crate::pit::stale::score::tests::facts(0)
     }
 }
 
