@@ -156,3 +156,14 @@ pub fn node_report<'r>(
         .find(|n| n.id == id)
         .unwrap_or_else(|| panic!("no node '{id}' in the report"))
 }
+
+/// Fails, with the run's error, unless the run completed.
+#[track_caller]
+pub fn assert_completed(report: &symphony_host::RunReport) {
+    assert_eq!(
+        report.state,
+        symphony_host::ExecutionState::Completed,
+        "{:?}",
+        report.error
+    );
+}

@@ -2,8 +2,8 @@
 //! the run, versioned per node, linked to what they were computed from.
 
 use serde_json::{Value, json};
-use symphony_host::{ExecutionState, ListQuery, RunOptions, RunReport, SearchQuery, Workflow};
-use symphony_tests::{TestHost, bare_host, with_hostile};
+use symphony_host::{ListQuery, RunOptions, RunReport, SearchQuery, Workflow};
+use symphony_tests::{TestHost, assert_completed, bare_host, with_hostile};
 
 /// A node of the hostile fixture that outputs `label`.
 fn labelled(id: &str, label: &str) -> Value {
@@ -24,12 +24,7 @@ fn run(host: &TestHost, options: RunOptions) -> RunReport {
     let report = host
         .run_with_options(&chain(), &json!({"question": "why"}), options, &mut |_| {})
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     report
 }

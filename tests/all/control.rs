@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use symphony_host::{ExecutionState, MergeMode, NodeState, RunReport, Workflow};
-use symphony_tests::{examples_dir, host, node_report};
+use symphony_tests::{assert_completed, examples_dir, host, node_report};
 
 fn state(report: &RunReport, id: &str) -> NodeState {
     node_report(report, id).state
@@ -33,12 +33,7 @@ fn the_router_example_branches_merges_and_maps() {
         ),
     ] {
         let report = host.run(&workflow, &json!({"text": text})).unwrap();
-        assert_eq!(
-            report.state,
-            ExecutionState::Completed,
-            "{:?}",
-            report.error
-        );
+        assert_completed(&report);
         assert_eq!(state(&report, ran), NodeState::Completed);
         assert_eq!(state(&report, skipped), NodeState::Skipped);
         assert_eq!(state(&report, "reply"), NodeState::Completed);
@@ -79,12 +74,7 @@ fn port_edges_feed_named_inputs_and_types_are_checked() {
             &json!({"text": "Rust makes fast tools. Fast tools help."}),
         )
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     let output = report.output.unwrap();
     assert_eq!(output["words"].as_array().unwrap().len(), 2, "{output}");
     assert_eq!(output["mood"], "positive");
@@ -135,12 +125,7 @@ fn a_merge_of_all_keeps_the_paths_that_ran() {
     let report = host
         .run(&workflow, &json!({"text": "Awful, broken, terrible."}))
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(
         report.output,
         Some(json!({"comfort": {"comfort": "negative"}}))
@@ -169,12 +154,7 @@ fn a_map_runs_its_body_per_element_and_names_the_element_that_fails() {
             &json!({"reviews": ["Great and lovely.", "Terrible, broken.", ""]}),
         )
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(
         report.output,
         Some(json!([{"label": "positive"}, {"label": "negative"}, {"label": "neutral"}]))
@@ -220,12 +200,7 @@ fn when_no_case_holds_the_branch_feeds_nobody_but_still_orders() {
     let report = host
         .run(&workflow, &json!({"text": "Lovely and great."}))
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(state(&report, "escalate"), NodeState::Skipped);
     assert_eq!(state(&report, "audit"), NodeState::Completed);
     assert_eq!(
@@ -266,12 +241,7 @@ fn an_absent_optional_output_skips_its_path_and_control_edges_still_order() {
     let mut workflow = workflow;
     workflow.nodes[0].outputs[1].required = false;
     let report = host.run(&workflow, &json!({"text": "Fine work."})).unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(state(&report, "shorten"), NodeState::Skipped);
     assert_eq!(state(&report, "tidy"), NodeState::Completed);
     assert_eq!(
@@ -294,12 +264,7 @@ fn a_root_with_one_input_port_takes_the_run_input_there() {
         .build()
         .unwrap();
     let report = host.run(&workflow, &json!(["a", "b"])).unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(report.output, Some(json!([{"word": "a"}, {"word": "b"}])));
     let report = host.run(&workflow, &json!(["a", 2])).unwrap();
     assert_eq!(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use symphony_host::{
     ExecEvent, ExecutionState, NodeState, RunControl, RunOptions, RunReport, Workflow,
 };
-use symphony_tests::{TestHost, bare_host, node_report, with_hostile};
+use symphony_tests::{TestHost, assert_completed, bare_host, node_report, with_hostile};
 
 /// A host with the hostile fixture loaded (up to 8 instances, with fuel
 /// enough that a spinning node meets its deadline first).
@@ -82,12 +82,7 @@ fn independent_nodes_run_at_the_same_time_up_to_the_limit() {
         json!({}),
     );
     let report = run(&host, &wf, with_concurrency(2));
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert!(
         overlap(span(&report, "a"), span(&report, "b")),
         "a and b ran one after the other: {:?} {:?}",
@@ -123,12 +118,7 @@ fn a_node_that_fails_twice_then_succeeds_is_retried_with_backoff() {
     let report = host
         .run_with_options(&wf, &json!({"passed": true}), options, &mut |_| {})
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(report.output, Some(json!({"passed": true})));
     assert_eq!(node_report(&report, "flaky").attempts, 3);
     let mut retried = Vec::new();
@@ -184,12 +174,7 @@ fn a_node_past_its_timeout_is_interrupted_and_its_fallback_used() {
     spin["recovery"] = json!({"fallback": "too slow"});
     let wf = workflow(vec![spin], &[], json!({}));
     let report = run(&host, &wf, RunOptions::default());
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(report.output, Some(json!("too slow")));
     let recovered = node_report(&report, "spin").recovered.clone().unwrap();
     assert!(recovered.contains("fallback value"), "{recovered}");
@@ -210,12 +195,7 @@ fn a_trapping_node_runs_its_fallback_node_or_is_skipped_with_a_default() {
         json!({}),
     );
     let report = run(&host, &wf, RunOptions::default());
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(report.output, Some(json!("from backup")));
     let recovered = node_report(&report, "panics").recovered.clone().unwrap();
     assert!(
@@ -229,12 +209,7 @@ fn a_trapping_node_runs_its_fallback_node_or_is_skipped_with_a_default() {
     let next = node("next", json!({"mode": "echo"}));
     let wf = workflow(vec![panics, next], &[("panics", "next")], json!({}));
     let report = run(&host, &wf, RunOptions::default());
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(node_report(&report, "panics").state, NodeState::Skipped);
     assert_eq!(report.output, Some(json!([1, 2])));
 }
@@ -347,12 +322,7 @@ fn a_paused_run_starts_no_node_until_resumed() {
         control.resume().unwrap();
         events.wait_for(started("b"));
     });
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
 }
 
 #[test]
@@ -453,12 +423,7 @@ fn a_failed_run_resumes_from_its_checkpoint_without_rerunning_finished_nodes() {
     };
     let resumed = host.resume(&failed.run_id, options, &mut |_| {}).unwrap();
     assert_eq!(control.state(), ExecutionState::Completed);
-    assert_eq!(
-        resumed.state,
-        ExecutionState::Completed,
-        "{:?}",
-        resumed.error
-    );
+    assert_completed(&resumed);
     assert!(resumed.resumed);
     assert_eq!(resumed.run_id, failed.run_id);
     let first = node_report(&resumed, "first");
@@ -523,12 +488,7 @@ fn a_node_restarting_from_the_checkpoint_keeps_the_nodes_before_it() {
         json!({}),
     );
     let report = run(&host, &wf, with_concurrency(1));
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     let first = node_report(&report, "first");
     assert!(first.restored && first.attempts == 1, "{first:?}");
     assert_eq!(node_report(&report, "flaky").attempts, 2);
@@ -587,12 +547,7 @@ fn ten_thousand_wasm_operator_nodes_complete() {
     let report = host
         .run_with_options(&wf, &json!({"x": 1}), RunOptions::default(), &mut |_| {})
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(report.progress.done(), 10_000);
     assert_eq!(report.metrics.by_kind["operator"].nodes, 10_000);
     let output = report.output.unwrap();
@@ -619,12 +574,7 @@ fn a_hundred_thousand_trivial_nodes_complete_with_checkpoints_and_memory_reporte
     let report = host
         .run_with_options(&wf, &json!(1), RunOptions::default(), &mut |_| {})
         .unwrap();
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(report.progress.done(), 100_000);
     let status = host.runs().unwrap().status(&report.run_id).unwrap();
     assert_eq!(status.summary.completed, 100_000);

@@ -1,8 +1,8 @@
 //! The demo workflow end to end, output included.
 
 use serde_json::{Value, json};
-use symphony_host::{ExecutionState, NodeState, Workflow, render_text};
-use symphony_tests::{examples_dir, host};
+use symphony_host::{NodeState, Workflow, render_text};
+use symphony_tests::{assert_completed, examples_dir, host};
 
 fn demo_input() -> Value {
     let text = std::fs::read_to_string(examples_dir().join("workflows/demo-input.json")).unwrap();
@@ -15,12 +15,7 @@ fn demo_workflow_produces_the_expected_brief() {
     let workflow = Workflow::from_file(examples_dir().join("workflows/demo.json")).unwrap();
     let report = host.run(&workflow, &demo_input()).unwrap();
 
-    assert_eq!(
-        report.state,
-        ExecutionState::Completed,
-        "{:?}",
-        report.error
-    );
+    assert_completed(&report);
     assert_eq!(
         report.output,
         Some(json!({

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use symphony_host::{ExecutionState, TemplateLibrary};
-use symphony_tests::{examples_dir, host};
+use symphony_tests::{assert_completed, examples_dir, host};
 
 const REVIEW: &str = "The editor is fast and great. Search is fast. Plugins are fast, \
                       stable and great. The editor never crashes.";
@@ -24,12 +24,7 @@ fn a_review_triage_template_runs_with_its_parameters() {
         let workflow = template.instantiate(&params).unwrap();
         assert_eq!(workflow.name, "review-triage: the editor");
         let report = host.run(&workflow, &json!(REVIEW)).unwrap();
-        assert_eq!(
-            report.state,
-            ExecutionState::Completed,
-            "{:?}",
-            report.error
-        );
+        assert_completed(&report);
         let output = report.output.unwrap();
         assert_eq!(
             output["tags"].as_array().unwrap().len(),

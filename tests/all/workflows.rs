@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use symphony_host::{ExecutionState, NodeState, Workflow};
-use symphony_tests::{examples_dir, host, node_report};
+use symphony_tests::{assert_completed, examples_dir, host, node_report};
 
 #[test]
 fn every_example_workflow_validates_and_runs() {
@@ -201,12 +201,7 @@ fn conditional_edges_run_one_branch_and_skip_the_other_with_its_dependents() {
         ("Lovely work, great and wonderful, thank you.", false),
     ] {
         let report = host.run(&workflow, &json!({"text": text})).unwrap();
-        assert_eq!(
-            report.state,
-            ExecutionState::Completed,
-            "{:?}",
-            report.error
-        );
+        assert_completed(&report);
         let state = |id: &str| node_report(&report, id).state;
         let states = (state("escalate"), state("notify"), state("archive"));
         let output = report.output.clone().unwrap();
