@@ -324,11 +324,7 @@ impl Bus {
         timeout: Duration,
     ) -> Result<Envelope, BusError> {
         validate_subject(subject).map_err(BusError::InvalidSubject)?;
-        let inbox = format!(
-            "_inbox.{}.{}",
-            self.name,
-            self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
-        );
+        let inbox = self.inbox();
         let replies = self.subscribe_with(
             &inbox,
             SubscribeOptions {
@@ -350,6 +346,84 @@ impl Bus {
             subject: subject.to_string(),
             timeout,
         })
+    }
+
+    /// Publishes from async code (a guest's host call): like
+    /// [`Bus::publish`], but when a subscriber may make the publisher wait
+    /// (a queue with [`SlowPolicy::Block`], an in-process handler) the
+    /// delivery runs on a blocking-pool thread, so the calling task is never
+    /// blocked and can be dropped meanwhile. Must be polled inside a tokio
+    /// runtime.
+    pub(crate) async fn publish_async(
+        &self,
+        subject: &str,
+        payload: impl Into<Bytes>,
+    ) -> Result<usize, BusError> {
+        validate_subject(subject).map_err(BusError::InvalidSubject)?;
+        let envelope =
+            Envelope::new(symphony_protocol::MSG, subject, payload).from_sender(&*self.name);
+        Ok(self.send_async(envelope).await)
+    }
+
+    /// Routes `envelope` without blocking the calling task (see
+    /// [`Bus::publish_async`]).
+    async fn send_async(&self, envelope: Envelope) -> usize {
+        let targets = self.inner.targets(&envelope.subject);
+        if !targets.iter().any(|route| route.target.may_block()) {
+            return self.inner.deliver(envelope, &targets);
+        }
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.deliver(envelope, &targets))
+            .await
+            // A handler that panicked delivered nothing.
+            .unwrap_or(0)
+    }
+
+    /// [`Bus::request`] from async code: the request is sent as
+    /// [`Bus::publish_async`] sends, and the reply awaited without blocking
+    /// the calling task. Must be polled inside a tokio runtime.
+    pub(crate) async fn request_async(
+        &self,
+        subject: &str,
+        payload: impl Into<Bytes>,
+        timeout: Duration,
+    ) -> Result<Envelope, BusError> {
+        validate_subject(subject).map_err(BusError::InvalidSubject)?;
+        let inbox = self.inbox();
+        let (sender, reply) = tokio::sync::oneshot::channel();
+        let _route = self.add_route(
+            &inbox,
+            None,
+            None,
+            Arc::new(ReplySlot(std::sync::Mutex::new(Some(sender)))),
+        )?;
+        let request = Envelope::new(symphony_protocol::MSG, subject, payload)
+            .from_sender(&*self.name)
+            .reply_to(inbox);
+        if self.send_async(request).await == 0 {
+            return Err(BusError::NoResponders {
+                subject: subject.to_string(),
+            });
+        }
+        match tokio::time::timeout(timeout, reply).await {
+            Ok(Ok(reply)) => {
+                self.inner.record_deliveries([&reply]);
+                Ok(reply)
+            }
+            _ => Err(BusError::Timeout {
+                subject: subject.to_string(),
+                timeout,
+            }),
+        }
+    }
+
+    /// A fresh reply subject private to one request.
+    fn inbox(&self) -> String {
+        format!(
+            "_inbox.{}.{}",
+            self.name,
+            self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     /// Answers `request` on its reply subject; returns whether anyone was
@@ -407,35 +481,40 @@ impl BusInner {
     /// each matching queue group. Queues are offered outside the route lock
     /// so a blocking subscriber never holds up subscribe or unsubscribe.
     fn route(&self, envelope: Envelope) -> usize {
+        let targets = self.targets(&envelope.subject);
+        self.deliver(envelope, &targets)
+    }
+
+    /// The routes a message on `subject` goes to: every matching plain
+    /// subscription and one member of each matching queue group.
+    fn targets(&self, subject: &str) -> Vec<Arc<Route>> {
         let mut targets: Vec<Arc<Route>> = Vec::new();
-        {
-            let routes = self.read_routes();
-            let mut groups: Vec<(&Group, Vec<&Arc<Route>>)> = Vec::new();
-            let matching = routes
-                .exact
-                .get(&envelope.subject)
-                .into_iter()
-                .flatten()
-                .chain(
-                    routes
-                        .wild
-                        .iter()
-                        .filter(|r| subject_matches(&r.pattern, &envelope.subject)),
-                );
-            for route in matching {
-                match &route.group {
-                    None => targets.push(route.clone()),
-                    Some(group) => match groups.iter_mut().find(|(g, _)| g.name == group.name) {
-                        Some((_, members)) => members.push(route),
-                        None => groups.push((group, vec![route])),
-                    },
-                }
-            }
-            for (group, members) in groups {
-                let pick = group.next.fetch_add(1, Ordering::Relaxed) % members.len();
-                targets.push(members[pick].clone());
+        let routes = self.read_routes();
+        let mut groups: Vec<(&Group, Vec<&Arc<Route>>)> = Vec::new();
+        let matching = routes.exact.get(subject).into_iter().flatten().chain(
+            routes
+                .wild
+                .iter()
+                .filter(|r| subject_matches(&r.pattern, subject)),
+        );
+        for route in matching {
+            match &route.group {
+                None => targets.push(route.clone()),
+                Some(group) => match groups.iter_mut().find(|(g, _)| g.name == group.name) {
+                    Some((_, members)) => members.push(route),
+                    None => groups.push((group, vec![route])),
+                },
             }
         }
+        for (group, members) in groups {
+            let pick = group.next.fetch_add(1, Ordering::Relaxed) % members.len();
+            targets.push(members[pick].clone());
+        }
+        targets
+    }
+
+    /// Offers `envelope` to `targets`; returns how many took it.
+    fn deliver(&self, envelope: Envelope, targets: &[Arc<Route>]) -> usize {
         let counters = self.metrics.subject(&envelope.subject);
         let bytes = envelope.payload.len();
         let (mut delivered, mut dropped, mut closed) = (0, 0, false);
@@ -512,6 +591,33 @@ impl BusInner {
             self.metrics
                 .record_latency(now.saturating_sub(envelope.timestamp_us));
         }
+    }
+}
+
+/// Where an async request's one reply goes.
+struct ReplySlot(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Envelope>>>);
+
+impl Target for ReplySlot {
+    fn offer(&self, (_, envelope): queue::Item) -> Offer {
+        let sender = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // A second reply, or one after the requester gave up, is dropped.
+        match sender.map(|sender| sender.send(envelope).is_ok()) {
+            Some(true) => Offer::Queued,
+            _ => Offer::Dropped,
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        // The request's route guard removes it.
+        false
+    }
+
+    fn pending(&self) -> usize {
+        0
+    }
+
+    fn may_block(&self) -> bool {
+        false
     }
 }
 

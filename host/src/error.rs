@@ -91,6 +91,15 @@ pub enum Error {
     },
 }
 
+/// " while waiting in a host call: X" for a call stopped while it waited.
+fn waiting_in(waiting: &Option<String>) -> String {
+    match waiting {
+        Some(wait) if wait.starts_with("for ") => format!(" while it waited {wait}"),
+        Some(wait) => format!(" while waiting in a host call: {wait}"),
+        None => String::new(),
+    }
+}
+
 fn list_or_none(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_string()
@@ -130,8 +139,8 @@ pub enum LoadError {
     /// The component exports none of the Symphony worlds.
     #[error(
         "{path} does not implement a Symphony extension world: it exports [{}], but an extension \
-         exports one of symphony:extension/instrument@0.1.0, operator@0.1.0 or addon@0.1.0 \
-         together with symphony:extension/lifecycle@0.1.0",
+         exports one of symphony:extension/instrument, operator or addon together with \
+         symphony:extension/lifecycle, at version 0.1.x",
         .exports.join(", ")
     )]
     UnknownWorld {
@@ -221,8 +230,12 @@ pub enum CallError {
         /// The fuel the call had.
         fuel: u64,
     },
-    /// The call ran past its deadline.
-    #[error("{extension}.{function} ran past its {deadline:?} deadline and was stopped")]
+    /// The call ran past its deadline: stopped in its own code, or while
+    /// it waited in a host call (`waiting` says which).
+    #[error(
+        "{extension}.{function} ran past its {deadline:?} deadline and was stopped{}",
+        waiting_in(.waiting)
+    )]
     Deadline {
         /// The extension.
         extension: String,
@@ -230,6 +243,11 @@ pub enum CallError {
         function: &'static str,
         /// The deadline the call had.
         deadline: Duration,
+        /// The host call it was waiting in when stopped, e.g.
+        /// `wasi:clocks/monotonic-clock.subscribe-duration (through
+        /// wasi:io/poll.[method]pollable.block)`; `None` when it was running
+        /// its own code.
+        waiting: Option<String>,
     },
     /// The instance tried to grow its memory past its limit.
     #[error(
@@ -249,12 +267,18 @@ pub enum CallError {
     /// The caller stopped the call while it ran (a cancelled workflow
     /// run); the instance is dropped. Not the extension's fault, so it does
     /// not count towards quarantine.
-    #[error("{extension}.{function} was interrupted: its caller stopped it")]
+    #[error(
+        "{extension}.{function} was interrupted: its caller stopped it{}",
+        waiting_in(.waiting)
+    )]
     Interrupted {
         /// The extension.
         extension: String,
         /// The exported function.
         function: &'static str,
+        /// What it was waiting for when stopped (a host call, or a free
+        /// instance); `None` when it was running its own code.
+        waiting: Option<String>,
     },
     /// The guest trapped (a panic, an unreachable, an out-of-bounds access).
     #[error("{extension}.{function} trapped: {message}")]

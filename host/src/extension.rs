@@ -16,14 +16,12 @@ mod resolve;
 pub(crate) mod slot;
 mod watch;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 pub use audit::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
 pub use grants::{ArtifactAccess, DirGrant, FsAccess, Grants};
@@ -37,11 +35,12 @@ pub use manifest::{
 };
 pub use metrics::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
 pub(crate) use metrics::{ExtensionMetrics, Histogram};
+pub use node_config::{Interrupt, NodeConfig};
 pub use permissions::{
     Denial, PermissionError, PermissionOutcome, PermissionRequest, Permissions, Prompt,
 };
 pub use policy::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
-pub(crate) use pool::{Demand, InstancePool, PoolSetup, Pooled};
+pub(crate) use pool::{Demand, InstancePool, PoolSetup, Pooled, Wait};
 pub use reload::ReloadReport;
 pub use resolve::{
     Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
@@ -52,7 +51,7 @@ pub use watch::{ReloadEvent, SETTLE, Watcher};
 
 use crate::CallError;
 use crate::pit::pool::PoolManager;
-use crate::runtime::{ExtensionContext, Instance, WorldPre, wit};
+use crate::runtime::{ExtensionContext, Instance, WorldPre, block_on, wit};
 
 /// The three kinds of extension, one WIT world each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -86,9 +85,9 @@ impl ExtensionKind {
     /// The WIT interface the kind exports.
     pub fn interface(self) -> &'static str {
         match self {
-            ExtensionKind::Instrument => "symphony:extension/instrument@0.1.0",
-            ExtensionKind::Operator => "symphony:extension/operator@0.1.0",
-            ExtensionKind::Addon => "symphony:extension/addon@0.1.0",
+            ExtensionKind::Instrument => "symphony:extension/instrument@0.1.1",
+            ExtensionKind::Operator => "symphony:extension/operator@0.1.1",
+            ExtensionKind::Addon => "symphony:extension/addon@0.1.1",
         }
     }
 }
@@ -112,6 +111,8 @@ pub struct Limits {
     /// Instances kept at once; callers beyond it wait up to the deadline.
     /// Default: 8 (Addons: 1, so their UI state stays in one place).
     pub max_instances: usize,
+    /// How much the extension may write to the host log.
+    pub log: LogLimits,
 }
 
 impl Default for Limits {
@@ -121,6 +122,31 @@ impl Default for Limits {
             deadline: Duration::from_secs(10),
             memory: 256 << 20,
             max_instances: 8,
+            log: LogLimits::default(),
+        }
+    }
+}
+
+/// How much one extension may write to the host log, through its `log`
+/// import and its stdout and stderr together: a token bucket of lines.
+/// Lines over the rate are dropped (and counted in a note, at most one a
+/// second); the host never waits for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLimits {
+    /// Lines per second, on average. Default: 100.
+    pub lines_per_second: u32,
+    /// Lines that may come at once after a quiet spell. Default: 500.
+    pub burst: u32,
+    /// Longer lines are cut to this many bytes. Default: 8 KiB.
+    pub line_bytes: usize,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits {
+            lines_per_second: 100,
+            burst: 500,
+            line_bytes: 8 << 10,
         }
     }
 }
@@ -145,156 +171,6 @@ pub enum ExtError {
     /// Anything else.
     #[error("failed: {0}")]
     Failed(String),
-}
-
-/// The configuration of one call: a workflow node's `config` object.
-///
-/// Cheap to clone. Extensions read it through the `host.config` import;
-/// Instruments also receive it whole through `configure`. The text forms are
-/// computed once here, not on every call.
-#[derive(Debug, Clone)]
-pub struct NodeConfig {
-    text: Arc<ConfigText>,
-    /// A deadline tighter than the extension's own, e.g. a workflow node's
-    /// timeout: the call is interrupted when it passes.
-    deadline: Option<Duration>,
-    /// Stops calls while they run when set (a cancelled workflow run).
-    interrupt: Option<Interrupt>,
-}
-
-/// A flag that stops the calls made with it while they run: set it and
-/// each such call ends within a few epoch ticks with
-/// [`CallError::Interrupted`]. Cheap to clone; every clone is the same
-/// flag.
-///
-/// ```
-/// use symphony_host::{Interrupt, NodeConfig};
-///
-/// let stop = Interrupt::new();
-/// let config = NodeConfig::default().with_interrupt(stop.clone());
-/// // ... calls made with `config` on other threads ...
-/// stop.set();
-/// assert!(stop.is_set());
-/// # drop(config);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Interrupt(Arc<std::sync::atomic::AtomicBool>);
-
-impl Interrupt {
-    /// A flag not yet set.
-    pub fn new() -> Self {
-        Interrupt::default()
-    }
-
-    /// Stops every call made with this flag.
-    pub fn set(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Whether it was set.
-    pub fn is_set(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Acquire)
-    }
-}
-
-#[derive(Debug)]
-struct ConfigText {
-    map: Map<String, Value>,
-    /// Each value as `host.config` returns it.
-    values: HashMap<String, String>,
-    /// The whole object as JSON text.
-    json: String,
-}
-
-impl NodeConfig {
-    /// A configuration from a JSON object.
-    pub fn new(map: Map<String, Value>) -> Self {
-        let values = map
-            .iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
-            .collect();
-        let json = Value::Object(map.clone()).to_string();
-        NodeConfig {
-            text: Arc::new(ConfigText { map, values, json }),
-            deadline: None,
-            interrupt: None,
-        }
-    }
-
-    /// The same configuration for calls that stop (with
-    /// [`CallError::Interrupted`]) when `interrupt` is set while they run.
-    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
-        self.interrupt = Some(interrupt);
-        self
-    }
-
-    /// The flag set by [`with_interrupt`](Self::with_interrupt).
-    pub fn interrupt(&self) -> Option<&Interrupt> {
-        self.interrupt.as_ref()
-    }
-
-    /// The same configuration for calls that must end within `deadline`
-    /// (or the extension's own deadline, if that is sooner). The guest is
-    /// interrupted when it passes, and the call fails with
-    /// [`CallError::Deadline`].
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-
-    /// The deadline set by [`with_deadline`](Self::with_deadline).
-    pub fn deadline(&self) -> Option<Duration> {
-        self.deadline
-    }
-
-    /// The value at `key`: strings as they are, anything else as JSON text.
-    pub fn get(&self, key: &str) -> Option<String> {
-        self.text.values.get(key).cloned()
-    }
-
-    /// The whole configuration as JSON text (`{}` when empty).
-    pub fn to_json(&self) -> &str {
-        &self.text.json
-    }
-
-    /// Whether both are the same allocation (cheaper than comparing).
-    pub(crate) fn same_as(&self, other: &NodeConfig) -> bool {
-        Arc::ptr_eq(&self.text, &other.text)
-    }
-}
-
-/// The empty configuration. One shared allocation, so calls without a
-/// config (health checks, addon renders) neither allocate nor count as a
-/// config change.
-impl Default for NodeConfig {
-    fn default() -> Self {
-        static EMPTY: std::sync::OnceLock<NodeConfig> = std::sync::OnceLock::new();
-        EMPTY.get_or_init(|| NodeConfig::new(Map::new())).clone()
-    }
-}
-
-impl PartialEq for NodeConfig {
-    fn eq(&self, other: &Self) -> bool {
-        self.same_as(other) || self.text.map == other.text.map
-    }
-}
-
-impl TryFrom<Value> for NodeConfig {
-    type Error = String;
-
-    fn try_from(value: Value) -> Result<Self, String> {
-        match value {
-            Value::Object(map) => Ok(NodeConfig::new(map)),
-            Value::Null => Ok(NodeConfig::default()),
-            other => Err(format!("config must be a JSON object, got {other}")),
-        }
-    }
 }
 
 /// Options for loading one extension. Defaults: named after the file, no
@@ -366,7 +242,7 @@ impl Extension {
             max: limits.max_instances,
             manager,
             metrics: ctx.metrics.clone(),
-            fuel: limits.fuel,
+            limits,
             deadline_ticks,
         });
         Extension {
@@ -388,32 +264,22 @@ impl Extension {
 
     /// Runs `f` on an instance from the pool with fresh fuel and deadline,
     /// turns a guest `ext-error` into [`CallError::Guest`] and records the
-    /// call in the extension's metrics. An instance whose call trapped is
-    /// dropped, never reused. Hands `f` back, uncalled, when this version
-    /// has stopped serving (a reload replaced it or it was deactivated).
-    pub(crate) fn call<R, F>(
+    /// call in the extension's metrics. The deadline (the extension's, or
+    /// the config's tighter one) and the config's interrupt bound the whole
+    /// call, waits for an instance and in host calls included. An instance
+    /// whose call trapped or was stopped is dropped, never reused. Hands
+    /// `f` back, uncalled, when this version has stopped serving (a reload
+    /// replaced it or it was deactivated).
+    pub(crate) async fn call<R, F>(
         &self,
         function: &'static str,
         config: &NodeConfig,
         f: F,
     ) -> Result<Result<R, CallError>, F>
     where
-        F: FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
+        F: AsyncFnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
     {
         let started = Instant::now();
-        let mut pooled = match self
-            .pool
-            .checkout(Demand::Call, self.limits.deadline, || self.new_instance())
-        {
-            None => return Err(f),
-            Some(Ok(pooled)) => pooled,
-            Some(Err(error)) => {
-                self.ctx
-                    .metrics
-                    .record_call(started.elapsed(), 0, Some(&error));
-                return Ok(Err(error));
-            }
-        };
         // A node's own, tighter deadline interrupts the guest as the
         // extension's would.
         let (deadline_ticks, limits) = match config.deadline() {
@@ -426,26 +292,39 @@ impl Extension {
             ),
             _ => (self.deadline_ticks, &self.limits),
         };
+        let until = started + limits.deadline;
+        let checkout = self.pool.checkout(
+            Demand::Call,
+            Wait {
+                function,
+                until,
+                interrupt: config.interrupt(),
+            },
+            async || self.new_instance().await,
+        );
+        let pooled = match checkout.await {
+            None => return Err(f),
+            Some(Ok(pooled)) => pooled,
+            Some(Err(error)) => {
+                self.ctx
+                    .metrics
+                    .record_call(started.elapsed(), 0, Some(&error));
+                return Ok(Err(error));
+            }
+        };
         if let Some(next) = self.pool.manager().record_use(&self.name) {
             crate::pit::pool::prewarm_in_background(&self.ctx.host, next);
         }
-        let instance = &mut pooled.instance;
-        instance.begin_call(config, self.limits.fuel, deadline_ticks);
-        if config.interrupt().is_some() {
-            instance.interruptible_until(crate::sync::deadline(limits.deadline));
-        }
-        // A panic in a host import unwinds through the guest: the instance
-        // is dropped (and counted as gone) before the panic goes on, or the
-        // pool would wait for it forever.
-        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(instance))) {
-            Ok(result) => result,
-            Err(panic) => {
-                self.pool
-                    .discard(pooled, "a host function panicked during a call".into());
-                std::panic::resume_unwind(panic);
-            }
-        };
+        // Dropped mid-call (the caller's own call was stopped, or a host
+        // import panicked), the guard discards the instance: the pool must
+        // not wait for it forever, nor reuse it.
+        let mut guard = InUse::new(&self.pool, pooled);
+        let instance = guard.instance();
+        instance.begin_call(config, self.limits.fuel, until, deadline_ticks);
+        let result = instance.finish(function, limits, f).await;
         let fuel_used = instance.fuel_used(self.limits.fuel);
+        self.ctx.log.flush();
+        let pooled = guard.take();
         let result = match result {
             Ok(Ok(value)) => {
                 self.release(pooled);
@@ -458,7 +337,7 @@ impl Extension {
                 if self.kind == ExtensionKind::Instrument {
                     // A trap or an unhealthy answer discards the instance;
                     // the call's own error is what the caller needs.
-                    let _ = self.vet(pooled, "after a guest error");
+                    let _ = self.vet(pooled, "after a guest error").await;
                 } else {
                     self.release(pooled);
                 }
@@ -469,7 +348,6 @@ impl Extension {
                 })
             }
             Err(error) => {
-                let error = instance.classify(error, &self.name, function, limits);
                 self.pool.discard(pooled, error.to_string());
                 Err(error)
             }
@@ -488,13 +366,14 @@ impl Extension {
 
     /// Starts one instance ahead of demand, unless one is idle already.
     pub(crate) fn prewarm(&self) -> crate::PrewarmOutcome {
-        self.pool.prewarm(|| self.new_instance())
+        let prewarm = self.pool.prewarm(async || self.new_instance().await);
+        block_on(prewarm).unwrap_or_else(|error| crate::PrewarmOutcome::Failed { error })
     }
 
     /// Creates an instance outside the pool (running its load hooks) and
     /// drops it.
     pub(crate) fn start_and_drop(&self) -> Result<(), CallError> {
-        self.new_instance().map(drop)
+        self.block_on(self.new_instance()).map(drop)
     }
 
     /// Starts serving: creates the first instance (running its `on-load`
@@ -502,11 +381,20 @@ impl Extension {
     /// `state`, the instance first gets a previous version's snapshot.
     pub(crate) fn activate(&self, state: Option<&[u8]>) -> Result<(), String> {
         self.pool.reopen();
-        let mut pooled = match self
+        let activated = block_on(self.activate_async(state));
+        activated.unwrap_or_else(Err)
+    }
+
+    async fn activate_async(&self, state: Option<&[u8]>) -> Result<(), String> {
+        let wait = Wait {
+            function: "on-activate",
+            until: crate::sync::deadline(self.limits.deadline),
+            interrupt: None,
+        };
+        let checkout = self
             .pool
-            .checkout(Demand::Activation, self.limits.deadline, || {
-                self.new_instance()
-            }) {
+            .checkout(Demand::Activation, wait, async || self.new_instance().await);
+        let mut pooled = match checkout.await {
             Some(Ok(pooled)) => pooled,
             Some(Err(error)) => return Err(error.to_string()),
             None => return Err("it was closed while starting".into()),
@@ -516,14 +404,13 @@ impl Extension {
             instance.begin_call(
                 &NodeConfig::default(),
                 self.limits.fuel,
+                crate::sync::deadline(self.limits.deadline),
                 self.deadline_ticks,
             );
-            let restored = match instance.restore(state) {
+            let restored = match instance.restore(state, &self.limits).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(format!("restore returned an error: {e}")),
-                Err(e) => Err(instance
-                    .classify(e, &self.name, "restore", &self.limits)
-                    .to_string()),
+                Err(e) => Err(e.to_string()),
             };
             if let Err(reason) = restored {
                 self.pool
@@ -556,14 +443,19 @@ impl Extension {
         instance.begin_call(
             &NodeConfig::default(),
             self.limits.fuel,
+            crate::sync::deadline(self.limits.deadline),
             self.deadline_ticks,
         );
-        match instance.snapshot() {
+        let snapshot = block_on(instance.snapshot(&self.limits)).unwrap_or_else(|message| {
+            Err(CallError::Instantiate {
+                extension: self.name.to_string(),
+                message,
+            })
+        });
+        match snapshot {
             Ok(state) => Ok((state, pooled)),
-            Err(e) => {
-                let error = instance
-                    .classify(e, &self.name, "snapshot", &self.limits)
-                    .to_string();
+            Err(error) => {
+                let error = error.to_string();
                 self.pool
                     .discard(pooled, format!("snapshot failed: {error}"));
                 Err(error)
@@ -571,7 +463,7 @@ impl Extension {
         }
     }
 
-    fn new_instance(&self) -> Result<Instance, CallError> {
+    async fn new_instance(&self) -> Result<Instance, CallError> {
         Instance::new(
             &self.engine,
             &self.pre,
@@ -579,6 +471,21 @@ impl Extension {
             &self.limits,
             self.deadline_ticks,
         )
+        .await
+    }
+
+    /// Runs `call` to its end on this thread (see [`block_on`]); a host
+    /// that cannot run calls at all says so as this extension's error.
+    fn block_on<T: Send>(
+        &self,
+        call: impl Future<Output = Result<T, CallError>> + Send,
+    ) -> Result<T, CallError> {
+        block_on(call).unwrap_or_else(|message| {
+            Err(CallError::Instantiate {
+                extension: self.name.to_string(),
+                message,
+            })
+        })
     }
 
     /// Stops serving: runs the shutdown hooks (`on-deactivate`,
@@ -598,6 +505,43 @@ impl Extension {
     /// The second half of [`Extension::retire`]: runs the shutdown hooks.
     pub(crate) fn shut_down(&self, instances: Vec<Pooled>) {
         self.pool.shut_down(instances);
+    }
+}
+
+/// An instance in a call: discarded if the call never gives it back.
+struct InUse<'p> {
+    pool: &'p InstancePool,
+    pooled: Option<Pooled>,
+}
+
+impl<'p> InUse<'p> {
+    fn new(pool: &'p InstancePool, pooled: Pooled) -> Self {
+        InUse {
+            pool,
+            pooled: Some(pooled),
+        }
+    }
+
+    fn instance(&mut self) -> &mut Instance {
+        // Present until `take`, which consumes the guard.
+        &mut self.pooled.as_mut().expect("taken only once").instance
+    }
+
+    fn take(mut self) -> Pooled {
+        self.pooled.take().expect("taken only once")
+    }
+}
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        if let Some(pooled) = self.pooled.take() {
+            let reason = if std::thread::panicking() {
+                "a host function panicked during a call"
+            } else {
+                "its call was dropped by its caller while it ran"
+            };
+            self.pool.discard(pooled, reason.into());
+        }
     }
 }
 

@@ -16,7 +16,9 @@ use crate::extension::{
 use crate::pit::artifacts::{ArtifactStore, StoreOptions};
 use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
 use crate::pit::stale::{RetentionPolicy, StaleManager};
-use crate::runtime::{CacheStats, ComponentInfo, EngineSettings, ExtensionContext, Runtime};
+use crate::runtime::{
+    CacheStats, ComponentInfo, EngineSettings, ExtensionContext, LogLimiter, Runtime,
+};
 use crate::workflow::{Plan, Workflow, WorkflowError};
 use crate::{Error, LoadError};
 
@@ -379,6 +381,7 @@ impl Host {
             version: options.version.as_ref().map(ToString::to_string),
             audit: self.inner.audit.clone(),
             metrics,
+            log: Arc::new(LogLimiter::new(name.into(), limits.log)),
         });
         Ok(Extension::new(
             ctx,

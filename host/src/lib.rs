@@ -126,10 +126,10 @@ pub use error::{CallError, Error, LoadError};
 pub use extension::{
     Addon, ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision,
     Denial, DirGrant, ExtError, ExtensionKind, ExtensionSetup, FsAccess, GrantStore, Grants,
-    Health, Instrument, Interrupt, Limits, LoadOptions, LoadReport, LoadedExtension, MANIFEST_FILE,
-    NodeConfig, Operator, PermissionError, PermissionOutcome, PermissionRequest, Permissions,
-    Policy, PolicyError, Prompt, Recorded, Rule, UiEvent, VNode, VersionGrants, discover,
-    render_text,
+    Health, Instrument, Interrupt, Limits, LoadOptions, LoadReport, LoadedExtension, LogLimits,
+    MANIFEST_FILE, NodeConfig, Operator, PermissionError, PermissionOutcome, PermissionRequest,
+    Permissions, Policy, PolicyError, Prompt, Recorded, Rule, UiEvent, VNode, VersionGrants,
+    discover, render_text,
 };
 pub use extension::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
 pub use extension::{

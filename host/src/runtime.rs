@@ -1,6 +1,7 @@
 //! The WebAssembly runtime: one engine, one linker, a compile cache.
 
 mod bindings;
+mod bounds;
 mod cache;
 mod engine;
 mod guest_log;
@@ -9,6 +10,7 @@ mod http;
 mod inspect;
 mod instance;
 mod state;
+mod waits;
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +22,9 @@ pub use engine::EngineSettings;
 pub use inspect::{ComponentInfo, ComponentItemInfo};
 
 pub(crate) use bindings::types as wit;
+pub(crate) use bounds::{Stop, block_on, stopped};
 pub(crate) use cache::sha256_hex;
-pub(crate) use guest_log::GuestLog;
+pub(crate) use guest_log::{GuestLog, LogLimiter};
 pub(crate) use instance::{Instance, WorldPre};
 pub(crate) use state::ExtensionContext;
 
@@ -43,10 +46,14 @@ impl Runtime {
         let engine = engine::new_engine(&settings)?;
         let mut linker = Linker::new(&engine);
         let setup = |e: wasmtime::Error| Error::Setup(format!("cannot link host imports: {e:#}"));
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(setup)?;
+        // Calls run on wasmtime's async support (see `bounds`); so do the
+        // host functions that can wait.
+        bounds::io().map_err(Error::Setup)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
         // wasi:http/outgoing-handler and types; every request passes the
         // extension's `http` grants (see `http::HttpGate`).
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(setup)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(setup)?;
+        waits::add_to_linker(&mut linker).map_err(setup)?;
         bindings::instrument::InstrumentExtension::add_to_linker::<_, HasSelf<StoreState>>(
             &mut linker,
             |s| s,

@@ -145,11 +145,11 @@ fn validate_and_inspect_report_in_text_and_json() {
     let out = symphony(&["ext", "inspect", &wasm]);
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("world:     symphony:extension/addon-extension@0.1.0 (addon)"),
+        stdout.contains("world:     symphony:extension/addon-extension@0.1.1 (addon)"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("symphony:extension/addon@0.1.0: render, handle-event, get-state"),
+        stdout.contains("symphony:extension/addon@0.1.1: render, handle-event, get-state"),
         "{stdout}"
     );
 

@@ -91,7 +91,7 @@ pub use bindings::imports::symphony::extension::types::{
 /// ```
 pub mod host {
     pub use crate::bindings::imports::symphony::extension::host::{
-        artifact_get, artifact_put, config, log, model_call, publish,
+        artifact_get, artifact_put, config, log, model_call, publish, request,
     };
 }
 

@@ -262,7 +262,7 @@ fn steered(
     })
 }
 
-mod tokio_events {
+pub(crate) mod tokio_events {
     use std::time::{Duration, Instant};
 
     use symphony_host::ExecEvent;
@@ -300,7 +300,7 @@ mod tokio_events {
     }
 }
 
-fn started(id: &'static str) -> impl Fn(&ExecEvent) -> bool {
+pub(crate) fn started(id: &'static str) -> impl Fn(&ExecEvent) -> bool {
     move |e| matches!(e, ExecEvent::NodeStarted { node, .. } if &**node == id)
 }
 

@@ -117,21 +117,21 @@ fn inspect_reports_world_imports_and_exports() {
     assert_eq!(info.kind, Some(ExtensionKind::Operator));
     assert_eq!(
         info.world().as_deref(),
-        Some("symphony:extension/operator-extension@0.1.0")
+        Some("symphony:extension/operator-extension@0.1.1")
     );
     let mut exports: Vec<_> = info.exports.iter().map(|e| e.name.as_str()).collect();
     exports.sort_unstable();
     assert_eq!(
         exports,
         [
-            "symphony:extension/lifecycle@0.1.0",
-            "symphony:extension/operator@0.1.0"
+            "symphony:extension/lifecycle@0.1.1",
+            "symphony:extension/operator@0.1.1"
         ]
     );
     let host_import = info
         .imports
         .iter()
-        .find(|i| i.name == "symphony:extension/host@0.1.0")
+        .find(|i| i.name == "symphony:extension/host@0.1.1")
         .unwrap();
     assert!(host_import.functions.contains(&"config".to_string()));
     let info = host.inspect(fixture("not_an_extension")).unwrap();
@@ -198,7 +198,31 @@ fn a_dependency_that_exports_another_interface_is_refused_before_loading() {
         .unwrap_err()
         .to_string();
     assert!(
-        message.contains("exporting symphony:extension/operator@0.1.0 rather than symphony:extension/instrument@0.1.0"),
+        message.contains("exporting symphony:extension/operator@0.1.1 rather than symphony:extension/instrument@0.1.1"),
         "{message}"
     );
+}
+
+#[test]
+fn a_component_built_against_wit_0_1_0_still_loads_and_runs() {
+    let host = bare_host();
+    let old = fixture("old_wit");
+    let info = host.inspect(&old).unwrap();
+    assert_eq!(info.kind, Some(ExtensionKind::Operator));
+    assert_eq!(info.wit_version(), Some("0.1.0"));
+    assert!(
+        info.imports
+            .iter()
+            .any(|i| i.name == "symphony:extension/host@0.1.0"),
+        "{:?}",
+        info.imports
+    );
+    host.load(&old).unwrap();
+    let config = symphony_host::NodeConfig::try_from(serde_json::json!({"suffix": "!"})).unwrap();
+    let out = host
+        .operator("old-wit")
+        .unwrap()
+        .process(&config, "abc")
+        .unwrap();
+    assert_eq!(out, "ABC!");
 }

@@ -8,6 +8,7 @@ mod control;
 mod dag;
 mod demo;
 mod grants;
+mod host_calls;
 mod hostile;
 mod lifecycle;
 mod loading;

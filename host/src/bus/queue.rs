@@ -80,6 +80,10 @@ pub(crate) trait Target: Send + Sync {
     fn is_closed(&self) -> bool;
     /// Messages waiting in it.
     fn pending(&self) -> usize;
+    /// Whether an offer may make the publisher wait (a full queue that
+    /// blocks, a handler that runs in place), so async publishers deliver
+    /// to it off their own thread.
+    fn may_block(&self) -> bool;
 }
 
 impl Target for Queue {
@@ -93,6 +97,10 @@ impl Target for Queue {
 
     fn pending(&self) -> usize {
         self.len()
+    }
+
+    fn may_block(&self) -> bool {
+        matches!(self.policy, SlowPolicy::Block { .. })
     }
 }
 

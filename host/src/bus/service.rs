@@ -78,6 +78,11 @@ impl Target for Handler {
     fn pending(&self) -> usize {
         0
     }
+
+    fn may_block(&self) -> bool {
+        // The handler is the caller's code: it may take any time.
+        true
+    }
 }
 
 #[cfg(test)]

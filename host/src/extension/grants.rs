@@ -17,7 +17,7 @@ use wasmtime_wasi::{Deterministic, FsPerms, HostWallClock, WasiCtx, WasiCtxBuild
 use super::manifest::{Capabilities, http_allows, net_allows};
 use crate::LoadError;
 use crate::bus::subject_matches;
-use crate::runtime::GuestLog;
+use crate::runtime::{GuestLog, LogLimiter};
 
 /// Access to a granted directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,13 +239,13 @@ impl Grants {
     /// socket use.
     pub(crate) fn wasi_ctx(
         &self,
-        extension: &Arc<str>,
+        log: &Arc<LogLimiter>,
         on_denied: Arc<dyn Fn(String, String) + Send + Sync>,
     ) -> wasmtime::Result<WasiCtx> {
         let mut builder = WasiCtxBuilder::new();
         builder
-            .stdout(GuestLog::new(extension.clone(), "stdout"))
-            .stderr(GuestLog::new(extension.clone(), "stderr"))
+            .stdout(GuestLog::new(log.clone(), "stdout"))
+            .stderr(GuestLog::new(log.clone(), "stderr"))
             .allow_tcp(!self.net.is_empty())
             .allow_udp(false)
             // Name lookups would leak whatever names the guest asks about.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::NodeConfig;
 use super::slot::Slot;
 use crate::CallError;
-use crate::runtime::wit;
+use crate::runtime::{Instance, wit};
 
 /// A loaded Instrument (AI model adapter).
 #[derive(Clone)]
@@ -45,30 +45,46 @@ impl Instrument {
     }
 
     /// Runs the model on JSON `input`, first calling `configure` with
-    /// `config` if this instance last saw a different one.
+    /// `config` if this instance last saw a different one. Blocks until
+    /// the call ends, at the latest at its deadline.
     pub fn invoke(&self, config: &NodeConfig, input: &str) -> Result<String, CallError> {
-        self.ext.call("invoke", config, |instance| {
+        self.ext.block_on(self.invoke_async(config, input))
+    }
+
+    /// [`Instrument::invoke`] as a future, for a caller already in a call
+    /// (`model-call`).
+    pub(crate) async fn invoke_async(
+        &self,
+        config: &NodeConfig,
+        input: &str,
+    ) -> Result<String, CallError> {
+        let call = async |instance: &mut Instance| {
             let (api, store, configured) = instance.instrument()?;
             if configured.as_ref() != Some(config) {
-                if let Err(e) = api.call_configure(&mut *store, &config.to_json().to_owned())? {
+                let json = config.to_json().to_owned();
+                if let Err(e) = api.call_configure(&mut *store, &json).await? {
                     return Ok(Err(("configure", e)));
                 }
                 *configured = Some(config.clone());
             }
             // The bindings take WIT `json` (an alias of `string`) as `&String`.
             Ok(api
-                .call_invoke(store, &input.to_owned())?
+                .call_invoke(store, &input.to_owned())
+                .await?
                 .map_err(|e| ("invoke", e)))
-        })
+        };
+        self.ext.call("invoke", config, call).await
     }
 
     /// Asks the model whether it can serve requests.
     pub fn health_check(&self) -> Result<Health, CallError> {
+        let call = async |instance: &mut Instance| {
+            let (api, store, _) = instance.instrument()?;
+            Ok(Ok(api.call_health_check(store).await?.into()))
+        };
+        let config = NodeConfig::default();
         self.ext
-            .call("health-check", &NodeConfig::default(), |instance| {
-                let (api, store, _) = instance.instrument()?;
-                Ok(Ok(api.call_health_check(store)?.into()))
-            })
+            .block_on(self.ext.call("health-check", &config, call))
     }
 }
 
@@ -103,19 +119,22 @@ impl Operator {
             OperatorCall::Process => "process",
             OperatorCall::ValidateOutput => "validate-output",
         };
-        self.ext.call(function, config, |instance| {
+        let call = async |instance: &mut Instance| {
             let (api, store) = instance.operator()?;
             // The bindings take WIT `json` (an alias of `string`) as `&String`.
             let json = &json.to_owned();
             let result = match which {
-                OperatorCall::ValidateInput => api.call_validate_input(store, json)?.map(|()| None),
-                OperatorCall::Process => api.call_process(store, json)?.map(Some),
+                OperatorCall::ValidateInput => {
+                    api.call_validate_input(store, json).await?.map(|()| None)
+                }
+                OperatorCall::Process => api.call_process(store, json).await?.map(Some),
                 OperatorCall::ValidateOutput => {
-                    api.call_validate_output(store, json)?.map(|()| None)
+                    api.call_validate_output(store, json).await?.map(|()| None)
                 }
             };
             Ok(result.map_err(|e| (function, e)))
-        })
+        };
+        self.ext.block_on(self.ext.call(function, config, call))
     }
 
     /// Checks an input before processing.
@@ -177,9 +196,9 @@ impl Addon {
 
     /// Renders `state` (JSON) as a vnode tree.
     pub fn render(&self, state: &str) -> Result<Vec<VNode>, CallError> {
-        self.ext.call("render", &NodeConfig::default(), |instance| {
+        let call = async |instance: &mut Instance| {
             let (api, store) = instance.addon()?;
-            let nodes = api.call_render(store, &state.to_owned())?;
+            let nodes = api.call_render(store, &state.to_owned()).await?;
             Ok(Ok(nodes
                 .into_iter()
                 .map(|n| VNode {
@@ -190,32 +209,38 @@ impl Addon {
                     text: n.text,
                 })
                 .collect()))
-        })
+        };
+        let config = NodeConfig::default();
+        self.ext.block_on(self.ext.call("render", &config, call))
     }
 
     /// Delivers an event; returns the Addon's JSON description of the change.
     pub fn handle_event(&self, event: &UiEvent) -> Result<String, CallError> {
+        let call = async |instance: &mut Instance| {
+            let (api, store) = instance.addon()?;
+            let event = wit::UiEvent {
+                target: event.target,
+                name: event.name.clone(),
+                payload: event.payload.clone(),
+            };
+            Ok(api
+                .call_handle_event(store, &event)
+                .await?
+                .map_err(|e| ("handle-event", e)))
+        };
+        let config = NodeConfig::default();
         self.ext
-            .call("handle-event", &NodeConfig::default(), |instance| {
-                let (api, store) = instance.addon()?;
-                let event = wit::UiEvent {
-                    target: event.target,
-                    name: event.name.clone(),
-                    payload: event.payload.clone(),
-                };
-                Ok(api
-                    .call_handle_event(store, &event)?
-                    .map_err(|e| ("handle-event", e)))
-            })
+            .block_on(self.ext.call("handle-event", &config, call))
     }
 
     /// The Addon's own UI state as JSON.
     pub fn get_state(&self) -> Result<String, CallError> {
-        self.ext
-            .call("get-state", &NodeConfig::default(), |instance| {
-                let (api, store) = instance.addon()?;
-                Ok(Ok(api.call_get_state(store)?))
-            })
+        let call = async |instance: &mut Instance| {
+            let (api, store) = instance.addon()?;
+            Ok(Ok(api.call_get_state(store).await?))
+        };
+        let config = NodeConfig::default();
+        self.ext.block_on(self.ext.call("get-state", &config, call))
     }
 }
 

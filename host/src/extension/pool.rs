@@ -2,15 +2,21 @@
 //! and each instance's walk through the Pool Manager's lifecycle (Cold →
 //! Warming → Hot → Cooling → Cold, or Failed → Cold).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::ExtensionMetrics;
+use std::pin::Pin;
+
+use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
+
+use super::{ExtensionMetrics, Interrupt, Limits};
 use crate::CallError;
 use crate::pit::pool::{
     InstanceKey, InstanceLifecycle, Keep, PoolEvent, PoolManager, PoolState, PrewarmOutcome,
 };
-use crate::runtime::Instance;
+use crate::runtime::{Instance, Stop, block_on, stopped};
 use crate::sync::Signal;
 
 /// Transitions each instance keeps (its life is short and regular).
@@ -46,11 +52,29 @@ pub(crate) enum Demand {
     Activation,
 }
 
+/// How long a checkout may wait for a busy instance to come back, and for
+/// which call (named in the error if none does).
+pub(crate) struct Wait<'a> {
+    /// The export the instance is for.
+    pub(crate) function: &'static str,
+    /// When the call must end.
+    pub(crate) until: Instant,
+    /// Ends the wait early when set.
+    pub(crate) interrupt: Option<&'a Interrupt>,
+}
+
 /// Idle instances, reused most-recently-returned first so a warm instance
 /// (and an Addon's UI state) keeps serving sequential calls.
 pub(crate) struct InstancePool {
     state: Mutex<Shelf>,
+    /// Wakes threads waiting for an instance (snapshots, drains).
     returned: Signal,
+    /// Wakes calls waiting for an instance, as futures a deadline or an
+    /// interrupt can end.
+    returned_async: Notify,
+    /// How many calls wait on `returned_async`, so a check-in with none
+    /// waiting skips notifying.
+    waiting_async: AtomicUsize,
     max: usize,
     /// This pool's id in the Pool Manager.
     id: u64,
@@ -63,8 +87,8 @@ pub(crate) struct InstancePool {
     manager: Arc<PoolManager>,
     /// The extension's metrics, whose pool counters this pool updates.
     metrics: Arc<ExtensionMetrics>,
-    /// Fuel and epoch ticks the shutdown hooks run with.
-    fuel: u64,
+    /// The limits and epoch ticks the shutdown hooks run with.
+    limits: Limits,
     deadline_ticks: u64,
 }
 
@@ -85,7 +109,7 @@ pub(crate) struct PoolSetup {
     pub(crate) max: usize,
     pub(crate) manager: Arc<PoolManager>,
     pub(crate) metrics: Arc<ExtensionMetrics>,
-    pub(crate) fuel: u64,
+    pub(crate) limits: Limits,
     pub(crate) deadline_ticks: u64,
 }
 
@@ -99,13 +123,15 @@ impl InstancePool {
                 closed: false,
             }),
             returned: Signal::default(),
+            returned_async: Notify::new(),
+            waiting_async: AtomicUsize::new(0),
             max: setup.max.max(1),
             id,
             name: setup.name,
             managed: setup.managed,
             manager: setup.manager,
             metrics: setup.metrics,
-            fuel: setup.fuel,
+            limits: setup.limits,
             deadline_ticks: setup.deadline_ticks,
         });
         pool.manager.register(id, Arc::downgrade(&pool));
@@ -129,64 +155,109 @@ impl InstancePool {
     }
 
     /// An idle instance (a hit), or a new one from `create` while under
-    /// the maximum (a miss); otherwise waits up to `wait` for one to come
-    /// back. `None` once the pool is closed. Hits and misses are counted
-    /// for calls, not for an activation.
-    pub(crate) fn checkout(
+    /// the maximum (a miss); otherwise waits as `wait` allows for one to
+    /// come back. `None` once the pool is closed. Hits and misses are
+    /// counted for calls, not for an activation.
+    pub(crate) async fn checkout(
         &self,
         demand: Demand,
-        wait: Duration,
-        create: impl FnOnce() -> Result<Instance, CallError>,
+        wait: Wait<'_>,
+        create: impl AsyncFnOnce() -> Result<Instance, CallError>,
     ) -> Option<Result<Pooled, CallError>> {
         // Read the clock only once a wait is needed: the common path is a pop.
-        let mut until = None;
-        let mut state = self.lock();
+        let mut began = None;
         loop {
-            if state.closed {
-                return None;
-            }
-            if let Some(pooled) = state.idle.pop() {
-                drop(state);
-                if demand == Demand::Call {
-                    self.manager.count(&self.metrics.pool, PoolEvent::Hit);
-                }
-                if self.managed {
-                    self.manager.touch(pooled.key);
-                }
-                return Some(Ok(pooled));
-            }
-            if state.live < self.max {
-                state.live += 1;
-                drop(state);
-                let reason = match demand {
-                    Demand::Call => {
-                        self.manager.count(&self.metrics.pool, PoolEvent::Miss);
-                        "a call needed an instance"
-                    }
-                    Demand::Activation => "activated",
-                };
-                return Some(self.start(create, reason));
-            }
-            let until = *until.get_or_insert_with(|| crate::sync::deadline(wait));
-            match self.returned.wait_until(state, until) {
-                Some(next) => state = next,
-                None => {
+            let returned = match self.take_or_reserve(demand)? {
+                Take::Idle(pooled) => return Some(Ok(pooled)),
+                Take::Reserved(reason) => return Some(self.start(create, reason).await),
+                Take::Wait(returned) => returned,
+            };
+            let began = *began.get_or_insert_with(Instant::now);
+            let woken = tokio::select! {
+                () = returned => None,
+                why = stopped(wait.until, wait.interrupt.cloned()) => Some(why),
+            };
+            self.waiting_async.fetch_sub(1, Ordering::Relaxed);
+            match woken {
+                None => continue,
+                Some(Stop::Deadline) => {
                     return Some(Err(CallError::Busy {
                         extension: self.name.to_string(),
                         max_instances: self.max,
-                        waited: wait,
+                        waited: began.elapsed(),
+                    }));
+                }
+                Some(Stop::Interrupted) => {
+                    return Some(Err(CallError::Interrupted {
+                        extension: self.name.to_string(),
+                        function: wait.function,
+                        waiting: Some(format!(
+                            "for one of its {} instances to finish another call",
+                            self.max
+                        )),
                     }));
                 }
             }
         }
     }
 
+    /// The step of [`InstancePool::checkout`] taken under the lock: an
+    /// idle instance, a place to start one in, or a wake-up to wait for
+    /// (listening already, so a check-in after the lock is released still
+    /// wakes it; counted in `waiting_async` until it is done with). `None`
+    /// when the pool is closed.
+    fn take_or_reserve(&self, demand: Demand) -> Option<Take<'_>> {
+        let mut state = self.lock();
+        if state.closed {
+            return None;
+        }
+        if let Some(pooled) = state.idle.pop() {
+            drop(state);
+            if demand == Demand::Call {
+                self.manager.count(&self.metrics.pool, PoolEvent::Hit);
+            }
+            if self.managed {
+                self.manager.touch(pooled.key);
+            }
+            return Some(Take::Idle(pooled));
+        }
+        if state.live < self.max {
+            state.live += 1;
+            drop(state);
+            let reason = match demand {
+                Demand::Call => {
+                    self.manager.count(&self.metrics.pool, PoolEvent::Miss);
+                    "a call needed an instance"
+                }
+                Demand::Activation => "activated",
+            };
+            return Some(Take::Reserved(reason));
+        }
+        let mut returned = Box::pin(self.returned_async.notified());
+        returned.as_mut().enable();
+        self.waiting_async.fetch_add(1, Ordering::Relaxed);
+        Some(Take::Wait(returned))
+    }
+
+    /// Wakes everyone waiting for an instance: threads and calls.
+    fn wake_all(&self) {
+        self.returned.notify_all();
+        self.wake_calls();
+    }
+
+    /// Wakes the calls waiting for an instance, if there are any.
+    fn wake_calls(&self) {
+        if self.waiting_async.load(Ordering::Relaxed) > 0 {
+            self.returned_async.notify_waiters();
+        }
+    }
+
     /// Starts an instance already counted as live: Cold → Warming → Hot,
     /// timed, admitted to the hot set (evicting others if need be); or
     /// Warming → Failed → Cold when it cannot start.
-    fn start(
+    async fn start(
         &self,
-        create: impl FnOnce() -> Result<Instance, CallError>,
+        create: impl AsyncFnOnce() -> Result<Instance, CallError>,
         reason: &str,
     ) -> Result<Pooled, CallError> {
         let number = self.manager.instance_id();
@@ -201,7 +272,12 @@ impl InstancePool {
         );
         step(&mut life, PoolState::Warming, reason);
         let started = Instant::now();
-        match create() {
+        // Dropped while starting (its caller was stopped), the instance
+        // that never was stops counting as live.
+        let mut starting = Starting(Some(self));
+        let created = create().await;
+        starting.0 = None;
+        match created {
             Ok(instance) => {
                 let elapsed = started.elapsed();
                 self.manager.record_load(&self.metrics.pool, elapsed);
@@ -258,6 +334,7 @@ impl InstancePool {
                 state.idle.push(pooled);
                 drop(state);
                 self.returned.notify_one();
+                self.wake_calls();
                 if !evicted.is_empty() {
                     self.manager.settle(evicted);
                 }
@@ -265,7 +342,7 @@ impl InstancePool {
             Err(reason) => {
                 state.live -= 1;
                 drop(state);
-                self.returned.notify_all();
+                self.wake_all();
                 self.cool(pooled, reason);
             }
         }
@@ -280,7 +357,10 @@ impl InstancePool {
         let Pooled {
             instance, mut life, ..
         } = pooled;
-        instance.shut_down(self.fuel, self.deadline_ticks);
+        let shut_down = instance.shut_down(&self.limits, self.deadline_ticks);
+        if let Err(e) = block_on(shut_down) {
+            tracing::warn!(extension = %self.name, "shutdown hooks did not run: {e}");
+        }
         step(&mut life, PoolState::Cold, "shut down");
     }
 
@@ -330,7 +410,7 @@ impl InstancePool {
         let idle = std::mem::take(&mut state.idle);
         state.live -= idle.len();
         drop(state);
-        self.returned.notify_all();
+        self.wake_all();
         idle
     }
 
@@ -372,7 +452,7 @@ impl InstancePool {
         let pooled = state.idle.remove(at);
         state.live -= 1;
         drop(state);
-        self.returned.notify_all();
+        self.wake_all();
         self.cool(
             pooled,
             "evicted: least recently used beyond the host's hot budget",
@@ -381,24 +461,15 @@ impl InstancePool {
 
     /// Starts one instance ahead of demand unless one is idle already, the
     /// pool is full or closed.
-    pub(crate) fn prewarm(
+    pub(crate) async fn prewarm(
         &self,
-        create: impl FnOnce() -> Result<Instance, CallError>,
+        create: impl AsyncFnOnce() -> Result<Instance, CallError>,
     ) -> PrewarmOutcome {
-        let mut state = self.lock();
-        if state.closed {
-            return PrewarmOutcome::NotServing;
+        if let Err(outcome) = self.reserve_for_prewarm() {
+            return outcome;
         }
-        if !state.idle.is_empty() {
-            return PrewarmOutcome::AlreadyHot;
-        }
-        if state.live >= self.max {
-            return PrewarmOutcome::AtCapacity;
-        }
-        state.live += 1;
-        drop(state);
         let started = Instant::now();
-        match self.start(create, "prewarmed") {
+        match self.start(create, "prewarmed").await {
             Ok(pooled) => {
                 self.manager.count(&self.metrics.pool, PoolEvent::Prewarm);
                 self.checkin(pooled);
@@ -410,6 +481,23 @@ impl InstancePool {
                 error: error.to_string(),
             },
         }
+    }
+
+    /// Counts one more instance as live for [`InstancePool::prewarm`], or
+    /// says why none is started.
+    fn reserve_for_prewarm(&self) -> Result<(), PrewarmOutcome> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(PrewarmOutcome::NotServing);
+        }
+        if !state.idle.is_empty() {
+            return Err(PrewarmOutcome::AlreadyHot);
+        }
+        if state.live >= self.max {
+            return Err(PrewarmOutcome::AtCapacity);
+        }
+        state.live += 1;
+        Ok(())
     }
 
     /// Waits until no instance is live (all came back from their calls and
@@ -431,7 +519,32 @@ impl InstancePool {
         self.lock().live -= 1;
         // All: a snapshot waiting in `take_idle` must not swallow the wake-up
         // a caller that may now create an instance needs.
-        self.returned.notify_all();
+        self.wake_all();
+    }
+}
+
+/// What [`InstancePool::take_or_reserve`] found.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per checkout and matched at once; boxing the instance would \
+              allocate on the hot path"
+)]
+enum Take<'p> {
+    Idle(Pooled),
+    /// A live place was reserved to start an instance in, for this reason.
+    Reserved(&'static str),
+    Wait(Pin<Box<Notified<'p>>>),
+}
+
+/// An instance being started: if the start is dropped half way, it stops
+/// counting as live.
+struct Starting<'p>(Option<&'p InstancePool>);
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0 {
+            pool.forget_one();
+        }
     }
 }
 

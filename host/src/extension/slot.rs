@@ -158,14 +158,14 @@ impl Slot {
     /// Calls into the serving version. A call that began on a version a
     /// reload then replaced finishes there; one that finds its version
     /// just replaced moves to the new one.
-    pub(crate) fn call<R, F>(
+    pub(crate) async fn call<R, F>(
         &self,
         function: &'static str,
         config: &NodeConfig,
         mut f: F,
     ) -> Result<R, CallError>
     where
-        F: FnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
+        F: AsyncFnOnce(&mut Instance) -> wasmtime::Result<GuestResult<R>>,
     {
         loop {
             let state = self.state();
@@ -173,10 +173,11 @@ impl Slot {
                 return Err(self.unavailable(state));
             }
             let extension = self.current();
-            match extension.call(function, config, f) {
+            match extension.call(function, config, f).await {
                 Ok(result) => {
                     if let Err(error) = &result
                         && error.is_crash()
+                        && !Self::stopped_early(error, &extension)
                     {
                         self.crashed(error);
                     }
@@ -192,6 +193,27 @@ impl Slot {
                 return Err(self.unavailable(LifecycleState::Inactive));
             }
         }
+    }
+
+    /// Runs `call` (one of this extension's calls) to its end on this
+    /// thread; see [`block_on`](crate::runtime::block_on).
+    pub(crate) fn block_on<T: Send>(
+        &self,
+        call: impl Future<Output = Result<T, CallError>> + Send,
+    ) -> Result<T, CallError> {
+        crate::runtime::block_on(call).unwrap_or_else(|message| {
+            Err(CallError::Instantiate {
+                extension: self.name.to_string(),
+                message,
+            })
+        })
+    }
+
+    /// Whether `error` is a deadline its caller set tighter than the
+    /// extension's own (a node's or a run's timeout): the caller's choice,
+    /// not the extension's crash.
+    fn stopped_early(error: &CallError, extension: &Extension) -> bool {
+        matches!(error, CallError::Deadline { deadline, .. } if *deadline < extension.limits.deadline)
     }
 
     fn unavailable(&self, state: LifecycleState) -> CallError {

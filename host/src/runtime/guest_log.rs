@@ -1,30 +1,152 @@
-//! Guest stdout and stderr, sent line by line to the host log.
+//! What a guest writes to the host log: its `log` import and its stdout and
+//! stderr, line by line, through a per-extension rate and size limit.
+//!
+//! The limit is a token bucket of lines ([`LogLimits`]): a guest may write
+//! `burst` lines at once and `lines_per_second` after that; longer lines are
+//! cut to `line_bytes`. Lines over the rate are dropped, never queued, so a
+//! flood costs the host a counter increment per line, and one note at most
+//! each second (and at the end of the call) says how many were dropped.
 
+use std::borrow::Cow;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
-/// Longest partial line kept before it is logged anyway.
+use crate::extension::LogLimits;
+
+/// Longest partial stdout/stderr line kept before it is logged anyway.
 const MAX_LINE: usize = 16 * 1024;
+
+/// How often a "lines dropped" note may be written for one extension.
+const NOTE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One extension's budget of log lines. Shared by all its instances.
+pub(crate) struct LogLimiter {
+    extension: Arc<str>,
+    limits: LogLimits,
+    bucket: Mutex<Bucket>,
+    /// Lines dropped since the last note; read without the lock at the end
+    /// of every call.
+    dropped: AtomicU64,
+}
+
+struct Bucket {
+    /// Lines that may be written now, up to `burst`.
+    tokens: f64,
+    refilled: Instant,
+    /// When the last "dropped" note was written.
+    noted: Option<Instant>,
+}
+
+impl LogLimiter {
+    pub(crate) fn new(extension: Arc<str>, limits: LogLimits) -> Self {
+        LogLimiter {
+            extension,
+            limits,
+            bucket: Mutex::new(Bucket {
+                tokens: f64::from(limits.burst),
+                refilled: Instant::now(),
+                noted: None,
+            }),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Bucket> {
+        // Every update leaves the bucket whole.
+        self.bucket.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `line`, cut to the size limit, if the rate allows it now; `None`
+    /// when it is dropped (and counted).
+    pub(crate) fn admit<'a>(&self, line: &'a str) -> Option<Cow<'a, str>> {
+        let now = Instant::now();
+        let mut bucket = self.lock();
+        let rate = f64::from(self.limits.lines_per_second);
+        let elapsed = now.duration_since(bucket.refilled).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(f64::from(self.limits.burst));
+        bucket.refilled = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            drop(bucket);
+            return Some(self.cut(line));
+        }
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        let due = bucket
+            .noted
+            .is_none_or(|noted| now.duration_since(noted) >= NOTE_INTERVAL);
+        if due {
+            bucket.noted = Some(now);
+            drop(bucket);
+            self.note();
+        }
+        None
+    }
+
+    /// Writes the note for lines dropped since the last one, if any: at the
+    /// end of every call, so a flood that stopped is still reported.
+    pub(crate) fn flush(&self) {
+        if self.dropped.load(Ordering::Relaxed) > 0 {
+            self.lock().noted = Some(Instant::now());
+            self.note();
+        }
+    }
+
+    fn note(&self) {
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped == 0 {
+            return;
+        }
+        let LogLimits {
+            lines_per_second,
+            burst,
+            ..
+        } = self.limits;
+        tracing::warn!(
+            target: "symphony::guest",
+            extension = %self.extension,
+            "{dropped} log lines dropped: over the extension's limit of {lines_per_second} \
+             lines/s (bursts of {burst})"
+        );
+    }
+
+    fn cut<'a>(&self, line: &'a str) -> Cow<'a, str> {
+        let max = self.limits.line_bytes;
+        if line.len() <= max {
+            return Cow::Borrowed(line);
+        }
+        let mut end = max;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        Cow::Owned(format!(
+            "{}… ({} more bytes cut)",
+            &line[..end],
+            line.len() - end
+        ))
+    }
+}
 
 /// One of an extension's output streams. Clones share the line buffer.
 #[derive(Clone)]
 pub(crate) struct GuestLog {
-    extension: Arc<str>,
+    limiter: Arc<LogLimiter>,
     stream: &'static str,
     pending: Arc<Mutex<Vec<u8>>>,
 }
 
 impl GuestLog {
-    pub(crate) fn new(extension: Arc<str>, stream: &'static str) -> Self {
+    pub(crate) fn new(limiter: Arc<LogLimiter>, stream: &'static str) -> Self {
         GuestLog {
-            extension,
+            limiter,
             stream,
             pending: Arc::default(),
         }
@@ -54,7 +176,10 @@ impl GuestLog {
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end_matches('\r');
-        tracing::info!(target: "symphony::guest", extension = %self.extension, stream = self.stream, "{line}");
+        if let Some(line) = self.limiter.admit(line) {
+            let extension = &self.limiter.extension;
+            tracing::info!(target: "symphony::guest", extension = %extension, stream = self.stream, "{line}");
+        }
     }
 }
 
@@ -108,5 +233,58 @@ impl AsyncWrite for GuestLog {
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.flush_partial();
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(lines_per_second: u32, burst: u32, line_bytes: usize) -> LogLimiter {
+        LogLimiter::new(
+            "chatty".into(),
+            LogLimits {
+                lines_per_second,
+                burst,
+                line_bytes,
+            },
+        )
+    }
+
+    #[test]
+    fn a_burst_passes_then_lines_are_dropped_and_counted() {
+        let log = limiter(1, 3, 100);
+        let passed = (0..10).filter(|_| log.admit("line").is_some()).count();
+        // The burst, and at most one refilled token in the meantime.
+        assert!((3..=4).contains(&passed), "{passed}");
+        // Dropped lines wait for their note: the first drop wrote one.
+        assert!(log.dropped.load(Ordering::Relaxed) < 7);
+    }
+
+    #[test]
+    fn the_rate_refills_the_bucket() {
+        let log = limiter(1000, 1, 100);
+        assert!(log.admit("a").is_some());
+        assert!(log.admit("b").is_none());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(log.admit("c").is_some());
+    }
+
+    #[test]
+    fn long_lines_are_cut_at_a_char_boundary() {
+        let log = limiter(10, 10, 5);
+        assert_eq!(log.admit("short").unwrap(), "short");
+        let cut = log.admit("ééééé").unwrap();
+        assert_eq!(cut, "éé… (6 more bytes cut)");
+    }
+
+    #[test]
+    fn flush_writes_the_pending_note_once() {
+        let log = limiter(1, 1, 100);
+        assert!(log.admit("a").is_some());
+        assert!(log.admit("b").is_none());
+        assert!(log.admit("c").is_none());
+        log.flush();
+        assert_eq!(log.dropped.load(Ordering::Relaxed), 0);
     }
 }

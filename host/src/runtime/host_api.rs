@@ -1,19 +1,23 @@
 //! The `host` interface extensions import, with a grant check on every call.
+//!
+//! Every import that can wait (a bus publish to a slow subscriber, a bus
+//! request, artifact reads and writes, a nested `model-call`) awaits rather
+//! than blocking its thread, and notes itself in the store's
+//! [`Waits`](super::waits::Waits), so a deadline or an interrupt can stop the
+//! call while it waits and say where.
 
-use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::bindings::host::Host as HostImports;
 use super::bindings::types::{self, ExtError, LogLevel};
 use super::state::StoreState;
+use super::waits::HostWait;
 use crate::extension::ArtifactAccess;
 use crate::host::HostInner;
 
 /// How deep `model-call` may nest (an Instrument calling an Instrument ...).
 const MAX_MODEL_CALL_DEPTH: u32 = 4;
-
-thread_local! {
-    static MODEL_CALL_DEPTH: Cell<u32> = const { Cell::new(0) };
-}
 
 impl types::Host for StoreState {}
 
@@ -21,24 +25,47 @@ impl StoreState {
     /// Refuses an import for lack of `capability` (its text form), and
     /// records the refusal in the audit log.
     fn denied(&self, what: &str, grant: &str, capability: String) -> ExtError {
-        self.ext.audit_denial(capability, what.to_string());
+        self.ext.audit_denial(capability.clone(), what.to_string());
         ExtError::Denied(format!(
-            "extension '{}' may not {what}: it has no {grant} grant",
+            "extension '{}' may not {what}: it has no {grant} grant (capability {capability})",
             self.ext.name
         ))
     }
 
-    fn host(&self) -> Result<std::sync::Arc<HostInner>, ExtError> {
+    fn host(&self) -> Result<Arc<HostInner>, ExtError> {
         self.ext
             .host
             .upgrade()
             .ok_or_else(|| ExtError::Unavailable("the host is shutting down".into()))
     }
+
+    /// Notes that the guest now waits in the host import `call`.
+    fn waiting_in(&mut self, call: &'static str) {
+        self.waits.current = Some(HostWait::on_call(call));
+    }
+
+    /// Notes that the wait [`StoreState::waiting_in`] noted is over.
+    fn done_waiting(&mut self) {
+        self.waits.current = None;
+    }
+}
+
+/// Runs `work` (file or store I/O) on the blocking pool, so the calling
+/// guest's call can be dropped while it runs.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ExtError> + Send + 'static,
+) -> Result<T, ExtError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ExtError::Failed(format!("the host failed doing it: {e}")))?
 }
 
 impl HostImports for StoreState {
-    fn log(&mut self, level: LogLevel, message: String) {
+    async fn log(&mut self, level: LogLevel, message: String) {
         let ext = &*self.ext.name;
+        let Some(message) = self.ext.log.admit(&message) else {
+            return;
+        };
         match level {
             LogLevel::Trace => {
                 tracing::trace!(target: "symphony::guest", extension = ext, "{message}")
@@ -58,11 +85,11 @@ impl HostImports for StoreState {
         }
     }
 
-    fn config(&mut self, key: String) -> Option<String> {
+    async fn config(&mut self, key: String) -> Option<String> {
         self.config.get(&key)
     }
 
-    fn publish(&mut self, subject: String, payload: Vec<u8>) -> Result<(), ExtError> {
+    async fn publish(&mut self, subject: String, payload: Vec<u8>) -> Result<(), ExtError> {
         if !self.ext.grants.may_publish(&subject) {
             return Err(self.denied(
                 &format!("publish on '{subject}'"),
@@ -70,14 +97,43 @@ impl HostImports for StoreState {
                 format!("publish:{subject}"),
             ));
         }
-        self.ext
-            .bus
-            .publish(&subject, payload)
+        self.waiting_in("symphony:extension/host.publish");
+        let bus = self.ext.bus.clone();
+        let published = bus.publish_async(&subject, payload).await;
+        self.done_waiting();
+        published
             .map(drop)
             .map_err(|e| ExtError::InvalidInput(e.to_string()))
     }
 
-    fn artifact_put(&mut self, content: Vec<u8>) -> Result<String, ExtError> {
+    async fn request(
+        &mut self,
+        subject: String,
+        payload: Vec<u8>,
+        timeout_ms: u32,
+    ) -> Result<Vec<u8>, ExtError> {
+        if !self.ext.grants.may_publish(&subject) {
+            return Err(self.denied(
+                &format!("send a request on '{subject}'"),
+                "bus publish",
+                format!("publish:{subject}"),
+            ));
+        }
+        self.waiting_in("symphony:extension/host.request");
+        let bus = self.ext.bus.clone();
+        let timeout = Duration::from_millis(timeout_ms.into());
+        let reply = bus.request_async(&subject, payload, timeout).await;
+        self.done_waiting();
+        match reply {
+            Ok(reply) => Ok(reply.payload.to_vec()),
+            Err(e @ crate::BusError::InvalidSubject(_)) => {
+                Err(ExtError::InvalidInput(e.to_string()))
+            }
+            Err(e) => Err(ExtError::Unavailable(e.to_string())),
+        }
+    }
+
+    async fn artifact_put(&mut self, content: Vec<u8>) -> Result<String, ExtError> {
         if self.ext.grants.artifact_access() != ArtifactAccess::ReadWrite {
             return Err(self.denied(
                 "write artifacts",
@@ -85,23 +141,35 @@ impl HostImports for StoreState {
                 "artifacts:read-write".into(),
             ));
         }
-        self.host()?
-            .artifacts
-            .put(&content)
-            .map_err(|e| ExtError::Failed(e.to_string()))
+        let host = self.host()?;
+        self.waiting_in("symphony:extension/host.artifact-put");
+        let stored = off_thread(move || {
+            host.artifacts
+                .put(&content)
+                .map_err(|e| ExtError::Failed(e.to_string()))
+        })
+        .await;
+        self.done_waiting();
+        stored
     }
 
-    fn artifact_get(&mut self, hash: String) -> Result<Vec<u8>, ExtError> {
+    async fn artifact_get(&mut self, hash: String) -> Result<Vec<u8>, ExtError> {
         if self.ext.grants.artifact_access() == ArtifactAccess::None {
             return Err(self.denied("read artifacts", "artifacts read", "artifacts:read".into()));
         }
-        self.host()?
-            .artifacts
-            .get(&hash)
-            .map_err(|e| ExtError::InvalidInput(e.to_string()))
+        let host = self.host()?;
+        self.waiting_in("symphony:extension/host.artifact-get");
+        let read = off_thread(move || {
+            host.artifacts
+                .get(&hash)
+                .map_err(|e| ExtError::InvalidInput(e.to_string()))
+        })
+        .await;
+        self.done_waiting();
+        read
     }
 
-    fn model_call(&mut self, instrument: String, input: String) -> Result<String, ExtError> {
+    async fn model_call(&mut self, instrument: String, input: String) -> Result<String, ExtError> {
         if !self.ext.grants.may_call_model(&instrument) {
             return Err(self.denied(
                 &format!("call the model '{instrument}'"),
@@ -109,7 +177,7 @@ impl HostImports for StoreState {
                 format!("model:{instrument}"),
             ));
         }
-        let depth = MODEL_CALL_DEPTH.get();
+        let depth = self.config.nesting();
         if depth >= MAX_MODEL_CALL_DEPTH {
             return Err(ExtError::Unavailable(format!(
                 "model-call nested deeper than {MAX_MODEL_CALL_DEPTH} levels"
@@ -122,10 +190,11 @@ impl HostImports for StoreState {
         // The model's own manifest defaults, as a workflow node would get.
         let config = (model.ext)
             .node_config(&serde_json::Map::new())
-            .map_err(|e| ExtError::Unavailable(e.to_string()))?;
-        MODEL_CALL_DEPTH.set(depth + 1);
-        let result = model.invoke(&config, &input);
-        MODEL_CALL_DEPTH.set(depth);
+            .map_err(|e| ExtError::Unavailable(e.to_string()))?
+            .nested(depth + 1);
+        self.waiting_in("symphony:extension/host.model-call");
+        let result = model.invoke_async(&config, &input).await;
+        self.done_waiting();
         result.map_err(|e| match e {
             crate::CallError::Guest { error, .. } => error.into(),
             other => ExtError::Unavailable(other.to_string()),

@@ -3,10 +3,11 @@
 //!
 //! The host's HTTP client (wasmtime-wasi-http's default sender: hyper, with
 //! rustls for `https`) makes the connection, not the guest's sockets, so
-//! `net` grants play no part here in either direction.
+//! `net` grants play no part here in either direction. A request takes no
+//! longer than the call making it: the call's deadline drops it with the
+//! call (see `bounds`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_hooks};
 
@@ -24,17 +25,12 @@ type Sent = (
 /// the extension's `http` grants before it leaves the host.
 pub(crate) struct HttpGate {
     ext: Arc<ExtensionContext>,
-    /// No wait of a request (connect, first byte, between bytes) may last
-    /// longer than this: a guest blocked in a host call is not stopped by
-    /// the epoch deadline until the call returns.
-    max_wait: Duration,
 }
 
 impl HttpGate {
-    /// The gate for `ext`'s instances; each wait of a request is cut to
-    /// `max_wait` (the call deadline).
-    pub(crate) fn new(ext: Arc<ExtensionContext>, max_wait: Duration) -> Self {
-        HttpGate { ext, max_wait }
+    /// The gate for `ext`'s instances.
+    pub(crate) fn new(ext: Arc<ExtensionContext>) -> Self {
+        HttpGate { ext }
     }
 }
 
@@ -50,8 +46,7 @@ impl WasiHttpHooks for HttpGate {
             self.ext.audit_denial(refused.capability, refused.detail);
             return Box::new(std::future::ready(Err(Error::HttpRequestDenied)));
         }
-        let options = bounded(options, self.max_wait);
-        default_hooks().send_request(request, Some(options), fut)
+        default_hooks().send_request(request, options, fut)
     }
 }
 
@@ -87,36 +82,9 @@ fn refusal(grants: &Grants, uri: &http::Uri) -> Option<Refusal> {
     })
 }
 
-/// The guest's request options with every timeout at most `max_wait`
-/// (wasmtime-wasi-http's own default is 600 s each).
-fn bounded(options: Option<RequestOptions>, max_wait: Duration) -> RequestOptions {
-    let options = options.unwrap_or_default();
-    let cap = |asked: Option<Duration>| Some(asked.map_or(max_wait, |asked| asked.min(max_wait)));
-    RequestOptions {
-        connect_timeout: cap(options.connect_timeout),
-        first_byte_timeout: cap(options.first_byte_timeout),
-        between_bytes_timeout: cap(options.between_bytes_timeout),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeouts_never_exceed_the_deadline() {
-        let asked = RequestOptions {
-            connect_timeout: Some(Duration::from_secs(1)),
-            first_byte_timeout: Some(Duration::from_secs(600)),
-            between_bytes_timeout: None,
-        };
-        let got = bounded(Some(asked), Duration::from_secs(10));
-        assert_eq!(got.connect_timeout, Some(Duration::from_secs(1)));
-        assert_eq!(got.first_byte_timeout, Some(Duration::from_secs(10)));
-        assert_eq!(got.between_bytes_timeout, Some(Duration::from_secs(10)));
-        let got = bounded(None, Duration::from_secs(3));
-        assert_eq!(got.connect_timeout, Some(Duration::from_secs(3)));
-    }
 
     #[test]
     fn only_granted_hosts_pass() {

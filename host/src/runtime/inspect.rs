@@ -5,10 +5,27 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::{ComponentExtern, ComponentItem};
 
+use super::bindings::WIT_VERSION;
 use crate::extension::ExtensionKind;
 
 /// The lifecycle interface every extension world exports.
-pub(crate) const LIFECYCLE: &str = "symphony:extension/lifecycle@0.1.0";
+pub(crate) const LIFECYCLE: &str = "symphony:extension/lifecycle@0.1.1";
+
+/// Whether the interface `name` is `interface` in a compatible version:
+/// the same name and, as the component model matches versions, the same
+/// `0.x` minor (`@0.1.0` is `@0.1.1`).
+fn same_interface(name: &str, interface: &str) -> bool {
+    let minor = |full: &str| {
+        let (name, version) = full.split_once('@').unwrap_or((full, ""));
+        let mut parts = version.split('.');
+        (
+            name.to_string(),
+            parts.next().map(str::to_string),
+            parts.next().map(str::to_string),
+        )
+    };
+    minor(name) == minor(interface)
+}
 
 /// One import or export of a component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,7 +80,7 @@ impl ComponentInfo {
         };
         let imports: Vec<_> = ty.imports(engine).map(describe).collect();
         let exports: Vec<_> = ty.exports(engine).map(describe).collect();
-        let exported = |name: &str| exports.iter().any(|e| e.name == name);
+        let exported = |name: &str| exports.iter().any(|e| same_interface(&e.name, name));
         let kind = if exported(LIFECYCLE) {
             ExtensionKind::ALL
                 .into_iter()
@@ -78,9 +95,36 @@ impl ComponentInfo {
         }
     }
 
-    /// The world's name, e.g. `symphony:extension/operator-extension@0.1.0`.
+    /// The world's name as the host binds it, e.g.
+    /// `symphony:extension/operator-extension@0.1.1` (a component built
+    /// against 0.1.0 implements it too).
     pub fn world(&self) -> Option<String> {
         self.kind
-            .map(|k| format!("symphony:extension/{}-extension@0.1.0", k.as_str()))
+            .map(|k| format!("symphony:extension/{}-extension@{WIT_VERSION}", k.as_str()))
+    }
+
+    /// The `symphony:extension` version the component was built against,
+    /// read from its lifecycle export, e.g. `0.1.0`.
+    pub fn wit_version(&self) -> Option<&str> {
+        self.exports
+            .iter()
+            .find(|e| same_interface(&e.name, LIFECYCLE))
+            .and_then(|e| e.name.split_once('@'))
+            .map(|(_, version)| version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_interface;
+
+    #[test]
+    fn interfaces_match_across_patch_versions_only() {
+        let ours = "symphony:extension/operator@0.1.1";
+        assert!(same_interface("symphony:extension/operator@0.1.0", ours));
+        assert!(same_interface("symphony:extension/operator@0.1.7", ours));
+        assert!(!same_interface("symphony:extension/operator@0.2.0", ours));
+        assert!(!same_interface("symphony:extension/addon@0.1.1", ours));
+        assert!(!same_interface("symphony:extension/operator", ours));
     }
 }

@@ -1,11 +1,13 @@
 //! One live instance of an extension: its store and typed exports.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store, StoreContextMut, Trap, UpdateDeadline};
 
 use super::bindings::{addon, instrument, operator};
+use super::bounds::{Stop, stopped};
 use super::state::{ExtensionContext, StoreState};
 use crate::extension::{ExtensionKind, Limits, NodeConfig};
 use crate::{CallError, ExtError};
@@ -59,9 +61,9 @@ pub(crate) enum Exports {
 macro_rules! lifecycle {
     ($exports:expr, $store:expr, $call:ident $(, $arg:expr)*) => {
         match $exports {
-            Exports::Instrument(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*),
-            Exports::Operator(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*),
-            Exports::Addon(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*),
+            Exports::Instrument(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*).await,
+            Exports::Operator(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*).await,
+            Exports::Addon(w) => w.symphony_extension_lifecycle().$call($store $(, $arg)*).await,
         }
     };
 }
@@ -76,8 +78,9 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    /// Creates an instance and runs its `on-load` and `on-activate` hooks.
-    pub(crate) fn new(
+    /// Creates an instance and runs its `on-load` and `on-activate` hooks,
+    /// all within `limits.deadline`.
+    pub(crate) async fn new(
         engine: &Engine,
         pre: &WorldPre,
         ext: &Arc<ExtensionContext>,
@@ -97,28 +100,49 @@ impl Instance {
             .set_fuel(limits.fuel)
             .map_err(|e| fail(format!("{e:#}")))?;
         store.set_epoch_deadline(deadline_ticks);
-        let exports = match pre {
-            WorldPre::Instrument(pre) => pre.instantiate(&mut store).map(Exports::Instrument),
-            WorldPre::Operator(pre) => pre.instantiate(&mut store).map(Exports::Operator),
-            WorldPre::Addon(pre) => pre.instantiate(&mut store).map(Exports::Addon),
-        }
-        .map_err(|e| fail(format!("{e:#}")))?;
+        let until = store.data().deadline_at;
+        let instantiate = async {
+            match pre {
+                WorldPre::Instrument(pre) => pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map(Exports::Instrument),
+                WorldPre::Operator(pre) => pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map(Exports::Operator),
+                WorldPre::Addon(pre) => pre.instantiate_async(&mut store).await.map(Exports::Addon),
+            }
+        };
+        // Start functions run guest code too: bounded like any call.
+        let exports = tokio::select! {
+            biased;
+            exports = instantiate => exports.map_err(|e| fail(format!("{e:#}")))?,
+            why = stopped(until, None) => return Err(fail(format!(
+                "it did not start within its {:?} deadline ({})",
+                limits.deadline,
+                match why {
+                    Stop::Deadline => "stopped while starting",
+                    Stop::Interrupted => "interrupted while starting",
+                }
+            ))),
+        };
         let mut instance = Instance {
             store,
             exports,
             configured: None,
         };
-        for (hook, result) in [
-            (
-                "on-load",
-                lifecycle!(&instance.exports, &mut instance.store, call_on_load),
-            ),
-            (
-                "on-activate",
-                lifecycle!(&instance.exports, &mut instance.store, call_on_activate),
-            ),
-        ] {
-            match result {
+        for hook in ["on-load", "on-activate"] {
+            let answer = instance
+                .finish(hook, limits, async |instance: &mut Instance| {
+                    let store = &mut instance.store;
+                    match hook {
+                        "on-load" => lifecycle!(&instance.exports, store, call_on_load),
+                        _ => lifecycle!(&instance.exports, store, call_on_activate),
+                    }
+                })
+                .await;
+            match answer {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     return Err(fail(format!(
@@ -126,7 +150,7 @@ impl Instance {
                         ExtError::from(e)
                     )));
                 }
-                Err(e) => return Err(instance.classify(e, &ext.name, hook, limits)),
+                Err(error) => return Err(error),
             }
         }
         Ok(instance)
@@ -168,29 +192,81 @@ impl Instance {
         }
     }
 
-    /// Resets fuel, deadline and per-call state before a call.
-    pub(crate) fn begin_call(&mut self, config: &NodeConfig, fuel: u64, deadline_ticks: u64) {
+    /// Resets fuel, deadline and per-call state before a call that must
+    /// end by `until` (`deadline_ticks` epoch ticks from now).
+    pub(crate) fn begin_call(
+        &mut self,
+        config: &NodeConfig,
+        fuel: u64,
+        until: Instant,
+        deadline_ticks: u64,
+    ) {
         // Fuel is always enabled on the host's engine, so this cannot fail.
         let _ = self.store.set_fuel(fuel);
         // A call its caller may stop runs to its deadline in short steps,
-        // so the stop is seen within one step (see `at_deadline`); the
-        // caller sets its end with `interruptible_until`.
+        // so the stop is seen within one step (see `at_deadline`).
         let first = match config.interrupt() {
             Some(_) => deadline_ticks.min(INTERRUPT_STEP_TICKS),
             None => deadline_ticks,
         };
         self.store.set_epoch_deadline(first);
         let data = self.store.data_mut();
-        data.deadline_at = None;
+        data.deadline_at = until;
         data.memory.exceeded = None;
+        data.waits.current = None;
         // A clone is a reference count: the interrupt flag must be this
         // call's even when the configuration text is the same.
         data.config = config.clone();
     }
 
-    /// The time the interruptible call just begun must end by.
-    pub(crate) fn interruptible_until(&mut self, at: std::time::Instant) {
-        self.store.data_mut().deadline_at = Some(at);
+    /// Runs `call` (begun with [`Instance::begin_call`]) to its end: its
+    /// answer, or the reason it stopped. Guest code is stopped by the epoch
+    /// deadline; a wait in a host call, by dropping the call when the
+    /// deadline passes or the interrupt is set. A call that stopped leaves
+    /// the instance unusable: discard it.
+    pub(crate) async fn finish<R>(
+        &mut self,
+        function: &'static str,
+        limits: &Limits,
+        call: impl AsyncFnOnce(&mut Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let until = self.store.data().deadline_at;
+        let interrupt = self.store.data().config.interrupt().cloned();
+        let outcome = tokio::select! {
+            biased;
+            answer = call(self) => Ok(answer),
+            why = stopped(until, interrupt) => Err(why),
+        };
+        match outcome {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(error)) => Err(self.classify(error, function, limits)),
+            Err(why) => Err(self.stopped_waiting(why, function, limits.deadline)),
+        }
+    }
+
+    /// The error of a call dropped while it waited in a host call.
+    fn stopped_waiting(
+        &mut self,
+        why: Stop,
+        function: &'static str,
+        deadline: Duration,
+    ) -> CallError {
+        let data = self.store.data_mut();
+        let extension = data.ext.name.to_string();
+        let waiting = data.waits.current.take().map(|wait| wait.to_string());
+        match why {
+            Stop::Deadline => CallError::Deadline {
+                extension,
+                function,
+                deadline,
+                waiting,
+            },
+            Stop::Interrupted => CallError::Interrupted {
+                extension,
+                function,
+                waiting,
+            },
+        }
     }
 
     /// The fuel the call in progress (or the last one) has used so far,
@@ -207,26 +283,41 @@ impl Instance {
     }
 
     /// The guest's `snapshot` of its state, for a reload to hand over.
-    pub(crate) fn snapshot(&mut self) -> wasmtime::Result<Option<Vec<u8>>> {
-        lifecycle!(&self.exports, &mut self.store, call_snapshot)
+    pub(crate) async fn snapshot(&mut self, limits: &Limits) -> Result<Option<Vec<u8>>, CallError> {
+        self.finish("snapshot", limits, async |instance: &mut Instance| {
+            lifecycle!(&instance.exports, &mut instance.store, call_snapshot)
+        })
+        .await
     }
 
     /// Gives the guest the state a previous version's `snapshot` returned.
-    pub(crate) fn restore(&mut self, state: &[u8]) -> wasmtime::Result<Result<(), ExtError>> {
-        Ok(
-            lifecycle!(&self.exports, &mut self.store, call_restore, state)?
-                .map_err(ExtError::from),
-        )
+    pub(crate) async fn restore(
+        &mut self,
+        state: &[u8],
+        limits: &Limits,
+    ) -> Result<Result<(), ExtError>, CallError> {
+        let restored = self
+            .finish("restore", limits, async |instance: &mut Instance| {
+                lifecycle!(&instance.exports, &mut instance.store, call_restore, state)
+            })
+            .await?;
+        Ok(restored.map_err(ExtError::from))
     }
 
-    /// Runs `on-deactivate` and `on-unload` before the instance is dropped.
-    pub(crate) fn shut_down(mut self, fuel: u64, deadline_ticks: u64) {
-        self.begin_call(&NodeConfig::default(), fuel, deadline_ticks);
+    /// Runs `on-deactivate` and `on-unload`, within one deadline, before
+    /// the instance is dropped.
+    pub(crate) async fn shut_down(mut self, limits: &Limits, deadline_ticks: u64) {
+        let until = crate::sync::deadline(limits.deadline);
+        self.begin_call(&NodeConfig::default(), limits.fuel, until, deadline_ticks);
         let name = self.store.data().ext.name.clone();
-        if let Err(e) = lifecycle!(&self.exports, &mut self.store, call_on_deactivate)
-            .and_then(|()| lifecycle!(&self.exports, &mut self.store, call_on_unload))
-        {
-            tracing::warn!(extension = %name, "shutdown hooks failed: {e:#}");
+        let ran = self
+            .finish("on-deactivate", limits, async |instance: &mut Instance| {
+                lifecycle!(&instance.exports, &mut instance.store, call_on_deactivate)?;
+                lifecycle!(&instance.exports, &mut instance.store, call_on_unload)
+            })
+            .await;
+        if let Err(e) = ran {
+            tracing::warn!(extension = %name, "shutdown hooks failed: {e}");
         }
     }
 
@@ -234,16 +325,16 @@ impl Instance {
     pub(crate) fn classify(
         &self,
         error: wasmtime::Error,
-        extension: &str,
         function: &'static str,
         limits: &Limits,
     ) -> CallError {
-        let extension = extension.to_string();
-        if let Some(requested) = self.store.data().memory.exceeded {
+        let data = self.store.data();
+        let extension = data.ext.name.to_string();
+        if let Some(requested) = data.memory.exceeded {
             return CallError::MemoryLimit {
                 extension,
                 function,
-                limit: self.store.data().memory.limit(),
+                limit: data.memory.limit(),
                 requested,
             };
         }
@@ -251,6 +342,7 @@ impl Instance {
             return CallError::Interrupted {
                 extension,
                 function,
+                waiting: None,
             };
         }
         match error.downcast_ref::<Trap>() {
@@ -263,6 +355,7 @@ impl Instance {
                 extension,
                 function,
                 deadline: limits.deadline,
+                waiting: None,
             },
             _ => {
                 tracing::debug!(%extension, function, "guest trapped: {error:?}");
@@ -293,18 +386,16 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 /// Called when a store reaches its epoch deadline: stops a call whose
-/// interrupt flag is set, lets an interruptible call whose time has not
-/// come run another step, and otherwise ends the call as past its
-/// deadline.
+/// interrupt flag is set, lets a call whose time has not come run another
+/// step, and otherwise ends the call as past its deadline.
 fn at_deadline(mut store: StoreContextMut<'_, StoreState>) -> wasmtime::Result<UpdateDeadline> {
     let data = store.data_mut();
     if data.config.interrupt().is_some_and(|flag| flag.is_set()) {
         return Err(wasmtime::Error::new(Interrupted));
     }
-    match data.deadline_at {
-        Some(at) if std::time::Instant::now() < at => {
-            Ok(UpdateDeadline::Continue(INTERRUPT_STEP_TICKS))
-        }
-        _ => Ok(UpdateDeadline::Interrupt),
+    if Instant::now() < data.deadline_at {
+        Ok(UpdateDeadline::Continue(INTERRUPT_STEP_TICKS))
+    } else {
+        Ok(UpdateDeadline::Interrupt)
     }
 }

@@ -8,7 +8,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::guest_log::LogLimiter;
 use super::http::HttpGate;
+use super::waits::Waits;
 
 use crate::bus::Bus;
 use crate::extension::{
@@ -34,6 +36,9 @@ pub(crate) struct ExtensionContext {
     pub(crate) audit: Arc<AuditLog>,
     /// Counters for calls, denials and memory, read by `Host::metrics`.
     pub(crate) metrics: Arc<ExtensionMetrics>,
+    /// Its budget of host log lines, for its `log` import and its stdout
+    /// and stderr.
+    pub(crate) log: Arc<LogLimiter>,
 }
 
 impl ExtensionContext {
@@ -61,23 +66,25 @@ pub(crate) struct StoreState {
     http: WasiHttpCtx,
     /// Checks each outbound HTTP request against the `http` grants.
     http_gate: HttpGate,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
+    /// Which host call the guest waits in, and on what.
+    pub(crate) waits: Waits,
     /// Enforces the memory limit and remembers why growth was refused.
     pub(crate) memory: MemoryGuard,
     /// The extension this instance belongs to.
     pub(crate) ext: Arc<ExtensionContext>,
     /// The configuration of the call in progress, read by `host.config`.
     pub(crate) config: NodeConfig,
-    /// When a call that can be interrupted must end: it runs in short
-    /// epoch steps, checking its interrupt flag and this time at each (an
-    /// absolute time, so ticks that pass while the guest waits in a host
-    /// call still count).
-    pub(crate) deadline_at: Option<std::time::Instant>,
+    /// When the call in progress must end. Its guest code is stopped at
+    /// the epoch check after this time (an absolute time, so ticks that
+    /// pass while the guest waits in a host call still count); a wait in a
+    /// host call, by dropping the call (see `bounds`).
+    pub(crate) deadline_at: std::time::Instant,
 }
 
 impl StoreState {
     /// The state of a new instance of `ext`: its WASI context from the
-    /// grants, `memory_limit` bytes of memory, and HTTP waits cut to
+    /// grants and `memory_limit` bytes of memory, starting up within
     /// `deadline`.
     pub(crate) fn new(
         ext: Arc<ExtensionContext>,
@@ -85,17 +92,18 @@ impl StoreState {
         deadline: Duration,
     ) -> wasmtime::Result<Self> {
         Ok(StoreState {
-            wasi: ext.grants.wasi_ctx(&ext.name, {
+            wasi: ext.grants.wasi_ctx(&ext.log, {
                 let ext = ext.clone();
                 Arc::new(move |capability, what| ext.audit_denial(capability, what))
             })?,
             http: WasiHttpCtx::new(),
-            http_gate: HttpGate::new(ext.clone(), deadline),
+            http_gate: HttpGate::new(ext.clone()),
             table: ResourceTable::new(),
+            waits: Waits::default(),
             memory: MemoryGuard::new(memory_limit, ext.metrics.clone()),
             ext,
             config: NodeConfig::default(),
-            deadline_at: None,
+            deadline_at: std::time::Instant::now() + deadline,
         })
     }
 }

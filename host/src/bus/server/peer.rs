@@ -391,6 +391,11 @@ impl Target for Peer {
     fn pending(&self) -> usize {
         self.queue.len()
     }
+
+    fn may_block(&self) -> bool {
+        // A slow peer's messages wait in its queue, not its publishers.
+        false
+    }
 }
 
 impl Shared {

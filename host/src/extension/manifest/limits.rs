@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::document::{Item, Problems, Value, found, join};
-use crate::Limits;
+use crate::{Limits, LogLimits};
 
 /// The limits an extension asks for; each one left out is the host's.
 /// The manifest's `[limits]` table, e.g. `memory = "64 MiB"`.
@@ -20,6 +20,15 @@ pub struct ManifestLimits {
     pub deadline: Option<Duration>,
     /// Instances kept at once, at least 1, e.g. `max-instances = 4`.
     pub max_instances: Option<usize>,
+    /// Log lines per second on average (its `log` import, stdout and
+    /// stderr together), at least 1, e.g. `log-rate = 20`.
+    pub log_rate: Option<u32>,
+    /// Log lines that may come at once after a quiet spell, at least 1,
+    /// e.g. `log-burst = 100`.
+    pub log_burst: Option<u32>,
+    /// Longest log line, longer ones are cut: bytes or a size, e.g.
+    /// `log-line = "2 KiB"`.
+    pub log_line: Option<usize>,
 }
 
 impl ManifestLimits {
@@ -40,6 +49,11 @@ impl ManifestLimits {
             fuel: self.fuel.unwrap_or(base.fuel),
             deadline: self.deadline.unwrap_or(base.deadline),
             max_instances: self.max_instances.unwrap_or(base.max_instances),
+            log: LogLimits {
+                lines_per_second: self.log_rate.unwrap_or(base.log.lines_per_second),
+                burst: self.log_burst.unwrap_or(base.log.burst),
+                line_bytes: self.log_line.unwrap_or(base.log.line_bytes),
+            },
         }
     }
 }
@@ -61,7 +75,15 @@ const DURATION_UNITS: &[(&str, u64)] = &[("ms", 1), ("s", 1_000), ("m", 60_000),
 /// Reads the `[limits]` table.
 pub(super) fn read(item: &Item, problems: &mut Problems) -> ManifestLimits {
     let mut limits = ManifestLimits::default();
-    let keys = ["memory", "fuel", "deadline", "max-instances"];
+    let keys = [
+        "memory",
+        "fuel",
+        "deadline",
+        "max-instances",
+        "log-rate",
+        "log-burst",
+        "log-line",
+    ];
     let Some(table) = item.table("limits", &keys, problems) else {
         return limits;
     };
@@ -82,6 +104,28 @@ pub(super) fn read(item: &Item, problems: &mut Problems) -> ManifestLimits {
     if let Some(item) = field("max-instances") {
         limits.max_instances = positive(item, &join("limits", "max-instances"), problems)
             .and_then(|n| usize::try_from(n).ok());
+    }
+    let lines = |key: &str, problems: &mut Problems| {
+        let item = field(key)?;
+        let path = join("limits", key);
+        let n = positive(item, &path, problems)?;
+        u32::try_from(n).ok().or_else(|| {
+            problems.push(&item.loc, format!("{path} must be at most {}", u32::MAX));
+            None
+        })
+    };
+    limits.log_rate = lines("log-rate", problems);
+    limits.log_burst = lines("log-burst", problems);
+    if let Some(item) = field("log-line") {
+        let what = "bytes (an integer) or a size like \"2 KiB\"";
+        limits.log_line = quantity(
+            item,
+            &join("limits", "log-line"),
+            what,
+            SIZE_UNITS,
+            problems,
+        )
+        .and_then(|bytes| usize::try_from(bytes).ok());
     }
     limits
 }
@@ -176,6 +220,9 @@ mod tests {
             fuel: Some(2),
             deadline: Some(Duration::from_millis(3)),
             max_instances: Some(4),
+            log_rate: Some(5),
+            log_burst: Some(6),
+            log_line: Some(7),
         };
         let applied = all.apply(base);
         assert_eq!(
@@ -183,9 +230,20 @@ mod tests {
                 applied.memory,
                 applied.fuel,
                 applied.deadline,
-                applied.max_instances
+                applied.max_instances,
+                applied.log
             ),
-            (1, 2, Duration::from_millis(3), 4)
+            (
+                1,
+                2,
+                Duration::from_millis(3),
+                4,
+                LogLimits {
+                    lines_per_second: 5,
+                    burst: 6,
+                    line_bytes: 7
+                }
+            )
         );
     }
 }

@@ -55,6 +55,9 @@ memory = "64 MiB"
 fuel = 1_000_000_000
 deadline = "5s"
 max-instances = 4
+log-rate = 20
+log-burst = 50
+log-line = "2 KiB"
 "#;
 
 /// Each problem as `file:line:column: message`.
@@ -128,9 +131,21 @@ fn a_full_manifest_reads() {
             fuel: Some(1_000_000_000),
             deadline: Some(Duration::from_secs(5)),
             max_instances: Some(4),
+            log_rate: Some(20),
+            log_burst: Some(50),
+            log_line: Some(2048),
         }
     );
-    assert_eq!(m.limits.apply(Limits::default()).max_instances, 4);
+    let applied = m.limits.apply(Limits::default());
+    assert_eq!(applied.max_instances, 4);
+    assert_eq!(
+        applied.log,
+        crate::LogLimits {
+            lines_per_second: 20,
+            burst: 50,
+            line_bytes: 2048
+        }
+    );
 }
 
 #[test]

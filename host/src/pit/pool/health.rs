@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::stats::PoolEvent;
 use crate::extension::{Extension, LifecycleState, NodeConfig, Pooled};
 use crate::host::HostInner;
+use crate::runtime::Instance;
 use crate::{CallError, Error, ExtensionKind, Health, Host};
 
 /// What [`Host::check_health`] found.
@@ -34,7 +35,7 @@ impl Extension {
     /// Calls `health-check` on an Instrument instance taken out of the
     /// pool, then gives it back, or discards it (Failed → Cold) when it
     /// answers `unhealthy` or traps. `when` says why it was checked.
-    pub(crate) fn vet(&self, mut pooled: Pooled, when: &str) -> Result<Health, CallError> {
+    pub(crate) async fn vet(&self, mut pooled: Pooled, when: &str) -> Result<Health, CallError> {
         let manager = self.pool.manager();
         let counters = &self.ctx.metrics.pool;
         manager.count(counters, PoolEvent::HealthCheck);
@@ -42,11 +43,19 @@ impl Extension {
         instance.begin_call(
             &NodeConfig::default(),
             self.limits.fuel,
+            crate::sync::deadline(self.limits.deadline),
             self.deadline_ticks,
         );
         let answer = instance
-            .instrument()
-            .and_then(|(api, store, _)| api.call_health_check(store));
+            .finish(
+                "health-check",
+                &self.limits,
+                async |instance: &mut Instance| {
+                    let (api, store, _) = instance.instrument()?;
+                    api.call_health_check(store).await
+                },
+            )
+            .await;
         match answer {
             Ok(health) => {
                 let health = Health::from(health);
@@ -60,8 +69,7 @@ impl Extension {
                 }
                 Ok(health)
             }
-            Err(e) => {
-                let error = instance.classify(e, &self.name, "health-check", &self.limits);
+            Err(error) => {
                 manager.count(counters, PoolEvent::Unhealthy);
                 self.pool
                     .discard(pooled, format!("health check {when} failed: {error}"));
@@ -77,7 +85,14 @@ impl Extension {
                 continue;
             };
             report.checked += 1;
-            match self.vet(pooled, "on a health check") {
+            let vetted = crate::runtime::block_on(self.vet(pooled, "on a health check"))
+                .unwrap_or_else(|message| {
+                    Err(CallError::Instantiate {
+                        extension: self.name.to_string(),
+                        message,
+                    })
+                });
+            match vetted {
                 Ok(health) => match health.status.as_str() {
                     "healthy" => report.healthy += 1,
                     "degraded" => report.degraded += 1,

@@ -428,16 +428,31 @@ impl crate::Host {
 /// exactly as a call does around the guest's work: the pool-hit path the
 /// `pool_hit` bench measures. Not part of the API.
 pub fn checkout_checkin(host: &crate::Host, name: &str) -> Result<(), crate::Error> {
-    use crate::extension::Demand;
+    use crate::extension::{Demand, Wait};
+    use std::task::{Context, Poll, Waker};
     let extension = host.inner.find(name)?.current();
-    let checkout = extension
-        .pool
-        .checkout(Demand::Call, extension.limits.deadline, || {
-            Err(crate::CallError::Instantiate {
-                extension: name.to_string(),
-                message: "no idle instance: this measures hits only".into(),
-            })
-        });
+    let wait = Wait {
+        function: "invoke",
+        until: crate::sync::deadline(extension.limits.deadline),
+        interrupt: None,
+    };
+    let checkout = extension.pool.checkout(Demand::Call, wait, async || {
+        Err(crate::CallError::Instantiate {
+            extension: name.to_string(),
+            message: "no idle instance: this measures hits only".into(),
+        })
+    });
+    // A hit (or a failed start) completes on the first poll, as inside a
+    // call; only a wait for a busy instance would need a runtime.
+    let mut checkout = std::pin::pin!(checkout);
+    let Poll::Ready(checkout) = checkout
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    else {
+        return Err(crate::Error::Setup(format!(
+            "every '{name}' instance is busy"
+        )));
+    };
     match checkout {
         Some(Ok(pooled)) => {
             extension.release(pooled);

@@ -482,8 +482,15 @@ pub(crate) fn call_node(
             CallError::Deadline {
                 extension,
                 function,
+                waiting,
                 ..
-            } if left < *own => format!("{extension}.{function} was stopped at {}", deadline.cause),
+            } if left < *own => format!(
+                "{extension}.{function} was stopped at {}{}",
+                deadline.cause,
+                waiting
+                    .map(|wait| format!(" while waiting in a host call: {wait}"))
+                    .unwrap_or_default()
+            ),
             e => e.to_string(),
         })
     };

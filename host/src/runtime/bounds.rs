@@ -1,0 +1,147 @@
+//! Guest calls bounded end to end, host calls included.
+//!
+//! Every guest call runs as a future on wasmtime's async support: while
+//! the guest computes, its epoch deadline stops it (see
+//! [`Instance::finish`](super::Instance::finish)); while it waits in a host
+//! call (a WASI sleep, a socket read, an HTTP response, a bus request, a
+//! nested `model-call`) the future is pending, and [`stopped`] racing it
+//! ends the call by dropping it when its deadline passes or its
+//! [`Interrupt`] is set. Wasmtime unwinds a dropped call's fiber, so the
+//! instance is left unusable and is discarded like any interrupted one.
+//!
+//! The futures are polled on the calling thread ([`block_on`]); one shared
+//! runtime thread, `symphony-io`, drives the timers and sockets they wait
+//! on, so a call costs no thread of its own.
+
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+
+use crate::extension::Interrupt;
+
+/// The runtime whose thread drives every host's guest I/O and timers.
+/// Process-wide, as wasmtime-wasi's own: a handle to an extension may
+/// outlive its host, and a call made with it must still find its timers.
+static IO: LazyLock<Result<Runtime, String>> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("symphony-io")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the host's I/O thread: {e}"))
+});
+
+/// The I/O runtime, or why it could not start.
+pub(crate) fn io() -> Result<&'static Runtime, String> {
+    IO.as_ref().map_err(Clone::clone)
+}
+
+/// Runs `future` to completion on this thread, its timers and sockets
+/// driven by the I/O runtime. Works from anywhere: on a plain thread; from
+/// inside a call (a host import, or a pool step a call took) it steps out
+/// of the runtime for the nested run; inside someone else's single-thread
+/// runtime, where blocking would stall it, on a helper thread.
+pub(crate) fn block_on<F>(future: F) -> Result<F::Output, String>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let io = io()?;
+    Ok(match Handle::try_current() {
+        Err(_) => io.block_on(future),
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| io.block_on(future))
+        }
+        Ok(_) => std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("symphony-call".into())
+                .spawn_scoped(scope, || io.block_on(future))
+                .map_err(|e| format!("cannot start a thread for the call: {e}"))?
+                .join()
+                .map_err(|_| "the call's thread panicked".to_string())
+        })?,
+    })
+}
+
+/// Why a call was stopped from outside while it waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Its deadline passed.
+    Deadline,
+    /// Its interrupt flag was set.
+    Interrupted,
+}
+
+/// Resolves when a call bounded by `until` and `interrupt` must stop.
+/// Lazy: nothing is registered until it is first polled, which a call that
+/// finishes without waiting never does.
+pub(crate) async fn stopped(until: Instant, interrupt: Option<Interrupt>) -> Stop {
+    let deadline = tokio::time::sleep_until(until.into());
+    match interrupt {
+        None => {
+            deadline.await;
+            Stop::Deadline
+        }
+        Some(interrupt) => tokio::select! {
+            () = deadline => Stop::Deadline,
+            () = interrupt.wait() => Stop::Interrupted,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_deadline_stops_a_wait() {
+        let until = Instant::now() + Duration::from_millis(20);
+        let stop = block_on(async {
+            tokio::select! {
+                biased;
+                () = std::future::pending::<()>() => None,
+                why = stopped(until, None) => Some(why),
+            }
+        })
+        .unwrap();
+        assert_eq!(stop, Some(Stop::Deadline));
+        assert!(Instant::now() >= until);
+    }
+
+    #[test]
+    fn an_interrupt_set_from_another_thread_stops_a_wait_at_once() {
+        let interrupt = Interrupt::new();
+        let setter = {
+            let interrupt = interrupt.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                interrupt.set();
+            })
+        };
+        let began = Instant::now();
+        let far = began + Duration::from_secs(60);
+        let stop = block_on(stopped(far, Some(interrupt))).unwrap();
+        setter.join().unwrap();
+        assert_eq!(stop, Stop::Interrupted);
+        assert!(began.elapsed() < Duration::from_secs(30));
+    }
+
+    #[test]
+    fn block_on_nests_and_runs_inside_other_runtimes() {
+        // Nested inside a call, as a pool step taken by a call runs guest
+        // hooks of another instance.
+        let nested = block_on(async { block_on(async { 7 }).unwrap() }).unwrap();
+        assert_eq!(nested, 7);
+        // Inside an embedder's single-thread runtime.
+        let theirs = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let inside = theirs.block_on(async { block_on(async { 8 }).unwrap() });
+        assert_eq!(inside, 8);
+    }
+}
