@@ -188,6 +188,8 @@ impl ExtDirs {
         for (name, reason) in &report.failed {
             eprintln!("warning: {name} failed to activate and takes no calls: {reason}");
         }
+        // Extensions that could not be loaded were warned about as the
+        // host logs (and are listed by `ext list`).
         Ok(())
     }
 }

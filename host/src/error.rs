@@ -27,6 +27,15 @@ pub enum Error {
         /// The names that are loaded.
         loaded: Vec<String>,
     },
+    /// The extension was found but could not be loaded; see
+    /// [`Host::load_failures`](crate::Host::load_failures).
+    #[error("extension '{name}' failed to load: {reason}")]
+    NotLoaded {
+        /// The extension.
+        name: String,
+        /// Why it could not be loaded.
+        reason: String,
+    },
     /// The extension exists but is of another kind than the caller needs.
     // Every kind's name starts with a vowel, so "an" always reads right.
     #[error("extension '{name}' is an {actual}, not an {expected}")]

@@ -1,6 +1,7 @@
 //! Extensions: their kinds, limits, grants, instance pools and call handles.
 
 mod audit;
+mod discovery;
 mod grants;
 mod handles;
 mod lifecycle;
@@ -24,10 +25,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use audit::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
+pub use discovery::{LoadFailure, discover};
 pub use grants::{ArtifactAccess, DirGrant, FsAccess, Grants};
 pub use handles::{Addon, Health, Instrument, Operator, UiEvent, VNode, render_text};
 pub use lifecycle::{CrashPolicy, LifecycleState, Transition, TransitionError};
-pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE, discover};
+pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
 pub use manifest::{
     Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Manifest,
     ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
@@ -543,6 +545,13 @@ impl Drop for InUse<'_> {
             self.pool.discard(pooled, reason.into());
         }
     }
+}
+
+/// The name an extension gets from its file: the stem with `_` as `-`.
+pub(crate) fn name_from_path(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().replace('_', "-"))
+        .unwrap_or_default()
 }
 
 /// How many epoch ticks of `tick` cover `deadline` (at least one).

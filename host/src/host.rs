@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::bus::Bus;
 use crate::extension::{
-    Addon, AuditLog, CrashPolicy, Dependency, Extension, ExtensionKind, ExtensionMetrics,
-    ExtensionSetup, Instrument, LifecycleState, Limits, LoadOptions, MetricsSnapshot, Operator,
-    Slot, Source, Transition,
+    Addon, AuditLog, AuditRecord, CrashPolicy, DecidedBy, Decision, Dependency, Extension,
+    ExtensionKind, ExtensionMetrics, ExtensionSetup, Instrument, LifecycleState, Limits,
+    LoadFailure, LoadOptions, MetricsSnapshot, Operator, Slot, Source, Transition,
 };
 use crate::pit::artifacts::{ArtifactStore, StoreOptions};
 use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
@@ -128,6 +128,7 @@ impl HostBuilder {
             inner: Arc::new(HostInner {
                 runtime,
                 extensions: RwLock::default(),
+                failures: RwLock::default(),
                 pool: Arc::new(PoolManager::new(self.pool, bus.endpoint("host"))),
                 bus,
                 artifacts,
@@ -195,6 +196,9 @@ pub struct Host {
 pub(crate) struct HostInner {
     pub(crate) runtime: Runtime,
     extensions: RwLock<BTreeMap<String, Arc<Slot>>>,
+    /// Extensions that could not be loaded, by name, until one of that
+    /// name loads.
+    failures: RwLock<BTreeMap<String, LoadFailure>>,
     /// Keeps every extension's instances within the host's hot budget.
     pub(crate) pool: Arc<PoolManager>,
     pub(crate) bus: Bus,
@@ -243,13 +247,41 @@ impl HostInner {
 
     pub(crate) fn find(&self, name: &str) -> Result<Arc<Slot>, Error> {
         let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
-        extensions
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::UnknownExtension {
+        if let Some(slot) = extensions.get(name) {
+            return Ok(slot.clone());
+        }
+        if let Some(failure) = self.failures().get(name) {
+            return Err(Error::NotLoaded {
                 name: name.to_string(),
-                loaded: extensions.keys().cloned().collect(),
-            })
+                reason: failure.reason.clone(),
+            });
+        }
+        Err(Error::UnknownExtension {
+            name: name.to_string(),
+            loaded: extensions.keys().cloned().collect(),
+        })
+    }
+
+    fn failures(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, LoadFailure>> {
+        self.failures.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that an extension could not be loaded, in the list and in
+    /// the audit log.
+    pub(crate) fn record_load_failure(&self, failure: LoadFailure) {
+        let record = AuditRecord::now(
+            &failure.name,
+            failure.version.as_ref().map(ToString::to_string),
+            "load",
+            Decision::Denied,
+            DecidedBy::Loader,
+            format!("{}: {}", failure.path.display(), failure.reason),
+        );
+        if let Err(e) = self.audit.record(&record) {
+            tracing::error!(extension = %failure.name, "{e}");
+        }
+        let mut failures = self.failures.write().unwrap_or_else(|e| e.into_inner());
+        failures.insert(failure.name.clone(), failure);
     }
 
     fn get(&self, name: &str, expected: ExtensionKind) -> Result<Arc<Slot>, Error> {
@@ -282,6 +314,13 @@ impl HostInner {
         })
     }
 
+    /// Why each extension that could not be loaded was not, by name.
+    fn failure_reasons(&self) -> BTreeMap<String, String> {
+        (self.failures().iter())
+            .map(|(name, failure)| (name.clone(), failure.reason.clone()))
+            .collect()
+    }
+
     fn kinds(&self) -> BTreeMap<String, ExtensionKind> {
         let extensions = self.extensions.read().unwrap_or_else(|e| e.into_inner());
         extensions
@@ -289,13 +328,6 @@ impl HostInner {
             .map(|(name, ext)| (name.clone(), ext.kind))
             .collect()
     }
-}
-
-/// The name an extension gets from its file: the stem with `_` as `-`.
-fn name_from_path(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().replace('_', "-"))
-        .unwrap_or_default()
 }
 
 impl Host {
@@ -321,7 +353,10 @@ impl Host {
     /// the error says why.
     pub fn load_with(&self, path: impl AsRef<Path>, options: LoadOptions) -> Result<String, Error> {
         let path = path.as_ref();
-        let name = options.name.clone().unwrap_or_else(|| name_from_path(path));
+        let name = options
+            .name
+            .clone()
+            .unwrap_or_else(|| crate::extension::name_from_path(path));
         let extension = self.prepare(path, &name, &options, Arc::default())?;
         let slot = self.register(
             extension,
@@ -382,6 +417,7 @@ impl Host {
             audit: self.inner.audit.clone(),
             metrics,
             log: Arc::new(LogLimiter::new(name.into(), limits.log)),
+            empty_root: self.inner.runtime.empty_root_path.clone(),
         });
         Ok(Extension::new(
             ctx,
@@ -433,6 +469,13 @@ impl Host {
             self.inner.crash,
         ));
         extensions.insert(slot.name.to_string(), slot.clone());
+        drop(extensions);
+        let mut failures = self
+            .inner
+            .failures
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        failures.remove(&*slot.name);
         Ok(slot)
     }
 
@@ -454,6 +497,13 @@ impl Host {
     /// crash counts.
     pub fn extensions(&self) -> Vec<ExtensionInfo> {
         self.inner.loaded().iter().map(|slot| slot.info()).collect()
+    }
+
+    /// The extensions that could not be loaded (a broken manifest or
+    /// component, a dependency that cannot be met), by name, with why.
+    /// They take no calls, and workflows naming them fail validation.
+    pub fn load_failures(&self) -> Vec<LoadFailure> {
+        self.inner.failures().values().cloned().collect()
     }
 
     /// The extension `name`, with its lifecycle state and crash counts.
@@ -567,7 +617,7 @@ impl Host {
     /// Each node's config must fit the keys its extension's manifest
     /// declares.
     pub fn validate(&self, workflow: &Workflow) -> Result<Plan, Error> {
-        let plan = workflow.validate(&self.inner.kinds())?;
+        let plan = workflow.validate_loaded(&self.inner.kinds(), &self.inner.failure_reasons())?;
         let problems = self.inner.config_problems(&workflow.nodes);
         if !problems.is_empty() {
             return Err(WorkflowError::Invalid {

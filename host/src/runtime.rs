@@ -9,10 +9,12 @@ mod host_api;
 mod http;
 mod inspect;
 mod instance;
+mod refusals;
 mod state;
 mod waits;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
@@ -39,6 +41,11 @@ pub(crate) struct Runtime {
     linker: Linker<StoreState>,
     cache: ComponentCache,
     pub(crate) settings: EngineSettings,
+    /// An empty directory, preopened read-only at `/` for guests with no
+    /// grant there (see `refusals`); kept for its drop, which removes it.
+    _empty_root: tempfile::TempDir,
+    /// `empty_root`'s path, shared with every extension.
+    pub(crate) empty_root_path: Arc<Path>,
 }
 
 impl Runtime {
@@ -54,17 +61,25 @@ impl Runtime {
         // extension's `http` grants (see `http::HttpGate`).
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(setup)?;
         waits::add_to_linker(&mut linker).map_err(setup)?;
+        refusals::add_to_linker(&mut linker).map_err(setup)?;
         bindings::instrument::InstrumentExtension::add_to_linker::<_, HasSelf<StoreState>>(
             &mut linker,
             |s| s,
         )
         .map_err(setup)?;
         let cache = ComponentCache::new(&engine, cache_dir);
+        let empty_root = tempfile::Builder::new()
+            .prefix("symphony-empty-root-")
+            .tempdir()
+            .map_err(|e| Error::Setup(format!("cannot create the guests' empty root: {e}")))?;
+        let empty_root_path = Arc::from(empty_root.path());
         Ok(Runtime {
             engine,
             linker,
             cache,
             settings,
+            _empty_root: empty_root,
+            empty_root_path,
         })
     }
 

@@ -742,3 +742,81 @@ fn ext_list_shows_each_extensions_state_and_crash_counts() {
         .collect();
     assert_eq!(steps, ["resolved", "loaded", "active"]);
 }
+
+/// The test fixtures (`hostile.wasm` and others).
+fn fixtures() -> PathBuf {
+    built("SYMPHONY_FIXTURES", "fixtures")
+}
+
+/// `<root>/<name>/` holding the hostile fixture as the Operator `name`.
+fn hostile_as(root: &Path, name: &str) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixtures().join("hostile.wasm"), dir.join("ext.wasm")).unwrap();
+    std::fs::write(
+        dir.join("symphony.toml"),
+        format!(
+            "[extension]\nname = \"{name}\"\nversion = \"1.0.0\"\nkind = \"operator\"\n\
+             component = \"ext.wasm\"\n\n[limits]\ndeadline = \"60s\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_log_flood_is_held_to_its_limit_and_other_extensions_still_log() {
+    let root = tempfile::tempdir().unwrap();
+    hostile_as(root.path(), "flooder");
+    hostile_as(root.path(), "quiet");
+    let op = |id: &str, extension: &str, config: serde_json::Value| serde_json::json!({"id": id, "kind": "operator", "extension": extension, "config": config});
+    // Ten seconds of flooding, through the log import and then stdout,
+    // while another extension prints a line half way through.
+    let workflow = serde_json::json!({
+        "schema_version": 2, "id": "flood", "name": "flood", "version": "1.0.0",
+        "nodes": [
+            op("by-log", "flooder", serde_json::json!({"mode": "log-flood", "seconds": 5, "stream": "log"})),
+            op("by-stdout", "flooder", serde_json::json!({"mode": "log-flood", "seconds": 5, "stream": "stdout"})),
+            op("wait", "quiet", serde_json::json!({"mode": "sleep", "ms": 4000})),
+            op("speak", "quiet", serde_json::json!({"mode": "print", "stdout": "quiet line", "stderr": ""})),
+        ],
+        "edges": [{"from": "by-log", "to": "by-stdout"}, {"from": "wait", "to": "speak"}],
+    });
+    let file = root.path().join("flood.json");
+    std::fs::write(&file, workflow.to_string()).unwrap();
+    let began = std::time::Instant::now();
+    let out = symphony(&[
+        "run",
+        &file.display().to_string(),
+        "--ext-dir",
+        &root.path().display().to_string(),
+        "--concurrency",
+        "2",
+    ]);
+    let seconds = began.elapsed().as_secs_f64();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let flooded = stderr
+        .lines()
+        .filter(|l| l.contains("flood line") && l.contains("flooder"))
+        .count();
+    let notes = stderr
+        .lines()
+        .filter(|l| l.contains("log lines dropped: over the extension's limit of 100 lines/s"))
+        .count();
+    // The default limit: bursts of 500, then 100 lines a second.
+    let limit = 500.0 + 100.0 * seconds;
+    assert!(
+        (flooded as f64) <= limit,
+        "{flooded} flood lines in {seconds:.1} s, over the limit of {limit:.0}"
+    );
+    assert!(flooded >= 500, "the burst passed: {flooded}");
+    // One note a second at most, and at least one for the flood.
+    assert!(
+        notes >= 1 && (notes as f64) <= seconds + 2.0,
+        "{notes} notes"
+    );
+    assert!(
+        stderr.contains("quiet line") && stderr.contains("quiet"),
+        "the other extension's line is missing"
+    );
+}

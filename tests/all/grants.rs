@@ -422,3 +422,130 @@ fn a_silent_http_server_cannot_hold_a_call_past_its_deadline() {
         "took {elapsed:?}: {result:?}"
     );
 }
+
+#[test]
+fn each_kind_of_refusal_is_audited_exactly_once_naming_the_capability() {
+    let data = tempfile::tempdir().unwrap();
+    let server = pong_server();
+    let port = server.port();
+    let refused_server = format!("127.0.0.1:{port}");
+    type Case = (&'static str, Grants, serde_json::Value, String);
+    let cases: Vec<Case> = vec![
+        (
+            "a publish outside the grants",
+            Grants::none(),
+            json!({"mode": "publish", "subject": "news.today"}),
+            "publish:news.today".into(),
+        ),
+        (
+            "a bus request outside the grants",
+            Grants::none().publish("news.>"),
+            json!({"mode": "request", "subject": "svc.echo"}),
+            "publish:svc.echo".into(),
+        ),
+        (
+            "an artifact read",
+            Grants::none(),
+            json!({"mode": "artifact-get", "id": "00"}),
+            "artifacts:read".into(),
+        ),
+        (
+            "an artifact write",
+            Grants::none().artifacts(ArtifactAccess::Read),
+            json!({"mode": "artifact-put", "content": "x"}),
+            "artifacts:read-write".into(),
+        ),
+        (
+            "a model call",
+            Grants::none(),
+            json!({"mode": "model-call", "instrument": "mock-llm", "input": "hi"}),
+            "model:mock-llm".into(),
+        ),
+        (
+            "a socket with no net grant",
+            Grants::none(),
+            json!({"mode": "connect", "addr": refused_server}),
+            format!("net:{refused_server}"),
+        ),
+        (
+            "a socket outside its net grant",
+            Grants::none().net("127.0.0.1:1"),
+            json!({"mode": "connect", "addr": refused_server}),
+            format!("net:{refused_server}"),
+        ),
+        (
+            "a UDP socket",
+            Grants::none().net("127.0.0.1:*"),
+            json!({"mode": "udp", "addr": "127.0.0.1:9"}),
+            "udp:0.0.0.0:0".into(),
+        ),
+        (
+            "a name lookup",
+            Grants::none(),
+            json!({"mode": "resolve", "name": "example.com"}),
+            "net:example.com:*".into(),
+        ),
+        (
+            "a file read with no fs grant",
+            Grants::none(),
+            json!({"mode": "read", "path": "/etc/passwd"}),
+            "fs:read:/etc/passwd".into(),
+        ),
+        (
+            "a file write with no fs grant",
+            Grants::none(),
+            json!({"mode": "write", "path": "/out.txt", "content": "x"}),
+            "fs:read-write:/out.txt".into(),
+        ),
+        (
+            "a write in a read-only grant",
+            Grants::none().dir(data.path(), "/data", symphony_host::FsAccess::Read),
+            json!({"mode": "write", "path": "/data/new.txt", "content": "x"}),
+            "fs:read-write:/data/new.txt".into(),
+        ),
+        (
+            "an HTTP request with no http grant",
+            Grants::none(),
+            json!({"mode": "http", "url": format!("http://{refused_server}/")}),
+            "http:127.0.0.1".into(),
+        ),
+    ];
+    for (what, grants, input, capability) in cases {
+        let (host, op) = hostile_with(grants);
+        let refused = call(&op, input).unwrap_err();
+        if let CallError::Guest {
+            error: ExtError::Denied(message),
+            ..
+        } = &refused
+        {
+            // A host import names the capability it lacked.
+            assert!(
+                message.contains(&format!("capability {capability}")),
+                "{what}: {message}"
+            );
+        }
+        let records = host
+            .audit()
+            .query(&symphony_host::AuditQuery {
+                extension: Some("hostile".into()),
+                decision: Some(symphony_host::Decision::Denied),
+                ..Default::default()
+            })
+            .unwrap();
+        // The lifecycle hooks' announcements, refused without a grant,
+        // are the fixture's own and not this refusal.
+        let refusals: Vec<&str> = records
+            .iter()
+            .map(|r| r.capability.as_str())
+            .filter(|c| !c.starts_with("publish:lifecycle."))
+            .collect();
+        assert_eq!(refusals, [capability.as_str()], "{what}: {refused}");
+        assert!(
+            records
+                .iter()
+                .all(|r| r.by == symphony_host::DecidedBy::Runtime),
+            "{what}"
+        );
+    }
+    assert!(!data.path().join("new.txt").exists());
+}

@@ -161,7 +161,7 @@ fn an_extension_built_with_cargo_component_runs_like_the_wasip2_build() {
 }
 
 #[test]
-fn a_dependency_that_exports_another_interface_is_refused_before_loading() {
+fn a_dependency_that_exports_another_interface_fails_its_dependant_alone() {
     let host = bare_host();
     let root = tempfile::tempdir().unwrap();
     // `caller` calls `base` as a model, but base is an operator.
@@ -173,24 +173,27 @@ fn a_dependency_that_exports_another_interface_is_refused_before_loading() {
         &fixture("hostile"),
         "[dependencies]\nbase = { version = \"^1\", kind = \"instrument\" }\n",
     );
-    let error = host
+    let report = host
         .load_extensions(
             &[root.path().to_path_buf()],
             &symphony_host::ExtensionSetup::default(),
         )
-        .unwrap_err();
-    let message = error.to_string();
-    assert!(matches!(error, Error::Resolve(_)), "{message}");
-    assert!(message.contains("instrument"), "{message}");
-    assert!(message.contains("caller"), "{message}");
-    assert!(host.extensions().is_empty(), "nothing loaded");
+        .unwrap();
+    let loaded: Vec<&str> = report.loaded.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(loaded, ["base"]);
+    let [failure] = &report.not_loaded[..] else {
+        panic!("{report:#?}");
+    };
+    assert_eq!(failure.name, "caller");
+    let message = &failure.reason;
+    assert!(
+        message.contains("its dependencies cannot be met: ")
+            && message.contains("caller 1.0.0 needs ^1 (instrument)")
+            && message.contains("found 1.0.0 (operator)"),
+        "{message}"
+    );
 
-    // Loaded one at a time, the mismatch is named with both interfaces.
-    host.load_manifest(
-        &symphony_host::Manifest::from_file(root.path().join("base/symphony.toml")).unwrap(),
-        &symphony_host::ExtensionSetup::default(),
-    )
-    .unwrap();
+    // Loaded on its own, the mismatch is named with both interfaces.
     let caller =
         symphony_host::Manifest::from_file(root.path().join("caller/symphony.toml")).unwrap();
     let message = host
@@ -225,4 +228,135 @@ fn a_component_built_against_wit_0_1_0_still_loads_and_runs() {
         .process(&config, "abc")
         .unwrap();
     assert_eq!(out, "ABC!");
+}
+
+/// A workflow of one node calling `extension` (an Operator) on its input.
+fn one_node(extension: &str) -> Workflow {
+    let doc = serde_json::json!({
+        "schema_version": 2, "id": "one", "name": "one", "version": "1.0.0",
+        "nodes": [{"id": "only", "kind": "operator", "extension": extension,
+                   "config": {"spec": {"steps": []}}}],
+        "edges": [],
+    });
+    Workflow::from_json(&doc.to_string(), "one.json").unwrap()
+}
+
+#[test]
+fn a_broken_extension_fails_alone_and_the_rest_load_and_run() {
+    use symphony_tests::{extension_dir, write_manifest};
+    let host = bare_host();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let good = component("json_transform");
+    extension_dir(dir, "json-transform", "operator", &good, "");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(format!("{name}.bytes"));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let whole = std::fs::read(&good).unwrap();
+    let broken = [
+        (
+            "random-bytes",
+            write("random", b"this is certainly not wasm"),
+            "not a WebAssembly component",
+        ),
+        (
+            "truncated",
+            write("truncated", &whole[..whole.len() / 2]),
+            "is not a valid component",
+        ),
+        (
+            "core-module",
+            write("core", &[0, b'a', b's', b'm', 1, 0, 0, 0]),
+            "core WebAssembly module",
+        ),
+        (
+            "wrong-world",
+            fixture("not_an_extension"),
+            "does not implement a Symphony extension world",
+        ),
+    ];
+    for (name, bytes, _) in &broken {
+        extension_dir(dir, name, "operator", bytes, "");
+    }
+    // A manifest that does not parse, one naming a component that is not
+    // there, an extension needing a broken one, a bare broken component.
+    let bad = dir.join("bad-manifest");
+    std::fs::create_dir_all(&bad).unwrap();
+    write_manifest(&bad, "bad-manifest", "not-a-version", "operator", "");
+    let missing = dir.join("missing-component");
+    std::fs::create_dir_all(&missing).unwrap();
+    write_manifest(&missing, "missing-component", "1.0.0", "operator", "");
+    extension_dir(
+        dir,
+        "needs-broken",
+        "operator",
+        &good,
+        "[dependencies]\ntruncated = \"^1\"\n",
+    );
+    std::fs::write(dir.join("garbage.wasm"), b"junk").unwrap();
+
+    let report = host
+        .load_extensions(&[dir.to_path_buf()], &Default::default())
+        .unwrap();
+    let loaded: Vec<&str> = report.loaded.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(loaded, ["json-transform"], "{report:#?}");
+    let mut failed: Vec<&str> = report.not_loaded.iter().map(|f| f.name.as_str()).collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        [
+            "bad-manifest",
+            "core-module",
+            "garbage",
+            "missing-component",
+            "needs-broken",
+            "random-bytes",
+            "truncated",
+            "wrong-world"
+        ]
+    );
+    let reason = |name: &str| {
+        let failure = host
+            .load_failures()
+            .into_iter()
+            .find(|f| f.name == name)
+            .unwrap();
+        (failure.reason, failure.path)
+    };
+    for (name, _, why) in &broken {
+        let (reason, path) = reason(name);
+        assert!(reason.contains(why), "{name}: {reason}");
+        assert!(path.ends_with(format!("{name}/symphony.toml")), "{path:?}");
+    }
+    let (why, _) = reason("bad-manifest");
+    assert!(why.contains("its manifest is not valid"), "{why}");
+    assert!(why.contains("not-a-version"), "{why}");
+    let (why, _) = reason("needs-broken");
+    assert!(
+        why.contains("its dependency truncated failed to load: ")
+            && why.contains("not a valid component"),
+        "{why}"
+    );
+
+    // Workflows of the extensions that loaded run; those naming a broken
+    // one fail at validation, saying why.
+    let report = host
+        .run(&one_node("json-transform"), &serde_json::json!({"a": 1}))
+        .unwrap();
+    symphony_tests::assert_completed(&report);
+    for name in failed {
+        let error = host.validate(&one_node(name)).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("node 'only': extension '{name}' failed to load: ")),
+            "{error}"
+        );
+        let called = host.operator(name).err().unwrap().to_string();
+        assert!(called.contains("failed to load"), "{called}");
+    }
+    // Each failure is in the audit log, once.
+    let records = host.audit().query(&Default::default()).unwrap();
+    let loads = records.iter().filter(|r| r.capability == "load").count();
+    assert_eq!(loads, 8, "{records:#?}");
 }

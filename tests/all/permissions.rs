@@ -267,7 +267,7 @@ fn file_grants_keep_the_guest_inside_them() {
 }
 
 #[test]
-fn dependency_problems_are_found_before_anything_loads() {
+fn dependency_problems_fail_the_extensions_they_concern_and_no_other() {
     let root = tempfile::tempdir().unwrap();
     let write = |name: &str, body: &str| {
         let dir = root.path().join(name);
@@ -286,16 +286,22 @@ fn dependency_problems_are_found_before_anything_loads() {
     write("b", "");
     write("c", "[dependencies]\nmissing = \"^1\"\n");
     let host = bare_host();
-    let err = host
+    let report = host
         .load_extensions(&[root.path().to_path_buf()], &ExtensionSetup::default())
-        .unwrap_err();
-    let message = err.to_string();
-    assert!(
-        message.contains("b: a 1.0.0 needs ^2; found 1.0.0"),
-        "{message}"
-    );
-    assert!(message.contains("no extension named missing"), "{message}");
-    assert!(host.extensions().is_empty());
+        .unwrap();
+    let mut reasons: Vec<(&str, &str)> = report
+        .not_loaded
+        .iter()
+        .map(|f| (f.name.as_str(), f.reason.as_str()))
+        .collect();
+    reasons.sort_unstable();
+    let [("a", a), ("c", c)] = reasons[..] else {
+        panic!("{reasons:?}");
+    };
+    assert!(a.contains("b: a 1.0.0 needs ^2; found 1.0.0"), "{a}");
+    assert!(c.contains("no extension named missing"), "{c}");
+    let loaded: Vec<String> = host.extensions().into_iter().map(|e| e.name).collect();
+    assert_eq!(loaded, ["b"]);
 }
 
 #[test]
@@ -311,16 +317,26 @@ fn a_component_that_is_not_what_its_manifest_says_is_refused() {
     )
     .unwrap();
     let host = bare_host();
-    let err = host
+    let report = host
         .load_extensions(&[dir.path().to_path_buf()], &ExtensionSetup::default())
+        .unwrap();
+    let [failure] = &report.not_loaded[..] else {
+        panic!("{report:?}");
+    };
+    assert_eq!(failure.name, "liar");
+    assert!(
+        failure.reason.contains("manifest says it is an instrument"),
+        "{}",
+        failure.reason
+    );
+    // Loaded on its own, the error says the same, typed.
+    let manifest = symphony_host::Manifest::from_file(dir.path().join("symphony.toml")).unwrap();
+    let err = host
+        .load_manifest(&manifest, &ExtensionSetup::default())
         .unwrap_err();
     assert!(
         matches!(err, Error::Load(LoadError::WorldMismatch { .. })),
         "{err}"
-    );
-    assert!(
-        err.to_string()
-            .contains("manifest says it is an instrument")
     );
 }
 
@@ -333,10 +349,19 @@ fn a_malformed_manifest_names_file_line_and_column() {
     )
     .unwrap();
     let host = bare_host();
-    let err = host
+    let report = host
         .load_extensions(&[dir.path().to_path_buf()], &ExtensionSetup::default())
+        .unwrap();
+    let [failure] = &report.not_loaded[..] else {
+        panic!("{report:?}");
+    };
+    assert_eq!(failure.name, "x");
+    let err = &failure.reason;
+    assert!(err.contains("symphony.toml:3:11"), "{err}");
+    assert!(err.contains("semver"), "{err}");
+    // `discover` still reports every problem at once, as an error.
+    let err = symphony_host::discover(&[dir.path().to_path_buf()])
         .unwrap_err()
         .to_string();
     assert!(err.contains("symphony.toml:3:11"), "{err}");
-    assert!(err.contains("semver"), "{err}");
 }

@@ -86,8 +86,25 @@ fn list(host_args: HostArgs, args: ListArgs) -> anyhow::Result<ExitCode> {
         None => args.setup.load(host_args)?,
     };
     let extensions = host.extensions();
+    let not_loaded = host.load_failures();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&extensions)?);
+        let mut list = serde_json::to_value(&extensions)?;
+        if let Some(list) = list.as_array_mut() {
+            // An extension that could not be loaded is listed as failed,
+            // with why and the file at fault.
+            list.extend(not_loaded.iter().map(|failure| {
+                json!({
+                    "name": failure.name,
+                    "kind": failure.kind,
+                    "version": failure.version,
+                    "path": failure.path,
+                    "state": "failed",
+                    "loaded": false,
+                    "last_error": format!("failed to load: {}", failure.reason),
+                })
+            }));
+        }
+        println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -106,10 +123,29 @@ fn list(host_args: HostArgs, args: ListArgs) -> anyhow::Result<ExitCode> {
             ext.recent_failures
         );
     }
+    for failure in &not_loaded {
+        let version = failure
+            .version
+            .as_ref()
+            .map_or("-".into(), ToString::to_string);
+        let kind = failure.kind.map_or("-", |k| k.as_str());
+        println!(
+            "{:<20} {:<10} {:<10} {:<9} {:>8} {:>7}",
+            failure.name, version, kind, "failed", "-", "-"
+        );
+    }
     for ext in &extensions {
         if let Some(error) = &ext.last_error {
             println!("{}: {error}", ext.name);
         }
+    }
+    for failure in &not_loaded {
+        println!(
+            "{}: failed to load ({}): {}",
+            failure.name,
+            failure.path.display(),
+            failure.reason
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

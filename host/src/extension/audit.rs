@@ -39,6 +39,9 @@ pub enum DecidedBy {
     EarlierGrant,
     /// A host import checked its capability while the extension ran.
     Runtime,
+    /// The host could not load the extension (capability `load`): its
+    /// manifest or component is broken, or a dependency is.
+    Loader,
 }
 
 impl Decision {
@@ -52,8 +55,8 @@ impl Decision {
 }
 
 impl DecidedBy {
-    /// `policy`, `prompt`, `no-prompt`, `explicit`, `earlier-grant` or
-    /// `runtime`, as the log writes it.
+    /// `policy`, `prompt`, `no-prompt`, `explicit`, `earlier-grant`,
+    /// `runtime` or `loader`, as the log writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             DecidedBy::Policy => "policy",
@@ -62,6 +65,7 @@ impl DecidedBy {
             DecidedBy::Explicit => "explicit",
             DecidedBy::EarlierGrant => "earlier-grant",
             DecidedBy::Runtime => "runtime",
+            DecidedBy::Loader => "loader",
         }
     }
 }

@@ -6,8 +6,8 @@
 //! import checks them again when it runs; so does every outbound HTTP request
 //! (see [`Grants::http`]).
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -234,46 +234,71 @@ impl Grants {
         Ok(())
     }
 
+    /// Whether looking up the name `host` is allowed: a `net` grant names
+    /// it (any port).
+    pub fn may_resolve(&self, host: &str) -> bool {
+        self.net.iter().any(|pattern| {
+            pattern
+                .rsplit_once(':')
+                .is_some_and(|(granted, _)| http_allows(granted, host))
+        })
+    }
+
     /// The WASI context for one instance: exactly these grants, output to
-    /// the host log. `on_denied(capability, what)` hears of every refused
-    /// socket use.
+    /// `log`. Every socket use passes the `net` grants (none: every use is
+    /// refused); `on_denied(capability, what)` hears of each refusal. Paths
+    /// no directory grant covers resolve into `empty_root`, preopened
+    /// read-only at `/`, where opening anything is refused and audited
+    /// (see `runtime::refusals`).
     pub(crate) fn wasi_ctx(
         &self,
         log: &Arc<LogLimiter>,
+        empty_root: &Path,
         on_denied: Arc<dyn Fn(String, String) + Send + Sync>,
     ) -> wasmtime::Result<WasiCtx> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .stdout(GuestLog::new(log.clone(), "stdout"))
             .stderr(GuestLog::new(log.clone(), "stderr"))
-            .allow_tcp(!self.net.is_empty())
-            .allow_udp(false)
-            // Name lookups would leak whatever names the guest asks about.
-            .allow_ip_name_lookup(false);
-        if !self.net.is_empty() {
-            let grants = Arc::new(self.net.clone());
-            builder.socket_addr_check(move |addr, used| {
-                let grants = grants.clone();
-                let on_denied = on_denied.clone();
-                Box::pin(async move {
-                    let allowed = match used {
-                        // The implicit bind before a connect.
-                        SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
-                        SocketAddrUse::TcpConnect => {
-                            grants.iter().any(|pattern| connect_allowed(pattern, addr))
+            // Allowed here so that each use reaches the check below and a
+            // refusal is audited; a name lookup passes only for names a
+            // net grant names (`runtime::refusals`).
+            .allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(true);
+        let grants = Arc::new(self.net.clone());
+        builder.socket_addr_check(move |addr, used| {
+            let grants = grants.clone();
+            let on_denied = on_denied.clone();
+            Box::pin(async move {
+                let allowed = match used {
+                    // The implicit bind before a connect.
+                    SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                    SocketAddrUse::TcpConnect => {
+                        let mut allowed = false;
+                        for pattern in grants.iter() {
+                            if connect_allowed(pattern, addr).await {
+                                allowed = true;
+                                break;
+                            }
                         }
-                        _ => false,
-                    };
-                    if !allowed {
-                        on_denied(
-                            format!("net:{addr}"),
-                            format!("{} {addr}", socket_use(used)),
-                        );
+                        allowed
                     }
-                    allowed
-                })
-            });
-        }
+                    // No grant allows listening, accepting or UDP.
+                    _ => false,
+                };
+                if !allowed {
+                    let capability = match used {
+                        SocketAddrUse::UdpBind
+                        | SocketAddrUse::UdpSend
+                        | SocketAddrUse::UdpReceive => format!("udp:{addr}"),
+                        _ => format!("net:{addr}"),
+                    };
+                    on_denied(capability, format!("{} {addr}", socket_use(used)));
+                }
+                allowed
+            })
+        });
         if !self.clock {
             builder.wall_clock(Epoch);
         }
@@ -284,6 +309,9 @@ impl Grants {
         }
         for (key, value) in &self.env {
             builder.env(key, value);
+        }
+        if !self.dirs.iter().any(|dir| dir.guest == "/") {
+            builder.preopened_dir(empty_root, "/", FsPerms::ReadOnly)?;
         }
         for dir in &self.dirs {
             let perms = match dir.access {
@@ -301,7 +329,7 @@ impl Grants {
 /// host name matches the addresses it resolves to now, looked up only once
 /// the port matches; names with a wildcard cannot be told from an address,
 /// so they match none.
-fn connect_allowed(pattern: &str, addr: SocketAddr) -> bool {
+async fn connect_allowed(pattern: &str, addr: SocketAddr) -> bool {
     let Some((host, _)) = pattern.rsplit_once(':') else {
         return false;
     };
@@ -313,9 +341,10 @@ fn connect_allowed(pattern: &str, addr: SocketAddr) -> bool {
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return ip == addr.ip();
     }
+    // Looked up as a future: the guest's call can be stopped meanwhile.
     !host.contains('*')
-        && (host, addr.port())
-            .to_socket_addrs()
+        && tokio::net::lookup_host((host, addr.port()))
+            .await
             .is_ok_and(|mut found| found.any(|a| a.ip() == addr.ip()))
 }
 
@@ -361,15 +390,31 @@ mod tests {
 
     #[test]
     fn address_patterns_match_by_value_and_port() {
+        let allowed = |pattern: &str, addr: SocketAddr| {
+            crate::runtime::block_on(connect_allowed(pattern, addr)).unwrap()
+        };
         let v6: SocketAddr = "[::1]:443".parse().unwrap();
-        assert!(connect_allowed("[0:0::1]:443", v6));
-        assert!(connect_allowed("[::1]:*", v6));
-        assert!(!connect_allowed("[::1]:80", v6));
+        assert!(allowed("[0:0::1]:443", v6));
+        assert!(allowed("[::1]:*", v6));
+        assert!(!allowed("[::1]:80", v6));
         let v4: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        assert!(connect_allowed("127.0.0.1:*", v4));
-        assert!(!connect_allowed("127.0.0.2:*", v4));
-        assert!(!connect_allowed("*.example.com:*", v4));
-        assert!(connect_allowed("localhost:8080", v4));
-        assert!(!connect_allowed("localhost:8081", v4));
+        assert!(allowed("127.0.0.1:*", v4));
+        assert!(!allowed("127.0.0.2:*", v4));
+        assert!(!allowed("*.example.com:*", v4));
+        assert!(allowed("localhost:8080", v4));
+        assert!(!allowed("localhost:8081", v4));
+    }
+
+    #[test]
+    fn only_names_a_net_grant_names_may_be_looked_up() {
+        let grants = Grants::none()
+            .net("api.example.com:443")
+            .net("*.example.org:*")
+            .net("127.0.0.1:*");
+        assert!(grants.may_resolve("api.example.com"));
+        assert!(grants.may_resolve("cdn.example.org"));
+        assert!(!grants.may_resolve("example.org"));
+        assert!(!grants.may_resolve("evil.example.net"));
+        assert!(!Grants::none().may_resolve("localhost"));
     }
 }

@@ -1,17 +1,22 @@
 //! Loading extensions from their manifests: find every `symphony.toml`,
 //! resolve dependencies across all of them, decide each one's permissions,
-//! then load them in dependency order. Every manifest and dependency
-//! problem is reported before anything loads.
+//! then load them in dependency order.
+//!
+//! Loading is per extension: a manifest that cannot be read, a component
+//! that cannot be compiled or linked, a dependency that cannot be met marks
+//! that extension (and whatever needs it) as failed to load, with the
+//! reason, and everything else loads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use semver::Version;
 
-use super::manifest::{Capability, Manifest, ManifestError};
+use super::discovery::{LoadFailure, scan};
+use super::manifest::{Capability, Manifest};
 use super::permissions::{Denial, PermissionOutcome, Permissions, Prompt};
 use super::policy::{GrantStore, Policy};
-use super::resolve::{Candidate, Requirement, Roots, resolve};
+use super::resolve::{Candidate, Requirement, ResolveError, Roots, resolve};
 use super::{ExtensionKind, Grants, LifecycleState, LoadOptions, Slot, Source};
 use crate::{Error, Host, LoadError};
 
@@ -58,61 +63,10 @@ pub struct LoadReport {
     /// Extensions that loaded but failed to activate (or whose dependency
     /// did), with the reason; they are listed as failed and take no calls.
     pub failed: Vec<(String, String)>,
-}
-
-/// The manifests under `dirs`: each directory's own `symphony.toml`, else
-/// those of its immediate subdirectories. Also returns the `.wasm` files
-/// lying in the directories themselves that no manifest claims. Every
-/// manifest problem is collected before returning.
-pub fn discover(dirs: &[PathBuf]) -> Result<(Vec<Manifest>, Vec<PathBuf>), Error> {
-    let mut manifests = Vec::new();
-    let mut bare = Vec::new();
-    let mut problems = Vec::new();
-    for dir in dirs {
-        let io = |source| LoadError::Io {
-            path: dir.clone(),
-            source,
-        };
-        let own = dir.join(MANIFEST_FILE);
-        let mut files = Vec::new();
-        if own.is_file() {
-            files.push(own);
-        } else {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(io)?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .collect();
-            entries.sort();
-            for entry in entries {
-                let manifest = entry.join(MANIFEST_FILE);
-                if manifest.is_file() {
-                    files.push(manifest);
-                } else if entry.extension().is_some_and(|e| e == "wasm") && entry.is_file() {
-                    bare.push(entry);
-                }
-            }
-        }
-        for file in files {
-            match Manifest::from_file(&file) {
-                Ok(manifest) => manifests.push(manifest),
-                Err(ManifestError::Invalid { problems: found }) => problems.extend(found),
-                Err(other) => return Err(other.into()),
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ManifestError::Invalid { problems }.into());
-    }
-    // A component that a manifest names is that extension's, not a bare one.
-    bare.retain(|path| !manifests.iter().any(|m| same_file(&m.component, path)));
-    Ok((manifests, bare))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
+    /// Extensions that could not be loaded at all (a broken manifest or
+    /// component, a dependency that cannot be met), with the reason; see
+    /// [`Host::load_failures`].
+    pub not_loaded: Vec<LoadFailure>,
 }
 
 impl Host {
@@ -251,22 +205,33 @@ impl Host {
         Ok((options, outcome))
     }
 
-    /// Loads every extension under `dirs` (see [`discover`]): manifests
-    /// are all read and their dependencies resolved first, so a bad
-    /// manifest, a missing dependency, a version conflict or a cycle stops
-    /// the load before any extension starts. Components without a manifest
-    /// load with no grants.
+    /// Loads every extension under `dirs` (see [`discover`](super::discover)):
+    /// manifests are all read and their dependencies resolved first, then
+    /// each extension is loaded with the permissions it is given and
+    /// activated, dependencies first. Components without a manifest load
+    /// with no grants.
+    ///
+    /// One extension that cannot load stops no other: a broken manifest or
+    /// component, or a dependency that cannot be met, leaves that extension
+    /// (and those that need it) in [`LoadReport::not_loaded`] and
+    /// [`Host::load_failures`], recorded in the audit log and logged as a
+    /// warning. Only a directory that cannot be read, or a policy that
+    /// cannot, is an error.
     pub fn load_extensions(
         &self,
         dirs: &[PathBuf],
         setup: &ExtensionSetup<'_>,
     ) -> Result<LoadReport, Error> {
-        let (manifests, bare) = discover(dirs)?;
+        let found = scan(dirs)?;
+        let mut report = LoadReport::default();
+        for failure in found.broken {
+            self.not_loaded(&mut report, failure);
+        }
+        let manifests = found.manifests;
         let mut candidates = Vec::new();
-        let mut natives = Vec::new();
         for (i, manifest) in manifests.iter().enumerate() {
             let Some(kind) = manifest.kind.extension_kind() else {
-                natives.push(format!(
+                report.notes.push(format!(
                     "{} {} is a native extension; this host does not start native extensions \
                      yet, so it was not loaded",
                     manifest.name, manifest.version
@@ -291,19 +256,48 @@ impl Host {
                 source: i,
             });
         }
-        let resolution = resolve(&candidates, Roots::All)?;
-        let permissions = self.permissions()?;
-        let mut report = LoadReport {
-            notes: (resolution.notes.iter().map(ToString::to_string))
-                .chain(natives)
-                .collect(),
-            ..LoadReport::default()
+        let resolution = loop {
+            match resolve(&candidates, Roots::All) {
+                Ok(resolution) => break resolution,
+                Err(error) => {
+                    let blamed = self.fail_unresolved(&mut report, &manifests, &candidates, &error);
+                    if blamed.is_empty() {
+                        return Err(error.into());
+                    }
+                    candidates.retain(|c| !blamed.contains(&c.name));
+                }
+            }
         };
-        // Activated one by one in load order, so each extension's hooks run
-        // after its dependencies' and a failure is known to its dependants.
+        report
+            .notes
+            .extend(resolution.notes.iter().map(ToString::to_string));
+        let permissions = self.permissions()?;
+        // Loaded and activated one by one in load order, so each
+        // extension's hooks run after its dependencies' and a failure is
+        // known to its dependants.
         for index in resolution.load_order {
             let manifest = &manifests[candidates[index].source];
-            let (loaded, slot) = self.load_manifest_with(&permissions, manifest, setup)?;
+            let not_loaded = manifest
+                .dependencies
+                .iter()
+                .filter(|(_, dependency)| !dependency.optional)
+                .find_map(|(name, _)| report.not_loaded.iter().find(|f| &f.name == name));
+            if let Some(dependency) = not_loaded {
+                let reason = format!(
+                    "its dependency {} failed to load: {}",
+                    dependency.name, dependency.reason
+                );
+                self.not_loaded(&mut report, failure_of(manifest, reason));
+                continue;
+            }
+            let (loaded, slot) = match self.load_manifest_with(&permissions, manifest, setup) {
+                Ok(loaded) => loaded,
+                Err(error @ Error::Permission(_)) => return Err(error),
+                Err(error) => {
+                    self.not_loaded(&mut report, failure_of(manifest, error.to_string()));
+                    continue;
+                }
+            };
             let failed_dependency = manifest
                 .dependencies
                 .keys()
@@ -324,13 +318,88 @@ impl Host {
             }
             report.loaded.push(loaded);
         }
-        for path in bare {
+        for path in found.bare {
             match self.load(&path) {
                 Ok(name) => report.bare.push(name),
                 Err(Error::Activate { name, reason }) => report.failed.push((name, reason)),
-                Err(other) => return Err(other),
+                Err(error) => {
+                    let failure = LoadFailure {
+                        name: super::name_from_path(&path),
+                        version: None,
+                        kind: None,
+                        path: path.clone(),
+                        reason: error.to_string(),
+                    };
+                    self.not_loaded(&mut report, failure);
+                }
             }
         }
         Ok(report)
+    }
+
+    /// Marks the extensions `error` blames (those whose own requirements
+    /// cannot be met, and the members of a cycle) as not loaded, and
+    /// returns their names; none when it blames no extension.
+    fn fail_unresolved(
+        &self,
+        report: &mut LoadReport,
+        manifests: &[Manifest],
+        candidates: &[Candidate],
+        error: &ResolveError,
+    ) -> Vec<String> {
+        let mut blamed: Vec<String> = Vec::new();
+        for problem in error.problems() {
+            for name in problem.blamed() {
+                if blamed.iter().any(|b| b == name) {
+                    continue;
+                }
+                blamed.push(name.to_string());
+                // The highest version found names it in the report.
+                let Some(manifest) = candidates
+                    .iter()
+                    .filter(|c| c.name == name)
+                    .max_by(|a, b| a.version.cmp(&b.version))
+                    .map(|c| &manifests[c.source])
+                else {
+                    continue;
+                };
+                let reason = match problem
+                    .missing()
+                    .and_then(|missing| report.not_loaded.iter().find(|f| f.name == missing))
+                {
+                    Some(dependency) => format!(
+                        "its dependency {} failed to load: {}",
+                        dependency.name, dependency.reason
+                    ),
+                    None => format!("its dependencies cannot be met: {problem}"),
+                };
+                self.not_loaded(report, failure_of(manifest, reason));
+            }
+        }
+        blamed
+    }
+
+    /// Records that an extension could not be loaded: in the report, the
+    /// host's list of failures, the audit log and the log.
+    fn not_loaded(&self, report: &mut LoadReport, failure: LoadFailure) {
+        tracing::warn!(
+            "extension '{}' failed to load and takes no calls ({}): {}",
+            failure.name,
+            failure.path.display(),
+            failure.reason
+        );
+        self.inner.record_load_failure(failure.clone());
+        report.not_loaded.push(failure);
+    }
+}
+
+/// The failure of the extension `manifest` describes, for `reason`.
+fn failure_of(manifest: &Manifest, reason: String) -> LoadFailure {
+    LoadFailure {
+        name: manifest.name.clone(),
+        version: Some(manifest.version.clone()),
+        kind: manifest.kind.extension_kind(),
+        path: manifest.dir.join(MANIFEST_FILE),
+        reason,
     }
 }

@@ -210,6 +210,36 @@ pub enum ResolveProblem {
     },
 }
 
+impl ResolveProblem {
+    /// The extensions whose own requirements this problem leaves unmet:
+    /// the one needing what is missing, those whose requirements
+    /// conflict, the members of a cycle. None for [`ResolveProblem::GaveUp`]
+    /// or a requirement the caller's roots placed.
+    pub fn blamed(&self) -> Vec<&str> {
+        fn needer(chain: &Chain) -> Option<&str> {
+            chain.path.last().map(|step| step.name.as_str())
+        }
+        match self {
+            ResolveProblem::Missing { chain } => needer(chain).into_iter().collect(),
+            ResolveProblem::Conflict { requirements, .. } => {
+                let mut names: Vec<&str> = requirements.iter().filter_map(needer).collect();
+                names.dedup();
+                names
+            }
+            ResolveProblem::Cycle { cycle } => cycle.iter().map(|s| s.name.as_str()).collect(),
+            ResolveProblem::GaveUp { .. } => Vec::new(),
+        }
+    }
+
+    /// The extension found missing, for [`ResolveProblem::Missing`].
+    pub fn missing(&self) -> Option<&str> {
+        match self {
+            ResolveProblem::Missing { chain } => Some(&chain.requirement.name),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ResolveProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

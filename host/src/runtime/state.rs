@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::guest_log::LogLimiter;
 use super::http::HttpGate;
+use super::refusals::Preopens;
 use super::waits::Waits;
 
 use crate::bus::Bus;
@@ -39,6 +40,9 @@ pub(crate) struct ExtensionContext {
     /// Its budget of host log lines, for its `log` import and its stdout
     /// and stderr.
     pub(crate) log: Arc<LogLimiter>,
+    /// The empty directory preopened at `/` when no grant is, so that
+    /// opening a path no grant covers reaches the host and is audited.
+    pub(crate) empty_root: Arc<std::path::Path>,
 }
 
 impl ExtensionContext {
@@ -69,6 +73,8 @@ pub(crate) struct StoreState {
     pub(crate) table: ResourceTable,
     /// Which host call the guest waits in, and on what.
     pub(crate) waits: Waits,
+    /// Where each preopened directory is, for auditing refusals there.
+    pub(crate) preopens: Preopens,
     /// Enforces the memory limit and remembers why growth was refused.
     pub(crate) memory: MemoryGuard,
     /// The extension this instance belongs to.
@@ -92,7 +98,7 @@ impl StoreState {
         deadline: Duration,
     ) -> wasmtime::Result<Self> {
         Ok(StoreState {
-            wasi: ext.grants.wasi_ctx(&ext.log, {
+            wasi: ext.grants.wasi_ctx(&ext.log, &ext.empty_root, {
                 let ext = ext.clone();
                 Arc::new(move |capability, what| ext.audit_denial(capability, what))
             })?,
@@ -100,6 +106,7 @@ impl StoreState {
             http_gate: HttpGate::new(ext.clone()),
             table: ResourceTable::new(),
             waits: Waits::default(),
+            preopens: Preopens::default(),
             memory: MemoryGuard::new(memory_limit, ext.metrics.clone()),
             ext,
             config: NodeConfig::default(),

@@ -46,21 +46,33 @@ impl Workflow {
     /// Checks the workflow against the extensions `known` (name → kind) and
     /// returns its plan, or every problem found.
     pub fn validate(&self, known: &BTreeMap<String, ExtensionKind>) -> Result<Plan, WorkflowError> {
-        self.check(Some(known))
+        self.check(Some(known), &BTreeMap::new())
+    }
+
+    /// Like [`Workflow::validate`], and a node naming one of the extensions
+    /// that `failed` to load (name → why) is a problem saying so.
+    pub(crate) fn validate_loaded(
+        &self,
+        known: &BTreeMap<String, ExtensionKind>,
+        failed: &BTreeMap<String, String>,
+    ) -> Result<Plan, WorkflowError> {
+        self.check(Some(known), failed)
     }
 
     /// Checks the workflow's shape alone (ids, edges, ports, cycles),
     /// without asking which extensions exist.
     pub fn validate_structure(&self) -> Result<Plan, WorkflowError> {
-        self.check(None)
+        self.check(None, &BTreeMap::new())
     }
 
     fn check(
         &self,
         known: Option<&BTreeMap<String, ExtensionKind>>,
+        failed: &BTreeMap<String, String>,
     ) -> Result<Plan, WorkflowError> {
         let mut checker = Checker {
             known,
+            failed,
             problems: Vec::new(),
             depth: 0,
         };
@@ -82,7 +94,10 @@ impl Workflow {
             let Some(known) = known else { break };
             let at = format!("addon {i} ('{}')", view.extension);
             match known.get(&view.extension) {
-                None => checker.problem(at, format!("unknown extension ({})", loaded(known))),
+                None => {
+                    let message = checker.absent(&view.extension, known);
+                    checker.problem(at, message);
+                }
                 Some(ExtensionKind::Addon) => {}
                 Some(kind) => checker.problem(at, format!("is an {kind}, not an addon")),
             }
@@ -161,6 +176,8 @@ fn loaded(known: &BTreeMap<String, ExtensionKind>) -> String {
 /// would cost more than the checks.
 struct Checker<'k> {
     known: Option<&'k BTreeMap<String, ExtensionKind>>,
+    /// Extensions that failed to load, and why.
+    failed: &'k BTreeMap<String, String>,
     problems: Vec<Problem>,
     /// How many map bodies deep the graph being checked is.
     depth: usize,
@@ -169,6 +186,15 @@ struct Checker<'k> {
 impl Checker<'_> {
     fn problem(&mut self, at: String, message: String) {
         self.problems.push(Problem { at, message });
+    }
+
+    /// Why `name`, which is not among the `known` extensions, cannot be
+    /// used: it failed to load, or there is none of that name.
+    fn absent(&self, name: &str, known: &BTreeMap<String, ExtensionKind>) -> String {
+        match self.failed.get(name) {
+            Some(reason) => format!("extension '{name}' failed to load: {reason}"),
+            None => format!("unknown extension '{name}' ({})", loaded(known)),
+        }
     }
 
     /// Checks one graph; `scope` prefixes where-strings inside map bodies

@@ -8,7 +8,7 @@ use super::super::control::{Control, MergeMode};
 use super::super::expr;
 use super::super::port::{Port, PortType};
 use super::super::{Node, Plan};
-use super::{Checker, loaded};
+use super::Checker;
 use crate::pit::dag::RecoveryPolicy;
 use crate::workflow::adjacency::IdIndex;
 
@@ -55,10 +55,10 @@ impl Checker<'_> {
         }
         let known = self.known?;
         match known.get(&node.extension) {
-            None => self.problem(
-                node_at(node),
-                format!("unknown extension '{}' ({})", node.extension, loaded(known)),
-            ),
+            None => {
+                let message = self.absent(&node.extension, known);
+                self.problem(node_at(node), message);
+            }
             Some(&kind) if kind != expected => self.problem(
                 node_at(node),
                 format!(
