@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main};
 use serde_json::json;
-use symphony_benches::raw::RawOperator;
+use symphony_benches::raw::{RawAsyncOperator, RawOperator, ready};
 use symphony_benches::{bench_pair, component, criterion};
 use symphony_host::{Host, NodeConfig};
 
@@ -55,6 +55,27 @@ fn bench(c: &mut criterion::Criterion) {
             "both compute the same"
         );
         bench_pair(c, name, || op.process(&config, &input).unwrap(), raw_call);
+
+        // The same against raw wasmtime with async bindings: the floor for
+        // calls that can be stopped while waiting in a host call.
+        let raw_async = RawAsyncOperator::new(&component("json_transform"), &spec.to_string());
+        let (mut store, bindings) = raw_async.instantiate();
+        let raw_async_call = || {
+            store.set_fuel(u64::MAX).unwrap();
+            ready(
+                bindings
+                    .symphony_extension_operator()
+                    .call_process(&mut store, &input),
+            )
+            .unwrap()
+            .unwrap()
+        };
+        bench_pair(
+            c,
+            &format!("{name}_vs_async_raw"),
+            || op.process(&config, &input).unwrap(),
+            raw_async_call,
+        );
     }
 
     // The host runs `on-load` and `on-activate` on every new instance, so

@@ -24,7 +24,10 @@ const HISTORY: usize = 16;
 
 /// A live instance with its place in the Pool Manager.
 pub(crate) struct Pooled {
-    pub(crate) instance: Instance,
+    /// Boxed: a pooled instance changes hands several times a call (out of
+    /// the pool, into the call, back), and its exports take hundreds of
+    /// bytes to copy each time.
+    pub(crate) instance: Box<Instance>,
     key: InstanceKey,
     life: InstanceLifecycle,
 }
@@ -164,22 +167,36 @@ impl InstancePool {
         wait: Wait<'_>,
         create: impl AsyncFnOnce() -> Result<Instance, CallError>,
     ) -> Option<Result<Pooled, CallError>> {
-        // Read the clock only once a wait is needed: the common path is a pop.
-        let mut began = None;
+        // The slow paths are boxed: inline, their large futures would make
+        // every call's future larger, and moving it dearer.
+        match self.take_or_reserve(demand)? {
+            Take::Idle(pooled) => Some(Ok(pooled)),
+            Take::Reserved(reason) => Some(Box::pin(self.start(create, reason)).await),
+            Take::Wait(returned) => {
+                Box::pin(self.wait_for_one(demand, wait, create, returned)).await
+            }
+        }
+    }
+
+    /// [`InstancePool::checkout`] once every instance is busy: waits for one
+    /// to come back (or a place to start one in) until the wait's deadline
+    /// or interrupt.
+    async fn wait_for_one(
+        &self,
+        demand: Demand,
+        wait: Wait<'_>,
+        create: impl AsyncFnOnce() -> Result<Instance, CallError>,
+        mut returned: Pin<Box<Notified<'_>>>,
+    ) -> Option<Result<Pooled, CallError>> {
+        let began = Instant::now();
         loop {
-            let returned = match self.take_or_reserve(demand)? {
-                Take::Idle(pooled) => return Some(Ok(pooled)),
-                Take::Reserved(reason) => return Some(self.start(create, reason).await),
-                Take::Wait(returned) => returned,
-            };
-            let began = *began.get_or_insert_with(Instant::now);
             let woken = tokio::select! {
-                () = returned => None,
+                () = &mut returned => None,
                 why = stopped(wait.until, wait.interrupt.cloned()) => Some(why),
             };
             self.waiting_async.fetch_sub(1, Ordering::Relaxed);
             match woken {
-                None => continue,
+                None => {}
                 Some(Stop::Deadline) => {
                     return Some(Err(CallError::Busy {
                         extension: self.name.to_string(),
@@ -198,6 +215,11 @@ impl InstancePool {
                     }));
                 }
             }
+            returned = match self.take_or_reserve(demand)? {
+                Take::Idle(pooled) => return Some(Ok(pooled)),
+                Take::Reserved(reason) => return Some(self.start(create, reason).await),
+                Take::Wait(returned) => returned,
+            };
         }
     }
 
@@ -283,7 +305,7 @@ impl InstancePool {
                 self.manager.record_load(&self.metrics.pool, elapsed);
                 let bytes = instance.memory_bytes();
                 let mut pooled = Pooled {
-                    instance,
+                    instance: Box::new(instance),
                     key,
                     life,
                 };

@@ -15,6 +15,7 @@
 
 use std::future::Future;
 use std::sync::LazyLock;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
@@ -50,7 +51,18 @@ where
 {
     let io = io()?;
     Ok(match Handle::try_current() {
-        Err(_) => io.block_on(future),
+        Err(_) => {
+            // Most calls never wait: poll once in the runtime's context
+            // (where a wait would register its timers and sockets) and
+            // park only for one that does.
+            let _context = io.enter();
+            let mut future = std::pin::pin!(future);
+            let mut first = Context::from_waker(Waker::noop());
+            match future.as_mut().poll(&mut first) {
+                Poll::Ready(output) => output,
+                Poll::Pending => io.block_on(future),
+            }
+        }
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(|| io.block_on(future))
         }
