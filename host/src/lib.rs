@@ -49,12 +49,17 @@
 //!   deadlines), a linker built once, an on-disk cache of compiled
 //!   components, and the loaded extensions.
 //! - **Extensions** are components exporting one of three worlds of the WIT
-//!   package `symphony:extension@0.1.0`: [`Instrument`], [`Operator`] or
-//!   [`Addon`]. Each call runs under [`Limits`] (fuel, deadline, memory) in
-//!   an instance from the extension's pool; a trapped instance is discarded.
+//!   package `symphony:extension@0.1.1` (0.1.0 components load too):
+//!   [`Instrument`], [`Operator`] or [`Addon`]. Each call runs under
+//!   [`Limits`] (fuel, deadline, memory, log output) in an instance from the
+//!   extension's pool, on wasmtime's async support: the deadline, a node's or
+//!   run's timeout and an [`Interrupt`] stop it in guest code and while it
+//!   waits in a host call alike; a trapped or stopped instance is discarded.
+//!   An extension that cannot be loaded fails alone ([`Host::load_failures`]).
 //! - **Grants** ([`Grants`]) are all an extension may reach: WASI sees only
-//!   granted directories and variables, never sockets, and every host import
-//!   checks its capability and answers `denied` rather than trapping.
+//!   granted directories, variables and `net` addresses, every host import
+//!   checks its capability and answers `denied` rather than trapping, and
+//!   every refusal is recorded in the [`AuditLog`].
 //! - **The Pool Manager** keeps every Instrument and Operator instance on
 //!   the lifecycle Cold → Warming → Hot → Cooling → Cold (or Failed →
 //!   Cold), in a host-wide LRU of Hot instances within a count and memory

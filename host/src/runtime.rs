@@ -35,6 +35,11 @@ use crate::{Error, LoadError};
 use cache::ComponentCache;
 use state::StoreState;
 
+/// The WASI 0.2 release wasmtime-wasi defines its interfaces at; guests
+/// importing any 0.2.x link to them. The wrappers that shadow some of its
+/// functions (`waits`, `refusals`) must name the same instances.
+const WASI: &str = "0.2.12";
+
 /// The engine with everything built once per host.
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
@@ -60,8 +65,13 @@ impl Runtime {
         // wasi:http/outgoing-handler and types; every request passes the
         // extension's `http` grants (see `http::HttpGate`).
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(setup)?;
-        waits::add_to_linker(&mut linker).map_err(setup)?;
-        refusals::add_to_linker(&mut linker).map_err(setup)?;
+        // Some WASI functions are replaced by wrappers that note where a
+        // guest waits and audit what it is refused.
+        linker.allow_shadowing(true);
+        let shadowed =
+            waits::add_to_linker(&mut linker).and_then(|()| refusals::add_to_linker(&mut linker));
+        linker.allow_shadowing(false);
+        shadowed.map_err(setup)?;
         bindings::instrument::InstrumentExtension::add_to_linker::<_, HasSelf<StoreState>>(
             &mut linker,
             |s| s,

@@ -35,9 +35,9 @@ pub struct NodeConfig {
 }
 
 /// A flag that stops the calls made with it while they run: set it and
-/// each such call ends within a few epoch ticks with
-/// [`CallError::Interrupted`]. Cheap to clone; every clone is the same
-/// flag.
+/// each such call ends with [`CallError::Interrupted`] — within a few epoch
+/// ticks while it runs guest code, at once while it waits in a host call or
+/// for a free instance. Cheap to clone; every clone is the same flag.
 ///
 /// ```
 /// use symphony_host::{Interrupt, NodeConfig};

@@ -27,8 +27,7 @@ use wasmtime_wasi::sockets::WasiSocketsView;
 use super::state::StoreState;
 use crate::extension::FsAccess;
 
-/// The WASI 0.2 release wasmtime-wasi defines its interfaces at.
-const WASI: &str = "0.2.12";
+use super::WASI;
 
 /// The guest path of every preopened directory an instance was handed, by
 /// descriptor handle.
@@ -36,15 +35,9 @@ const WASI: &str = "0.2.12";
 pub(crate) struct Preopens(HashMap<u32, String>);
 
 /// Shadows wasmtime-wasi's preopens, file opening, directory creation and
-/// name lookup with the auditing wrappers. Call after WASI is in `linker`.
+/// name lookup with the auditing wrappers. Call after WASI is in `linker`,
+/// with shadowing allowed.
 pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(true);
-    let added = add_wrappers(linker);
-    linker.allow_shadowing(false);
-    added
-}
-
-fn add_wrappers(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     let mut preopen = linker.instance(&format!("wasi:filesystem/preopens@{WASI}"))?;
     preopen.func_wrap("get-directories", |mut store, (): ()| {
         let state = store.data_mut();

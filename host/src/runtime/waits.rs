@@ -23,9 +23,7 @@ use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 
 use super::state::StoreState;
 
-/// The WASI 0.2 release wasmtime-wasi defines its interfaces at; guests
-/// importing any 0.2.x link to them.
-const WASI: &str = "0.2.12";
+use super::WASI;
 
 /// A host call a guest is waiting in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,15 +74,6 @@ impl Waits {
     }
 }
 
-/// Shadows wasmtime-wasi's blocking and subscribing functions with the
-/// recording wrappers. Call after WASI and `wasi:http` are in `linker`.
-pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(true);
-    let added = add_wrappers(linker);
-    linker.allow_shadowing(false);
-    added
-}
-
 /// Defines `$name` in `$instance` as `subscribe` on the resource type
 /// `$ty`, labelling the pollable `$label`.
 macro_rules! subscribe {
@@ -101,7 +90,10 @@ macro_rules! subscribe {
     };
 }
 
-fn add_wrappers(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+/// Shadows wasmtime-wasi's blocking and subscribing functions with the
+/// recording wrappers. Call after WASI and `wasi:http` are in `linker`,
+/// with shadowing allowed.
+pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     let mut poll = linker.instance(&format!("wasi:io/poll@{WASI}"))?;
     poll.func_wrap_async(
         "poll",

@@ -127,8 +127,16 @@ fn check_version(version: Option<u32>, origin: &str) -> Result<u32, WorkflowErro
     }
 }
 
+/// How deeply msgpack values may nest: as deeply as serde_json lets JSON
+/// nest, so every workflow read from msgpack can be written as JSON and read
+/// back (rmp-serde's own limit, 1024, is deeper than that, and deep enough
+/// to overflow a thread's stack while the value is built).
+const MAX_MSGPACK_DEPTH: usize = 128;
+
 fn decode<T: DeserializeOwned>(bytes: &[u8], origin: &str) -> Result<T, WorkflowError> {
-    rmp_serde::from_slice(bytes).map_err(|e| WorkflowError::Decode {
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(bytes);
+    deserializer.set_max_depth(MAX_MSGPACK_DEPTH);
+    T::deserialize(&mut deserializer).map_err(|e| WorkflowError::Decode {
         origin: origin.to_string(),
         message: e.to_string(),
     })
@@ -271,6 +279,45 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with("wf.json:3:"), "{msg}");
         assert!(msg.contains("unknown field `nmae`"), "{msg}");
+    }
+
+    #[test]
+    fn floats_survive_a_json_round_trip() {
+        // Found by the workflow fuzz target: without serde_json's
+        // float_roundtrip this came back as ...419e-150.
+        let text = r#"{"schema_version": 2, "id": "x", "name": "x", "version": "1.0.0",
+            "nodes": [{"id": "a", "kind": "operator", "extension": "e",
+                       "config": {"k": 8.840310895133417e-150}}]}"#;
+        let wf = Workflow::from_json(text, "wf.json").unwrap();
+        assert_eq!(Workflow::from_json(&wf.to_json(), "again").unwrap(), wf);
+    }
+
+    #[test]
+    fn msgpack_nests_no_deeper_than_json_may() {
+        // A workflow whose node config is `depth` arrays around a 1, in
+        // msgpack, written byte by byte (a deep `Value` would overflow the
+        // test's own stack when dropped).
+        let nested = |depth: usize| {
+            let mut bytes =
+                b"\x85\xa2id\xa1x\xa4name\xa1x\xa5nodes\x91\x84\xa6config\x81\xa1k".to_vec();
+            bytes.extend(std::iter::repeat_n(0x91, depth));
+            bytes.extend_from_slice(
+                b"\x01\xa9extension\xa1e\xa2id\xa1a\xa4kind\xa8operator\
+                  \xaeschema_version\x02\xa7version\xa51.0.0",
+            );
+            bytes
+        };
+        // What loads from msgpack writes as JSON that loads.
+        let wf = Workflow::from_msgpack(&nested(100), "wf.msgpack").unwrap();
+        assert_eq!(Workflow::from_json(&wf.to_json(), "again").unwrap(), wf);
+        // Deeper is an error, not JSON that will not load, nor (deeper
+        // still) a stack overflow.
+        for depth in [130, 100_000] {
+            let msg = Workflow::from_msgpack(&nested(depth), "wf.msgpack")
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("depth limit exceeded"), "{msg}");
+        }
     }
 
     #[test]

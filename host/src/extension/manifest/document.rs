@@ -144,8 +144,25 @@ fn problem(loc: &Loc, message: String) -> ManifestProblem {
         path: loc.source.path.clone(),
         line,
         column,
-        message,
+        message: one_line(message),
     }
+}
+
+/// `message` with its control characters escaped (a newline as `\n`):
+/// messages quote what was written, and a problem is shown on one line.
+fn one_line(message: String) -> String {
+    if !message.contains(char::is_control) {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A single problem as an error.
@@ -262,6 +279,10 @@ pub(super) fn normalize(path: &Path) -> PathBuf {
             }
             other => out.push(other),
         }
+    }
+    // `.` (or `a/..`) is the directory itself, not an empty path.
+    if out.as_os_str().is_empty() {
+        out.push(".");
     }
     out
 }

@@ -479,3 +479,27 @@ fn the_example_manifests_read() {
     }
     assert_eq!(read, 3, "one manifest per example extension");
 }
+
+#[test]
+fn a_dot_path_is_the_manifests_directory_not_an_empty_path() {
+    // Found by the manifest fuzz target.
+    let m = Manifest::parse(
+        &format!("{HEAD}[capabilities]\nfs = [{{ path = \".\" }}]\n"),
+        "symphony.toml",
+    )
+    .unwrap();
+    let cap = &m.capabilities.items()[0];
+    assert_eq!(cap.to_string(), "fs:read:.");
+    assert_eq!(cap.to_string().parse::<Capability>().unwrap(), *cap);
+}
+
+#[test]
+fn a_problem_quoting_a_newline_stays_on_one_line() {
+    // Found by the manifest fuzz target.
+    let found = parse_err(&format!(
+        "{HEAD}[capabilities]\nbus = {{ subscribe = [\"a.\\nb\"] }}\n"
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("'a.\\nb'"), "{found:?}");
+    assert!(!found[0].contains('\n'), "{found:?}");
+}
