@@ -613,13 +613,11 @@ fn wasm_target_installed() -> bool {
 
 #[test]
 fn ext_new_operator_builds_for_wasm_loads_and_runs() {
-    if !wasm_target_installed() {
-        eprintln!(
-            "skipped: the wasm32-wasip2 target is not installed \
-             (rustup target add wasm32-wasip2, or run cargo xtask test)"
-        );
-        return;
-    }
+    assert!(
+        wasm_target_installed(),
+        "the wasm32-wasip2 target is not installed: run `cargo xtask test`, which adds it \
+         (or `rustup target add wasm32-wasip2`)"
+    );
     // `cargo xtask build-examples` builds the guests in <target>/guests;
     // building there reuses their compiled dependencies. The scaffold
     // lives at a fixed place too (inside this workspace's tree, which its

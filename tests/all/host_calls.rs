@@ -344,3 +344,55 @@ fn a_nested_model_call_is_stopped_with_its_caller() {
     assert_eq!(answer, "1");
     still_serves(&op);
 }
+
+#[test]
+fn a_call_waiting_for_a_busy_instance_stops_at_its_interrupt() {
+    let options = LoadOptions {
+        limits: Some(Limits {
+            deadline: Duration::from_secs(60),
+            max_instances: 1,
+            ..Limits::default()
+        }),
+        ..LoadOptions::default()
+    };
+    let (_host, op) = with_hostile(bare_host(), options);
+    let stop = symphony_host::Interrupt::new();
+    let holder_stop = symphony_host::Interrupt::new();
+    std::thread::scope(|s| {
+        // The one instance sleeps until its own interrupt.
+        let holder = s.spawn(|| {
+            let config = NodeConfig::default().with_interrupt(holder_stop.clone());
+            op.process(
+                &config,
+                &json!({"mode": "sleep", "ms": 3_600_000}).to_string(),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let waiter = s.spawn(|| {
+            let config = NodeConfig::default().with_interrupt(stop.clone());
+            let began = Instant::now();
+            let result = op.process(&config, &json!({"mode": "echo", "value": 1}).to_string());
+            (result, began.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let stopped = Instant::now();
+        stop.set();
+        let (result, _) = waiter.join().unwrap();
+        let after = stopped.elapsed();
+        let error = result.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("while it waited for one of its 1 instances to finish another call"),
+            "{error}"
+        );
+        assert!(after < SLACK, "stopped {after:?} after its interrupt");
+        holder_stop.set();
+        assert!(matches!(
+            holder.join().unwrap(),
+            Err(CallError::Interrupted { .. })
+        ));
+    });
+    // The instance was discarded with its interrupted call; a fresh one serves.
+    still_serves(&op);
+}

@@ -172,8 +172,8 @@ impl InstancePool {
         match self.take_or_reserve(demand)? {
             Take::Idle(pooled) => Some(Ok(pooled)),
             Take::Reserved(reason) => Some(Box::pin(self.start(create, reason)).await),
-            Take::Wait(returned) => {
-                Box::pin(self.wait_for_one(demand, wait, create, returned)).await
+            Take::Wait(listening) => {
+                Box::pin(self.wait_for_one(demand, wait, create, listening)).await
             }
         }
     }
@@ -186,15 +186,15 @@ impl InstancePool {
         demand: Demand,
         wait: Wait<'_>,
         create: impl AsyncFnOnce() -> Result<Instance, CallError>,
-        mut returned: Pin<Box<Notified<'_>>>,
+        mut listening: Listening<'_>,
     ) -> Option<Result<Pooled, CallError>> {
         let began = Instant::now();
         loop {
             let woken = tokio::select! {
-                () = &mut returned => None,
+                () = &mut listening.returned => None,
                 why = stopped(wait.until, wait.interrupt.cloned()) => Some(why),
             };
-            self.waiting_async.fetch_sub(1, Ordering::Relaxed);
+            drop(listening);
             match woken {
                 None => {}
                 Some(Stop::Deadline) => {
@@ -215,10 +215,10 @@ impl InstancePool {
                     }));
                 }
             }
-            returned = match self.take_or_reserve(demand)? {
+            listening = match self.take_or_reserve(demand)? {
                 Take::Idle(pooled) => return Some(Ok(pooled)),
                 Take::Reserved(reason) => return Some(self.start(create, reason).await),
-                Take::Wait(returned) => returned,
+                Take::Wait(listening) => listening,
             };
         }
     }
@@ -258,7 +258,10 @@ impl InstancePool {
         let mut returned = Box::pin(self.returned_async.notified());
         returned.as_mut().enable();
         self.waiting_async.fetch_add(1, Ordering::Relaxed);
-        Some(Take::Wait(returned))
+        Some(Take::Wait(Listening {
+            returned,
+            waiting: &self.waiting_async,
+        }))
     }
 
     /// Wakes everyone waiting for an instance: threads and calls.
@@ -555,7 +558,21 @@ enum Take<'p> {
     Idle(Pooled),
     /// A live place was reserved to start an instance in, for this reason.
     Reserved(&'static str),
-    Wait(Pin<Box<Notified<'p>>>),
+    Wait(Listening<'p>),
+}
+
+/// A call listening for an instance to come back, counted in the pool's
+/// `waiting_async` for as long as it listens (until dropped, which a call
+/// stopped mid-wait does too).
+struct Listening<'p> {
+    returned: Pin<Box<Notified<'p>>>,
+    waiting: &'p AtomicUsize,
+}
+
+impl Drop for Listening<'_> {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// An instance being started: if the start is dropped half way, it stops
