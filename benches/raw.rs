@@ -103,17 +103,24 @@ impl RawOperator {
 
     /// A new store and instance.
     pub fn instantiate(&self) -> (Store<RawState>, OperatorExtension) {
-        let state = RawState {
-            wasi: WasiCtxBuilder::new().build(),
-            table: ResourceTable::new(),
-            spec: self.spec.clone(),
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.set_fuel(u64::MAX).expect("fuel");
-        store.set_epoch_deadline(u64::MAX);
+        let mut store = raw_store(&self.engine, &self.spec);
         let bindings = self.pre.instantiate(&mut store).expect("instantiate");
         (store, bindings)
     }
+}
+
+/// A store with nothing granted, unlimited fuel and no deadline, whose
+/// `config("spec")` answers `spec`.
+fn raw_store(engine: &Engine, spec: &str) -> Store<RawState> {
+    let state = RawState {
+        wasi: WasiCtxBuilder::new().build(),
+        table: ResourceTable::new(),
+        spec: spec.to_string(),
+    };
+    let mut store = Store::new(engine, state);
+    store.set_fuel(u64::MAX).expect("fuel");
+    store.set_epoch_deadline(u64::MAX);
+    store
 }
 
 /// The same world with async imports and exports, as Symphony binds it:
@@ -204,14 +211,7 @@ impl RawAsyncOperator {
 
     /// A new store and instance.
     pub fn instantiate(&self) -> (Store<RawState>, AsyncOperatorExtension) {
-        let state = RawState {
-            wasi: WasiCtxBuilder::new().build(),
-            table: ResourceTable::new(),
-            spec: self.spec.clone(),
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.set_fuel(u64::MAX).expect("fuel");
-        store.set_epoch_deadline(u64::MAX);
+        let mut store = raw_store(&self.engine, &self.spec);
         let bindings = ready(self.pre.instantiate_async(&mut store)).expect("instantiate");
         (store, bindings)
     }

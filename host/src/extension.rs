@@ -53,7 +53,7 @@ pub use watch::{ReloadEvent, SETTLE, Watcher};
 
 use crate::CallError;
 use crate::pit::pool::PoolManager;
-use crate::runtime::{ExtensionContext, Instance, WorldPre, block_on, wit};
+use crate::runtime::{ExtensionContext, Instance, WorldPre, block_on, block_on_call, wit};
 
 /// The three kinds of extension, one WIT world each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -375,7 +375,7 @@ impl Extension {
     /// Creates an instance outside the pool (running its load hooks) and
     /// drops it.
     pub(crate) fn start_and_drop(&self) -> Result<(), CallError> {
-        self.block_on(self.new_instance()).map(drop)
+        block_on_call(&self.name, self.new_instance()).map(drop)
     }
 
     /// Starts serving: creates the first instance (running its `on-load`
@@ -448,13 +448,7 @@ impl Extension {
             crate::sync::deadline(self.limits.deadline),
             self.deadline_ticks,
         );
-        let snapshot = block_on(instance.snapshot(&self.limits)).unwrap_or_else(|message| {
-            Err(CallError::Instantiate {
-                extension: self.name.to_string(),
-                message,
-            })
-        });
-        match snapshot {
+        match block_on_call(&self.name, instance.snapshot(&self.limits)) {
             Ok(state) => Ok((state, pooled)),
             Err(error) => {
                 let error = error.to_string();
@@ -474,20 +468,6 @@ impl Extension {
             self.deadline_ticks,
         )
         .await
-    }
-
-    /// Runs `call` to its end on this thread (see [`block_on`]); a host
-    /// that cannot run calls at all says so as this extension's error.
-    fn block_on<T: Send>(
-        &self,
-        call: impl Future<Output = Result<T, CallError>> + Send,
-    ) -> Result<T, CallError> {
-        block_on(call).unwrap_or_else(|message| {
-            Err(CallError::Instantiate {
-                extension: self.name.to_string(),
-                message,
-            })
-        })
     }
 
     /// Stops serving: runs the shutdown hooks (`on-deactivate`,

@@ -417,7 +417,7 @@ impl Host {
             audit: self.inner.audit.clone(),
             metrics,
             log: Arc::new(LogLimiter::new(name.into(), limits.log)),
-            empty_root: self.inner.runtime.empty_root_path.clone(),
+            empty_root: Arc::from(self.inner.runtime.empty_root()),
         });
         Ok(Extension::new(
             ctx,

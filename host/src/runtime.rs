@@ -14,7 +14,6 @@ mod state;
 mod waits;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
@@ -24,7 +23,7 @@ pub use engine::EngineSettings;
 pub use inspect::{ComponentInfo, ComponentItemInfo};
 
 pub(crate) use bindings::types as wit;
-pub(crate) use bounds::{Stop, block_on, stopped};
+pub(crate) use bounds::{Stop, block_on, block_on_call, stopped};
 pub(crate) use cache::sha256_hex;
 pub(crate) use guest_log::{GuestLog, LogLimiter};
 pub(crate) use instance::{Instance, WorldPre};
@@ -47,10 +46,8 @@ pub(crate) struct Runtime {
     cache: ComponentCache,
     pub(crate) settings: EngineSettings,
     /// An empty directory, preopened read-only at `/` for guests with no
-    /// grant there (see `refusals`); kept for its drop, which removes it.
-    _empty_root: tempfile::TempDir,
-    /// `empty_root`'s path, shared with every extension.
-    pub(crate) empty_root_path: Arc<Path>,
+    /// grant there (see `refusals`); removed when the host is dropped.
+    empty_root: tempfile::TempDir,
 }
 
 impl Runtime {
@@ -82,15 +79,18 @@ impl Runtime {
             .prefix("symphony-empty-root-")
             .tempdir()
             .map_err(|e| Error::Setup(format!("cannot create the guests' empty root: {e}")))?;
-        let empty_root_path = Arc::from(empty_root.path());
         Ok(Runtime {
             engine,
             linker,
             cache,
             settings,
-            _empty_root: empty_root,
-            empty_root_path,
+            empty_root,
         })
+    }
+
+    /// The empty directory guests see at `/` when no grant is there.
+    pub(crate) fn empty_root(&self) -> &Path {
+        self.empty_root.path()
     }
 
     pub(crate) fn cache_stats(&self) -> CacheStats {

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use symphony_host::{
-    CallError, ExecEvent, ExecutionState, Grants, Limits, LoadOptions, NodeConfig, Operator,
-    RunControl, RunOptions, Workflow,
+    CallError, ExecutionState, Grants, Limits, LoadOptions, NodeConfig, Operator, RunControl,
+    RunOptions, Workflow,
 };
 use symphony_tests::{TestHost, bare_host, call, fixture, node_report, with_hostile};
 
@@ -302,7 +302,6 @@ fn cancel_stops_a_node_waiting_in_a_host_call_at_once() {
             after_cancel < SLACK,
             "{block:?}: the run ended {after_cancel:?} after the cancel"
         );
-        let _ = events.sees(Duration::ZERO, |e| matches!(e, ExecEvent::State { .. }));
         still_serves(&op);
     }
 }

@@ -36,8 +36,9 @@ pub(crate) struct Found {
     pub(crate) manifests: Vec<Manifest>,
     /// `.wasm` files lying in the directories that no manifest claims.
     pub(crate) bare: Vec<PathBuf>,
-    /// The manifests that could not be read.
-    pub(crate) broken: Vec<LoadFailure>,
+    /// The manifests that could not be read: each extension's failure, and
+    /// the manifest's own error.
+    pub(crate) broken: Vec<(LoadFailure, ManifestError)>,
 }
 
 /// The manifests under `dirs`: each directory's own `symphony.toml`, else
@@ -45,10 +46,10 @@ pub(crate) struct Found {
 /// lying in the directories themselves that no manifest claims. Every
 /// manifest problem is collected before returning.
 pub fn discover(dirs: &[PathBuf]) -> Result<(Vec<Manifest>, Vec<PathBuf>), Error> {
-    let found = scan_keeping_problems(dirs)?;
+    let found = scan(dirs)?;
     let mut problems = Vec::new();
-    for broken in found.broken {
-        match broken.error {
+    for (_, error) in found.broken {
+        match error {
             ManifestError::Invalid { problems: found } => problems.extend(found),
             unreadable => return Err(unreadable.into()),
         }
@@ -63,28 +64,7 @@ pub fn discover(dirs: &[PathBuf]) -> Result<(Vec<Manifest>, Vec<PathBuf>), Error
 /// [`LoadFailure`] instead of failing the rest. Only a directory that
 /// cannot be listed is an error.
 pub(crate) fn scan(dirs: &[PathBuf]) -> Result<Found, Error> {
-    let found = scan_keeping_problems(dirs)?;
-    Ok(Found {
-        manifests: found.manifests,
-        bare: found.bare,
-        broken: found.broken.into_iter().map(|b| b.failure).collect(),
-    })
-}
-
-/// A manifest that could not be read, with its error for [`discover`].
-struct Broken {
-    failure: LoadFailure,
-    error: ManifestError,
-}
-
-struct Scanned {
-    manifests: Vec<Manifest>,
-    bare: Vec<PathBuf>,
-    broken: Vec<Broken>,
-}
-
-fn scan_keeping_problems(dirs: &[PathBuf]) -> Result<Scanned, Error> {
-    let mut scanned = Scanned {
+    let mut scanned = Found {
         manifests: Vec::new(),
         bare: Vec::new(),
         broken: Vec::new(),
@@ -130,7 +110,7 @@ fn scan_keeping_problems(dirs: &[PathBuf]) -> Result<Scanned, Error> {
             && !scanned
                 .broken
                 .iter()
-                .any(|b| path.parent() == b.failure.path.parent())
+                .any(|(failure, _)| path.parent() == failure.path.parent())
     });
     Ok(scanned)
 }
@@ -138,7 +118,7 @@ fn scan_keeping_problems(dirs: &[PathBuf]) -> Result<Scanned, Error> {
 /// The failure of the manifest `file`, named by what can still be read of
 /// it: its `[extension]` name, version and kind if the TOML parses that
 /// far, else its directory's name.
-fn broken(file: &Path, error: ManifestError) -> Broken {
+fn broken(file: &Path, error: ManifestError) -> (LoadFailure, ManifestError) {
     let table: Option<toml::Table> = std::fs::read_to_string(file)
         .ok()
         .and_then(|text| text.parse().ok());
@@ -158,16 +138,14 @@ fn broken(file: &Path, error: ManifestError) -> Broken {
         .unwrap_or_else(|| file.display().to_string());
     let kind =
         field("kind").and_then(|kind| ExtensionKind::ALL.into_iter().find(|k| k.as_str() == kind));
-    Broken {
-        failure: LoadFailure {
-            name,
-            version: field("version").and_then(|v| v.parse().ok()),
-            kind,
-            path: file.to_path_buf(),
-            reason: format!("its manifest is not valid: {error}"),
-        },
-        error,
-    }
+    let failure = LoadFailure {
+        name,
+        version: field("version").and_then(|v| v.parse().ok()),
+        kind,
+        path: file.to_path_buf(),
+        reason: format!("its manifest is not valid: {error}"),
+    };
+    (failure, error)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

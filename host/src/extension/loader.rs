@@ -224,7 +224,7 @@ impl Host {
     ) -> Result<LoadReport, Error> {
         let found = scan(dirs)?;
         let mut report = LoadReport::default();
-        for failure in found.broken {
+        for (failure, _) in found.broken {
             self.not_loaded(&mut report, failure);
         }
         let manifests = found.manifests;

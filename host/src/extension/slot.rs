@@ -201,12 +201,7 @@ impl Slot {
         &self,
         call: impl Future<Output = Result<T, CallError>> + Send,
     ) -> Result<T, CallError> {
-        crate::runtime::block_on(call).unwrap_or_else(|message| {
-            Err(CallError::Instantiate {
-                extension: self.name.to_string(),
-                message,
-            })
-        })
+        crate::runtime::block_on_call(&self.name, call)
     }
 
     /// Whether `error` is a deadline its caller set tighter than the

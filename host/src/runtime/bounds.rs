@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
+use crate::CallError;
 use crate::extension::Interrupt;
 
 /// The runtime whose thread drives every host's guest I/O and timers.
@@ -74,6 +75,21 @@ where
                 .join()
                 .map_err(|_| "the call's thread panicked".to_string())
         })?,
+    })
+}
+
+/// [`block_on`] for a call into the extension `extension`: a host that
+/// cannot run calls at all (its I/O thread did not start) says so as the
+/// call's error.
+pub(crate) fn block_on_call<T: Send>(
+    extension: &str,
+    call: impl Future<Output = Result<T, CallError>> + Send,
+) -> Result<T, CallError> {
+    block_on(call).unwrap_or_else(|message| {
+        Err(CallError::Instantiate {
+            extension: extension.to_string(),
+            message,
+        })
     })
 }
 

@@ -39,14 +39,13 @@ impl StoreState {
             .ok_or_else(|| ExtError::Unavailable("the host is shutting down".into()))
     }
 
-    /// Notes that the guest now waits in the host import `call`.
-    fn waiting_in(&mut self, call: &'static str) {
+    /// Awaits `work`, noting meanwhile that the guest waits in the host
+    /// import `call` (so a call stopped then says so).
+    async fn waiting_in<T>(&mut self, call: &'static str, work: impl Future<Output = T>) -> T {
         self.waits.current = Some(HostWait::on_call(call));
-    }
-
-    /// Notes that the wait [`StoreState::waiting_in`] noted is over.
-    fn done_waiting(&mut self) {
+        let done = work.await;
         self.waits.current = None;
+        done
     }
 }
 
@@ -97,11 +96,10 @@ impl HostImports for StoreState {
                 format!("publish:{subject}"),
             ));
         }
-        self.waiting_in("symphony:extension/host.publish");
         let bus = self.ext.bus.clone();
-        let published = bus.publish_async(&subject, payload).await;
-        self.done_waiting();
-        published
+        let publish = bus.publish_async(&subject, payload);
+        self.waiting_in("symphony:extension/host.publish", publish)
+            .await
             .map(drop)
             .map_err(|e| ExtError::InvalidInput(e.to_string()))
     }
@@ -119,12 +117,13 @@ impl HostImports for StoreState {
                 format!("publish:{subject}"),
             ));
         }
-        self.waiting_in("symphony:extension/host.request");
         let bus = self.ext.bus.clone();
         let timeout = Duration::from_millis(timeout_ms.into());
-        let reply = bus.request_async(&subject, payload, timeout).await;
-        self.done_waiting();
-        match reply {
+        let request = bus.request_async(&subject, payload, timeout);
+        match self
+            .waiting_in("symphony:extension/host.request", request)
+            .await
+        {
             Ok(reply) => Ok(reply.payload.to_vec()),
             Err(e @ crate::BusError::InvalidSubject(_)) => {
                 Err(ExtError::InvalidInput(e.to_string()))
@@ -142,15 +141,13 @@ impl HostImports for StoreState {
             ));
         }
         let host = self.host()?;
-        self.waiting_in("symphony:extension/host.artifact-put");
-        let stored = off_thread(move || {
+        let put = off_thread(move || {
             host.artifacts
                 .put(&content)
                 .map_err(|e| ExtError::Failed(e.to_string()))
-        })
-        .await;
-        self.done_waiting();
-        stored
+        });
+        self.waiting_in("symphony:extension/host.artifact-put", put)
+            .await
     }
 
     async fn artifact_get(&mut self, hash: String) -> Result<Vec<u8>, ExtError> {
@@ -158,15 +155,13 @@ impl HostImports for StoreState {
             return Err(self.denied("read artifacts", "artifacts read", "artifacts:read".into()));
         }
         let host = self.host()?;
-        self.waiting_in("symphony:extension/host.artifact-get");
-        let read = off_thread(move || {
+        let get = off_thread(move || {
             host.artifacts
                 .get(&hash)
                 .map_err(|e| ExtError::InvalidInput(e.to_string()))
-        })
-        .await;
-        self.done_waiting();
-        read
+        });
+        self.waiting_in("symphony:extension/host.artifact-get", get)
+            .await
     }
 
     async fn model_call(&mut self, instrument: String, input: String) -> Result<String, ExtError> {
@@ -192,9 +187,10 @@ impl HostImports for StoreState {
             .node_config(&serde_json::Map::new())
             .map_err(|e| ExtError::Unavailable(e.to_string()))?
             .nested(depth + 1);
-        self.waiting_in("symphony:extension/host.model-call");
-        let result = model.invoke_async(&config, &input).await;
-        self.done_waiting();
+        let invoke = model.invoke_async(&config, &input);
+        let result = self
+            .waiting_in("symphony:extension/host.model-call", invoke)
+            .await;
         result.map_err(|e| match e {
             crate::CallError::Guest { error, .. } => error.into(),
             other => ExtError::Unavailable(other.to_string()),

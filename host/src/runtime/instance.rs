@@ -118,13 +118,10 @@ impl Instance {
         let exports = tokio::select! {
             biased;
             exports = instantiate => exports.map_err(|e| fail(format!("{e:#}")))?,
-            why = stopped(until, None) => return Err(fail(format!(
-                "it did not start within its {:?} deadline ({})",
+            // Without an interrupt only the deadline stops it.
+            _ = stopped(until, None) => return Err(fail(format!(
+                "it did not start within its {:?} deadline",
                 limits.deadline,
-                match why {
-                    Stop::Deadline => "stopped while starting",
-                    Stop::Interrupted => "interrupted while starting",
-                }
             ))),
         };
         let mut instance = Instance {

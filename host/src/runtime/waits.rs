@@ -74,6 +74,28 @@ impl Waits {
     }
 }
 
+/// Defines the `wasi:io/streams` method `$name` as `$method` (one of
+/// wasmtime-wasi's blocking stream methods), noting the wait while it runs.
+macro_rules! blocking {
+    ($instance:expr, $name:literal, ($($arg:ident),+): $params:ty, $method:path) => {
+        $instance.func_wrap_async(
+            $name,
+            |mut store: wasmtime::StoreContextMut<'_, StoreState>, ($($arg,)+): $params| {
+                Box::new(async move {
+                    let state = store.data_mut();
+                    state.waits.current =
+                        Some(HostWait::on_call(concat!("wasi:io/streams.", $name)));
+                    let table = &mut state.table;
+                    let done = $method(table, $($arg),+).await;
+                    let done = stream_result(table, done)?;
+                    state.waits.current = None;
+                    Ok((done,))
+                })
+            },
+        )?;
+    };
+}
+
 /// Defines `$name` in `$instance` as `subscribe` on the resource type
 /// `$ty`, labelling the pollable `$label`.
 macro_rules! subscribe {
@@ -135,107 +157,42 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result
         "[method]output-stream.subscribe",
         "wasi:io/streams.[method]output-stream.subscribe"
     );
-    io.func_wrap_async(
+    blocking!(
+        io,
         "[method]input-stream.blocking-read",
-        |mut store, (stream, len): (Resource<DynInputStream>, u64)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.waits.current = Some(HostWait::on_call(
-                    "wasi:io/streams.[method]input-stream.blocking-read",
-                ));
-                let table = &mut state.table;
-                let read = streams::HostInputStream::blocking_read(table, stream, len).await;
-                let read = stream_result(table, read)?;
-                state.waits.current = None;
-                Ok((read,))
-            })
-        },
-    )?;
-    io.func_wrap_async(
+        (stream, len): (Resource<DynInputStream>, u64),
+        streams::HostInputStream::blocking_read
+    );
+    blocking!(
+        io,
         "[method]input-stream.blocking-skip",
-        |mut store, (stream, len): (Resource<DynInputStream>, u64)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.waits.current = Some(HostWait::on_call(
-                    "wasi:io/streams.[method]input-stream.blocking-skip",
-                ));
-                let table = &mut state.table;
-                let skipped = streams::HostInputStream::blocking_skip(table, stream, len).await;
-                let skipped = stream_result(table, skipped)?;
-                state.waits.current = None;
-                Ok((skipped,))
-            })
-        },
-    )?;
-    io.func_wrap_async(
+        (stream, len): (Resource<DynInputStream>, u64),
+        streams::HostInputStream::blocking_skip
+    );
+    blocking!(
+        io,
         "[method]output-stream.blocking-write-and-flush",
-        |mut store, (stream, bytes): (Resource<DynOutputStream>, Vec<u8>)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.waits.current = Some(HostWait::on_call(
-                    "wasi:io/streams.[method]output-stream.blocking-write-and-flush",
-                ));
-                let table = &mut state.table;
-                let written =
-                    streams::HostOutputStream::blocking_write_and_flush(table, stream, bytes).await;
-                let written = stream_result(table, written)?;
-                state.waits.current = None;
-                Ok((written,))
-            })
-        },
-    )?;
-    io.func_wrap_async(
+        (stream, bytes): (Resource<DynOutputStream>, Vec<u8>),
+        streams::HostOutputStream::blocking_write_and_flush
+    );
+    blocking!(
+        io,
         "[method]output-stream.blocking-write-zeroes-and-flush",
-        |mut store, (stream, len): (Resource<DynOutputStream>, u64)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.waits.current = Some(HostWait::on_call(
-                    "wasi:io/streams.[method]output-stream.blocking-write-zeroes-and-flush",
-                ));
-                let table = &mut state.table;
-                let written =
-                    streams::HostOutputStream::blocking_write_zeroes_and_flush(table, stream, len)
-                        .await;
-                let written = stream_result(table, written)?;
-                state.waits.current = None;
-                Ok((written,))
-            })
-        },
-    )?;
-    io.func_wrap_async(
+        (stream, len): (Resource<DynOutputStream>, u64),
+        streams::HostOutputStream::blocking_write_zeroes_and_flush
+    );
+    blocking!(
+        io,
         "[method]output-stream.blocking-flush",
-        |mut store, (stream,): (Resource<DynOutputStream>,)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.waits.current = Some(HostWait::on_call(
-                    "wasi:io/streams.[method]output-stream.blocking-flush",
-                ));
-                let table = &mut state.table;
-                let flushed = streams::HostOutputStream::blocking_flush(table, stream).await;
-                let flushed = stream_result(table, flushed)?;
-                state.waits.current = None;
-                Ok((flushed,))
-            })
-        },
-    )?;
-    io.func_wrap_async(
+        (stream): (Resource<DynOutputStream>,),
+        streams::HostOutputStream::blocking_flush
+    );
+    blocking!(
+        io,
         "[method]output-stream.blocking-splice",
-        |mut store,
-         (dest, src, len): (Resource<DynOutputStream>, Resource<DynInputStream>, u64)| {
-            Box::new(async move {
-                let state = store.data_mut();
-                state.waits.current = Some(HostWait::on_call(
-                    "wasi:io/streams.[method]output-stream.blocking-splice",
-                ));
-                let table = &mut state.table;
-                let spliced =
-                    streams::HostOutputStream::blocking_splice(table, dest, src, len).await;
-                let spliced = stream_result(table, spliced)?;
-                state.waits.current = None;
-                Ok((spliced,))
-            })
-        },
-    )?;
+        (dest, src, len): (Resource<DynOutputStream>, Resource<DynInputStream>, u64),
+        streams::HostOutputStream::blocking_splice
+    );
 
     let mut clock = linker.instance(&format!("wasi:clocks/monotonic-clock@{WASI}"))?;
     clock.func_wrap("subscribe-duration", |mut store, (duration,): (u64,)| {

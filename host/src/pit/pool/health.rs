@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::stats::PoolEvent;
 use crate::extension::{Extension, LifecycleState, NodeConfig, Pooled};
 use crate::host::HostInner;
-use crate::runtime::Instance;
+use crate::runtime::{Instance, block_on_call};
 use crate::{CallError, Error, ExtensionKind, Health, Host};
 
 /// What [`Host::check_health`] found.
@@ -85,13 +85,7 @@ impl Extension {
                 continue;
             };
             report.checked += 1;
-            let vetted = crate::runtime::block_on(self.vet(pooled, "on a health check"))
-                .unwrap_or_else(|message| {
-                    Err(CallError::Instantiate {
-                        extension: self.name.to_string(),
-                        message,
-                    })
-                });
+            let vetted = block_on_call(&self.name, self.vet(pooled, "on a health check"));
             match vetted {
                 Ok(health) => match health.status.as_str() {
                     "healthy" => report.healthy += 1,
