@@ -9,7 +9,7 @@
 //!   test, and runs each fuzz target's stable smoke mode for 3 seconds.
 //! - `cargo xtask test-s3`: only the S3 cold-tier step of `test`: installs
 //!   moto's S3 server into `<target>/s3-venv` (once), lints symphony-host
-//!   with its `s3` feature and runs `host/tests/s3_tier.rs` against it.
+//!   with its `s3` feature and runs `crates/host/tests/s3_tier.rs` against it.
 //! - `cargo xtask bench [NAME]`: runs the criterion benches briefly and
 //!   prints their `compare` lines; `bench dask` runs the DAG Tracker against
 //!   dask on the same graphs (`benches/dask/compare.py`).
@@ -243,7 +243,7 @@ impl Task {
                 "run",
                 "--quiet",
                 "-p",
-                "symphony-host",
+                "symphony-cli",
                 "--bin",
                 "symphony",
                 "--",
@@ -321,7 +321,7 @@ impl Task {
     /// The S3 cold tier against a real S3-protocol server: installs moto
     /// into a virtualenv under the target directory (skipped when it is
     /// already there at [`MOTO`]), runs clippy on symphony-host with its
-    /// `s3` feature, and runs `host/tests/s3_tier.rs`, which starts
+    /// `s3` feature, and runs `crates/host/tests/s3_tier.rs`, which starts
     /// `moto_server` on 127.0.0.1 itself.
     fn test_s3(&self, tally: &mut Tally) -> Result<()> {
         eprintln!("xtask: S3 cold tier (moto {MOTO}): clippy and tests with the s3 feature");

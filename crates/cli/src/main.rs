@@ -1,4 +1,6 @@
-//! Argument parsing, logging and error reporting for the `symphony` binary.
+//! The `symphony` command: argument parsing, logging, progress and error
+//! reporting over the `symphony_host` library. clap, indicatif and
+//! tracing-subscriber are dependencies of this crate only.
 
 mod artifacts;
 mod audit;
@@ -217,7 +219,7 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     // A bug should still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error in symphony: {info}");

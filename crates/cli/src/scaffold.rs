@@ -19,7 +19,7 @@ use symphony_host::{MANIFEST_FILE, Manifest, ManifestKind};
 
 /// The SDK of the source tree this binary was built from, if it is still
 /// there.
-const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
+const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk");
 
 /// The target the components build for.
 const WASM_TARGET: &str = "wasm32-wasip2";

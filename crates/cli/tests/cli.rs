@@ -26,7 +26,7 @@ fn components() -> PathBuf {
 }
 
 fn workflows() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/workflows")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/workflows")
 }
 
 fn symphony(args: &[&str]) -> Output {
@@ -632,7 +632,7 @@ fn ext_new_operator_builds_for_wasm_loads_and_runs() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let dir = parent.join("scaffold-e2e");
     // The examples' lock file pins the versions xtask compiled.
-    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/Cargo.lock");
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/Cargo.lock");
     std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
     let cargo = |args: &[&str]| {
         let out = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()))

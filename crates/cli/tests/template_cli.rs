@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_symphony");
 
 fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/templates")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/templates")
 }
 
 /// Runs `symphony` with a fresh `--home`.

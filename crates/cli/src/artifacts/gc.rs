@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use symphony_host::{Action, ArtifactStore, RetentionPolicy, default_home};
 
-use crate::cli::HostArgs;
+use crate::HostArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct GcArgs {

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use symphony_host::{ArtifactInfo, ArtifactStore, ListQuery, SearchQuery};
 
 use super::{DiffArgs, FilterArgs, HistoryArgs, InfoArgs, JsonArg, LsArgs, SearchArgs, resolve};
-use crate::cli::runs::age;
+use crate::runs::age;
 
 pub(super) fn info(store: &ArtifactStore, args: InfoArgs) -> anyhow::Result<ExitCode> {
     let id = resolve(store, &args.artifact)?;

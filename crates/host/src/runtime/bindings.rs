@@ -14,7 +14,7 @@ pub(crate) const WIT_VERSION: &str = "0.1.1";
 /// The `instrument-extension` world, plus the shared `types` and `host`.
 pub mod instrument {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v0.1.1",
+        path: "../../wit/since_v0.1.1",
         world: "instrument-extension",
         imports: { default: async },
         exports: { default: async },
@@ -24,7 +24,7 @@ pub mod instrument {
 /// The `operator-extension` world.
 pub mod operator {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v0.1.1",
+        path: "../../wit/since_v0.1.1",
         world: "operator-extension",
         imports: { default: async },
         exports: { default: async },
@@ -38,7 +38,7 @@ pub mod operator {
 /// The `addon-extension` world.
 pub mod addon {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v0.1.1",
+        path: "../../wit/since_v0.1.1",
         world: "addon-extension",
         imports: { default: async },
         exports: { default: async },

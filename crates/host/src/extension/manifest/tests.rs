@@ -461,7 +461,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 
 #[test]
 fn the_example_manifests_read() {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let mut read = 0;
     for kind in ["instruments", "operators", "addons"] {
         let dirs = std::fs::read_dir(examples.join(kind)).unwrap();
