@@ -1,179 +1,50 @@
 //! Extensions: their kinds, limits, grants, instance pools and call handles.
 
-mod audit;
 mod discovery;
-mod grants;
 mod handles;
-mod lifecycle;
 mod loader;
-mod manifest;
 mod metrics;
 mod node_config;
-mod permissions;
-mod policy;
 mod pool;
 mod reload;
-mod resolve;
 pub(crate) mod slot;
 mod watch;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-pub use audit::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
 pub use discovery::{LoadFailure, discover};
-pub use grants::{ArtifactAccess, DirGrant, FsAccess, Grants};
 pub use handles::{Addon, Health, Instrument, Operator, UiEvent, VNode, render_text};
-pub use lifecycle::{CrashPolicy, LifecycleState, Transition, TransitionError};
 pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
-pub use manifest::{
+pub use metrics::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
+pub(crate) use metrics::{ExtensionMetrics, Histogram};
+pub use node_config::{Interrupt, NodeConfig};
+pub(crate) use pool::{Demand, InstancePool, PoolSetup, Pooled, Wait};
+pub use reload::ReloadReport;
+pub(crate) use slot::{Slot, Source};
+pub use symphony_manifest::{ArtifactAccess, DirGrant, FsAccess, Grants};
+pub use symphony_manifest::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
+pub use symphony_manifest::{
+    Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
+    ResolveNote, ResolveProblem, Roots, resolve, resolve_within,
+};
+pub use symphony_manifest::{
     Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Manifest,
     ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
     http_allows, net_allows,
 };
-pub use metrics::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
-pub(crate) use metrics::{ExtensionMetrics, Histogram};
-pub use node_config::{Interrupt, NodeConfig};
-pub use permissions::{
+pub use symphony_manifest::{CrashPolicy, LifecycleState, Transition, TransitionError};
+pub use symphony_manifest::{
     Denial, PermissionError, PermissionOutcome, PermissionRequest, Permissions, Prompt,
 };
-pub use policy::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
-pub(crate) use pool::{Demand, InstancePool, PoolSetup, Pooled, Wait};
-pub use reload::ReloadReport;
-pub use resolve::{
-    Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
-    ResolveNote, ResolveProblem, Roots, resolve, resolve_within,
-};
-pub(crate) use slot::{Slot, Source};
+pub use symphony_manifest::{ExtError, ExtensionKind, Limits, LogLimits};
+pub use symphony_manifest::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
 pub use watch::{ReloadEvent, SETTLE, Watcher};
 
 use crate::CallError;
 use crate::pit::pool::PoolManager;
 use crate::runtime::{ExtensionContext, Instance, WorldPre, block_on, block_on_call, wit};
-
-/// The three kinds of extension, one WIT world each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExtensionKind {
-    /// An AI model adapter (`instrument-extension`).
-    Instrument,
-    /// A workflow data transform (`operator-extension`).
-    Operator,
-    /// A UI contribution (`addon-extension`).
-    Addon,
-}
-
-impl ExtensionKind {
-    /// Every kind.
-    pub const ALL: [ExtensionKind; 3] = [
-        ExtensionKind::Instrument,
-        ExtensionKind::Operator,
-        ExtensionKind::Addon,
-    ];
-
-    /// `instrument`, `operator` or `addon`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExtensionKind::Instrument => "instrument",
-            ExtensionKind::Operator => "operator",
-            ExtensionKind::Addon => "addon",
-        }
-    }
-
-    /// The WIT interface the kind exports.
-    pub fn interface(self) -> &'static str {
-        match self {
-            ExtensionKind::Instrument => "symphony:extension/instrument@0.1.1",
-            ExtensionKind::Operator => "symphony:extension/operator@0.1.1",
-            ExtensionKind::Addon => "symphony:extension/addon@0.1.1",
-        }
-    }
-}
-
-impl fmt::Display for ExtensionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Resource limits for each call into an extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Fuel per call (about one unit per WebAssembly instruction).
-    /// Default: 2 billion.
-    pub fuel: u64,
-    /// Wall-clock time per call, enforced with epochs. Default: 10 s.
-    pub deadline: Duration,
-    /// Linear memory per instance, in bytes. Default: 256 MiB.
-    pub memory: usize,
-    /// Instances kept at once; callers beyond it wait up to the deadline.
-    /// Default: 8 (Addons: 1, so their UI state stays in one place).
-    pub max_instances: usize,
-    /// How much the extension may write to the host log.
-    pub log: LogLimits,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            fuel: 2_000_000_000,
-            deadline: Duration::from_secs(10),
-            memory: 256 << 20,
-            max_instances: 8,
-            log: LogLimits::default(),
-        }
-    }
-}
-
-/// How much one extension may write to the host log, through its `log`
-/// import and its stdout and stderr together: a token bucket of lines.
-/// Lines over the rate are dropped (and counted in a note, at most one a
-/// second); the host never waits for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogLimits {
-    /// Lines per second, on average. Default: 100.
-    pub lines_per_second: u32,
-    /// Lines that may come at once after a quiet spell. Default: 500.
-    pub burst: u32,
-    /// Longer lines are cut to this many bytes. Default: 8 KiB.
-    pub line_bytes: usize,
-}
-
-impl Default for LogLimits {
-    fn default() -> Self {
-        LogLimits {
-            lines_per_second: 100,
-            burst: 500,
-            line_bytes: 8 << 10,
-        }
-    }
-}
-
-/// Why a guest call returned no result, as the guest reported it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "kind", content = "message", rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum ExtError {
-    /// The input does not have the shape or values the extension accepts.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// The configuration is not usable.
-    #[error("invalid config: {0}")]
-    InvalidConfig(String),
-    /// A resource the extension needs is not available.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// The host refused a call for lack of a capability.
-    #[error("denied: {0}")]
-    Denied(String),
-    /// Anything else.
-    #[error("failed: {0}")]
-    Failed(String),
-}
 
 /// Options for loading one extension. Defaults: named after the file, no
 /// grants, the host's default limits.

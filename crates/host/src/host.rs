@@ -407,7 +407,14 @@ impl Host {
             }
             .into());
         }
-        options.grants.check(name)?;
+        if let Some(dir) = options.grants.missing_dir() {
+            return Err(LoadError::Grant {
+                name: name.to_string(),
+                path: dir.host.clone(),
+                reason: "not a directory".into(),
+            }
+            .into());
+        }
         let ctx = Arc::new(ExtensionContext {
             name: name.into(),
             grants: options.grants.clone(),

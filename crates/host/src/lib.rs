@@ -119,8 +119,8 @@ mod host;
 mod pit;
 mod runtime;
 mod sync;
-mod template;
-mod workflow;
+use symphony_workflow as workflow;
+use symphony_workflow::template;
 
 pub use bus::server::{BusServer, PeerStats, ServerError, ServerOptions, ServerStats};
 pub use bus::{
@@ -161,8 +161,9 @@ pub use pit::artifacts::{
 };
 pub use pit::dag::{
     BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
-    NodeRecord, Progress, RecoveryError, RecoveryPolicy, ResumeRefusal, RunControl, RunOptions,
-    RunStatus, RunStore, RunStoreError, RunSummary, RunTransitionError, StateChange,
+    KindMetrics, NodeRecord, NodeReport, NodeState, Progress, RecoveryError, RecoveryPolicy,
+    ResumeRefusal, RunControl, RunEvent, RunMetrics, RunOptions, RunReport, RunStatus, RunStore,
+    RunStoreError, RunSummary, RunTransitionError, StateChange,
 };
 pub use pit::pool::{
     DrainReport, ExtensionPoolStats, HealthReport, HotSet, HotSetError, HotSetStats,
@@ -181,9 +182,9 @@ pub use pit::stale::{
 pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
 pub use workflow::{
-    AddonView, Branch, Case, Control, Edge, EdgeKind, Format, KindMetrics, MapBody, MergeMode,
-    Metadata, Node, NodeKind, NodeReport, NodeState, Plan, Port, PortType, PortTypeError, Problem,
-    RunEvent, RunMetrics, RunReport, Workflow, WorkflowBuilder, WorkflowError,
+    AddonView, Branch, Case, Control, Edge, EdgeKind, Format, MapBody, MergeMode, Metadata, Node,
+    NodeKind, Plan, Port, PortType, PortTypeError, Problem, Workflow, WorkflowBuilder,
+    WorkflowError,
 };
 
 #[doc(hidden)]

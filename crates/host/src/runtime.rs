@@ -12,6 +12,7 @@ mod instance;
 mod refusals;
 mod state;
 mod waits;
+mod wasi_ctx;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ pub(crate) use cache::sha256_hex;
 pub(crate) use guest_log::{GuestLog, LogLimiter};
 pub(crate) use instance::{Instance, WorldPre};
 pub(crate) use state::ExtensionContext;
+pub(crate) use wasi_ctx::wasi_ctx;
 
 use crate::extension::ExtensionKind;
 use crate::{Error, LoadError};
@@ -156,6 +158,9 @@ impl From<crate::ExtError> for wit::ExtError {
             crate::ExtError::Unavailable(m) => wit::ExtError::Unavailable(m),
             crate::ExtError::Denied(m) => wit::ExtError::Denied(m),
             crate::ExtError::Failed(m) => wit::ExtError::Failed(m),
+            // A kind a later contract adds reaches a guest of this one as
+            // a plain failure.
+            other => wit::ExtError::Failed(other.to_string()),
         }
     }
 }

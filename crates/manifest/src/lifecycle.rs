@@ -66,11 +66,14 @@ impl LifecycleState {
         )
     }
 
-    pub(crate) fn to_u8(self) -> u8 {
+    /// The state as one byte, for keeping it in an atomic.
+    pub fn to_u8(self) -> u8 {
         self as u8
     }
 
-    pub(crate) fn from_u8(value: u8) -> LifecycleState {
+    /// The state [`LifecycleState::to_u8`] gave; an unknown byte reads as
+    /// `Failed`.
+    pub fn from_u8(value: u8) -> LifecycleState {
         use LifecycleState::*;
         [
             Discovered, Resolved, Loaded, Active, Inactive, Unloaded, Failed,
@@ -143,23 +146,32 @@ impl Default for CrashPolicy {
 
 /// An extension's lifecycle: its state, the steps it took and its crashes.
 #[derive(Debug)]
-pub(crate) struct Lifecycle {
-    pub(crate) state: LifecycleState,
-    pub(crate) history: Vec<Transition>,
+pub struct Lifecycle {
+    /// Where it is now.
+    pub state: LifecycleState,
+    /// The steps it took, oldest first (the most recent 64).
+    pub history: Vec<Transition>,
     /// Crashes since it was loaded.
-    pub(crate) failures: u64,
+    pub failures: u64,
     /// When the recent crashes happened, oldest first, within the window.
     recent: Vec<std::time::Instant>,
     /// The last crash or failed activation or reload, in words.
-    pub(crate) last_error: Option<String>,
+    pub last_error: Option<String>,
 }
 
 /// Steps beyond this many are dropped from the front of the history, so a
 /// long-lived extension that flaps cannot grow it without bound.
 const HISTORY_LIMIT: usize = 64;
 
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle::new()
+    }
+}
+
 impl Lifecycle {
-    pub(crate) fn new() -> Self {
+    /// A lifecycle that starts `Discovered`, with no history.
+    pub fn new() -> Self {
         Lifecycle {
             state: LifecycleState::Discovered,
             history: Vec::new(),
@@ -170,7 +182,7 @@ impl Lifecycle {
     }
 
     /// Moves to `to`, recording why; refuses a step the machine forbids.
-    pub(crate) fn step(
+    pub fn step(
         &mut self,
         extension: &str,
         to: LifecycleState,
@@ -202,7 +214,7 @@ impl Lifecycle {
 
     /// Records a crash; true when it is the one that crosses `policy`'s
     /// threshold.
-    pub(crate) fn crashed(&mut self, policy: &CrashPolicy, error: String) -> bool {
+    pub fn crashed(&mut self, policy: &CrashPolicy, error: String) -> bool {
         let now = std::time::Instant::now();
         self.failures += 1;
         self.last_error = Some(error);
@@ -213,7 +225,7 @@ impl Lifecycle {
     }
 
     /// Crashes within the window, as last counted.
-    pub(crate) fn recent_failures(&self) -> usize {
+    pub fn recent_failures(&self) -> usize {
         self.recent.len()
     }
 }

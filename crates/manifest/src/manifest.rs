@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use capabilities::{Capabilities, Capability, FsCapability, ParseCapabilityError};
 pub use config::{ConfigKey, ConfigSchema};
-pub use limits::ManifestLimits;
+pub use limits::{Limits, LogLimits, ManifestLimits};
 pub use patterns::{http_allows, net_allows};
 
 pub(crate) use document::line_column;
@@ -81,7 +81,7 @@ use crate::ExtensionKind;
 /// Reading one:
 ///
 /// ```
-/// use symphony_host::{Capability, Manifest, ManifestKind};
+/// use symphony_manifest::{Capability, Manifest, ManifestKind};
 ///
 /// let manifest = Manifest::parse(
 ///     r#"
@@ -110,7 +110,7 @@ use crate::ExtensionKind;
 ///     "s.toml:4:8: unknown kind \"plugin\" for extension.kind \
 ///      (expected one of instrument, operator, addon, native)",
 /// ]);
-/// # Ok::<(), symphony_host::ManifestError>(())
+/// # Ok::<(), symphony_manifest::ManifestError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Manifest {

@@ -12,7 +12,7 @@ use kind::{Measure, type_names};
 /// The fields a parameter definition may have.
 const FIELDS: &str = "type, default, required, min, max, enum, pattern, description";
 
-/// One typed parameter of a [`Template`](super::Template), as its file
+/// One typed parameter of a template or an extension's config key, as its file
 /// defines it, e.g.
 /// `{"type": "integer", "default": 1, "min": 1, "max": 10, "description": "Sentences"}`.
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +57,7 @@ fn serialize_pattern<S: Serializer>(
 }
 
 /// Whether `name` can be a parameter name (and so a placeholder).
-pub(crate) fn is_name(name: &str) -> bool {
+pub fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -68,7 +68,7 @@ pub(crate) fn is_name(name: &str) -> bool {
 impl Parameter {
     /// Reads the definition of parameter `name`, pushing a message for each
     /// thing wrong with it; `None` if it is too broken to use.
-    pub(crate) fn define(definition: &Value, problems: &mut Vec<String>) -> Option<Parameter> {
+    pub fn define(definition: &Value, problems: &mut Vec<String>) -> Option<Parameter> {
         let Some(fields) = definition.as_object() else {
             problems.push(format!(
                 "must be an object like {{\"type\": \"string\"}}, not {}",
@@ -206,7 +206,7 @@ impl Parameter {
 
     /// `value` checked against the parameter (an integral float for an
     /// integer becomes an integer), or every reason it does not fit.
-    pub(crate) fn check(&self, value: &Value) -> Result<Value, Vec<String>> {
+    pub fn check(&self, value: &Value) -> Result<Value, Vec<String>> {
         let Some(value) = self.kind.coerce(value) else {
             return Err(vec![format!(
                 "expected {}, got {}",
@@ -282,7 +282,7 @@ impl Parameter {
     }
 
     /// What to tell someone who left out this required parameter.
-    pub(crate) fn wanted(&self) -> String {
+    pub fn wanted(&self) -> String {
         let mut hint = format!("is required: give {}", self.kind.article());
         let constraints = self.constraints();
         match (&self.description, constraints.is_empty()) {
@@ -363,7 +363,7 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 /// A value for a message: compact JSON, cut short when long.
-pub(super) fn show(value: &Value) -> String {
+pub fn show(value: &Value) -> String {
     const MAX: usize = 60;
     let text = value.to_string();
     match text.char_indices().nth(MAX) {
@@ -387,3 +387,13 @@ fn typed(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// serde_json's message without its " at line L column C" suffix, for
+/// errors that report the position in their own fields.
+pub fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.find(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}

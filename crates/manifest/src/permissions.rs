@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::audit::{AuditError, AuditLog, AuditRecord, DecidedBy, Decision};
-use super::manifest::{Capabilities, Capability, Manifest};
-use super::policy::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
+use crate::audit::{AuditError, AuditLog, AuditRecord, DecidedBy, Decision};
+use crate::manifest::{Capabilities, Capability, Manifest};
+use crate::policy::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
 
 /// A question for the person running the host.
 #[derive(Debug, Clone, PartialEq, Eq)]

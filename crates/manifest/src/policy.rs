@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::manifest::{Capability, line_column};
+use crate::manifest::{Capability, line_column};
 
 /// What a policy says about a capability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use std::fmt;
 
 use semver::{Version, VersionReq};
 
-use super::ExtensionKind;
+use crate::ExtensionKind;
 
 mod solver;
 

@@ -8,7 +8,7 @@ use std::collections::hash_map::Entry;
 /// Lists of `T` per node: node `i`'s items are
 /// `items[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Adjacency<T> {
+pub struct Adjacency<T> {
     offsets: Vec<usize>,
     items: Vec<T>,
 }
@@ -16,7 +16,7 @@ pub(crate) struct Adjacency<T> {
 impl<T: Copy + Default> Adjacency<T> {
     /// Groups `(node, item)` pairs by node, keeping their order within each
     /// node. Every node is below `nodes`.
-    pub(crate) fn group<I>(nodes: usize, pairs: I) -> Self
+    pub fn group<I>(nodes: usize, pairs: I) -> Self
     where
         I: Iterator<Item = (usize, T)> + Clone,
     {
@@ -39,7 +39,7 @@ impl<T: Copy + Default> Adjacency<T> {
 
 impl<T> Adjacency<T> {
     /// Node `node`'s list.
-    pub(crate) fn of(&self, node: usize) -> &[T] {
+    pub fn of(&self, node: usize) -> &[T] {
         &self.items[self.offsets[node]..self.offsets[node + 1]]
     }
 }
@@ -51,7 +51,7 @@ impl<T> Adjacency<T> {
 /// validation's time. (foldhash rather than Fx: Fx leaves the trailing bytes
 /// of packed ids like `n000123` out of the bits hashbrown probes with.)
 #[derive(Debug)]
-pub(crate) struct IdIndex<'a> {
+pub struct IdIndex<'a> {
     short: HashMap<[u64; 2], usize, foldhash::fast::RandomState>,
     long: HashMap<&'a str, usize, foldhash::fast::RandomState>,
 }
@@ -87,7 +87,7 @@ fn word(bytes: &[u8]) -> u64 {
 
 impl<'a> IdIndex<'a> {
     /// An empty index with room for `nodes` ids.
-    pub(crate) fn with_capacity(nodes: usize) -> Self {
+    pub fn with_capacity(nodes: usize) -> Self {
         IdIndex {
             short: HashMap::with_capacity_and_hasher(nodes, Default::default()),
             long: HashMap::default(),
@@ -96,7 +96,7 @@ impl<'a> IdIndex<'a> {
 
     /// Files `id` under `index`; returns the index it had before, if any
     /// (and then keeps that one).
-    pub(crate) fn insert(&mut self, id: &'a str, index: usize) -> Option<usize> {
+    pub fn insert(&mut self, id: &'a str, index: usize) -> Option<usize> {
         fn first<K>(entry: Entry<'_, K, usize>, index: usize) -> Option<usize> {
             match entry {
                 Entry::Occupied(first) => Some(*first.get()),
@@ -113,7 +113,7 @@ impl<'a> IdIndex<'a> {
     }
 
     /// The index filed under `id`.
-    pub(crate) fn get(&self, id: &str) -> Option<usize> {
+    pub fn get(&self, id: &str) -> Option<usize> {
         match packed(id) {
             Some(key) => self.short.get(&key).copied(),
             None => self.long.get(id).copied(),

@@ -13,7 +13,7 @@ use super::{AddonView, Edge, Metadata, Node, NodeKind, Problem, Workflow, Workfl
 ///
 /// ```
 /// use serde_json::json;
-/// use symphony_host::{MergeMode, Workflow};
+/// use symphony_workflow::{MergeMode, Workflow};
 ///
 /// let workflow = Workflow::builder("review-triage")
 ///     .version("1.2.0")
@@ -46,7 +46,7 @@ use super::{AddonView, Edge, Metadata, Node, NodeKind, Problem, Workflow, Workfl
 ///     .build()
 ///     .unwrap_err();
 /// assert!(err.to_string().contains("'tone'.keywords carries list<string>, but 'score'.value takes number"));
-/// # Ok::<(), symphony_host::WorkflowError>(())
+/// # Ok::<(), symphony_workflow::WorkflowError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct WorkflowBuilder {

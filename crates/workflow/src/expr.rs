@@ -18,7 +18,7 @@ const MAX_NESTING: usize = 64;
 
 /// Compiles `text`, refusing expressions too long or too deeply nested to
 /// parse safely.
-pub(crate) fn compile(text: &str) -> Result<Expression<'static>, String> {
+pub fn compile(text: &str) -> Result<Expression<'static>, String> {
     if text.len() > MAX_LEN {
         return Err(format!(
             "the expression is {} bytes long; at most {MAX_LEN} are allowed",
@@ -49,11 +49,11 @@ pub(crate) fn compile(text: &str) -> Result<Expression<'static>, String> {
 /// same few expressions for every map element; the plan cannot keep them
 /// because an `Expression` holds non-`Send` reference counts.
 #[derive(Default)]
-pub(crate) struct Compiled<'a>(RefCell<FxHashMap<&'a str, Expression<'static>>>);
+pub struct Compiled<'a>(RefCell<FxHashMap<&'a str, Expression<'static>>>);
 
 impl<'a> Compiled<'a> {
     /// Evaluates `text` over `value`, compiling it on first use.
-    pub(crate) fn search(&self, text: &'a str, value: &Value) -> Result<Rcvar, String> {
+    pub fn search(&self, text: &'a str, value: &Value) -> Result<Rcvar, String> {
         let mut cache = self.0.borrow_mut();
         let expression = match cache.entry(text) {
             Entry::Occupied(found) => found.into_mut(),
@@ -63,7 +63,7 @@ impl<'a> Compiled<'a> {
     }
 
     /// Whether `text` is truthy over `value` (not false, null, or empty).
-    pub(crate) fn holds(&self, text: &'a str, value: &Value) -> Result<bool, String> {
+    pub fn holds(&self, text: &'a str, value: &Value) -> Result<bool, String> {
         Ok(self.search(text, value)?.is_truthy())
     }
 }

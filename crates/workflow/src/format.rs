@@ -43,7 +43,7 @@ impl Workflow {
             origin: origin.to_string(),
             line: e.line(),
             column: e.column(),
-            message: without_position(&e),
+            message: crate::without_position(&e),
         };
         let probe: Probe = serde_json::from_str(text).map_err(parse_error)?;
         match check_version(probe.schema_version, origin)? {
@@ -107,16 +107,6 @@ impl Workflow {
     }
 }
 
-/// serde_json's message without its " at line L column C" suffix, for
-/// errors that report the position in their own fields.
-pub(crate) fn without_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.find(" at line ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
-
 fn check_version(version: Option<u32>, origin: &str) -> Result<u32, WorkflowError> {
     match version {
         Some(v @ 1..=SCHEMA_VERSION) => Ok(v),
@@ -146,7 +136,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], origin: &str) -> Result<T, Workflow
 mod v1 {
     use serde::Deserialize;
 
-    use crate::workflow::model::{self, AddonView, Edge, Metadata, SCHEMA_VERSION};
+    use crate::model::{self, AddonView, Edge, Metadata, SCHEMA_VERSION};
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -224,7 +214,7 @@ mod v1 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::EdgeKind;
+    use crate::EdgeKind;
 
     const V1: &str = r#"{"schema_version": 1, "name": "Two Steps", "description": "d",
         "nodes": [{"id": "a", "kind": "instrument", "extension": "llm", "config": {"k": 1}},
@@ -331,10 +321,8 @@ mod tests {
         use proptest::prelude::*;
         use serde_json::{Map, Value};
 
-        use crate::workflow::port::tests::arbitrary_type;
-        use crate::workflow::{
-            Branch, Case, Control, Edge, MergeMode, Metadata, Node, NodeKind, Port,
-        };
+        use crate::port::tests::arbitrary_type;
+        use crate::{Branch, Case, Control, Edge, MergeMode, Metadata, Node, NodeKind, Port};
 
         let value = prop_oneof![
             any::<i64>().prop_map(Value::from),

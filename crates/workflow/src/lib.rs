@@ -2,16 +2,17 @@
 //! ports, joined by data, control and conditional edges, stored as JSON or
 //! msgpack with a schema version.
 
-pub(crate) mod adjacency;
+pub mod adjacency;
 mod builder;
-pub(crate) mod control;
-pub(crate) mod expr;
+mod control;
+pub mod expr;
 mod format;
 mod graph;
 mod model;
 mod order;
 mod port;
-pub(crate) mod run;
+mod recovery;
+pub mod template;
 mod validate;
 
 use std::fmt;
@@ -21,11 +22,12 @@ pub use builder::WorkflowBuilder;
 pub use control::{Branch, Case, Control, MapBody, MergeMode};
 pub use format::Format;
 pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, NodeKind, Workflow};
-pub use port::{Port, PortType, PortTypeError};
-pub use run::{KindMetrics, NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
+pub use port::{Port, PortType, PortTypeError, kind_of};
+pub use recovery::{BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, RecoveryError, RecoveryPolicy};
+pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
 pub use validate::Plan;
 
-pub(crate) use format::without_position;
+pub(crate) use symphony_manifest::param::without_position;
 
 /// One thing wrong with a workflow, naming the node or edge it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]

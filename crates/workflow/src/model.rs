@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use super::control::Control;
 use super::port::Port;
-use crate::extension::ExtensionKind;
-use crate::pit::dag::RecoveryPolicy;
+use crate::RecoveryPolicy;
+use symphony_manifest::ExtensionKind;
 
 /// The schema version this host writes; older ones are upgraded on load.
 pub(crate) const SCHEMA_VERSION: u32 = 2;

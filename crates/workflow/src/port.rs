@@ -163,7 +163,7 @@ impl PortType {
 }
 
 /// A value's kind in words: `null`, `a bool`, `a list`...
-pub(super) fn kind_of(value: &Value) -> &'static str {
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a bool",

@@ -190,7 +190,7 @@ fn exponential(base_ms: u64, factor: f64, max_ms: u64, n: u32) -> Duration {
 ///
 /// ```
 /// use std::time::Duration;
-/// use symphony_host::{BackoffPolicy, RecoveryPolicy};
+/// use symphony_workflow::{BackoffPolicy, RecoveryPolicy};
 ///
 /// let policy: RecoveryPolicy = serde_json::from_str(
 ///     r#"{"retry": {"max_attempts": 3,

@@ -5,7 +5,7 @@
 //! use std::collections::BTreeMap;
 //!
 //! use serde_json::json;
-//! use symphony_host::{Template, TemplateError};
+//! use symphony_workflow::{Template, TemplateError};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let text = json!({
@@ -58,7 +58,6 @@
 mod document;
 mod index;
 mod library;
-mod param;
 mod placeholder;
 mod values;
 
@@ -66,10 +65,9 @@ use std::path::PathBuf;
 
 pub use document::Template;
 pub use library::TemplateLibrary;
-pub(crate) use param::is_name;
-pub use param::{ParamType, Parameter};
+pub use symphony_manifest::{ParamType, Parameter};
 
-use crate::workflow::{Problem, list};
+use crate::{Problem, list};
 
 /// The template file format version this host reads.
 pub(crate) const TEMPLATE_VERSION: u64 = 1;

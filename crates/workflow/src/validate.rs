@@ -14,25 +14,25 @@ use super::expr;
 use super::model::SCHEMA_VERSION;
 use super::order::{cycles, topological_order};
 use super::{Edge, EdgeKind, Node, NodeKind, Problem, Workflow, WorkflowError};
-use crate::extension::ExtensionKind;
-use crate::pit::dag::RecoveryPolicy;
+use crate::RecoveryPolicy;
+use symphony_manifest::ExtensionKind;
 
 /// A valid workflow's execution order and data flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Node indices in topological order; ties go to the smaller node id.
-    pub(crate) order: Vec<usize>,
+    pub order: Vec<usize>,
     /// For each node, its incoming edges as (upstream node, edge) indices,
     /// in edge order.
-    pub(crate) incoming: Adjacency<(usize, usize)>,
+    pub incoming: Adjacency<(usize, usize)>,
     /// Nodes with no outgoing data edge (their outputs make up the run's
     /// output), in node order.
-    pub(crate) sinks: Vec<usize>,
+    pub sinks: Vec<usize>,
     /// The plans of map nodes' sub-graphs, by node index.
-    pub(crate) bodies: BTreeMap<usize, Plan>,
+    pub bodies: BTreeMap<usize, Plan>,
     /// Fallback nodes joined by no edge, which run only in place of a
     /// failed node.
-    pub(crate) standby: Vec<usize>,
+    pub standby: Vec<usize>,
 }
 
 impl Plan {
@@ -51,7 +51,7 @@ impl Workflow {
 
     /// Like [`Workflow::validate`], and a node naming one of the extensions
     /// that `failed` to load (name → why) is a problem saying so.
-    pub(crate) fn validate_loaded(
+    pub fn validate_loaded(
         &self,
         known: &BTreeMap<String, ExtensionKind>,
         failed: &BTreeMap<String, String>,

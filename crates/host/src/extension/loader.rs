@@ -13,12 +13,12 @@ use std::sync::Arc;
 use semver::Version;
 
 use super::discovery::{LoadFailure, scan};
-use super::manifest::{Capability, Manifest};
-use super::permissions::{Denial, PermissionOutcome, Permissions, Prompt};
-use super::policy::{GrantStore, Policy};
-use super::resolve::{Candidate, Requirement, ResolveError, Roots, resolve};
 use super::{ExtensionKind, Grants, LifecycleState, LoadOptions, Slot, Source};
 use crate::{Error, Host, LoadError};
+use symphony_manifest::{Candidate, Requirement, ResolveError, Roots, resolve};
+use symphony_manifest::{Capability, Manifest};
+use symphony_manifest::{Denial, PermissionOutcome, Permissions, Prompt};
+use symphony_manifest::{GrantStore, Policy};
 
 /// The file name of an extension manifest.
 pub const MANIFEST_FILE: &str = "symphony.toml";

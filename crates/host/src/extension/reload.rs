@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::loader::ExtensionSetup;
-use super::manifest::Manifest;
-use super::permissions::Denial;
 use super::{Extension, LifecycleState, Slot, Source};
 use crate::{Error, Host};
+use symphony_manifest::Denial;
+use symphony_manifest::Manifest;
 
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde_json::json;
 
-use super::lifecycle::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
 use super::{
     Dependency, Extension, ExtensionKind, ExtensionMetrics, GuestResult, LoadOptions, NodeConfig,
 };
 use crate::bus::Bus;
 use crate::runtime::Instance;
 use crate::{CallError, Error, ExtensionInfo};
+use symphony_manifest::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
 
 /// Where an extension came from, so a reload can read it again.
 #[derive(Debug, Clone)]

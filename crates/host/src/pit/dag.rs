@@ -40,17 +40,19 @@
 mod control;
 mod event;
 mod outputs;
-mod recovery;
+mod report;
 mod state;
 pub(crate) mod store;
 pub(crate) mod tracker;
+mod walk;
 
 #[cfg(test)]
 mod proptests;
 
 pub use control::{CheckpointFuture, Directive, RunControl, StateChange};
 pub use event::ExecEvent;
-pub use recovery::{BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, RecoveryError, RecoveryPolicy};
+pub use report::{KindMetrics, NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
 pub use state::{ExecutionState, Progress, RunTransitionError};
 pub use store::{NodeRecord, ResumeRefusal, RunStatus, RunStore, RunStoreError, RunSummary};
+pub use symphony_workflow::{BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, RecoveryError, RecoveryPolicy};
 pub use tracker::RunOptions;

@@ -98,7 +98,7 @@ impl StoreState {
         deadline: Duration,
     ) -> wasmtime::Result<Self> {
         Ok(StoreState {
-            wasi: ext.grants.wasi_ctx(&ext.log, &ext.empty_root, {
+            wasi: super::wasi_ctx(&ext.grants, &ext.log, &ext.empty_root, {
                 let ext = ext.clone();
                 Arc::new(move |capability, what| ext.audit_denial(capability, what))
             })?,

@@ -76,7 +76,7 @@ pub struct FsCapability {
 /// `artifacts:read-write`, `model:mock-llm`, `env:LANG`, `clock`, `random`.
 ///
 /// ```
-/// use symphony_host::Capability;
+/// use symphony_manifest::Capability;
 ///
 /// let cap: Capability = "net:api.example.com:443".parse().unwrap();
 /// assert_eq!(cap.to_string(), "net:api.example.com:443");
@@ -231,7 +231,7 @@ impl Capabilities {
     /// new version of an extension wants beyond the grants of the old.
     ///
     /// ```
-    /// use symphony_host::{Capabilities, Capability};
+    /// use symphony_manifest::{Capabilities, Capability};
     ///
     /// let old = Capabilities { publish: vec!["metrics.>".into()], ..Default::default() };
     /// let new = Capabilities {

@@ -9,7 +9,7 @@ use serde_json::{Map, Number, Value as Json};
 
 use super::document::{Item, Loc, Problems, Table, Value, found, join};
 use crate::Parameter;
-use crate::template::is_name;
+use crate::param::is_name;
 
 /// The shown form of a secret value.
 const HIDDEN: &str = "***";

@@ -1,9 +1,63 @@
-//! The `[limits]` table: sizes like `"64 MiB"`, durations like `"5s"`.
+//! Limits on each call into an extension ([`Limits`], [`LogLimits`]) and
+//! the manifest's `[limits]` table that asks for them: sizes like
+//! `"64 MiB"`, durations like `"5s"`.
 
 use std::time::Duration;
 
 use super::document::{Item, Problems, Value, found, join};
-use crate::{Limits, LogLimits};
+
+/// Resource limits for each call into an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel per call (about one unit per WebAssembly instruction).
+    /// Default: 2 billion.
+    pub fuel: u64,
+    /// Wall-clock time per call, enforced with epochs. Default: 10 s.
+    pub deadline: Duration,
+    /// Linear memory per instance, in bytes. Default: 256 MiB.
+    pub memory: usize,
+    /// Instances kept at once; callers beyond it wait up to the deadline.
+    /// Default: 8 (Addons: 1, so their UI state stays in one place).
+    pub max_instances: usize,
+    /// How much the extension may write to the host log.
+    pub log: LogLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 2_000_000_000,
+            deadline: Duration::from_secs(10),
+            memory: 256 << 20,
+            max_instances: 8,
+            log: LogLimits::default(),
+        }
+    }
+}
+
+/// How much one extension may write to the host log, through its `log`
+/// import and its stdout and stderr together: a token bucket of lines.
+/// Lines over the rate are dropped (and counted in a note, at most one a
+/// second); the host never waits for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLimits {
+    /// Lines per second, on average. Default: 100.
+    pub lines_per_second: u32,
+    /// Lines that may come at once after a quiet spell. Default: 500.
+    pub burst: u32,
+    /// Longer lines are cut to this many bytes. Default: 8 KiB.
+    pub line_bytes: usize,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits {
+            lines_per_second: 100,
+            burst: 500,
+            line_bytes: 8 << 10,
+        }
+    }
+}
 
 /// The limits an extension asks for; each one left out is the host's.
 /// The manifest's `[limits]` table, e.g. `memory = "64 MiB"`.
@@ -36,7 +90,7 @@ impl ManifestLimits {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use symphony_host::{Limits, ManifestLimits};
+    /// use symphony_manifest::{Limits, ManifestLimits};
     ///
     /// let asked = ManifestLimits { deadline: Some(Duration::from_secs(5)), ..Default::default() };
     /// let limits = asked.apply(Limits::default());

@@ -8,7 +8,7 @@
 /// that does not parse allows nothing.
 ///
 /// ```
-/// use symphony_host::net_allows;
+/// use symphony_manifest::net_allows;
 ///
 /// assert!(net_allows("api.example.com:443", "API.example.com", 443));
 /// assert!(net_allows("127.0.0.1:*", "127.0.0.1", 8080));
@@ -28,7 +28,7 @@ pub fn net_allows(pattern: &str, host: &str, port: u16) -> bool {
 /// a `*.` label for any subdomain) allows requests to `host`.
 ///
 /// ```
-/// use symphony_host::http_allows;
+/// use symphony_manifest::http_allows;
 ///
 /// assert!(http_allows("api.example.com", "api.example.com"));
 /// assert!(http_allows("*.example.org", "cdn.example.org"));

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::show;
-use crate::workflow::without_position;
+use super::without_position;
 
 /// What kind of value a parameter takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -78,7 +78,7 @@ impl ParamType {
 
     /// Reads a value of this type from command-line text; see
     /// [`Parameter::parse_text`](crate::Parameter::parse_text).
-    pub(crate) fn parse_text(self, text: &str) -> Result<Value, String> {
+    pub fn parse_text(self, text: &str) -> Result<Value, String> {
         let json = || serde_json::from_str::<Value>(text.trim());
         match self {
             ParamType::String => Ok(Value::String(text.to_string())),

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::param::{self, Parameter, show};
 use super::{TEMPLATE_VERSION, TemplateError, placeholder};
-use crate::workflow::{Problem, Workflow, WorkflowError, without_position};
+use crate::{Problem, Workflow, WorkflowError, without_position};
+use symphony_manifest::param::{self, Parameter, show};
 
 /// A template file as written.
 #[derive(Deserialize)]

@@ -19,7 +19,7 @@ const MAX_DEPTH: usize = 16;
 /// id and version already loaded (the first in path order wins).
 ///
 /// ```no_run
-/// use symphony_host::TemplateLibrary;
+/// use symphony_workflow::TemplateLibrary;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let library = TemplateLibrary::open(["examples/templates"])?;

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use super::param::is_name;
+use symphony_manifest::param::is_name;
 
 /// A piece of a string: literal text or a placeholder's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::document::{declared, param_at};
-use super::param::show;
 use super::{ParamType, Template, TemplateError};
-use crate::workflow::{Problem, Workflow};
+use crate::{Problem, Workflow};
+use symphony_manifest::param::show;
 
 impl Template {
     /// Reads `NAME=VALUE` arguments (as `symphony template instantiate
     /// --param` takes them) into values by each parameter's type; see
-    /// [`Parameter::parse_text`](crate::Parameter::parse_text). A name the
+    /// [`Parameter::parse_text`](symphony_manifest::Parameter::parse_text). A name the
     /// template does not declare is read as an `any` (JSON, else text) and
     /// left for [`Template::instantiate`] to report. Every malformed
     /// argument is reported at once.

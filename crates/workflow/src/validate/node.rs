@@ -9,8 +9,8 @@ use super::super::expr;
 use super::super::port::{Port, PortType};
 use super::super::{Node, Plan};
 use super::Checker;
-use crate::pit::dag::RecoveryPolicy;
-use crate::workflow::adjacency::IdIndex;
+use crate::RecoveryPolicy;
+use crate::adjacency::IdIndex;
 
 pub(super) static ANY: PortType = PortType::Any;
 
@@ -293,8 +293,8 @@ fn names(ports: &[Port]) -> String {
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::extension::ExtensionKind;
-    use crate::workflow::{Workflow, WorkflowError};
+    use crate::{Workflow, WorkflowError};
+    use symphony_manifest::ExtensionKind;
 
     fn load(nodes: Value, edges: Value) -> Workflow {
         let doc = json!({"schema_version": 2, "id": "t", "name": "t", "version": "1.0.0",

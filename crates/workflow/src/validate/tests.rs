@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::*;
-use crate::workflow::Edge;
+use crate::Edge;
 
 fn known() -> BTreeMap<String, ExtensionKind> {
     BTreeMap::from([

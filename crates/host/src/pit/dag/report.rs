@@ -1,15 +1,12 @@
 //! What a workflow run reports: per-node reports, the run's state,
-//! output and metrics. The DAG Tracker ([`crate::pit::dag`]) runs the
-//! nodes; [`walk`] holds how one node's input is gathered and how it runs.
-
-pub(crate) mod walk;
+//! output and metrics.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::NodeKind;
+use crate::workflow::NodeKind;
 use crate::{ExecutionState, Progress};
 
 /// Where one node stands.

@@ -7,12 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use serde_json::Value;
 
-use super::super::control::{Control, MapBody, MergeMode};
-use super::super::expr;
-use super::super::port::kind_of;
-use super::super::{Edge, EdgeKind, Node, NodeKind, Plan};
 use crate::extension::slot::Slot;
 use crate::host::HostInner;
+use crate::workflow::expr;
+use crate::workflow::{Control, Edge, EdgeKind, MapBody, MergeMode, Node, NodeKind, Plan, kind_of};
 use crate::{CallError, Error, Interrupt, NodeConfig};
 
 /// Parses a guest's JSON output; output that is not JSON is kept as a string.

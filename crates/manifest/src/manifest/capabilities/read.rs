@@ -24,7 +24,7 @@ const CAPABILITY_KEYS: &[&str] = &[
 
 /// Reads the `[capabilities]` table; relative directories are resolved
 /// against the directory of the file each was written in.
-pub(in crate::extension::manifest) fn read(item: &Item, problems: &mut Problems) -> Capabilities {
+pub(in crate::manifest) fn read(item: &Item, problems: &mut Problems) -> Capabilities {
     let mut caps = Capabilities::default();
     let Some(table) = item.table("capabilities", CAPABILITY_KEYS, problems) else {
         return caps;

@@ -17,12 +17,12 @@ use crate::Error;
 use crate::Interrupt;
 use crate::host::HostInner;
 use crate::pit::dag::outputs::OutputArchive;
+use crate::pit::dag::report::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
 use crate::pit::dag::store::CheckpointWriter;
+use crate::pit::dag::walk::{Bounds, Deadline, DeadlineCause, Graph, Outcome};
 use crate::pit::dag::{ExecEvent, ExecutionState, Progress, RecoveryPolicy, RunControl};
+use crate::workflow::Control;
 use crate::workflow::adjacency::Adjacency;
-use crate::workflow::control::Control;
-use crate::workflow::run::walk::{Bounds, Deadline, DeadlineCause, Graph, Outcome};
-use crate::workflow::run::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
 use crate::workflow::{Node, Plan, Workflow};
 
 /// How often the scheduler looks at its control while running a long

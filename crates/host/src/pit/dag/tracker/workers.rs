@@ -13,8 +13,8 @@ use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::host::HostInner;
+use crate::pit::dag::walk::{Bounds, Graph, Outcome};
 use crate::workflow::expr::Compiled;
-use crate::workflow::run::walk::{Bounds, Graph, Outcome};
 
 /// One node attempt for a worker.
 pub(super) struct Job {

@@ -4,7 +4,7 @@
 use super::{Scheduler, inline};
 use crate::pit::artifacts::ArtifactMeta;
 use crate::pit::dag::outputs::StoredOutput;
-use crate::workflow::run::walk::Outcome;
+use crate::pit::dag::walk::Outcome;
 
 impl Scheduler<'_, '_> {
     /// Queues node `index`'s output for the Artifact Store, when outputs

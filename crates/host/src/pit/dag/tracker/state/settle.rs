@@ -6,11 +6,11 @@ use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 use super::{MAX_RESTARTS, PROGRESS_EVERY, Scheduler};
+use crate::pit::dag::report::{NodeState, RunEvent, RunReport};
 use crate::pit::dag::store::NodeCheckpoint;
 use crate::pit::dag::tracker::workers::{Handle, Job};
+use crate::pit::dag::walk::Outcome;
 use crate::pit::dag::{ExecEvent, ExecutionState, Progress, RecoveryPolicy};
-use crate::workflow::run::walk::Outcome;
-use crate::workflow::run::{NodeState, RunEvent, RunReport};
 
 impl Scheduler<'_, '_> {
     /// Node `index` (at `position`) finished with `outcome`; `recovered`
