@@ -5,11 +5,30 @@
 //! Messages are [`Envelope`]s from `symphony-protocol`; payloads are
 //! [`Bytes`], so delivering one message to many subscribers shares its
 //! payload instead of copying it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use symphony_bus::Bus;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let bus = Bus::new();
+//! let events = bus.subscribe("exec.*.node")?;
+//! bus.publish("exec.run-1.node", b"started".to_vec())?;
+//! let got = events.recv_timeout(Duration::from_secs(1)).expect("delivered");
+//! assert_eq!(got.subject, "exec.run-1.node");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A [`server::BusServer`] serves a bus to other processes, which connect
+//! with `symphony_protocol::client::Client`. This crate sits on
+//! `symphony-protocol` alone; the runtime and the host build on it.
 
 mod metrics;
 mod queue;
 pub mod server;
 mod service;
+mod signal;
 
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -27,7 +46,9 @@ pub use queue::SlowPolicy;
 
 use metrics::Metrics;
 pub(crate) use queue::{Offer, Queue, Target};
+pub use server::{BusServer, PeerStats, ServerError, ServerOptions, ServerStats};
 pub use service::Service;
+pub use signal::Signal;
 
 /// Why a bus operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,7 +152,7 @@ struct BusInner {
 ///
 /// ```
 /// use std::time::Duration;
-/// use symphony_host::Bus;
+/// use symphony_bus::Bus;
 ///
 /// let bus = Bus::new();
 /// let echo = bus.subscribe("svc.echo").unwrap();
@@ -354,7 +375,7 @@ impl Bus {
     /// delivery runs on a blocking-pool thread, so the calling task is never
     /// blocked and can be dropped meanwhile. Must be polled inside a tokio
     /// runtime.
-    pub(crate) async fn publish_async(
+    pub async fn publish_async(
         &self,
         subject: &str,
         payload: impl Into<Bytes>,
@@ -382,7 +403,7 @@ impl Bus {
     /// [`Bus::request`] from async code: the request is sent as
     /// [`Bus::publish_async`] sends, and the reply awaited without blocking
     /// the calling task. Must be polled inside a tokio runtime.
-    pub(crate) async fn request_async(
+    pub async fn request_async(
         &self,
         subject: &str,
         payload: impl Into<Bytes>,

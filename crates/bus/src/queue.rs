@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use symphony_protocol::Envelope;
 
-use crate::sync::{Signal, deadline};
+use symphony_protocol::clock::deadline;
+
+use crate::Signal;
 
 /// What a full subscription queue does with the next message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,8 +11,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use symphony_host::protocol::client::Client;
-//! use symphony_host::{Bus, BusServer, ServerOptions};
+//! use symphony_protocol::client::Client;
+//! use symphony_bus::{Bus, BusServer, ServerOptions};
 //!
 //! let bus = Bus::new();
 //! let server = BusServer::bind(&bus, "/tmp/symphony-bus.sock", ServerOptions::default())?;

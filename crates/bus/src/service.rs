@@ -35,13 +35,13 @@ impl Bus {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use symphony_host::Bus;
+    /// use symphony_bus::Bus;
     ///
     /// let bus = Bus::new();
     /// let _upper = bus.serve("svc.upper", |request| Some(request.payload.to_ascii_uppercase().into()))?;
     /// let reply = bus.request("svc.upper", &b"hi"[..], Duration::from_secs(1))?;
     /// assert_eq!(&reply.payload[..], b"HI");
-    /// # Ok::<(), symphony_host::BusError>(())
+    /// # Ok::<(), symphony_bus::BusError>(())
     /// ```
     pub fn serve<F>(&self, pattern: &str, handler: F) -> Result<Service, BusError>
     where

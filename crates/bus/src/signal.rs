@@ -9,14 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, MutexGuard};
 use std::time::Instant;
 
-pub(crate) use symphony_protocol::clock::deadline;
-
 /// A condvar with a waiter count. A waiter counts itself while holding the
 /// mutex, before checking nothing more and sleeping; a notifier changes the
 /// state under the same mutex first, so it either sees the count or the
 /// waiter sees the new state. Either way no wake-up is lost.
 #[derive(Default)]
-pub(crate) struct Signal {
+pub struct Signal {
     condvar: Condvar,
     waiting: AtomicUsize,
 }
@@ -25,7 +23,7 @@ impl Signal {
     /// Waits once for a notification or `until`, whichever comes first.
     /// Returns `None` without waiting when `until` has already passed; the
     /// caller re-checks its condition after every return.
-    pub(crate) fn wait_until<'a, T>(
+    pub fn wait_until<'a, T>(
         &self,
         guard: MutexGuard<'a, T>,
         until: Instant,
@@ -46,7 +44,7 @@ impl Signal {
 
     /// Wakes one waiter, if there is one. Call after changing the state
     /// under the mutex.
-    pub(crate) fn notify_one(&self) {
+    pub fn notify_one(&self) {
         if self.waiting.load(Ordering::Relaxed) > 0 {
             self.condvar.notify_one();
         }
@@ -54,12 +52,12 @@ impl Signal {
 
     /// How many threads wait now.
     #[cfg(test)]
-    pub(crate) fn waiters(&self) -> usize {
+    pub fn waiters(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }
 
     /// Wakes every waiter, if there are any.
-    pub(crate) fn notify_all(&self) {
+    pub fn notify_all(&self) {
         if self.waiting.load(Ordering::Relaxed) > 0 {
             self.condvar.notify_all();
         }

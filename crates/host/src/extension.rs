@@ -261,7 +261,7 @@ impl Extension {
     async fn activate_async(&self, state: Option<&[u8]>) -> Result<(), String> {
         let wait = Wait {
             function: "on-activate",
-            until: crate::sync::deadline(self.limits.deadline),
+            until: symphony_protocol::clock::deadline(self.limits.deadline),
             interrupt: None,
         };
         let checkout = self
@@ -277,7 +277,7 @@ impl Extension {
             instance.begin_call(
                 &NodeConfig::default(),
                 self.limits.fuel,
-                crate::sync::deadline(self.limits.deadline),
+                symphony_protocol::clock::deadline(self.limits.deadline),
                 self.deadline_ticks,
             );
             let restored = match instance.restore(state, &self.limits).await {
@@ -316,7 +316,7 @@ impl Extension {
         instance.begin_call(
             &NodeConfig::default(),
             self.limits.fuel,
-            crate::sync::deadline(self.limits.deadline),
+            symphony_protocol::clock::deadline(self.limits.deadline),
             self.deadline_ticks,
         );
         match block_on_call(&self.name, instance.snapshot(&self.limits)) {

@@ -112,13 +112,12 @@
 
 #![deny(missing_docs)]
 
-mod bus;
+use symphony_bus as bus;
 mod error;
 mod extension;
 mod host;
 mod pit;
 mod runtime;
-mod sync;
 use symphony_workflow as workflow;
 use symphony_workflow::template;
 

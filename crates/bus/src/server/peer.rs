@@ -18,8 +18,8 @@ use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsub
 use symphony_protocol::{Envelope, MSG, Message, encode_frame};
 
 use super::{ServerOptions, Shared};
-use crate::bus::queue::Item;
-use crate::bus::{Bus, Offer, Queue, RouteGuard, Target};
+use crate::queue::Item;
+use crate::{Bus, Offer, Queue, RouteGuard, Target};
 
 /// Marks a queued message the server itself sends to the peer (not a
 /// delivery for one of its subscriptions).

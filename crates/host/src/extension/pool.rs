@@ -17,7 +17,7 @@ use crate::pit::pool::{
     InstanceKey, InstanceLifecycle, Keep, PoolEvent, PoolManager, PoolState, PrewarmOutcome,
 };
 use crate::runtime::{Instance, Stop, block_on, stopped};
-use crate::sync::Signal;
+use symphony_bus::Signal;
 
 /// Transitions each instance keeps (its life is short and regular).
 const HISTORY: usize = 16;
@@ -395,7 +395,7 @@ impl InstancePool {
     /// time. The instance stays counted as live: give it back with
     /// [`InstancePool::checkin`].
     pub(crate) fn take_idle(&self, wait: Duration) -> Result<Option<Pooled>, ()> {
-        let until = crate::sync::deadline(wait);
+        let until = symphony_protocol::clock::deadline(wait);
         let mut state = self.lock();
         loop {
             if let Some(pooled) = state.idle.pop() {

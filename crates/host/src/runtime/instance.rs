@@ -304,7 +304,7 @@ impl Instance {
     /// Runs `on-deactivate` and `on-unload`, within one deadline, before
     /// the instance is dropped.
     pub(crate) async fn shut_down(mut self, limits: &Limits, deadline_ticks: u64) {
-        let until = crate::sync::deadline(limits.deadline);
+        let until = symphony_protocol::clock::deadline(limits.deadline);
         self.begin_call(&NodeConfig::default(), limits.fuel, until, deadline_ticks);
         let name = self.store.data().ext.name.clone();
         let ran = self

@@ -49,7 +49,7 @@ impl Host {
         let still_busy = extension.pool.wait_drained(
             started
                 .checked_add(timeout)
-                .unwrap_or_else(|| crate::sync::deadline(timeout)),
+                .unwrap_or_else(|| symphony_protocol::clock::deadline(timeout)),
         );
         let busy = live - idle;
         Ok(DrainReport {
@@ -65,7 +65,7 @@ impl Host {
     /// first) so that calls in flight can finish, all within `timeout`;
     /// stops the background health checks.
     pub fn shutdown_within(&self, timeout: Duration) -> Vec<DrainReport> {
-        let until = crate::sync::deadline(timeout);
+        let until = symphony_protocol::clock::deadline(timeout);
         self.inner.pool.stop_health_checks();
         self.inner
             .active_dependants_first()

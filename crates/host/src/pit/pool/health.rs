@@ -43,7 +43,7 @@ impl Extension {
         instance.begin_call(
             &NodeConfig::default(),
             self.limits.fuel,
-            crate::sync::deadline(self.limits.deadline),
+            symphony_protocol::clock::deadline(self.limits.deadline),
             self.deadline_ticks,
         );
         let answer = instance

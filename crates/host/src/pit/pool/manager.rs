@@ -433,7 +433,7 @@ pub fn checkout_checkin(host: &crate::Host, name: &str) -> Result<(), crate::Err
     let extension = host.inner.find(name)?.current();
     let wait = Wait {
         function: "invoke",
-        until: crate::sync::deadline(extension.limits.deadline),
+        until: symphony_protocol::clock::deadline(extension.limits.deadline),
         interrupt: None,
     };
     let checkout = extension.pool.checkout(Demand::Call, wait, async || {
