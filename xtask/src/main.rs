@@ -8,8 +8,8 @@
 //!   built with `cargo component`), checks formatting and lints, runs every
 //!   test, and runs each fuzz target's stable smoke mode for 3 seconds.
 //! - `cargo xtask test-s3`: only the S3 cold-tier step of `test`: installs
-//!   moto's S3 server into `<target>/s3-venv` (once), lints symphony-host
-//!   with its `s3` feature and runs `crates/host/tests/s3_tier.rs` against it.
+//!   moto's S3 server into `<target>/s3-venv` (once), lints symphony-artifacts
+//!   and symphony-host with the `s3` feature and runs `crates/artifacts/tests/s3_tier.rs` against it.
 //! - `cargo xtask bench [NAME]`: runs the criterion benches briefly and
 //!   prints their `compare` lines; `bench dask` runs the DAG Tracker against
 //!   dask on the same graphs (`benches/dask/compare.py`).
@@ -320,8 +320,8 @@ impl Task {
 
     /// The S3 cold tier against a real S3-protocol server: installs moto
     /// into a virtualenv under the target directory (skipped when it is
-    /// already there at [`MOTO`]), runs clippy on symphony-host with its
-    /// `s3` feature, and runs `crates/host/tests/s3_tier.rs`, which starts
+    /// already there at [`MOTO`]), runs clippy on symphony-artifacts and
+    /// symphony-host with the `s3` feature, and runs `crates/artifacts/tests/s3_tier.rs`, which starts
     /// `moto_server` on 127.0.0.1 itself.
     fn test_s3(&self, tally: &mut Tally) -> Result<()> {
         eprintln!("xtask: S3 cold tier (moto {MOTO}): clippy and tests with the s3 feature");
@@ -362,9 +362,11 @@ impl Task {
         run(self.cargo().args([
             "clippy",
             "-p",
+            "symphony-artifacts",
+            "-p",
             "symphony-host",
             "--features",
-            "s3",
+            "symphony-host/s3",
             "--all-targets",
             "--",
             "-D",
@@ -375,7 +377,7 @@ impl Task {
                 .args([
                     "test",
                     "-p",
-                    "symphony-host",
+                    "symphony-artifacts",
                     "--features",
                     "s3",
                     "--test",

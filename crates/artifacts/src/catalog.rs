@@ -94,7 +94,7 @@ impl Catalog {
         let sql = sql_error(path);
         // The objects themselves are fsynced; a row lost to a power loss
         // is recovered when the store next opens.
-        let conn = crate::pit::sqlite::open_wal(path).map_err(sql)?;
+        let conn = crate::sqlite::open_wal(path).map_err(sql)?;
         let found: i64 = conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(sql)?;

@@ -100,7 +100,7 @@ pub enum ArtifactError {
     Invalid(String),
     /// Retention, tiering or the trash failed.
     #[error(transparent)]
-    Retention(#[from] crate::pit::stale::StaleError),
+    Retention(#[from] crate::stale::StaleError),
     /// The content is not text, so it cannot be diffed as text.
     #[error("artifact {id} is not UTF-8 text, so it cannot be shown as a text diff")]
     NotText {

@@ -21,8 +21,8 @@
 //!   hash, so dedup works the same.
 //!
 //! ```no_run
-//! use symphony_host::{ArtifactStore, StoreOptions};
-//! # fn main() -> Result<(), symphony_host::ArtifactError> {
+//! use symphony_artifacts::{ArtifactStore, StoreOptions};
+//! # fn main() -> Result<(), symphony_artifacts::ArtifactError> {
 //! let store = ArtifactStore::open("/tmp/artifacts", StoreOptions::from_env()?)?;
 //! let outcome = store.put_reader(std::io::Cursor::new(b"report".to_vec()))?;
 //! assert_eq!(store.get(&outcome.id)?, b"report");
@@ -43,6 +43,8 @@ mod objects;
 mod quality;
 mod retention;
 mod search;
+pub mod sqlite;
+pub mod stale;
 mod stats;
 mod store;
 #[cfg(test)]
@@ -63,5 +65,6 @@ pub use store::ArtifactStore;
 pub use verify::VerifyReport;
 
 pub(crate) use meta::now_ms;
+pub use objects::content_id;
 pub(crate) use objects::hex as objects_hex;
 pub(crate) use objects::is_id;

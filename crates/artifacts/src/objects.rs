@@ -32,6 +32,13 @@ pub(crate) fn check_id(id: &str) -> Result<(), ArtifactError> {
     Ok(())
 }
 
+/// The id the store gives `content`: the lowercase hex SHA-256 of its
+/// plaintext, so a caller can name content before (or without) storing it.
+pub fn content_id(content: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(content))
+}
+
 /// Lowercase hex of a digest.
 pub(crate) fn hex(digest: &[u8]) -> String {
     use std::fmt::Write as _;

@@ -8,13 +8,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::meta::{self, ArtifactInfo, Location};
 use super::{ArtifactError, ArtifactStore};
-use crate::pit::stale::{
+use crate::stale::{
     self, ArtifactFacts, CleanOptions, CleanReport, ColdConfig, Placement, RetentionPolicy, Shelf,
-    StaleError, Tier, TierStore, Trash, TrashEntry,
+    StaleError, StaleManager, Tier, TierStore, Trash, TrashEntry,
 };
 
 /// The file remembering which cold tier archived artifacts went to.
@@ -93,9 +93,29 @@ impl ArtifactStore {
         Ok(tiers)
     }
 
-    /// The tiers and trash a background [`StaleManager`](stale::StaleManager)
-    /// running `policy` on this store works with.
-    pub(crate) fn retention_parts(
+    /// Runs `policy` on this store in the background on the policy's
+    /// `[schedule]` (an interval, optionally only inside an off-peak window)
+    /// until the returned manager is dropped. The manager holds the store
+    /// weakly: it never keeps a dropped store alive, and stops finding
+    /// anything to do once the store is gone.
+    pub fn start_retention(
+        self: &Arc<Self>,
+        policy: RetentionPolicy,
+    ) -> Result<StaleManager, StaleError> {
+        let (tiers, trash) = self
+            .retention_parts(&policy)
+            .map_err(|e| StaleError::Shelf(e.to_string()))?;
+        StaleManager::start(
+            Arc::new(WeakShelf(Arc::downgrade(self))),
+            policy,
+            tiers,
+            trash,
+        )
+    }
+
+    /// The tiers and trash a background [`StaleManager`] running `policy`
+    /// on this store works with.
+    fn retention_parts(
         &self,
         policy: &RetentionPolicy,
     ) -> Result<(Arc<TierStore>, Arc<Trash>), ArtifactError> {
@@ -145,6 +165,44 @@ impl ArtifactStore {
         tracing::debug!(id, %tier, "restored an archived artifact");
         self.catalog.rehydrated(id, meta::now_ms())?;
         Ok(true)
+    }
+}
+
+/// A store held weakly, for a manager running in the background.
+struct WeakShelf(Weak<ArtifactStore>);
+
+impl WeakShelf {
+    fn store(&self) -> Result<Arc<ArtifactStore>, StaleError> {
+        self.0
+            .upgrade()
+            .ok_or_else(|| StaleError::Shelf("the artifact store has been closed".into()))
+    }
+}
+
+impl Shelf for WeakShelf {
+    fn facts(&self) -> Result<Vec<ArtifactFacts>, StaleError> {
+        self.store()?.facts()
+    }
+
+    fn object_path(&self, id: &str) -> PathBuf {
+        match self.store() {
+            Ok(store) => store.object_path(id),
+            // Names no object: the cleaner finds nothing there and skips.
+            Err(_) => PathBuf::from("/nonexistent/symphony-store-closed"),
+        }
+    }
+
+    fn set_placement(&self, id: &str, placement: Placement) -> Result<(), StaleError> {
+        self.store()?.set_placement(id, placement)
+    }
+
+    fn trash_if_unchanged(
+        &self,
+        seen: &ArtifactFacts,
+        at_ms: i64,
+        move_content: &mut dyn FnMut() -> Result<(), StaleError>,
+    ) -> Result<bool, StaleError> {
+        self.store()?.trash_if_unchanged(seen, at_ms, move_content)
     }
 }
 

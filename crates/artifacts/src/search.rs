@@ -25,7 +25,7 @@
 //!   With no words, every artifact matches, newest first.
 //!
 //! ```
-//! use symphony_host::{IndexDoc, SearchIndex, SearchQuery};
+//! use symphony_artifacts::{IndexDoc, SearchIndex, SearchQuery};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
 //! let index = SearchIndex::open(dir.path().join("search"))?;

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 /// `synchronous=NORMAL`: a commit survives the process being killed
 /// (SIGKILL) and only a power loss may undo the last few; readers never
 /// block the writer, and a writer waits up to 5 s for another.
-pub(crate) fn open_wal(path: &Path) -> rusqlite::Result<Connection> {
+pub fn open_wal(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -26,8 +26,8 @@
 //!   cleaner on a background thread at intervals, optionally only off-peak.
 //!
 //! ```no_run
-//! use symphony_host::{CleanOptions, RetentionPolicy, Shelf, TierStore, Trash, clean};
-//! # fn demo(shelf: &dyn Shelf) -> Result<(), symphony_host::StaleError> {
+//! use symphony_artifacts::stale::{CleanOptions, RetentionPolicy, Shelf, TierStore, Trash, clean};
+//! # fn demo(shelf: &dyn Shelf) -> Result<(), symphony_artifacts::stale::StaleError> {
 //! let policy = RetentionPolicy::from_toml_str("max_age_days = 90\nmin_access_count = 1")?;
 //! let tiers = TierStore::local("/srv/symphony/warm", "/srv/symphony/cold")?;
 //! let trash = Trash::open("/srv/symphony/trash", policy.trash_days)?;
@@ -44,7 +44,6 @@ mod engine;
 mod error;
 mod facts;
 mod fsio;
-pub(crate) mod hosted;
 mod policy;
 mod schedule;
 mod score;
@@ -68,7 +67,7 @@ pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// Refuses anything but an artifact id before it reaches a path.
 pub(crate) fn check_id(id: &str) -> Result<(), StaleError> {
-    if crate::pit::artifacts::is_id(id) {
+    if crate::is_id(id) {
         Ok(())
     } else {
         Err(StaleError::BadId(id.to_owned()))
@@ -76,4 +75,4 @@ pub(crate) fn check_id(id: &str) -> Result<(), StaleError> {
 }
 
 /// The current time in unix milliseconds.
-pub(crate) use crate::pit::artifacts::now_ms as unix_now_ms;
+pub(crate) use crate::now_ms as unix_now_ms;

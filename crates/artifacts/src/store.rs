@@ -15,7 +15,7 @@ use super::meta::{self, ArtifactInfo, ArtifactMeta, ListQuery};
 use super::quality::{self, SAMPLE_LIMIT};
 use super::search::SearchIndex;
 use super::{ArtifactError, ArtifactKey, DedupStats};
-use crate::pit::stale::TierStore;
+use crate::stale::TierStore;
 
 /// Bytes of recently read content kept in memory.
 const CACHE_BUDGET: usize = 64 << 20;
@@ -332,7 +332,7 @@ impl ArtifactStore {
 
     /// Whether the catalog has a row for `id` (trashed or archived ones
     /// included).
-    pub(crate) fn knows(&self, id: &str) -> bool {
+    pub fn knows(&self, id: &str) -> bool {
         matches!(self.catalog.location(id), Ok(Some(_)))
     }
 

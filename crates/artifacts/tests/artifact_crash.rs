@@ -26,7 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use symphony_host::{ArtifactKey, ArtifactMeta, ArtifactStore, ListQuery, StoreOptions};
+use symphony_artifacts::{ArtifactKey, ArtifactMeta, ArtifactStore, ListQuery, StoreOptions};
 
 /// The store directory the child writes to.
 const STORE_ENV: &str = "SYMPHONY_CRASH_CHILD_STORE";

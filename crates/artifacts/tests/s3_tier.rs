@@ -15,10 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use symphony_host::{
-    ArtifactKey, ArtifactStore, Location, RetentionPolicy, StaleError, StoreOptions, Tier,
-    TierStore,
-};
+use symphony_artifacts::stale::{RetentionPolicy, StaleError, Tier, TierStore};
+use symphony_artifacts::{ArtifactKey, ArtifactStore, Location, StoreOptions};
 
 /// The variable naming the server binary.
 const SERVER_ENV: &str = "SYMPHONY_S3_SERVER";

@@ -13,9 +13,9 @@ use crate::extension::{
     ExtensionKind, ExtensionMetrics, ExtensionSetup, Instrument, LifecycleState, Limits,
     LoadFailure, LoadOptions, MetricsSnapshot, Operator, Slot, Source, Transition,
 };
-use crate::pit::artifacts::{ArtifactStore, StoreOptions};
+use crate::artifacts::{ArtifactStore, StoreOptions};
 use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
-use crate::pit::stale::{RetentionPolicy, StaleManager};
+use crate::artifacts::stale::{RetentionPolicy, StaleManager};
 use crate::runtime::{
     CacheStats, ComponentInfo, EngineSettings, ExtensionContext, LogLimiter, Runtime,
 };
@@ -115,6 +115,7 @@ impl HostBuilder {
         })?;
         let artifacts = StoreOptions::from_env()
             .and_then(|options| ArtifactStore::open(home.join("artifacts"), options))
+            .map(Arc::new)
             .map_err(|e| Error::Setup(format!("cannot open the artifact store: {e}")))?;
         let cache = self
             .cache
@@ -146,7 +147,10 @@ impl HostBuilder {
         }
         let mut host = host;
         if let Some(policy) = self.retention {
-            let manager = crate::pit::stale::hosted::start(&host.inner, policy)
+            let manager = host
+                .inner
+                .artifacts
+                .start_retention(policy)
                 .map_err(|e| Error::Setup(format!("cannot start retention: {e}")))?;
             host.retention = Some(Arc::new(manager));
         }
@@ -202,7 +206,7 @@ pub(crate) struct HostInner {
     /// Keeps every extension's instances within the host's hot budget.
     pub(crate) pool: Arc<PoolManager>,
     pub(crate) bus: Bus,
-    pub(crate) artifacts: ArtifactStore,
+    pub(crate) artifacts: Arc<ArtifactStore>,
     limits: Limits,
     crash: CrashPolicy,
     /// The next load-order number.

@@ -112,6 +112,7 @@
 
 #![deny(missing_docs)]
 
+use symphony_artifacts as artifacts;
 use symphony_bus as bus;
 mod error;
 mod extension;
@@ -150,12 +151,12 @@ pub use extension::{
     Watcher,
 };
 pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
-pub use pit::artifacts::{
+pub use artifacts::{
     ARTIFACT_KEY_ENV, ArtifactError, ArtifactInfo, ArtifactKey, ArtifactMeta, ArtifactReader,
     ArtifactStore, DedupStats, ListQuery, Location, PutOutcome, Quality, StoreOptions, TextDiff,
     VerifyReport, VersionInfo,
 };
-pub use pit::artifacts::{
+pub use artifacts::{
     Highlight, IndexDoc, RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery,
 };
 pub use pit::dag::{
@@ -171,8 +172,8 @@ pub use pit::pool::{
     PrewarmReport, UsageHistory,
 };
 // `Decision` is taken by the permission audit's; the Stale Manager's is `RetentionDecision`.
-pub use pit::stale::Decision as RetentionDecision;
-pub use pit::stale::{
+pub use artifacts::stale::Decision as RetentionDecision;
+pub use artifacts::stale::{
     Action, ArchiveReceipt, ArtifactFacts, CleanFailure, CleanOptions, CleanReport, Clock,
     ColdConfig, OffPeakWindow, Placement, Reason, RetentionPolicy, Schedule, SchedulePolicy, Shelf,
     StaleError, StaleManager, SystemClock, ThrottlePolicy, Tier, TierStore, Trash, TrashEntry,

@@ -3,8 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::{Catalog, NewArtifact};
-use crate::pit::artifacts::ArtifactError;
-use crate::pit::artifacts::meta::{ArtifactMeta, VersionInfo};
+use crate::ArtifactError;
+use crate::meta::{ArtifactMeta, VersionInfo};
 
 impl Catalog {
     /// The history of `name`, oldest first.

@@ -4,8 +4,8 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Catalog;
-use crate::pit::artifacts::ArtifactError;
-use crate::pit::artifacts::meta::Location;
+use crate::ArtifactError;
+use crate::meta::Location;
 
 impl Catalog {
     /// Records inside `tx` that artifact `id` went to the trash at `at_ms`.

@@ -3,8 +3,8 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
-use crate::pit::artifacts::meta::{ArtifactInfo, ListQuery, Location};
-use crate::pit::artifacts::quality::Quality;
+use crate::meta::{ArtifactInfo, ListQuery, Location};
+use crate::quality::Quality;
 
 const SELECT: &str = "SELECT a.id, a.size, a.content_type, a.created_ms, a.creator,
        a.access_count, a.last_access_ms, a.structure, a.copies, a.pinned, a.placement,

@@ -11,7 +11,7 @@ use tantivy::directory::{Directory, INDEX_WRITER_LOCK, MmapDirectory};
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyError};
 
 use super::{RebuildReason, index_error};
-use crate::pit::artifacts::ArtifactError;
+use crate::ArtifactError;
 
 /// The writer's memory budget: small, the artifact store shares the machine.
 const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;

@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::pit::stale::throttle::tests::FakeClock;
-use crate::pit::stale::tiers::tests::{id_of, noise};
-use crate::pit::stale::{DAY_MS, ThrottlePolicy};
+use crate::stale::throttle::tests::FakeClock;
+use crate::stale::tiers::tests::{id_of, noise};
+use crate::stale::{DAY_MS, ThrottlePolicy};
 
 const NOW: i64 = 1_000 * DAY_MS;
 
@@ -120,7 +120,7 @@ fn base(created_days_ago: i64, accesses: u64) -> ArtifactFacts {
         size: 0,
         created_ms: NOW - created_days_ago * DAY_MS,
         access_count: accesses,
-        ..crate::pit::stale::score::tests::facts(0)
+        ..crate::stale::score::tests::facts(0)
     }
 }
 

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::pit::stale::score::tests::facts;
+use crate::stale::score::tests::facts;
 
 const NOW: i64 = 100 * DAY_MS;
 

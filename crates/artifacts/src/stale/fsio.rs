@@ -41,7 +41,7 @@ pub(crate) fn sync_dir(dir: &Path) {
 }
 
 /// Lowercase hex, as artifact ids are written.
-pub(crate) use crate::pit::artifacts::objects_hex as hex;
+pub(crate) use crate::objects_hex as hex;
 
 /// A reader that hashes and counts what passes through it.
 pub(crate) struct HashingReader<R> {

@@ -313,8 +313,8 @@ mod tests {
 
     #[test]
     fn manager_runs_on_schedule_and_stops_on_drop() {
-        use crate::pit::stale::cleaner::tests::TestShelf;
-        use crate::pit::stale::{ArtifactFacts, Placement, Tier};
+        use crate::stale::cleaner::tests::TestShelf;
+        use crate::stale::{ArtifactFacts, Placement, Tier};
 
         let dir = tempfile::tempdir().unwrap();
         let shelf = Arc::new(TestShelf::new(dir.path()));

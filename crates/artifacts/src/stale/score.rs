@@ -56,7 +56,7 @@ pub fn value_score(policy: &RetentionPolicy, facts: &ArtifactFacts, now_ms: i64)
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::pit::stale::Tier;
+    use crate::stale::Tier;
 
     /// Facts for tests: an artifact created at 0, never read.
     pub(crate) fn facts(n: u8) -> ArtifactFacts {
@@ -79,7 +79,7 @@ pub(crate) mod tests {
     #[test]
     fn recency_halves_per_half_life() {
         let policy = RetentionPolicy {
-            weights: crate::pit::stale::Weights {
+            weights: crate::stale::Weights {
                 recency: 1.0,
                 frequency: 0.0,
                 quality: 0.0,

@@ -4,7 +4,7 @@
 use std::fs;
 
 use super::{encrypted, plain};
-use crate::pit::artifacts::*;
+use crate::*;
 
 fn meta() -> ArtifactMeta {
     ArtifactMeta::default()

@@ -6,9 +6,9 @@ use std::fs;
 use std::time::Duration;
 
 use super::{encrypted, plain};
-use crate::pit::artifacts::meta;
-use crate::pit::artifacts::*;
-use crate::pit::stale::{RetentionPolicy, Tier};
+use crate::meta;
+use crate::*;
+use crate::stale::{RetentionPolicy, Tier};
 
 fn policy(toml: &str) -> RetentionPolicy {
     RetentionPolicy::from_toml_str(toml).unwrap()
@@ -16,7 +16,7 @@ fn policy(toml: &str) -> RetentionPolicy {
 
 /// Cleans with the policy in `toml` a moment after the artifacts were
 /// touched, so they are older than a policy's "0 days".
-fn clean_later(store: &ArtifactStore, toml: &str) -> crate::pit::stale::CleanReport {
+fn clean_later(store: &ArtifactStore, toml: &str) -> crate::stale::CleanReport {
     std::thread::sleep(Duration::from_millis(5));
     store.clean(&policy(toml), false).unwrap()
 }
@@ -92,7 +92,7 @@ fn pinning_an_archived_artifact_brings_it_back_hot() {
 
 #[test]
 fn a_deletion_decided_before_a_put_pin_or_read_of_the_artifact_is_dropped() {
-    use crate::pit::stale::Shelf;
+    use crate::stale::Shelf;
     type Touch = fn(&ArtifactStore, &str);
     let touches: [(&str, Touch); 3] = [
         ("stored again", |store, _| {

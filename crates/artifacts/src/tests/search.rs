@@ -5,8 +5,8 @@ use std::fs;
 use std::time::Duration;
 
 use super::plain;
-use crate::pit::artifacts::*;
-use crate::pit::stale::RetentionPolicy;
+use crate::*;
+use crate::stale::RetentionPolicy;
 
 fn words(text: &str) -> SearchQuery {
     SearchQuery {

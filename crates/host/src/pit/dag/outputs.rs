@@ -9,10 +9,9 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::host::HostInner;
-use crate::pit::artifacts::{ArtifactMeta, objects_hex};
+use crate::artifacts::{ArtifactMeta, content_id};
 
 /// The most outputs one batch takes.
 const MAX_BATCH: usize = 512;
@@ -31,7 +30,7 @@ impl StoredOutput {
     pub(crate) fn new(value: &Value, meta: ArtifactMeta) -> StoredOutput {
         let bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
         StoredOutput {
-            id: objects_hex(&Sha256::digest(&bytes)),
+            id: content_id(&bytes),
             bytes,
             meta: meta.content_type("application/json"),
         }

@@ -439,7 +439,7 @@ fn connect(path: &Path, foreign_keys: bool) -> Result<Connection, RunStoreError>
         std::fs::create_dir_all(dir)
             .map_err(|e| RunStoreError::Directory(path.into(), e.to_string()))?;
     }
-    let conn = crate::pit::sqlite::open_wal(path).map_err(sql)?;
+    let conn = crate::artifacts::sqlite::open_wal(path).map_err(sql)?;
     conn.pragma_update(None, "foreign_keys", foreign_keys)
         .map_err(sql)?;
     Ok(conn)

@@ -2,7 +2,7 @@
 //! the outputs they were computed from.
 
 use super::{Scheduler, inline};
-use crate::pit::artifacts::ArtifactMeta;
+use crate::artifacts::ArtifactMeta;
 use crate::pit::dag::outputs::StoredOutput;
 use crate::pit::dag::walk::Outcome;
 
