@@ -24,6 +24,7 @@
 //! with `symphony_protocol::client::Client`. This crate sits on
 //! `symphony-protocol` alone; the runtime and the host build on it.
 
+mod interrupt;
 mod metrics;
 mod queue;
 pub mod server;
@@ -41,6 +42,7 @@ use symphony_protocol::now_us;
 pub use symphony_protocol::{Envelope, subject_matches};
 use symphony_protocol::{validate_pattern, validate_subject};
 
+pub use interrupt::Interrupt;
 pub use metrics::{LatencyStats, SubjectStats};
 pub use queue::SlowPolicy;
 

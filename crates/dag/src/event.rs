@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{ExecutionState, Progress};
+use crate::{ExecutionState, Progress};
 
 /// One event of a run, as [`RunControl::subscribe`](super::RunControl::subscribe)
 /// delivers it and as the bus carries it (JSON on `exec.<run>.<event>`,

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use symphony_host::{Directive, ExecutionState, RunControl};
+//! use symphony_dag::{Directive, ExecutionState, RunControl};
 //!
 //! let control = RunControl::new("run-1");
 //! control.start()?;
@@ -34,25 +34,31 @@
 //! assert_eq!(control.state(), ExecutionState::Cancelled);
 //! let err = control.resume().unwrap_err();
 //! assert_eq!(err.to_string(), "run run-1: cannot go from cancelled to running");
-//! # Ok::<(), symphony_host::RunTransitionError>(())
+//! # Ok::<(), symphony_dag::RunTransitionError>(())
 //! ```
 
-mod control;
+mod error;
 mod event;
-mod outputs;
+mod output_archive;
 mod report;
-mod state;
-pub(crate) mod store;
-pub(crate) mod tracker;
+mod run_control;
+mod run_state;
+mod run_store;
+mod runner;
+mod tracker;
 mod walk;
 
 #[cfg(test)]
 mod proptests;
 
-pub use control::{CheckpointFuture, Directive, RunControl, StateChange};
+pub use error::RunError;
 pub use event::ExecEvent;
 pub use report::{KindMetrics, NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
-pub use state::{ExecutionState, Progress, RunTransitionError};
-pub use store::{NodeRecord, ResumeRefusal, RunStatus, RunStore, RunStoreError, RunSummary};
+pub use run_control::{CheckpointFuture, Directive, RunControl, StateChange};
+pub use run_state::{ExecutionState, Progress, RunTransitionError};
+pub use run_store::{
+    Checkpoint, NodeRecord, ResumeRefusal, RunStatus, RunStore, RunStoreError, RunSummary,
+};
+pub use runner::{Bounds, Deadline, DeadlineCause, NodeError, NodeErrorKind, NodeRunner};
 pub use symphony_workflow::{BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, RecoveryError, RecoveryPolicy};
-pub use tracker::RunOptions;
+pub use tracker::{Resume, RunOptions, Tracker};

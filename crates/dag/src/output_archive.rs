@@ -10,8 +10,7 @@ use std::thread::JoinHandle;
 
 use serde_json::Value;
 
-use crate::host::HostInner;
-use crate::artifacts::{ArtifactMeta, content_id};
+use symphony_artifacts::{ArtifactMeta, ArtifactStore, content_id};
 
 /// The most outputs one batch takes.
 const MAX_BATCH: usize = 512;
@@ -53,12 +52,12 @@ pub(crate) struct OutputArchive {
 
 impl OutputArchive {
     /// Starts the archive thread for a run of `host`.
-    pub(crate) fn start(host: &Arc<HostInner>) -> Result<OutputArchive, String> {
+    pub(crate) fn start(store: &Arc<ArtifactStore>) -> Result<OutputArchive, String> {
         let (tx, rx) = mpsc::channel();
-        let host = host.clone();
+        let store = store.clone();
         let thread = std::thread::Builder::new()
             .name("symphony-outputs".into())
-            .spawn(move || store_loop(&host, &rx))
+            .spawn(move || store_loop(&store, &rx))
             .map_err(|e| format!("cannot start the output archive thread: {e}"))?;
         Ok(OutputArchive { tx, thread })
     }
@@ -79,8 +78,7 @@ impl OutputArchive {
     }
 }
 
-fn store_loop(host: &HostInner, rx: &mpsc::Receiver<StoredOutput>) -> Option<String> {
-    let store = &host.artifacts;
+fn store_loop(store: &ArtifactStore, rx: &mpsc::Receiver<StoredOutput>) -> Option<String> {
     let mut first_error = None;
     // Outputs stored by this run: links to them need no catalog lookup.
     let mut stored: HashSet<String> = HashSet::new();

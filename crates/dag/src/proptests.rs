@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::{BackoffPolicy, ExecutionState, RunControl};
+use crate::{BackoffPolicy, ExecutionState, RunControl};
 
 /// A command any party may send a run.
 #[derive(Debug, Clone, Copy)]

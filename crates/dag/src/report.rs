@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::workflow::NodeKind;
 use crate::{ExecutionState, Progress};
+use symphony_workflow::NodeKind;
 
 /// Where one node stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -8,8 +8,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::event::ExecEvent;
-use super::state::{ExecutionState, RunTransitionError};
+use crate::event::ExecEvent;
+use crate::run_state::{ExecutionState, RunTransitionError};
 
 /// What a worker should do at a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

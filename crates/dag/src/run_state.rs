@@ -123,7 +123,7 @@ pub struct RunTransitionError {
 /// nor 0.0 once one is; a run with no nodes is at 100.0.
 ///
 /// ```
-/// use symphony_host::Progress;
+/// use symphony_dag::Progress;
 ///
 /// let p = Progress::new(3, 1, 0, 0);
 /// assert_eq!((p.done(), p.percent()), (1, 33.3));

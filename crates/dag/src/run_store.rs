@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::ExecutionState;
+use crate::ExecutionState;
 pub(crate) use writer::{CheckpointWriter, NodeCheckpoint};
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
@@ -160,12 +160,15 @@ pub struct RunStatus {
 }
 
 /// What a resumed run starts from.
-pub(crate) struct Checkpoint {
-    pub(crate) workflow: String,
-    pub(crate) input: String,
-    pub(crate) state: ExecutionState,
+pub struct Checkpoint {
+    /// The run's workflow, as JSON.
+    pub workflow: String,
+    /// The run's input, as JSON.
+    pub input: String,
+    /// The state the run was left in.
+    pub state: ExecutionState,
     /// (node id, seq, outcome JSON) of the nodes that finished.
-    pub(crate) finished: Vec<(String, u64, String)>,
+    pub finished: Vec<(String, u64, String)>,
 }
 
 /// A new run's row.
@@ -329,7 +332,7 @@ impl RunStore {
     /// cancelled run, and for one another live process is still running.
     /// Changes nothing: [`RunStore::reopen`] marks it running once the
     /// resume can go ahead.
-    pub(crate) fn checkpoint(&self, run_id: &str) -> Result<Checkpoint, ResumeRefusal> {
+    pub fn checkpoint(&self, run_id: &str) -> Result<Checkpoint, ResumeRefusal> {
         let row: Option<(String, String, String, u32)> = self
             .lock()
             .query_row(
@@ -439,7 +442,7 @@ fn connect(path: &Path, foreign_keys: bool) -> Result<Connection, RunStoreError>
         std::fs::create_dir_all(dir)
             .map_err(|e| RunStoreError::Directory(path.into(), e.to_string()))?;
     }
-    let conn = crate::artifacts::sqlite::open_wal(path).map_err(sql)?;
+    let conn = symphony_artifacts::sqlite::open_wal(path).map_err(sql)?;
     conn.pragma_update(None, "foreign_keys", foreign_keys)
         .map_err(sql)?;
     Ok(conn)

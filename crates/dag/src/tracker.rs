@@ -10,25 +10,28 @@
 //! steps (branch, merge) are a few microseconds of work and run inline on
 //! the scheduler, so a graph of them costs no thread hand-offs at all.
 
-mod state;
+mod scheduler;
 mod workers;
 
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use symphony_artifacts::ArtifactStore;
+use symphony_bus::Bus;
+use symphony_workflow::expr::Compiled;
+use symphony_workflow::{Plan, Workflow};
 
-use super::outputs::OutputArchive;
-use super::store::{NewRun, RunStore, RunStoreError};
-use super::{ExecEvent, ExecutionState, RunControl};
-use crate::host::HostInner;
-use crate::pit::dag::report::{RunEvent, RunReport};
-use crate::pit::dag::walk::Graph;
-use crate::workflow::expr::Compiled;
-use crate::workflow::{Plan, Workflow};
-use crate::{Error, Host};
-use state::Scheduler;
+use crate::output_archive::OutputArchive;
+use crate::report::{RunEvent, RunReport};
+use crate::run_store::{NewRun, RunStore, RunStoreError};
+use crate::runner::NodeRunner;
+use crate::walk::Graph;
+use crate::{ExecEvent, ExecutionState, RunControl, RunError};
+use scheduler::Scheduler;
 
 /// How to run a workflow. The default: as many nodes at once as the
 /// machine has cores, the workflow's own timeout, checkpoints in the
@@ -74,45 +77,109 @@ impl Default for RunOptions {
     }
 }
 
-/// A run to pick up where it stopped: the nodes its checkpoint holds.
-pub(crate) struct Resume {
-    pub(crate) run_id: String,
+/// A run to pick up where it stopped: the nodes its checkpoint holds
+/// (see [`RunStore::checkpoint`]).
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// The run.
+    pub run_id: String,
     /// (node id, finish order, outcome JSON).
-    pub(crate) finished: Vec<(String, u64, String)>,
+    pub finished: Vec<(String, u64, String)>,
 }
 
-/// Runs `workflow` (already validated into `plan`) on `input`.
-pub(crate) fn execute(
-    host: &Arc<HostInner>,
+/// The DAG Tracker: runs validated workflows, records them in its run
+/// store and publishes their events on the bus. It calls extensions
+/// through the [`NodeRunner`] each run is given.
+pub struct Tracker {
+    bus: Bus,
+    artifacts: Arc<ArtifactStore>,
+    /// Where the run store lives; opened on first use.
+    run_store_path: PathBuf,
+    run_store: OnceLock<RunStore>,
+    /// Runs executing now, so the same run is never driven twice at once.
+    active_runs: Mutex<HashSet<String>>,
+}
+
+impl Tracker {
+    /// A tracker publishing run events on `bus`, keeping node outputs in
+    /// `artifacts` and recording runs in the SQLite database at
+    /// `run_store` (opened when first needed).
+    pub fn new(bus: Bus, artifacts: Arc<ArtifactStore>, run_store: impl Into<PathBuf>) -> Self {
+        Tracker {
+            bus,
+            artifacts,
+            run_store_path: run_store.into(),
+            run_store: OnceLock::new(),
+            active_runs: Mutex::default(),
+        }
+    }
+
+    /// The record of runs, opened on first use.
+    pub fn runs(&self) -> Result<&RunStore, RunStoreError> {
+        if let Some(store) = self.run_store.get() {
+            return Ok(store);
+        }
+        let store = RunStore::open(&self.run_store_path)?;
+        Ok(self.run_store.get_or_init(|| store))
+    }
+
+    /// Runs `workflow` (already validated into `plan`) on `input`, calling
+    /// its extensions through `runner`; with `resume`, picks the run up
+    /// where its checkpoint left it. A node failure is not an error: the
+    /// report's state is `failed` and says which node and why.
+    ///
+    /// Blocks the calling thread until the run ends.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one entry point for fresh and resumed runs; the host wraps it in small methods"
+    )]
+    pub fn execute(
+        &self,
+        runner: &dyn NodeRunner,
+        workflow: &Workflow,
+        plan: &Plan,
+        input: &Value,
+        options: RunOptions,
+        resume: Option<Resume>,
+        observer: &mut dyn FnMut(RunEvent<'_>),
+    ) -> Result<RunReport, RunError> {
+        execute(
+            self, runner, workflow, plan, input, options, resume, observer,
+        )
+    }
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the body of Tracker::execute, apart so its early returns read plainly"
+)]
+fn execute(
+    tracker: &Tracker,
+    runner: &dyn NodeRunner,
     workflow: &Workflow,
     plan: &Plan,
     input: &Value,
     options: RunOptions,
     resume: Option<Resume>,
     observer: &mut dyn FnMut(RunEvent<'_>),
-) -> Result<RunReport, Error> {
+) -> Result<RunReport, RunError> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::Setup(
-            "a workflow run blocks its thread; call it from tokio::task::spawn_blocking, \
-             not from inside an async task"
-                .into(),
-        ));
+        return Err(RunError::InsideAsync);
     }
     let run_id = match (&resume, &options.control) {
         (Some(resume), Some(control)) if control.run_id() != resume.run_id => {
-            return Err(Error::Setup(format!(
-                "resuming run {} with a control handle for run {}",
-                resume.run_id,
-                control.run_id()
-            )));
+            return Err(RunError::ControlForAnotherRun {
+                run: resume.run_id.clone(),
+                control: control.run_id().to_string(),
+            });
         }
         (Some(resume), _) => resume.run_id.clone(),
         (None, Some(control)) => control.run_id().to_string(),
         (None, None) => new_run_id(),
     };
-    let _active = ActiveRun::enter(host, &run_id)?;
+    let _active = ActiveRun::enter(tracker, &run_id)?;
     if options.prewarm {
-        Host::prewarm_in_background_for(host, workflow);
+        runner.prewarm(workflow);
     }
     let control = options
         .control
@@ -122,19 +189,14 @@ pub(crate) fn execute(
     // run's own control retries it (Failed → Running) when resumed.
     match (control.state(), &resume) {
         (ExecutionState::Pending, _) | (ExecutionState::Failed, Some(_)) => {}
-        (state, _) => {
-            return Err(Error::Setup(format!(
-                "run {run_id}: its RunControl is already {state}; each run needs a new one \
-                 (a failed run's own control can retry it through Host::resume)"
-            )));
-        }
+        (state, _) => return Err(RunError::ControlUsed { run: run_id, state }),
     }
     let mut warnings = Vec::new();
     let store = match (options.checkpoint, &resume) {
         (false, _) => None,
         // A resumed run exists only in the store: it must keep recording.
-        (true, Some(_)) => Some(host.runs()?),
-        (true, None) => match host.runs() {
+        (true, Some(_)) => Some(tracker.runs()?),
+        (true, None) => match tracker.runs() {
             Ok(store) => Some(store),
             Err(e) => {
                 warnings.push(format!("{e}; this run is not checkpointed"));
@@ -145,7 +207,7 @@ pub(crate) fn execute(
     let writer = match store {
         None => None,
         Some(store) => {
-            let setup = |e: RunStoreError| Error::Setup(e.to_string());
+            let setup = RunError::Store;
             match &resume {
                 None => store
                     .begin(&NewRun {
@@ -166,14 +228,14 @@ pub(crate) fn execute(
         ExecutionState::Failed => control.retry_failed(),
         _ => control.start(),
     };
-    moved.map_err(|e| Error::Setup(e.to_string()))?;
+    moved?;
     let deadline = options
         .timeout
         .or(workflow.timeout_ms.map(Duration::from_millis));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| Error::Setup(format!("cannot start the run's scheduler: {e}")))?;
+        .map_err(RunError::Scheduler)?;
     let run: Arc<str> = run_id.into();
     let expressions = Compiled::default();
     let graph = Graph {
@@ -184,7 +246,7 @@ pub(crate) fn execute(
     };
     let archive = match options.store_outputs {
         false => None,
-        true => match OutputArchive::start(host) {
+        true => match OutputArchive::start(&tracker.artifacts) {
             Ok(archive) => Some(archive),
             Err(e) => {
                 warnings.push(format!("{e}; node outputs are not kept"));
@@ -194,7 +256,8 @@ pub(crate) fn execute(
     };
     let started = Instant::now();
     let mut scheduler = Scheduler::new(
-        host,
+        tracker,
+        runner,
         workflow,
         plan,
         &graph,
@@ -211,7 +274,7 @@ pub(crate) fn execute(
     }
     let (workers, jobs) = workers::Pool::new(options.concurrency, scheduler.needs_workers());
     let (mut report, end) = std::thread::scope(|scope| {
-        let handle = workers.start(scope, host, &graph, jobs);
+        let handle = workers.start(scope, runner, &graph, jobs);
         runtime.block_on(scheduler.drive(handle))
     });
     if let Some(e) = archive.and_then(OutputArchive::finish) {
@@ -230,107 +293,23 @@ pub(crate) fn execute(
     Ok(report)
 }
 
-impl Host {
-    /// Validates and runs `workflow` on `input`. A node failure is not an
-    /// error: the report's state is `failed` and says which node and why.
-    pub fn run(&self, workflow: &Workflow, input: &Value) -> Result<RunReport, Error> {
-        self.run_with(workflow, input, &mut |_| {})
-    }
-
-    /// Like [`Host::run`], calling `observer` as nodes start and finish.
-    pub fn run_with(
-        &self,
-        workflow: &Workflow,
-        input: &Value,
-        observer: &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<RunReport, Error> {
-        self.run_with_options(workflow, input, RunOptions::default(), observer)
-    }
-
-    /// Like [`Host::run_with`], with `options`: the concurrency, a
-    /// timeout, a [`RunControl`](crate::RunControl) to pause, resume or cancel the run and
-    /// subscribe to its events, and whether to checkpoint it.
-    ///
-    /// Blocks the calling thread until the run ends; from async code, call
-    /// it inside `tokio::task::spawn_blocking`.
-    pub fn run_with_options(
-        &self,
-        workflow: &Workflow,
-        input: &Value,
-        options: RunOptions,
-        observer: &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<RunReport, Error> {
-        let plan = self.validate(workflow)?;
-        execute(&self.inner, workflow, &plan, input, options, None, observer)
-    }
-
-    /// Picks up run `run_id` where it stopped (killed, or failed): the
-    /// nodes its checkpoint holds are not run again, failed nodes are, and
-    /// the run ends as an uninterrupted one would. The workflow and input
-    /// come from the run store; the extensions must be loaded. This is
-    /// also how a failed run is retried: pass its own
-    /// [`RunControl`](crate::RunControl) in `options` and it goes Failed →
-    /// Running.
-    /// A resumed run is always checkpointed.
-    pub fn resume(
-        &self,
-        run_id: &str,
-        options: RunOptions,
-        observer: &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<RunReport, Error> {
-        let store = self.inner.runs()?;
-        let refused = |why: String| Error::Setup(format!("cannot resume run {run_id}: {why}"));
-        // Read and check everything before the store is told anything.
-        let checkpoint = store
-            .checkpoint(run_id)
-            .map_err(|e| refused(e.to_string()))?;
-        let workflow = Workflow::from_json(&checkpoint.workflow, &format!("run {run_id}"))?;
-        let input: Value = serde_json::from_str(&checkpoint.input)
-            .map_err(|e| refused(format!("its stored input is unreadable: {e}")))?;
-        let plan = self.validate(&workflow)?;
-        tracing::debug!(run = run_id, from = %checkpoint.state, "resuming");
-        let resume = Resume {
-            run_id: run_id.to_string(),
-            finished: checkpoint.finished,
-        };
-        let options = RunOptions {
-            checkpoint: true,
-            ..options
-        };
-        execute(
-            &self.inner,
-            &workflow,
-            &plan,
-            &input,
-            options,
-            Some(resume),
-            observer,
-        )
-    }
-
-    /// The host's record of workflow runs (`<home>/runs.db`).
-    pub fn runs(&self) -> Result<&RunStore, Error> {
-        self.inner.runs()
-    }
-}
-
 /// Marks a run as executing in this host for as long as it lives, so the
 /// same run is never driven twice at once (a resume while it runs).
-struct ActiveRun<'h> {
-    host: &'h HostInner,
+struct ActiveRun<'t> {
+    tracker: &'t Tracker,
     id: String,
 }
 
-impl<'h> ActiveRun<'h> {
-    fn enter(host: &'h HostInner, id: &str) -> Result<Self, Error> {
-        let mut active = host.active_runs.lock().unwrap_or_else(|e| e.into_inner());
+impl<'t> ActiveRun<'t> {
+    fn enter(tracker: &'t Tracker, id: &str) -> Result<Self, RunError> {
+        let mut active = (tracker.active_runs.lock()).unwrap_or_else(|e| e.into_inner());
         if !active.insert(id.to_string()) {
-            return Err(Error::Setup(format!(
-                "run {id} is already executing in this host"
-            )));
+            return Err(RunError::AlreadyRunning {
+                run: id.to_string(),
+            });
         }
         Ok(ActiveRun {
-            host,
+            tracker,
             id: id.to_string(),
         })
     }
@@ -338,7 +317,7 @@ impl<'h> ActiveRun<'h> {
 
 impl Drop for ActiveRun<'_> {
     fn drop(&mut self) {
-        let mut active = (self.host.active_runs.lock()).unwrap_or_else(|e| e.into_inner());
+        let mut active = (self.tracker.active_runs.lock()).unwrap_or_else(|e| e.into_inner());
         active.remove(&self.id);
     }
 }
@@ -354,23 +333,11 @@ pub(crate) fn new_run_id() -> String {
     )
 }
 
-impl HostInner {
-    /// The host's run store, opened on first use.
-    pub(crate) fn runs(&self) -> Result<&RunStore, Error> {
-        if let Some(store) = self.run_store.get() {
-            return Ok(store);
-        }
-        let store =
-            RunStore::open(self.home.join("runs.db")).map_err(|e| Error::Setup(e.to_string()))?;
-        Ok(self.run_store.get_or_init(|| store))
-    }
-}
-
 /// Sends a run's events to its subscribers and to the bus
 /// (`exec.<run>.<event>`, JSON), building each event only when someone
 /// listens.
 pub(crate) struct Events<'h> {
-    host: &'h HostInner,
+    bus: &'h Bus,
     control: RunControl,
     /// `exec.<run>.<event>` for each event name, built once per run so
     /// sending an event nobody listens to allocates nothing.
@@ -378,13 +345,13 @@ pub(crate) struct Events<'h> {
 }
 
 impl<'h> Events<'h> {
-    pub(crate) fn new(host: &'h HostInner, control: RunControl) -> Self {
+    pub(crate) fn new(bus: &'h Bus, control: RunControl) -> Self {
         let subjects = ExecEvent::NAMES
             .iter()
             .map(|&name| (name, format!("exec.{}.{name}", control.run_id())))
             .collect();
         Events {
-            host,
+            bus,
             control,
             subjects,
         }
@@ -394,7 +361,7 @@ impl<'h> Events<'h> {
         let Some((_, subject)) = self.subjects.iter().find(|(n, _)| *n == name) else {
             return;
         };
-        let on_bus = self.host.bus.has_subscribers(subject);
+        let on_bus = self.bus.has_subscribers(subject);
         let local = self.control.has_subscribers();
         if !on_bus && !local {
             return;
@@ -405,7 +372,7 @@ impl<'h> Events<'h> {
             let payload = serde_json::to_vec(&event).unwrap_or_default();
             // Run ids and event names are valid subject tokens, so this only
             // fails if that stops being true; the run itself goes on.
-            if let Err(e) = self.host.bus.publish(subject, payload) {
+            if let Err(e) = self.bus.publish(subject, payload) {
                 tracing::warn!("cannot publish run event {name}: {e}");
             }
         }

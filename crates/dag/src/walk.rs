@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use serde_json::Value;
 
-use crate::extension::slot::Slot;
-use crate::host::HostInner;
-use crate::workflow::expr;
-use crate::workflow::{Control, Edge, EdgeKind, MapBody, MergeMode, Node, NodeKind, Plan, kind_of};
-use crate::{CallError, Error, Interrupt, NodeConfig};
+use symphony_workflow::expr;
+use symphony_workflow::{Control, Edge, EdgeKind, MapBody, MergeMode, Node, Plan, kind_of};
+
+use crate::runner::{Bounds, NodeRunner};
 
 /// Parses a guest's JSON output; output that is not JSON is kept as a string.
 fn to_value(json: &str) -> Value {
@@ -74,7 +73,7 @@ impl<'a> Graph<'a> {
     /// fails.
     pub(super) fn walk(
         &self,
-        host: &HostInner,
+        runner: &dyn NodeRunner,
         input: &Value,
         bounds: &Bounds,
         watch: &mut dyn Watch,
@@ -98,7 +97,7 @@ impl<'a> Graph<'a> {
             };
             watch.started(position, node);
             let began = Instant::now();
-            let result = self.run_node(host, index, node_input, bounds);
+            let result = self.run_node(runner, index, node_input, bounds);
             let elapsed = began.elapsed();
             match result {
                 Ok(outcome) => {
@@ -213,7 +212,7 @@ impl<'a> Graph<'a> {
     /// into extensions stop at the `bounds`' deadline or interrupt.
     pub(crate) fn run_node(
         &self,
-        host: &HostInner,
+        runner: &dyn NodeRunner,
         index: usize,
         input: Value,
         bounds: &Bounds,
@@ -222,7 +221,9 @@ impl<'a> Graph<'a> {
         check_ports(node, Side::Input, &input)?;
         let outcome = match &node.control {
             None => {
-                let output = call_node(host, node, &input.to_string(), bounds)?;
+                let output = runner
+                    .call(node, &input.to_string(), bounds)
+                    .map_err(|e| e.message)?;
                 Outcome::Output(to_value(&output))
             }
             Some(Control::Branch(branch)) => {
@@ -241,7 +242,7 @@ impl<'a> Graph<'a> {
             }
             Some(Control::Merge(_)) => Outcome::Output(input),
             Some(Control::Map(body)) => {
-                Outcome::Output(self.map(host, index, body, &input, bounds)?)
+                Outcome::Output(self.map(runner, index, body, &input, bounds)?)
             }
         };
         if let Outcome::Output(output) = &outcome {
@@ -305,7 +306,7 @@ impl<'a> Graph<'a> {
     /// Runs a map node's body once per element of its list.
     fn map(
         &self,
-        host: &HostInner,
+        runner: &dyn NodeRunner,
         index: usize,
         body: &'a MapBody,
         input: &Value,
@@ -342,7 +343,7 @@ impl<'a> Graph<'a> {
         };
         let mut results = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            match graph.walk(host, item, bounds, &mut Quiet) {
+            match graph.walk(runner, item, bounds, &mut Quiet) {
                 Ok(outcomes) => results.push(graph.output(&outcomes)),
                 Err(Failure { position, message }) => {
                     let id = &body.nodes[plan.order[position]].id;
@@ -413,105 +414,5 @@ fn describe(value: &Value) -> String {
             }
         ),
         other => kind_of(other).to_string(),
-    }
-}
-
-/// What stops a node's calls into extensions: a deadline, and the run's
-/// interrupt (set when the run is cancelled or fails).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Bounds {
-    pub(crate) deadline: Option<Deadline>,
-    pub(crate) interrupt: Option<Interrupt>,
-}
-
-/// When calls into extensions must stop, and what set that time.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadline {
-    pub(crate) at: Instant,
-    pub(crate) cause: DeadlineCause,
-}
-
-/// What set a [`Deadline`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum DeadlineCause {
-    /// The node's `timeout_ms`.
-    Node(u64),
-    /// The workflow's `timeout_ms` (or the run's timeout).
-    Workflow(u128),
-}
-
-impl std::fmt::Display for DeadlineCause {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DeadlineCause::Node(ms) => write!(f, "the node's {ms} ms timeout"),
-            DeadlineCause::Workflow(ms) => write!(f, "the workflow's {ms} ms timeout"),
-        }
-    }
-}
-
-/// Calls the extension a node names on `input`, within `bounds`.
-pub(crate) fn call_node(
-    host: &HostInner,
-    node: &Node,
-    input: &str,
-    bounds: &Bounds,
-) -> Result<String, String> {
-    let text = |e: Error| e.to_string();
-    let base = |ext: &Slot| -> Result<(NodeConfig, Duration), String> {
-        let mut config = ext.node_config(&node.config).map_err(text)?;
-        if let Some(interrupt) = &bounds.interrupt {
-            config = config.with_interrupt(interrupt.clone());
-        }
-        Ok((config, ext.current().limits.deadline))
-    };
-    // Each call gets what is left of the deadline now (an Operator node
-    // makes three), and a deadline error names its cause when the node's
-    // deadline was tighter than the extension's own.
-    let bounded = |(config, own): &(NodeConfig, Duration),
-                   call: &dyn Fn(&NodeConfig) -> Result<String, CallError>| {
-        let Some(deadline) = bounds.deadline else {
-            return call(config).map_err(|e| e.to_string());
-        };
-        let left = match deadline.at.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => left,
-            _ => return Err(format!("{} passed before it could run", deadline.cause)),
-        };
-        call(&config.clone().with_deadline(left)).map_err(|e| match e {
-            CallError::Deadline {
-                extension,
-                function,
-                waiting,
-                ..
-            } if left < *own => format!(
-                "{extension}.{function} was stopped at {}{}",
-                deadline.cause,
-                waiting
-                    .map(|wait| format!(" while waiting in a host call: {wait}"))
-                    .unwrap_or_default()
-            ),
-            e => e.to_string(),
-        })
-    };
-    match node.kind {
-        NodeKind::Instrument => {
-            let model = host.instrument(&node.extension).map_err(text)?;
-            let config = base(&model.ext)?;
-            bounded(&config, &|c| model.invoke(c, input))
-        }
-        NodeKind::Operator => {
-            let operator = host.operator(&node.extension).map_err(text)?;
-            let config = base(&operator.ext)?;
-            bounded(&config, &|c| {
-                operator.validate_input(c, input).map(|()| String::new())
-            })?;
-            let output = bounded(&config, &|c| operator.process(c, input))?;
-            bounded(&config, &|c| {
-                operator.validate_output(c, &output).map(|()| String::new())
-            })?;
-            Ok(output)
-        }
-        NodeKind::Control => {
-            Err("a control node without a \"control\" step calls no extension".into())
-        }
     }
 }

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use serde::Serialize;
 
-use super::{ExtensionKind, MANIFEST_FILE, Manifest, ManifestError};
-use crate::{Error, LoadError};
+use symphony_manifest::{ExtensionKind, Manifest, ManifestError};
+use symphony_runtime::LoadError;
+
+use crate::Error;
+use crate::loader::MANIFEST_FILE;
 
 /// An extension that could not be loaded, and why: its manifest or
 /// component is broken, or something it depends on is. It takes no calls,

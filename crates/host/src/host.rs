@@ -5,22 +5,29 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use serde::Serialize;
+use symphony_artifacts::stale::{RetentionPolicy, StaleManager};
+use symphony_artifacts::{ArtifactStore, StoreOptions};
+use symphony_bus::Bus;
+use symphony_dag::Tracker;
+use symphony_manifest::{
+    AuditLog, AuditRecord, CrashPolicy, DecidedBy, Decision, Dependency, ExtensionKind,
+    LifecycleState, Limits,
+};
+use symphony_runtime::extension::{
+    Addon, Extension, ExtensionInfo, ExtensionMetrics, Instrument, LoadOptions, MetricsSnapshot,
+    Operator, Slot, Source,
+};
+use symphony_runtime::pool::{PoolManager, PoolSettings};
+use symphony_runtime::{
+    CacheStats, ComponentInfo, EngineSettings, ExtensionContext, HostDelegate, LoadError,
+    LogLimiter, Runtime,
+};
+use symphony_workflow::{Plan, Workflow, WorkflowError};
 
-use crate::bus::Bus;
-use crate::extension::{
-    Addon, AuditLog, AuditRecord, CrashPolicy, DecidedBy, Decision, Dependency, Extension,
-    ExtensionKind, ExtensionMetrics, ExtensionSetup, Instrument, LifecycleState, Limits,
-    LoadFailure, LoadOptions, MetricsSnapshot, Operator, Slot, Source, Transition,
-};
-use crate::artifacts::{ArtifactStore, StoreOptions};
-use crate::pit::pool::{PoolManager, PoolSettings, start_health_thread};
-use crate::artifacts::stale::{RetentionPolicy, StaleManager};
-use crate::runtime::{
-    CacheStats, ComponentInfo, EngineSettings, ExtensionContext, LogLimiter, Runtime,
-};
-use crate::workflow::{Plan, Workflow, WorkflowError};
-use crate::{Error, LoadError};
+use crate::Error;
+use crate::discovery::LoadFailure;
+use crate::loader::ExtensionSetup;
+use crate::pool::start_health_thread;
 
 /// Configures and builds a [`Host`].
 ///
@@ -126,20 +133,20 @@ impl HostBuilder {
         let background = (self.pool.health_interval, self.pool.prewarm_interval);
         let host = Host {
             retention: None,
-            inner: Arc::new(HostInner {
+            inner: Arc::new_cyclic(|me| HostInner {
                 runtime,
                 extensions: RwLock::default(),
                 failures: RwLock::default(),
                 pool: Arc::new(PoolManager::new(self.pool, bus.endpoint("host"))),
+                tracker: Tracker::new(bus.clone(), artifacts.clone(), home.join("runs.db")),
                 bus,
                 artifacts,
                 audit: Arc::new(AuditLog::new(home.join("audit.log"))),
-                run_store: std::sync::OnceLock::new(),
-                active_runs: std::sync::Mutex::default(),
                 limits: self.limits,
                 crash: self.crash,
                 next_order: AtomicU64::new(0),
                 home,
+                me: me.clone(),
             }),
         };
         if background != (None, None) {
@@ -156,34 +163,6 @@ impl HostBuilder {
         }
         Ok(host)
     }
-}
-
-/// A loaded extension, as listed by [`Host::extensions`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct ExtensionInfo {
-    /// The name workflows use.
-    pub name: String,
-    /// Its kind.
-    pub kind: ExtensionKind,
-    /// The version its manifest declares.
-    pub version: Option<semver::Version>,
-    /// The component file.
-    pub path: PathBuf,
-    /// SHA-256 of the component bytes.
-    pub sha256: String,
-    /// Where it is in its lifecycle.
-    pub state: LifecycleState,
-    /// Calls that cost it an instance (traps, exhausted limits) since it
-    /// was loaded.
-    pub failures: u64,
-    /// Of those, the ones inside the crash policy's window when last
-    /// counted.
-    pub recent_failures: usize,
-    /// Why it last crashed or failed to activate or reload.
-    pub last_error: Option<String>,
-    /// The lifecycle steps it took, oldest first (the last 64).
-    pub history: Vec<Transition>,
 }
 
 /// The Symphony host: loads WebAssembly component extensions, calls them
@@ -214,10 +193,12 @@ pub(crate) struct HostInner {
     pub(crate) home: PathBuf,
     /// Every permission decision and refused import.
     pub(crate) audit: Arc<AuditLog>,
-    /// Past and present workflow runs, opened on first use.
-    pub(crate) run_store: std::sync::OnceLock<crate::RunStore>,
-    /// The ids of the runs executing in this host now.
-    pub(crate) active_runs: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Runs workflows, records them in `<home>/runs.db` and publishes
+    /// their events.
+    pub(crate) tracker: Tracker,
+    /// The host itself, for work it hands to background threads that must
+    /// not keep it alive (prewarming).
+    pub(crate) me: std::sync::Weak<HostInner>,
 }
 
 impl HostInner {
@@ -360,7 +341,7 @@ impl Host {
         let name = options
             .name
             .clone()
-            .unwrap_or_else(|| crate::extension::name_from_path(path));
+            .unwrap_or_else(|| symphony_runtime::extension::name_from_path(path));
         let extension = self.prepare(path, &name, &options, Arc::default())?;
         let slot = self.register(
             extension,
@@ -423,7 +404,10 @@ impl Host {
             name: name.into(),
             grants: options.grants.clone(),
             bus: self.inner.bus.endpoint(name),
-            host: Arc::downgrade(&self.inner),
+            host: {
+                let host: std::sync::Weak<dyn HostDelegate> = self.inner.me.clone();
+                host
+            },
             version: options.version.as_ref().map(ToString::to_string),
             audit: self.inner.audit.clone(),
             metrics,
@@ -526,7 +510,7 @@ impl Host {
     /// to activate or was quarantined: a fresh instance runs `on-load` and
     /// `on-activate`, and its crash count within the window restarts.
     pub fn activate(&self, name: &str) -> Result<(), Error> {
-        self.inner.find(name)?.activate("activated")
+        Ok(self.inner.find(name)?.activate("activated")?)
     }
 
     /// Stops the extension `name` from taking calls: its idle instances
@@ -672,5 +656,25 @@ impl Host {
                 tracing::debug!("{e}");
             }
         }
+    }
+}
+
+/// What guests' host imports reach of the host: its Artifact Store and its
+/// other extensions.
+impl HostDelegate for HostInner {
+    fn artifact_put(&self, content: &[u8]) -> Result<String, String> {
+        self.artifacts.put(content).map_err(|e| e.to_string())
+    }
+
+    fn artifact_get(&self, id: &str) -> Result<Vec<u8>, String> {
+        self.artifacts.get(id).map_err(|e| e.to_string())
+    }
+
+    fn instrument(&self, name: &str) -> Result<Instrument, String> {
+        HostInner::instrument(self, name).map_err(|e| e.to_string())
+    }
+
+    fn prewarm_in_background(&self, names: Vec<String>) {
+        crate::pool::prewarm_in_background(&self.me, names);
     }
 }

@@ -112,45 +112,20 @@
 
 #![deny(missing_docs)]
 
+mod discovery;
+mod error;
+mod host;
+mod loader;
+mod pool;
+mod reload;
+mod runs;
+mod watch;
+
 use symphony_artifacts as artifacts;
 use symphony_bus as bus;
-mod error;
-mod extension;
-mod host;
-mod pit;
-mod runtime;
 use symphony_workflow as workflow;
 use symphony_workflow::template;
 
-pub use bus::server::{BusServer, PeerStats, ServerError, ServerOptions, ServerStats};
-pub use bus::{
-    Bus, BusError, BusStats, Envelope, LatencyStats, RecvError, Service, SlowPolicy, SubjectStats,
-    SubscribeOptions, Subscription, SubscriptionStats, subject_matches,
-};
-pub use error::{CallError, Error, LoadError};
-pub use extension::{
-    Addon, ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision,
-    Denial, DirGrant, ExtError, ExtensionKind, ExtensionSetup, FsAccess, GrantStore, Grants,
-    Health, Instrument, Interrupt, Limits, LoadOptions, LoadReport, LoadedExtension, LogLimits,
-    MANIFEST_FILE, NodeConfig, Operator, PermissionError, PermissionOutcome, PermissionRequest,
-    Permissions, Policy, PolicyError, Prompt, Recorded, Rule, UiEvent, VNode, VersionGrants,
-    discover, render_text,
-};
-pub use extension::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
-pub use extension::{
-    Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
-    ResolveNote, ResolveProblem, Roots, resolve, resolve_within,
-};
-pub use extension::{
-    Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Manifest,
-    ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
-    http_allows, net_allows,
-};
-pub use extension::{
-    CrashPolicy, LifecycleState, ReloadEvent, ReloadReport, SETTLE, Transition, TransitionError,
-    Watcher,
-};
-pub use host::{ExtensionInfo, Host, HostBuilder, default_home};
 pub use artifacts::{
     ARTIFACT_KEY_ENV, ArtifactError, ArtifactInfo, ArtifactKey, ArtifactMeta, ArtifactReader,
     ArtifactStore, DedupStats, ListQuery, Location, PutOutcome, Quality, StoreOptions, TextDiff,
@@ -159,18 +134,48 @@ pub use artifacts::{
 pub use artifacts::{
     Highlight, IndexDoc, RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery,
 };
-pub use pit::dag::{
-    BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
-    KindMetrics, NodeRecord, NodeReport, NodeState, Progress, RecoveryError, RecoveryPolicy,
-    ResumeRefusal, RunControl, RunEvent, RunMetrics, RunOptions, RunReport, RunStatus, RunStore,
-    RunStoreError, RunSummary, RunTransitionError, StateChange,
+pub use bus::{
+    Bus, BusError, BusServer, BusStats, Envelope, Interrupt, LatencyStats, PeerStats, RecvError,
+    ServerError, ServerOptions, ServerStats, Service, SlowPolicy, SubjectStats, SubscribeOptions,
+    Subscription, SubscriptionStats, subject_matches,
 };
-pub use pit::pool::{
+pub use discovery::{LoadFailure, discover};
+pub use error::Error;
+pub use host::{Host, HostBuilder, default_home};
+pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
+pub use reload::ReloadReport;
+pub use symphony_dag::{
+    BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
+    KindMetrics, NodeError, NodeErrorKind, NodeRecord, NodeReport, NodeState, Progress,
+    RecoveryError, RecoveryPolicy, ResumeRefusal, RunControl, RunError, RunEvent, RunMetrics,
+    RunOptions, RunReport, RunStatus, RunStore, RunStoreError, RunSummary, RunTransitionError,
+    StateChange,
+};
+pub use symphony_manifest::{
+    ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, Candidate, Capabilities,
+    Capability, Chain, ConfigKey, ConfigSchema, CrashPolicy, DEFAULT_RESOLVE_STEPS, DecidedBy,
+    Decision, Denial, Dependency, DirGrant, ExtError, ExtensionKind, FsAccess, FsCapability,
+    GrantStore, Grants, LifecycleState, Limits, LogLimits, Manifest, ManifestError, ManifestKind,
+    ManifestLimits, ManifestProblem, NameVersion, ParseCapabilityError, PermissionError,
+    PermissionOutcome, PermissionRequest, Permissions, Policy, PolicyError, Prompt, Recorded,
+    Requirement, Resolution, ResolveError, ResolveNote, ResolveProblem, Roots, Rule, Transition,
+    TransitionError, VersionGrants, http_allows, net_allows, resolve, resolve_within,
+};
+pub use symphony_runtime::extension::{
+    Addon, CallLatency, ErrorCounts, ExtensionInfo, Health, Instrument, LatencyBucket, LoadOptions,
+    MetricsSnapshot, NodeConfig, Operator, UiEvent, VNode, render_text,
+};
+pub use symphony_runtime::pool::{
     DrainReport, ExtensionPoolStats, HealthReport, HotSet, HotSetError, HotSetStats,
     InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, LoadTime, PoolCounts,
     PoolSettings, PoolState, PoolStats, PoolTransition, PrewarmEntry, PrewarmOutcome,
     PrewarmReport, UsageHistory,
 };
+pub use symphony_runtime::{
+    ActivateError, CacheStats, CallError, ComponentInfo, ComponentItemInfo, ConfigError,
+    EngineSettings, LoadError, SetupError,
+};
+pub use watch::{ReloadEvent, SETTLE, Watcher};
 // `Decision` is taken by the permission audit's; the Stale Manager's is `RetentionDecision`.
 pub use artifacts::stale::Decision as RetentionDecision;
 pub use artifacts::stale::{
@@ -179,7 +184,6 @@ pub use artifacts::stale::{
     StaleError, StaleManager, SystemClock, ThrottlePolicy, Tier, TierStore, Trash, TrashEntry,
     Weights, clean, evaluate, undo_delete, value_score,
 };
-pub use runtime::{CacheStats, ComponentInfo, ComponentItemInfo, EngineSettings};
 pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
 pub use workflow::{
     AddonView, Branch, Case, Control, Edge, EdgeKind, Format, MapBody, MergeMode, Metadata, Node,
@@ -190,7 +194,7 @@ pub use workflow::{
 #[doc(hidden)]
 pub mod __internal {
     //! Support for the benches; not part of the API and not stable.
-    pub use crate::pit::pool::checkout_checkin;
+    pub use crate::pool::checkout_checkin;
 }
 
 pub use symphony_protocol as protocol;

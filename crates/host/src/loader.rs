@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::discovery::{LoadFailure, scan};
-use super::{ExtensionKind, Grants, LifecycleState, LoadOptions, Slot, Source};
-use crate::{Error, Host, LoadError};
+use symphony_manifest::{ExtensionKind, Grants, LifecycleState};
+use symphony_runtime::extension::{LoadOptions, Slot, Source};
+use symphony_runtime::{ActivateError, LoadError};
+
+use crate::discovery::{LoadFailure, scan};
+use crate::{Error, Host};
 use symphony_manifest::{Candidate, Requirement, ResolveError, Roots, resolve};
 use symphony_manifest::{Capability, Manifest};
 use symphony_manifest::{Denial, PermissionOutcome, Permissions, Prompt};
@@ -309,7 +312,7 @@ impl Host {
                     Err(reason)
                 }
                 None => match slot.activate("loaded") {
-                    Err(Error::Activate { reason, .. }) => Err(reason),
+                    Err(ActivateError::Hooks { reason, .. }) => Err(reason),
                     other => other.map_err(|e| e.to_string()),
                 },
             };
@@ -321,10 +324,12 @@ impl Host {
         for path in found.bare {
             match self.load(&path) {
                 Ok(name) => report.bare.push(name),
-                Err(Error::Activate { name, reason }) => report.failed.push((name, reason)),
+                Err(Error::Activate(ActivateError::Hooks { name, reason })) => {
+                    report.failed.push((name, reason))
+                }
                 Err(error) => {
                     let failure = LoadFailure {
-                        name: super::name_from_path(&path),
+                        name: symphony_runtime::extension::name_from_path(&path),
                         version: None,
                         kind: None,
                         path: path.clone(),

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
-use super::loader::ExtensionSetup;
-use super::{Extension, LifecycleState, Slot, Source};
+use symphony_manifest::LifecycleState;
+use symphony_runtime::extension::{Extension, Slot, Source};
+
+use crate::loader::ExtensionSetup;
 use crate::{Error, Host};
 use symphony_manifest::Denial;
 use symphony_manifest::Manifest;
@@ -135,7 +137,7 @@ impl Host {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let same_component = |path: &std::path::Path| {
-            std::fs::read(path).is_ok_and(|bytes| crate::runtime::sha256_hex(&bytes) == old.hash)
+            std::fs::read(path).is_ok_and(|bytes| symphony_runtime::sha256_hex(&bytes) == old.hash)
         };
         let same = ReloadReport {
             name: slot.name.to_string(),

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher as _};
 
-use super::{ReloadReport, Source};
+use symphony_runtime::extension::Source;
+
+use crate::reload::ReloadReport;
 use crate::{Error, Host};
 
 /// How long a file must stay unchanged before its extension reloads, so a

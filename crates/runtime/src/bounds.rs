@@ -21,7 +21,7 @@ use std::time::Instant;
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 use crate::CallError;
-use crate::extension::Interrupt;
+use symphony_bus::Interrupt;
 
 /// The runtime whose thread drives every host's guest I/O and timers.
 /// Process-wide, as wasmtime-wasi's own: a handle to an extension may

@@ -27,7 +27,7 @@ pub struct CacheStats {
 }
 
 /// Compiled components on disk, under `<home>/cache/components`.
-pub(crate) struct ComponentCache {
+pub struct ComponentCache {
     dir: PathBuf,
     fingerprint: String,
     compiled: AtomicU64,
@@ -35,7 +35,7 @@ pub(crate) struct ComponentCache {
 }
 
 /// Lowercase hex of a SHA-256 digest.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -43,7 +43,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl ComponentCache {
-    pub(crate) fn new(engine: &Engine, dir: PathBuf) -> Self {
+    pub fn new(engine: &Engine, dir: PathBuf) -> Self {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         ComponentCache {
@@ -54,7 +54,7 @@ impl ComponentCache {
         }
     }
 
-    pub(crate) fn stats(&self) -> CacheStats {
+    pub fn stats(&self) -> CacheStats {
         CacheStats {
             compiled: self.compiled.load(Ordering::Relaxed),
             hits: self.hits.load(Ordering::Relaxed),
@@ -63,7 +63,7 @@ impl ComponentCache {
 
     /// Returns the compiled component for `bytes` (read from `path`) and the
     /// SHA-256 of the bytes, compiling only on a cache miss.
-    pub(crate) fn load(
+    pub fn load(
         &self,
         engine: &Engine,
         bytes: &[u8],

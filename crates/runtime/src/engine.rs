@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::Error;
+use crate::SetupError;
 
 /// How the engine is sized. Part of [`HostBuilder`](crate::HostBuilder).
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,7 @@ impl Default for EngineSettings {
 }
 
 /// Builds the engine and starts its epoch ticker.
-pub(crate) fn new_engine(settings: &EngineSettings) -> Result<Engine, Error> {
+pub(crate) fn new_engine(settings: &EngineSettings) -> Result<Engine, SetupError> {
     let n = settings.pool_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
     // A Rust wasm32-wasip2 component holds a few core instances (its module
@@ -53,13 +53,13 @@ pub(crate) fn new_engine(settings: &EngineSettings) -> Result<Engine, Error> {
         .concurrency_support(false)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 
-    let engine = Engine::new(&config).map_err(|e| Error::Setup(format!("{e:#}")))?;
+    let engine = Engine::new(&config).map_err(|e| SetupError(format!("{e:#}")))?;
     start_epoch_ticker(&engine, settings.epoch_tick)?;
     Ok(engine)
 }
 
 /// Advances the engine's epoch every `tick` until the engine is dropped.
-fn start_epoch_ticker(engine: &Engine, tick: Duration) -> Result<(), Error> {
+fn start_epoch_ticker(engine: &Engine, tick: Duration) -> Result<(), SetupError> {
     let weak = engine.weak();
     thread::Builder::new()
         .name("symphony-epoch".into())
@@ -73,5 +73,5 @@ fn start_epoch_ticker(engine: &Engine, tick: Duration) -> Result<(), Error> {
             }
         })
         .map(drop)
-        .map_err(|e| Error::Setup(format!("cannot start the epoch thread: {e}")))
+        .map_err(|e| SetupError(format!("cannot start the epoch thread: {e}")))
 }

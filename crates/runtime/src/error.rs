@@ -1,104 +1,10 @@
-//! The errors the host reports.
+//! The errors of loading extensions, calling them and setting up the
+//! runtime.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::extension::ExtensionKind;
-use crate::workflow::WorkflowError;
-
-/// Everything that can go wrong in the host, by operation.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Loading or compiling an extension failed.
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    /// A call into an extension failed.
-    #[error(transparent)]
-    Call(#[from] CallError),
-    /// A workflow file is unreadable or invalid.
-    #[error(transparent)]
-    Workflow(#[from] WorkflowError),
-    /// No extension with this name is loaded.
-    #[error("no extension named '{name}' is loaded (loaded: {})", list_or_none(.loaded))]
-    UnknownExtension {
-        /// The name asked for.
-        name: String,
-        /// The names that are loaded.
-        loaded: Vec<String>,
-    },
-    /// The extension was found but could not be loaded; see
-    /// [`Host::load_failures`](crate::Host::load_failures).
-    #[error("extension '{name}' failed to load: {reason}")]
-    NotLoaded {
-        /// The extension.
-        name: String,
-        /// Why it could not be loaded.
-        reason: String,
-    },
-    /// The extension exists but is of another kind than the caller needs.
-    // Every kind's name starts with a vowel, so "an" always reads right.
-    #[error("extension '{name}' is an {actual}, not an {expected}")]
-    WrongKind {
-        /// The extension's name.
-        name: String,
-        /// The kind the caller needs.
-        expected: ExtensionKind,
-        /// The kind the extension is.
-        actual: ExtensionKind,
-    },
-    /// The host could not be set up.
-    #[error("cannot start the host: {0}")]
-    Setup(String),
-    /// An extension manifest is unreadable or invalid.
-    #[error(transparent)]
-    Manifest(#[from] crate::ManifestError),
-    /// Extensions' dependencies cannot all be met.
-    #[error("cannot load the extensions: their dependencies cannot all be met:\n{0}")]
-    Resolve(#[from] crate::ResolveError),
-    /// Permissions could not be decided (policy, grant record, audit log).
-    #[error(transparent)]
-    Permission(#[from] crate::PermissionError),
-    /// A lifecycle step the state machine does not allow.
-    #[error(transparent)]
-    Lifecycle(#[from] crate::TransitionError),
-    /// An extension's hooks failed as it was being activated; it is left
-    /// in the failed state.
-    #[error("extension '{name}' failed to activate: {reason}")]
-    Activate {
-        /// The extension.
-        name: String,
-        /// What failed.
-        reason: String,
-    },
-    /// A reload failed; the version that was serving still serves.
-    #[error("reloading '{name}' failed, {serving} still serves: {reason}")]
-    Reload {
-        /// The extension.
-        name: String,
-        /// The version left serving (`version x.y.z`, or the component hash).
-        serving: String,
-        /// What failed.
-        reason: String,
-    },
-    /// A node's config does not fit the keys its extension's manifest
-    /// declares.
-    #[error("the config for {extension} does not fit its manifest: {}", .problems.join("; "))]
-    Config {
-        /// The extension.
-        extension: String,
-        /// What does not fit, one entry per key.
-        problems: Vec<String>,
-    },
-    /// The extension cannot be unloaded while others depend on it.
-    #[error("cannot unload '{name}': {} depend on it; unload them first", .dependants.join(", "))]
-    InUse {
-        /// The extension.
-        name: String,
-        /// The loaded extensions that depend on it.
-        dependants: Vec<String>,
-    },
-}
 
 /// " while waiting in a host call: X" for a call stopped while it waited.
 fn waiting_in(waiting: &Option<String>) -> String {
@@ -109,12 +15,38 @@ fn waiting_in(waiting: &Option<String>) -> String {
     }
 }
 
-fn list_or_none(names: &[String]) -> String {
-    if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(", ")
-    }
+/// The runtime could not be set up: its engine, epoch thread, linker or
+/// I/O thread, or the Pool Manager's settings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(pub String);
+
+/// A node's config does not fit the keys its extension's manifest
+/// declares.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the config for {extension} does not fit its manifest: {}", .problems.join("; "))]
+pub struct ConfigError {
+    /// The extension.
+    pub extension: String,
+    /// What does not fit, one entry per key.
+    pub problems: Vec<String>,
+}
+
+/// Why an extension could not be activated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActivateError {
+    /// Its hooks (`on-load`, `on-activate`) failed; it is left in the
+    /// failed state.
+    #[error("extension '{name}' failed to activate: {reason}")]
+    Hooks {
+        /// The extension.
+        name: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Its lifecycle does not allow activating it now.
+    #[error(transparent)]
+    Lifecycle(#[from] symphony_manifest::TransitionError),
 }
 
 /// Why an extension could not be loaded.

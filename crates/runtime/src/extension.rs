@@ -1,50 +1,31 @@
 //! Extensions: their kinds, limits, grants, instance pools and call handles.
 
-mod discovery;
 mod handles;
-mod loader;
+mod instances;
 mod metrics;
 mod node_config;
-mod pool;
-mod reload;
 pub(crate) mod slot;
-mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use discovery::{LoadFailure, discover};
 pub use handles::{Addon, Health, Instrument, Operator, UiEvent, VNode, render_text};
-pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
+pub use instances::Pooled;
+pub(crate) use instances::{Demand, InstancePool, PoolSetup, Wait};
+pub use metrics::ExtensionMetrics;
+pub(crate) use metrics::Histogram;
 pub use metrics::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
-pub(crate) use metrics::{ExtensionMetrics, Histogram};
-pub use node_config::{Interrupt, NodeConfig};
-pub(crate) use pool::{Demand, InstancePool, PoolSetup, Pooled, Wait};
-pub use reload::ReloadReport;
-pub(crate) use slot::{Slot, Source};
-pub use symphony_manifest::{ArtifactAccess, DirGrant, FsAccess, Grants};
-pub use symphony_manifest::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
-pub use symphony_manifest::{
-    Candidate, Chain, DEFAULT_RESOLVE_STEPS, NameVersion, Requirement, Resolution, ResolveError,
-    ResolveNote, ResolveProblem, Roots, resolve, resolve_within,
+pub use node_config::NodeConfig;
+pub use slot::{ExtensionInfo, Slot, Source};
+pub(crate) use symphony_manifest::{
+    ArtifactAccess, AuditLog, AuditRecord, ConfigSchema, DecidedBy, Decision, Dependency,
+    ExtensionKind, FsAccess, Grants, LifecycleState, Limits, LogLimits,
 };
-pub use symphony_manifest::{
-    Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Manifest,
-    ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
-    http_allows, net_allows,
-};
-pub use symphony_manifest::{CrashPolicy, LifecycleState, Transition, TransitionError};
-pub use symphony_manifest::{
-    Denial, PermissionError, PermissionOutcome, PermissionRequest, Permissions, Prompt,
-};
-pub use symphony_manifest::{ExtError, ExtensionKind, Limits, LogLimits};
-pub use symphony_manifest::{GrantStore, Policy, PolicyError, Recorded, Rule, VersionGrants};
-pub use watch::{ReloadEvent, SETTLE, Watcher};
 
 use crate::CallError;
-use crate::pit::pool::PoolManager;
-use crate::runtime::{ExtensionContext, Instance, WorldPre, block_on, block_on_call, wit};
+use crate::pool::PoolManager;
+use crate::{ExtensionContext, Instance, WorldPre, block_on, block_on_call, wit};
 
 /// Options for loading one extension. Defaults: named after the file, no
 /// grants, the host's default limits.
@@ -68,24 +49,31 @@ pub struct LoadOptions {
 }
 
 /// A guest-level failure: which export returned which `ext-error`.
-pub(crate) type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
+pub type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
 
 /// A loaded extension: its linked component and its pool of instances.
-pub(crate) struct Extension {
-    pub(crate) name: Arc<str>,
-    pub(crate) kind: ExtensionKind,
-    pub(crate) path: PathBuf,
-    pub(crate) hash: String,
-    pub(crate) version: Option<semver::Version>,
+pub struct Extension {
+    /// The name workflows use.
+    pub name: Arc<str>,
+    /// Its kind (the world its component exports).
+    pub kind: ExtensionKind,
+    /// The component file.
+    pub path: PathBuf,
+    /// SHA-256 of the component bytes.
+    pub hash: String,
+    /// The version its manifest declares.
+    pub version: Option<semver::Version>,
     /// The node configs it takes, from its manifest.
-    pub(crate) config: Option<Arc<ConfigSchema>>,
-    pub(crate) limits: Limits,
+    pub config: Option<Arc<ConfigSchema>>,
+    /// Limits on each call.
+    pub limits: Limits,
     /// The deadline in epoch ticks.
-    pub(crate) deadline_ticks: u64,
+    pub deadline_ticks: u64,
     epoch_tick: Duration,
     engine: wasmtime::Engine,
     pre: WorldPre,
-    pub(crate) ctx: Arc<ExtensionContext>,
+    /// What all its instances share: grants, bus endpoint, audit log, metrics.
+    pub ctx: Arc<ExtensionContext>,
     /// Its instances, as the host's Pool Manager keeps them.
     pub(crate) pool: Arc<InstancePool>,
 }
@@ -95,7 +83,10 @@ impl Extension {
         clippy::too_many_arguments,
         reason = "a private constructor fed by Host::load"
     )]
-    pub(crate) fn new(
+    /// An extension of `kind` from a linked component (`pre`, from
+    /// [`Runtime::prepare`](crate::Runtime::prepare)), its instances kept by
+    /// `manager`.
+    pub fn new(
         ctx: Arc<ExtensionContext>,
         kind: ExtensionKind,
         path: PathBuf,
@@ -185,8 +176,10 @@ impl Extension {
                 return Ok(Err(error));
             }
         };
-        if let Some(next) = self.pool.manager().record_use(&self.name) {
-            crate::pit::pool::prewarm_in_background(&self.ctx.host, next);
+        if let Some(next) = self.pool.manager().record_use(&self.name)
+            && let Some(host) = self.ctx.host.upgrade()
+        {
+            host.prewarm_in_background(next);
         }
         // Dropped mid-call (the caller's own call was stopped, or a host
         // import panicked), the guard discards the instance: the pool must
@@ -233,26 +226,26 @@ impl Extension {
 
     /// Gives an instance (from a call or [`Extension::hold_idle`]) back to
     /// the pool, or shuts it down when this version has stopped serving.
-    pub(crate) fn release(&self, pooled: Pooled) {
+    pub fn release(&self, pooled: Pooled) {
         self.pool.checkin(pooled);
     }
 
     /// Starts one instance ahead of demand, unless one is idle already.
-    pub(crate) fn prewarm(&self) -> crate::PrewarmOutcome {
+    pub fn prewarm(&self) -> crate::pool::PrewarmOutcome {
         let prewarm = self.pool.prewarm(async || self.new_instance().await);
-        block_on(prewarm).unwrap_or_else(|error| crate::PrewarmOutcome::Failed { error })
+        block_on(prewarm).unwrap_or_else(|error| crate::pool::PrewarmOutcome::Failed { error })
     }
 
     /// Creates an instance outside the pool (running its load hooks) and
     /// drops it.
-    pub(crate) fn start_and_drop(&self) -> Result<(), CallError> {
+    pub fn start_and_drop(&self) -> Result<(), CallError> {
         block_on_call(&self.name, self.new_instance()).map(drop)
     }
 
     /// Starts serving: creates the first instance (running its `on-load`
     /// and `on-activate` hooks) and keeps it warm in the pool. With
     /// `state`, the instance first gets a previous version's snapshot.
-    pub(crate) fn activate(&self, state: Option<&[u8]>) -> Result<(), String> {
+    pub fn activate(&self, state: Option<&[u8]>) -> Result<(), String> {
         self.pool.reopen();
         let activated = block_on(self.activate_async(state));
         activated.unwrap_or_else(Err)
@@ -300,7 +293,7 @@ impl Extension {
     /// so no call changes its state until it is given back with
     /// [`Extension::release`]; waits up to the deadline for one to finish
     /// its call when all are busy. `Ok(None)` when there is no instance.
-    pub(crate) fn hold_idle(&self) -> Result<Option<Pooled>, String> {
+    pub fn hold_idle(&self) -> Result<Option<Pooled>, String> {
         self.pool.take_idle(self.limits.deadline).map_err(|()| {
             format!(
                 "every instance stayed busy for {:?}, so its state could not be taken",
@@ -311,7 +304,7 @@ impl Extension {
 
     /// The guest's `snapshot` of `instance`'s state; `None` when it keeps
     /// none. A trap drops the instance.
-    pub(crate) fn snapshot(&self, mut pooled: Pooled) -> Result<(Option<Vec<u8>>, Pooled), String> {
+    pub fn snapshot(&self, mut pooled: Pooled) -> Result<(Option<Vec<u8>>, Pooled), String> {
         let instance = &mut pooled.instance;
         instance.begin_call(
             &NodeConfig::default(),
@@ -344,7 +337,7 @@ impl Extension {
     /// Stops serving: runs the shutdown hooks (`on-deactivate`,
     /// `on-unload`) of every idle instance and drops them; instances still
     /// in a call get theirs when the call returns.
-    pub(crate) fn retire(&self) {
+    pub fn retire(&self) {
         self.shut_down(self.close());
     }
 
@@ -399,7 +392,7 @@ impl Drop for InUse<'_> {
 }
 
 /// The name an extension gets from its file: the stem with `_` as `-`.
-pub(crate) fn name_from_path(path: &std::path::Path) -> String {
+pub fn name_from_path(path: &std::path::Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().replace('_', "-"))
         .unwrap_or_default()

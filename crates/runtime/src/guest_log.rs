@@ -29,7 +29,7 @@ const MAX_LINE: usize = 16 * 1024;
 const NOTE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One extension's budget of log lines. Shared by all its instances.
-pub(crate) struct LogLimiter {
+pub struct LogLimiter {
     extension: Arc<str>,
     limits: LogLimits,
     bucket: Mutex<Bucket>,
@@ -47,7 +47,8 @@ struct Bucket {
 }
 
 impl LogLimiter {
-    pub(crate) fn new(extension: Arc<str>, limits: LogLimits) -> Self {
+    /// A budget of `limits` lines for the extension `extension`.
+    pub fn new(extension: Arc<str>, limits: LogLimits) -> Self {
         LogLimiter {
             extension,
             limits,
@@ -67,7 +68,7 @@ impl LogLimiter {
 
     /// `line`, cut to the size limit, if the rate allows it now; `None`
     /// when it is dropped (and counted).
-    pub(crate) fn admit<'a>(&self, line: &'a str) -> Option<Cow<'a, str>> {
+    pub fn admit<'a>(&self, line: &'a str) -> Option<Cow<'a, str>> {
         let now = Instant::now();
         let mut bucket = self.lock();
         let rate = f64::from(self.limits.lines_per_second);
@@ -96,7 +97,7 @@ impl LogLimiter {
 
     /// Writes the note for lines dropped since the last one, if any: at the
     /// end of every call, so a flood that stopped is still reported.
-    pub(crate) fn flush(&self) {
+    pub fn flush(&self) {
         if self.dropped.load(Ordering::Relaxed) > 0 {
             self.lock().since = None;
             self.note();
@@ -140,14 +141,14 @@ impl LogLimiter {
 
 /// One of an extension's output streams. Clones share the line buffer.
 #[derive(Clone)]
-pub(crate) struct GuestLog {
+pub struct GuestLog {
     limiter: Arc<LogLimiter>,
     stream: &'static str,
     pending: Arc<Mutex<Vec<u8>>>,
 }
 
 impl GuestLog {
-    pub(crate) fn new(limiter: Arc<LogLimiter>, stream: &'static str) -> Self {
+    pub fn new(limiter: Arc<LogLimiter>, stream: &'static str) -> Self {
         GuestLog {
             limiter,
             stream,

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use super::bindings::host::Host as HostImports;
 use super::bindings::types::{self, ExtError, LogLevel};
-use super::state::StoreState;
+use super::store_data::StoreState;
 use super::waits::HostWait;
+use crate::HostDelegate;
 use crate::extension::ArtifactAccess;
-use crate::host::HostInner;
 
 /// How deep `model-call` may nest (an Instrument calling an Instrument ...).
 const MAX_MODEL_CALL_DEPTH: u32 = 4;
@@ -32,7 +32,7 @@ impl StoreState {
         ))
     }
 
-    fn host(&self) -> Result<Arc<HostInner>, ExtError> {
+    fn host(&self) -> Result<Arc<dyn HostDelegate>, ExtError> {
         self.ext
             .host
             .upgrade()
@@ -125,7 +125,7 @@ impl HostImports for StoreState {
             .await
         {
             Ok(reply) => Ok(reply.payload.to_vec()),
-            Err(e @ crate::BusError::InvalidSubject(_)) => {
+            Err(e @ symphony_bus::BusError::InvalidSubject(_)) => {
                 Err(ExtError::InvalidInput(e.to_string()))
             }
             Err(e) => Err(ExtError::Unavailable(e.to_string())),
@@ -141,11 +141,7 @@ impl HostImports for StoreState {
             ));
         }
         let host = self.host()?;
-        let put = off_thread(move || {
-            host.artifacts
-                .put(&content)
-                .map_err(|e| ExtError::Failed(e.to_string()))
-        });
+        let put = off_thread(move || host.artifact_put(&content).map_err(ExtError::Failed));
         self.waiting_in("symphony:extension/host.artifact-put", put)
             .await
     }
@@ -155,11 +151,7 @@ impl HostImports for StoreState {
             return Err(self.denied("read artifacts", "artifacts read", "artifacts:read".into()));
         }
         let host = self.host()?;
-        let get = off_thread(move || {
-            host.artifacts
-                .get(&hash)
-                .map_err(|e| ExtError::InvalidInput(e.to_string()))
-        });
+        let get = off_thread(move || host.artifact_get(&hash).map_err(ExtError::InvalidInput));
         self.waiting_in("symphony:extension/host.artifact-get", get)
             .await
     }
@@ -181,7 +173,7 @@ impl HostImports for StoreState {
         let host = self.host()?;
         let model = host
             .instrument(&instrument)
-            .map_err(|e| ExtError::Unavailable(e.to_string()))?;
+            .map_err(ExtError::Unavailable)?;
         // The model's own manifest defaults, as a workflow node would get.
         let config = (model.ext)
             .node_config(&serde_json::Map::new())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_hooks};
 
-use super::state::ExtensionContext;
+use super::store_data::ExtensionContext;
 use crate::extension::Grants;
 
 /// A response and the future that drives its connection, as

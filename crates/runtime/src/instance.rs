@@ -8,13 +8,16 @@ use wasmtime::{Engine, Store, StoreContextMut, Trap, UpdateDeadline};
 
 use super::bindings::{addon, instrument, operator};
 use super::bounds::{Stop, stopped};
-use super::state::{ExtensionContext, StoreState};
+use super::store_data::{ExtensionContext, StoreState};
 use crate::extension::{ExtensionKind, Limits, NodeConfig};
 use crate::{CallError, ExtError};
 
 /// A component linked and type-checked against its world, ready to be
-/// instantiated many times.
-pub(crate) enum WorldPre {
+/// instantiated many times ([`Runtime::prepare`](crate::Runtime::prepare)).
+pub struct WorldPre(Linked);
+
+/// The linked component, by world.
+enum Linked {
     Instrument(instrument::InstrumentExtensionPre<StoreState>),
     Operator(operator::OperatorExtensionPre<StoreState>),
     Addon(addon::AddonExtensionPre<StoreState>),
@@ -28,15 +31,13 @@ impl WorldPre {
         kind: ExtensionKind,
     ) -> wasmtime::Result<Self> {
         let pre: InstancePre<StoreState> = linker.instantiate_pre(component)?;
-        Ok(match kind {
+        Ok(WorldPre(match kind {
             ExtensionKind::Instrument => {
-                WorldPre::Instrument(instrument::InstrumentExtensionPre::new(pre)?)
+                Linked::Instrument(instrument::InstrumentExtensionPre::new(pre)?)
             }
-            ExtensionKind::Operator => {
-                WorldPre::Operator(operator::OperatorExtensionPre::new(pre)?)
-            }
-            ExtensionKind::Addon => WorldPre::Addon(addon::AddonExtensionPre::new(pre)?),
-        })
+            ExtensionKind::Operator => Linked::Operator(operator::OperatorExtensionPre::new(pre)?),
+            ExtensionKind::Addon => Linked::Addon(addon::AddonExtensionPre::new(pre)?),
+        }))
     }
 }
 
@@ -102,16 +103,16 @@ impl Instance {
         store.set_epoch_deadline(deadline_ticks);
         let until = store.data().deadline_at;
         let instantiate = async {
-            match pre {
-                WorldPre::Instrument(pre) => pre
+            match &pre.0 {
+                Linked::Instrument(pre) => pre
                     .instantiate_async(&mut store)
                     .await
                     .map(Exports::Instrument),
-                WorldPre::Operator(pre) => pre
+                Linked::Operator(pre) => pre
                     .instantiate_async(&mut store)
                     .await
                     .map(Exports::Operator),
-                WorldPre::Addon(pre) => pre.instantiate_async(&mut store).await.map(Exports::Addon),
+                Linked::Addon(pre) => pre.instantiate_async(&mut store).await.map(Exports::Addon),
             }
         };
         // Start functions run guest code too: bounded like any call.

@@ -3,14 +3,18 @@
 mod bindings;
 mod bounds;
 mod cache;
+mod delegate;
 mod engine;
+mod error;
+pub mod extension;
 mod guest_log;
 mod host_api;
 mod http;
 mod inspect;
 mod instance;
+pub mod pool;
 mod refusals;
-mod state;
+mod store_data;
 mod waits;
 mod wasi_ctx;
 
@@ -20,21 +24,25 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 pub use cache::CacheStats;
+pub use delegate::HostDelegate;
 pub use engine::EngineSettings;
+pub use error::{ActivateError, CallError, ConfigError, LoadError, SetupError};
 pub use inspect::{ComponentInfo, ComponentItemInfo};
 
 pub(crate) use bindings::types as wit;
 pub(crate) use bounds::{Stop, block_on, block_on_call, stopped};
-pub(crate) use cache::sha256_hex;
-pub(crate) use guest_log::{GuestLog, LogLimiter};
-pub(crate) use instance::{Instance, WorldPre};
-pub(crate) use state::ExtensionContext;
+pub use cache::sha256_hex;
+pub(crate) use guest_log::GuestLog;
+pub use guest_log::LogLimiter;
+pub(crate) use instance::Instance;
+pub use instance::WorldPre;
+pub use store_data::ExtensionContext;
 pub(crate) use wasi_ctx::wasi_ctx;
 
-use crate::extension::ExtensionKind;
-use crate::{Error, LoadError};
+use symphony_manifest::{ExtError, ExtensionKind};
+
 use cache::ComponentCache;
-use state::StoreState;
+use store_data::StoreState;
 
 /// The WASI 0.2 release wasmtime-wasi defines its interfaces at; guests
 /// importing any 0.2.x link to them. The wrappers that shadow some of its
@@ -42,24 +50,28 @@ use state::StoreState;
 const WASI: &str = "0.2.12";
 
 /// The engine with everything built once per host.
-pub(crate) struct Runtime {
-    pub(crate) engine: Engine,
+pub struct Runtime {
+    /// The engine every extension is compiled for.
+    pub engine: Engine,
     linker: Linker<StoreState>,
     cache: ComponentCache,
-    pub(crate) settings: EngineSettings,
+    /// How the engine is sized.
+    pub settings: EngineSettings,
     /// An empty directory, preopened read-only at `/` for guests with no
     /// grant there (see `refusals`); removed when the host is dropped.
     empty_root: tempfile::TempDir,
 }
 
 impl Runtime {
-    pub(crate) fn new(settings: EngineSettings, cache_dir: PathBuf) -> Result<Self, Error> {
+    /// An engine sized by `settings`, its host imports linked once, its
+    /// compiled components cached in `cache_dir`.
+    pub fn new(settings: EngineSettings, cache_dir: PathBuf) -> Result<Self, SetupError> {
         let engine = engine::new_engine(&settings)?;
         let mut linker = Linker::new(&engine);
-        let setup = |e: wasmtime::Error| Error::Setup(format!("cannot link host imports: {e:#}"));
+        let setup = |e: wasmtime::Error| SetupError(format!("cannot link host imports: {e:#}"));
         // Calls run on wasmtime's async support (see `bounds`); so do the
         // host functions that can wait.
-        bounds::io().map_err(Error::Setup)?;
+        bounds::io().map_err(SetupError)?;
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
         // wasi:http/outgoing-handler and types; every request passes the
         // extension's `http` grants (see `http::HttpGate`).
@@ -80,7 +92,7 @@ impl Runtime {
         let empty_root = tempfile::Builder::new()
             .prefix("symphony-empty-root-")
             .tempdir()
-            .map_err(|e| Error::Setup(format!("cannot create the guests' empty root: {e}")))?;
+            .map_err(|e| SetupError(format!("cannot create the guests' empty root: {e}")))?;
         Ok(Runtime {
             engine,
             linker,
@@ -91,21 +103,19 @@ impl Runtime {
     }
 
     /// The empty directory guests see at `/` when no grant is there.
-    pub(crate) fn empty_root(&self) -> &Path {
+    pub fn empty_root(&self) -> &Path {
         self.empty_root.path()
     }
 
-    pub(crate) fn cache_stats(&self) -> CacheStats {
+    /// How the compile cache has done so far.
+    pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
     }
 
     /// Compiles (or loads from the cache) the component at `path`, finds its
     /// world and links it. Returns the kind, the linked component and the
     /// SHA-256 of its bytes.
-    pub(crate) fn prepare(
-        &self,
-        path: &Path,
-    ) -> Result<(ExtensionKind, WorldPre, String), LoadError> {
+    pub fn prepare(&self, path: &Path) -> Result<(ExtensionKind, WorldPre, String), LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
             path: path.to_path_buf(),
             source,
@@ -127,7 +137,7 @@ impl Runtime {
     }
 
     /// Describes the component at `path` without linking it.
-    pub(crate) fn inspect(&self, path: &Path) -> Result<ComponentInfo, LoadError> {
+    pub fn inspect(&self, path: &Path) -> Result<ComponentInfo, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
             path: path.to_path_buf(),
             source,
@@ -138,26 +148,26 @@ impl Runtime {
 }
 
 /// The host's `ExtError` from the WIT one.
-impl From<wit::ExtError> for crate::ExtError {
+impl From<wit::ExtError> for ExtError {
     fn from(e: wit::ExtError) -> Self {
         match e {
-            wit::ExtError::InvalidInput(m) => crate::ExtError::InvalidInput(m),
-            wit::ExtError::InvalidConfig(m) => crate::ExtError::InvalidConfig(m),
-            wit::ExtError::Unavailable(m) => crate::ExtError::Unavailable(m),
-            wit::ExtError::Denied(m) => crate::ExtError::Denied(m),
-            wit::ExtError::Failed(m) => crate::ExtError::Failed(m),
+            wit::ExtError::InvalidInput(m) => ExtError::InvalidInput(m),
+            wit::ExtError::InvalidConfig(m) => ExtError::InvalidConfig(m),
+            wit::ExtError::Unavailable(m) => ExtError::Unavailable(m),
+            wit::ExtError::Denied(m) => ExtError::Denied(m),
+            wit::ExtError::Failed(m) => ExtError::Failed(m),
         }
     }
 }
 
-impl From<crate::ExtError> for wit::ExtError {
-    fn from(e: crate::ExtError) -> Self {
+impl From<ExtError> for wit::ExtError {
+    fn from(e: ExtError) -> Self {
         match e {
-            crate::ExtError::InvalidInput(m) => wit::ExtError::InvalidInput(m),
-            crate::ExtError::InvalidConfig(m) => wit::ExtError::InvalidConfig(m),
-            crate::ExtError::Unavailable(m) => wit::ExtError::Unavailable(m),
-            crate::ExtError::Denied(m) => wit::ExtError::Denied(m),
-            crate::ExtError::Failed(m) => wit::ExtError::Failed(m),
+            ExtError::InvalidInput(m) => wit::ExtError::InvalidInput(m),
+            ExtError::InvalidConfig(m) => wit::ExtError::InvalidConfig(m),
+            ExtError::Unavailable(m) => wit::ExtError::Unavailable(m),
+            ExtError::Denied(m) => wit::ExtError::Denied(m),
+            ExtError::Failed(m) => wit::ExtError::Failed(m),
             // A kind a later contract adds reaches a guest of this one as
             // a plain failure.
             other => wit::ExtError::Failed(other.to_string()),

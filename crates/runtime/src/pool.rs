@@ -9,7 +9,7 @@
 //! ```
 //! use std::num::NonZeroUsize;
 //! use std::sync::{Arc, Mutex};
-//! use symphony_host::{HotSet, InstanceLifecycle, Listeners, PoolState};
+//! use symphony_runtime::pool::{HotSet, InstanceLifecycle, Listeners, PoolState};
 //!
 //! // Every transition is recorded and told to the listeners.
 //! let listeners = Listeners::new();
@@ -38,30 +38,27 @@
 mod drain;
 mod health;
 mod hot;
+mod instance_state;
 mod manager;
 mod predict;
 mod prewarm;
 #[cfg(test)]
 mod replay;
-mod state;
 mod stats;
 #[cfg(test)]
 mod tests;
 
 pub use drain::DrainReport;
 pub use health::HealthReport;
-pub(crate) use health::start_health_thread;
 pub use hot::{HotSet, HotSetError, HotSetStats};
-pub use manager::PoolSettings;
-#[doc(hidden)]
-pub use manager::checkout_checkin;
-pub(crate) use manager::{InstanceKey, Keep, PoolManager};
-pub use predict::UsageHistory;
-pub(crate) use prewarm::prewarm_in_background;
-pub use prewarm::{PrewarmEntry, PrewarmOutcome, PrewarmReport};
-pub use state::{
+pub use instance_state::{
     InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, PoolState,
     PoolTransition,
 };
+pub use manager::PoolManager;
+pub use manager::PoolSettings;
+pub(crate) use manager::{InstanceKey, Keep};
+pub use predict::UsageHistory;
+pub use prewarm::{PER_HOUR, PrewarmEntry, PrewarmOutcome, PrewarmReport, prewarm};
 pub use stats::{ExtensionPoolStats, LoadTime, PoolCounts, PoolStats};
 pub(crate) use stats::{PoolCounters, PoolEvent};

@@ -24,7 +24,7 @@ use wasmtime_wasi::p2::bindings::filesystem::{preopens, types};
 use wasmtime_wasi::p2::bindings::sockets::{ip_name_lookup, network};
 use wasmtime_wasi::sockets::WasiSocketsView;
 
-use super::state::StoreState;
+use super::store_data::StoreState;
 use crate::extension::FsAccess;
 
 use super::WASI;

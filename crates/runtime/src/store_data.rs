@@ -13,42 +13,42 @@ use super::http::HttpGate;
 use super::refusals::Preopens;
 use super::waits::Waits;
 
-use crate::bus::Bus;
+use crate::HostDelegate;
 use crate::extension::{
     AuditLog, AuditRecord, DecidedBy, Decision, ExtensionMetrics, Grants, NodeConfig,
 };
-use crate::host::HostInner;
+use symphony_bus::Bus;
 
 /// What every instance of one extension shares.
-pub(crate) struct ExtensionContext {
+pub struct ExtensionContext {
     /// The extension's name, for logs and messages.
-    pub(crate) name: Arc<str>,
+    pub name: Arc<str>,
     /// What the extension may do; checked by every host import.
-    pub(crate) grants: Grants,
+    pub grants: Grants,
     /// The host bus, as the endpoint named after the extension, so what it
     /// publishes carries its name as sender.
-    pub(crate) bus: Bus,
+    pub bus: Bus,
     /// The host, for imports that reach its services. Weak because the host
     /// owns the instances that hold this.
-    pub(crate) host: Weak<HostInner>,
+    pub host: Weak<dyn HostDelegate>,
     /// The extension's version, when a manifest gave one.
-    pub(crate) version: Option<String>,
+    pub version: Option<String>,
     /// Where refused capabilities are recorded.
-    pub(crate) audit: Arc<AuditLog>,
+    pub audit: Arc<AuditLog>,
     /// Counters for calls, denials and memory, read by `Host::metrics`.
-    pub(crate) metrics: Arc<ExtensionMetrics>,
+    pub metrics: Arc<ExtensionMetrics>,
     /// Its budget of host log lines, for its `log` import and its stdout
     /// and stderr.
-    pub(crate) log: Arc<LogLimiter>,
+    pub log: Arc<LogLimiter>,
     /// The empty directory preopened at `/` when no grant is, so that
     /// opening a path no grant covers reaches the host and is audited.
-    pub(crate) empty_root: Arc<std::path::Path>,
+    pub empty_root: Arc<std::path::Path>,
 }
 
 impl ExtensionContext {
     /// Records that the running extension was refused `capability`, and
     /// counts it in the extension's denials.
-    pub(crate) fn audit_denial(&self, capability: String, detail: String) {
+    pub fn audit_denial(&self, capability: String, detail: String) {
         self.metrics.record_denial();
         let record = AuditRecord::now(
             &*self.name,
@@ -65,34 +65,34 @@ impl ExtensionContext {
 }
 
 /// The data of one instance's `Store`.
-pub(crate) struct StoreState {
+pub struct StoreState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     /// Checks each outbound HTTP request against the `http` grants.
     http_gate: HttpGate,
-    pub(crate) table: ResourceTable,
+    pub table: ResourceTable,
     /// Which host call the guest waits in, and on what.
-    pub(crate) waits: Waits,
+    pub waits: Waits,
     /// Where each preopened directory is, for auditing refusals there.
-    pub(crate) preopens: Preopens,
+    pub preopens: Preopens,
     /// Enforces the memory limit and remembers why growth was refused.
-    pub(crate) memory: MemoryGuard,
+    pub memory: MemoryGuard,
     /// The extension this instance belongs to.
-    pub(crate) ext: Arc<ExtensionContext>,
+    pub ext: Arc<ExtensionContext>,
     /// The configuration of the call in progress, read by `host.config`.
-    pub(crate) config: NodeConfig,
+    pub config: NodeConfig,
     /// When the call in progress must end. Its guest code is stopped at
     /// the epoch check after this time (an absolute time, so ticks that
     /// pass while the guest waits in a host call still count); a wait in a
     /// host call, by dropping the call (see `bounds`).
-    pub(crate) deadline_at: std::time::Instant,
+    pub deadline_at: std::time::Instant,
 }
 
 impl StoreState {
     /// The state of a new instance of `ext`: its WASI context from the
     /// grants and `memory_limit` bytes of memory, starting up within
     /// `deadline`.
-    pub(crate) fn new(
+    pub fn new(
         ext: Arc<ExtensionContext>,
         memory_limit: usize,
         deadline: Duration,
@@ -136,13 +136,13 @@ impl WasiHttpView for StoreState {
 
 /// A memory limit that traps with a recorded reason instead of letting the
 /// guest's allocator fail into an opaque `unreachable`.
-pub(crate) struct MemoryGuard {
+pub struct MemoryGuard {
     limit: usize,
     /// Where every granted growth is recorded, for the extension's memory
     /// high-water mark.
     metrics: Arc<ExtensionMetrics>,
     /// The size a refused growth asked for, until the next call starts.
-    pub(crate) exceeded: Option<usize>,
+    pub exceeded: Option<usize>,
     /// The linear memory the instance holds now, summed over its memories:
     /// its size in the Pool Manager's memory budget.
     bytes: usize,
@@ -162,12 +162,12 @@ impl MemoryGuard {
         }
     }
 
-    pub(crate) fn limit(&self) -> usize {
+    pub fn limit(&self) -> usize {
         self.limit
     }
 
     /// The linear memory the instance holds, in bytes.
-    pub(crate) fn bytes(&self) -> usize {
+    pub fn bytes(&self) -> usize {
         self.bytes
     }
 }

@@ -21,7 +21,7 @@ use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, TcpSocket,
 use wasmtime_wasi_http::p2::body::HostFutureTrailers;
 use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 
-use super::state::StoreState;
+use super::store_data::StoreState;
 
 use super::WASI;
 

@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn address_patterns_match_by_value_and_port() {
         let allowed = |pattern: &str, addr: SocketAddr| {
-            crate::runtime::block_on(connect_allowed(pattern, addr)).unwrap()
+            crate::block_on(connect_allowed(pattern, addr)).unwrap()
         };
         let v6: SocketAddr = "[::1]:443".parse().unwrap();
         assert!(allowed("[0:0::1]:443", v6));

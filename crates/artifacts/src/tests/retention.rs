@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::{encrypted, plain};
 use crate::meta;
-use crate::*;
 use crate::stale::{RetentionPolicy, Tier};
+use crate::*;
 
 fn policy(toml: &str) -> RetentionPolicy {
     RetentionPolicy::from_toml_str(toml).unwrap()

@@ -5,8 +5,8 @@ use std::fs;
 use std::time::Duration;
 
 use super::plain;
-use crate::*;
 use crate::stale::RetentionPolicy;
+use crate::*;
 
 fn words(text: &str) -> SearchQuery {
     SearchQuery {

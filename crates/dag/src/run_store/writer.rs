@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, params};
 
 use super::{RunStoreError, connect, now_ms};
-use crate::pit::dag::ExecutionState;
+use crate::ExecutionState;
 
 /// The most records one transaction takes, so a flood of tiny nodes
 /// still commits now and then.

@@ -11,19 +11,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::Events;
 use super::workers::{Done, Handle, Job};
-use crate::Error;
-use crate::Interrupt;
-use crate::host::HostInner;
-use crate::pit::dag::outputs::OutputArchive;
-use crate::pit::dag::report::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
-use crate::pit::dag::store::CheckpointWriter;
-use crate::pit::dag::walk::{Bounds, Deadline, DeadlineCause, Graph, Outcome};
-use crate::pit::dag::{ExecEvent, ExecutionState, Progress, RecoveryPolicy, RunControl};
-use crate::workflow::Control;
-use crate::workflow::adjacency::Adjacency;
-use crate::workflow::{Node, Plan, Workflow};
+use symphony_bus::Interrupt;
+use symphony_workflow::adjacency::Adjacency;
+use symphony_workflow::{Control, Node, Plan, RecoveryPolicy, Workflow};
+
+use super::{Events, Tracker};
+use crate::output_archive::OutputArchive;
+use crate::report::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
+use crate::run_store::CheckpointWriter;
+use crate::runner::{Bounds, Deadline, DeadlineCause, NodeRunner};
+use crate::walk::{Graph, Outcome};
+use crate::{ExecEvent, ExecutionState, Progress, RunControl, RunError};
 
 /// How often the scheduler looks at its control while running a long
 /// stretch of inline steps.
@@ -40,7 +39,8 @@ const MAX_RESTARTS: u32 = 3;
 
 /// One run's scheduling state.
 pub(super) struct Scheduler<'a, 'o> {
-    host: &'a HostInner,
+    tracker: &'a Tracker,
+    runner: &'a dyn NodeRunner,
     graph: &'a Graph<'a>,
     input: &'a Value,
     run: Arc<str>,
@@ -98,7 +98,8 @@ pub(super) struct Scheduler<'a, 'o> {
 impl<'a, 'o> Scheduler<'a, 'o> {
     #[allow(clippy::too_many_arguments, reason = "built once, by execute")]
     pub(super) fn new(
-        host: &'a HostInner,
+        tracker: &'a Tracker,
+        runner: &'a dyn NodeRunner,
         workflow: &'a Workflow,
         plan: &'a Plan,
         graph: &'a Graph<'a>,
@@ -166,10 +167,11 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         };
         let now = Instant::now();
         let mut scheduler = Scheduler {
-            host,
+            tracker,
+            runner,
             graph,
             input,
-            events: Events::new(host, control.clone()),
+            events: Events::new(&tracker.bus, control.clone()),
             run,
             control,
             writer,
@@ -227,12 +229,14 @@ impl<'a, 'o> Scheduler<'a, 'o> {
 
     /// Takes the nodes a checkpoint says finished as done, with their
     /// outcomes, so only the rest run.
-    pub(super) fn restore(&mut self, finished: Vec<(String, u64, String)>) -> Result<(), Error> {
+    pub(super) fn restore(&mut self, finished: Vec<(String, u64, String)>) -> Result<(), RunError> {
         let index: HashMap<&str, usize> = (self.graph.nodes.iter().enumerate())
             .map(|(i, node)| (node.id.as_str(), i))
             .collect();
-        let corrupt =
-            |message: String| Error::Setup(format!("run {}: the checkpoint {message}", self.run));
+        let corrupt = |problem: String| RunError::Checkpoint {
+            run: self.run.to_string(),
+            problem,
+        };
         let mut found = Vec::with_capacity(finished.len());
         let mut restorable = vec![false; self.graph.nodes.len()];
         for (id, seq, outcome) in finished {
@@ -456,7 +460,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             let began = Instant::now();
             let result = self
                 .graph
-                .run_node(self.host, index, input, &Bounds::default());
+                .run_node(self.runner, index, input, &Bounds::default());
             return self.finished(Done {
                 position,
                 result,

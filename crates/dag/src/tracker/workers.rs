@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::host::HostInner;
-use crate::pit::dag::walk::{Bounds, Graph, Outcome};
-use crate::workflow::expr::Compiled;
+use crate::runner::{Bounds, NodeRunner};
+use crate::walk::{Graph, Outcome};
+use symphony_workflow::expr::Compiled;
 
 /// One node attempt for a worker.
 pub(super) struct Job {
@@ -75,7 +75,7 @@ impl Pool {
     pub(super) fn start<'scope, 'env: 'scope>(
         &'env self,
         scope: &'scope Scope<'scope, 'env>,
-        host: &'env HostInner,
+        runner: &'env dyn NodeRunner,
         graph: &Graph<'env>,
         jobs: mpsc::Sender<Job>,
     ) -> Handle {
@@ -97,7 +97,7 @@ impl Pool {
                         plan,
                         expressions: &expressions,
                     };
-                    work(host, &graph, queue, &finished);
+                    work(runner, &graph, queue, &finished);
                 });
             match spawned {
                 Ok(_) => workers += 1,
@@ -113,7 +113,7 @@ impl Pool {
 }
 
 fn work(
-    host: &HostInner,
+    runner: &dyn NodeRunner,
     graph: &Graph<'_>,
     queue: &Mutex<mpsc::Receiver<Job>>,
     finished: &UnboundedSender<Done>,
@@ -134,7 +134,7 @@ fn work(
             bounds,
         } = job;
         let result = catch_unwind(AssertUnwindSafe(|| {
-            graph.run_node(host, node, input, &bounds)
+            graph.run_node(runner, node, input, &bounds)
         }))
         .unwrap_or_else(|panic| {
             let what = panic

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::NodeConfig;
 use super::slot::Slot;
 use crate::CallError;
-use crate::runtime::{Instance, wit};
+use crate::{Instance, wit};
 
 /// A loaded Instrument (AI model adapter).
 #[derive(Clone)]
 pub struct Instrument {
-    pub(crate) ext: Arc<Slot>,
+    /// The extension called.
+    pub ext: Arc<Slot>,
 }
 
 /// An Instrument's answer to a health check.
@@ -53,7 +54,7 @@ impl Instrument {
 
     /// [`Instrument::invoke`] as a future, for a caller already in a call
     /// (`model-call`).
-    pub(crate) async fn invoke_async(
+    pub async fn invoke_async(
         &self,
         config: &NodeConfig,
         input: &str,
@@ -91,7 +92,8 @@ impl Instrument {
 /// A loaded Operator (workflow data transform).
 #[derive(Clone)]
 pub struct Operator {
-    pub(crate) ext: Arc<Slot>,
+    /// The extension called.
+    pub ext: Arc<Slot>,
 }
 
 /// Which Operator export to call.
@@ -185,7 +187,8 @@ pub struct UiEvent {
 /// A loaded Addon (UI contribution).
 #[derive(Clone)]
 pub struct Addon {
-    pub(crate) ext: Arc<Slot>,
+    /// The extension called.
+    pub ext: Arc<Slot>,
 }
 
 impl Addon {
@@ -249,7 +252,7 @@ impl Addon {
 /// do not indent).
 ///
 /// ```
-/// use symphony_host::{VNode, render_text};
+/// use symphony_runtime::extension::{VNode, render_text};
 ///
 /// let node = |id, parent, text: Option<&str>| VNode {
 ///     id, parent, tag: "row".into(), attrs: vec![], text: text.map(String::from),

@@ -11,19 +11,22 @@ use std::pin::Pin;
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 
-use super::{ExtensionMetrics, Interrupt, Limits};
+use symphony_bus::Interrupt;
+
+use super::{ExtensionMetrics, Limits};
 use crate::CallError;
-use crate::pit::pool::{
+use crate::pool::{
     InstanceKey, InstanceLifecycle, Keep, PoolEvent, PoolManager, PoolState, PrewarmOutcome,
 };
-use crate::runtime::{Instance, Stop, block_on, stopped};
+use crate::{Instance, Stop, block_on, stopped};
 use symphony_bus::Signal;
 
 /// Transitions each instance keeps (its life is short and regular).
 const HISTORY: usize = 16;
 
-/// A live instance with its place in the Pool Manager.
-pub(crate) struct Pooled {
+/// A live instance with its place in the Pool Manager, checked out of its
+/// pool: give it back with `Extension::release`.
+pub struct Pooled {
     /// Boxed: a pooled instance changes hands several times a call (out of
     /// the pool, into the call, back), and its exports take hundreds of
     /// bytes to copy each time.

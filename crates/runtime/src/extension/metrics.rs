@@ -21,7 +21,7 @@ const BUCKETS: usize = BOUNDED_BUCKETS + 1;
 /// The live counters of one extension, shared by its call path, its host
 /// imports and the memory limiters of its instances.
 #[derive(Debug)]
-pub(crate) struct ExtensionMetrics {
+pub struct ExtensionMetrics {
     /// Failed calls, one counter per [`ErrorKind`].
     errors: [AtomicU64; ErrorKind::COUNT],
     /// Host imports refused for lack of a capability.
@@ -33,7 +33,7 @@ pub(crate) struct ExtensionMetrics {
     /// Call durations.
     latency: Histogram,
     /// The Pool Manager's counters for this extension's instances.
-    pub(crate) pool: crate::pit::pool::PoolCounters,
+    pub(crate) pool: crate::pool::PoolCounters,
 }
 
 impl Default for ExtensionMetrics {
@@ -52,7 +52,7 @@ impl Default for ExtensionMetrics {
 impl ExtensionMetrics {
     /// Records one finished call: how long it took, how much fuel it used
     /// and, if it failed, why.
-    pub(crate) fn record_call(&self, elapsed: Duration, fuel_used: u64, error: Option<&CallError>) {
+    pub fn record_call(&self, elapsed: Duration, fuel_used: u64, error: Option<&CallError>) {
         self.fuel_used.fetch_add(fuel_used, Ordering::Relaxed);
         if let Some(error) = error {
             self.errors[ErrorKind::of(error) as usize].fetch_add(1, Ordering::Relaxed);
@@ -61,18 +61,18 @@ impl ExtensionMetrics {
     }
 
     /// Records a host import refused for lack of a capability.
-    pub(crate) fn record_denial(&self) {
+    pub fn record_denial(&self) {
         self.denials.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records that an instance's linear memory reached `bytes`.
-    pub(crate) fn record_memory(&self, bytes: usize) {
+    pub fn record_memory(&self, bytes: usize) {
         let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
         self.memory_high_water.fetch_max(bytes, Ordering::Relaxed);
     }
 
     /// The counters as plain values.
-    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+    pub fn snapshot(&self) -> MetricsSnapshot {
         let error = |kind: ErrorKind| self.errors[kind as usize].load(Ordering::Relaxed);
         let latency = self.latency.snapshot();
         MetricsSnapshot {
@@ -133,7 +133,7 @@ impl ErrorKind {
 /// A histogram of durations in power-of-two microsecond buckets, with the
 /// sum and maximum for the mean and to bound the estimates.
 #[derive(Debug)]
-pub(crate) struct Histogram {
+pub struct Histogram {
     buckets: [AtomicU64; BUCKETS],
     /// Total of all durations, in nanoseconds.
     sum_ns: AtomicU64,
@@ -168,7 +168,7 @@ fn upper_bound(i: usize) -> Option<u64> {
 }
 
 impl Histogram {
-    pub(crate) fn record(&self, elapsed: Duration) {
+    pub fn record(&self, elapsed: Duration) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
@@ -177,11 +177,11 @@ impl Histogram {
     }
 
     /// Every recorded duration, summed.
-    pub(crate) fn total(&self) -> Duration {
+    pub fn total(&self) -> Duration {
         Duration::from_nanos(self.sum_ns.load(Ordering::Relaxed))
     }
 
-    pub(crate) fn snapshot(&self) -> CallLatency {
+    pub fn snapshot(&self) -> CallLatency {
         let counts: [u64; BUCKETS] =
             std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed));
         let count: u64 = counts.iter().sum();

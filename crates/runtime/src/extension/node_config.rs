@@ -5,16 +5,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::Notify;
+use symphony_bus::Interrupt;
 
-use super::{ConfigSchema, Slot};
-use crate::Error;
-use crate::host::HostInner;
-use crate::workflow::{Control, Node, NodeKind, Problem};
+use super::Slot;
+use crate::ConfigError;
 
 /// The configuration of one call: a workflow node's `config` object.
 ///
@@ -32,64 +29,6 @@ pub struct NodeConfig {
     /// How many `model-call`s deep this call is (0 for a call from the
     /// host), so an Instrument calling Instruments cannot recurse forever.
     nesting: u32,
-}
-
-/// A flag that stops the calls made with it while they run: set it and
-/// each such call ends with [`CallError::Interrupted`] — within a few epoch
-/// ticks while it runs guest code, at once while it waits in a host call or
-/// for a free instance. Cheap to clone; every clone is the same flag.
-///
-/// ```
-/// use symphony_host::{Interrupt, NodeConfig};
-///
-/// let stop = Interrupt::new();
-/// let config = NodeConfig::default().with_interrupt(stop.clone());
-/// // ... calls made with `config` on other threads ...
-/// stop.set();
-/// assert!(stop.is_set());
-/// # drop(config);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Interrupt(Arc<InterruptState>);
-
-#[derive(Debug, Default)]
-struct InterruptState {
-    set: AtomicBool,
-    /// Wakes calls waiting in a host call, which no epoch check reaches.
-    woken: Notify,
-}
-
-impl Interrupt {
-    /// A flag not yet set.
-    pub fn new() -> Self {
-        Interrupt::default()
-    }
-
-    /// Stops every call made with this flag.
-    pub fn set(&self) {
-        self.0.set.store(true, Ordering::Release);
-        self.0.woken.notify_waiters();
-    }
-
-    /// Whether it was set.
-    pub fn is_set(&self) -> bool {
-        self.0.set.load(Ordering::Acquire)
-    }
-
-    /// Resolves once the flag is set.
-    pub(crate) async fn wait(&self) {
-        loop {
-            // Registered before the flag is read, so a `set` between the
-            // two still wakes this waiter.
-            let woken = self.0.woken.notified();
-            let mut woken = std::pin::pin!(woken);
-            woken.as_mut().enable();
-            if self.is_set() {
-                return;
-            }
-            woken.await;
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -210,58 +149,16 @@ impl Slot {
     /// keys the serving version's manifest declares, with their defaults
     /// filled in. An extension loaded without a manifest (or whose
     /// manifest declares no keys) takes any config.
-    pub(crate) fn node_config(&self, config: &Map<String, Value>) -> Result<NodeConfig, Error> {
+    pub fn node_config(&self, config: &Map<String, Value>) -> Result<NodeConfig, ConfigError> {
         match &self.current().config {
             None => Ok(NodeConfig::new(config.clone())),
             Some(schema) => schema
                 .check(config)
                 .map(NodeConfig::new)
-                .map_err(|problems| Error::Config {
+                .map_err(|problems| ConfigError {
                     extension: self.name.to_string(),
                     problems,
                 }),
-        }
-    }
-}
-
-impl HostInner {
-    /// Every node in `nodes` (map bodies included) whose config does not
-    /// fit its extension's declared keys, named as validation names nodes
-    /// (`node 'each' > node 'x'`). Nodes of unknown extensions are left to
-    /// validation.
-    pub(crate) fn config_problems(&self, nodes: &[Node]) -> Vec<Problem> {
-        let mut schemas = HashMap::new();
-        let mut problems = Vec::new();
-        self.collect_config_problems(nodes, "", &mut schemas, &mut problems);
-        problems
-    }
-
-    fn collect_config_problems(
-        &self,
-        nodes: &[Node],
-        prefix: &str,
-        schemas: &mut HashMap<String, Option<Arc<ConfigSchema>>>,
-        problems: &mut Vec<Problem>,
-    ) {
-        for node in nodes {
-            if let Some(Control::Map(body)) = &node.control {
-                let prefix = format!("{prefix}node '{}' > ", node.id);
-                self.collect_config_problems(&body.nodes, &prefix, schemas, problems);
-            }
-            if node.kind == NodeKind::Control {
-                continue;
-            }
-            let schema = schemas.entry(node.extension.clone()).or_insert_with(|| {
-                self.find(&node.extension)
-                    .ok()
-                    .and_then(|slot| slot.current().config.clone())
-            });
-            if let Some(Err(found)) = schema.as_ref().map(|s| s.check(&node.config)) {
-                problems.extend(found.into_iter().map(|message| Problem {
-                    at: format!("{prefix}node '{}'", node.id),
-                    message,
-                }));
-            }
         }
     }
 }

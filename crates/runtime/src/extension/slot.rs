@@ -7,46 +7,83 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use serde::Serialize;
 use serde_json::json;
 
 use super::{
     Dependency, Extension, ExtensionKind, ExtensionMetrics, GuestResult, LoadOptions, NodeConfig,
 };
-use crate::bus::Bus;
-use crate::runtime::Instance;
-use crate::{CallError, Error, ExtensionInfo};
+use crate::Instance;
+use crate::{ActivateError, CallError};
+use symphony_bus::Bus;
 use symphony_manifest::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
+
+/// A loaded extension, as the host lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ExtensionInfo {
+    /// The name workflows use.
+    pub name: String,
+    /// Its kind.
+    pub kind: ExtensionKind,
+    /// The version its manifest declares.
+    pub version: Option<semver::Version>,
+    /// The component file.
+    pub path: PathBuf,
+    /// SHA-256 of the component bytes.
+    pub sha256: String,
+    /// Where it is in its lifecycle.
+    pub state: LifecycleState,
+    /// Calls that cost it an instance (traps, exhausted limits) since it
+    /// was loaded.
+    pub failures: u64,
+    /// Of those, the ones inside the crash policy's window when last
+    /// counted.
+    pub recent_failures: usize,
+    /// Why it last crashed or failed to activate or reload.
+    pub last_error: Option<String>,
+    /// The lifecycle steps it took, oldest first (the last 64).
+    pub history: Vec<Transition>,
+}
 
 /// Where an extension came from, so a reload can read it again.
 #[derive(Debug, Clone)]
-pub(crate) enum Source {
+pub enum Source {
     /// A manifest file, and its text when loaded (a reload with the same
     /// text and component bytes changes nothing).
-    Manifest { file: PathBuf, text: Option<String> },
+    Manifest {
+        /// The manifest file.
+        file: PathBuf,
+        /// Its text, once read.
+        text: Option<String>,
+    },
     /// A component loaded without a manifest, with these options.
     Component(Box<LoadOptions>),
 }
 
 /// A loaded extension: the version serving new calls and its lifecycle.
-pub(crate) struct Slot {
-    pub(crate) name: Arc<str>,
-    pub(crate) kind: ExtensionKind,
+pub struct Slot {
+    /// The name workflows use.
+    pub name: Arc<str>,
+    /// Its kind.
+    pub kind: ExtensionKind,
     /// Load order: dependencies have lower numbers than their dependants.
-    pub(crate) order: u64,
+    pub order: u64,
     /// The extensions its manifest depends on, by name; a reload may
     /// change them.
-    pub(crate) dependencies: Mutex<BTreeMap<String, Dependency>>,
+    pub dependencies: Mutex<BTreeMap<String, Dependency>>,
     /// The lifecycle state, readable without the lock on every call.
     state: AtomicU8,
     current: RwLock<Arc<Extension>>,
     life: Mutex<Lifecycle>,
     /// Shared by every version, so a reload keeps the figures.
-    pub(crate) metrics: Arc<ExtensionMetrics>,
-    pub(crate) source: Mutex<Source>,
+    pub metrics: Arc<ExtensionMetrics>,
+    /// Where it was loaded from, so a reload reads the same place.
+    pub source: Mutex<Source>,
     /// Held through activate, deactivate, unload and reload, so they never
     /// interleave (taken by `activate` and `deactivate` themselves). Never held by calls, so a guest hook that calls back
     /// into the host cannot deadlock on it.
-    pub(crate) ops: Mutex<()>,
+    pub ops: Mutex<()>,
     /// Where lifecycle events are published (`ext.<name>.lifecycle`,
     /// `ext.<name>.quarantined`, `ext.<name>.reload`).
     events: Bus,
@@ -54,7 +91,9 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    pub(crate) fn new(
+    /// A slot serving `extension`, loaded from `source`, quarantined by
+    /// `crash` after repeated crashes.
+    pub fn new(
         extension: Extension,
         order: u64,
         dependencies: BTreeMap<String, Dependency>,
@@ -85,23 +124,23 @@ impl Slot {
     }
 
     /// Serialises lifecycle operations on this extension.
-    pub(crate) fn ops(&self) -> MutexGuard<'_, ()> {
+    pub fn ops(&self) -> MutexGuard<'_, ()> {
         self.ops.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether it depends on `name`.
-    pub(crate) fn depends_on(&self, name: &str) -> Option<Dependency> {
+    pub fn depends_on(&self, name: &str) -> Option<Dependency> {
         let dependencies = self.dependencies.lock().unwrap_or_else(|e| e.into_inner());
         dependencies.get(name).cloned()
     }
 
     /// The lifecycle state.
-    pub(crate) fn state(&self) -> LifecycleState {
+    pub fn state(&self) -> LifecycleState {
         LifecycleState::from_u8(self.state.load(Ordering::Acquire))
     }
 
     /// The version serving new calls.
-    pub(crate) fn current(&self) -> Arc<Extension> {
+    pub fn current(&self) -> Arc<Extension> {
         self.current
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -110,13 +149,13 @@ impl Slot {
 
     /// Makes `next` the version serving new calls; the one it replaces
     /// keeps serving the calls it has.
-    pub(crate) fn swap(&self, next: Arc<Extension>) {
+    pub fn swap(&self, next: Arc<Extension>) {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = next;
     }
 
     /// Publishes `payload` on `ext.<name>.<event>`; an extension name that
     /// is no valid subject token just goes unannounced.
-    pub(crate) fn announce(&self, event: &str, payload: serde_json::Value) {
+    pub fn announce(&self, event: &str, payload: serde_json::Value) {
         let subject = format!("ext.{}.{event}", self.name);
         if let Err(e) = self.events.publish(&subject, payload.to_string()) {
             tracing::debug!(extension = %self.name, "cannot announce {event}: {e}");
@@ -124,7 +163,7 @@ impl Slot {
     }
 
     /// Takes one lifecycle step and announces it.
-    pub(crate) fn step(
+    pub fn step(
         &self,
         to: LifecycleState,
         reason: impl Into<String>,
@@ -151,7 +190,7 @@ impl Slot {
     }
 
     /// Records why the last activation or reload failed.
-    pub(crate) fn note_error(&self, error: String) {
+    pub fn note_error(&self, error: String) {
         self.life().last_error = Some(error);
     }
 
@@ -196,12 +235,12 @@ impl Slot {
     }
 
     /// Runs `call` (one of this extension's calls) to its end on this
-    /// thread; see [`block_on`](crate::runtime::block_on).
-    pub(crate) fn block_on<T: Send>(
+    /// thread; see [`block_on`](crate::block_on).
+    pub fn block_on<T: Send>(
         &self,
         call: impl Future<Output = Result<T, CallError>> + Send,
     ) -> Result<T, CallError> {
-        crate::runtime::block_on_call(&self.name, call)
+        crate::block_on_call(&self.name, call)
     }
 
     /// Whether `error` is a deadline its caller set tighter than the
@@ -266,7 +305,7 @@ impl Slot {
     /// Starts the extension (Loaded, Inactive or Failed to Active): its
     /// first instance runs `on-load` and `on-activate`. On failure it is
     /// left Failed with the reason.
-    pub(crate) fn activate(&self, reason: &str) -> Result<(), Error> {
+    pub fn activate(&self, reason: &str) -> Result<(), ActivateError> {
         let _ops = self.ops();
         let from = self.state();
         if !from.can_become(LifecycleState::Active) {
@@ -293,7 +332,7 @@ impl Slot {
         if let Some(transition) = transition {
             self.announce_step(&transition);
         }
-        started.map_err(|reason| Error::Activate {
+        started.map_err(|reason| ActivateError::Hooks {
             name: self.name.to_string(),
             reason,
         })
@@ -301,7 +340,7 @@ impl Slot {
 
     /// Fails the extension without starting it, e.g. because a dependency
     /// failed.
-    pub(crate) fn fail(&self, reason: String) -> Result<(), TransitionError> {
+    pub fn fail(&self, reason: String) -> Result<(), TransitionError> {
         self.step(LifecycleState::Failed, reason.clone())?;
         self.note_error(reason);
         Ok(())
@@ -310,7 +349,7 @@ impl Slot {
     /// Stops serving (Active to Inactive): new calls are refused, idle
     /// instances run `on-deactivate` and `on-unload`, busy ones when their
     /// call returns.
-    pub(crate) fn deactivate(&self, reason: &str) -> Result<(), TransitionError> {
+    pub fn deactivate(&self, reason: &str) -> Result<(), TransitionError> {
         let _ops = self.ops();
         self.leave(LifecycleState::Inactive, reason)
     }
@@ -318,7 +357,7 @@ impl Slot {
     /// Steps to `to` and stops the serving version, closing it under the
     /// lifecycle lock and running the guests' hooks after. The caller holds
     /// [`Slot::ops`].
-    pub(crate) fn leave(&self, to: LifecycleState, reason: &str) -> Result<(), TransitionError> {
+    pub fn leave(&self, to: LifecycleState, reason: &str) -> Result<(), TransitionError> {
         let mut life = self.life();
         let transition = self.step_locked(&mut life, to, reason)?;
         let current = self.current();
@@ -331,7 +370,7 @@ impl Slot {
 
     /// After a reload swapped in a started version: a quarantined (or
     /// failed) extension is active again. The caller holds [`Slot::ops`].
-    pub(crate) fn revived(&self) {
+    pub fn revived(&self) {
         let mut life = self.life();
         if life.state == LifecycleState::Failed
             && let Ok(transition) = self.step_locked(&mut life, LifecycleState::Active, "reloaded")
@@ -342,7 +381,7 @@ impl Slot {
     }
 
     /// What [`Host::extensions`](crate::Host::extensions) reports.
-    pub(crate) fn info(&self) -> ExtensionInfo {
+    pub fn info(&self) -> ExtensionInfo {
         let extension = self.current();
         let life = self.life();
         ExtensionInfo {

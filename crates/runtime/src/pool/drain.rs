@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use symphony_manifest::{LifecycleState, TransitionError};
 
-use crate::extension::LifecycleState;
-use crate::{Error, Host};
+use crate::extension::Slot;
 
-/// What [`Host::drain`] did.
+/// What draining an extension did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct DrainReport {
@@ -26,23 +26,19 @@ pub struct DrainReport {
     pub waited_ms: u64,
 }
 
-impl Host {
-    /// Drains the extension `name`: it stops taking calls (it becomes
-    /// inactive, so new calls fail with [`CallError::Unavailable`] saying
-    /// it was drained), its idle instances cool now, and this waits up to
-    /// `timeout` for the calls in flight to finish. Bring it back with
-    /// [`Host::activate`].
-    ///
-    /// [`CallError::Unavailable`]: crate::CallError::Unavailable
-    pub fn drain(&self, name: &str, timeout: Duration) -> Result<DrainReport, Error> {
+impl Slot {
+    /// Drains this extension: it stops taking calls (it becomes inactive,
+    /// so new calls fail with `CallError::Unavailable` saying it was
+    /// drained), its idle instances cool now, and this waits up to
+    /// `timeout` for the calls in flight to finish.
+    pub fn drain(&self, timeout: Duration) -> Result<DrainReport, TransitionError> {
         let started = Instant::now();
-        let slot = self.inner.find(name)?;
         // Held through the wait, so no activation reopens the pool meanwhile.
-        let _ops = slot.ops();
-        let extension = slot.current();
+        let _ops = self.ops();
+        let extension = self.current();
         let (idle, live) = extension.pool.counts();
-        if slot.state() == LifecycleState::Active {
-            slot.leave(LifecycleState::Inactive, "drained")?;
+        if self.state() == LifecycleState::Active {
+            self.leave(LifecycleState::Inactive, "drained")?;
         } else {
             extension.retire();
         }
@@ -53,29 +49,11 @@ impl Host {
         );
         let busy = live - idle;
         Ok(DrainReport {
-            extension: name.to_string(),
+            extension: self.name.to_string(),
             cooled: idle,
             finished: busy.saturating_sub(still_busy),
             still_busy,
             waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
-    }
-
-    /// Like [`Host::shutdown`], draining each active extension (dependants
-    /// first) so that calls in flight can finish, all within `timeout`;
-    /// stops the background health checks.
-    pub fn shutdown_within(&self, timeout: Duration) -> Vec<DrainReport> {
-        let until = symphony_protocol::clock::deadline(timeout);
-        self.inner.pool.stop_health_checks();
-        self.inner
-            .active_dependants_first()
-            .into_iter()
-            .filter_map(|slot| {
-                let left = until.saturating_duration_since(Instant::now());
-                self.drain(&slot.name, left)
-                    .inspect_err(|e| tracing::debug!("{e}"))
-                    .ok()
-            })
-            .collect()
     }
 }

@@ -3,18 +3,13 @@
 //! unhealthy or trapping instance goes Failed → Cold and is replaced on
 //! the next call.
 
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::stats::PoolEvent;
-use crate::extension::{Extension, LifecycleState, NodeConfig, Pooled};
-use crate::host::HostInner;
-use crate::runtime::{Instance, block_on_call};
-use crate::{CallError, Error, ExtensionKind, Health, Host};
+use crate::extension::{Extension, Health, NodeConfig, Pooled};
+use crate::{CallError, Instance, block_on_call};
 
-/// What [`Host::check_health`] found.
+/// What a health check of the idle instances found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct HealthReport {
@@ -79,7 +74,7 @@ impl Extension {
     }
 
     /// Checks each instance idle now, one at a time so calls keep the rest.
-    fn check_idle(&self, report: &mut HealthReport) {
+    pub fn check_idle(&self, report: &mut HealthReport) {
         for number in self.pool.idle_numbers() {
             let Some(pooled) = self.pool.take(number) else {
                 continue;
@@ -106,88 +101,5 @@ impl Extension {
                 }
             }
         }
-    }
-}
-
-impl HostInner {
-    fn check_health(&self) -> HealthReport {
-        let mut report = HealthReport::default();
-        for slot in self.loaded() {
-            if slot.kind == ExtensionKind::Instrument && slot.state() == LifecycleState::Active {
-                slot.current().check_idle(&mut report);
-            }
-        }
-        report
-    }
-}
-
-/// The Pool Manager's background thread: health-checks idle instances
-/// every `health` and prewarms what the usage history expects at this
-/// time of day every `prewarm`, until the host is dropped or shut down.
-pub(crate) fn start_health_thread(
-    inner: &Arc<HostInner>,
-    health: Option<Duration>,
-    prewarm: Option<Duration>,
-) -> Result<(), Error> {
-    let (stop, stopped) = mpsc::channel::<()>();
-    *inner
-        .pool
-        .health_stop
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Some(stop);
-    let host = Arc::downgrade(inner);
-    let now = std::time::Instant::now();
-    let mut next_health = health.map(|i| now + i);
-    let mut next_prewarm = prewarm.map(|i| now + i);
-    std::thread::Builder::new()
-        .name("symphony-pool".into())
-        .spawn(move || {
-            loop {
-                let due = match (next_health, next_prewarm) {
-                    (Some(a), Some(b)) => a.min(b),
-                    (Some(a), None) | (None, Some(a)) => a,
-                    (None, None) => break,
-                };
-                let wait = due.saturating_duration_since(std::time::Instant::now());
-                // Nothing is ever sent: the sender's drop (host dropped or
-                // shut down) ends the wait early with `Disconnected`.
-                if let Err(mpsc::RecvTimeoutError::Disconnected) = stopped.recv_timeout(wait) {
-                    break;
-                }
-                let Some(inner) = host.upgrade() else { break };
-                let now = std::time::Instant::now();
-                if let (Some(at), Some(every)) = (next_health, health)
-                    && at <= now
-                {
-                    next_health = Some(now + every);
-                    let report = inner.check_health();
-                    if report.replaced > 0 {
-                        tracing::info!(
-                            replaced = report.replaced,
-                            "health checks replaced instances: {}",
-                            report.problems.join("; ")
-                        );
-                    }
-                }
-                if let (Some(at), Some(every)) = (next_prewarm, prewarm)
-                    && at <= now
-                {
-                    next_prewarm = Some(now + every);
-                    let report = inner.prewarm_predicted_now();
-                    tracing::debug!("time-of-day prewarm: {report:?}");
-                }
-            }
-        })
-        .map(drop)
-        .map_err(|e| Error::Setup(format!("cannot start the pool's background thread: {e}")))
-}
-
-impl Host {
-    /// Calls `health-check` on every idle instance of every active
-    /// Instrument, one instance at a time; an instance that answers
-    /// `unhealthy` or traps is discarded (Failed → Cold) and the next call
-    /// starts a fresh one. Instances in a call are left alone.
-    pub fn check_health(&self) -> HealthReport {
-        self.inner.check_health()
     }
 }

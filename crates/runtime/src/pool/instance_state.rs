@@ -41,7 +41,7 @@ impl PoolState {
     /// Whether moving from `self` to `to` is an allowed transition.
     ///
     /// ```
-    /// use symphony_host::PoolState;
+    /// use symphony_runtime::pool::PoolState;
     /// assert!(PoolState::Cold.can_become(PoolState::Warming));
     /// assert!(!PoolState::Cold.can_become(PoolState::Hot));
     /// ```

@@ -14,13 +14,12 @@ use std::time::Duration;
 
 use super::stats::{ExtensionPoolStats, PoolCounters, PoolEvent, PoolStats};
 use super::{HotSet, Listeners, PoolTransition, UsageHistory};
-use crate::HostBuilder;
-use crate::bus::Bus;
 use crate::extension::InstancePool;
+use symphony_bus::Bus;
 
-/// How the Pool Manager keeps instances. Set through [`HostBuilder::pool`],
-/// or one concern at a time through [`HostBuilder::pool_budget`],
-/// [`HostBuilder::health_interval`] and [`HostBuilder::predictive_prewarm`].
+/// How the Pool Manager keeps instances. A host sets them through its
+/// builder (`HostBuilder::pool`, `pool_budget`, `health_interval`,
+/// `predictive_prewarm`).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PoolSettings {
@@ -51,12 +50,12 @@ pub struct PoolSettings {
 
 /// The shortest background interval taken: anything shorter would keep
 /// taking instances away from calls.
-pub(crate) const MIN_BACKGROUND_INTERVAL: Duration = Duration::from_millis(10);
+pub const MIN_BACKGROUND_INTERVAL: Duration = Duration::from_millis(10);
 
 impl PoolSettings {
     /// Refuses settings that cannot work, naming the setting.
-    pub(crate) fn check(&self) -> Result<(), crate::Error> {
-        let bad = |what: String| Err(crate::Error::Setup(format!("pool settings: {what}")));
+    pub fn check(&self) -> Result<(), crate::SetupError> {
+        let bad = |what: String| Err(crate::SetupError(format!("pool settings: {what}")));
         if self.max_instances == 0 || self.max_bytes == 0 {
             return bad(format!(
                 "the budget must allow at least one instance and one byte, not {} instances and {} bytes",
@@ -96,63 +95,18 @@ impl Default for PoolSettings {
     }
 }
 
-impl HostBuilder {
-    /// Sets every Pool Manager setting at once.
-    pub fn pool(mut self, settings: PoolSettings) -> Self {
-        self.pool = settings;
-        self
-    }
-
-    /// Keeps at most `max_instances` Hot Instrument and Operator
-    /// instances holding at most `max_bytes` of linear memory in all;
-    /// beyond either, the least recently used are evicted and cooled
-    /// (their `on-deactivate` and `on-unload` hooks run). An instance
-    /// evicted while in a call finishes the call first and then cools, so
-    /// live memory can exceed the budget by the instances still finishing
-    /// their calls. Defaults: 128 instances, 2 GiB; zero is refused.
-    /// Addon instances hold UI state and are never evicted.
-    pub fn pool_budget(mut self, max_instances: usize, max_bytes: usize) -> Self {
-        self.pool.max_instances = max_instances;
-        self.pool.max_bytes = max_bytes;
-        self
-    }
-
-    /// Health-checks idle Instrument instances every `interval` on a
-    /// background thread, replacing unhealthy ones. Default: off.
-    pub fn health_interval(mut self, interval: Duration) -> Self {
-        self.pool.health_interval = Some(interval);
-        self
-    }
-
-    /// Whether the extensions likely to follow the one just used are
-    /// started in the background (at most two starts at once). Default:
-    /// off.
-    pub fn predictive_prewarm(mut self, on: bool) -> Self {
-        self.pool.predict = on;
-        self
-    }
-
-    /// Starts the extensions the usage history expects at this hour every
-    /// `interval` on the background thread (time-of-day prewarming).
-    /// Default: off.
-    pub fn prewarm_interval(mut self, interval: Duration) -> Self {
-        self.pool.prewarm_interval = Some(interval);
-        self
-    }
-}
-
 /// A Hot instance's name in the hot set: its extension version's pool and
 /// its number. Two integers, so a lookup hashes no string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct InstanceKey {
+pub struct InstanceKey {
     /// The [`InstancePool`] (one per extension version).
-    pub(crate) pool: u64,
+    pub pool: u64,
     /// The instance, unique in the host.
-    pub(crate) instance: u64,
+    pub instance: u64,
 }
 
 /// Whether an instance coming back from a call stays Hot.
-pub(crate) enum Keep {
+pub enum Keep {
     /// It stays; these others were evicted to make room for its growth.
     Kept(Vec<(InstanceKey, usize)>),
     /// It was evicted (or never admitted) while in its call: cool it.
@@ -165,23 +119,24 @@ pub(crate) enum Keep {
 const MAX_BACKGROUND_STARTS: usize = 2;
 
 /// The host's Pool Manager.
-pub(crate) struct PoolManager {
+pub struct PoolManager {
     hot: Mutex<HotSet<InstanceKey>>,
     /// Every live extension version's pool, by id, for eviction to reach.
     pools: Mutex<HashMap<u64, Weak<InstancePool>>>,
     next_pool: AtomicU64,
     next_instance: AtomicU64,
     /// Told about every instance's transitions.
-    pub(crate) listeners: Listeners,
+    pub listeners: Listeners,
     /// Host-wide counters.
     pub(crate) totals: PoolCounters,
     /// Which extensions were used when, after which.
     usage: Mutex<UsageHistory>,
-    pub(crate) settings: PoolSettings,
+    /// The settings it was started with.
+    pub settings: PoolSettings,
     /// Background starts under way.
     background: AtomicUsize,
     /// Dropping it stops the health-check thread.
-    pub(crate) health_stop: Mutex<Option<mpsc::Sender<()>>>,
+    pub health_stop: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -193,7 +148,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl PoolManager {
     /// A manager within `settings`' budget that publishes each transition
     /// on `bus` as `pool.<extension>.transition`.
-    pub(crate) fn new(settings: PoolSettings, bus: Bus) -> Self {
+    pub fn new(settings: PoolSettings, bus: Bus) -> Self {
         let listeners = Listeners::new();
         listeners.subscribe(Box::new(move |t: &PoolTransition| publish(&bus, t)));
         let count = NonZeroUsize::new(settings.max_instances).unwrap_or(NonZeroUsize::MIN);
@@ -212,12 +167,12 @@ impl PoolManager {
     }
 
     /// A new pool's id.
-    pub(crate) fn pool_id(&self) -> u64 {
+    pub fn pool_id(&self) -> u64 {
         self.next_pool.fetch_add(1, Ordering::Relaxed)
     }
 
     /// A new instance's number.
-    pub(crate) fn instance_id(&self) -> u64 {
+    pub fn instance_id(&self) -> u64 {
         self.next_instance.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -227,7 +182,7 @@ impl PoolManager {
     }
 
     /// Forgets the pool `id` (it is being dropped).
-    pub(crate) fn unregister(&self, id: u64) {
+    pub fn unregister(&self, id: u64) {
         lock(&self.pools).remove(&id);
     }
 
@@ -244,20 +199,20 @@ impl PoolManager {
     }
 
     /// Marks a Hot instance taken for a call as the most recently used.
-    pub(crate) fn touch(&self, key: InstanceKey) {
+    pub fn touch(&self, key: InstanceKey) {
         lock(&self.hot).touch(&key);
     }
 
     /// Adds a newly Hot instance of `bytes`; returns the instances evicted
     /// to make room (for [`PoolManager::settle`]). One larger than the
     /// whole budget is not admitted, so it cools after its call.
-    pub(crate) fn admit(&self, key: InstanceKey, bytes: usize) -> Vec<(InstanceKey, usize)> {
+    pub fn admit(&self, key: InstanceKey, bytes: usize) -> Vec<(InstanceKey, usize)> {
         lock(&self.hot).insert(key, bytes).unwrap_or_default()
     }
 
     /// Whether an instance back from a call stays Hot, updating its size.
     /// Allocates nothing unless it grew and others are evicted.
-    pub(crate) fn keep(&self, key: InstanceKey, bytes: usize) -> Keep {
+    pub fn keep(&self, key: InstanceKey, bytes: usize) -> Keep {
         let mut hot = lock(&self.hot);
         match hot.size_of(&key) {
             None => Keep::Evicted,
@@ -273,14 +228,14 @@ impl PoolManager {
     }
 
     /// Removes an instance that is cooling or failed.
-    pub(crate) fn forget(&self, key: InstanceKey) {
+    pub fn forget(&self, key: InstanceKey) {
         lock(&self.hot).remove(&key);
     }
 
     /// Cools evicted instances that are idle and counts every eviction;
     /// one in a call cools when it comes back ([`Keep::Evicted`]). Call
     /// with no pool lock held: the guests' shutdown hooks run here.
-    pub(crate) fn settle(&self, evicted: Vec<(InstanceKey, usize)>) {
+    pub fn settle(&self, evicted: Vec<(InstanceKey, usize)>) {
         for (key, _) in evicted {
             let pool = lock(&self.pools).get(&key.pool).and_then(Weak::upgrade);
             match pool {
@@ -291,7 +246,7 @@ impl PoolManager {
     }
 
     /// Hot instances and their bytes, by pool id.
-    pub(crate) fn hot_by_pool(&self) -> HashMap<u64, (usize, usize)> {
+    pub fn hot_by_pool(&self) -> HashMap<u64, (usize, usize)> {
         let hot = lock(&self.hot);
         let mut by_pool: HashMap<u64, (usize, usize)> = HashMap::new();
         for (key, bytes) in hot.iter() {
@@ -303,7 +258,7 @@ impl PoolManager {
     }
 
     /// The hot set's occupancy: (instances, bytes).
-    pub(crate) fn occupancy(&self) -> (usize, usize) {
+    pub fn occupancy(&self) -> (usize, usize) {
         let hot = lock(&self.hot);
         (hot.len(), hot.used_bytes())
     }
@@ -313,7 +268,7 @@ impl PoolManager {
     /// follow it, for a background start, if fewer than the most
     /// background starts are under way; `None` otherwise (the common case,
     /// which allocates nothing).
-    pub(crate) fn record_use(&self, extension: &str) -> Option<Vec<String>> {
+    pub fn record_use(&self, extension: &str) -> Option<Vec<String>> {
         let now = symphony_protocol::now_us() / 1_000_000;
         let mut history = lock(&self.usage);
         if !history.record(extension, now)
@@ -327,12 +282,12 @@ impl PoolManager {
     }
 
     /// A copy of the usage history.
-    pub(crate) fn usage(&self) -> UsageHistory {
+    pub fn usage(&self) -> UsageHistory {
         lock(&self.usage).clone()
     }
 
     /// Claims a background start slot; `false` when all are taken.
-    pub(crate) fn begin_background(&self) -> bool {
+    pub fn begin_background(&self) -> bool {
         self.background
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < MAX_BACKGROUND_STARTS).then_some(n + 1)
@@ -341,12 +296,12 @@ impl PoolManager {
     }
 
     /// Gives a background start slot back.
-    pub(crate) fn end_background(&self) {
+    pub fn end_background(&self) {
         self.background.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Stops the background health checks, if they run.
-    pub(crate) fn stop_health_checks(&self) {
+    pub fn stop_health_checks(&self) {
         lock(&self.health_stop).take();
     }
 }
@@ -369,29 +324,15 @@ fn publish(bus: &Bus, transition: &PoolTransition) {
     }
 }
 
-/// Stats and listeners on the host.
-impl crate::Host {
-    /// The Pool Manager's listeners: subscribe to be told about every
-    /// pooled instance's transition (also published on the bus as
-    /// `pool.<extension>.transition`).
-    ///
-    /// Listeners run on the thread making the transition, so they should
-    /// be quick.
-    pub fn pool_listeners(&self) -> &Listeners {
-        &self.inner.pool.listeners
-    }
-
-    /// The Pool Manager's occupancy and counters, host-wide and for each
-    /// loaded extension: hits, misses, hit rate, evictions, failures,
-    /// prewarms, health checks, load times, Hot count and bytes.
-    pub fn pool_stats(&self) -> PoolStats {
-        let pool = &self.inner.pool;
-        let by_pool = pool.hot_by_pool();
-        let mut totals = pool.totals.snapshot();
-        (totals.hot_count, totals.hot_bytes) = pool.occupancy();
-        let extensions = self
-            .inner
-            .loaded()
+impl PoolManager {
+    /// The occupancy and counters, host-wide and for each of `slots`: hits,
+    /// misses, hit rate, evictions, failures, prewarms, health checks, load
+    /// times, Hot count and bytes.
+    pub fn stats(&self, slots: &[std::sync::Arc<crate::extension::Slot>]) -> PoolStats {
+        let by_pool = self.hot_by_pool();
+        let mut totals = self.totals.snapshot();
+        (totals.hot_count, totals.hot_bytes) = self.occupancy();
+        let extensions = slots
             .iter()
             .map(|slot| {
                 let extension = slot.current();
@@ -411,54 +352,59 @@ impl crate::Host {
             })
             .collect();
         PoolStats {
-            max_instances: pool.settings.max_instances.max(1),
-            max_bytes: pool.settings.max_bytes,
+            max_instances: self.settings.max_instances.max(1),
+            max_bytes: self.settings.max_bytes,
             totals,
             extensions,
         }
     }
-
-    /// A copy of the usage history the Pool Manager predicts from.
-    pub fn usage_history(&self) -> UsageHistory {
-        self.inner.pool.usage()
-    }
 }
 
-/// Checks an instance of the extension `name` out of its pool and back in,
-/// exactly as a call does around the guest's work: the pool-hit path the
-/// `pool_hit` bench measures. Not part of the API.
-pub fn checkout_checkin(host: &crate::Host, name: &str) -> Result<(), crate::Error> {
-    use crate::extension::{Demand, Wait};
-    use std::task::{Context, Poll, Waker};
-    let extension = host.inner.find(name)?.current();
-    let wait = Wait {
-        function: "invoke",
-        until: symphony_protocol::clock::deadline(extension.limits.deadline),
-        interrupt: None,
-    };
-    let checkout = extension.pool.checkout(Demand::Call, wait, async || {
-        Err(crate::CallError::Instantiate {
-            extension: name.to_string(),
-            message: "no idle instance: this measures hits only".into(),
-        })
-    });
-    // A hit (or a failed start) completes on the first poll, as inside a
-    // call; only a wait for a busy instance would need a runtime.
-    let mut checkout = std::pin::pin!(checkout);
-    let Poll::Ready(checkout) = checkout
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    else {
-        return Err(crate::Error::Setup(format!(
-            "every '{name}' instance is busy"
-        )));
-    };
-    match checkout {
-        Some(Ok(pooled)) => {
-            extension.release(pooled);
-            Ok(())
+impl crate::extension::Slot {
+    /// Checks an instance out of the pool and back in, exactly as a call
+    /// does around the guest's work: the pool-hit path the `pool_hit` bench
+    /// measures. Not part of the API.
+    #[doc(hidden)]
+    pub fn checkout_checkin(&self) -> Result<(), crate::CallError> {
+        use crate::extension::{Demand, Wait};
+        use std::task::{Context, Poll, Waker};
+        let extension = self.current();
+        let name = &*self.name;
+        let wait = Wait {
+            function: "invoke",
+            until: symphony_protocol::clock::deadline(extension.limits.deadline),
+            interrupt: None,
+        };
+        let checkout = extension.pool.checkout(Demand::Call, wait, async || {
+            Err(crate::CallError::Instantiate {
+                extension: name.to_string(),
+                message: "no idle instance: this measures hits only".into(),
+            })
+        });
+        // A hit (or a failed start) completes on the first poll, as inside
+        // a call; only a wait for a busy instance would need a runtime.
+        let mut checkout = std::pin::pin!(checkout);
+        let Poll::Ready(checkout) = checkout
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        else {
+            return Err(crate::CallError::Busy {
+                extension: name.to_string(),
+                max_instances: extension.limits.max_instances,
+                waited: Duration::ZERO,
+            });
+        };
+        match checkout {
+            Some(Ok(pooled)) => {
+                extension.release(pooled);
+                Ok(())
+            }
+            Some(Err(error)) => Err(error),
+            None => Err(crate::CallError::Unavailable {
+                extension: name.to_string(),
+                state: self.state(),
+                reason: Some("it is not serving".into()),
+            }),
         }
-        Some(Err(error)) => Err(error.into()),
-        None => Err(crate::Error::Setup(format!("'{name}' is not serving"))),
     }
 }

@@ -31,7 +31,7 @@ struct Usage {
 /// sessions that end after A lower it.
 ///
 /// ```
-/// use symphony_host::UsageHistory;
+/// use symphony_runtime::pool::UsageHistory;
 ///
 /// let mut history = UsageHistory::new();
 /// let hour = 3600;

@@ -2,9 +2,9 @@
 //! the outputs they were computed from.
 
 use super::{Scheduler, inline};
-use crate::artifacts::ArtifactMeta;
-use crate::pit::dag::outputs::StoredOutput;
-use crate::pit::dag::walk::Outcome;
+use crate::output_archive::StoredOutput;
+use crate::walk::Outcome;
+use symphony_artifacts::ArtifactMeta;
 
 impl Scheduler<'_, '_> {
     /// Queues node `index`'s output for the Artifact Store, when outputs

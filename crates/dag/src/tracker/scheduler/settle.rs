@@ -6,11 +6,11 @@ use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 use super::{MAX_RESTARTS, PROGRESS_EVERY, Scheduler};
-use crate::pit::dag::report::{NodeState, RunEvent, RunReport};
-use crate::pit::dag::store::NodeCheckpoint;
-use crate::pit::dag::tracker::workers::{Handle, Job};
-use crate::pit::dag::walk::Outcome;
-use crate::pit::dag::{ExecEvent, ExecutionState, Progress, RecoveryPolicy};
+use crate::report::{NodeState, RunEvent, RunReport};
+use crate::run_store::NodeCheckpoint;
+use crate::tracker::workers::{Handle, Job};
+use crate::walk::Outcome;
+use crate::{ExecEvent, ExecutionState, Progress, RecoveryPolicy};
 
 impl Scheduler<'_, '_> {
     /// Node `index` (at `position`) finished with `outcome`; `recovered`
@@ -249,7 +249,7 @@ impl Scheduler<'_, '_> {
     pub(super) fn start_fallback(&mut self, position: usize, workers: &Handle) {
         let index = self.graph.plan.order[position];
         let node = &self.graph.nodes[index];
-        let Some(crate::pit::dag::RecoveryPolicy::FallbackNode(id)) = &node.recovery else {
+        let Some(crate::RecoveryPolicy::FallbackNode(id)) = &node.recovery else {
             return;
         };
         let Some(&fallback) = self.fallbacks.get(id.as_str()) else {
@@ -330,11 +330,11 @@ impl Scheduler<'_, '_> {
             return;
         };
         writer.flush();
-        let finished = match self.host.runs().and_then(|store| {
-            store
-                .finished(&self.run)
-                .map_err(|e| crate::Error::Setup(e.to_string()))
-        }) {
+        let finished = match self
+            .tracker
+            .runs()
+            .and_then(|store| store.finished(&self.run))
+        {
             Ok(finished) => finished,
             Err(e) => {
                 self.stop = Some(format!("cannot restart from the checkpoint: {e}"));
