@@ -158,6 +158,36 @@ fn retries_that_run_out_fail_the_run_naming_the_attempts() {
 }
 
 #[test]
+fn refused_input_is_not_retried_but_a_trap_is_unless_the_policy_says_otherwise() {
+    let host = hostile_host();
+    let attempts = |mode: &str, retry: Value| {
+        let mut refused = node("n", json!({"mode": mode}));
+        refused["recovery"] = json!({"retry": retry});
+        let report = run(&host, &workflow(vec![refused], &[], json!({})), RunOptions::default());
+        assert_eq!(report.state, ExecutionState::Failed);
+        (node_report(&report, "n").attempts, report.error.unwrap())
+    };
+    let three = json!({"max_attempts": 3, "backoff": {"constant": {"delay_ms": 1}}});
+    // The guest's own `invalid-input`: another attempt cannot fix it.
+    let (tries, error) = attempts("no-such-mode", three.clone());
+    assert_eq!(tries, 1, "{error}");
+    assert!(error.contains("invalid input: unknown mode 'no-such-mode'"), "{error}");
+    assert!(error.contains("(not retried: invalid-input)"), "{error}");
+    // A trap may be transient: retried up to the policy's attempts.
+    let (tries, error) = attempts("panic", three.clone());
+    assert_eq!(tries, 3, "{error}");
+    assert!(error.contains("attempt 3 of 3"), "{error}");
+    // A policy naming the kinds it retries is taken at its word.
+    let mut on_refusals = three;
+    on_refusals["on"] = json!(["invalid-input"]);
+    let (tries, _) = attempts("no-such-mode", on_refusals.clone());
+    assert_eq!(tries, 3);
+    let (tries, error) = attempts("panic", on_refusals);
+    assert_eq!(tries, 1, "{error}");
+    assert!(error.contains("(not retried: trap)"), "{error}");
+}
+
+#[test]
 fn a_node_past_its_timeout_is_interrupted_and_its_fallback_used() {
     let host = hostile_host();
     let mut spin = node("spin", json!({"mode": "spin"}));

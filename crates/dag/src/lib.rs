@@ -59,6 +59,8 @@ pub use run_state::{ExecutionState, Progress, RunTransitionError};
 pub use run_store::{
     Checkpoint, NodeRecord, ResumeRefusal, RunStatus, RunStore, RunStoreError, RunSummary,
 };
-pub use runner::{Bounds, Deadline, DeadlineCause, NodeError, NodeErrorKind, NodeRunner};
-pub use symphony_workflow::{BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, RecoveryError, RecoveryPolicy};
+pub use runner::{Bounds, Deadline, DeadlineCause, NodeError, NodeRunner};
+pub use symphony_workflow::{
+    BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, FailureKind, RecoveryError, RecoveryPolicy,
+};
 pub use tracker::{Resume, RunOptions, Tracker};

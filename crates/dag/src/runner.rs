@@ -4,9 +4,8 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
 use symphony_bus::Interrupt;
-use symphony_workflow::{Node, Workflow};
+use symphony_workflow::{FailureKind, Node, Workflow};
 
 /// Calls the extensions a workflow's nodes name. Implemented by the host;
 /// the tracker calls it from its worker threads.
@@ -23,87 +22,29 @@ pub trait NodeRunner: Sync {
     }
 }
 
-/// Why a node's call failed: its kind, which the recovery policy goes by,
-/// and a message for people.
+/// Why a node failed: its kind, which its recovery policy goes by, and a
+/// message for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct NodeError {
     /// What kind of failure it was.
-    pub kind: NodeErrorKind,
+    pub kind: FailureKind,
     /// What happened, naming the extension and function where known.
     pub message: String,
 }
 
 impl NodeError {
     /// A failure of `kind` saying `message`.
-    pub fn new(kind: NodeErrorKind, message: impl Into<String>) -> Self {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
         NodeError {
             kind,
             message: message.into(),
         }
     }
-}
 
-/// The kinds of node failure. The guest's own `ext-error` kinds are kept
-/// apart from traps, deadlines and the workflow's own checks, because they
-/// call for different recovery: a retry cannot fix input the extension
-/// refused, a missing grant or a bad config, but may get past a trap, an
-/// unavailable model or a timeout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NodeErrorKind {
-    /// The extension refused its input (`invalid-input`).
-    InvalidInput,
-    /// The extension refused its configuration (`invalid-config`), or the
-    /// node's config does not fit the extension's manifest.
-    InvalidConfig,
-    /// A capability the extension lacks (`denied`).
-    Denied,
-    /// Something the extension needs is not available (`unavailable`), or
-    /// the extension is not loaded or is quarantined.
-    Unavailable,
-    /// The extension reported another failure (`failed`).
-    Failed,
-    /// The guest trapped: a crash, fuel or memory exhausted, a broken
-    /// contract.
-    Trap,
-    /// A deadline passed: the extension's, the node's or the run's.
-    Timeout,
-    /// The run was cancelled while the node ran.
-    Interrupted,
-    /// The workflow's own checks: a port type, an expression, a map's list.
-    Workflow,
-}
-
-impl NodeErrorKind {
-    /// Whether a node's recovery policy retries a failure of this kind
-    /// unless the policy says otherwise: everything but `invalid-input`,
-    /// `invalid-config`, `denied` and a cancelled run, which another
-    /// attempt with the same input cannot change.
-    pub fn retried_by_default(self) -> bool {
-        !matches!(
-            self,
-            NodeErrorKind::InvalidInput
-                | NodeErrorKind::InvalidConfig
-                | NodeErrorKind::Denied
-                | NodeErrorKind::Interrupted
-        )
-    }
-
-    /// The kind's name, as it appears in events and reports:
-    /// `invalid-input`, `trap`, `timeout`...
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeErrorKind::InvalidInput => "invalid-input",
-            NodeErrorKind::InvalidConfig => "invalid-config",
-            NodeErrorKind::Denied => "denied",
-            NodeErrorKind::Unavailable => "unavailable",
-            NodeErrorKind::Failed => "failed",
-            NodeErrorKind::Trap => "trap",
-            NodeErrorKind::Timeout => "timeout",
-            NodeErrorKind::Interrupted => "interrupted",
-            NodeErrorKind::Workflow => "workflow",
-        }
+    /// A failure of the workflow's own checks (a port, an expression).
+    pub(crate) fn workflow(message: String) -> Self {
+        NodeError::new(FailureKind::Workflow, message)
     }
 }
 

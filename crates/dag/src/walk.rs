@@ -10,7 +10,7 @@ use serde_json::Value;
 use symphony_workflow::expr;
 use symphony_workflow::{Control, Edge, EdgeKind, MapBody, MergeMode, Node, Plan, kind_of};
 
-use crate::runner::{Bounds, NodeRunner};
+use crate::runner::{Bounds, NodeError, NodeRunner};
 
 /// Parses a guest's JSON output; output that is not JSON is kept as a string.
 fn to_value(json: &str) -> Value {
@@ -56,7 +56,7 @@ enum Carried {
 /// A node that failed, by position in the plan's order.
 pub(crate) struct Failure {
     pub(crate) position: usize,
-    pub(crate) message: String,
+    pub(crate) error: NodeError,
 }
 
 /// One graph to walk: the workflow's, or a map node's body.
@@ -83,7 +83,7 @@ impl<'a> Graph<'a> {
         let mut ran_at = vec![usize::MAX; self.nodes.len()];
         for (position, &index) in self.plan.order.iter().enumerate() {
             let node = &self.nodes[index];
-            let fail = |message| Failure { position, message };
+            let fail = |error| Failure { position, error };
             let node_input = match self.gather(index, input, &outcomes, &ran_at) {
                 Ok(Ok(value)) => value,
                 Ok(Err(reason)) => {
@@ -92,7 +92,7 @@ impl<'a> Graph<'a> {
                 }
                 Err(message) => {
                     watch.finished(position, node, Duration::ZERO, Some(&message));
-                    return Err(fail(message));
+                    return Err(fail(NodeError::workflow(message)));
                 }
             };
             watch.started(position, node);
@@ -105,9 +105,9 @@ impl<'a> Graph<'a> {
                     outcomes[index] = outcome;
                     ran_at[index] = position;
                 }
-                Err(message) => {
-                    watch.finished(position, node, elapsed, Some(&message));
-                    return Err(fail(message));
+                Err(error) => {
+                    watch.finished(position, node, elapsed, Some(&error.message));
+                    return Err(fail(error));
                 }
             }
         }
@@ -216,24 +216,20 @@ impl<'a> Graph<'a> {
         index: usize,
         input: Value,
         bounds: &Bounds,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, NodeError> {
         let node: &'a Node = &self.nodes[index];
-        check_ports(node, Side::Input, &input)?;
+        check_ports(node, Side::Input, &input).map_err(NodeError::workflow)?;
         let outcome = match &node.control {
-            None => {
-                let output = runner
-                    .call(node, &input.to_string(), bounds)
-                    .map_err(|e| e.message)?;
-                Outcome::Output(to_value(&output))
-            }
+            None => Outcome::Output(to_value(&runner.call(node, &input.to_string(), bounds)?)),
             Some(Control::Branch(branch)) => {
                 let mut port = branch.otherwise.clone();
                 for case in &branch.cases {
-                    if self
-                        .expressions
-                        .holds(&case.when, &input)
-                        .map_err(|e| format!("case '{}' cannot be evaluated: {e}", case.port))?
-                    {
+                    if self.expressions.holds(&case.when, &input).map_err(|e| {
+                        NodeError::workflow(format!(
+                            "case '{}' cannot be evaluated: {e}",
+                            case.port
+                        ))
+                    })? {
                         port = Some(case.port.clone());
                         break;
                     }
@@ -246,7 +242,7 @@ impl<'a> Graph<'a> {
             }
         };
         if let Outcome::Output(output) = &outcome {
-            check_ports(node, Side::Output, output)?;
+            check_ports(node, Side::Output, output).map_err(NodeError::workflow)?;
         }
         Ok(outcome)
     }
@@ -311,29 +307,30 @@ impl<'a> Graph<'a> {
         body: &'a MapBody,
         input: &Value,
         bounds: &Bounds,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, NodeError> {
         let list = match &body.over {
             None => input.clone(),
             Some(over) => {
-                let found = self
-                    .expressions
-                    .search(over, input)
-                    .map_err(|e| format!("\"over\" cannot be evaluated: {e}"))?;
-                serde_json::to_value(&*found).map_err(|e| e.to_string())?
+                let found = self.expressions.search(over, input).map_err(|e| {
+                    NodeError::workflow(format!("\"over\" cannot be evaluated: {e}"))
+                })?;
+                serde_json::to_value(&*found).map_err(|e| NodeError::workflow(e.to_string()))?
             }
         };
         let Value::Array(items) = list else {
-            return Err(format!(
+            return Err(NodeError::workflow(format!(
                 "map takes a list{}, but got {}",
                 body.over
                     .as_ref()
                     .map(|o| format!(" at \"{o}\""))
                     .unwrap_or_default(),
                 kind_of(&list)
-            ));
+            )));
         };
         let Some(plan) = self.plan.bodies.get(&index) else {
-            return Err("the map's body has no plan; validate the workflow first".into());
+            return Err(NodeError::workflow(
+                "the map's body has no plan; validate the workflow first".into(),
+            ));
         };
         let graph = Graph {
             nodes: &body.nodes,
@@ -345,9 +342,14 @@ impl<'a> Graph<'a> {
         for (i, item) in items.iter().enumerate() {
             match graph.walk(runner, item, bounds, &mut Quiet) {
                 Ok(outcomes) => results.push(graph.output(&outcomes)),
-                Err(Failure { position, message }) => {
+                Err(Failure { position, error }) => {
+                    // The body node's kind is the map node's: a refused
+                    // element fails the map the way it failed the node.
                     let id = &body.nodes[plan.order[position]].id;
-                    return Err(format!("element {i}: node '{id}' failed: {message}"));
+                    return Err(NodeError::new(
+                        error.kind,
+                        format!("element {i}: node '{id}' failed: {}", error.message),
+                    ));
                 }
             }
         }

@@ -146,7 +146,7 @@ pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
 pub use reload::ReloadReport;
 pub use symphony_dag::{
     BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
-    KindMetrics, NodeError, NodeErrorKind, NodeRecord, NodeReport, NodeState, Progress,
+    FailureKind, KindMetrics, NodeError, NodeRecord, NodeReport, NodeState, Progress,
     RecoveryError, RecoveryPolicy, ResumeRefusal, RunControl, RunError, RunEvent, RunMetrics,
     RunOptions, RunReport, RunStatus, RunStore, RunStoreError, RunSummary, RunTransitionError,
     StateChange,

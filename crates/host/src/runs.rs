@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use symphony_dag::{
-    Bounds, NodeError, NodeErrorKind, NodeRunner, Resume, RunError, RunEvent, RunOptions,
-    RunReport, RunStore,
+    Bounds, FailureKind, NodeError, NodeRunner, Resume, RunError, RunEvent, RunOptions, RunReport,
+    RunStore,
 };
 use symphony_manifest::{ConfigSchema, ExtError};
 use symphony_runtime::CallError;
@@ -129,11 +129,11 @@ fn call_node(
     input: &str,
     bounds: &Bounds,
 ) -> Result<String, NodeError> {
-    let missing = |e: Error| NodeError::new(NodeErrorKind::Unavailable, e.to_string());
+    let missing = |e: Error| NodeError::new(FailureKind::Unavailable, e.to_string());
     let base = |ext: &Slot| -> Result<(NodeConfig, Duration), NodeError> {
         let mut config = ext
             .node_config(&node.config)
-            .map_err(|e| NodeError::new(NodeErrorKind::InvalidConfig, e.to_string()))?;
+            .map_err(|e| NodeError::new(FailureKind::InvalidConfig, e.to_string()))?;
         if let Some(interrupt) = &bounds.interrupt {
             config = config.with_interrupt(interrupt.clone());
         }
@@ -151,7 +151,7 @@ fn call_node(
             Some(left) if !left.is_zero() => left,
             _ => {
                 return Err(NodeError::new(
-                    NodeErrorKind::Timeout,
+                    FailureKind::Timeout,
                     format!("{} passed before it could run", deadline.cause),
                 ));
             }
@@ -195,7 +195,7 @@ fn call_node(
             Ok(output)
         }
         NodeKind::Control => Err(NodeError::new(
-            NodeErrorKind::Workflow,
+            FailureKind::Workflow,
             "a control node without a \"control\" step calls no extension",
         )),
     }
@@ -205,16 +205,16 @@ fn call_node(
 fn node_error(error: &CallError, message: String) -> NodeError {
     let kind = match error {
         CallError::Guest { error, .. } => match error {
-            ExtError::InvalidInput(_) => NodeErrorKind::InvalidInput,
-            ExtError::InvalidConfig(_) => NodeErrorKind::InvalidConfig,
-            ExtError::Denied(_) => NodeErrorKind::Denied,
-            ExtError::Unavailable(_) => NodeErrorKind::Unavailable,
-            _ => NodeErrorKind::Failed,
+            ExtError::InvalidInput(_) => FailureKind::InvalidInput,
+            ExtError::InvalidConfig(_) => FailureKind::InvalidConfig,
+            ExtError::Denied(_) => FailureKind::Denied,
+            ExtError::Unavailable(_) => FailureKind::Unavailable,
+            _ => FailureKind::Failed,
         },
-        CallError::Deadline { .. } => NodeErrorKind::Timeout,
-        CallError::Interrupted { .. } => NodeErrorKind::Interrupted,
-        CallError::Busy { .. } | CallError::Unavailable { .. } => NodeErrorKind::Unavailable,
-        _ => NodeErrorKind::Trap,
+        CallError::Deadline { .. } => FailureKind::Timeout,
+        CallError::Interrupted { .. } => FailureKind::Interrupted,
+        CallError::Busy { .. } | CallError::Unavailable { .. } => FailureKind::Unavailable,
+        _ => FailureKind::Trap,
     };
     NodeError::new(kind, message)
 }

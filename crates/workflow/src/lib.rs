@@ -23,7 +23,9 @@ pub use control::{Branch, Case, Control, MapBody, MergeMode};
 pub use format::Format;
 pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, NodeKind, Workflow};
 pub use port::{Port, PortType, PortTypeError, kind_of};
-pub use recovery::{BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, RecoveryError, RecoveryPolicy};
+pub use recovery::{
+    BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, FailureKind, RecoveryError, RecoveryPolicy,
+};
 pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
 pub use validate::Plan;
 

@@ -233,6 +233,12 @@ pub enum RecoveryPolicy {
         /// given).
         #[serde(default)]
         backoff: BackoffPolicy,
+        /// The kinds of failure to retry, e.g. `["trap", "timeout"]`; the
+        /// others fail at once. Default: every kind
+        /// [retried by default](FailureKind::retried_by_default) — all but
+        /// `invalid-input`, `invalid-config`, `denied` and `interrupted`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on: Option<Vec<FailureKind>>,
     },
     /// Use this value as the node's output. `{"fallback": {"text": "n/a"}}`
     Fallback(Value),
@@ -251,6 +257,19 @@ pub enum RecoveryPolicy {
 }
 
 impl RecoveryPolicy {
+    /// Whether this policy retries a failure of `kind`: a `retry` policy
+    /// whose `on` names the kind, or, without `on`, a kind
+    /// [retried by default](FailureKind::retried_by_default).
+    pub fn retries(&self, kind: FailureKind) -> bool {
+        match self {
+            RecoveryPolicy::Retry {
+                on: Some(kinds), ..
+            } => kinds.contains(&kind),
+            RecoveryPolicy::Retry { on: None, .. } => kind.retried_by_default(),
+            _ => false,
+        }
+    }
+
     /// After attempt `failed_attempt` of a node failed (1 is its first
     /// run): how long to wait before running it again, or `None` when
     /// this policy does not retry or the attempts are used up.
@@ -259,6 +278,7 @@ impl RecoveryPolicy {
             RecoveryPolicy::Retry {
                 max_attempts,
                 backoff,
+                ..
             } if failed_attempt < *max_attempts => Some(backoff.delay(failed_attempt)),
             _ => None,
         }
@@ -296,6 +316,69 @@ pub enum RecoveryError {
     /// `fallback_node` with an empty id.
     #[error("fallback_node needs a node id")]
     EmptyFallbackNode,
+}
+
+/// The kinds of node failure, as a [`RecoveryPolicy`] tells them apart. The guest's own `ext-error` kinds are kept
+/// apart from traps, deadlines and the workflow's own checks, because they
+/// call for different recovery: a retry cannot fix input the extension
+/// refused, a missing grant or a bad config, but may get past a trap, an
+/// unavailable model or a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The extension refused its input (`invalid-input`).
+    InvalidInput,
+    /// The extension refused its configuration (`invalid-config`), or the
+    /// node's config does not fit the extension's manifest.
+    InvalidConfig,
+    /// A capability the extension lacks (`denied`).
+    Denied,
+    /// Something the extension needs is not available (`unavailable`), or
+    /// the extension is not loaded or is quarantined.
+    Unavailable,
+    /// The extension reported another failure (`failed`).
+    Failed,
+    /// The guest trapped: a crash, fuel or memory exhausted, a broken
+    /// contract.
+    Trap,
+    /// A deadline passed: the extension's, the node's or the run's.
+    Timeout,
+    /// The run was cancelled while the node ran.
+    Interrupted,
+    /// The workflow's own checks: a port type, an expression, a map's list.
+    Workflow,
+}
+
+impl FailureKind {
+    /// Whether a node's recovery policy retries a failure of this kind
+    /// unless the policy says otherwise: everything but `invalid-input`,
+    /// `invalid-config`, `denied` and a cancelled run, which another
+    /// attempt with the same input cannot change.
+    pub fn retried_by_default(self) -> bool {
+        !matches!(
+            self,
+            FailureKind::InvalidInput
+                | FailureKind::InvalidConfig
+                | FailureKind::Denied
+                | FailureKind::Interrupted
+        )
+    }
+
+    /// The kind's name, as it appears in events and reports:
+    /// `invalid-input`, `trap`, `timeout`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::InvalidInput => "invalid-input",
+            FailureKind::InvalidConfig => "invalid-config",
+            FailureKind::Denied => "denied",
+            FailureKind::Unavailable => "unavailable",
+            FailureKind::Failed => "failed",
+            FailureKind::Trap => "trap",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Interrupted => "interrupted",
+            FailureKind::Workflow => "workflow",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,13 +14,13 @@ use serde_json::Value;
 use super::workers::{Done, Handle, Job};
 use symphony_bus::Interrupt;
 use symphony_workflow::adjacency::Adjacency;
-use symphony_workflow::{Control, Node, Plan, RecoveryPolicy, Workflow};
+use symphony_workflow::{Control, FailureKind, Node, Plan, RecoveryPolicy, Workflow};
 
 use super::{Events, Tracker};
 use crate::output_archive::OutputArchive;
 use crate::report::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
 use crate::run_store::CheckpointWriter;
-use crate::runner::{Bounds, Deadline, DeadlineCause, NodeRunner};
+use crate::runner::{Bounds, Deadline, DeadlineCause, NodeError, NodeRunner};
 use crate::walk::{Graph, Outcome};
 use crate::{ExecEvent, ExecutionState, Progress, RunControl, RunError};
 
@@ -443,7 +443,10 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         {
             Ok(Ok(input)) => input,
             Ok(Err(reason)) => return self.skipped(position, index, reason),
-            Err(message) => return self.failed(position, index, message, Duration::ZERO),
+            Err(message) => {
+                let error = NodeError::workflow(message);
+                return self.failed(position, index, error, Duration::ZERO);
+            }
         };
         let entry = &mut self.report.nodes[position];
         entry.attempts += 1;
@@ -469,8 +472,11 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             });
         }
         if workers.workers == 0 {
-            let message = "no worker thread could be started to run it".to_string();
-            return self.failed(position, index, message, Duration::ZERO);
+            let error = NodeError::new(
+                FailureKind::Unavailable,
+                "no worker thread could be started to run it",
+            );
+            return self.failed(position, index, error, Duration::ZERO);
         }
         workers.submit(Job {
             position,
@@ -509,15 +515,15 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         let index = self.graph.plan.order[done.position];
         match done.result {
             Ok(outcome) => self.completed(done.position, index, outcome, done.elapsed, None),
-            Err(message) if done.interrupted => self.interrupted(done.position, index, message),
+            Err(error) if done.interrupted => self.interrupted(done.position, index, error.message),
             // Stopped by the workflow's deadline, not a failure of its own:
             // no recovery policy applies.
-            Err(message) if self.past_deadline() => {
+            Err(error) if self.past_deadline() => {
                 let stop = self.timed_out_message();
                 self.stop.get_or_insert(stop);
-                self.interrupted(done.position, index, message);
+                self.interrupted(done.position, index, error.message);
             }
-            Err(message) => self.failed(done.position, index, message, done.elapsed),
+            Err(error) => self.failed(done.position, index, error, done.elapsed),
         }
     }
 }

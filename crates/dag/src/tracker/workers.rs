@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::runner::{Bounds, NodeRunner};
+use symphony_workflow::FailureKind;
+
+use crate::runner::{Bounds, NodeError, NodeRunner};
 use crate::walk::{Graph, Outcome};
 use symphony_workflow::expr::Compiled;
 
@@ -29,7 +31,7 @@ pub(super) struct Job {
 /// A finished attempt.
 pub(super) struct Done {
     pub(super) position: usize,
-    pub(super) result: Result<Outcome, String>,
+    pub(super) result: Result<Outcome, NodeError>,
     pub(super) elapsed: Duration,
     /// It failed after the run's interrupt was set: stopped, not broken.
     pub(super) interrupted: bool,
@@ -142,7 +144,10 @@ fn work(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(format!("the host failed running this node (a bug): {what}"))
+            Err(NodeError::new(
+                FailureKind::Failed,
+                format!("the host failed running this node (a bug): {what}"),
+            ))
         });
         let interrupted = result.is_err() && bounds.interrupt.as_ref().is_some_and(|i| i.is_set());
         let done = Done {

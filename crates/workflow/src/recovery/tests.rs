@@ -110,11 +110,13 @@ fn validate_catches_bad_parameters() {
     let no_attempts = RecoveryPolicy::Retry {
         max_attempts: 0,
         backoff: BackoffPolicy::default(),
+        on: None,
     };
     assert_eq!(no_attempts.validate(), Err(RecoveryError::NoAttempts));
     let bad_backoff = RecoveryPolicy::Retry {
         max_attempts: 2,
         backoff: exp(1, 0.0, 9),
+        on: None,
     };
     assert_eq!(bad_backoff.validate(), Err(RecoveryError::Factor(0.0)));
     let nameless = RecoveryPolicy::FallbackNode(" ".into());
@@ -133,6 +135,7 @@ fn retry_delay_counts_attempts() {
             delay_ms: 50,
             jitter: 0.0,
         },
+        on: None,
     };
     assert_eq!(policy.retry_delay(1), Some(ms(50)));
     assert_eq!(policy.retry_delay(2), Some(ms(50)));
@@ -160,6 +163,7 @@ fn reads_the_documented_json() {
         RecoveryPolicy::Retry {
             max_attempts: 3,
             backoff: exp(100, 2.0, 5_000),
+            on: None,
         }
     );
     let cases = [
@@ -168,6 +172,7 @@ fn reads_the_documented_json() {
             RecoveryPolicy::Retry {
                 max_attempts: 2,
                 backoff: BackoffPolicy::default(),
+                on: None,
             },
         ),
         (
@@ -218,6 +223,7 @@ fn backoff_json_defaults_and_round_trip() {
         RecoveryPolicy::Retry {
             max_attempts: 4,
             backoff: factorless,
+            on: None,
         },
         RecoveryPolicy::SkipWithDefault(json!([1, 2])),
         RecoveryPolicy::FailRun,
@@ -254,4 +260,40 @@ fn rejects_malformed_json() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn refusals_are_not_retried_unless_a_policy_names_them() {
+    let default: RecoveryPolicy =
+        serde_json::from_value(json!({"retry": {"max_attempts": 3}})).unwrap();
+    for kind in [
+        FailureKind::Trap,
+        FailureKind::Timeout,
+        FailureKind::Unavailable,
+        FailureKind::Failed,
+    ] {
+        assert!(default.retries(kind), "{kind:?} is retried by default");
+    }
+    for kind in [
+        FailureKind::InvalidInput,
+        FailureKind::InvalidConfig,
+        FailureKind::Denied,
+        FailureKind::Interrupted,
+    ] {
+        assert!(!default.retries(kind), "{kind:?} is not retried by default");
+    }
+    let only_denied: RecoveryPolicy =
+        serde_json::from_value(json!({"retry": {"max_attempts": 2, "on": ["denied"]}})).unwrap();
+    assert!(only_denied.retries(FailureKind::Denied));
+    assert!(!only_denied.retries(FailureKind::Trap));
+    assert!(!RecoveryPolicy::FailRun.retries(FailureKind::Trap));
+    let unknown = serde_json::from_value::<RecoveryPolicy>(
+        json!({"retry": {"max_attempts": 2, "on": ["crash"]}}),
+    );
+    assert!(
+        unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown variant `crash`")
+    );
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::{MAX_RESTARTS, PROGRESS_EVERY, Scheduler};
 use crate::report::{NodeState, RunEvent, RunReport};
 use crate::run_store::NodeCheckpoint;
+use crate::runner::NodeError;
 use crate::tracker::workers::{Handle, Job};
 use crate::walk::Outcome;
 use crate::{ExecEvent, ExecutionState, Progress, RecoveryPolicy};
@@ -160,9 +161,10 @@ impl Scheduler<'_, '_> {
         &mut self,
         position: usize,
         index: usize,
-        message: String,
+        error: NodeError,
         elapsed: Duration,
     ) {
+        let NodeError { kind, message } = error;
         let node = &self.graph.nodes[index];
         let ms = elapsed.as_secs_f64() * 1e3;
         self.report.metrics.record(node.kind, ms, true);
@@ -174,6 +176,11 @@ impl Scheduler<'_, '_> {
         }
         let policy = node.recovery.clone().unwrap_or_default();
         match policy {
+            RecoveryPolicy::Retry { .. } if !policy.retries(kind) => {
+                // Another attempt with the same input cannot fix it.
+                let message = format!("{message} (not retried: {})", kind.as_str());
+                self.failed_for_good(position, index, message)
+            }
             RecoveryPolicy::Retry { ref backoff, .. } => {
                 if policy.retry_delay(attempt).is_none() {
                     let message = format!("{message} (attempt {attempt} of {attempt})");
