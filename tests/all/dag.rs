@@ -163,7 +163,11 @@ fn refused_input_is_not_retried_but_a_trap_is_unless_the_policy_says_otherwise()
     let attempts = |mode: &str, retry: Value| {
         let mut refused = node("n", json!({"mode": mode}));
         refused["recovery"] = json!({"retry": retry});
-        let report = run(&host, &workflow(vec![refused], &[], json!({})), RunOptions::default());
+        let report = run(
+            &host,
+            &workflow(vec![refused], &[], json!({})),
+            RunOptions::default(),
+        );
         assert_eq!(report.state, ExecutionState::Failed);
         (node_report(&report, "n").attempts, report.error.unwrap())
     };
@@ -171,7 +175,10 @@ fn refused_input_is_not_retried_but_a_trap_is_unless_the_policy_says_otherwise()
     // The guest's own `invalid-input`: another attempt cannot fix it.
     let (tries, error) = attempts("no-such-mode", three.clone());
     assert_eq!(tries, 1, "{error}");
-    assert!(error.contains("invalid input: unknown mode 'no-such-mode'"), "{error}");
+    assert!(
+        error.contains("invalid input: unknown mode 'no-such-mode'"),
+        "{error}"
+    );
     assert!(error.contains("(not retried: invalid-input)"), "{error}");
     // A trap may be transient: retried up to the policy's attempts.
     let (tries, error) = attempts("panic", three.clone());

@@ -292,5 +292,4 @@ fn delete_one(
 }
 
 #[cfg(test)]
-#[path = "cleaner_tests.rs"]
 pub(crate) mod tests;

@@ -297,5 +297,4 @@ fn apply_budget(
 }
 
 #[cfg(test)]
-#[path = "engine_tests.rs"]
 mod tests;

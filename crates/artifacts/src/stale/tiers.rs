@@ -514,5 +514,4 @@ fn cold_path(id: &str) -> ObjectPath {
 }
 
 #[cfg(test)]
-#[path = "tiers_tests.rs"]
 pub(crate) mod tests;

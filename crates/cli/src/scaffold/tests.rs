@@ -1,0 +1,108 @@
+use super::*;
+
+fn plan(name: &str, kind: NewKind) -> anyhow::Result<Plan> {
+    Plan::new(name, kind, PathBuf::from("/opt/symphony/sdk"))
+}
+
+#[test]
+fn names_follow_the_manifest_rule_then_the_crate_rules() {
+    let p = plan("word-count2", NewKind::Operator).unwrap();
+    assert_eq!(
+        (p.crate_name.as_str(), p.type_name.as_str()),
+        ("word_count2", "WordCount2")
+    );
+    assert_eq!(
+        p.component(),
+        "target/wasm32-wasip2/release/word_count2.wasm"
+    );
+    assert_eq!(
+        plan("operator", NewKind::Operator).unwrap().type_name,
+        "OperatorExtension"
+    );
+    assert_eq!(
+        plan("none", NewKind::Addon).unwrap().type_name,
+        "NoneExtension"
+    );
+
+    for (bad, why) in [
+        ("Shout", "contains 'S'"),
+        ("-x", "starts with '-'"),
+        ("", "the name is empty"),
+        ("a\"b", "contains '\"'"),
+        ("2fast", "cannot start with a digit"),
+        ("fn", "Rust keyword"),
+        ("serde-json", "dependency"),
+        ("test", "built-in crate"),
+    ] {
+        let err = format!("{:#}", plan(bad, NewKind::Operator).unwrap_err());
+        assert!(err.contains(why), "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn every_kind_renders_files_that_parse_with_nothing_left_to_fill() {
+    for kind in [NewKind::Operator, NewKind::Instrument, NewKind::Addon] {
+        let p = plan("my-ext", kind).unwrap();
+        let files = p.files().unwrap();
+        for (path, text) in &files {
+            assert!(
+                !text.contains("__"),
+                "{kind:?} {path}: placeholder left in\n{text}"
+            );
+        }
+        let file = |name: &str| &files.iter().find(|(p, _)| *p == name).unwrap().1;
+
+        let m = Manifest::parse(file(MANIFEST_FILE), "/x/my-ext/symphony.toml").unwrap();
+        assert_eq!((m.name.as_str(), m.kind), ("my-ext", kind.manifest_kind()));
+        assert_eq!(
+            m.component,
+            Path::new("/x/my-ext/target/wasm32-wasip2/release/my_ext.wasm")
+        );
+        assert!(m.capabilities.items().is_empty());
+
+        let cargo: toml::Table = toml::from_str(file("Cargo.toml")).unwrap();
+        assert_eq!(cargo["package"]["name"].as_str(), Some("my-ext"));
+        assert!(cargo.contains_key("workspace"), "a workspace of its own");
+        assert_eq!(
+            cargo["dependencies"]["symphony-sdk"]["path"].as_str(),
+            Some("/opt/symphony/sdk")
+        );
+        assert_eq!(cargo["lib"]["crate-type"][0].as_str(), Some("cdylib"));
+        assert!(file("src/lib.rs").contains("pub struct MyExt"));
+
+        let workflow = files.iter().find(|(p, _)| *p == "workflow.json");
+        assert_eq!(workflow.is_some(), kind != NewKind::Addon);
+        if let Some((_, text)) = workflow {
+            let w = symphony_host::Workflow::from_json(text, "workflow.json").unwrap();
+            assert_eq!(w.nodes[0].extension, "my-ext");
+            for key in w.nodes[0].config.keys() {
+                assert!(
+                    m.config.keys.contains_key(key),
+                    "{kind:?}: config {key} undeclared"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn toml_strings_escape_quotes_backslashes_and_controls() {
+    assert_eq!(toml_string(r#"C:\sdk "x""#), r#""C:\\sdk \"x\"""#);
+    assert_eq!(toml_string("a\nb"), r#""a\u000Ab""#);
+}
+
+#[test]
+fn the_sdk_must_be_the_symphony_sdk() {
+    assert!(find_sdk(None).unwrap().join("src/lib.rs").is_file());
+    let err = format!(
+        "{:#}",
+        find_sdk(Some(Path::new("/nonexistent"))).unwrap_err()
+    );
+    assert!(
+        err.contains("--sdk, /nonexistent, has no readable Cargo.toml"),
+        "{err}"
+    );
+    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let err = format!("{:#}", find_sdk(Some(host)).unwrap_err());
+    assert!(err.contains("is not the Symphony SDK"), "{err}");
+}
