@@ -216,7 +216,7 @@ pub fn tracker_host() -> (tempfile::TempDir, symphony_host::Host) {
 /// The floor of scheduling `workflow`: Kahn's algorithm over its edges
 /// with a no-op per node (indegree counts, a ready queue, one visit per
 /// edge). Returns the nodes visited.
-pub fn kahn_walk(workflow: &symphony_host::Workflow) -> usize {
+pub fn kahn_walk(workflow: &symphony_host::workflow::Workflow) -> usize {
     use std::collections::HashMap;
     let index: HashMap<&str, usize> = (workflow.nodes.iter().enumerate())
         .map(|(i, n)| (n.id.as_str(), i))

@@ -5,7 +5,7 @@
 //! bookkeeping and the values passed along stay small.
 
 use serde_json::{Value, json};
-use symphony_host::Workflow;
+use symphony_host::workflow::Workflow;
 
 /// The shapes measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -100,7 +100,7 @@ pub fn host() -> TestHost {
     let host = bare_host();
     host.load_extensions(
         &[components_dir()],
-        &symphony_host::ExtensionSetup::default(),
+        &symphony_host::extension::ExtensionSetup::default(),
     )
     .expect("the example extensions load");
     host
@@ -110,8 +110,8 @@ pub fn host() -> TestHost {
 /// host with its operator handle.
 pub fn with_hostile(
     host: TestHost,
-    options: symphony_host::LoadOptions,
-) -> (TestHost, symphony_host::Operator) {
+    options: symphony_host::extension::LoadOptions,
+) -> (TestHost, symphony_host::extension::Operator) {
     host.load_with(fixture("hostile"), options)
         .expect("the hostile fixture loads");
     let op = host.operator("hostile").expect("hostile is an operator");
@@ -120,10 +120,13 @@ pub fn with_hostile(
 
 /// Calls `op` with `input` and an empty node config.
 pub fn call(
-    op: &symphony_host::Operator,
+    op: &symphony_host::extension::Operator,
     input: serde_json::Value,
-) -> Result<String, symphony_host::CallError> {
-    op.process(&symphony_host::NodeConfig::default(), &input.to_string())
+) -> Result<String, symphony_host::extension::CallError> {
+    op.process(
+        &symphony_host::extension::NodeConfig::default(),
+        &input.to_string(),
+    )
 }
 
 /// Writes an extension directory `<root>/<name>/` holding a copy of
@@ -147,9 +150,9 @@ pub fn write_manifest(dir: &Path, name: &str, version: &str, kind: &str, extra: 
 
 /// The report of node `id` in a run's report.
 pub fn node_report<'r>(
-    report: &'r symphony_host::RunReport,
+    report: &'r symphony_host::runs::RunReport,
     id: &str,
-) -> &'r symphony_host::NodeReport {
+) -> &'r symphony_host::runs::NodeReport {
     report
         .nodes
         .iter()
@@ -159,10 +162,10 @@ pub fn node_report<'r>(
 
 /// Fails, with the run's error, unless the run completed.
 #[track_caller]
-pub fn assert_completed(report: &symphony_host::RunReport) {
+pub fn assert_completed(report: &symphony_host::runs::RunReport) {
     assert_eq!(
         report.state,
-        symphony_host::ExecutionState::Completed,
+        symphony_host::runs::ExecutionState::Completed,
         "{:?}",
         report.error
     );

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main};
 use symphony_benches::{bench_pair, criterion, percentiles, xorshift};
-use symphony_host::{IndexDoc, SearchIndex, SearchQuery};
+use symphony_host::artifacts::{IndexDoc, SearchIndex, SearchQuery};
 
 const DOCS: usize = 100_000;
 /// Words per artifact text.

@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use symphony_benches::{compare_interleaved, compare_sizes, criterion, percentiles, xorshift};
-use symphony_host::{ArtifactKey, ArtifactMeta, ArtifactStore, StoreOptions};
+use symphony_host::artifacts::{ArtifactKey, ArtifactMeta, ArtifactStore, StoreOptions};
 
 /// Mebibyte.
 const MIB: usize = 1 << 20;

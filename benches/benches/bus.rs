@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main};
 use symphony_benches::{bench_pair, criterion, percentiles};
-use symphony_host::{Bus, SubscribeOptions};
+use symphony_host::bus::{Bus, SubscribeOptions};
 
 fn bench(c: &mut criterion::Criterion) {
     let bus = Bus::new();

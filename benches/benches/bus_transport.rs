@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main};
 use symphony_benches::{bench_pair, criterion, percentiles};
+use symphony_host::bus::{Bus, BusServer, ServerOptions, Service};
 use symphony_host::protocol::client::{Client, ClientOptions, Transport};
-use symphony_host::{Bus, BusServer, ServerOptions, Service};
 
 const SIZE: usize = 256;
 const T: Duration = Duration::from_secs(5);

@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main};
 use symphony_benches::{compare, component, criterion, raw};
-use symphony_host::{CacheStats, Host};
+use symphony_host::{Host, extension::CacheStats};
 use wasmtime::component::Component;
 
 fn bench(c: &mut criterion::Criterion) {

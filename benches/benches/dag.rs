@@ -12,7 +12,7 @@ use symphony_benches::shapes::{Shape, workflow};
 use symphony_benches::{
     criterion, fixture, interleaved_medians, kahn_walk, peak_rss_kib, tracker_host,
 };
-use symphony_host::{RunOptions, Workflow};
+use symphony_host::{runs::RunOptions, workflow::Workflow};
 
 fn run(host: &symphony_host::Host, wf: &Workflow) {
     run_with(host, wf, false);
@@ -96,13 +96,13 @@ fn control_latency() {
         return;
     };
     let (_home, host) = tracker_host();
-    let limits = symphony_host::Limits {
+    let limits = symphony_host::extension::Limits {
         fuel: u64::MAX / 2,
-        ..symphony_host::Limits::default()
+        ..symphony_host::extension::Limits::default()
     };
     host.load_with(
         hostile,
-        symphony_host::LoadOptions {
+        symphony_host::extension::LoadOptions {
             limits: Some(limits),
             ..Default::default()
         },
@@ -118,7 +118,7 @@ fn control_latency() {
     .unwrap();
     let mut samples = Vec::new();
     for round in 0..7 {
-        let control = symphony_host::RunControl::new(format!("cancel-{round}"));
+        let control = symphony_host::runs::RunControl::new(format!("cancel-{round}"));
         let mut events = control.subscribe();
         let options = RunOptions {
             control: Some(control.clone()),
@@ -129,7 +129,7 @@ fn control_latency() {
             let run = s.spawn(|| host.run_with_options(&wf, &json!({}), options, &mut |_| {}));
             while !matches!(
                 events.try_recv(),
-                Ok(symphony_host::ExecEvent::NodeStarted { .. })
+                Ok(symphony_host::runs::ExecEvent::NodeStarted { .. })
             ) {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
@@ -137,7 +137,7 @@ fn control_latency() {
             let start = Instant::now();
             control.cancel().unwrap();
             let report = run.join().unwrap().unwrap();
-            assert_eq!(report.state, symphony_host::ExecutionState::Cancelled);
+            assert_eq!(report.state, symphony_host::runs::ExecutionState::Cancelled);
             start.elapsed()
         });
         samples.push(cancelled.as_secs_f64() * 1e3);

@@ -5,7 +5,7 @@ use criterion::{criterion_group, criterion_main};
 use serde_json::json;
 use symphony_benches::raw::{RawAsyncOperator, RawOperator, ready};
 use symphony_benches::{bench_pair, component, criterion};
-use symphony_host::{Host, NodeConfig};
+use symphony_host::{Host, extension::NodeConfig};
 
 fn spec() -> serde_json::Value {
     json!({"steps": [

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main};
 use serde_json::json;
 use symphony_benches::{bench_pair, criterion};
-use symphony_host::{TemplateLibrary, Workflow};
+use symphony_host::workflow::{TemplateLibrary, Workflow};
 
 const WORDS: [&str; 16] = [
     "summary",

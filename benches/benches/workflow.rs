@@ -8,7 +8,10 @@ use criterion::{criterion_group, criterion_main};
 use petgraph::graph::DiGraph;
 use serde_json::{Map, json};
 use symphony_benches::{bench_pair, compare_sizes, criterion};
-use symphony_host::{Edge, ExtensionKind, Metadata, Node, NodeKind, Workflow};
+use symphony_host::{
+    extension::ExtensionKind,
+    workflow::{Edge, Metadata, Node, NodeKind, Workflow},
+};
 
 /// `n` operator nodes; node i gets one or two edges from earlier nodes, so
 /// the graph is a DAG with long chains and wide fans.

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde_json::json;
 use symphony_benches::shapes::{Shape, document};
 use symphony_benches::tracker_host;
-use symphony_host::{RunOptions, Workflow};
+use symphony_host::{runs::RunOptions, workflow::Workflow};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use seeds::{DICTIONARY, LINES, SEEDS, VALUES};
 use serde_json::{Map, Value};
-use symphony_host::{Capabilities, Capability, Limits, Manifest, ManifestError, ManifestLimits};
+use symphony_host::extension::{
+    Capabilities, Capability, Limits, Manifest, ManifestError, ManifestLimits,
+};
 
 use crate::engine::{Outcome, Rng, Target, text};
 

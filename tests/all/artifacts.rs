@@ -2,7 +2,11 @@
 //! the run, versioned per node, linked to what they were computed from.
 
 use serde_json::{Value, json};
-use symphony_host::{ListQuery, RunOptions, RunReport, SearchQuery, Workflow};
+use symphony_host::{
+    artifacts::{ListQuery, SearchQuery},
+    runs::{RunOptions, RunReport},
+    workflow::Workflow,
+};
 use symphony_tests::{TestHost, assert_completed, bare_host, with_hostile};
 
 /// A node of the hostile fixture that outputs `label`.
@@ -129,7 +133,7 @@ fn outputs_are_not_kept_when_the_run_says_so() {
 #[test]
 fn a_host_with_a_retention_policy_archives_on_its_schedule_and_reads_back() {
     let home = tempfile::tempdir().unwrap();
-    let policy = symphony_host::RetentionPolicy::from_toml_str(
+    let policy = symphony_host::artifacts::stale::RetentionPolicy::from_toml_str(
         "archive_after_days = 0\n[schedule]\ninterval = \"1s\"",
     )
     .unwrap();
@@ -145,7 +149,7 @@ fn a_host_with_a_retention_policy_archives_on_its_schedule_and_reads_back() {
     // The first run is one interval after the host starts; allow for a
     // loaded machine.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while host.artifacts().info(&id).unwrap().location != symphony_host::Location::Warm {
+    while host.artifacts().info(&id).unwrap().location != symphony_host::artifacts::Location::Warm {
         assert!(std::time::Instant::now() < deadline, "never archived");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }

@@ -1,6 +1,6 @@
 //! The compile cache: a second load of the same component does not compile.
 
-use symphony_host::{CacheStats, Host};
+use symphony_host::{Host, extension::CacheStats};
 use symphony_tests::component;
 
 fn host_with_cache(cache: &std::path::Path, home: &std::path::Path) -> Host {

@@ -1,7 +1,7 @@
 //! Calling each kind of extension directly through the library API.
 
 use serde_json::{Map, Value, json};
-use symphony_host::{CallError, ExtError, NodeConfig, UiEvent, render_text};
+use symphony_host::extension::{CallError, ExtError, NodeConfig, UiEvent, render_text};
 use symphony_tests::host;
 
 fn config(value: Value) -> NodeConfig {

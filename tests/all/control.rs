@@ -2,7 +2,10 @@
 //! extensions.
 
 use serde_json::{Value, json};
-use symphony_host::{ExecutionState, MergeMode, NodeState, RunReport, Workflow};
+use symphony_host::{
+    runs::{ExecutionState, NodeState, RunReport},
+    workflow::{MergeMode, Workflow},
+};
 use symphony_tests::{assert_completed, examples_dir, host, node_report};
 
 fn state(report: &RunReport, id: &str) -> NodeState {

@@ -7,18 +7,19 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use symphony_host::{
-    ExecEvent, ExecutionState, NodeState, RunControl, RunOptions, RunReport, Workflow,
+    runs::{ExecEvent, ExecutionState, NodeState, RunControl, RunOptions, RunReport},
+    workflow::Workflow,
 };
 use symphony_tests::{TestHost, assert_completed, bare_host, node_report, with_hostile};
 
 /// A host with the hostile fixture loaded (up to 8 instances, with fuel
 /// enough that a spinning node meets its deadline first).
 fn hostile_host() -> TestHost {
-    let options = symphony_host::LoadOptions {
-        limits: Some(symphony_host::Limits {
+    let options = symphony_host::extension::LoadOptions {
+        limits: Some(symphony_host::extension::Limits {
             max_instances: 8,
             fuel: u64::MAX / 2,
-            ..symphony_host::Limits::default()
+            ..symphony_host::extension::Limits::default()
         }),
         ..Default::default()
     };
@@ -302,7 +303,7 @@ fn steered(
 pub(crate) mod tokio_events {
     use std::time::{Duration, Instant};
 
-    use symphony_host::ExecEvent;
+    use symphony_host::runs::ExecEvent;
     use tokio::sync::broadcast::error::TryRecvError;
 
     pub struct Events(pub tokio::sync::broadcast::Receiver<ExecEvent>);
@@ -404,8 +405,8 @@ fn a_cancelled_run_stops_its_running_node_and_says_so() {
 #[test]
 fn a_call_stops_when_its_interrupt_is_set() {
     let (host, op) = with_hostile(bare_host(), Default::default());
-    let stop = symphony_host::Interrupt::new();
-    let config = symphony_host::NodeConfig::default().with_interrupt(stop.clone());
+    let stop = symphony_host::extension::Interrupt::new();
+    let config = symphony_host::extension::NodeConfig::default().with_interrupt(stop.clone());
     let setter = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
         stop.set();
@@ -415,7 +416,10 @@ fn a_call_stops_when_its_interrupt_is_set() {
         .unwrap_err();
     setter.join().unwrap();
     assert!(
-        matches!(error, symphony_host::CallError::Interrupted { .. }),
+        matches!(
+            error,
+            symphony_host::extension::CallError::Interrupted { .. }
+        ),
         "{error}"
     );
     // The next call gets a fresh instance and answers.

@@ -1,7 +1,7 @@
 //! The demo workflow end to end, output included.
 
 use serde_json::{Value, json};
-use symphony_host::{NodeState, Workflow, render_text};
+use symphony_host::{extension::render_text, runs::NodeState, workflow::Workflow};
 use symphony_tests::{assert_completed, examples_dir, host};
 
 fn demo_input() -> Value {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Map, json};
-use symphony_host::{
+use symphony_host::extension::{
     ArtifactAccess, CallError, ExtError, Grants, LoadOptions, NodeConfig, Operator,
 };
 use symphony_tests::{TestHost, call, component, host, with_hostile};
@@ -207,7 +207,7 @@ fn sockets_reach_granted_addresses_only_and_refusals_are_audited() {
     assert!(message.contains("cannot connect"), "{message}");
     let audit = host
         .audit()
-        .query(&symphony_host::AuditQuery {
+        .query(&symphony_host::extension::AuditQuery {
             extension: Some("hostile".into()),
             capability: Some("net".into()),
             ..Default::default()
@@ -215,7 +215,10 @@ fn sockets_reach_granted_addresses_only_and_refusals_are_audited() {
         .unwrap();
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].capability, format!("net:{other}"));
-    assert_eq!(audit[0].decision, symphony_host::Decision::Denied);
+    assert_eq!(
+        audit[0].decision,
+        symphony_host::extension::Decision::Denied
+    );
 
     // Without any net grant, no socket opens at all.
     let (_host, closed) = hostile_with(Grants::none());
@@ -236,7 +239,7 @@ fn denied_host_imports_are_audited() {
     // (Its lifecycle hooks' refused announcements are audited too.)
     let audit = host
         .audit()
-        .query(&symphony_host::AuditQuery {
+        .query(&symphony_host::extension::AuditQuery {
             capability: Some("publish:news.today".into()),
             ..Default::default()
         })
@@ -250,7 +253,7 @@ fn denied_host_imports_are_audited() {
         [(
             "hostile",
             "publish:news.today",
-            symphony_host::DecidedBy::Runtime
+            symphony_host::extension::DecidedBy::Runtime
         )]
     );
 }
@@ -312,9 +315,9 @@ fn http_server() -> (
 }
 
 /// The audit records of refused HTTP requests by the hostile fixture.
-fn http_denials(host: &TestHost) -> Vec<symphony_host::AuditRecord> {
+fn http_denials(host: &TestHost) -> Vec<symphony_host::extension::AuditRecord> {
     host.audit()
-        .query(&symphony_host::AuditQuery {
+        .query(&symphony_host::extension::AuditQuery {
             extension: Some("hostile".into()),
             capability: Some("http".into()),
             ..Default::default()
@@ -359,8 +362,11 @@ fn http_to_ungranted_hosts_is_refused_audited_and_counted() {
         let audit = http_denials(&host);
         assert_eq!(audit.len(), 1, "{audit:?}");
         assert_eq!(audit[0].capability, "http:127.0.0.1");
-        assert_eq!(audit[0].decision, symphony_host::Decision::Denied);
-        assert_eq!(audit[0].by, symphony_host::DecidedBy::Runtime);
+        assert_eq!(
+            audit[0].decision,
+            symphony_host::extension::Decision::Denied
+        );
+        assert_eq!(audit[0].by, symphony_host::extension::DecidedBy::Runtime);
         assert!(
             audit[0]
                 .detail
@@ -394,7 +400,7 @@ fn a_silent_http_server_cannot_hold_a_call_past_its_deadline() {
     });
     let options = LoadOptions {
         grants: Grants::none().http("127.0.0.1"),
-        limits: Some(symphony_host::Limits {
+        limits: Some(symphony_host::extension::Limits {
             deadline: Duration::from_secs(1),
             ..Default::default()
         }),
@@ -499,7 +505,11 @@ fn each_kind_of_refusal_is_audited_exactly_once_naming_the_capability() {
         ),
         (
             "a write in a read-only grant",
-            Grants::none().dir(data.path(), "/data", symphony_host::FsAccess::Read),
+            Grants::none().dir(
+                data.path(),
+                "/data",
+                symphony_host::extension::FsAccess::Read,
+            ),
             json!({"mode": "write", "path": "/data/new.txt", "content": "x"}),
             "fs:read-write:/data/new.txt".into(),
         ),
@@ -526,9 +536,9 @@ fn each_kind_of_refusal_is_audited_exactly_once_naming_the_capability() {
         }
         let records = host
             .audit()
-            .query(&symphony_host::AuditQuery {
+            .query(&symphony_host::extension::AuditQuery {
                 extension: Some("hostile".into()),
-                decision: Some(symphony_host::Decision::Denied),
+                decision: Some(symphony_host::extension::Decision::Denied),
                 ..Default::default()
             })
             .unwrap();
@@ -543,7 +553,7 @@ fn each_kind_of_refusal_is_audited_exactly_once_naming_the_capability() {
         assert!(
             records
                 .iter()
-                .all(|r| r.by == symphony_host::DecidedBy::Runtime),
+                .all(|r| r.by == symphony_host::extension::DecidedBy::Runtime),
             "{what}"
         );
     }

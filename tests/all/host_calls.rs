@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use symphony_host::{
-    CallError, ExecutionState, Grants, Limits, LoadOptions, NodeConfig, Operator, RunControl,
-    RunOptions, Workflow,
+    extension::{CallError, Grants, Limits, LoadOptions, NodeConfig, Operator},
+    runs::{ExecutionState, RunControl, RunOptions},
+    workflow::Workflow,
 };
 use symphony_tests::{TestHost, bare_host, call, fixture, node_report, with_hostile};
 
@@ -91,7 +92,7 @@ const BLOCKS: [Block; 4] = [Block::Sleep, Block::Socket, Block::Http, Block::Req
 /// subscriber, and the grants to reach them.
 struct Blockers {
     silent: Silent,
-    _subscriber: symphony_host::Subscription,
+    _subscriber: symphony_host::bus::Subscription,
 }
 
 impl Blockers {
@@ -355,8 +356,8 @@ fn a_call_waiting_for_a_busy_instance_stops_at_its_interrupt() {
         ..LoadOptions::default()
     };
     let (_host, op) = with_hostile(bare_host(), options);
-    let stop = symphony_host::Interrupt::new();
-    let holder_stop = symphony_host::Interrupt::new();
+    let stop = symphony_host::extension::Interrupt::new();
+    let holder_stop = symphony_host::extension::Interrupt::new();
     std::thread::scope(|s| {
         // The one instance sleeps until its own interrupt.
         let holder = s.spawn(|| {

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use symphony_host::{CallError, ExtError, FsAccess, Grants, Limits, LoadOptions, Operator};
+use symphony_host::extension::{
+    CallError, ExtError, FsAccess, Grants, Limits, LoadOptions, Operator,
+};
 use symphony_tests::{TestHost, bare_host, call, with_hostile};
 
 fn hostile(limits: Limits, grants: Grants) -> (TestHost, Operator) {

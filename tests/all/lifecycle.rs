@@ -6,18 +6,21 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use symphony_host::{CallError, CrashPolicy, Error, ExtensionSetup, Host, LifecycleState, UiEvent};
+use symphony_host::{
+    Error, Host,
+    extension::{CallError, CrashPolicy, ExtensionSetup, LifecycleState, UiEvent},
+};
 use symphony_tests::{
     TestHost, bare_host, bare_host_with, call, component, extension_dir, fixture, write_manifest,
 };
 
-fn grant(name: &str, capability: &str) -> (String, symphony_host::Capability) {
+fn grant(name: &str, capability: &str) -> (String, symphony_host::extension::Capability) {
     (name.to_string(), capability.parse().unwrap())
 }
 
 /// Every message on the subscription until it goes quiet, as
 /// (sender, subject).
-fn drain(sub: &symphony_host::Subscription) -> Vec<(String, String)> {
+fn drain(sub: &symphony_host::bus::Subscription) -> Vec<(String, String)> {
     std::iter::from_fn(|| sub.recv_timeout(Duration::from_millis(200)))
         .map(|m| (m.sender, m.subject))
         .collect()
@@ -95,7 +98,7 @@ fn hooks_run_dependencies_first_and_shutdown_runs_them_in_reverse() {
     assert!(host.extensions().is_empty());
 }
 
-fn hostile_host(policy: CrashPolicy) -> (TestHost, symphony_host::Operator) {
+fn hostile_host(policy: CrashPolicy) -> (TestHost, symphony_host::extension::Operator) {
     let host = bare_host_with(|builder| builder.crash_policy(policy));
     host.load(fixture("hostile")).unwrap();
     let op = host.operator("hostile").unwrap();
@@ -335,13 +338,13 @@ fn a_reload_under_a_long_call_lets_it_finish_on_the_old_version() {
         &fixture("hostile"),
         &labelled("one"),
     );
-    let workflow = symphony_host::Workflow::from_json(
+    let workflow = symphony_host::workflow::Workflow::from_json(
         r#"{"schema_version": 2, "id": "w", "name": "w", "version": "1.0.0",
             "nodes": [{"id": "n", "kind": "operator", "extension": "slow"}]}"#,
         "test",
     )
     .unwrap();
-    let output = |report: symphony_host::RunReport| {
+    let output = |report: symphony_host::runs::RunReport| {
         assert!(report.error.is_none(), "{:?}", report.error);
         report.output
     };

@@ -1,6 +1,10 @@
 //! Bad components are refused at load with a message that says why.
 
-use symphony_host::{Error, ExtensionKind, LoadError, Workflow};
+use symphony_host::{
+    Error,
+    extension::{ExtensionKind, LoadError},
+    workflow::Workflow,
+};
 use symphony_tests::{bare_host, component, fixture, host};
 
 fn load_error(bytes: &[u8]) -> (LoadError, String) {
@@ -148,7 +152,7 @@ fn an_extension_built_with_cargo_component_runs_like_the_wasip2_build() {
     let host = bare_host();
     host.load(component("mock_llm")).unwrap();
     host.load(component("status_panel")).unwrap();
-    let options = symphony_host::LoadOptions {
+    let options = symphony_host::extension::LoadOptions {
         name: Some("json-transform".into()),
         ..Default::default()
     };
@@ -176,7 +180,7 @@ fn a_dependency_that_exports_another_interface_fails_its_dependant_alone() {
     let report = host
         .load_extensions(
             &[root.path().to_path_buf()],
-            &symphony_host::ExtensionSetup::default(),
+            &symphony_host::extension::ExtensionSetup::default(),
         )
         .unwrap();
     let loaded: Vec<&str> = report.loaded.iter().map(|l| l.name.as_str()).collect();
@@ -195,9 +199,13 @@ fn a_dependency_that_exports_another_interface_fails_its_dependant_alone() {
 
     // Loaded on its own, the mismatch is named with both interfaces.
     let caller =
-        symphony_host::Manifest::from_file(root.path().join("caller/symphony.toml")).unwrap();
+        symphony_host::extension::Manifest::from_file(root.path().join("caller/symphony.toml"))
+            .unwrap();
     let message = host
-        .load_manifest(&caller, &symphony_host::ExtensionSetup::default())
+        .load_manifest(
+            &caller,
+            &symphony_host::extension::ExtensionSetup::default(),
+        )
         .unwrap_err()
         .to_string();
     assert!(
@@ -221,7 +229,8 @@ fn a_component_built_against_wit_0_1_0_still_loads_and_runs() {
         info.imports
     );
     host.load(&old).unwrap();
-    let config = symphony_host::NodeConfig::try_from(serde_json::json!({"suffix": "!"})).unwrap();
+    let config =
+        symphony_host::extension::NodeConfig::try_from(serde_json::json!({"suffix": "!"})).unwrap();
     let out = host
         .operator("old-wit")
         .unwrap()

@@ -2,7 +2,10 @@
 //! latency, as `Host::metrics` reports them.
 
 use serde_json::json;
-use symphony_host::{CallError, Error, Limits, LoadOptions, Operator};
+use symphony_host::{
+    Error,
+    extension::{CallError, Limits, LoadOptions, Operator},
+};
 use symphony_tests::{TestHost, call, host, with_hostile};
 
 fn hostile(limits: Limits) -> (TestHost, Operator) {

@@ -7,8 +7,11 @@ use std::sync::Mutex;
 
 use serde_json::json;
 use symphony_host::{
-    AuditQuery, CallError, DecidedBy, Decision, Error, ExtError, ExtensionSetup, LoadError,
-    Manifest, PermissionRequest,
+    Error,
+    extension::{
+        AuditQuery, CallError, DecidedBy, Decision, ExtError, ExtensionSetup, LoadError, Manifest,
+        PermissionRequest,
+    },
 };
 use symphony_tests::{TestHost, bare_host, components_dir, fixture, host};
 
@@ -330,7 +333,8 @@ fn a_component_that_is_not_what_its_manifest_says_is_refused() {
         failure.reason
     );
     // Loaded on its own, the error says the same, typed.
-    let manifest = symphony_host::Manifest::from_file(dir.path().join("symphony.toml")).unwrap();
+    let manifest =
+        symphony_host::extension::Manifest::from_file(dir.path().join("symphony.toml")).unwrap();
     let err = host
         .load_manifest(&manifest, &ExtensionSetup::default())
         .unwrap_err();
@@ -360,7 +364,7 @@ fn a_malformed_manifest_names_file_line_and_column() {
     assert!(err.contains("symphony.toml:3:11"), "{err}");
     assert!(err.contains("semver"), "{err}");
     // `discover` still reports every problem at once, as an error.
-    let err = symphony_host::discover(&[dir.path().to_path_buf()])
+    let err = symphony_host::extension::discover(&[dir.path().to_path_buf()])
         .unwrap_err()
         .to_string();
     assert!(err.contains("symphony.toml:3:11"), "{err}");

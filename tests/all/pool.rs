@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use symphony_host::{
-    CallError, Host, Instrument, LifecycleState, LoadOptions, NodeConfig, PoolState,
-    PoolTransition, PrewarmOutcome, Workflow,
+    Host,
+    extension::{CallError, Instrument, LifecycleState, LoadOptions, NodeConfig},
+    pool::{PoolState, PoolTransition, PrewarmOutcome},
+    workflow::Workflow,
 };
 use symphony_tests::{TestHost, bare_host, bare_host_with, call, component, fixture, with_hostile};
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use symphony_host::{ExecutionState, TemplateLibrary};
+use symphony_host::{runs::ExecutionState, workflow::TemplateLibrary};
 use symphony_tests::{assert_completed, examples_dir, host};
 
 const REVIEW: &str = "The editor is fast and great. Search is fast. Plugins are fast, \

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use symphony_host::{ExecutionState, NodeState, Workflow};
+use symphony_host::{
+    runs::{ExecutionState, NodeState},
+    workflow::Workflow,
+};
 use symphony_tests::{assert_completed, examples_dir, host, node_report};
 
 #[test]

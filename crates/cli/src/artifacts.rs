@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use symphony_host::{ArtifactMeta, ArtifactStore, StoreOptions, default_home};
+use symphony_host::{
+    artifacts::{ArtifactMeta, ArtifactStore, StoreOptions},
+    default_home,
+};
 
 mod gc;
 mod show;

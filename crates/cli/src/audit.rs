@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use symphony_host::{AuditQuery, AuditRecord, Decision};
+use symphony_host::extension::{AuditQuery, AuditRecord, Decision};
 
 use super::{HostArgs, build_host};
 

@@ -12,7 +12,10 @@ use symphony_host::protocol::Envelope;
 use symphony_host::protocol::client::{
     Client, ClientOptions, ClientSubscription, RecvError, Transport,
 };
-use symphony_host::{Bus, BusServer, ServerOptions, ServerStats, default_home};
+use symphony_host::{
+    bus::{Bus, BusServer, ServerOptions, ServerStats},
+    default_home,
+};
 
 use super::HostArgs;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde_json::json;
 
-use symphony_host::{MANIFEST_FILE, Manifest, MetricsSnapshot};
+use symphony_host::extension::{MANIFEST_FILE, Manifest, MetricsSnapshot};
 
 use super::run::RunSetup;
 use super::{HostArgs, build_host};

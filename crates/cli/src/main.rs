@@ -18,7 +18,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use symphony_host::{Capability, ExtensionSetup, Host, Limits, PermissionRequest, Prompt};
+use symphony_host::{
+    Host,
+    extension::{Capability, ExtensionSetup, Limits, PermissionRequest, Prompt},
+};
 use tracing_subscriber::EnvFilter;
 
 /// Symphony: run workflows of WebAssembly component extensions.

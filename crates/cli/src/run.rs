@@ -11,8 +11,10 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
 use symphony_host::{
-    ExecutionState, Host, NodeReport, NodeState, RunEvent, RunOptions, RunReport, Workflow,
-    render_text,
+    Host,
+    extension::render_text,
+    runs::{ExecutionState, NodeReport, NodeState, RunEvent, RunOptions, RunReport},
+    workflow::Workflow,
 };
 
 use super::{ExtDirs, HostArgs, build_host};

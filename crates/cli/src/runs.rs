@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use symphony_host::{RunStore, RunSummary, default_home};
+use symphony_host::{
+    default_home,
+    runs::{RunStore, RunSummary},
+};
 
 use super::HostArgs;
 
@@ -113,7 +116,7 @@ pub fn status(host: HostArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
     if let Some(error) = &run.error {
         println!("  error:    {error}");
     }
-    if run.interrupted || run.state == symphony_host::ExecutionState::Failed {
+    if run.interrupted || run.state == symphony_host::runs::ExecutionState::Failed {
         println!("  continue: symphony run --resume {}", run.id);
     }
     for node in &status.nodes {

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use symphony_host::{MANIFEST_FILE, Manifest, ManifestKind};
+use symphony_host::extension::{MANIFEST_FILE, Manifest, ManifestKind};
 
 /// The SDK of the source tree this binary was built from, if it is still
 /// there.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::workflow::FormatArg;
 use anyhow::Context;
 use serde_json::{Value, json};
-use symphony_host::{Format, Parameter, Template, TemplateLibrary};
+use symphony_host::workflow::{Format, Parameter, Template, TemplateLibrary};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TemplateCommand {

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::json;
-use symphony_host::{Error, Workflow, WorkflowError};
+use symphony_host::{
+    Error,
+    workflow::{Workflow, WorkflowError},
+};
 
 use super::{ExtDirs, HostArgs, build_host};
 

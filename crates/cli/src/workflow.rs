@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::json;
-use symphony_host::{Control, Edge, EdgeKind, Format, MergeMode, Node, Port, Workflow};
+use symphony_host::workflow::{Control, Edge, EdgeKind, Format, MergeMode, Node, Port, Workflow};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WorkflowCommand {

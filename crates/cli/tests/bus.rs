@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use symphony_host::bus::{Bus, BusServer, ServerOptions};
 use symphony_host::protocol::Message;
 use symphony_host::protocol::client::{Client, ClientOptions, RecvError};
 use symphony_host::protocol::messages::PeerDown;
-use symphony_host::{Bus, BusServer, ServerOptions};
 
 const T: Duration = Duration::from_secs(10);
 

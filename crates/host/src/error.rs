@@ -53,16 +53,16 @@ pub enum Error {
     Setup(String),
     /// An extension manifest is unreadable or invalid.
     #[error(transparent)]
-    Manifest(#[from] crate::ManifestError),
+    Manifest(#[from] symphony_manifest::ManifestError),
     /// Extensions' dependencies cannot all be met.
     #[error("cannot load the extensions: their dependencies cannot all be met:\n{0}")]
-    Resolve(#[from] crate::ResolveError),
+    Resolve(#[from] symphony_manifest::ResolveError),
     /// Permissions could not be decided (policy, grant record, audit log).
     #[error(transparent)]
-    Permission(#[from] crate::PermissionError),
+    Permission(#[from] symphony_manifest::PermissionError),
     /// A lifecycle step the state machine does not allow.
     #[error(transparent)]
-    Lifecycle(#[from] crate::TransitionError),
+    Lifecycle(#[from] symphony_manifest::TransitionError),
     /// An extension's hooks failed as it was being activated; it is left
     /// in the failed state.
     #[error(transparent)]

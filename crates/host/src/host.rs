@@ -1,5 +1,11 @@
 //! The host: the engine, the loaded extensions and the services they use.
 
+mod pool;
+mod runs;
+
+#[doc(hidden)]
+pub use pool::checkout_checkin;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +33,7 @@ use symphony_workflow::{Plan, Workflow, WorkflowError};
 use crate::Error;
 use crate::discovery::LoadFailure;
 use crate::loader::ExtensionSetup;
-use crate::pool::start_health_thread;
+use pool::start_health_thread;
 
 /// Configures and builds a [`Host`].
 ///
@@ -675,6 +681,6 @@ impl HostDelegate for HostInner {
     }
 
     fn prewarm_in_background(&self, names: Vec<String>) {
-        crate::pool::prewarm_in_background(&self.me, names);
+        pool::prewarm_in_background(&self.me, names);
     }
 }

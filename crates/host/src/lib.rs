@@ -1,7 +1,7 @@
 //! Symphony's host: runs workflows of WebAssembly component extensions.
 //!
 //! ```
-//! use symphony_host::{Host, Workflow};
+//! use symphony_host::{Host, workflow::Workflow};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let home = tempfile::tempdir()?;
@@ -24,7 +24,7 @@
 //! looks like this:
 //!
 //! ```no_run
-//! use symphony_host::{Host, NodeConfig, Workflow};
+//! use symphony_host::{Host, extension::NodeConfig, workflow::Workflow};
 //! use serde_json::json;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -116,85 +116,104 @@ mod discovery;
 mod error;
 mod host;
 mod loader;
-mod pool;
 mod reload;
-mod runs;
 mod watch;
 
-use symphony_artifacts as artifacts;
-use symphony_bus as bus;
-use symphony_workflow as workflow;
-use symphony_workflow::template;
-
-pub use artifacts::{
-    ARTIFACT_KEY_ENV, ArtifactError, ArtifactInfo, ArtifactKey, ArtifactMeta, ArtifactReader,
-    ArtifactStore, DedupStats, ListQuery, Location, PutOutcome, Quality, StoreOptions, TextDiff,
-    VerifyReport, VersionInfo,
-};
-pub use artifacts::{
-    Highlight, IndexDoc, RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery,
-};
-pub use bus::{
-    Bus, BusError, BusServer, BusStats, Envelope, Interrupt, LatencyStats, PeerStats, RecvError,
-    ServerError, ServerOptions, ServerStats, Service, SlowPolicy, SubjectStats, SubscribeOptions,
-    Subscription, SubscriptionStats, subject_matches,
-};
-pub use discovery::{LoadFailure, discover};
 pub use error::Error;
 pub use host::{Host, HostBuilder, default_home};
-pub use loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
-pub use reload::ReloadReport;
-pub use symphony_dag::{
-    BackoffPolicy, CheckpointFuture, DEFAULT_MAX_BACKOFF_MS, Directive, ExecEvent, ExecutionState,
-    FailureKind, KindMetrics, NodeError, NodeRecord, NodeReport, NodeState, Progress,
-    RecoveryError, RecoveryPolicy, ResumeRefusal, RunControl, RunError, RunEvent, RunMetrics,
-    RunOptions, RunReport, RunStatus, RunStore, RunStoreError, RunSummary, RunTransitionError,
-    StateChange,
-};
-pub use symphony_manifest::{
-    ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, Candidate, Capabilities,
-    Capability, Chain, ConfigKey, ConfigSchema, CrashPolicy, DEFAULT_RESOLVE_STEPS, DecidedBy,
-    Decision, Denial, Dependency, DirGrant, ExtError, ExtensionKind, FsAccess, FsCapability,
-    GrantStore, Grants, LifecycleState, Limits, LogLimits, Manifest, ManifestError, ManifestKind,
-    ManifestLimits, ManifestProblem, NameVersion, ParseCapabilityError, PermissionError,
-    PermissionOutcome, PermissionRequest, Permissions, Policy, PolicyError, Prompt, Recorded,
-    Requirement, Resolution, ResolveError, ResolveNote, ResolveProblem, Roots, Rule, Transition,
-    TransitionError, VersionGrants, http_allows, net_allows, resolve, resolve_within,
-};
-pub use symphony_runtime::extension::{
-    Addon, CallLatency, ErrorCounts, ExtensionInfo, Health, Instrument, LatencyBucket, LoadOptions,
-    MetricsSnapshot, NodeConfig, Operator, UiEvent, VNode, render_text,
-};
-pub use symphony_runtime::pool::{
-    DrainReport, ExtensionPoolStats, HealthReport, HotSet, HotSetError, HotSetStats,
-    InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, LoadTime, PoolCounts,
-    PoolSettings, PoolState, PoolStats, PoolTransition, PrewarmEntry, PrewarmOutcome,
-    PrewarmReport, UsageHistory,
-};
-pub use symphony_runtime::{
-    ActivateError, CacheStats, CallError, ComponentInfo, ComponentItemInfo, ConfigError,
-    EngineSettings, LoadError, SetupError,
-};
-pub use watch::{ReloadEvent, SETTLE, Watcher};
-// `Decision` is taken by the permission audit's; the Stale Manager's is `RetentionDecision`.
-pub use artifacts::stale::Decision as RetentionDecision;
-pub use artifacts::stale::{
-    Action, ArchiveReceipt, ArtifactFacts, CleanFailure, CleanOptions, CleanReport, Clock,
-    ColdConfig, OffPeakWindow, Placement, Reason, RetentionPolicy, Schedule, SchedulePolicy, Shelf,
-    StaleError, StaleManager, SystemClock, ThrottlePolicy, Tier, TierStore, Trash, TrashEntry,
-    Weights, clean, evaluate, undo_delete, value_score,
-};
-pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
-pub use workflow::{
-    AddonView, Branch, Case, Control, Edge, EdgeKind, Format, MapBody, MergeMode, Metadata, Node,
-    NodeKind, Plan, Port, PortType, PortTypeError, Problem, Workflow, WorkflowBuilder,
-    WorkflowError,
-};
+
+pub mod extension {
+    //! Extensions: their manifests, grants and permissions, the handles
+    //! that call them, their limits and errors, loading, reloading and
+    //! watching them (`symphony-manifest` and `symphony-runtime`).
+    pub use crate::discovery::{LoadFailure, discover};
+    pub use crate::loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
+    pub use crate::reload::ReloadReport;
+    pub use crate::watch::{ReloadEvent, SETTLE, Watcher};
+    pub use symphony_bus::Interrupt;
+    pub use symphony_manifest::{
+        ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, Candidate, Capabilities,
+        Capability, Chain, ConfigKey, ConfigSchema, CrashPolicy, DEFAULT_RESOLVE_STEPS, DecidedBy,
+        Decision, Denial, Dependency, DirGrant, ExtError, ExtensionKind, FsAccess, FsCapability,
+        GrantStore, Grants, LifecycleState, Limits, LogLimits, Manifest, ManifestError,
+        ManifestKind, ManifestLimits, ManifestProblem, NameVersion, ParseCapabilityError,
+        PermissionError, PermissionOutcome, PermissionRequest, Permissions, Policy, PolicyError,
+        Prompt, Recorded, Requirement, Resolution, ResolveError, ResolveNote, ResolveProblem,
+        Roots, Rule, Transition, TransitionError, VersionGrants, http_allows, net_allows, resolve,
+        resolve_within,
+    };
+    pub use symphony_runtime::extension::{
+        Addon, CallLatency, ErrorCounts, ExtensionInfo, Health, Instrument, LatencyBucket,
+        LoadOptions, MetricsSnapshot, NodeConfig, Operator, UiEvent, VNode, render_text,
+    };
+    pub use symphony_runtime::{
+        ActivateError, CacheStats, CallError, ComponentInfo, ComponentItemInfo, ConfigError,
+        EngineSettings, LoadError, SetupError,
+    };
+}
+
+pub mod pool {
+    //! The Pool Manager: instance lifecycles, the hot set, prewarming,
+    //! health checks, draining and their reports (`symphony-runtime`).
+    pub use symphony_runtime::pool::{
+        DrainReport, ExtensionPoolStats, HealthReport, HotSet, HotSetError, HotSetStats,
+        InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, LoadTime,
+        PoolCounts, PoolSettings, PoolState, PoolStats, PoolTransition, PrewarmEntry,
+        PrewarmOutcome, PrewarmReport, UsageHistory,
+    };
+}
+
+pub mod workflow {
+    //! Workflows and templates: the model, its builder, formats and
+    //! validation, recovery policies (`symphony-workflow`).
+    pub use symphony_workflow::template::{
+        ParamType, Parameter, Template, TemplateError, TemplateLibrary,
+    };
+    pub use symphony_workflow::{
+        AddonView, BackoffPolicy, Branch, Case, Control, DEFAULT_MAX_BACKOFF_MS, Edge, EdgeKind,
+        FailureKind, Format, MapBody, MergeMode, Metadata, Node, NodeKind, Plan, Port, PortType,
+        PortTypeError, Problem, RecoveryError, RecoveryPolicy, Workflow, WorkflowBuilder,
+        WorkflowError,
+    };
+}
+
+pub mod runs {
+    //! Running workflows: options, control, events, reports and the run
+    //! store (`symphony-dag`).
+    pub use symphony_dag::{
+        Checkpoint, CheckpointFuture, Directive, ExecEvent, ExecutionState, KindMetrics, NodeError,
+        NodeRecord, NodeReport, NodeState, Progress, ResumeRefusal, RunControl, RunError, RunEvent,
+        RunMetrics, RunOptions, RunReport, RunStatus, RunStore, RunStoreError, RunSummary,
+        RunTransitionError, StateChange,
+    };
+}
+
+pub mod artifacts {
+    //! The Artifact Store, and the Stale Manager in [`stale`]
+    //! (`symphony-artifacts`).
+    pub use symphony_artifacts::stale;
+    pub use symphony_artifacts::{
+        ARTIFACT_KEY_ENV, ArtifactError, ArtifactInfo, ArtifactKey, ArtifactMeta, ArtifactReader,
+        ArtifactStore, DedupStats, Highlight, IndexDoc, ListQuery, Location, PutOutcome, Quality,
+        RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery, StoreOptions, TextDiff,
+        VerifyReport, VersionInfo, content_id,
+    };
+}
+
+pub mod bus {
+    //! The message bus, its server for other processes, and its stats
+    //! (`symphony-bus`).
+    pub use symphony_bus::{
+        Bus, BusError, BusServer, BusStats, Envelope, LatencyStats, PeerStats, RecvError,
+        ServerError, ServerOptions, ServerStats, Service, SlowPolicy, SubjectStats,
+        SubscribeOptions, Subscription, SubscriptionStats, subject_matches,
+    };
+}
 
 #[doc(hidden)]
 pub mod __internal {
     //! Support for the benches; not part of the API and not stable.
-    pub use crate::pool::checkout_checkin;
+    pub use crate::host::checkout_checkin;
 }
 
 pub use symphony_protocol as protocol;
@@ -204,7 +223,7 @@ pub use wasmtime;
 const _: () = {
     const fn shareable<T: Send + Sync>() {}
     shareable::<Host>();
-    shareable::<Instrument>();
-    shareable::<Operator>();
-    shareable::<Addon>();
+    shareable::<extension::Instrument>();
+    shareable::<extension::Operator>();
+    shareable::<extension::Addon>();
 };

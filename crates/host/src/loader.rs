@@ -78,7 +78,8 @@ impl Host {
     pub fn permissions(&self) -> Result<Permissions, Error> {
         let home = self.home();
         Ok(Permissions::new(
-            Policy::load(&home.join("policy.toml")).map_err(super::PermissionError::from)?,
+            Policy::load(&home.join("policy.toml"))
+                .map_err(symphony_manifest::PermissionError::from)?,
             GrantStore::new(home.join("grants.json")),
             Arc::clone(&self.inner.audit),
         ))

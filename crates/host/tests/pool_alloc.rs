@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::num::NonZeroUsize;
 
-use symphony_host::HotSet;
+use symphony_host::pool::HotSet;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };

@@ -3,7 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use symphony_host::{Action, ArtifactStore, RetentionPolicy, default_home};
+use symphony_host::{
+    artifacts::ArtifactStore,
+    artifacts::stale::{Action, RetentionPolicy},
+    default_home,
+};
 
 use crate::HostArgs;
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use std::io::IsTerminal;
 
-use symphony_host::{ArtifactInfo, ArtifactStore, ListQuery, SearchQuery};
+use symphony_host::artifacts::{ArtifactInfo, ArtifactStore, ListQuery, SearchQuery};
 
 use super::{DiffArgs, FilterArgs, HistoryArgs, InfoArgs, JsonArg, LsArgs, SearchArgs, resolve};
 use crate::runs::age;

@@ -73,7 +73,7 @@ fn every_kind_renders_files_that_parse_with_nothing_left_to_fill() {
         let workflow = files.iter().find(|(p, _)| *p == "workflow.json");
         assert_eq!(workflow.is_some(), kind != NewKind::Addon);
         if let Some((_, text)) = workflow {
-            let w = symphony_host::Workflow::from_json(text, "workflow.json").unwrap();
+            let w = symphony_host::workflow::Workflow::from_json(text, "workflow.json").unwrap();
             assert_eq!(w.nodes[0].extension, "my-ext");
             for key in w.nodes[0].config.keys() {
                 assert!(

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use symphony_host::{ExecutionState, RunStore};
+use symphony_host::runs::{ExecutionState, RunStore};
 
 use super::{BIN, built, text};
 
