@@ -17,7 +17,7 @@ const FORMAT_FILE: &str = "FORMAT";
 const FORMAT_PLAIN: &str = "symphony-artifacts 1 plain\n";
 const FORMAT_ENCRYPTED: &str = "symphony-artifacts 1 aes-256-gcm\n";
 
-/// How to open an [`ArtifactStore`].
+/// How to open an `ArtifactStore`.
 ///
 /// Defaults: no key, so objects are stored in plaintext.
 #[derive(Debug, Clone, Default)]
@@ -370,7 +370,7 @@ impl Sink<'_> {
 }
 
 /// Streams one artifact's content, checking it against its id at the end.
-/// Made by [`ArtifactStore::open_artifact`].
+/// Made by `ArtifactStore::open_artifact`.
 pub struct ArtifactReader {
     /// Plaintext, decrypted and authenticated chunk by chunk if encrypted.
     inner: Box<dyn Read + Send>,

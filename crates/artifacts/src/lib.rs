@@ -20,10 +20,11 @@
 //!   [`ArtifactError::Integrity`] naming the artifact. Ids stay the plaintext
 //!   hash, so dedup works the same.
 //!
-//! ```no_run
+//! ```
 //! use symphony_artifacts::{ArtifactStore, StoreOptions};
-//! # fn main() -> Result<(), symphony_artifacts::ArtifactError> {
-//! let store = ArtifactStore::open("/tmp/artifacts", StoreOptions::from_env()?)?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = ArtifactStore::open(dir.path(), StoreOptions::default())?;
 //! let outcome = store.put_reader(std::io::Cursor::new(b"report".to_vec()))?;
 //! assert_eq!(store.get(&outcome.id)?, b"report");
 //! # Ok(())

@@ -1,9 +1,17 @@
 //! The DAG Tracker: parallel, recoverable execution of a workflow's nodes.
 //!
-//! This module holds the Tracker's building blocks: the run
-//! [`ExecutionState`] machine, a run's [`Progress`], the shared
-//! [`RunControl`] through which a run is paused, resumed, cancelled or
-//! retried, and the per-node [`RecoveryPolicy`] with its [`BackoffPolicy`].
+//! A [`Tracker`] runs a validated workflow's ready nodes in parallel, applies
+//! each node's timeout and [`RecoveryPolicy`] (by the [`FailureKind`] of its
+//! [`NodeError`]), checkpoints every finished node in its [`RunStore`],
+//! takes pause/resume/cancel through a [`RunControl`] and publishes
+//! [`ExecEvent`]s on the bus. It calls extensions through the
+//! [`NodeRunner`] each run is given, which the host implements: this crate
+//! depends on `symphony-workflow`, `symphony-artifacts` and `symphony-bus`,
+//! never on the runtime or the host.
+//!
+//! Its building blocks work on their own: the run [`ExecutionState`]
+//! machine, a run's [`Progress`], and the shared [`RunControl`] through
+//! which a run is paused, resumed, cancelled or retried.
 //!
 //! ```
 //! use std::time::Duration;

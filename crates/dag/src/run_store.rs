@@ -330,7 +330,7 @@ impl RunStore {
 
     /// What run `run_id` resumes from. Refused for a completed or
     /// cancelled run, and for one another live process is still running.
-    /// Changes nothing: [`RunStore::reopen`] marks it running once the
+    /// Changes nothing: `RunStore::reopen` marks it running once the
     /// resume can go ahead.
     pub fn checkpoint(&self, run_id: &str) -> Result<Checkpoint, ResumeRefusal> {
         let row: Option<(String, String, String, u32)> = self

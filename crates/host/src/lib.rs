@@ -50,56 +50,56 @@
 //!   components, and the loaded extensions.
 //! - **Extensions** are components exporting one of three worlds of the WIT
 //!   package `symphony:extension@0.1.1` (0.1.0 components load too):
-//!   [`Instrument`], [`Operator`] or [`Addon`]. Each call runs under
-//!   [`Limits`] (fuel, deadline, memory, log output) in an instance from the
+//!   [`Instrument`](extension::Instrument), [`Operator`](extension::Operator) or [`Addon`](extension::Addon). Each call runs under
+//!   [`Limits`](extension::Limits) (fuel, deadline, memory, log output) in an instance from the
 //!   extension's pool, on wasmtime's async support: the deadline, a node's or
-//!   run's timeout and an [`Interrupt`] stop it in guest code and while it
+//!   run's timeout and an [`Interrupt`](extension::Interrupt) stop it in guest code and while it
 //!   waits in a host call alike; a trapped or stopped instance is discarded.
 //!   An extension that cannot be loaded fails alone ([`Host::load_failures`]).
-//! - **Grants** ([`Grants`]) are all an extension may reach: WASI sees only
+//! - **Grants** ([`Grants`](extension::Grants)) are all an extension may reach: WASI sees only
 //!   granted directories, variables and `net` addresses, every host import
 //!   checks its capability and answers `denied` rather than trapping, and
-//!   every refusal is recorded in the [`AuditLog`].
+//!   every refusal is recorded in the [`AuditLog`](extension::AuditLog).
 //! - **The Pool Manager** keeps every Instrument and Operator instance on
 //!   the lifecycle Cold → Warming → Hot → Cooling → Cold (or Failed →
 //!   Cold), in a host-wide LRU of Hot instances within a count and memory
 //!   budget ([`HostBuilder::pool_budget`]); it prewarms ([`Host::prewarm`],
-//!   [`Host::prewarm_predicted`] from a [`UsageHistory`]), health-checks
+//!   [`Host::prewarm_predicted`] from a [`UsageHistory`](pool::UsageHistory)), health-checks
 //!   ([`Host::check_health`]), drains ([`Host::drain`]) and reports
 //!   [`Host::pool_stats`]; [`Host::pool_listeners`] hears every transition.
-//! - **Workflows** ([`Workflow`]) are DAGs of Instrument, Operator and
-//!   [`Control`] nodes (branch, merge, map) with typed [`Port`]s;
+//! - **Workflows** ([`Workflow`](workflow::Workflow)) are DAGs of Instrument, Operator and
+//!   [`Control`](workflow::Control) nodes (branch, merge, map) with typed [`Port`](workflow::Port)s;
 //!   [`Host::run`] validates one and hands it to the DAG Tracker, which
-//!   runs ready nodes in parallel ([`RunOptions`]), applies each node's
-//!   timeout and [`RecoveryPolicy`], checkpoints every finished node in the
-//!   [`RunStore`] (so [`Host::resume`] continues a killed run), takes
-//!   pause/resume/cancel through a [`RunControl`] and streams
-//!   [`ExecEvent`]s; it returns a [`RunReport`] that Addons can render.
-//! - **Templates** ([`Template`]) are workflows with typed parameters,
-//!   checked and filled in by [`Template::instantiate`]; a
-//!   [`TemplateLibrary`] finds them on disk by id, version, text and tags.
-//! - **The bus** ([`Bus`]) routes [`Envelope`]s by subject (`*` and `>`
+//!   runs ready nodes in parallel ([`RunOptions`](runs::RunOptions)), applies each node's
+//!   timeout and [`RecoveryPolicy`](workflow::RecoveryPolicy), checkpoints every finished node in the
+//!   [`RunStore`](runs::RunStore) (so [`Host::resume`] continues a killed run), takes
+//!   pause/resume/cancel through a [`RunControl`](runs::RunControl) and streams
+//!   [`ExecEvent`](runs::ExecEvent)s; it returns a [`RunReport`](runs::RunReport) that Addons can render.
+//! - **Templates** ([`Template`](workflow::Template)) are workflows with typed parameters,
+//!   checked and filled in by [`Template::instantiate`](workflow::Template::instantiate); a
+//!   [`TemplateLibrary`](workflow::TemplateLibrary) finds them on disk by id, version, text and tags.
+//! - **The bus** ([`Bus`](bus::Bus)) routes [`Envelope`](bus::Envelope)s by subject (`*` and `>`
 //!   wildcards): publish/subscribe, request/reply, queue groups, bounded
-//!   queues with a [`SlowPolicy`], handlers served in place
-//!   ([`Bus::serve`]), metrics. Runs publish their events on
+//!   queues with a [`SlowPolicy`](bus::SlowPolicy), handlers served in place
+//!   ([`Bus::serve`](bus::Bus::serve)), metrics. Runs publish their events on
 //!   `exec.<run-id>.>`; extensions publish as themselves when granted.
-//!   A [`BusServer`] serves the bus to other processes over a local socket
+//!   A [`BusServer`](bus::BusServer) serves the bus to other processes over a local socket
 //!   or shared memory; they connect with [`protocol::client::Client`].
-//! - **The Artifact Store** ([`ArtifactStore`], [`Host::artifacts`]) keeps
+//! - **The Artifact Store** ([`ArtifactStore`](artifacts::ArtifactStore), [`Host::artifacts`]) keeps
 //!   content by SHA-256 (deduplicated, streamed, optionally AES-256-GCM
-//!   encrypted) with a SQLite catalog of [`ArtifactMeta`]data: tags, fields,
-//!   named versions ([`ArtifactStore::history`], [`ArtifactStore::diff`]),
-//!   derived-from links, read counts and [`Quality`] scores; a Tantivy index
-//!   answers [`ArtifactStore::search`] with filters and highlights. Every
-//!   run keeps its node outputs there ([`RunOptions::store_outputs`]).
-//! - **The Stale Manager** applies a [`RetentionPolicy`] (TOML) to a
-//!   [`Shelf`] of [`ArtifactFacts`]: [`evaluate`] scores every artifact and
+//!   encrypted) with a SQLite catalog of [`ArtifactMeta`](artifacts::ArtifactMeta)data: tags, fields,
+//!   named versions ([`ArtifactStore::history`](artifacts::ArtifactStore::history), [`ArtifactStore::diff`](artifacts::ArtifactStore::diff)),
+//!   derived-from links, read counts and [`Quality`](artifacts::Quality) scores; a Tantivy index
+//!   answers [`ArtifactStore::search`](artifacts::ArtifactStore::search) with filters and highlights. Every
+//!   run keeps its node outputs there ([`RunOptions::store_outputs`](runs::RunOptions::store_outputs)).
+//! - **The Stale Manager** applies a [`RetentionPolicy`](artifacts::stale::RetentionPolicy) (TOML) to a
+//!   [`Shelf`](artifacts::stale::Shelf) of [`ArtifactFacts`](artifacts::stale::ArtifactFacts): [`evaluate`](artifacts::stale::evaluate) scores every artifact and
 //!   decides keep / archive / delete with reasons, never deleting a pinned,
-//!   keep-tagged or training artifact; [`clean`] carries that out — idle
-//!   artifacts to a compressed warm directory or a cold [`TierStore`]
-//!   (any `object_store`), worthless ones to a [`Trash`] with undo —
-//!   throttled, or as a dry run; a [`StaleManager`] runs it on a [`Schedule`]
-//!   ([`ArtifactStore::clean`] by hand, [`HostBuilder::retention`] in the
+//!   keep-tagged or training artifact; [`clean`](artifacts::stale::clean) carries that out — idle
+//!   artifacts to a compressed warm directory or a cold [`TierStore`](artifacts::stale::TierStore)
+//!   (any `object_store`), worthless ones to a [`Trash`](artifacts::stale::Trash) with undo —
+//!   throttled, or as a dry run; a [`StaleManager`](artifacts::stale::StaleManager) runs it on a [`Schedule`](artifacts::stale::Schedule)
+//!   ([`ArtifactStore::clean`](artifacts::ArtifactStore::clean) by hand, [`HostBuilder::retention`] in the
 //!   background); archived artifacts read back transparently.
 //!
 //! # Crate features
@@ -107,6 +107,16 @@
 //! - `s3` (off): an S3 or S3-compatible cold tier for the Stale Manager
 //!   (`TierStore::with_s3`, `[cold] kind = "s3"`); pulls in `object_store`'s
 //!   AWS client (reqwest, rustls, aws-lc).
+//!
+//! # Crates
+//!
+//! This crate is the top of a workspace of layer crates, each usable on its
+//! own: `symphony-protocol` (bus wire format and client), `symphony-bus`,
+//! `symphony-manifest` (the extension contract as data), `symphony-workflow`
+//! (workflows and templates, no engine), `symphony-artifacts` (Artifact Store
+//! and Stale Manager), `symphony-runtime` (engine, instances, Pool Manager)
+//! and `symphony-dag` (DAG Tracker). Its modules re-export the parts an
+//! embedder uses, by concern.
 //!
 //! `wasmtime` is re-exported so embedders build against the same version.
 

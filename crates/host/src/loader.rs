@@ -209,7 +209,7 @@ impl Host {
         Ok((options, outcome))
     }
 
-    /// Loads every extension under `dirs` (see [`discover`](super::discover)):
+    /// Loads every extension under `dirs` (see `discover`):
     /// manifests are all read and their dependencies resolved first, then
     /// each extension is loaded with the permissions it is given and
     /// activated, dependencies first. Components without a manifest load

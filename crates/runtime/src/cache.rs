@@ -17,7 +17,7 @@ use wasmtime::component::Component;
 
 use crate::LoadError;
 
-/// How often the cache was used. Returned by [`Host::cache_stats`](crate::Host::cache_stats).
+/// How often the cache was used. Returned by `Host::cache_stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
     /// Components compiled with Cranelift (cache misses).

@@ -7,7 +7,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::SetupError;
 
-/// How the engine is sized. Part of [`HostBuilder`](crate::HostBuilder).
+/// How the engine is sized. Part of `HostBuilder`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineSettings {
     /// Component instances the pooling allocator keeps slots for, across all

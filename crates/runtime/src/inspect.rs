@@ -40,7 +40,7 @@ pub struct ComponentItemInfo {
 }
 
 /// A component's world as the host sees it. Returned by
-/// [`Host::inspect`](crate::Host::inspect).
+/// `Host::inspect`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ComponentInfo {
     /// The extension kind whose world the component exports, if any.

@@ -1,4 +1,31 @@
-//! The WebAssembly runtime: one engine, one linker, a compile cache.
+//! The WebAssembly runtime: one engine, one linker, a compile cache; the
+//! instances of each extension under its limits and grants, their host
+//! imports, their pools and the Pool Manager.
+//!
+//! ```
+//! use symphony_runtime::{EngineSettings, Runtime};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let runtime = Runtime::new(EngineSettings::default(), dir.path().join("cache"))?;
+//! let file = dir.path().join("notes.wasm");
+//! std::fs::write(&file, b"not a component")?;
+//! let Err(err) = runtime.prepare(&file) else {
+//!     panic!("a text file is not a component");
+//! };
+//! assert!(err.to_string().contains("notes.wasm"), "{err}");
+//! assert_eq!(runtime.cache_stats().compiled, 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! This crate reaches the host that owns it only through the
+//! [`HostDelegate`] trait it defines (a guest's artifact imports, a nested
+//! `model-call`, prewarming): it depends on `symphony-manifest` and
+//! `symphony-bus`, never on the host, the workflow model or the DAG
+//! Tracker.
+
+#![deny(missing_docs)]
 
 mod bindings;
 mod bounds;

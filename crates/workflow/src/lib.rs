@@ -1,6 +1,38 @@
 //! Workflows: DAGs of Instrument, Operator and control nodes with typed
 //! ports, joined by data, control and conditional edges, stored as JSON or
-//! msgpack with a schema version.
+//! msgpack with a schema version; templates that instantiate them; the
+//! recovery policies nodes carry. No engine: an embedder that builds,
+//! reads, writes and validates workflows depends on this crate alone.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use symphony_manifest::ExtensionKind;
+//! use symphony_workflow::{Format, Workflow};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let workflow = Workflow::builder("summarize")
+//!     .instrument("llm", "mock-llm")
+//!     .operator("shape", "json-transform")
+//!     .connect("llm", "shape")
+//!     .build()?;
+//!
+//! // Checked against the extensions a host has loaded (name -> kind) ...
+//! let mut known = BTreeMap::from([("mock-llm".to_string(), ExtensionKind::Instrument)]);
+//! let err = workflow.validate(&known).unwrap_err();
+//! assert!(err.to_string().contains("node 'shape': unknown extension 'json-transform'"));
+//! known.insert("json-transform".into(), ExtensionKind::Operator);
+//! let plan = workflow.validate(&known)?;
+//! let order: Vec<&str> = plan.ordered(&workflow).iter().map(|n| n.id.as_str()).collect();
+//! assert_eq!(order, ["llm", "shape"]);
+//!
+//! // ... and written and read back in either format.
+//! let bytes = workflow.to_bytes(Format::Msgpack);
+//! assert_eq!(Workflow::from_bytes(&bytes, "summarize.msgpack")?, workflow);
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
 
 pub mod adjacency;
 mod builder;

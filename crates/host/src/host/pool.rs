@@ -62,12 +62,10 @@ impl HostBuilder {
 
 impl Host {
     /// Drains the extension `name`: it stops taking calls (it becomes
-    /// inactive, so new calls fail with [`CallError::Unavailable`] saying
+    /// inactive, so new calls fail with [`CallError::Unavailable`](crate::extension::CallError::Unavailable) saying
     /// it was drained), its idle instances cool now, and this waits up to
     /// `timeout` for the calls in flight to finish. Bring it back with
     /// [`Host::activate`].
-    ///
-    /// [`CallError::Unavailable`]: crate::CallError::Unavailable
     pub fn drain(&self, name: &str, timeout: Duration) -> Result<DrainReport, Error> {
         Ok(self.inner.find(name)?.drain(timeout)?)
     }

@@ -37,7 +37,7 @@ impl Host {
     }
 
     /// Like [`Host::run_with`], with `options`: the concurrency, a
-    /// timeout, a [`RunControl`](crate::RunControl) to pause, resume or cancel the run and
+    /// timeout, a `RunControl` to pause, resume or cancel the run and
     /// subscribe to its events, and whether to checkpoint it.
     ///
     /// Blocks the calling thread until the run ends; from async code, call
@@ -61,7 +61,7 @@ impl Host {
     /// the run ends as an uninterrupted one would. The workflow and input
     /// come from the run store; the extensions must be loaded. This is
     /// also how a failed run is retried: pass its own
-    /// [`RunControl`](crate::RunControl) in `options` and it goes Failed →
+    /// `RunControl` in `options` and it goes Failed →
     /// Running.
     /// A resumed run is always checkpointed.
     pub fn resume(

@@ -229,16 +229,14 @@ fn quantile(counts: &[u64; BUCKETS], count: u64, max_us: u64, q: f64) -> u64 {
     max_us
 }
 
-/// An extension's metrics at one moment, from [`Host::metrics`] or
-/// [`Host::all_metrics`].
+/// An extension's metrics at one moment, from `Host::metrics` or
+/// `Host::all_metrics`.
 ///
 /// Counted since the extension was loaded. Calls are those made through
 /// its handles or by workflows; the load hooks an instance runs when it is
 /// created are not calls of their own (a failing hook fails the call that
 /// needed the instance).
 ///
-/// [`Host::metrics`]: crate::Host::metrics
-/// [`Host::all_metrics`]: crate::Host::all_metrics
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MetricsSnapshot {

@@ -63,7 +63,7 @@ impl NodeConfig {
     }
 
     /// The same configuration for calls that stop (with
-    /// [`CallError::Interrupted`]) when `interrupt` is set while they run.
+    /// `CallError::Interrupted`) when `interrupt` is set while they run.
     pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
         self.interrupt = Some(interrupt);
         self
@@ -77,7 +77,7 @@ impl NodeConfig {
     /// The same configuration for calls that must end within `deadline`
     /// (or the extension's own deadline, if that is sooner). The guest is
     /// interrupted when it passes, and the call fails with
-    /// [`CallError::Deadline`].
+    /// `CallError::Deadline`.
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self

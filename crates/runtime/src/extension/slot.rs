@@ -235,7 +235,7 @@ impl Slot {
     }
 
     /// Runs `call` (one of this extension's calls) to its end on this
-    /// thread; see [`block_on`](crate::block_on).
+    /// thread; see `block_on`.
     pub fn block_on<T: Send>(
         &self,
         call: impl Future<Output = Result<T, CallError>> + Send,
@@ -380,7 +380,7 @@ impl Slot {
         }
     }
 
-    /// What [`Host::extensions`](crate::Host::extensions) reports.
+    /// What `Host::extensions` reports.
     pub fn info(&self) -> ExtensionInfo {
         let extension = self.current();
         let life = self.life();

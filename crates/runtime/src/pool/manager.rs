@@ -36,14 +36,14 @@ pub struct PoolSettings {
     /// likely to follow it (by the usage history) are started in the
     /// background. Default: off, as the starts run guest hooks nobody
     /// asked for; every call is recorded in the usage history either way,
-    /// for [`Host::prewarm_predicted`](crate::Host::prewarm_predicted).
+    /// for `Host::prewarm_predicted`.
     pub predict: bool,
     /// The probability of following above which a successor is started
     /// ahead. Default: 0.5.
     pub min_probability: f64,
     /// How often the extensions the usage history expects at this time of
     /// day are started in the background
-    /// ([`Host::prewarm_predicted`](crate::Host::prewarm_predicted));
+    /// (`Host::prewarm_predicted`);
     /// `None` (the default) only on demand.
     pub prewarm_interval: Option<Duration>,
 }
@@ -233,7 +233,7 @@ impl PoolManager {
     }
 
     /// Cools evicted instances that are idle and counts every eviction;
-    /// one in a call cools when it comes back ([`Keep::Evicted`]). Call
+    /// one in a call cools when it comes back (`Keep::Evicted`). Call
     /// with no pool lock held: the guests' shutdown hooks run here.
     pub fn settle(&self, evicted: Vec<(InstanceKey, usize)>) {
         for (key, _) in evicted {

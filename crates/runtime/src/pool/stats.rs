@@ -1,7 +1,7 @@
-//! The Pool Manager's counters and the snapshot [`Host::pool_stats`]
+//! The Pool Manager's counters and the snapshot `Host::pool_stats`
 //! reports.
 //!
-//! [`Host::pool_stats`]: crate::Host::pool_stats
+//! `Host::pool_stats`: crate::Host::pool_stats
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -172,9 +172,8 @@ pub struct ExtensionPoolStats {
     pub counts: PoolCounts,
 }
 
-/// The Pool Manager's state, from [`Host::pool_stats`].
+/// The Pool Manager's state, from `Host::pool_stats`.
 ///
-/// [`Host::pool_stats`]: crate::Host::pool_stats
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PoolStats {
