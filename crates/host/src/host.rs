@@ -1,7 +1,11 @@
 //! The host: the engine, the loaded extensions and the services they use.
 
+pub(crate) mod discovery;
+pub(crate) mod loader;
 mod pool;
+pub(crate) mod reload;
 mod runs;
+pub(crate) mod watch;
 
 #[doc(hidden)]
 pub use pool::checkout_checkin;
@@ -26,13 +30,13 @@ use symphony_runtime::extension::{
 use symphony_runtime::pool::{PoolManager, PoolSettings};
 use symphony_runtime::{
     CacheStats, ComponentInfo, EngineSettings, ExtensionContext, HostDelegate, LoadError,
-    LogLimiter, Runtime,
+    LogLimiter, ModelCall, Runtime,
 };
 use symphony_workflow::{Plan, Workflow, WorkflowError};
 
 use crate::Error;
-use crate::discovery::LoadFailure;
-use crate::loader::ExtensionSetup;
+use discovery::LoadFailure;
+use loader::ExtensionSetup;
 use pool::start_health_thread;
 
 /// Configures and builds a [`Host`].
@@ -676,8 +680,9 @@ impl HostDelegate for HostInner {
         self.artifacts.get(id).map_err(|e| e.to_string())
     }
 
-    fn instrument(&self, name: &str) -> Result<Instrument, String> {
-        HostInner::instrument(self, name).map_err(|e| e.to_string())
+    fn call_model(&self, name: &str, input: String, nesting: u32) -> Result<ModelCall, String> {
+        let model = HostInner::instrument(self, name).map_err(|e| e.to_string())?;
+        Ok(model.call_nested(input, nesting))
     }
 
     fn prewarm_in_background(&self, names: Vec<String>) {

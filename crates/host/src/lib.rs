@@ -122,12 +122,8 @@
 
 #![deny(missing_docs)]
 
-mod discovery;
 mod error;
 mod host;
-mod loader;
-mod reload;
-mod watch;
 
 pub use error::Error;
 pub use host::{Host, HostBuilder, default_home};
@@ -136,10 +132,10 @@ pub mod extension {
     //! Extensions: their manifests, grants and permissions, the handles
     //! that call them, their limits and errors, loading, reloading and
     //! watching them (`symphony-manifest` and `symphony-runtime`).
-    pub use crate::discovery::{LoadFailure, discover};
-    pub use crate::loader::{ExtensionSetup, LoadReport, LoadedExtension, MANIFEST_FILE};
-    pub use crate::reload::ReloadReport;
-    pub use crate::watch::{ReloadEvent, SETTLE, Watcher};
+    pub use crate::host::discovery::{LoadFailure, MANIFEST_FILE, discover};
+    pub use crate::host::loader::{ExtensionSetup, LoadReport, LoadedExtension};
+    pub use crate::host::reload::ReloadReport;
+    pub use crate::host::watch::{ReloadEvent, SETTLE, Watcher};
     pub use symphony_bus::Interrupt;
     pub use symphony_manifest::{
         ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, Candidate, Capabilities,

@@ -10,28 +10,7 @@ use std::path::PathBuf;
 
 use symphony_protocol::subject_matches;
 
-use crate::manifest::{Capabilities, http_allows};
-
-/// Access to a granted directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FsAccess {
-    /// Read files and list directories.
-    Read,
-    /// Also create, write and delete.
-    ReadWrite,
-}
-
-/// Access to the artifact store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ArtifactAccess {
-    /// No access (the default).
-    #[default]
-    None,
-    /// `artifact-get` only.
-    Read,
-    /// `artifact-get` and `artifact-put`.
-    ReadWrite,
-}
+use crate::manifest::{ArtifactAccess, Capabilities, FsAccess, http_allows};
 
 /// A host directory made visible to the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -58,12 +58,12 @@ mod resolve;
 
 pub use audit::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
 pub use contract::{ExtError, ExtensionKind};
-pub use grants::{ArtifactAccess, DirGrant, FsAccess, Grants};
+pub use grants::{DirGrant, Grants};
 pub use lifecycle::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
 pub use manifest::{
-    Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsCapability, Limits, LogLimits,
-    Manifest, ManifestError, ManifestKind, ManifestLimits, ManifestProblem, ParseCapabilityError,
-    http_allows, net_allows,
+    ArtifactAccess, Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsAccess,
+    FsCapability, Limits, LogLimits, Manifest, ManifestError, ManifestKind, ManifestLimits,
+    ManifestProblem, ParseCapabilityError, http_allows, net_allows,
 };
 pub use param::{ParamType, Parameter};
 pub use permissions::{

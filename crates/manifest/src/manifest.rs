@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use capabilities::{Capabilities, Capability, FsCapability, ParseCapabilityError};
+pub use capabilities::{
+    ArtifactAccess, Capabilities, Capability, FsAccess, FsCapability, ParseCapabilityError,
+};
 pub use config::{ConfigKey, ConfigSchema};
 pub use limits::{Limits, LogLimits, ManifestLimits};
 pub use patterns::{http_allows, net_allows};

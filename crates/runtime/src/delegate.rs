@@ -2,7 +2,15 @@
 //! Store and the other loaded extensions — through a trait the host
 //! implements, so the runtime never depends on the host that owns it.
 
-use crate::extension::Instrument;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::CallError;
+
+/// A call into another extension, as [`HostDelegate::call_model`] starts
+/// it: polled inside the calling guest's own call, so that call's deadline
+/// and interrupt stop it too.
+pub type ModelCall = Pin<Box<dyn Future<Output = Result<String, CallError>> + Send>>;
 
 /// The host's side of the `host` imports that reach its services. Every
 /// extension's context holds it weakly: the host owns the instances that
@@ -17,8 +25,12 @@ pub trait HostDelegate: Send + Sync {
     /// blocking-pool thread.
     fn artifact_get(&self, id: &str) -> Result<Vec<u8>, String>;
 
-    /// The loaded Instrument `name`, for a guest's `model-call`.
-    fn instrument(&self, name: &str) -> Result<Instrument, String>;
+    /// Starts a guest's `model-call`: the loaded Instrument `name` on
+    /// `input`, with its manifest's default config, `nesting` calls deep.
+    /// `Err` says why there is no such Instrument to call.
+    /// [`Instrument::call_nested`](crate::extension::Instrument::call_nested)
+    /// makes the call.
+    fn call_model(&self, name: &str, input: String, nesting: u32) -> Result<ModelCall, String>;
 
     /// Starts an instance of each of `names` in the background, if the
     /// host has a background slot free: the Pool Manager's prediction of

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::extension::ExtensionKind;
+use symphony_manifest::ExtensionKind;
 
 /// " while waiting in a host call: X" for a call stopped while it waited.
 fn waiting_in(waiting: &Option<String>) -> String {
@@ -257,7 +257,7 @@ pub enum CallError {
     #[error(
         "{extension} is {state} and takes no calls{}; {}",
         .reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
-        if *.state == crate::extension::LifecycleState::Unloaded {
+        if *.state == symphony_manifest::LifecycleState::Unloaded {
             "load it again"
         } else {
             "activate or reload it"
@@ -267,7 +267,7 @@ pub enum CallError {
         /// The extension.
         extension: String,
         /// Its lifecycle state.
-        state: crate::extension::LifecycleState,
+        state: symphony_manifest::LifecycleState,
         /// Why it got there, when known.
         reason: Option<String>,
     },

@@ -2,26 +2,22 @@
 
 mod handles;
 mod instances;
-mod metrics;
-mod node_config;
 pub(crate) mod slot;
+mod upkeep;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use crate::histogram::{CallLatency, LatencyBucket};
+pub use crate::metrics::{ErrorCounts, ExtensionMetrics, MetricsSnapshot};
+pub use crate::node_config::NodeConfig;
 pub use handles::{Addon, Health, Instrument, Operator, UiEvent, VNode, render_text};
 pub use instances::Pooled;
 pub(crate) use instances::{Demand, InstancePool, PoolSetup, Wait};
-pub use metrics::ExtensionMetrics;
-pub(crate) use metrics::Histogram;
-pub use metrics::{CallLatency, ErrorCounts, LatencyBucket, MetricsSnapshot};
-pub use node_config::NodeConfig;
 pub use slot::{ExtensionInfo, Slot, Source};
-pub(crate) use symphony_manifest::{
-    ArtifactAccess, AuditLog, AuditRecord, ConfigSchema, DecidedBy, Decision, Dependency,
-    ExtensionKind, FsAccess, Grants, LifecycleState, Limits, LogLimits,
-};
+use symphony_manifest::{ConfigSchema, Dependency, ExtensionKind, Grants, Limits};
+pub use upkeep::prewarm;
 
 use crate::CallError;
 use crate::pool::PoolManager;

@@ -20,7 +20,7 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
-use crate::extension::LogLimits;
+use symphony_manifest::LogLimits;
 
 /// Longest partial stdout/stderr line kept before it is logged anyway.
 const MAX_LINE: usize = 16 * 1024;

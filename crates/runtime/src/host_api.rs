@@ -14,7 +14,7 @@ use super::bindings::types::{self, ExtError, LogLevel};
 use super::store_data::StoreState;
 use super::waits::HostWait;
 use crate::HostDelegate;
-use crate::extension::ArtifactAccess;
+use symphony_manifest::ArtifactAccess;
 
 /// How deep `model-call` may nest (an Instrument calling an Instrument ...).
 const MAX_MODEL_CALL_DEPTH: u32 = 4;
@@ -170,16 +170,10 @@ impl HostImports for StoreState {
                 "model-call nested deeper than {MAX_MODEL_CALL_DEPTH} levels"
             )));
         }
-        let host = self.host()?;
-        let model = host
-            .instrument(&instrument)
+        let invoke = self
+            .host()?
+            .call_model(&instrument, input, depth + 1)
             .map_err(ExtError::Unavailable)?;
-        // The model's own manifest defaults, as a workflow node would get.
-        let config = (model.ext)
-            .node_config(&serde_json::Map::new())
-            .map_err(|e| ExtError::Unavailable(e.to_string()))?
-            .nested(depth + 1);
-        let invoke = model.invoke_async(&config, &input);
         let result = self
             .waiting_in("symphony:extension/host.model-call", invoke)
             .await;

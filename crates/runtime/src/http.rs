@@ -12,7 +12,7 @@ use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_hooks};
 
 use super::store_data::ExtensionContext;
-use crate::extension::Grants;
+use symphony_manifest::Grants;
 
 /// A response and the future that drives its connection, as
 /// [`WasiHttpHooks::send_request`] returns them.

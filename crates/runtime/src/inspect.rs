@@ -6,7 +6,7 @@ use wasmtime::component::Component;
 use wasmtime::component::types::{ComponentExtern, ComponentItem};
 
 use super::bindings::WIT_VERSION;
-use crate::extension::ExtensionKind;
+use symphony_manifest::ExtensionKind;
 
 /// The lifecycle interface every extension world exports.
 pub(crate) const LIFECYCLE: &str = "symphony:extension/lifecycle@0.1.1";

@@ -9,7 +9,9 @@ use wasmtime::{Engine, Store, StoreContextMut, Trap, UpdateDeadline};
 use super::bindings::{addon, instrument, operator};
 use super::bounds::{Stop, stopped};
 use super::store_data::{ExtensionContext, StoreState};
-use crate::extension::{ExtensionKind, Limits, NodeConfig};
+use symphony_manifest::{ExtensionKind, Limits};
+
+use crate::NodeConfig;
 use crate::{CallError, ExtError};
 
 /// A component linked and type-checked against its world, ready to be

@@ -35,10 +35,13 @@ mod engine;
 mod error;
 pub mod extension;
 mod guest_log;
+mod histogram;
 mod host_api;
 mod http;
 mod inspect;
 mod instance;
+mod metrics;
+mod node_config;
 pub mod pool;
 mod refusals;
 mod store_data;
@@ -51,10 +54,13 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 pub use cache::CacheStats;
-pub use delegate::HostDelegate;
+pub use delegate::{HostDelegate, ModelCall};
 pub use engine::EngineSettings;
 pub use error::{ActivateError, CallError, ConfigError, LoadError, SetupError};
+pub use histogram::{CallLatency, LatencyBucket};
 pub use inspect::{ComponentInfo, ComponentItemInfo};
+pub use metrics::ExtensionMetrics;
+pub use node_config::NodeConfig;
 
 pub(crate) use bindings::types as wit;
 pub(crate) use bounds::{Stop, block_on, block_on_call, stopped};

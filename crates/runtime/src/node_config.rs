@@ -10,9 +10,6 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use symphony_bus::Interrupt;
 
-use super::Slot;
-use crate::ConfigError;
-
 /// The configuration of one call: a workflow node's `config` object.
 ///
 /// Cheap to clone. Extensions read it through the `host.config` import;
@@ -140,25 +137,6 @@ impl TryFrom<Value> for NodeConfig {
             Value::Object(map) => Ok(NodeConfig::new(map)),
             Value::Null => Ok(NodeConfig::default()),
             other => Err(format!("config must be a JSON object, got {other}")),
-        }
-    }
-}
-
-impl Slot {
-    /// The config a call gets from a node's `config`: checked against the
-    /// keys the serving version's manifest declares, with their defaults
-    /// filled in. An extension loaded without a manifest (or whose
-    /// manifest declares no keys) takes any config.
-    pub fn node_config(&self, config: &Map<String, Value>) -> Result<NodeConfig, ConfigError> {
-        match &self.current().config {
-            None => Ok(NodeConfig::new(config.clone())),
-            Some(schema) => schema
-                .check(config)
-                .map(NodeConfig::new)
-                .map_err(|problems| ConfigError {
-                    extension: self.name.to_string(),
-                    problems,
-                }),
         }
     }
 }

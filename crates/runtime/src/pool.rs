@@ -57,8 +57,8 @@ pub use instance_state::{
 };
 pub use manager::PoolManager;
 pub use manager::PoolSettings;
-pub(crate) use manager::{InstanceKey, Keep};
+pub(crate) use manager::{Evict, InstanceKey, Keep};
 pub use predict::UsageHistory;
-pub use prewarm::{PER_HOUR, PrewarmEntry, PrewarmOutcome, PrewarmReport, prewarm};
+pub use prewarm::{PER_HOUR, PrewarmEntry, PrewarmOutcome, PrewarmReport};
 pub use stats::{ExtensionPoolStats, LoadTime, PoolCounts, PoolStats};
 pub(crate) use stats::{PoolCounters, PoolEvent};

@@ -25,7 +25,7 @@ use wasmtime_wasi::p2::bindings::sockets::{ip_name_lookup, network};
 use wasmtime_wasi::sockets::WasiSocketsView;
 
 use super::store_data::StoreState;
-use crate::extension::FsAccess;
+use symphony_manifest::FsAccess;
 
 use super::WASI;
 

@@ -13,11 +13,10 @@ use super::http::HttpGate;
 use super::refusals::Preopens;
 use super::waits::Waits;
 
-use crate::HostDelegate;
-use crate::extension::{
-    AuditLog, AuditRecord, DecidedBy, Decision, ExtensionMetrics, Grants, NodeConfig,
-};
 use symphony_bus::Bus;
+use symphony_manifest::{AuditLog, AuditRecord, DecidedBy, Decision, Grants};
+
+use crate::{ExtensionMetrics, HostDelegate, NodeConfig};
 
 /// What every instance of one extension shares.
 pub struct ExtensionContext {

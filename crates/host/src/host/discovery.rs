@@ -11,7 +11,9 @@ use symphony_manifest::{ExtensionKind, Manifest, ManifestError};
 use symphony_runtime::LoadError;
 
 use crate::Error;
-use crate::loader::MANIFEST_FILE;
+
+/// The file name of an extension manifest.
+pub const MANIFEST_FILE: &str = "symphony.toml";
 
 /// An extension that could not be loaded, and why: its manifest or
 /// component is broken, or something it depends on is. It takes no calls,

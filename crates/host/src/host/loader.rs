@@ -16,15 +16,12 @@ use symphony_manifest::{ExtensionKind, Grants, LifecycleState};
 use symphony_runtime::extension::{LoadOptions, Slot, Source};
 use symphony_runtime::{ActivateError, LoadError};
 
-use crate::discovery::{LoadFailure, scan};
+use super::discovery::{LoadFailure, MANIFEST_FILE, scan};
 use crate::{Error, Host};
 use symphony_manifest::{Candidate, Requirement, ResolveError, Roots, resolve};
 use symphony_manifest::{Capability, Manifest};
 use symphony_manifest::{Denial, PermissionOutcome, Permissions, Prompt};
 use symphony_manifest::{GrantStore, Policy};
-
-/// The file name of an extension manifest.
-pub const MANIFEST_FILE: &str = "symphony.toml";
 
 /// How extensions get their permissions when they load.
 #[derive(Default)]

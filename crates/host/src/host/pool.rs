@@ -6,13 +6,14 @@ use std::sync::{Arc, Weak, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use symphony_manifest::{ExtensionKind, LifecycleState};
+use symphony_runtime::extension::prewarm;
 use symphony_runtime::pool::{
     DrainReport, HealthReport, Listeners, PER_HOUR, PoolSettings, PoolStats, PrewarmReport,
-    UsageHistory, prewarm,
+    UsageHistory,
 };
 use symphony_workflow::{Control, Node, Workflow};
 
-use crate::host::HostInner;
+use super::HostInner;
 use crate::{Error, Host, HostBuilder};
 
 impl HostBuilder {

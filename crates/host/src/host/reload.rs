@@ -12,7 +12,7 @@ use serde_json::json;
 use symphony_manifest::LifecycleState;
 use symphony_runtime::extension::{Extension, Slot, Source};
 
-use crate::loader::ExtensionSetup;
+use super::loader::ExtensionSetup;
 use crate::{Error, Host};
 use symphony_manifest::Denial;
 use symphony_manifest::Manifest;

@@ -16,7 +16,7 @@ use symphony_runtime::CallError;
 use symphony_runtime::extension::{NodeConfig, Slot};
 use symphony_workflow::{Control, Node, NodeKind, Problem, Workflow};
 
-use crate::host::HostInner;
+use super::HostInner;
 use crate::{Error, Host};
 
 impl Host {

@@ -13,7 +13,7 @@ use notify::{RecursiveMode, Watcher as _};
 
 use symphony_runtime::extension::Source;
 
-use crate::reload::ReloadReport;
+use super::reload::ReloadReport;
 use crate::{Error, Host};
 
 /// How long a file must stay unchanged before its extension reloads, so a

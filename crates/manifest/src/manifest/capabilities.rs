@@ -13,8 +13,28 @@ use super::patterns::{check_host, check_net, host_covers, net_covers, subject_co
 use super::{check_env, check_name};
 
 mod read;
-use crate::{ArtifactAccess, FsAccess};
 pub(super) use read::read;
+
+/// Access to a granted directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsAccess {
+    /// Read files and list directories.
+    Read,
+    /// Also create, write and delete.
+    ReadWrite,
+}
+
+/// Access to the artifact store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArtifactAccess {
+    /// No access (the default).
+    #[default]
+    None,
+    /// `artifact-get` only.
+    Read,
+    /// `artifact-get` and `artifact-put`.
+    ReadWrite,
+}
 
 /// Everything an extension asks for; nothing by default. The manifest's
 /// `[capabilities]` table, e.g.

@@ -16,6 +16,26 @@ pub struct Instrument {
     pub ext: Arc<Slot>,
 }
 
+impl Instrument {
+    /// A guest's `model-call` of this Instrument on `input`: with its
+    /// manifest's default config (as a workflow node without one gets),
+    /// `nesting` calls deep, as a future the calling guest's call polls.
+    pub fn call_nested(self, input: String, nesting: u32) -> crate::ModelCall {
+        Box::pin(async move {
+            let config = self
+                .ext
+                .node_config(&serde_json::Map::new())
+                .map_err(|e| CallError::Unavailable {
+                    extension: self.ext.name.to_string(),
+                    state: self.ext.state(),
+                    reason: Some(e.to_string()),
+                })?
+                .nested(nesting);
+            self.invoke_async(&config, &input).await
+        })
+    }
+}
+
 /// An Instrument's answer to a health check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

@@ -3,7 +3,7 @@
 //! Warming → Hot → Cooling → Cold, or Failed → Cold).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use std::pin::Pin;
@@ -16,7 +16,7 @@ use symphony_bus::Interrupt;
 use super::{ExtensionMetrics, Limits};
 use crate::CallError;
 use crate::pool::{
-    InstanceKey, InstanceLifecycle, Keep, PoolEvent, PoolManager, PoolState, PrewarmOutcome,
+    Evict, InstanceKey, InstanceLifecycle, Keep, PoolEvent, PoolManager, PoolState, PrewarmOutcome,
 };
 use crate::{Instance, Stop, block_on, stopped};
 use symphony_bus::Signal;
@@ -140,7 +140,8 @@ impl InstancePool {
             limits: setup.limits,
             deadline_ticks: setup.deadline_ticks,
         });
-        pool.manager.register(id, Arc::downgrade(&pool));
+        let evict: Weak<dyn Evict> = Arc::downgrade(&pool) as Weak<InstancePool>;
+        pool.manager.register(id, evict);
         pool
     }
 
@@ -471,7 +472,7 @@ impl InstancePool {
 
     /// Counts an eviction of instance `number` from the hot set and cools
     /// it if it is idle; one in a call cools when it comes back.
-    pub(crate) fn evict(&self, number: u64) {
+    fn evict_instance(&self, number: u64) {
         self.manager.count(&self.metrics.pool, PoolEvent::Eviction);
         let mut state = self.lock();
         let Some(at) = state.idle.iter().position(|p| p.key.instance == number) else {
@@ -600,5 +601,11 @@ impl Drop for InstancePool {
                 self.manager.forget(pooled.key);
             }
         }
+    }
+}
+
+impl Evict for InstancePool {
+    fn evict(&self, number: u64) {
+        self.evict_instance(number);
     }
 }

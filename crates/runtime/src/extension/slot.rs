@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::{
     Dependency, Extension, ExtensionKind, ExtensionMetrics, GuestResult, LoadOptions, NodeConfig,
 };
 use crate::Instance;
-use crate::{ActivateError, CallError};
+use crate::{ActivateError, CallError, ConfigError};
 use symphony_bus::Bus;
 use symphony_manifest::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
 
@@ -395,6 +395,25 @@ impl Slot {
             recent_failures: life.recent_failures(),
             last_error: life.last_error.clone(),
             history: life.history.clone(),
+        }
+    }
+}
+
+impl Slot {
+    /// The config a call gets from a node's `config`: checked against the
+    /// keys the serving version's manifest declares, with their defaults
+    /// filled in. An extension loaded without a manifest (or whose
+    /// manifest declares no keys) takes any config.
+    pub fn node_config(&self, config: &Map<String, Value>) -> Result<NodeConfig, ConfigError> {
+        match &self.current().config {
+            None => Ok(NodeConfig::new(config.clone())),
+            Some(schema) => schema
+                .check(config)
+                .map(NodeConfig::new)
+                .map_err(|problems| ConfigError {
+                    extension: self.name.to_string(),
+                    problems,
+                }),
         }
     }
 }

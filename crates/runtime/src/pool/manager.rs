@@ -2,7 +2,7 @@
 //! memory budget, the registry of every extension version's pool, the
 //! transition listeners, the counters and the usage history.
 //!
-//! Lock order: an extension's [`InstancePool`] lock may be held while the
+//! Lock order: an extension's instance pool lock may be held while the
 //! hot set's is taken, never the other way round; evicted instances are
 //! cooled after both are released.
 
@@ -12,10 +12,18 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, Weak, mpsc};
 use std::time::Duration;
 
-use super::stats::{ExtensionPoolStats, PoolCounters, PoolEvent, PoolStats};
+use super::stats::{PoolCounters, PoolEvent};
 use super::{HotSet, Listeners, PoolTransition, UsageHistory};
-use crate::extension::InstancePool;
 use symphony_bus::Bus;
+
+/// What the Pool Manager asks of an instance pool it keeps instances of:
+/// to cool one it evicted from the hot set. The extension module's pools
+/// implement it, so the manager holds them without depending on them.
+pub(crate) trait Evict: Send + Sync {
+    /// Counts an eviction of instance `number` and cools it if it is idle;
+    /// one in a call cools when it comes back.
+    fn evict(&self, number: u64);
+}
 
 /// How the Pool Manager keeps instances. A host sets them through its
 /// builder (`HostBuilder::pool`, `pool_budget`, `health_interval`,
@@ -99,7 +107,7 @@ impl Default for PoolSettings {
 /// its number. Two integers, so a lookup hashes no string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InstanceKey {
-    /// The [`InstancePool`] (one per extension version).
+    /// The instance pools (one per extension version).
     pub pool: u64,
     /// The instance, unique in the host.
     pub instance: u64,
@@ -122,7 +130,7 @@ const MAX_BACKGROUND_STARTS: usize = 2;
 pub struct PoolManager {
     hot: Mutex<HotSet<InstanceKey>>,
     /// Every live extension version's pool, by id, for eviction to reach.
-    pools: Mutex<HashMap<u64, Weak<InstancePool>>>,
+    pools: Mutex<HashMap<u64, Weak<dyn Evict>>>,
     next_pool: AtomicU64,
     next_instance: AtomicU64,
     /// Told about every instance's transitions.
@@ -177,7 +185,7 @@ impl PoolManager {
     }
 
     /// Makes `pool` reachable for eviction.
-    pub(crate) fn register(&self, id: u64, pool: Weak<InstancePool>) {
+    pub(crate) fn register(&self, id: u64, pool: Weak<dyn Evict>) {
         lock(&self.pools).insert(id, pool);
     }
 
@@ -321,90 +329,5 @@ fn publish(bus: &Bus, transition: &PoolTransition) {
             }
         }
         Err(e) => tracing::debug!(extension, "cannot encode a pool transition: {e}"),
-    }
-}
-
-impl PoolManager {
-    /// The occupancy and counters, host-wide and for each of `slots`: hits,
-    /// misses, hit rate, evictions, failures, prewarms, health checks, load
-    /// times, Hot count and bytes.
-    pub fn stats(&self, slots: &[std::sync::Arc<crate::extension::Slot>]) -> PoolStats {
-        let by_pool = self.hot_by_pool();
-        let mut totals = self.totals.snapshot();
-        (totals.hot_count, totals.hot_bytes) = self.occupancy();
-        let extensions = slots
-            .iter()
-            .map(|slot| {
-                let extension = slot.current();
-                let (idle, live) = extension.pool.counts();
-                let mut counts = slot.metrics.pool.snapshot();
-                (counts.hot_count, counts.hot_bytes) = by_pool
-                    .get(&extension.pool.id())
-                    .copied()
-                    .unwrap_or_default();
-                ExtensionPoolStats {
-                    name: slot.name.to_string(),
-                    kind: slot.kind,
-                    idle,
-                    busy: live - idle,
-                    counts,
-                }
-            })
-            .collect();
-        PoolStats {
-            max_instances: self.settings.max_instances.max(1),
-            max_bytes: self.settings.max_bytes,
-            totals,
-            extensions,
-        }
-    }
-}
-
-impl crate::extension::Slot {
-    /// Checks an instance out of the pool and back in, exactly as a call
-    /// does around the guest's work: the pool-hit path the `pool_hit` bench
-    /// measures. Not part of the API.
-    #[doc(hidden)]
-    pub fn checkout_checkin(&self) -> Result<(), crate::CallError> {
-        use crate::extension::{Demand, Wait};
-        use std::task::{Context, Poll, Waker};
-        let extension = self.current();
-        let name = &*self.name;
-        let wait = Wait {
-            function: "invoke",
-            until: symphony_protocol::clock::deadline(extension.limits.deadline),
-            interrupt: None,
-        };
-        let checkout = extension.pool.checkout(Demand::Call, wait, async || {
-            Err(crate::CallError::Instantiate {
-                extension: name.to_string(),
-                message: "no idle instance: this measures hits only".into(),
-            })
-        });
-        // A hit (or a failed start) completes on the first poll, as inside
-        // a call; only a wait for a busy instance would need a runtime.
-        let mut checkout = std::pin::pin!(checkout);
-        let Poll::Ready(checkout) = checkout
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        else {
-            return Err(crate::CallError::Busy {
-                extension: name.to_string(),
-                max_instances: extension.limits.max_instances,
-                waited: Duration::ZERO,
-            });
-        };
-        match checkout {
-            Some(Ok(pooled)) => {
-                extension.release(pooled);
-                Ok(())
-            }
-            Some(Err(error)) => Err(error),
-            None => Err(crate::CallError::Unavailable {
-                extension: name.to_string(),
-                state: self.state(),
-                reason: Some("it is not serving".into()),
-            }),
-        }
     }
 }

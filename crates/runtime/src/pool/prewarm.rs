@@ -2,13 +2,7 @@
 //! need them, for the workflow about to run or as the usage history
 //! predicts.
 
-use std::sync::Arc;
-use std::time::Instant;
-
 use serde::Serialize;
-use symphony_manifest::{ExtensionKind, LifecycleState};
-
-use crate::extension::Slot;
 
 /// How many of an hour's busiest extensions a time-of-day prewarm starts.
 pub const PER_HOUR: usize = 2;
@@ -68,51 +62,4 @@ impl PrewarmReport {
             .filter(|e| matches!(e.outcome, PrewarmOutcome::Started { .. }))
             .count()
     }
-}
-
-/// Starts one instance of each extension with none idle, in parallel:
-/// `extensions` pairs each name asked for with its slot, `None` when no
-/// extension of that name is loaded.
-pub fn prewarm(extensions: &[(String, Option<Arc<Slot>>)]) -> PrewarmReport {
-    let started = Instant::now();
-    let entries = std::thread::scope(|scope| {
-        let handles: Vec<_> = extensions
-            .iter()
-            .map(|(name, slot)| {
-                scope.spawn(move || PrewarmEntry {
-                    extension: name.clone(),
-                    outcome: prewarm_one(slot.as_deref()),
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(extensions)
-            .map(|(handle, (name, _))| {
-                handle.join().unwrap_or_else(|_| PrewarmEntry {
-                    extension: name.clone(),
-                    outcome: PrewarmOutcome::Failed {
-                        error: "the prewarm thread panicked".into(),
-                    },
-                })
-            })
-            .collect()
-    });
-    PrewarmReport {
-        entries,
-        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-    }
-}
-
-fn prewarm_one(slot: Option<&Slot>) -> PrewarmOutcome {
-    let Some(slot) = slot else {
-        return PrewarmOutcome::Unknown;
-    };
-    if slot.kind == ExtensionKind::Addon {
-        return PrewarmOutcome::Unknown;
-    }
-    if slot.state() != LifecycleState::Active {
-        return PrewarmOutcome::NotServing;
-    }
-    slot.current().prewarm()
 }

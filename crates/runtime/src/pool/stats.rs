@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::ExtensionKind;
-use crate::extension::Histogram;
+use crate::histogram::Histogram;
 
 /// Live pool counters: one set per extension (shared by its versions, kept
 /// in its metrics) and one for the whole host. Atomics updated `Relaxed`,

@@ -7,8 +7,8 @@ use symphony_protocol::validate_pattern;
 use super::super::check_env;
 use super::super::document::{Item, Problems, Table, join, normalize};
 use super::super::patterns::{check_host, check_net};
+use super::FsAccess;
 use super::{Capabilities, FsCapability, artifact_access, check_model, default_guest, fs_access};
-use crate::FsAccess;
 
 const CAPABILITY_KEYS: &[&str] = &[
     "fs",
