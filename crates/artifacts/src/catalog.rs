@@ -15,8 +15,8 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::ArtifactError;
+use super::dedup::DedupStats;
 use super::meta::{ArtifactInfo, ArtifactMeta, ListQuery, VersionInfo};
-use super::stats::DedupStats;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;

@@ -31,10 +31,10 @@
 //! # }
 //! ```
 
-mod cache;
 mod catalog;
 mod content;
 mod crypto;
+mod dedup;
 mod diff;
 mod error;
 mod indexing;
@@ -42,11 +42,11 @@ mod lineage;
 mod meta;
 mod objects;
 mod quality;
+mod read_cache;
 mod retention;
 mod search;
 pub mod sqlite;
 pub mod stale;
-mod stats;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -54,6 +54,7 @@ mod verify;
 
 pub use content::{ArtifactReader, PutOutcome, StoreOptions};
 pub use crypto::{ARTIFACT_KEY_ENV, ArtifactKey};
+pub use dedup::DedupStats;
 pub use diff::TextDiff;
 pub use error::ArtifactError;
 pub use meta::{ArtifactInfo, ArtifactMeta, ListQuery, Location, VersionInfo};
@@ -61,7 +62,6 @@ pub use quality::Quality;
 pub use search::{
     Highlight, IndexDoc, RebuildReason, SearchHit, SearchIndex, SearchPage, SearchQuery,
 };
-pub use stats::DedupStats;
 pub use store::ArtifactStore;
 pub use verify::VerifyReport;
 

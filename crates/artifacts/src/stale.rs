@@ -12,7 +12,7 @@
 //!   The default deletes nothing and archives nothing.
 //! - **Scoring** ([`value_score`], `score.rs`): a value in `0..=1` from
 //!   recency, frequency, quality, training value and uniqueness.
-//! - **The engine** ([`evaluate`], `engine.rs`): a pure function from a policy
+//! - **The evaluator** ([`evaluate`], `evaluate.rs`): a pure function from a policy
 //!   and facts to one [`Decision`] per artifact, each with its reasons.
 //!   Protected artifacts (pinned, keep-tagged, training data when preserved)
 //!   are never deleted.
@@ -40,8 +40,8 @@
 //! ```
 
 mod cleaner;
-mod engine;
 mod error;
+mod evaluate;
 mod facts;
 mod fsio;
 mod retention_policy;
@@ -52,8 +52,8 @@ mod tiers;
 mod trash;
 
 pub use cleaner::{CleanFailure, CleanOptions, CleanReport, clean, undo_delete};
-pub use engine::{Action, Decision, Reason, evaluate};
 pub use error::StaleError;
+pub use evaluate::{Action, Decision, Reason, evaluate};
 pub use facts::{ArtifactFacts, Placement, Shelf, Tier};
 pub use retention_policy::{ColdConfig, RetentionPolicy, SchedulePolicy, ThrottlePolicy, Weights};
 pub use schedule::{OffPeakWindow, Schedule, StaleManager};

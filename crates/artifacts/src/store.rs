@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::cache::ReadCache;
 use super::catalog::{Catalog, NewArtifact};
 use super::content::{ArtifactReader, ContentStore, PutOutcome, StoreOptions};
 use super::indexing::sample_text;
 use super::meta::{self, ArtifactInfo, ArtifactMeta, ListQuery};
 use super::quality::{self, SAMPLE_LIMIT};
+use super::read_cache::ReadCache;
 use super::search::SearchIndex;
 use super::{ArtifactError, ArtifactKey, DedupStats};
 use crate::stale::TierStore;

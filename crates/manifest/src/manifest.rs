@@ -6,10 +6,10 @@
 
 mod capabilities;
 mod config;
-mod document;
 mod limits;
 mod load;
 mod patterns;
+mod source_tree;
 #[cfg(test)]
 mod tests;
 
@@ -24,9 +24,9 @@ pub use config::{ConfigKey, ConfigSchema};
 pub use limits::{Limits, LogLimits, ManifestLimits};
 pub use patterns::{http_allows, net_allows};
 
-pub(crate) use document::line_column;
-use document::{Source, fail};
 use load::{build, identity, load, parent};
+pub(crate) use source_tree::line_column;
+use source_tree::{Source, fail};
 
 use crate::ExtensionKind;
 
@@ -278,7 +278,7 @@ impl Manifest {
             path: path.to_path_buf(),
             source,
         })?;
-        let absolute = document::normalize(&std::path::absolute(path).unwrap_or(path.into()));
+        let absolute = source_tree::normalize(&std::path::absolute(path).unwrap_or(path.into()));
         let source = Source::new(path.to_path_buf(), parent(&absolute), text, 0);
         let mut chain = vec![(identity(&absolute), path.to_path_buf())];
         let table = load(&source, &mut chain)?;
@@ -291,7 +291,7 @@ impl Manifest {
     pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Manifest, ManifestError> {
         let path = path.as_ref();
         let source = Source::new(path.to_path_buf(), parent(path), text.to_string(), 0);
-        let table = document::parse(&source)?;
+        let table = source_tree::parse(&source)?;
         if let Some(extends) = table.get("extends") {
             return Err(fail(
                 &extends.key,

@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use symphony_protocol::validate_pattern;
 
-use super::document::normalize;
 use super::patterns::{check_host, check_net, host_covers, net_covers, subject_covers};
+use super::source_tree::normalize;
 use super::{check_env, check_name};
 
 mod read;

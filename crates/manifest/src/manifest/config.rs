@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::{Map, Number, Value as Json};
 
-use super::document::{Item, Loc, Problems, Table, Value, found, join};
+use super::source_tree::{Item, Loc, Problems, Table, Value, found, join};
 use crate::Parameter;
 use crate::param::is_name;
 

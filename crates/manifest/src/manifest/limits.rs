@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::document::{Item, Problems, Value, found, join};
+use super::source_tree::{Item, Problems, Value, found, join};
 
 /// Resource limits for each call into an extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::document::{
+use super::source_tree::{
     self, Item, Loc, MAX_DEPTH, Problems, Source, Table, Value, check_keys, fail, found,
 };
 use super::{
@@ -33,7 +33,7 @@ pub(super) fn load(
     source: &Arc<Source>,
     chain: &mut Vec<(PathBuf, PathBuf)>,
 ) -> Result<Table, ManifestError> {
-    let mut table = document::parse(source)?;
+    let mut table = source_tree::parse(source)?;
     let Some(extends) = table.remove("extends") else {
         return Ok(table);
     };
@@ -48,8 +48,9 @@ pub(super) fn load(
             return Err(fail(&item.loc, message));
         }
     };
-    let shown = document::normalize(&source.path.parent().unwrap_or(Path::new("")).join(relative));
-    let absolute = document::normalize(&source.dir.join(relative));
+    let shown =
+        source_tree::normalize(&source.path.parent().unwrap_or(Path::new("")).join(relative));
+    let absolute = source_tree::normalize(&source.dir.join(relative));
     let id = identity(&absolute);
     if let Some(first) = chain.iter().position(|(seen, _)| *seen == id) {
         let cycle: Vec<String> = chain[first..]
@@ -77,7 +78,7 @@ pub(super) fn load(
     let base = Source::new(shown.clone(), parent(&absolute), text, chain.len());
     chain.push((id, shown));
     let base = load(&base, chain)?;
-    Ok(document::merge(base, table))
+    Ok(source_tree::merge(base, table))
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -210,7 +211,7 @@ fn read_extension(
             problems.push(&item.loc, "extension.component is empty");
             None
         }
-        path => Some(document::normalize(&item.loc.source.dir.join(path))),
+        path => Some(source_tree::normalize(&item.loc.source.dir.join(path))),
     });
     let text = |key: &str, problems: &mut Problems| {
         let item = &fields.get(key)?.item;
@@ -253,7 +254,7 @@ fn read_dependencies(item: &Item, problems: &mut Problems) -> BTreeMap<String, D
         return out;
     };
     for (name, entry) in table {
-        let path = document::join("dependencies", name);
+        let path = source_tree::join("dependencies", name);
         if let Err(why) = check_name(name) {
             problems.push(
                 &entry.key,

@@ -5,8 +5,8 @@ use std::path::Path;
 use symphony_protocol::validate_pattern;
 
 use super::super::check_env;
-use super::super::document::{Item, Problems, Table, join, normalize};
 use super::super::patterns::{check_host, check_net};
+use super::super::source_tree::{Item, Problems, Table, join, normalize};
 use super::FsAccess;
 use super::{Capabilities, FsCapability, artifact_access, check_model, default_guest, fs_access};
 
