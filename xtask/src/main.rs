@@ -4,7 +4,8 @@
 //!   fixture for `wasm32-wasip2` (adding the target if missing) and collects
 //!   the components in `<target>/components` and `<target>/fixtures`.
 //! - `cargo xtask demo`: builds the examples and runs the demo workflow.
-//! - `cargo xtask test`: builds what the tests need (including one example
+//! - `cargo xtask test`: checks the layer crates' dependency trees, builds
+//!   what the tests need (including one example
 //!   built with `cargo component`), checks formatting and lints, runs every
 //!   test, and runs each fuzz target's stable smoke mode for 3 seconds.
 //! - `cargo xtask test-s3`: only the S3 cold-tier step of `test`: installs
@@ -259,6 +260,7 @@ impl Task {
     }
 
     fn test(&self) -> Result<()> {
+        self.check_layers()?;
         self.build_examples()?;
         self.build_with_cargo_component()?;
         let guests: Vec<PathBuf> = GUESTS
@@ -315,6 +317,85 @@ impl Task {
         ]))?;
         // One closing line for every test binary above.
         println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+        Ok(())
+    }
+
+    /// Checks the layer crates' dependency trees: Cargo forbids a cycle
+    /// between crates, and this keeps each layer free of what sits above
+    /// it or is heavy for it (README, "Layout").
+    fn check_layers(&self) -> Result<()> {
+        eprintln!("xtask: layer check (cargo tree)");
+        let engine = [
+            "wasmtime",
+            "symphony-runtime",
+            "symphony-dag",
+            "symphony-host",
+        ];
+        let storage = ["tantivy", "rusqlite", "object_store"];
+        let cli = ["clap", "indicatif", "tracing-subscriber"];
+        let rules: [(&str, Vec<&str>); 7] = [
+            (
+                "symphony-protocol",
+                [&engine[..], &storage, &cli, &["symphony-bus"]].concat(),
+            ),
+            ("symphony-bus", [&engine[..], &storage, &cli].concat()),
+            (
+                "symphony-manifest",
+                [&engine[..], &storage, &cli, &["symphony-bus"]].concat(),
+            ),
+            (
+                "symphony-workflow",
+                [&engine[..], &storage, &cli, &["symphony-bus"]].concat(),
+            ),
+            (
+                "symphony-runtime",
+                [
+                    &storage[..],
+                    &cli,
+                    &["symphony-workflow", "symphony-dag", "symphony-host"],
+                ]
+                .concat(),
+            ),
+            (
+                "symphony-dag",
+                [&cli[..], &["wasmtime", "symphony-runtime", "symphony-host"]].concat(),
+            ),
+            ("symphony-host", cli.to_vec()),
+        ];
+        let mut problems = Vec::new();
+        for (krate, forbidden) in &rules {
+            let output = self
+                .cargo()
+                .args([
+                    "tree", "--quiet", "-e", "normal", "--prefix", "none", "--format", "{p}", "-p",
+                ])
+                .arg(krate)
+                .output()
+                .with_context(|| format!("running cargo tree -p {krate}"))?;
+            if !output.status.success() {
+                bail!(
+                    "cargo tree -p {krate} failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let tree = String::from_utf8_lossy(&output.stdout);
+            let mut found: Vec<&str> = tree
+                .lines()
+                .filter_map(|line| line.split_whitespace().next())
+                .filter(|name| forbidden.contains(name))
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            if !found.is_empty() {
+                problems.push(format!("{krate} depends on {}", found.join(", ")));
+            }
+        }
+        if !problems.is_empty() {
+            bail!(
+                "a layer reaches up or carries what it must not:\n  {}",
+                problems.join("\n  ")
+            );
+        }
         Ok(())
     }
 
