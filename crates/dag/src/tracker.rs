@@ -143,154 +143,136 @@ impl Tracker {
         resume: Option<Resume>,
         observer: &mut dyn FnMut(RunEvent<'_>),
     ) -> Result<RunReport, RunError> {
-        execute(
-            self, runner, workflow, plan, input, options, resume, observer,
-        )
-    }
-}
-
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the body of Tracker::execute, apart so its early returns read plainly"
-)]
-fn execute(
-    tracker: &Tracker,
-    runner: &dyn NodeRunner,
-    workflow: &Workflow,
-    plan: &Plan,
-    input: &Value,
-    options: RunOptions,
-    resume: Option<Resume>,
-    observer: &mut dyn FnMut(RunEvent<'_>),
-) -> Result<RunReport, RunError> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(RunError::InsideAsync);
-    }
-    let run_id = match (&resume, &options.control) {
-        (Some(resume), Some(control)) if control.run_id() != resume.run_id => {
-            return Err(RunError::ControlForAnotherRun {
-                run: resume.run_id.clone(),
-                control: control.run_id().to_string(),
-            });
+        let tracker = self;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(RunError::InsideAsync);
         }
-        (Some(resume), _) => resume.run_id.clone(),
-        (None, Some(control)) => control.run_id().to_string(),
-        (None, None) => new_run_id(),
-    };
-    let _active = ActiveRun::enter(tracker, &run_id)?;
-    if options.prewarm {
-        runner.prewarm(workflow);
-    }
-    let control = options
-        .control
-        .clone()
-        .unwrap_or_else(|| RunControl::new(run_id.clone()));
-    // A control steers one execution: a fresh one starts it; a failed
-    // run's own control retries it (Failed → Running) when resumed.
-    match (control.state(), &resume) {
-        (ExecutionState::Pending, _) | (ExecutionState::Failed, Some(_)) => {}
-        (state, _) => return Err(RunError::ControlUsed { run: run_id, state }),
-    }
-    let mut warnings = Vec::new();
-    let store = match (options.checkpoint, &resume) {
-        (false, _) => None,
-        // A resumed run exists only in the store: it must keep recording.
-        (true, Some(_)) => Some(tracker.runs()?),
-        (true, None) => match tracker.runs() {
-            Ok(store) => Some(store),
-            Err(e) => {
-                warnings.push(format!("{e}; this run is not checkpointed"));
-                None
+        let run_id = match (&resume, &options.control) {
+            (Some(resume), Some(control)) if control.run_id() != resume.run_id => {
+                return Err(RunError::ControlForAnotherRun {
+                    run: resume.run_id.clone(),
+                    control: control.run_id().to_string(),
+                });
             }
-        },
-    };
-    let writer = match store {
-        None => None,
-        Some(store) => {
-            let setup = RunError::Store;
-            match &resume {
-                None => store
-                    .begin(&NewRun {
-                        id: &run_id,
-                        workflow_id: &workflow.id,
-                        workflow_name: &workflow.name,
-                        workflow: &workflow.to_json(),
-                        input: &input.to_string(),
-                        total: workflow.nodes.len() - plan.standby.len(),
-                    })
-                    .map_err(setup)?,
-                Some(_) => store.reopen(&run_id).map_err(setup)?,
-            }
-            Some(store.writer(&run_id).map_err(setup)?)
+            (Some(resume), _) => resume.run_id.clone(),
+            (None, Some(control)) => control.run_id().to_string(),
+            (None, None) => new_run_id(),
+        };
+        let _active = ActiveRun::enter(tracker, &run_id)?;
+        if options.prewarm {
+            runner.prewarm(workflow);
         }
-    };
-    let moved = match control.state() {
-        ExecutionState::Failed => control.retry_failed(),
-        _ => control.start(),
-    };
-    moved?;
-    let deadline = options
-        .timeout
-        .or(workflow.timeout_ms.map(Duration::from_millis));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(RunError::Scheduler)?;
-    let run: Arc<str> = run_id.into();
-    let expressions = Compiled::default();
-    let graph = Graph {
-        nodes: &workflow.nodes,
-        edges: &workflow.edges,
-        plan,
-        expressions: &expressions,
-    };
-    let archive = match options.store_outputs {
-        false => None,
-        true => match OutputArchive::start(&tracker.artifacts) {
-            Ok(archive) => Some(archive),
-            Err(e) => {
-                warnings.push(format!("{e}; node outputs are not kept"));
-                None
-            }
-        },
-    };
-    let started = Instant::now();
-    let mut scheduler = Scheduler::new(
-        tracker,
-        runner,
-        workflow,
-        plan,
-        &graph,
-        input,
-        run,
-        control,
-        writer.as_ref(),
-        archive.as_ref(),
-        observer,
-        deadline.map(|d| (started + d, d)),
-    );
-    if let Some(resume) = resume {
-        scheduler.restore(resume.finished)?;
-    }
-    let (workers, jobs) = workers::Pool::new(options.concurrency, scheduler.needs_workers());
-    let (mut report, end) = std::thread::scope(|scope| {
-        let handle = workers.start(scope, runner, &graph, jobs);
-        runtime.block_on(scheduler.drive(handle))
-    });
-    if let Some(e) = archive.and_then(OutputArchive::finish) {
-        warnings.push(e);
-    }
-    report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    report.warnings.extend(warnings);
-    if let Some(writer) = writer {
-        let output = report.output.as_ref().map(Value::to_string);
-        if let Err(e) = writer.finish(end, output, report.error.clone(), report.elapsed_ms) {
-            report
-                .warnings
-                .push(format!("{e}; resuming may re-run some nodes"));
+        let control = options
+            .control
+            .clone()
+            .unwrap_or_else(|| RunControl::new(run_id.clone()));
+        // A control steers one execution: a fresh one starts it; a failed
+        // run's own control retries it (Failed → Running) when resumed.
+        match (control.state(), &resume) {
+            (ExecutionState::Pending, _) | (ExecutionState::Failed, Some(_)) => {}
+            (state, _) => return Err(RunError::ControlUsed { run: run_id, state }),
         }
+        let mut warnings = Vec::new();
+        let store = match (options.checkpoint, &resume) {
+            (false, _) => None,
+            // A resumed run exists only in the store: it must keep recording.
+            (true, Some(_)) => Some(tracker.runs()?),
+            (true, None) => match tracker.runs() {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    warnings.push(format!("{e}; this run is not checkpointed"));
+                    None
+                }
+            },
+        };
+        let writer = match store {
+            None => None,
+            Some(store) => {
+                let setup = RunError::Store;
+                match &resume {
+                    None => store
+                        .begin(&NewRun {
+                            id: &run_id,
+                            workflow_id: &workflow.id,
+                            workflow_name: &workflow.name,
+                            workflow: &workflow.to_json(),
+                            input: &input.to_string(),
+                            total: workflow.nodes.len() - plan.standby.len(),
+                        })
+                        .map_err(setup)?,
+                    Some(_) => store.reopen(&run_id).map_err(setup)?,
+                }
+                Some(store.writer(&run_id).map_err(setup)?)
+            }
+        };
+        let moved = match control.state() {
+            ExecutionState::Failed => control.retry_failed(),
+            _ => control.start(),
+        };
+        moved?;
+        let deadline = options
+            .timeout
+            .or(workflow.timeout_ms.map(Duration::from_millis));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(RunError::Scheduler)?;
+        let run: Arc<str> = run_id.into();
+        let expressions = Compiled::default();
+        let graph = Graph {
+            nodes: &workflow.nodes,
+            edges: &workflow.edges,
+            plan,
+            expressions: &expressions,
+        };
+        let archive = match options.store_outputs {
+            false => None,
+            true => match OutputArchive::start(&tracker.artifacts) {
+                Ok(archive) => Some(archive),
+                Err(e) => {
+                    warnings.push(format!("{e}; node outputs are not kept"));
+                    None
+                }
+            },
+        };
+        let started = Instant::now();
+        let mut scheduler = Scheduler::new(
+            tracker,
+            runner,
+            workflow,
+            plan,
+            &graph,
+            input,
+            run,
+            control,
+            writer.as_ref(),
+            archive.as_ref(),
+            observer,
+            deadline.map(|d| (started + d, d)),
+        );
+        if let Some(resume) = resume {
+            scheduler.restore(resume.finished)?;
+        }
+        let (workers, jobs) = workers::Pool::new(options.concurrency, scheduler.needs_workers());
+        let (mut report, end) = std::thread::scope(|scope| {
+            let handle = workers.start(scope, runner, &graph, jobs);
+            runtime.block_on(scheduler.drive(handle))
+        });
+        if let Some(e) = archive.and_then(OutputArchive::finish) {
+            warnings.push(e);
+        }
+        report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        report.warnings.extend(warnings);
+        if let Some(writer) = writer {
+            let output = report.output.as_ref().map(Value::to_string);
+            if let Err(e) = writer.finish(end, output, report.error.clone(), report.elapsed_ms) {
+                report
+                    .warnings
+                    .push(format!("{e}; resuming may re-run some nodes"));
+            }
+        }
+        Ok(report)
     }
-    Ok(report)
 }
 
 /// Marks a run as executing in this host for as long as it lives, so the

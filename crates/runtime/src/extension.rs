@@ -263,12 +263,7 @@ impl Extension {
         };
         if let Some(state) = state {
             let instance = &mut pooled.instance;
-            instance.begin_call(
-                &NodeConfig::default(),
-                self.limits.fuel,
-                symphony_protocol::clock::deadline(self.limits.deadline),
-                self.deadline_ticks,
-            );
+            self.begin_own_call(instance);
             let restored = match instance.restore(state, &self.limits).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(format!("restore returned an error: {e}")),
@@ -302,12 +297,7 @@ impl Extension {
     /// none. A trap drops the instance.
     pub fn snapshot(&self, mut pooled: Pooled) -> Result<(Option<Vec<u8>>, Pooled), String> {
         let instance = &mut pooled.instance;
-        instance.begin_call(
-            &NodeConfig::default(),
-            self.limits.fuel,
-            symphony_protocol::clock::deadline(self.limits.deadline),
-            self.deadline_ticks,
-        );
+        self.begin_own_call(instance);
         match block_on_call(&self.name, instance.snapshot(&self.limits)) {
             Ok(state) => Ok((state, pooled)),
             Err(error) => {
@@ -384,6 +374,20 @@ impl Drop for InUse<'_> {
             };
             self.pool.discard(pooled, reason.into());
         }
+    }
+}
+
+impl Extension {
+    /// Starts a call the host makes on its own (a hook, a health check, a
+    /// state snapshot or restore): the default config under the
+    /// extension's own fuel and deadline.
+    pub(crate) fn begin_own_call(&self, instance: &mut Instance) {
+        instance.begin_call(
+            &NodeConfig::default(),
+            self.limits.fuel,
+            symphony_protocol::clock::deadline(self.limits.deadline),
+            self.deadline_ticks,
+        );
     }
 }
 

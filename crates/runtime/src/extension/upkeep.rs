@@ -13,7 +13,7 @@ use crate::pool::{
     DrainReport, ExtensionPoolStats, HealthReport, PoolEvent, PoolManager, PoolStats, PrewarmEntry,
     PrewarmOutcome, PrewarmReport,
 };
-use crate::{CallError, Instance, NodeConfig, block_on_call};
+use crate::{CallError, Instance, block_on_call};
 
 impl Slot {
     /// Drains this extension: it stops taking calls (it becomes inactive,
@@ -56,12 +56,7 @@ impl Extension {
         let counters = &self.ctx.metrics.pool;
         manager.count(counters, PoolEvent::HealthCheck);
         let instance = &mut pooled.instance;
-        instance.begin_call(
-            &NodeConfig::default(),
-            self.limits.fuel,
-            symphony_protocol::clock::deadline(self.limits.deadline),
-            self.deadline_ticks,
-        );
+        self.begin_own_call(instance);
         let answer = instance
             .finish(
                 "health-check",
