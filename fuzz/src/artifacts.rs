@@ -1,5 +1,5 @@
 //! The `artifacts` target: a short sequence of operations on a fresh
-//! [`ArtifactStore`](symphony_host::artifacts::ArtifactStore), each checked against an
+//! [`ArtifactStore`](symphony_artifacts::ArtifactStore), each checked against an
 //! in-memory model (see [`fuzz`]).
 
 mod exec;

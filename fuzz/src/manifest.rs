@@ -7,7 +7,7 @@ use std::path::Path;
 
 use seeds::{DICTIONARY, LINES, SEEDS, VALUES};
 use serde_json::{Map, Value};
-use symphony_host::extension::{
+use symphony_manifest::{
     Capabilities, Capability, Limits, Manifest, ManifestError, ManifestLimits,
 };
 

@@ -9,7 +9,7 @@ mod values;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use symphony_host::workflow::{Problem, Template, TemplateError, Workflow};
+use symphony_workflow::{Problem, Template, TemplateError, Workflow};
 
 use crate::engine::{Outcome, Rng, Target, json};
 use crate::workflow::{as_value, check_workflow};

@@ -7,7 +7,7 @@ mod seeds;
 use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
-use symphony_host::workflow::{EdgeKind, Workflow, WorkflowError};
+use symphony_workflow::{EdgeKind, Workflow, WorkflowError};
 
 use crate::engine::{Outcome, Rng, Target, json};
 
@@ -195,7 +195,7 @@ pub(crate) fn as_value(workflow: &Workflow) -> Value {
 
 /// A graph `validate_structure` accepts: nodes with unique, non-empty ids,
 /// edges that join two of them (never one to itself), ordered by the plan.
-fn check_valid(workflow: &Workflow, ordered: &[&symphony_host::workflow::Node]) {
+fn check_valid(workflow: &Workflow, ordered: &[&symphony_workflow::Node]) {
     assert!(!workflow.nodes.is_empty(), "a valid workflow with no nodes");
     let mut ids = HashSet::new();
     for node in &workflow.nodes {

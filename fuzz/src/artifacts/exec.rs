@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::io::{self, Read};
 
-use symphony_host::artifacts::{
+use symphony_artifacts::{
     ArtifactError, ArtifactKey, ArtifactMeta, ArtifactStore, Location, StoreOptions,
 };
 use tempfile::TempDir;
@@ -252,7 +252,7 @@ impl Session {
 
     fn check_put(
         &mut self,
-        outcome: &symphony_host::artifacts::PutOutcome,
+        outcome: &symphony_artifacts::PutOutcome,
         content: &[u8],
         id: &str,
         deduplicated: bool,
@@ -276,7 +276,7 @@ impl Session {
 
     fn check_version(
         &self,
-        info: &symphony_host::artifacts::VersionInfo,
+        info: &symphony_artifacts::VersionInfo,
         name: &str,
         number: u32,
         ver: &model::Ver,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use symphony_host::artifacts::{ArtifactError, ArtifactMeta, Location};
+use symphony_artifacts::{ArtifactError, ArtifactMeta, Location};
 
 /// What the store should say about one artifact.
 #[derive(Debug, Clone)]

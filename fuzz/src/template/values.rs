@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Number, Value};
-use symphony_host::workflow::{ParamType, Parameter, Template};
+use symphony_workflow::{ParamType, Parameter, Template};
 
 /// The values picked, and whether each is sure to be read as given (the
 /// right type, an integer as an integer), so the reference substitution

@@ -1,7 +1,7 @@
 //! The `workflow` target's seeds and dictionaries.
 
 use serde_json::Value;
-use symphony_host::workflow::Workflow;
+use symphony_workflow::Workflow;
 
 use super::{JSON, MSGPACK};
 

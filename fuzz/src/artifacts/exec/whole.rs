@@ -3,10 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use symphony_host::{
-    artifacts::stale::RetentionPolicy,
-    artifacts::{ListQuery, Location},
-};
+use symphony_artifacts::stale::RetentionPolicy;
+use symphony_artifacts::{ListQuery, Location};
 
 use super::Session;
 use crate::artifacts::model::{self, Model, rank};
@@ -86,7 +84,7 @@ impl Session {
         assert_eq!(got, want, "list(tag {tag:?}, trashed {include_trashed})");
         assert_eq!(got.len(), listed.len(), "list names an artifact twice");
         for pair in listed.windows(2) {
-            let key = |i: &symphony_host::artifacts::ArtifactInfo| {
+            let key = |i: &symphony_artifacts::ArtifactInfo| {
                 (std::cmp::Reverse(i.created_ms), i.id.clone())
             };
             assert!(key(&pair[0]) < key(&pair[1]), "list is not newest first");
