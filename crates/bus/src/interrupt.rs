@@ -44,6 +44,7 @@ impl Interrupt {
     }
 
     /// Whether it was set.
+    #[inline]
     pub fn is_set(&self) -> bool {
         self.0.set.load(Ordering::Acquire)
     }
