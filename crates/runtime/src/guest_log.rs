@@ -68,7 +68,7 @@ impl LogLimiter {
 
     /// `line`, cut to the size limit, if the rate allows it now; `None`
     /// when it is dropped (and counted).
-    pub fn admit<'a>(&self, line: &'a str) -> Option<Cow<'a, str>> {
+    pub(crate) fn admit<'a>(&self, line: &'a str) -> Option<Cow<'a, str>> {
         let now = Instant::now();
         let mut bucket = self.lock();
         let rate = f64::from(self.limits.lines_per_second);

@@ -47,7 +47,7 @@ impl Default for ExtensionMetrics {
 impl ExtensionMetrics {
     /// Records one finished call: how long it took, how much fuel it used
     /// and, if it failed, why.
-    pub fn record_call(&self, elapsed: Duration, fuel_used: u64, error: Option<&CallError>) {
+    pub(crate) fn record_call(&self, elapsed: Duration, fuel_used: u64, error: Option<&CallError>) {
         self.fuel_used.fetch_add(fuel_used, Ordering::Relaxed);
         if let Some(error) = error {
             self.errors[ErrorKind::of(error) as usize].fetch_add(1, Ordering::Relaxed);
@@ -56,12 +56,12 @@ impl ExtensionMetrics {
     }
 
     /// Records a host import refused for lack of a capability.
-    pub fn record_denial(&self) {
+    pub(crate) fn record_denial(&self) {
         self.denials.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records that an instance's linear memory reached `bytes`.
-    pub fn record_memory(&self, bytes: usize) {
+    pub(crate) fn record_memory(&self, bytes: usize) {
         let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
         self.memory_high_water.fetch_max(bytes, Ordering::Relaxed);
     }

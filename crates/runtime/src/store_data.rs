@@ -47,7 +47,7 @@ pub struct ExtensionContext {
 impl ExtensionContext {
     /// Records that the running extension was refused `capability`, and
     /// counts it in the extension's denials.
-    pub fn audit_denial(&self, capability: String, detail: String) {
+    pub(crate) fn audit_denial(&self, capability: String, detail: String) {
         self.metrics.record_denial();
         let record = AuditRecord::now(
             &*self.name,

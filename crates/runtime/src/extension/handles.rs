@@ -74,7 +74,7 @@ impl Instrument {
 
     /// [`Instrument::invoke`] as a future, for a caller already in a call
     /// (`model-call`).
-    pub async fn invoke_async(
+    pub(crate) async fn invoke_async(
         &self,
         config: &NodeConfig,
         input: &str,

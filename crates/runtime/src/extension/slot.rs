@@ -236,7 +236,7 @@ impl Slot {
 
     /// Runs `call` (one of this extension's calls) to its end on this
     /// thread; see `block_on`.
-    pub fn block_on<T: Send>(
+    pub(crate) fn block_on<T: Send>(
         &self,
         call: impl Future<Output = Result<T, CallError>> + Send,
     ) -> Result<T, CallError> {

@@ -180,7 +180,7 @@ impl PoolManager {
     }
 
     /// A new instance's number.
-    pub fn instance_id(&self) -> u64 {
+    pub(crate) fn instance_id(&self) -> u64 {
         self.next_instance.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -190,7 +190,7 @@ impl PoolManager {
     }
 
     /// Forgets the pool `id` (it is being dropped).
-    pub fn unregister(&self, id: u64) {
+    pub(crate) fn unregister(&self, id: u64) {
         lock(&self.pools).remove(&id);
     }
 
@@ -214,7 +214,7 @@ impl PoolManager {
     /// Adds a newly Hot instance of `bytes`; returns the instances evicted
     /// to make room (for [`PoolManager::settle`]). One larger than the
     /// whole budget is not admitted, so it cools after its call.
-    pub fn admit(&self, key: InstanceKey, bytes: usize) -> Vec<(InstanceKey, usize)> {
+    pub(crate) fn admit(&self, key: InstanceKey, bytes: usize) -> Vec<(InstanceKey, usize)> {
         lock(&self.hot).insert(key, bytes).unwrap_or_default()
     }
 
@@ -236,7 +236,7 @@ impl PoolManager {
     }
 
     /// Removes an instance that is cooling or failed.
-    pub fn forget(&self, key: InstanceKey) {
+    pub(crate) fn forget(&self, key: InstanceKey) {
         lock(&self.hot).remove(&key);
     }
 
@@ -254,7 +254,7 @@ impl PoolManager {
     }
 
     /// Hot instances and their bytes, by pool id.
-    pub fn hot_by_pool(&self) -> HashMap<u64, (usize, usize)> {
+    pub(crate) fn hot_by_pool(&self) -> HashMap<u64, (usize, usize)> {
         let hot = lock(&self.hot);
         let mut by_pool: HashMap<u64, (usize, usize)> = HashMap::new();
         for (key, bytes) in hot.iter() {
@@ -276,7 +276,7 @@ impl PoolManager {
     /// follow it, for a background start, if fewer than the most
     /// background starts are under way; `None` otherwise (the common case,
     /// which allocates nothing).
-    pub fn record_use(&self, extension: &str) -> Option<Vec<String>> {
+    pub(crate) fn record_use(&self, extension: &str) -> Option<Vec<String>> {
         let now = symphony_protocol::now_us() / 1_000_000;
         let mut history = lock(&self.usage);
         if !history.record(extension, now)
