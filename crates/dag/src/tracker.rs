@@ -143,7 +143,6 @@ impl Tracker {
         resume: Option<Resume>,
         observer: &mut dyn FnMut(RunEvent<'_>),
     ) -> Result<RunReport, RunError> {
-        let tracker = self;
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(RunError::InsideAsync);
         }
@@ -158,7 +157,7 @@ impl Tracker {
             (None, Some(control)) => control.run_id().to_string(),
             (None, None) => new_run_id(),
         };
-        let _active = ActiveRun::enter(tracker, &run_id)?;
+        let _active = ActiveRun::enter(self, &run_id)?;
         if options.prewarm {
             runner.prewarm(workflow);
         }
@@ -176,8 +175,8 @@ impl Tracker {
         let store = match (options.checkpoint, &resume) {
             (false, _) => None,
             // A resumed run exists only in the store: it must keep recording.
-            (true, Some(_)) => Some(tracker.runs()?),
-            (true, None) => match tracker.runs() {
+            (true, Some(_)) => Some(self.runs()?),
+            (true, None) => match self.runs() {
                 Ok(store) => Some(store),
                 Err(e) => {
                     warnings.push(format!("{e}; this run is not checkpointed"));
@@ -227,7 +226,7 @@ impl Tracker {
         };
         let archive = match options.store_outputs {
             false => None,
-            true => match OutputArchive::start(&tracker.artifacts) {
+            true => match OutputArchive::start(&self.artifacts) {
                 Ok(archive) => Some(archive),
                 Err(e) => {
                     warnings.push(format!("{e}; node outputs are not kept"));
@@ -237,7 +236,7 @@ impl Tracker {
         };
         let started = Instant::now();
         let mut scheduler = Scheduler::new(
-            tracker,
+            self,
             runner,
             workflow,
             plan,

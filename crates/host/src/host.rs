@@ -414,10 +414,7 @@ impl Host {
             name: name.into(),
             grants: options.grants.clone(),
             bus: self.inner.bus.endpoint(name),
-            host: {
-                let host: std::sync::Weak<dyn HostDelegate> = self.inner.me.clone();
-                host
-            },
+            host: self.inner.me.clone(),
             version: options.version.as_ref().map(ToString::to_string),
             audit: self.inner.audit.clone(),
             metrics,

@@ -45,7 +45,7 @@ pub struct LoadOptions {
 }
 
 /// A guest-level failure: which export returned which `ext-error`.
-pub type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
+pub(crate) type GuestResult<T> = Result<T, (&'static str, wit::ExtError)>;
 
 /// A loaded extension: its linked component and its pool of instances.
 pub struct Extension {
@@ -64,7 +64,7 @@ pub struct Extension {
     /// Limits on each call.
     pub limits: Limits,
     /// The deadline in epoch ticks.
-    pub deadline_ticks: u64,
+    pub(crate) deadline_ticks: u64,
     epoch_tick: Duration,
     engine: wasmtime::Engine,
     pre: WorldPre,
@@ -75,13 +75,13 @@ pub struct Extension {
 }
 
 impl Extension {
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "a private constructor fed by Host::load"
-    )]
     /// An extension of `kind` from a linked component (`pre`, from
     /// [`Runtime::prepare`](crate::Runtime::prepare)), its instances kept by
     /// `manager`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one constructor, called by the host's loader with what it read and prepared"
+    )]
     pub fn new(
         ctx: Arc<ExtensionContext>,
         kind: ExtensionKind,
@@ -309,6 +309,18 @@ impl Extension {
         }
     }
 
+    /// Starts a call the host makes on its own (a hook, a health check, a
+    /// state snapshot or restore): the default config under the
+    /// extension's own fuel and deadline.
+    pub(crate) fn begin_own_call(&self, instance: &mut Instance) {
+        instance.begin_call(
+            &NodeConfig::default(),
+            self.limits.fuel,
+            symphony_protocol::clock::deadline(self.limits.deadline),
+            self.deadline_ticks,
+        );
+    }
+
     async fn new_instance(&self) -> Result<Instance, CallError> {
         Instance::new(
             &self.engine,
@@ -374,20 +386,6 @@ impl Drop for InUse<'_> {
             };
             self.pool.discard(pooled, reason.into());
         }
-    }
-}
-
-impl Extension {
-    /// Starts a call the host makes on its own (a hook, a health check, a
-    /// state snapshot or restore): the default config under the
-    /// extension's own fuel and deadline.
-    pub(crate) fn begin_own_call(&self, instance: &mut Instance) {
-        instance.begin_call(
-            &NodeConfig::default(),
-            self.limits.fuel,
-            symphony_protocol::clock::deadline(self.limits.deadline),
-            self.deadline_ticks,
-        );
     }
 }
 

@@ -5,7 +5,6 @@
 use std::sync::{Arc, Weak, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use symphony_manifest::{ExtensionKind, LifecycleState};
 use symphony_runtime::extension::prewarm;
 use symphony_runtime::pool::{
     DrainReport, HealthReport, Listeners, PER_HOUR, PoolSettings, PoolStats, PrewarmReport,
@@ -88,17 +87,91 @@ impl Host {
             })
             .collect()
     }
+
+    /// Calls `health-check` on every idle instance of every active
+    /// Instrument, one instance at a time; an instance that answers
+    /// `unhealthy` or traps is discarded (Failed → Cold) and the next call
+    /// starts a fresh one. Instances in a call are left alone.
+    pub fn check_health(&self) -> HealthReport {
+        self.inner.check_health()
+    }
+
+    /// Starts (Cold → Warming → Hot) one instance of each Instrument and
+    /// Operator `workflow` calls that has none idle, in parallel, so its
+    /// first nodes find them warm. Extensions it names that are not loaded
+    /// or not active are reported, not refused.
+    pub fn prewarm(&self, workflow: &Workflow) -> PrewarmReport {
+        let mut names = Vec::new();
+        extensions_of(&workflow.nodes, &mut names);
+        self.inner.prewarm_names(&names)
+    }
+
+    /// Starts what the usage history predicts for `at`: the likely
+    /// successors of the extension used last (within the follow window)
+    /// and the two busiest extensions of that hour of the day (UTC), by
+    /// [`Host::usage_history`].
+    pub fn prewarm_predicted(&self, at: SystemTime) -> PrewarmReport {
+        self.inner.prewarm_predicted(at)
+    }
+
+    /// The Pool Manager's listeners: subscribe to be told about every
+    /// pooled instance's transition (also published on the bus as
+    /// `pool.<extension>.transition`).
+    ///
+    /// Listeners run on the thread making the transition, so they should
+    /// be quick.
+    pub fn pool_listeners(&self) -> &Listeners {
+        &self.inner.pool.listeners
+    }
+
+    /// The Pool Manager's occupancy and counters, host-wide and for each
+    /// loaded extension: hits, misses, hit rate, evictions, failures,
+    /// prewarms, health checks, load times, Hot count and bytes.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.pool.stats(&self.inner.loaded())
+    }
+
+    /// A copy of the usage history the Pool Manager predicts from.
+    pub fn usage_history(&self) -> UsageHistory {
+        self.inner.pool.usage()
+    }
 }
 
 impl HostInner {
     fn check_health(&self) -> HealthReport {
         let mut report = HealthReport::default();
         for slot in self.loaded() {
-            if slot.kind == ExtensionKind::Instrument && slot.state() == LifecycleState::Active {
-                slot.current().check_idle(&mut report);
-            }
+            slot.check_health(&mut report);
         }
         report
+    }
+
+    /// Starts one instance of each of `names` with none idle, in parallel.
+    fn prewarm_names(&self, names: &[String]) -> PrewarmReport {
+        let extensions: Vec<_> = names
+            .iter()
+            .map(|name| (name.clone(), self.find(name).ok()))
+            .collect();
+        prewarm(&extensions)
+    }
+
+    fn prewarm_predicted(&self, at: SystemTime) -> PrewarmReport {
+        let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let names = self
+            .pool
+            .usage()
+            .predict(secs, self.pool.settings.min_probability, PER_HOUR);
+        self.prewarm_names(&names)
+    }
+
+    /// Starts one instance of each Instrument and Operator `workflow`
+    /// calls that has none idle, on background threads, and returns at
+    /// once: what the DAG Tracker asks for as a run starts, so nodes deep
+    /// in the graph find their extensions warm.
+    pub(crate) fn prewarm_in_background_for(&self, workflow: &Workflow) {
+        let mut names = Vec::new();
+        extensions_of(&workflow.nodes, &mut names);
+        prewarm_in_background(&self.me, names);
     }
 }
 
@@ -110,12 +183,7 @@ pub(crate) fn start_health_thread(
     health: Option<Duration>,
     prewarm: Option<Duration>,
 ) -> Result<(), Error> {
-    let (stop, stopped) = mpsc::channel::<()>();
-    *inner
-        .pool
-        .health_stop
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Some(stop);
+    let stopped = inner.pool.health_check_stop();
     let host = Arc::downgrade(inner);
     let now = std::time::Instant::now();
     let mut next_health = health.map(|i| now + i);
@@ -130,8 +198,8 @@ pub(crate) fn start_health_thread(
                     (None, None) => break,
                 };
                 let wait = due.saturating_duration_since(std::time::Instant::now());
-                // Nothing is ever sent: the sender's drop (host dropped or
-                // shut down) ends the wait early with `Disconnected`.
+                // Nothing is ever sent: the stop (host dropped or shut
+                // down) ends the wait early with `Disconnected`.
                 if let Err(mpsc::RecvTimeoutError::Disconnected) = stopped.recv_timeout(wait) {
                     break;
                 }
@@ -154,49 +222,13 @@ pub(crate) fn start_health_thread(
                     && at <= now
                 {
                     next_prewarm = Some(now + every);
-                    let report = inner.prewarm_predicted_now();
+                    let report = inner.prewarm_predicted(SystemTime::now());
                     tracing::debug!("time-of-day prewarm: {report:?}");
                 }
             }
         })
         .map(drop)
         .map_err(|e| Error::Setup(format!("cannot start the pool's background thread: {e}")))
-}
-
-impl Host {
-    /// Calls `health-check` on every idle instance of every active
-    /// Instrument, one instance at a time; an instance that answers
-    /// `unhealthy` or traps is discarded (Failed → Cold) and the next call
-    /// starts a fresh one. Instances in a call are left alone.
-    pub fn check_health(&self) -> HealthReport {
-        self.inner.check_health()
-    }
-}
-
-impl HostInner {
-    /// Starts one instance of each of `names` with none idle, in parallel.
-    pub(crate) fn prewarm_names(&self, names: &[String]) -> PrewarmReport {
-        let extensions: Vec<_> = names
-            .iter()
-            .map(|name| (name.clone(), self.find(name).ok()))
-            .collect();
-        prewarm(&extensions)
-    }
-}
-
-impl HostInner {
-    pub(crate) fn prewarm_predicted(&self, at: SystemTime) -> PrewarmReport {
-        let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let names = self
-            .pool
-            .usage()
-            .predict(secs, self.pool.settings.min_probability, PER_HOUR);
-        self.prewarm_names(&names)
-    }
-
-    pub(crate) fn prewarm_predicted_now(&self) -> PrewarmReport {
-        self.prewarm_predicted(SystemTime::now())
-    }
 }
 
 /// Starts `names` on a background thread, if a background slot is free;
@@ -219,63 +251,6 @@ pub(crate) fn prewarm_in_background(host: &Weak<HostInner>, names: Vec<String>) 
     if let Err(e) = spawned {
         tracing::debug!("cannot start a prewarm thread: {e}");
         inner.pool.end_background();
-    }
-}
-
-impl Host {
-    /// Starts (Cold → Warming → Hot) one instance of each Instrument and
-    /// Operator `workflow` calls that has none idle, in parallel, so its
-    /// first nodes find them warm. Extensions it names that are not loaded
-    /// or not active are reported, not refused.
-    pub fn prewarm(&self, workflow: &Workflow) -> PrewarmReport {
-        let mut names = Vec::new();
-        extensions_of(&workflow.nodes, &mut names);
-        self.inner.prewarm_names(&names)
-    }
-
-    /// Starts what the usage history predicts for `at`: the likely
-    /// successors of the extension used last (within the follow window)
-    /// and the two busiest extensions of that hour of the day (UTC), by
-    /// [`Host::usage_history`].
-    pub fn prewarm_predicted(&self, at: SystemTime) -> PrewarmReport {
-        self.inner.prewarm_predicted(at)
-    }
-}
-
-impl HostInner {
-    /// Starts one instance of each Instrument and Operator `workflow`
-    /// calls that has none idle, on background threads, and returns at
-    /// once: what the DAG Tracker asks for as a run starts, so nodes deep
-    /// in the graph find their extensions warm.
-    pub(crate) fn prewarm_in_background_for(&self, workflow: &Workflow) {
-        let mut names = Vec::new();
-        extensions_of(&workflow.nodes, &mut names);
-        prewarm_in_background(&self.me, names);
-    }
-}
-
-/// Stats and listeners on the host.
-impl crate::Host {
-    /// The Pool Manager's listeners: subscribe to be told about every
-    /// pooled instance's transition (also published on the bus as
-    /// `pool.<extension>.transition`).
-    ///
-    /// Listeners run on the thread making the transition, so they should
-    /// be quick.
-    pub fn pool_listeners(&self) -> &Listeners {
-        &self.inner.pool.listeners
-    }
-
-    /// The Pool Manager's occupancy and counters, host-wide and for each
-    /// loaded extension: hits, misses, hit rate, evictions, failures,
-    /// prewarms, health checks, load times, Hot count and bytes.
-    pub fn pool_stats(&self) -> PoolStats {
-        self.inner.pool.stats(&self.inner.loaded())
-    }
-
-    /// A copy of the usage history the Pool Manager predicts from.
-    pub fn usage_history(&self) -> UsageHistory {
-        self.inner.pool.usage()
     }
 }
 

@@ -112,92 +112,85 @@ impl Host {
     }
 }
 
+/// How the DAG Tracker calls the host's extensions.
 impl NodeRunner for HostInner {
-    fn call(&self, node: &Node, input: &str, bounds: &Bounds) -> Result<String, NodeError> {
-        call_node(self, node, input, bounds)
-    }
-
     fn prewarm(&self, workflow: &Workflow) {
         self.prewarm_in_background_for(workflow);
     }
-}
 
-/// Calls the extension a node names on `input`, within `bounds`.
-fn call_node(
-    host: &HostInner,
-    node: &Node,
-    input: &str,
-    bounds: &Bounds,
-) -> Result<String, NodeError> {
-    let missing = |e: Error| NodeError::new(FailureKind::Unavailable, e.to_string());
-    let base = |ext: &Slot| -> Result<(NodeConfig, Duration), NodeError> {
-        let mut config = ext
-            .node_config(&node.config)
-            .map_err(|e| NodeError::new(FailureKind::InvalidConfig, e.to_string()))?;
-        if let Some(interrupt) = &bounds.interrupt {
-            config = config.with_interrupt(interrupt.clone());
-        }
-        Ok((config, ext.current().limits.deadline))
-    };
-    // Each call gets what is left of the deadline now (an Operator node
-    // makes three), and a deadline error names its cause when the node's
-    // deadline was tighter than the extension's own.
-    let bounded = |(config, own): &(NodeConfig, Duration),
-                   call: &dyn Fn(&NodeConfig) -> Result<String, CallError>| {
-        let Some(deadline) = bounds.deadline else {
-            return call(config).map_err(|e| node_error(&e, e.to_string()));
-        };
-        let left = match deadline.at.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => left,
-            _ => {
-                return Err(NodeError::new(
-                    FailureKind::Timeout,
-                    format!("{} passed before it could run", deadline.cause),
-                ));
+    /// Calls the extension `node` names on `input`, within `bounds`.
+    fn call(&self, node: &Node, input: &str, bounds: &Bounds) -> Result<String, NodeError> {
+        let missing = |e: Error| NodeError::new(FailureKind::Unavailable, e.to_string());
+        let base = |ext: &Slot| -> Result<(NodeConfig, Duration), NodeError> {
+            let mut config = ext
+                .node_config(&node.config)
+                .map_err(|e| NodeError::new(FailureKind::InvalidConfig, e.to_string()))?;
+            if let Some(interrupt) = &bounds.interrupt {
+                config = config.with_interrupt(interrupt.clone());
             }
+            Ok((config, ext.current().limits.deadline))
         };
-        call(&config.clone().with_deadline(left)).map_err(|e| match &e {
-            CallError::Deadline {
-                extension,
-                function,
-                waiting,
-                ..
-            } if left < *own => node_error(
-                &e,
-                format!(
-                    "{extension}.{function} was stopped at {}{}",
-                    deadline.cause,
-                    waiting
-                        .as_ref()
-                        .map(|wait| format!(" while waiting in a host call: {wait}"))
-                        .unwrap_or_default()
-                ),
-            ),
-            e => node_error(e, e.to_string()),
-        })
-    };
-    match node.kind {
-        NodeKind::Instrument => {
-            let model = host.instrument(&node.extension).map_err(missing)?;
-            let config = base(&model.ext)?;
-            bounded(&config, &|c| model.invoke(c, input))
+        // Each call gets what is left of the deadline now (an Operator node
+        // makes three), and a deadline error names its cause when the node's
+        // deadline was tighter than the extension's own.
+        let bounded =
+            |(config, own): &(NodeConfig, Duration),
+             call: &dyn Fn(&NodeConfig) -> Result<String, CallError>| {
+                let Some(deadline) = bounds.deadline else {
+                    return call(config).map_err(|e| node_error(&e, e.to_string()));
+                };
+                let left = match deadline.at.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => {
+                        return Err(NodeError::new(
+                            FailureKind::Timeout,
+                            format!("{} passed before it could run", deadline.cause),
+                        ));
+                    }
+                };
+                call(&config.clone().with_deadline(left)).map_err(|e| match &e {
+                    CallError::Deadline {
+                        extension,
+                        function,
+                        waiting,
+                        ..
+                    } if left < *own => node_error(
+                        &e,
+                        format!(
+                            "{extension}.{function} was stopped at {}{}",
+                            deadline.cause,
+                            waiting
+                                .as_ref()
+                                .map(|wait| format!(" while waiting in a host call: {wait}"))
+                                .unwrap_or_default()
+                        ),
+                    ),
+                    e => node_error(e, e.to_string()),
+                })
+            };
+        match node.kind {
+            NodeKind::Instrument => {
+                let model = self.instrument(&node.extension).map_err(missing)?;
+                let config = base(&model.ext)?;
+                bounded(&config, &|c| model.invoke(c, input))
+            }
+            NodeKind::Operator => {
+                let operator = self.operator(&node.extension).map_err(missing)?;
+                let config = base(&operator.ext)?;
+                bounded(&config, &|c| {
+                    operator.validate_input(c, input).map(|()| String::new())
+                })?;
+                let output = bounded(&config, &|c| operator.process(c, input))?;
+                bounded(&config, &|c| {
+                    operator.validate_output(c, &output).map(|()| String::new())
+                })?;
+                Ok(output)
+            }
+            NodeKind::Control => Err(NodeError::new(
+                FailureKind::Workflow,
+                "a control node without a \"control\" step calls no extension",
+            )),
         }
-        NodeKind::Operator => {
-            let operator = host.operator(&node.extension).map_err(missing)?;
-            let config = base(&operator.ext)?;
-            bounded(&config, &|c| {
-                operator.validate_input(c, input).map(|()| String::new())
-            })?;
-            let output = bounded(&config, &|c| operator.process(c, input))?;
-            bounded(&config, &|c| {
-                operator.validate_output(c, &output).map(|()| String::new())
-            })?;
-            Ok(output)
-        }
-        NodeKind::Control => Err(NodeError::new(
-            FailureKind::Workflow,
-            "a control node without a \"control\" step calls no extension",
-        )),
     }
 }
 

@@ -140,8 +140,8 @@ impl InstancePool {
             limits: setup.limits,
             deadline_ticks: setup.deadline_ticks,
         });
-        let evict: Weak<dyn Evict> = Arc::downgrade(&pool) as Weak<InstancePool>;
-        pool.manager.register(id, evict);
+        pool.manager
+            .register(id, Arc::downgrade(&pool) as Weak<InstancePool>);
         pool
     }
 

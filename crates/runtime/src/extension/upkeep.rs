@@ -90,7 +90,7 @@ impl Extension {
     }
 
     /// Checks each instance idle now, one at a time so calls keep the rest.
-    pub fn check_idle(&self, report: &mut HealthReport) {
+    fn check_idle(&self, report: &mut HealthReport) {
         for number in self.pool.idle_numbers() {
             let Some(pooled) = self.pool.take(number) else {
                 continue;
@@ -121,11 +121,19 @@ impl Extension {
 }
 
 impl Slot {
+    /// Health-checks this extension's idle instances into `report`, if it
+    /// is an active Instrument (the only kind with a health check).
+    pub fn check_health(&self, report: &mut HealthReport) {
+        if self.kind == ExtensionKind::Instrument && self.state() == LifecycleState::Active {
+            self.current().check_idle(report);
+        }
+    }
+
     /// Checks an instance out of the pool and back in, exactly as a call
     /// does around the guest's work: the pool-hit path the `pool_hit` bench
     /// measures. Not part of the API.
     #[doc(hidden)]
-    pub fn checkout_checkin(&self) -> Result<(), crate::CallError> {
+    pub fn checkout_checkin(&self) -> Result<(), CallError> {
         use crate::extension::{Demand, Wait};
         use std::task::{Context, Poll, Waker};
         let extension = self.current();
@@ -136,7 +144,7 @@ impl Slot {
             interrupt: None,
         };
         let checkout = extension.pool.checkout(Demand::Call, wait, async || {
-            Err(crate::CallError::Instantiate {
+            Err(CallError::Instantiate {
                 extension: name.to_string(),
                 message: "no idle instance: this measures hits only".into(),
             })
@@ -148,7 +156,7 @@ impl Slot {
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
         else {
-            return Err(crate::CallError::Busy {
+            return Err(CallError::Busy {
                 extension: name.to_string(),
                 max_instances: extension.limits.max_instances,
                 waited: Duration::ZERO,
@@ -160,7 +168,7 @@ impl Slot {
                 Ok(())
             }
             Some(Err(error)) => Err(error),
-            None => Err(crate::CallError::Unavailable {
+            None => Err(CallError::Unavailable {
                 extension: name.to_string(),
                 state: self.state(),
                 reason: Some("it is not serving".into()),

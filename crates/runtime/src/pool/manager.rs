@@ -144,7 +144,7 @@ pub struct PoolManager {
     /// Background starts under way.
     background: AtomicUsize,
     /// Dropping it stops the health-check thread.
-    pub health_stop: Mutex<Option<mpsc::Sender<()>>>,
+    health_stop: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -306,6 +306,16 @@ impl PoolManager {
     /// Gives a background start slot back.
     pub fn end_background(&self) {
         self.background.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The stop signal of a background health-check thread about to start:
+    /// nothing is ever sent on it, and it disconnects when
+    /// [`PoolManager::stop_health_checks`] is called or the manager is
+    /// dropped.
+    pub fn health_check_stop(&self) -> mpsc::Receiver<()> {
+        let (stop, stopped) = mpsc::channel();
+        *lock(&self.health_stop) = Some(stop);
+        stopped
     }
 
     /// Stops the background health checks, if they run.
