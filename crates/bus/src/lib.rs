@@ -48,7 +48,10 @@ pub use queue::SlowPolicy;
 
 use metrics::Metrics;
 pub(crate) use queue::{Offer, Queue, Target};
-pub use server::{BusServer, PeerStats, ServerError, ServerOptions, ServerStats};
+pub use server::{
+    BusServer, Knock, PeerAccess, PeerCredentials, PeerGate, PeerStats, Refusal, ServerError,
+    ServerOptions, ServerStats,
+};
 pub use service::Service;
 pub use signal::Signal;
 

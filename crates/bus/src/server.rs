@@ -26,6 +26,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod access;
 mod peer;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ use symphony_protocol::messages::{ErrorReply, Hello, Welcome};
 use symphony_protocol::{Message, MessageRegistry};
 
 use super::{Bus, BusStats, SlowPolicy};
+pub use access::{Knock, PeerAccess, PeerCredentials, PeerGate, Refusal};
 pub use peer::PeerStats;
 use peer::{LinkWriter, Peer};
 
@@ -75,6 +77,13 @@ pub struct ServerOptions {
     pub shm_capacity: usize,
     /// How long a new connection may take to say hello. Default: 2 s.
     pub handshake_timeout: Duration,
+    /// The message types peers may send, each checked against its
+    /// validator before it is routed. Default: the bus's own types and
+    /// `msg` ([`MessageRegistry::with_builtin`]).
+    pub registry: MessageRegistry,
+    /// Decides who may connect and what each peer may do. Default: none,
+    /// and every peer that can open the socket is trusted.
+    pub gate: Option<Arc<dyn PeerGate>>,
 }
 
 impl Default for ServerOptions {
@@ -90,6 +99,8 @@ impl Default for ServerOptions {
             shm_dir: None,
             shm_capacity: 1 << 20,
             handshake_timeout: Duration::from_secs(2),
+            registry: MessageRegistry::with_builtin(),
+            gate: None,
         }
     }
 }
@@ -148,7 +159,6 @@ struct Shared {
     bus: Bus,
     path: PathBuf,
     options: ServerOptions,
-    registry: MessageRegistry,
     peers: Mutex<HashMap<String, Arc<Peer>>>,
     stopping: AtomicBool,
     next_region: AtomicU64,
@@ -189,7 +199,6 @@ impl BusServer {
         let shared = Arc::new(Shared {
             bus: bus.endpoint(&options.name),
             path: path.clone(),
-            registry: MessageRegistry::with_builtin(),
             peers: Mutex::default(),
             stopping: AtomicBool::new(false),
             next_region: AtomicU64::new(1),
@@ -332,6 +341,30 @@ impl Shared {
                 format!("'{}' is the server's own name", hello.peer),
             );
         }
+        let credentials = PeerCredentials::of(&stream);
+        let access = match &self.options.gate {
+            None => PeerAccess::Trusted,
+            Some(gate) => {
+                let knock = Knock {
+                    peer: &hello.peer,
+                    credentials,
+                    token: first.header(symphony_protocol::client::TOKEN_HEADER),
+                };
+                match gate.admit(&knock) {
+                    Ok(access) => access,
+                    Err(reason) => {
+                        gate.refused(&Refusal {
+                            peer: &hello.peer,
+                            identity: None,
+                            credentials,
+                            action: "connect",
+                            reason: &reason,
+                        });
+                        return refuse(&mut socket, reason);
+                    }
+                }
+            }
+        };
         let link = if hello.shared_memory {
             match self.create_region() {
                 Ok(region) => Some(region),
@@ -348,6 +381,7 @@ impl Shared {
             &self.bus,
             stream.clone(),
             link.as_ref().map(|l| l.path.clone()),
+            (access, credentials),
         ));
         {
             let mut peers = self.lock_peers();

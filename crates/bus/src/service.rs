@@ -10,7 +10,7 @@ use symphony_protocol::{Envelope, MSG};
 use super::queue::Item;
 use super::{Bus, BusError, BusInner, Offer, RouteGuard, Target};
 
-type HandlerFn = dyn Fn(&Envelope) -> Option<Bytes> + Send + Sync;
+type HandlerFn = dyn Fn(&Envelope) -> Option<Envelope> + Send + Sync;
 
 /// A handler being served; dropping it stops serving.
 pub struct Service {
@@ -47,6 +47,29 @@ impl Bus {
     where
         F: Fn(&Envelope) -> Option<Bytes> + Send + Sync + 'static,
     {
+        self.serve_typed(pattern, move |request| {
+            handler(request).map(|payload| Envelope::new(MSG, "", payload))
+        })
+    }
+
+    /// Like [`Bus::serve`], for typed replies: the handler returns the
+    /// answer as an envelope (its kind, version, headers and payload are
+    /// kept; its subject, correlation and sender are filled in).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use symphony_bus::{Bus, Envelope};
+    ///
+    /// let bus = Bus::new();
+    /// let _svc = bus.serve_typed("svc.kind", |_| Some(Envelope::new("svc.answer", "", &b"ok"[..])))?;
+    /// let reply = bus.request("svc.kind", &b""[..], Duration::from_secs(1))?;
+    /// assert_eq!(reply.kind, "svc.answer");
+    /// # Ok::<(), symphony_bus::BusError>(())
+    /// ```
+    pub fn serve_typed<F>(&self, pattern: &str, handler: F) -> Result<Service, BusError>
+    where
+        F: Fn(&Envelope) -> Option<Envelope> + Send + Sync + 'static,
+    {
         let target = Arc::new(Handler {
             bus: Arc::downgrade(&self.inner),
             name: self.name.clone(),
@@ -63,10 +86,13 @@ impl Target for Handler {
             tracing::error!(subject = %request.subject, "a bus handler panicked; the message is dropped");
             return Offer::Dropped;
         };
-        if let (Some(payload), Some(_)) = (answer, &request.reply_to)
+        if let (Some(answer), Some(reply_to)) = (answer, &request.reply_to)
             && let Some(bus) = self.bus.upgrade()
         {
-            bus.route(request.reply(MSG, payload).from_sender(&*self.name));
+            let mut reply = answer.from_sender(&*self.name);
+            reply.subject.clone_from(reply_to);
+            reply.correlation = Some(request.id);
+            bus.route(reply);
         }
         Offer::Queued
     }

@@ -51,6 +51,10 @@ pub const STATS_SUBJECT: &str = "_bus.stats";
 /// subscribed to its subject.
 pub const NO_RESPONDERS: &str = "bus.no-responders";
 
+/// The header of a [`Hello`](crate::messages::Hello) that carries the
+/// peer's token ([`ClientOptions::token`]).
+pub const TOKEN_HEADER: &str = "token";
+
 /// The sid of the client's reply inbox subscription.
 const INBOX_SID: u64 = 0;
 
@@ -87,6 +91,9 @@ pub struct ClientOptions {
     pub handshake_timeout: Duration,
     /// The largest frame accepted. Default: 16 MiB.
     pub max_frame: usize,
+    /// A token the server issued to identify this peer (a native
+    /// extension's, say), sent with the hello. Default: none.
+    pub token: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -100,6 +107,7 @@ impl Default for ClientOptions {
             subscription_capacity: 1024,
             handshake_timeout: Duration::from_secs(2),
             max_frame: crate::frame::DEFAULT_MAX_FRAME,
+            token: None,
         }
     }
 }
@@ -389,20 +397,31 @@ impl Client {
         payload: impl Into<Bytes>,
         timeout: Duration,
     ) -> Result<Envelope, ClientError> {
-        validate_subject(subject).map_err(ClientError::InvalidSubject)?;
+        self.request_envelope(Envelope::new(MSG, subject, payload), timeout)
+    }
+
+    /// Sends `request` (a typed message, say; its reply subject is set
+    /// here) and waits up to `timeout` for one reply, of whatever kind the
+    /// responder sends.
+    pub fn request_envelope(
+        &self,
+        request: Envelope,
+        timeout: Duration,
+    ) -> Result<Envelope, ClientError> {
+        let subject = request.subject.clone();
+        validate_subject(&subject).map_err(ClientError::InvalidSubject)?;
         let id = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = sync_channel(1);
         lock(&self.shared.pending).insert(id, tx);
-        let request = Envelope::new(MSG, subject, payload)
-            .reply_to(format!("{}{id}", self.shared.inbox_prefix));
+        let request = request.reply_to(format!("{}{id}", self.shared.inbox_prefix));
         let outcome = self.shared.send(&request).and_then(|()| {
             match self.shared.wait_for_reply(&rx, timeout) {
                 Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
-                    subject: subject.to_string(),
+                    subject: subject.clone(),
                 }),
                 Ok(reply) => Ok(reply),
                 Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
-                    subject: subject.to_string(),
+                    subject: subject.clone(),
                     timeout,
                 }),
                 Err(RecvTimeoutError::Disconnected) => Err(self.shared.closed_error()),

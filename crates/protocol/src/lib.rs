@@ -47,4 +47,4 @@ pub use envelope::{Envelope, now_us};
 pub use error::ProtocolError;
 pub use frame::{FrameDecoder, encode_frame};
 pub use registry::{MSG, Message, MessageRegistry, Validator};
-pub use subject::{subject_matches, validate_pattern, validate_subject};
+pub use subject::{pattern_within, subject_matches, validate_pattern, validate_subject};

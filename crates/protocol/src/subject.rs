@@ -28,6 +28,35 @@ pub fn subject_matches(pattern: &str, subject: &str) -> bool {
     }
 }
 
+/// Whether every subject `inner` matches is also matched by `outer`: a
+/// subscription to `inner` stays within a grant of `outer`.
+///
+/// ```
+/// use symphony_protocol::pattern_within;
+///
+/// assert!(pattern_within("metrics.cpu", "metrics.>"));
+/// assert!(pattern_within("metrics.*.load", "metrics.>"));
+/// assert!(pattern_within("metrics.*", "metrics.*"));
+/// assert!(!pattern_within("metrics.>", "metrics.*"));
+/// assert!(!pattern_within(">", "metrics.>"));
+/// ```
+pub fn pattern_within(inner: &str, outer: &str) -> bool {
+    let mut inner = inner.split('.');
+    let mut outer = outer.split('.');
+    loop {
+        match (inner.next(), outer.next()) {
+            // `>` covers one or more tokens; whatever `inner` has left is
+            // at least one token (or `>`, also one or more).
+            (Some(_), Some(">")) => return true,
+            // `*` covers any one token, including `inner`'s `*`.
+            (Some(i), Some("*")) if i != ">" => {}
+            (Some(i), Some(o)) if i == o && i != "*" && i != ">" => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
 /// Checks a subject to publish on: non-empty tokens, no wildcards, no
 /// whitespace.
 pub fn validate_subject(subject: &str) -> Result<(), String> {

@@ -17,7 +17,7 @@ use symphony_protocol::link::{FrameReader, LinkError, SocketHalf, shutdown};
 use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsubscribe, Welcome};
 use symphony_protocol::{Envelope, MSG, Message, encode_frame};
 
-use super::{ServerOptions, Shared};
+use super::{PeerAccess, PeerCredentials, Refusal, ServerOptions, Shared};
 use crate::queue::Item;
 use crate::{Bus, Offer, Queue, RouteGuard, Target};
 
@@ -79,6 +79,9 @@ pub(super) struct Peer {
     bytes_out: AtomicU64,
     /// When the link was last written.
     last_write: Stamp,
+    /// What the server's gate lets it do.
+    access: PeerAccess,
+    credentials: Option<PeerCredentials>,
 }
 
 /// The write side of a peer's link.
@@ -143,6 +146,7 @@ impl Peer {
         bus: &Bus,
         socket: Arc<Stream>,
         shm_path: Option<PathBuf>,
+        (access, credentials): (PeerAccess, Option<PeerCredentials>),
     ) -> Peer {
         Peer {
             name: name.to_string(),
@@ -165,6 +169,8 @@ impl Peer {
             frames_out: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             last_write: Stamp::new(),
+            access,
+            credentials,
         }
     }
 
@@ -449,7 +455,7 @@ impl Shared {
     }
 
     fn handle(&self, peer: &Arc<Peer>, mut envelope: Envelope) {
-        if let Err(e) = self.registry.validate(&envelope) {
+        if let Err(e) = self.options.registry.validate(&envelope) {
             peer.send_error(format!("message {} rejected: {e}", envelope.id));
             return;
         }
@@ -459,6 +465,15 @@ impl Shared {
                     peer.send_error(format!("subscription id {CONTROL} is reserved"));
                 }
                 Ok(subscribe) => {
+                    if let Err(reason) = peer.access.may_subscribe(&peer.name, &subscribe.pattern) {
+                        self.deny(
+                            peer,
+                            &format!("subscribe:{}", subscribe.pattern),
+                            reason,
+                            None,
+                        );
+                        return;
+                    }
                     let route = self.bus.endpoint(&peer.name).add_route(
                         &subscribe.pattern,
                         subscribe.queue,
@@ -494,10 +509,22 @@ impl Shared {
                 match envelope.subject.as_str() {
                     PING_SUBJECT => self.answer(&envelope, Bytes::new()),
                     STATS_SUBJECT => {
+                        if let Err(reason) = peer.access.may_read_stats() {
+                            self.deny(peer, "stats", reason, Some(&envelope));
+                            return;
+                        }
                         let stats = serde_json::to_vec(&self.stats()).unwrap_or_default();
                         self.answer(&envelope, stats.into());
                     }
-                    _ => self.route_from(peer, envelope),
+                    subject => {
+                        let reply = envelope.correlation.is_some();
+                        if let Err(reason) = peer.access.may_publish(subject, reply) {
+                            let action = format!("publish:{subject}");
+                            self.deny(peer, &action, reason, Some(&envelope));
+                            return;
+                        }
+                        self.route_from(peer, envelope)
+                    }
                 }
             }
         }
@@ -518,6 +545,35 @@ impl Shared {
             }
             Ok(_) => {}
             Err(e) => peer.send_error(format!("message {id} rejected: {e}")),
+        }
+    }
+
+    /// Refuses what `peer` tried: tells it (as a reply to `request` when
+    /// it is one, so the requester is not left waiting), and tells the
+    /// gate, which audits it.
+    fn deny(&self, peer: &Arc<Peer>, action: &str, reason: String, request: Option<&Envelope>) {
+        tracing::info!(peer = %peer.name, action, "bus peer refused: {reason}");
+        if let Some(gate) = &self.options.gate {
+            gate.refused(&Refusal {
+                peer: &peer.name,
+                identity: peer.access.identity(),
+                credentials: peer.credentials,
+                action,
+                reason: &reason,
+            });
+        }
+        match request {
+            Some(Envelope {
+                reply_to: Some(reply_to),
+                id,
+                ..
+            }) => {
+                if let Ok(mut reply) = (ErrorReply { message: reason }).to_envelope(reply_to) {
+                    reply.correlation = Some(*id);
+                    let _ = self.bus.send(reply.from_sender(self.bus.name()));
+                }
+            }
+            _ => peer.send_error(reason),
         }
     }
 

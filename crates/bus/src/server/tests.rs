@@ -266,3 +266,106 @@ fn a_live_server_is_not_replaced_but_a_stale_socket_is() {
     std::fs::write(&stale, b"").unwrap();
     BusServer::bind(&bus, &stale, ServerOptions::default()).unwrap();
 }
+
+/// Admits peers by token: `ext` is confined to `metrics.>`, anything else
+/// is refused; remembers every refusal.
+#[derive(Debug, Default)]
+struct TokenGate {
+    refusals: std::sync::Mutex<Vec<String>>,
+}
+
+impl PeerGate for TokenGate {
+    fn admit(&self, knock: &Knock<'_>) -> Result<PeerAccess, String> {
+        assert_eq!(
+            knock.credentials.map(|c| c.pid),
+            cfg!(target_os = "linux").then(std::process::id),
+            "the kernel names the connecting process"
+        );
+        match knock.token {
+            Some("ext") => Ok(PeerAccess::Confined {
+                identity: "metrics-ext".into(),
+                publish: vec!["metrics.>".into()],
+                subscribe: vec!["metrics.>".into()],
+            }),
+            Some("admin") => Ok(PeerAccess::Trusted),
+            _ => Err(format!("'{}' presented no valid token", knock.peer)),
+        }
+    }
+
+    fn refused(&self, refusal: &Refusal<'_>) {
+        self.refusals
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", refusal.peer, refusal.action));
+    }
+}
+
+#[test]
+fn a_gate_refuses_strangers_and_confines_peers_to_their_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(TokenGate::default());
+    let server = BusServer::bind(
+        &Bus::new(),
+        dir.path().join("bus.sock"),
+        ServerOptions {
+            gate: Some(gate.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let with_token = |name: &str, token: Option<&str>| {
+        Client::connect_with(
+            server.path(),
+            ClientOptions {
+                name: Some(name.into()),
+                token: token.map(str::to_string),
+                reconnect_attempts: 0,
+                ..Default::default()
+            },
+        )
+    };
+    let stranger = with_token("stranger", None).err().expect("refused");
+    assert!(
+        stranger.to_string().contains("presented no valid token"),
+        "{stranger}"
+    );
+
+    let admin = with_token("admin", Some("admin")).unwrap();
+    let control = admin.subscribe("control.>").unwrap();
+    let metrics = admin.subscribe("metrics.>").unwrap();
+    admin.flush(T).unwrap();
+
+    let ext = with_token("ext", Some("ext")).unwrap();
+    ext.publish("control.stop", &b"x"[..]).unwrap();
+    ext.publish("metrics.cpu", &b"42"[..]).unwrap();
+    ext.flush(T).unwrap();
+    assert_eq!(&metrics.recv(T).unwrap().payload[..], b"42");
+    assert!(
+        control.try_recv().is_none(),
+        "a publish outside the grant is dropped"
+    );
+
+    // A request outside the grant is answered with the refusal at once.
+    let refused = ext.request("control.status", &b""[..], T).unwrap();
+    assert_eq!(refused.kind, ErrorReply::KIND);
+    let message = ErrorReply::from_envelope(&refused).unwrap().message;
+    assert!(
+        message.contains("'metrics-ext' may not publish on 'control.status'"),
+        "{message}"
+    );
+
+    // The server's statistics name every peer: trusted peers only.
+    assert!(ext.server_stats(T).is_err());
+    assert!(admin.server_stats(T).is_ok());
+
+    let refusals = gate.refusals.lock().unwrap().clone();
+    assert_eq!(
+        refusals,
+        [
+            "stranger connect",
+            "ext publish:control.stop",
+            "ext publish:control.status",
+            "ext stats"
+        ]
+    );
+}

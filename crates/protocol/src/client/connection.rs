@@ -12,7 +12,7 @@ use interprocess::local_socket::traits::Stream as _;
 
 use super::{ClientError, ClientOptions, Transport};
 use crate::Message;
-use crate::link::{FrameReader, SocketHalf, WRITE_TIMEOUT, shutdown, socket_name, write_message};
+use crate::link::{FrameReader, SocketHalf, WRITE_TIMEOUT, shutdown, socket_name};
 use crate::messages::{ErrorReply, Hello, Welcome};
 
 /// The read side of a connection and the liveness rules the server set.
@@ -79,7 +79,13 @@ impl Connection {
             peer: name.to_string(),
             shared_memory: options.transport == Transport::SharedMemory,
         };
-        write_message(&mut send, &hello).map_err(connect_error)?;
+        let mut hello = hello.to_envelope("bus").map_err(ClientError::Protocol)?;
+        if let Some(token) = &options.token {
+            hello = hello.with_header(super::TOKEN_HEADER, token.clone());
+        }
+        let mut frame = Vec::new();
+        crate::encode_frame(&hello, &mut frame).map_err(ClientError::Protocol)?;
+        send.write_all(&frame).map_err(connect_error)?;
 
         let mut frames = FrameReader::new(SocketHalf(stream.clone()), options.max_frame);
         let reply = frames

@@ -40,3 +40,59 @@ fn malformed_subjects_and_patterns_say_what_is_wrong() {
         assert!(message.contains(expected), "{message} lacks {expected}");
     }
 }
+
+mod within {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![Just("a".to_string()), Just("b".to_string())]
+    }
+
+    fn pattern() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec(prop_oneof![token(), Just("*".to_string())], 0..3),
+            any::<bool>(),
+        )
+            .prop_map(|(mut tokens, tail)| {
+                if tail || tokens.is_empty() {
+                    tokens.push(">".into());
+                }
+                tokens.join(".")
+            })
+    }
+
+    fn subject() -> impl Strategy<Value = String> {
+        proptest::collection::vec(token(), 1..5).prop_map(|t| t.join("."))
+    }
+
+    proptest! {
+        /// A pattern within a grant never reaches a subject the grant does
+        /// not: what the service relies on to confine extension peers.
+        #[test]
+        fn a_pattern_within_another_matches_nothing_more(
+            inner in pattern(),
+            outer in pattern(),
+            subjects in proptest::collection::vec(subject(), 1..20),
+        ) {
+            if pattern_within(&inner, &outer) {
+                for subject in &subjects {
+                    prop_assert!(
+                        !subject_matches(&inner, subject) || subject_matches(&outer, subject),
+                        "{inner} within {outer}, but {subject} escapes"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_pattern_is_within_itself_and_not_within_a_narrower_one() {
+        for p in ["a", "a.*", "a.>", "*.b", ">"] {
+            assert!(pattern_within(p, p), "{p}");
+        }
+        assert!(!pattern_within("a.*", "a.b"));
+        assert!(!pattern_within("a.>", "a.*.c"));
+        assert!(!pattern_within("a", "a.>"));
+    }
+}
