@@ -49,8 +49,8 @@ pub use queue::SlowPolicy;
 use metrics::Metrics;
 pub(crate) use queue::{Offer, Queue, Target};
 pub use server::{
-    BusServer, Knock, PeerAccess, PeerCredentials, PeerGate, PeerStats, Refusal, ServerError,
-    ServerOptions, ServerStats,
+    BusServer, ERROR_KIND_HEADER, Knock, PeerAccess, PeerCredentials, PeerGate, PeerStats, Refusal,
+    ServerError, ServerOptions, ServerStats,
 };
 pub use service::Service;
 pub use signal::Signal;

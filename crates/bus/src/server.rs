@@ -46,7 +46,7 @@ use symphony_protocol::{Message, MessageRegistry};
 
 use super::{Bus, BusStats, SlowPolicy};
 pub use access::{Knock, PeerAccess, PeerCredentials, PeerGate, Refusal};
-pub use peer::PeerStats;
+pub use peer::{ERROR_KIND_HEADER, PeerStats};
 use peer::{LinkWriter, Peer};
 
 /// How a [`BusServer`] treats its peers.

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{ExecutionState, Progress};
 use symphony_workflow::NodeKind;
 
 /// Where one node stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeState {
     /// Not started yet.
@@ -28,7 +28,7 @@ pub enum NodeState {
 }
 
 /// What happened to one node.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
     /// The node's id.
     pub id: String,
@@ -48,7 +48,7 @@ pub struct NodeReport {
     pub attempts: u32,
     /// It finished in an earlier execution of this run and was restored
     /// from the checkpoint, not run again.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restored: bool,
     /// How its recovery policy handled a failure (a fallback, or a skip
     /// with a default), with the failure.
@@ -63,7 +63,7 @@ pub struct NodeReport {
 
 /// The result of a run: per-node reports and the final output. This is
 /// also the status Addons render.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     /// Unique per run; `symphony status` and `symphony run --resume` take
     /// it.
@@ -85,11 +85,11 @@ pub struct RunReport {
     /// Durations, throughput and errors by node kind.
     pub metrics: RunMetrics,
     /// It picked up a run that stopped earlier.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resumed: bool,
     /// Problems that did not stop the run (a checkpoint that could not be
     /// written).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -101,7 +101,7 @@ impl RunReport {
 }
 
 /// A run's figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunMetrics {
     /// Nodes finished per second of the run's wall-clock time.
     pub nodes_per_second: f64,
@@ -110,7 +110,7 @@ pub struct RunMetrics {
 }
 
 /// The figures of one kind of node in a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KindMetrics {
     /// Nodes of this kind that ran in this execution.
     pub nodes: usize,

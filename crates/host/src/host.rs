@@ -20,7 +20,7 @@ use symphony_artifacts::{ArtifactStore, StoreOptions};
 use symphony_bus::Bus;
 use symphony_dag::Tracker;
 use symphony_manifest::{
-    AuditLog, AuditRecord, CrashPolicy, DecidedBy, Decision, Dependency, ExtensionKind,
+    AuditLog, AuditRecord, CrashPolicy, DecidedBy, Decision, Dependency, ExtensionKind, Grants,
     LifecycleState, Limits,
 };
 use symphony_runtime::extension::{
@@ -560,6 +560,11 @@ impl Host {
             extensions.remove(name);
         }
         Ok(())
+    }
+
+    /// What the extension `name` was granted.
+    pub fn grants(&self, name: &str) -> Result<Grants, Error> {
+        Ok(self.inner.find(name)?.current().ctx.grants.clone())
     }
 
     /// The metrics of the extension `name` since it was loaded: calls,

@@ -42,6 +42,9 @@ pub enum DecidedBy {
     /// The host could not load the extension (capability `load`): its
     /// manifest or component is broken, or a dependency is.
     Loader,
+    /// The service's access check refused a bus peer: a connection from a
+    /// user it does not serve, or a peer acting outside its grants.
+    Peer,
 }
 
 impl Decision {
@@ -56,7 +59,7 @@ impl Decision {
 
 impl DecidedBy {
     /// `policy`, `prompt`, `no-prompt`, `explicit`, `earlier-grant`,
-    /// `runtime` or `loader`, as the log writes it.
+    /// `runtime`, `loader` or `peer`, as the log writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             DecidedBy::Policy => "policy",
@@ -66,6 +69,7 @@ impl DecidedBy {
             DecidedBy::EarlierGrant => "earlier-grant",
             DecidedBy::Runtime => "runtime",
             DecidedBy::Loader => "loader",
+            DecidedBy::Peer => "peer",
         }
     }
 }

@@ -44,6 +44,7 @@ pub struct Grants {
     dirs: Vec<DirGrant>,
     env: Vec<(String, String)>,
     publish: Vec<String>,
+    subscribe: Vec<String>,
     artifacts: ArtifactAccess,
     models: Vec<String>,
     net: Vec<String>,
@@ -84,6 +85,23 @@ impl Grants {
     pub fn publish(mut self, pattern: impl Into<String>) -> Self {
         self.publish.push(pattern.into());
         self
+    }
+
+    /// Allows subscribing within `pattern` (a peer of the service that is
+    /// this extension; Wasm extensions only publish).
+    pub fn subscribe(mut self, pattern: impl Into<String>) -> Self {
+        self.subscribe.push(pattern.into());
+        self
+    }
+
+    /// The patterns it may publish on.
+    pub fn publish_patterns(&self) -> &[String] {
+        &self.publish
+    }
+
+    /// The patterns it may subscribe within.
+    pub fn subscribe_patterns(&self) -> &[String] {
+        &self.subscribe
     }
 
     /// Sets access to the artifact store.
@@ -150,6 +168,9 @@ impl Grants {
         }
         for pattern in &capabilities.publish {
             grants = grants.publish(pattern);
+        }
+        for pattern in &capabilities.subscribe {
+            grants = grants.subscribe(pattern);
         }
         for model in &capabilities.models {
             grants = grants.model(model);

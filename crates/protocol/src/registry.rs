@@ -23,9 +23,12 @@ pub trait Message: Serialize + DeserializeOwned {
         Ok(())
     }
 
-    /// Wraps the message in an envelope addressed to `subject`.
+    /// Wraps the message in an envelope addressed to `subject`; the
+    /// payload is a msgpack map keyed by field name, so peers in any
+    /// language read it by name (arrays in field order are accepted too).
     fn to_envelope(&self, subject: impl Into<String>) -> Result<Envelope, ProtocolError> {
-        let payload = rmp_serde::to_vec(self).map_err(|e| ProtocolError::Encode(e.to_string()))?;
+        let payload =
+            rmp_serde::to_vec_named(self).map_err(|e| ProtocolError::Encode(e.to_string()))?;
         Ok(Envelope::new(Self::KIND, subject, payload).with_version(Self::VERSION))
     }
 

@@ -15,7 +15,11 @@ use symphony_protocol::client::{NO_RESPONDERS, PING_SUBJECT, SID_HEADER, STATS_S
 use symphony_protocol::clock::Stamp;
 use symphony_protocol::link::{FrameReader, LinkError, SocketHalf, shutdown};
 use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsubscribe, Welcome};
-use symphony_protocol::{Envelope, MSG, Message, encode_frame};
+use symphony_protocol::{Envelope, MSG, Message, ProtocolError, encode_frame};
+
+/// The header of a `bus.error` reply naming the kind of refusal:
+/// `unknown_type`, `unsupported_version`, `invalid_request` or `denied`.
+pub const ERROR_KIND_HEADER: &str = "error-kind";
 
 use super::{PeerAccess, PeerCredentials, Refusal, ServerOptions, Shared};
 use crate::queue::Item;
@@ -456,7 +460,15 @@ impl Shared {
 
     fn handle(&self, peer: &Arc<Peer>, mut envelope: Envelope) {
         if let Err(e) = self.options.registry.validate(&envelope) {
-            peer.send_error(format!("message {} rejected: {e}", envelope.id));
+            let kind = match e {
+                ProtocolError::UnknownType { .. } => "unknown_type",
+                ProtocolError::TooNew { .. } | ProtocolError::UnsupportedVersion { .. } => {
+                    "unsupported_version"
+                }
+                _ => "invalid_request",
+            };
+            let reason = format!("message {} rejected: {e}", envelope.id);
+            self.answer_error(peer, kind, reason, &envelope);
             return;
         }
         match envelope.kind.as_str() {
@@ -563,17 +575,25 @@ impl Shared {
             });
         }
         match request {
-            Some(Envelope {
-                reply_to: Some(reply_to),
-                id,
-                ..
-            }) => {
-                if let Ok(mut reply) = (ErrorReply { message: reason }).to_envelope(reply_to) {
-                    reply.correlation = Some(*id);
-                    let _ = self.bus.send(reply.from_sender(self.bus.name()));
-                }
-            }
-            _ => peer.send_error(reason),
+            Some(request) => self.answer_error(peer, "denied", reason, request),
+            None => peer.send_error(reason),
+        }
+    }
+
+    /// Tells `peer` its `message` was refused: as a `bus.error` reply when
+    /// it is a request (with an [`ERROR_KIND_HEADER`] saying which kind of
+    /// refusal), so the requester is not left waiting; else on the
+    /// connection.
+    fn answer_error(&self, peer: &Arc<Peer>, kind: &str, reason: String, message: &Envelope) {
+        let Some(reply_to) = &message.reply_to else {
+            return peer.send_error(reason);
+        };
+        if let Ok(mut reply) = (ErrorReply { message: reason }).to_envelope(reply_to.clone()) {
+            reply.correlation = Some(message.id);
+            let reply = reply
+                .with_header(ERROR_KIND_HEADER, kind)
+                .from_sender(self.bus.name());
+            let _ = self.bus.send(reply);
         }
     }
 

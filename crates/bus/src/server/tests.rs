@@ -348,6 +348,7 @@ fn a_gate_refuses_strangers_and_confines_peers_to_their_grants() {
     // A request outside the grant is answered with the refusal at once.
     let refused = ext.request("control.status", &b""[..], T).unwrap();
     assert_eq!(refused.kind, ErrorReply::KIND);
+    assert_eq!(refused.header(ERROR_KIND_HEADER), Some("denied"));
     let message = ErrorReply::from_envelope(&refused).unwrap().message;
     assert!(
         message.contains("'metrics-ext' may not publish on 'control.status'"),
@@ -368,4 +369,16 @@ fn a_gate_refuses_strangers_and_confines_peers_to_their_grants() {
             "ext stats"
         ]
     );
+}
+
+#[test]
+fn a_request_of_an_unknown_type_is_answered_with_a_typed_refusal() {
+    let (_dir, _bus, server) = serve();
+    let client = connect(&server, "asker", Transport::Socket);
+    let request = Envelope::new("no.such.kind", "svc.x", &b""[..]);
+    let reply = client.request_envelope(request, T).unwrap();
+    assert_eq!(reply.kind, ErrorReply::KIND);
+    assert_eq!(reply.header(ERROR_KIND_HEADER), Some("unknown_type"));
+    // The connection stays up for the next request.
+    client.flush(T).unwrap();
 }
