@@ -8,35 +8,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
+use symphony_host::bus::ServerStats;
 use symphony_host::protocol::Envelope;
 use symphony_host::protocol::client::{
     Client, ClientOptions, ClientSubscription, RecvError, Transport,
-};
-use symphony_host::{
-    bus::{Bus, BusServer, ServerOptions, ServerStats},
-    default_home,
 };
 
 use super::HostArgs;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BusCommand {
-    /// Run a bus server on a local socket until interrupted.
-    Serve {
-        #[command(flatten)]
-        socket: SocketArg,
-        /// Heartbeat interval in milliseconds (default: the library's, 20).
-        #[arg(long = "heartbeat-ms")]
-        heartbeat_ms: Option<u64>,
-        /// A peer silent this long (milliseconds) is declared down
-        /// (default: the library's, 75).
-        #[arg(long = "peer-timeout-ms")]
-        peer_timeout_ms: Option<u64>,
-        /// Messages that may wait for one peer before the oldest is dropped
-        /// (default: the library's, 8192).
-        #[arg(long = "peer-queue")]
-        peer_queue: Option<usize>,
-    },
     /// Publish DATA (text, or @FILE) on SUBJECT.
     Pub {
         /// The subject.
@@ -112,7 +93,8 @@ pub enum BusCommand {
 /// Where the bus server listens.
 #[derive(Debug, clap::Args)]
 pub struct SocketArg {
-    /// The server's socket; default: $SYMPHONY_BUS, else bus.sock in the data directory.
+    /// The service's socket; default: $SYMPHONY_BUS, else run/bus.sock in
+    /// the data directory.
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
 }
@@ -137,14 +119,7 @@ impl SocketArg {
         if let Some(path) = &self.socket {
             return Ok(path.clone());
         }
-        if let Some(path) = std::env::var_os("SYMPHONY_BUS") {
-            return Ok(PathBuf::from(path));
-        }
-        let home = match &host.home {
-            Some(home) => home.clone(),
-            None => default_home()?,
-        };
-        Ok(home.join("bus.sock"))
+        super::remote::socket(host, None)
     }
 }
 
@@ -239,33 +214,6 @@ fn each_message(
 
 pub fn run(host: HostArgs, command: BusCommand) -> anyhow::Result<ExitCode> {
     match command {
-        BusCommand::Serve {
-            socket,
-            heartbeat_ms,
-            peer_timeout_ms,
-            peer_queue,
-        } => {
-            let path = socket.path(&host)?;
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            let mut options = ServerOptions::default();
-            if let Some(ms) = heartbeat_ms {
-                options.heartbeat = Duration::from_millis(ms);
-            }
-            if let Some(ms) = peer_timeout_ms {
-                options.peer_timeout = Duration::from_millis(ms);
-            }
-            if let Some(n) = peer_queue {
-                options.peer_queue = n;
-            }
-            let _server = BusServer::bind(&Bus::new(), &path, options)?;
-            eprintln!("bus server listening on {}", path.display());
-            loop {
-                std::thread::park();
-            }
-        }
         BusCommand::Pub {
             subject,
             data,

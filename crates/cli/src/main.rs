@@ -5,10 +5,13 @@
 mod artifacts;
 mod audit;
 mod bus;
+mod control;
 mod ext;
+mod remote;
 mod run;
 mod runs;
 mod scaffold;
+mod serve;
 mod template;
 mod validate;
 mod workflow;
@@ -52,6 +55,18 @@ enum Command {
     Runs(runs::RunsArgs),
     /// Show one run: its state, finished nodes and output.
     Status(runs::StatusArgs),
+    /// Serve this host on a local socket: runs, events, extensions and
+    /// artifacts for other processes (the CLI uses it when it answers).
+    Serve(serve::ServeArgs),
+    /// Pause a run of the service: running nodes finish, no new one starts.
+    Pause(control::RunArg),
+    /// Resume a paused run, or continue an interrupted or failed one from
+    /// its checkpoint.
+    Resume(control::ResumeArgs),
+    /// Cancel a run of the service.
+    Cancel(control::RunArg),
+    /// Follow a run's events live, until it ends.
+    Events(control::EventsArgs),
     /// Check a workflow against the extensions it uses.
     Validate(validate::ValidateArgs),
     /// Work with extension components.
@@ -62,7 +77,7 @@ enum Command {
     Artifacts(artifacts::ArtifactsCommand),
     /// Show the audit log of permission decisions and refused imports.
     Audit(audit::AuditArgs),
-    /// Run a bus server, or publish, subscribe and request on one.
+    /// Publish, subscribe and request on the service's bus.
     #[command(subcommand)]
     Bus(bus::BusCommand),
     /// Work with workflow files.
@@ -111,7 +126,7 @@ struct HostArgs {
 }
 
 /// Where to find extensions: `--ext-dir` (repeatable), else `<home>/extensions`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub(crate) struct ExtDirs {
     /// A directory of extensions: each in a subdirectory with its
     /// symphony.toml (or the directory's own), plus bare *.wasm components,
@@ -161,6 +176,11 @@ impl Prompt for TerminalPrompt {
 }
 
 impl ExtDirs {
+    /// Whether no directory and no grant was given.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.dirs.is_empty() && self.grants.is_empty()
+    }
+
     pub(crate) fn load_into(&self, host: &Host) -> anyhow::Result<()> {
         let default = host.home().join("extensions");
         let dirs = if self.dirs.is_empty() {
@@ -196,6 +216,14 @@ impl ExtDirs {
         // Extensions that could not be loaded were warned about as the
         // host logs (and are listed by `ext list`).
         Ok(())
+    }
+}
+
+/// `symphony resume RUN`: on the service when one answers, else here.
+fn resume(host: HostArgs, args: control::ResumeArgs) -> anyhow::Result<ExitCode> {
+    match args.connect.service(&host)? {
+        Some(client) => control::resume(&client, &args),
+        None => run::embedded(host, args.into_run_args()),
     }
 }
 
@@ -237,6 +265,11 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(host, args),
         Command::Runs(args) => runs::list(host, args),
         Command::Status(args) => runs::status(host, args),
+        Command::Serve(args) => serve::run(host, args),
+        Command::Pause(args) => control::pause(host, args),
+        Command::Cancel(args) => control::cancel(host, args),
+        Command::Resume(args) => resume(host, args),
+        Command::Events(args) => control::events(host, args),
         Command::Validate(args) => validate::run(host, args),
         Command::Ext(command) => ext::run(host, command),
         Command::Artifacts(command) => artifacts::run(host, command),

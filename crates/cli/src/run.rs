@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use symphony_host::{
     Host,
-    extension::render_text,
     runs::{ExecutionState, NodeReport, NodeState, RunEvent, RunOptions, RunReport},
     workflow::Workflow,
 };
+use symphony_service::ServiceClient;
+use symphony_service::api::{ErrorKind, RunReportRequest, RunResume, RunStart, RunStatusRequest};
 
+use super::remote::{ConnectArgs, Followed, is_end, next_event};
 use super::{ExtDirs, HostArgs, build_host};
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +48,8 @@ pub struct RunArgs {
     /// Print the report (and addon views) as one JSON document.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 /// What running a workflow needs besides its file: the input and the
@@ -54,9 +58,9 @@ pub struct RunArgs {
 pub(super) struct RunSetup {
     /// The run's input: JSON text, or @FILE to read it from a file.
     #[arg(long, value_name = "JSON|@FILE")]
-    input: Option<String>,
+    pub(super) input: Option<String>,
     #[command(flatten)]
-    ext: ExtDirs,
+    pub(super) ext: ExtDirs,
 }
 
 impl RunSetup {
@@ -83,7 +87,7 @@ impl RunSetup {
 }
 
 /// The run's input from `--input`: JSON text, `@FILE`, or null when absent.
-fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
+pub(super) fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
     let Some(arg) = arg else {
         return Ok(Value::Null);
     };
@@ -124,25 +128,32 @@ fn node_line(node: &NodeReport) -> String {
     )
 }
 
-/// Renders the report with every addon the workflow lists. An addon that
-/// fails is reported in its place; it never hides the run's own report.
-fn addon_views(host: &Host, workflow: &Workflow, report: &RunReport) -> Map<String, Value> {
-    let status = report.to_json();
-    let mut views = Map::new();
-    for view in &workflow.addons {
-        let rendered = host
-            .addon(&view.extension)
-            .and_then(|addon| Ok(addon.render(&status)?));
-        let value = match rendered {
-            Ok(nodes) => json!({"text": render_text(&nodes), "vnodes": nodes}),
-            Err(error) => json!({"error": error.to_string()}),
-        };
-        views.insert(view.extension.clone(), value);
+pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(client) = args.connect.service(&host_args)? {
+        return remote(&client, args);
     }
-    views
+    embedded(host_args, args)
 }
 
-pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
+impl RunArgs {
+    /// `run --resume RUN_ID` in this process, with the extensions in `ext`.
+    pub fn resuming(run_id: String, ext: ExtDirs, json: bool) -> RunArgs {
+        RunArgs {
+            workflow: None,
+            resume: Some(run_id),
+            setup: RunSetup { input: None, ext },
+            concurrency: None,
+            timeout_ms: None,
+            no_checkpoint: false,
+            no_artifacts: false,
+            json,
+            connect: ConnectArgs::default(),
+        }
+    }
+}
+
+/// Runs (or resumes) in this process.
+pub(super) fn embedded(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut options = RunOptions {
         timeout: args.timeout_ms.map(Duration::from_millis),
         checkpoint: !args.no_checkpoint,
@@ -158,7 +169,7 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
             let host = args.setup.load(host_args)?;
             let store = host.runs()?;
             let workflow = Workflow::from_json(&store.workflow(run_id)?, run_id)?;
-            let mut progress = LiveProgress::new(live, &workflow);
+            let mut progress = LiveProgress::new(live, workflow.nodes.len());
             let before = store.status(run_id)?.summary;
             progress.restored(before.completed + before.skipped);
             let report = host.resume(run_id, options, &mut |e| progress.event(e))?;
@@ -167,7 +178,7 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         (None, Some(path)) => {
             let (host, workflow, input) = args.setup.prepare(host_args, path)?;
-            let mut progress = LiveProgress::new(live, &workflow);
+            let mut progress = LiveProgress::new(live, workflow.nodes.len());
             let report =
                 host.run_with_options(&workflow, &input, options, &mut |e| progress.event(e))?;
             progress.finish();
@@ -175,11 +186,102 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => bail!("name a workflow file, or --resume RUN_ID"),
     };
-    let views = addon_views(&host, &workflow, &report);
+    let views = symphony_service::render_addons(&host, &workflow, &report);
     // Prewarm starts may still be under way: let them finish, then stop.
     host.shutdown_within(Duration::from_secs(5));
+    print_outcome(report, views, args.json, args.no_checkpoint)
+}
 
-    if args.json {
+/// Runs (or resumes) on the service, following the run's events to its
+/// end, then prints what an embedded run prints.
+fn remote(client: &ServiceClient, args: RunArgs) -> anyhow::Result<ExitCode> {
+    if !args.setup.ext.is_empty() {
+        eprintln!(
+            "note: the service uses the extensions it was started with (`symphony serve --ext-dir`); \
+             --ext-dir and --grant are not used"
+        );
+    }
+    let live = !args.json && std::io::stderr().is_terminal();
+    let run_id = match &args.resume {
+        Some(run_id) => run_id.clone(),
+        None => format!(
+            "{:x}-{:x}",
+            symphony_host::protocol::now_us(),
+            std::process::id()
+        ),
+    };
+    // Subscribed before the run starts, so no event is missed.
+    let events = client.subscribe(&format!("exec.{run_id}.>"))?;
+    let total = match (&args.resume, &args.workflow) {
+        (Some(_), _) => {
+            let status = client.call(&RunStatusRequest {
+                run: run_id.clone(),
+            })?;
+            client.call(&RunResume {
+                run: run_id.clone(),
+            })?;
+            status.status.summary.total
+        }
+        (None, Some(path)) => {
+            let input = read_input(args.setup.input.as_deref())?;
+            // Read here, so a mistake is reported at its file and line.
+            let workflow = Workflow::from_file(path)?;
+            let request = RunStart {
+                workflow: Some(serde_json::from_str(&workflow.to_json())?),
+                input,
+                run_id: Some(run_id.clone()),
+                concurrency: args
+                    .concurrency
+                    .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX)),
+                timeout_ms: args.timeout_ms,
+                no_checkpoint: args.no_checkpoint,
+                no_artifacts: args.no_artifacts,
+                ..RunStart::default()
+            };
+            client.call(&request).map_err(|e| match e.kind() {
+                Some(ErrorKind::InvalidWorkflow) if e.to_string().contains("unknown extension") => {
+                    anyhow::anyhow!(
+                        "{e}\n(the service at {} has the extensions it was started with: \
+                         `symphony serve --ext-dir DIR`)",
+                        client.path().display()
+                    )
+                }
+                _ => e.into(),
+            })?;
+            workflow.nodes.len()
+        }
+        (None, None) => bail!("name a workflow file, or --resume RUN_ID"),
+    };
+    let mut progress = LiveProgress::new(live, total);
+    loop {
+        match next_event(&events) {
+            Followed::Event(event) => {
+                progress.remote(&event);
+                if is_end(&event) {
+                    break;
+                }
+            }
+            Followed::Lost(reason) => {
+                progress.finish();
+                bail!(
+                    "{reason} while run {run_id} ran; `symphony status {run_id}` shows where it is"
+                )
+            }
+        }
+    }
+    progress.finish();
+    let reply = client.call(&RunReportRequest { run: run_id })?;
+    print_outcome(reply.report, reply.addons, args.json, args.no_checkpoint)
+}
+
+/// Prints a run's report and addon views; the exit code says how it ended.
+fn print_outcome(
+    report: RunReport,
+    views: Map<String, Value>,
+    json: bool,
+    no_checkpoint: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
         let mut doc = serde_json::to_value(&report)?;
         doc["addons"] = Value::Object(views);
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -218,8 +320,8 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let id = &report.run_id;
     match (report.state, report.error) {
         (ExecutionState::Completed, _) => Ok(ExitCode::SUCCESS),
-        (ExecutionState::Failed, Some(error)) if !args.no_checkpoint => {
-            bail!("{error} (run {id}; `symphony run --resume {id}` retries it)")
+        (ExecutionState::Failed, Some(error)) if !no_checkpoint => {
+            bail!("{error} (run {id}; `symphony resume {id}` retries it)")
         }
         (_, Some(error)) => bail!("{error} (run {id})"),
         (state, None) => bail!("run {id} ended {state}"),
@@ -233,9 +335,9 @@ struct LiveProgress {
 }
 
 impl LiveProgress {
-    fn new(live: bool, workflow: &Workflow) -> Self {
+    fn new(live: bool, total: usize) -> Self {
         let bar = live.then(|| {
-            let bar = ProgressBar::new(workflow.nodes.len() as u64);
+            let bar = ProgressBar::new(total as u64);
             let style = ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {percent}% {wide_msg}",
             )
@@ -278,6 +380,13 @@ impl LiveProgress {
             }
             _ => {}
         }
+        self.show_running();
+    }
+
+    fn show_running(&self) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
         let names: Vec<&str> = self.running.iter().take(6).map(String::as_str).collect();
         let more = self.running.len().saturating_sub(names.len());
         let mut message = format!("running: {}", names.join(", "));
@@ -285,6 +394,36 @@ impl LiveProgress {
             message.push_str(&format!(" +{more}"));
         }
         bar.set_message(message);
+    }
+
+    /// Follows a run event from the service's bus.
+    fn remote(&mut self, event: &Value) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        let node = event["node"].as_str().unwrap_or_default().to_string();
+        match event["event"].as_str() {
+            Some("started") => {
+                bar.set_position(event["restored"].as_u64().unwrap_or(0));
+            }
+            Some("node_started") => {
+                self.running.insert(node);
+            }
+            Some("node_completed" | "node_skipped") => {
+                self.running.remove(&node);
+                bar.inc(1);
+            }
+            Some("node_failed") => {
+                self.running.remove(&node);
+                bar.inc(1);
+                bar.println(format!(
+                    "  ✗ {node}: {}",
+                    event["error"].as_str().unwrap_or_default()
+                ));
+            }
+            _ => {}
+        }
+        self.show_running();
     }
 
     fn finish(&self) {

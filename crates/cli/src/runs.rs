@@ -9,6 +9,9 @@ use symphony_host::{
 };
 
 use super::HostArgs;
+use super::remote::ConnectArgs;
+use symphony_host::runs::RunStatus;
+use symphony_service::api::{RunList, RunStatusRequest};
 
 #[derive(Debug, clap::Args)]
 pub struct RunsArgs {
@@ -18,6 +21,8 @@ pub struct RunsArgs {
     /// Print the runs as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +32,8 @@ pub struct StatusArgs {
     /// Print the status as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 /// The run store under the home directory, without loading any extension.
@@ -60,7 +67,10 @@ pub(super) fn age(started_ms: u64) -> String {
 }
 
 pub fn list(host: HostArgs, args: RunsArgs) -> anyhow::Result<ExitCode> {
-    let runs = store(host)?.runs(args.limit)?;
+    let runs = match args.connect.service(&host)? {
+        Some(client) => client.call(&RunList { limit: args.limit })?.runs,
+        None => store(host)?.runs(args.limit)?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(ExitCode::SUCCESS);
@@ -91,7 +101,23 @@ pub fn list(host: HostArgs, args: RunsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn status(host: HostArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let status = store(host)?.status(&args.run_id)?;
+    let status: RunStatus = match args.connect.service(&host)? {
+        Some(client) => {
+            let reply = client.call(&RunStatusRequest {
+                run: args.run_id.clone(),
+            })?;
+            let mut status = reply.status;
+            // The record does not show a pause; the service knows.
+            if let Some(live) = reply
+                .live
+                .and_then(|l| serde_json::from_value(l.into()).ok())
+            {
+                status.summary.state = live;
+            }
+            status
+        }
+        None => store(host)?.status(&args.run_id)?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(ExitCode::SUCCESS);
@@ -117,7 +143,7 @@ pub fn status(host: HostArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
         println!("  error:    {error}");
     }
     if run.interrupted || run.state == symphony_host::runs::ExecutionState::Failed {
-        println!("  continue: symphony run --resume {}", run.id);
+        println!("  continue: symphony resume {}", run.id);
     }
     for node in &status.nodes {
         let time = node

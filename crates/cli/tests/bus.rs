@@ -1,5 +1,5 @@
 //! The bus across processes: `symphony bus ...` child processes as peers of
-//! a server in this test process (or a `symphony bus serve` child), over
+//! a server in this test process (or a `symphony serve` child), over
 //! the socket and over shared memory.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -281,7 +281,7 @@ fn a_stopped_peer_misses_its_heartbeats_and_is_declared_down() {
     }
 }
 
-/// A `symphony bus serve` child on a socket in a fresh directory.
+/// A `symphony serve` child on a socket in a fresh directory.
 fn child_server(extra: &[&str]) -> (tempfile::TempDir, PathBuf, Peer) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bus.sock");
@@ -290,8 +290,9 @@ fn child_server(extra: &[&str]) -> (tempfile::TempDir, PathBuf, Peer) {
 }
 
 fn serve_in_child(path: &Path, extra: &[&str]) -> Peer {
-    let path = path.display().to_string();
-    let mut server = Peer::spawn(&args(&["bus", "serve", "--socket", &path], extra));
+    let home = path.with_extension("home");
+    let (path, home) = (path.display().to_string(), home.display().to_string());
+    let mut server = Peer::spawn(&args(&["--home", &home, "serve", "--socket", &path], extra));
     server.wait_for("listening");
     server
 }

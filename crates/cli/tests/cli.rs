@@ -2,6 +2,8 @@
 
 #[path = "cli/resume.rs"]
 mod resume;
+#[path = "cli/service.rs"]
+mod service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

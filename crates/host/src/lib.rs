@@ -210,9 +210,10 @@ pub mod bus {
     //! The message bus, its server for other processes, and its stats
     //! (`symphony-bus`).
     pub use symphony_bus::{
-        Bus, BusError, BusServer, BusStats, Envelope, LatencyStats, PeerStats, RecvError,
-        ServerError, ServerOptions, ServerStats, Service, SlowPolicy, SubjectStats,
-        SubscribeOptions, Subscription, SubscriptionStats, subject_matches,
+        Bus, BusError, BusServer, BusStats, ERROR_KIND_HEADER, Envelope, Knock, LatencyStats,
+        PeerAccess, PeerCredentials, PeerGate, PeerStats, RecvError, Refusal, ServerError,
+        ServerOptions, ServerStats, Service, SlowPolicy, SubjectStats, SubscribeOptions,
+        Subscription, SubscriptionStats, subject_matches,
     };
 }
 

@@ -12,7 +12,7 @@ use symphony_host::runs::{ExecutionState, RunStore};
 use super::{BIN, built, text};
 
 /// A test fixture component: `$SYMPHONY_FIXTURES`, else `<target>/fixtures`.
-fn fixture(name: &str) -> PathBuf {
+pub(super) fn fixture(name: &str) -> PathBuf {
     let path = built("SYMPHONY_FIXTURES", "fixtures").join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
@@ -22,7 +22,7 @@ fn fixture(name: &str) -> PathBuf {
     path
 }
 
-fn symphony(home: &Path, args: &[&str]) -> Output {
+pub(super) fn symphony(home: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("--home")
         .arg(home)
@@ -33,7 +33,7 @@ fn symphony(home: &Path, args: &[&str]) -> Output {
 }
 
 /// Five 250 ms nodes in a chain, each also feeding a merge of them all.
-fn chain_workflow(dir: &Path) -> PathBuf {
+pub(super) fn chain_workflow(dir: &Path) -> PathBuf {
     let ids = ["a", "b", "c", "d", "e"];
     let mut nodes: Vec<Value> = ids
         .iter()
@@ -55,7 +55,7 @@ fn chain_workflow(dir: &Path) -> PathBuf {
     path
 }
 
-fn report(output: &Output) -> Value {
+pub(super) fn report(output: &Output) -> Value {
     assert!(
         output.status.success(),
         "symphony failed: {}",

@@ -1,0 +1,584 @@
+//! `symphony serve` driven from other processes: the CLI as its client,
+//! runs followed and steered live, a daemon killed mid-run and restarted,
+//! strangers and extension peers refused, bad input answered.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use symphony_host::Host;
+use symphony_host::extension::{AuditQuery, Grants, LoadOptions};
+use symphony_host::protocol::client::ClientOptions;
+use symphony_service::api::{
+    ErrorKind, RunList, RunPause, RunStart, RunStatusRequest, StatsRequest,
+};
+use symphony_service::{Daemon, DaemonOptions, ServiceClient};
+
+use super::resume::{chain_workflow, fixture, report, symphony};
+use super::{BIN, text};
+
+const WAIT: Duration = Duration::from_secs(180);
+
+/// A `symphony serve` child; killed (SIGKILL) when dropped.
+struct Served {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Served {
+    fn start(home: &Path, extensions: &Path) -> Served {
+        let mut child = Command::new(BIN)
+            .arg("--home")
+            .arg(home)
+            .args(["serve", "--ext-dir"])
+            .arg(extensions)
+            .env_remove("SYMPHONY_LOG")
+            .env_remove("SYMPHONY_BUS")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        loop {
+            match rx.recv_timeout(WAIT) {
+                Ok(line) if line.contains("listening on") => break,
+                Ok(_) => {}
+                Err(e) => panic!("the service did not start: {e}"),
+            }
+        }
+        Served {
+            child,
+            socket: home.join("run/bus.sock"),
+        }
+    }
+
+    fn client(&self) -> ServiceClient {
+        ServiceClient::connect(&self.socket).unwrap()
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A home and an extension directory holding the hostile fixture.
+fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let extensions = work.path().join("ext");
+    std::fs::create_dir_all(&extensions).unwrap();
+    std::fs::copy(fixture("hostile"), extensions.join("hostile.wasm")).unwrap();
+    let home = work.path().join("home");
+    (work, home, extensions)
+}
+
+/// Waits until `check` passes on the run's status.
+fn wait_for(
+    client: &ServiceClient,
+    run: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let until = Instant::now() + WAIT;
+    loop {
+        if let Ok(status) = client.call(&RunStatusRequest { run: run.into() }) {
+            let mut status = serde_json::to_value(&status.status).unwrap();
+            if let Some(live) = client
+                .call(&RunStatusRequest { run: run.into() })
+                .ok()
+                .and_then(|s| s.live)
+            {
+                status["live"] = json!(live);
+            }
+            if check(&status) {
+                return status;
+            }
+        }
+        assert!(Instant::now() < until, "run {run} never {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn run_in_background(home: &Path, workflow: &Path) -> Child {
+    Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .arg("run")
+        .arg(workflow)
+        .arg("--json")
+        .env_remove("SYMPHONY_BUS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The id of the only run the service is running.
+fn running_run(client: &ServiceClient, known: &[String]) -> String {
+    let until = Instant::now() + WAIT;
+    loop {
+        let runs = client.call(&RunList { limit: 50 }).unwrap().runs;
+        if let Some(run) = runs.iter().find(|r| !known.contains(&r.id)) {
+            return run.id.clone();
+        }
+        assert!(Instant::now() < until, "no run started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `symphony ARGS` and returns how long it took.
+fn timed(home: &Path, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let output = symphony(home, args);
+    let took = started.elapsed();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        text(&output.stderr)
+    );
+    took
+}
+
+#[test]
+fn the_cli_runs_follows_and_steers_runs_of_a_service_in_another_process() {
+    let (work, home, extensions) = setup();
+    let workflow = chain_workflow(work.path());
+    let served = Served::start(&home, &extensions);
+    let client = served.client();
+
+    // A run on the service prints what an embedded run of it prints.
+    let on_service = symphony(&home, &["run", workflow.to_str().unwrap(), "--json"]);
+    assert!(
+        text(&on_service.stderr).contains("using the service at"),
+        "{}",
+        text(&on_service.stderr)
+    );
+    let on_service = report(&on_service);
+    let embedded = symphony(
+        &home,
+        &[
+            "run",
+            workflow.to_str().unwrap(),
+            "--json",
+            "--embedded",
+            "--ext-dir",
+            extensions.to_str().unwrap(),
+        ],
+    );
+    assert!(text(&embedded.stderr).contains("embedded host"));
+    let embedded = report(&embedded);
+    assert_eq!(on_service["state"], "completed");
+    assert_eq!(on_service["output"], embedded["output"]);
+    let states = |r: &Value| -> Vec<(Value, Value)> {
+        r["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["id"].clone(), n["state"].clone()))
+            .collect()
+    };
+    assert_eq!(states(&on_service), states(&embedded));
+
+    // A run started by one process, followed by a second, steered by a
+    // third.
+    let known: Vec<String> = vec![
+        on_service["run_id"].as_str().unwrap().into(),
+        embedded["run_id"].as_str().unwrap().into(),
+    ];
+    let runner = run_in_background(&home, &workflow);
+    let run = running_run(&client, &known);
+    let follower = Command::new(BIN)
+        .arg("--home")
+        .arg(&home)
+        .args(["events", &run, "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pattern = format!("exec.{run}.>");
+    let until = Instant::now() + WAIT;
+    // The runner and the follower each subscribe to the run's events.
+    let subscribed = || {
+        client.call(&StatsRequest {}).unwrap().bus["bus"]["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["pattern"] == pattern.as_str())
+            .count()
+    };
+    while subscribed() < 2 {
+        assert!(Instant::now() < until, "the follower never subscribed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_for(&client, &run, "finished a node", |s| {
+        s["completed"].as_u64() >= Some(1)
+    });
+
+    let pause = timed(&home, &["pause", &run]);
+    let paused = wait_for(&client, &run, "paused", |s| s["live"] == "paused");
+    // Nodes running at the pause finish; none starts after it.
+    let settled = paused["completed"].as_u64().unwrap() + 1;
+    std::thread::sleep(Duration::from_millis(700));
+    let still = wait_for(&client, &run, "stayed paused", |s| s["live"] == "paused");
+    assert!(still["completed"].as_u64().unwrap() <= settled, "{still}");
+
+    let resume = timed(&home, &["resume", &run]);
+    wait_for(&client, &run, "resumed", |s| s["live"] == "running");
+    let cancel = timed(&home, &["cancel", &run]);
+    eprintln!(
+        "service steering from another process (CLI start-up included): pause {pause:?}, \
+         resume {resume:?}, cancel {cancel:?}"
+    );
+    // In-process client: the command itself, without a process start-up.
+    for took in [pause, resume, cancel] {
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+
+    let runner_out = runner.wait_with_output().unwrap();
+    assert!(!runner_out.status.success());
+    assert!(
+        text(&runner_out.stderr).contains("cancelled"),
+        "{}",
+        text(&runner_out.stderr)
+    );
+    let followed = follower.wait_with_output().unwrap();
+    assert!(followed.status.success());
+    let events: Vec<Value> = text(&followed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let states: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "state")
+        .filter_map(|e| e["state"].as_str())
+        .collect();
+    assert_eq!(states, ["paused", "running", "cancelled"], "{events:?}");
+    assert!(events.iter().any(|e| e["event"] == "node_completed"));
+
+    // The CLI lists and shows runs through the service.
+    let listed = text(&symphony(&home, &["runs"]).stdout);
+    assert!(
+        listed.contains(&run) && listed.contains("cancelled"),
+        "{listed}"
+    );
+    assert_eq!(served.terminate().code(), Some(0));
+}
+
+#[test]
+fn clients_that_die_or_crowd_in_do_not_disturb_runs() {
+    let (work, home, extensions) = setup();
+    let workflow = chain_workflow(work.path());
+    let served = Served::start(&home, &extensions);
+    let client = served.client();
+
+    // A client killed mid-run: the run goes on to complete.
+    let mut runner = run_in_background(&home, &workflow);
+    let run = running_run(&client, &[]);
+    wait_for(&client, &run, "started a node", |s| {
+        s["completed"].as_u64() >= Some(1)
+    });
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    let done = wait_for(&client, &run, "completed", |s| s["state"] == "completed");
+    assert_eq!(done["total"], 6);
+
+    // Fifty clients start runs at once; all complete.
+    let quick = json!({"schema_version": 2, "id": "quick", "name": "quick", "version": "1.0.0",
+        "nodes": [{"id": "echo", "kind": "operator", "extension": "hostile",
+                   "config": {"mode": "sleep", "ms": 20, "label": "q"}}]});
+    let socket = served.socket.clone();
+    let clients: Vec<_> = (0..50)
+        .map(|i| {
+            let (socket, quick) = (socket.clone(), quick.clone());
+            std::thread::spawn(move || {
+                let client = ServiceClient::connect(&socket).unwrap();
+                let run_id = format!("crowd-{i}");
+                let events = client.subscribe(&format!("exec.{run_id}.state")).unwrap();
+                client
+                    .call(&RunStart {
+                        workflow: Some(quick),
+                        run_id: Some(run_id.clone()),
+                        ..RunStart::default()
+                    })
+                    .unwrap();
+                loop {
+                    let event: Value =
+                        serde_json::from_slice(&events.recv(WAIT).unwrap().payload).unwrap();
+                    if event["state"] == "completed" {
+                        return run_id;
+                    }
+                    assert_ne!(event["state"], "failed", "{event}");
+                }
+            })
+        })
+        .collect();
+    let finished: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    assert_eq!(finished.len(), 50);
+    let stats = client.call(&StatsRequest {}).unwrap();
+    assert!(stats.bus["peers"].as_array().is_some(), "{:?}", stats.bus);
+}
+
+#[test]
+fn a_service_killed_mid_run_resumes_the_run_after_a_restart() {
+    let (work, home, extensions) = setup();
+    let workflow = chain_workflow(work.path());
+    let served = Served::start(&home, &extensions);
+    let client = served.client();
+    let uninterrupted = report(&symphony(
+        &home,
+        &["run", workflow.to_str().unwrap(), "--json"],
+    ));
+    let first = uninterrupted["run_id"].as_str().unwrap().to_string();
+
+    let runner = run_in_background(&home, &workflow);
+    let run = running_run(&client, std::slice::from_ref(&first));
+    wait_for(&client, &run, "checkpointed two nodes", |s| {
+        s["completed"].as_u64() >= Some(2)
+    });
+    drop(client);
+    drop(served); // SIGKILL
+    let lost = runner.wait_with_output().unwrap();
+    assert!(!lost.status.success());
+    assert!(
+        text(&lost.stderr).contains(&format!("symphony status {run}")),
+        "{}",
+        text(&lost.stderr)
+    );
+
+    let served = Served::start(&home, &extensions);
+    let listed = text(&symphony(&home, &["runs"]).stdout);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains(&run) && l.contains("interrupted")),
+        "{listed}"
+    );
+    let client = served.client();
+    let before = client
+        .call(&RunStatusRequest { run: run.clone() })
+        .unwrap()
+        .status;
+    let resumed = symphony(&home, &["resume", &run]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert!(
+        text(&resumed.stdout).contains("interrupted → running"),
+        "{}",
+        text(&resumed.stdout)
+    );
+    let done = wait_for(&client, &run, "completed", |s| s["state"] == "completed");
+    assert_eq!(done["output"], uninterrupted["output"]);
+    assert_eq!(done["resumes"], 1);
+    // Nodes checkpointed before the kill were not run again.
+    let after = client
+        .call(&RunStatusRequest { run: run.clone() })
+        .unwrap()
+        .status;
+    for node in &before.nodes {
+        let now = after.nodes.iter().find(|n| n.node == node.node).unwrap();
+        assert_eq!(now.seq, node.seq, "{} ran again", node.node);
+    }
+}
+
+#[test]
+fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() {
+    assert!(
+        rustix_is_root(),
+        "this test runs a client as another user (CI runs as root)"
+    );
+    let (_work, home, extensions) = setup();
+    let served = Served::start(&home, &extensions);
+    let socket = served.socket.to_str().unwrap().to_string();
+    let as_nobody = |socket: &str| {
+        Command::new("setpriv")
+            .args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                BIN,
+            ])
+            .args(["--home", "/nonexistent", "runs", "--connect", socket])
+            .output()
+            .unwrap()
+    };
+    // The private directory keeps other users from the socket at all.
+    let dir = served.socket.parent().unwrap().to_path_buf();
+    let mode = std::fs::metadata(&dir).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o700
+    );
+    let blocked = as_nobody(&socket);
+    assert!(!blocked.status.success());
+    assert!(
+        text(&blocked.stderr).contains("Permission denied"),
+        "{}",
+        text(&blocked.stderr)
+    );
+
+    // Opened up by mistake, the service still checks who is asking.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&served.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let refused = as_nobody(&socket);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("uid 65534 may not use this Symphony service"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let audit = std::fs::read_to_string(home.join("audit.log")).unwrap();
+    assert!(
+        audit.lines().any(|l| l.contains("\"by\":\"peer\"")
+            && l.contains("bus:connect")
+            && l.contains("uid 65534")),
+        "{audit}"
+    );
+}
+
+fn rustix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| text(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn an_extension_peer_is_confined_to_its_grants_and_bad_requests_get_typed_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let host = Host::builder().home(home.path()).build().unwrap();
+    host.load_with(
+        fixture("hostile"),
+        LoadOptions {
+            name: Some("metrics".into()),
+            grants: Grants::none().publish("metrics.>").subscribe("metrics.>"),
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    let socket = home.path().join("run/bus.sock");
+    let daemon = Daemon::start(host, DaemonOptions::new(&socket)).unwrap();
+    let token = daemon.issue_token("metrics").unwrap();
+    let trusted = ServiceClient::connect(&socket).unwrap();
+    let watch = trusted.subscribe("metrics.>").unwrap();
+
+    let extension = ServiceClient::connect_with(
+        &socket,
+        ClientOptions {
+            name: Some("metrics-peer".into()),
+            token: Some(token),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    extension.bus().publish("metrics.cpu", &b"42"[..]).unwrap();
+    assert_eq!(&watch.recv(WAIT).unwrap().payload[..], b"42");
+    let denied = extension.call(&RunList { limit: 1 }).unwrap_err();
+    assert_eq!(denied.kind(), Some(ErrorKind::Denied), "{denied}");
+    // Refused by the server, which tells the peer on its connection.
+    let _outside = extension.bus().subscribe("exec.>").unwrap();
+    extension.bus().flush(WAIT).unwrap();
+    let records = daemon
+        .host()
+        .audit()
+        .query(&AuditQuery {
+            extension: Some("metrics".into()),
+            ..AuditQuery::default()
+        })
+        .unwrap();
+    let actions: Vec<&str> = records.iter().map(|r| r.capability.as_str()).collect();
+    assert!(
+        actions.contains(&"bus:publish:symphony.v1.run.list"),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"bus:subscribe:exec.>"), "{actions:?}");
+    let forged = ServiceClient::connect_with(
+        &socket,
+        ClientOptions {
+            token: Some("forged".into()),
+            reconnect_attempts: 0,
+            ..ClientOptions::default()
+        },
+    );
+    assert!(forged.err().unwrap().to_string().contains("did not issue"));
+
+    // Bad input gets a typed answer, and the connection serves on.
+    let cases: Vec<(Result<(), symphony_service::CallError>, ErrorKind)> = vec![
+        (
+            trusted
+                .call(&RunStatusRequest {
+                    run: "no-such-run".into(),
+                })
+                .map(drop),
+            ErrorKind::NotFound,
+        ),
+        (
+            trusted
+                .call(&RunPause {
+                    run: "bad id!".into(),
+                })
+                .map(drop),
+            ErrorKind::InvalidRequest,
+        ),
+        (
+            trusted
+                .call(&RunStart {
+                    workflow: Some(json!({"schema_version": 2, "name": "x",
+                        "nodes": [{"id": "a", "kind": "operator", "extension": "missing"}]})),
+                    ..RunStart::default()
+                })
+                .map(drop),
+            ErrorKind::InvalidWorkflow,
+        ),
+        (
+            trusted.call(&RunStart::default()).map(drop),
+            ErrorKind::InvalidRequest,
+        ),
+    ];
+    for (outcome, kind) in cases {
+        let error = outcome.unwrap_err();
+        assert_eq!(error.kind(), Some(kind), "{error}");
+    }
+    let unknown = trusted
+        .bus()
+        .request_envelope(
+            symphony_host::protocol::Envelope::new("symphony.v9.nope", "symphony.v9.nope", vec![]),
+            WAIT,
+        )
+        .unwrap();
+    assert_eq!(
+        unknown.header(symphony_host::bus::ERROR_KIND_HEADER),
+        Some("unknown_type")
+    );
+
+    // A peer sending garbage is dropped alone.
+    let mut raw = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    raw.write_all(&[0, 0, 0, 5, 9, 1, 2, 3, 4]).unwrap();
+    let mut oversized = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    oversized.write_all(&u32::MAX.to_be_bytes()).unwrap();
+    assert!(trusted.call(&RunList { limit: 1 }).is_ok());
+    daemon.shutdown(Duration::from_secs(1));
+}
