@@ -333,7 +333,7 @@ impl Task {
         ];
         let storage = ["tantivy", "rusqlite", "object_store"];
         let cli = ["clap", "indicatif", "tracing-subscriber"];
-        let rules: [(&str, Vec<&str>); 7] = [
+        let rules: [(&str, Vec<&str>); 8] = [
             (
                 "symphony-protocol",
                 [&engine[..], &storage, &cli, &["symphony-bus"]].concat(),
@@ -360,7 +360,8 @@ impl Task {
                 "symphony-dag",
                 [&cli[..], &["wasmtime", "symphony-runtime", "symphony-host"]].concat(),
             ),
-            ("symphony-host", cli.to_vec()),
+            ("symphony-host", [&cli[..], &["symphony-service"]].concat()),
+            ("symphony-service", cli.to_vec()),
         ];
         let mut problems = Vec::new();
         for (krate, forbidden) in &rules {
