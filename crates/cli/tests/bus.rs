@@ -284,13 +284,14 @@ fn a_stopped_peer_misses_its_heartbeats_and_is_declared_down() {
 /// A `symphony serve` child on a socket in a fresh directory.
 fn child_server(extra: &[&str]) -> (tempfile::TempDir, PathBuf, Peer) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bus.sock");
+    // The service makes its socket's directory, private.
+    let path = dir.path().join("run").join("bus.sock");
     let server = serve_in_child(&path, extra);
     (dir, path, server)
 }
 
 fn serve_in_child(path: &Path, extra: &[&str]) -> Peer {
-    let home = path.with_extension("home");
+    let home = path.parent().unwrap().with_file_name("home");
     let (path, home) = (path.display().to_string(), home.display().to_string());
     let mut server = Peer::spawn(&args(&["--home", &home, "serve", "--socket", &path], extra));
     server.wait_for("listening");
