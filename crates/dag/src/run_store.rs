@@ -228,11 +228,7 @@ impl RunStore {
     /// The most recent `limit` runs, newest first.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, RunStoreError> {
         let conn = self.lock();
-        let mut statement = conn
-            .prepare_cached(&format!(
-                "{SUMMARY} ORDER BY r.started_ms DESC, r.id LIMIT ?1"
-            ))
-            .map_err(self.sql())?;
+        let mut statement = conn.prepare_cached(RECENT).map_err(self.sql())?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
             .query_map([limit], summary_row)
@@ -244,17 +240,20 @@ impl RunStore {
     /// Run `run_id` with its finished nodes and output.
     pub fn status(&self, run_id: &str) -> Result<RunStatus, RunStoreError> {
         let conn = self.lock();
-        let summary = conn
-            .query_row(&format!("{SUMMARY} WHERE r.id = ?1"), [run_id], summary_row)
-            .optional()
-            .map_err(self.sql())?
-            .ok_or_else(|| RunStoreError::NotFound(run_id.to_string()))
-            .and_then(finish_summary)?;
-        let output: Option<String> = conn
-            .query_row("SELECT output FROM runs WHERE id = ?1", [run_id], |r| {
-                r.get(0)
+        // Prepared once per connection: parsing the SQL would cost more
+        // than running it.
+        let (summary, output) = conn
+            .prepare_cached(STATUS)
+            .and_then(|mut statement| {
+                statement
+                    .query_row([run_id], |r| {
+                        Ok((summary_row(r)?, r.get::<_, Option<String>>(14)?))
+                    })
+                    .optional()
             })
-            .map_err(self.sql())?;
+            .map_err(self.sql())?
+            .ok_or_else(|| RunStoreError::NotFound(run_id.to_string()))?;
+        let summary = finish_summary(summary)?;
         let output = output
             .map(|text| parse(run_id, "output", &text))
             .transpose()?;
@@ -448,12 +447,24 @@ fn connect(path: &Path, foreign_keys: bool) -> Result<Connection, RunStoreError>
     Ok(conn)
 }
 
-const SUMMARY: &str = "SELECT r.id, r.workflow_id, r.workflow_name, r.state, r.pid, r.started_ms,
+/// The summary columns of `runs` (a macro, so queries can extend it with
+/// `concat!` and stay constants the statement cache keys on).
+macro_rules! summary {
+    () => {
+        "SELECT r.id, r.workflow_id, r.workflow_name, r.state, r.pid, r.started_ms,
        r.finished_ms, r.elapsed_ms, r.total, r.resumes, r.error,
        (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'completed'),
        (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'failed'),
-       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'skipped')
-FROM runs r";
+       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'skipped')"
+    };
+}
+
+const RECENT: &str = concat!(
+    summary!(),
+    " FROM runs r ORDER BY r.started_ms DESC, r.id LIMIT ?1"
+);
+/// One run's summary, and its output as column 14.
+const STATUS: &str = concat!(summary!(), ", r.output FROM runs r WHERE r.id = ?1");
 
 /// A summary row, with its state still text (checked by
 /// [`finish_summary`], outside rusqlite's error type).

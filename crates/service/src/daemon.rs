@@ -99,6 +99,10 @@ pub(crate) struct Shared {
     /// Artifact reads in progress: (requester, id) → (next offset, reader),
     /// so reading a large artifact chunk by chunk streams it once.
     pub(crate) downloads: Mutex<HashMap<(String, String), handlers::Download>>,
+    /// Encoded status replies of runs that ended for good (completed or
+    /// cancelled): their record can no longer change, so polling one
+    /// costs no database query.
+    pub(crate) ended_statuses: Mutex<HashMap<String, symphony_host::bus::Envelope>>,
     /// Signalled when a run ends or a node finishes, for draining.
     pub(crate) changed: Condvar,
     pub(crate) changed_lock: Mutex<()>,
@@ -150,6 +154,7 @@ impl Daemon {
             concurrency: options.concurrency,
             server: Mutex::new(Some(server)),
             downloads: Mutex::default(),
+            ended_statuses: Mutex::default(),
             changed: Condvar::new(),
             changed_lock: Mutex::new(()),
             host,

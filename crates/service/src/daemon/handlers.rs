@@ -66,9 +66,7 @@ fn dispatch(shared: &Arc<Shared>, request: &Envelope) -> Answer {
     }
     match request.kind.as_str() {
         RunStart::KIND => answer(request, |r: RunStart| runs::start(shared, r)),
-        RunStatusRequest::KIND => {
-            answer(request, |r: RunStatusRequest| runs::status(shared, &r.run))
-        }
+        RunStatusRequest::KIND => status(shared, request),
         RunList::KIND => answer(request, |r: RunList| {
             let store = shared.host.runs().map_err(error_reply)?;
             let runs = store
@@ -120,6 +118,35 @@ fn dispatch(shared: &Arc<Shared>, request: &Envelope) -> Answer {
             format!("'{kind}' is not a request of the control API"),
         )),
     }
+}
+
+/// Status replies of runs that ended for good kept at most.
+const MAX_ENDED_STATUSES: usize = 4096;
+
+/// A run's status: from the cache of ended runs, or the run store.
+fn status(shared: &Shared, request: &Envelope) -> Answer {
+    let run = RunStatusRequest::from_envelope(request)
+        .map_err(|e| ErrorReply::new(ErrorKind::InvalidRequest, e.to_string()))?
+        .run;
+    if let Some(hit) = lock(&shared.ended_statuses).get(&run) {
+        let reply = Envelope::new(hit.kind.clone(), "", hit.payload.clone());
+        return Ok(Ok(reply.with_version(hit.version)));
+    }
+    let reply = runs::status(shared, &run)?;
+    let ended = reply.live.is_none()
+        && matches!(
+            reply.status.summary.state,
+            ExecutionState::Completed | ExecutionState::Cancelled
+        );
+    let envelope = reply.to_envelope("");
+    if ended && let Ok(envelope) = &envelope {
+        let mut cache = lock(&shared.ended_statuses);
+        if cache.len() >= MAX_ENDED_STATUSES {
+            cache.clear();
+        }
+        cache.insert(run, envelope.clone());
+    }
+    Ok(envelope)
 }
 
 fn extensions(shared: &Shared) -> ExtensionsReply {
