@@ -255,3 +255,27 @@ pub fn peak_rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// A raw Unix-socket echo on a thread: 4-byte big-endian length, then the
+/// bytes, sent back as received. The floor of a request/reply over a
+/// local socket.
+pub fn raw_echo_socket() -> std::os::unix::net::UnixStream {
+    use std::io::{Read, Write};
+    let (client, mut server) = std::os::unix::net::UnixStream::pair().unwrap();
+    std::thread::spawn(move || {
+        // The frame is read into one buffer and written back from it.
+        let mut buf = vec![0u8; 4 + (1 << 16)];
+        loop {
+            if server.read_exact(&mut buf[..4]).is_err() {
+                return;
+            }
+            let n = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            if server.read_exact(&mut buf[4..4 + n]).is_err()
+                || server.write_all(&buf[..4 + n]).is_err()
+            {
+                return;
+            }
+        }
+    });
+    client
+}

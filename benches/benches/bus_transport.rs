@@ -9,11 +9,10 @@
 //! Payloads are 256 bytes both ways.
 
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{bench_pair, criterion, percentiles};
+use symphony_benches::{bench_pair, criterion, percentiles, raw_echo_socket};
 use symphony_host::bus::{Bus, BusServer, ServerOptions, Service};
 use symphony_host::protocol::client::{Client, ClientOptions, Transport};
 
@@ -51,27 +50,6 @@ fn client(server: &BusServer, transport: Transport) -> Client {
     .unwrap()
 }
 
-/// A raw Unix-socket echo: 4-byte length, then the bytes.
-fn raw_socket_pair() -> UnixStream {
-    let (client, mut server) = UnixStream::pair().unwrap();
-    std::thread::spawn(move || {
-        // The frame is read into one buffer and written back from it.
-        let mut buf = vec![0u8; 4 + (1 << 16)];
-        loop {
-            if server.read_exact(&mut buf[..4]).is_err() {
-                return;
-            }
-            let n = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-            if server.read_exact(&mut buf[4..4 + n]).is_err()
-                || server.write_all(&buf[..4 + n]).is_err()
-            {
-                return;
-            }
-        }
-    });
-    client
-}
-
 /// Benchmarks `ours` against `raw` as criterion group `name`, then prints
 /// the p50 and p99 of `n` single exchanges of each.
 fn measure(
@@ -92,7 +70,7 @@ fn bench(c: &mut criterion::Criterion) {
     let payload = bytes::Bytes::from(vec![7u8; SIZE]);
 
     let socket_client = client(&server, Transport::Socket);
-    let mut raw = raw_socket_pair();
+    let mut raw = raw_echo_socket();
     let mut frame = (SIZE as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&payload);
     let mut reply = vec![0u8; 4 + SIZE];

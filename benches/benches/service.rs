@@ -13,13 +13,12 @@
 //! and the DAG Tracker, not an extension.
 
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main};
 use serde_json::Value;
 use symphony_benches::shapes::{Shape, workflow};
-use symphony_benches::{bench_pair, criterion, percentiles, tracker_host};
+use symphony_benches::{bench_pair, criterion, percentiles, raw_echo_socket, tracker_host};
 use symphony_host::protocol::client::ClientOptions;
 use symphony_host::runs::RunOptions;
 use symphony_host::workflow::Workflow;
@@ -32,26 +31,6 @@ const T: Duration = Duration::from_secs(30);
 /// A workflow of `n` control steps in a chain (the DAG benches' shape).
 fn chain(n: usize) -> Value {
     serde_json::from_str(&workflow(Shape::Chain, n).to_json()).unwrap()
-}
-
-/// A raw Unix-socket echo: 4-byte length, then the bytes.
-fn raw_socket_pair() -> UnixStream {
-    let (client, mut server) = UnixStream::pair().unwrap();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 4 + (1 << 16)];
-        loop {
-            if server.read_exact(&mut buf[..4]).is_err() {
-                return;
-            }
-            let n = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-            if server.read_exact(&mut buf[4..4 + n]).is_err()
-                || server.write_all(&buf[..4 + n]).is_err()
-            {
-                return;
-            }
-        }
-    });
-    client
 }
 
 /// Starts run `id` of `workflow` on the service and waits for its end.
@@ -84,7 +63,7 @@ fn bench(c: &mut criterion::Criterion) {
     let status = RunStatusRequest {
         run: "status-target".into(),
     };
-    let mut raw = raw_socket_pair();
+    let mut raw = raw_echo_socket();
     let mut frame = (SIZE as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&[7u8; SIZE]);
     let mut reply = vec![0u8; 4 + SIZE];
