@@ -86,6 +86,14 @@ pub fn run(host_args: HostArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         std::process::id()
     );
     let signal = signals.forever().next();
+    // A second signal while draining means "now": exit at once, leaving
+    // runs to resume as after a crash.
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            eprintln!("symphony service: second signal, exiting without draining");
+            std::process::exit(130);
+        }
+    });
     eprintln!(
         "symphony service: {} received, draining (up to {} ms)",
         match signal {

@@ -13,7 +13,7 @@ use symphony_host::Host;
 use symphony_host::extension::{AuditQuery, Grants, LoadOptions};
 use symphony_host::protocol::client::ClientOptions;
 use symphony_service::api::{
-    ErrorKind, RunList, RunPause, RunStart, RunStatusRequest, StatsRequest,
+    ErrorKind, RunList, RunPause, RunResume, RunStart, RunStatusRequest, StatsRequest,
 };
 use symphony_service::{Daemon, DaemonOptions, ServiceClient};
 
@@ -26,6 +26,7 @@ const WAIT: Duration = Duration::from_secs(180);
 struct Served {
     child: Child,
     socket: PathBuf,
+    stderr: mpsc::Receiver<String>,
 }
 
 impl Served {
@@ -57,6 +58,7 @@ impl Served {
         Served {
             child,
             socket: home.join("run/bus.sock"),
+            stderr: rx,
         }
     }
 
@@ -64,8 +66,8 @@ impl Served {
         ServiceClient::connect(&self.socket).unwrap()
     }
 
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    /// SIGTERM, then the exit status and what it said on the way out.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -74,7 +76,9 @@ impl Served {
                 .unwrap()
                 .success()
         );
-        self.child.wait().unwrap()
+        let status = self.child.wait().unwrap();
+        let said: Vec<String> = self.stderr.try_iter().collect();
+        (status, said.join("\n"))
     }
 }
 
@@ -236,7 +240,13 @@ fn the_cli_runs_follows_and_steers_runs_of_a_service_in_another_process() {
         s["completed"].as_u64() >= Some(1)
     });
 
+    let states = client.subscribe(&format!("exec.{run}.state")).unwrap();
+    let next_state = || -> String {
+        let event: Value = serde_json::from_slice(&states.recv(WAIT).unwrap().payload).unwrap();
+        event["state"].as_str().unwrap().to_string()
+    };
     let pause = timed(&home, &["pause", &run]);
+    assert_eq!(next_state(), "paused");
     let paused = wait_for(&client, &run, "paused", |s| s["live"] == "paused");
     // Nodes running at the pause finish; none starts after it.
     let settled = paused["completed"].as_u64().unwrap() + 1;
@@ -245,13 +255,27 @@ fn the_cli_runs_follows_and_steers_runs_of_a_service_in_another_process() {
     assert!(still["completed"].as_u64().unwrap() <= settled, "{still}");
 
     let resume = timed(&home, &["resume", &run]);
-    wait_for(&client, &run, "resumed", |s| s["live"] == "running");
+    assert_eq!(next_state(), "running");
+    // The same from this process's own connection: from the request to
+    // the run's event saying it took effect, without a process start-up.
+    let started = Instant::now();
+    client.call(&RunPause { run: run.clone() }).unwrap();
+    assert_eq!(next_state(), "paused");
+    let pause_effect = started.elapsed();
+    let started = Instant::now();
+    client.call(&RunResume { run: run.clone() }).unwrap();
+    assert_eq!(next_state(), "running");
+    let effect = [pause_effect, started.elapsed()];
     let cancel = timed(&home, &["cancel", &run]);
+    assert_eq!(next_state(), "cancelled");
     eprintln!(
-        "service steering from another process (CLI start-up included): pause {pause:?}, \
-         resume {resume:?}, cancel {cancel:?}"
+        "steering a service run: pause {:?} and resume {:?} from request to event; \
+         with the CLI's start-up, pause {pause:?}, resume {resume:?}, cancel {cancel:?}",
+        effect[0], effect[1]
     );
-    // In-process client: the command itself, without a process start-up.
+    for took in effect {
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
     for took in [pause, resume, cancel] {
         assert!(took < Duration::from_secs(5), "{took:?}");
     }
@@ -274,7 +298,11 @@ fn the_cli_runs_follows_and_steers_runs_of_a_service_in_another_process() {
         .filter(|e| e["event"] == "state")
         .filter_map(|e| e["state"].as_str())
         .collect();
-    assert_eq!(states, ["paused", "running", "cancelled"], "{events:?}");
+    assert_eq!(
+        states,
+        ["paused", "running", "paused", "running", "cancelled"],
+        "{events:?}"
+    );
     assert!(events.iter().any(|e| e["event"] == "node_completed"));
 
     // The CLI lists and shows runs through the service.
@@ -283,7 +311,8 @@ fn the_cli_runs_follows_and_steers_runs_of_a_service_in_another_process() {
         listed.contains(&run) && listed.contains("cancelled"),
         "{listed}"
     );
-    assert_eq!(served.terminate().code(), Some(0));
+    let (status, said) = served.terminate();
+    assert_eq!(status.code(), Some(0), "{said}");
 }
 
 #[test]
@@ -341,63 +370,74 @@ fn clients_that_die_or_crowd_in_do_not_disturb_runs() {
 }
 
 #[test]
-fn a_service_killed_mid_run_resumes_the_run_after_a_restart() {
+fn a_service_stopped_or_killed_mid_run_resumes_the_run_after_a_restart() {
     let (work, home, extensions) = setup();
     let workflow = chain_workflow(work.path());
-    let served = Served::start(&home, &extensions);
-    let client = served.client();
+    let mut served = Served::start(&home, &extensions);
     let uninterrupted = report(&symphony(
         &home,
         &["run", workflow.to_str().unwrap(), "--json"],
     ));
-    let first = uninterrupted["run_id"].as_str().unwrap().to_string();
+    let mut known = vec![uninterrupted["run_id"].as_str().unwrap().to_string()];
 
-    let runner = run_in_background(&home, &workflow);
-    let run = running_run(&client, std::slice::from_ref(&first));
-    wait_for(&client, &run, "checkpointed two nodes", |s| {
-        s["completed"].as_u64() >= Some(2)
-    });
-    drop(client);
-    drop(served); // SIGKILL
-    let lost = runner.wait_with_output().unwrap();
-    assert!(!lost.status.success());
-    assert!(
-        text(&lost.stderr).contains(&format!("symphony status {run}")),
-        "{}",
-        text(&lost.stderr)
-    );
+    // SIGTERM drains (running nodes finish and are checkpointed, the
+    // service exits 0); SIGKILL gives no warning at all.
+    for sigterm in [true, false] {
+        let client = served.client();
+        let runner = run_in_background(&home, &workflow);
+        let run = running_run(&client, &known);
+        known.push(run.clone());
+        wait_for(&client, &run, "checkpointed two nodes", |s| {
+            s["completed"].as_u64() >= Some(2)
+        });
+        drop(client);
+        if sigterm {
+            let (status, said) = served.terminate();
+            assert_eq!(status.code(), Some(0), "{said}");
+            assert!(said.contains(&format!("symphony resume {run}")), "{said}");
+        } else {
+            drop(served); // SIGKILL
+        }
+        let lost = runner.wait_with_output().unwrap();
+        assert!(!lost.status.success());
+        assert!(
+            text(&lost.stderr).contains(&format!("symphony status {run}")),
+            "{}",
+            text(&lost.stderr)
+        );
 
-    let served = Served::start(&home, &extensions);
-    let listed = text(&symphony(&home, &["runs"]).stdout);
-    assert!(
-        listed
-            .lines()
-            .any(|l| l.contains(&run) && l.contains("interrupted")),
-        "{listed}"
-    );
-    let client = served.client();
-    let before = client
-        .call(&RunStatusRequest { run: run.clone() })
-        .unwrap()
-        .status;
-    let resumed = symphony(&home, &["resume", &run]);
-    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
-    assert!(
-        text(&resumed.stdout).contains("interrupted → running"),
-        "{}",
-        text(&resumed.stdout)
-    );
-    let done = wait_for(&client, &run, "completed", |s| s["state"] == "completed");
-    assert_eq!(done["output"], uninterrupted["output"]);
-    assert_eq!(done["resumes"], 1);
-    // Nodes checkpointed before the kill were not run again.
-    let after = client
-        .call(&RunStatusRequest { run: run.clone() })
-        .unwrap()
-        .status;
-    for node in &before.nodes {
-        let now = after.nodes.iter().find(|n| n.node == node.node).unwrap();
-        assert_eq!(now.seq, node.seq, "{} ran again", node.node);
+        served = Served::start(&home, &extensions);
+        let listed = text(&symphony(&home, &["runs"]).stdout);
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.contains(&run) && l.contains("interrupted")),
+            "{listed}"
+        );
+        let client = served.client();
+        let before = client
+            .call(&RunStatusRequest { run: run.clone() })
+            .unwrap()
+            .status;
+        let resumed = symphony(&home, &["resume", &run]);
+        assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+        assert!(
+            text(&resumed.stdout).contains("interrupted → running"),
+            "{}",
+            text(&resumed.stdout)
+        );
+        let done = wait_for(&client, &run, "completed", |s| s["state"] == "completed");
+        assert_eq!(done["output"], uninterrupted["output"]);
+        assert_eq!(done["resumes"], 1);
+        // Nodes checkpointed before the stop were not run again.
+        let after = client
+            .call(&RunStatusRequest { run: run.clone() })
+            .unwrap()
+            .status;
+        for node in &before.nodes {
+            let now = after.nodes.iter().find(|n| n.node == node.node).unwrap();
+            assert_eq!(now.seq, node.seq, "{} ran again", node.node);
+        }
     }
 }
 

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use symphony_host::runs::{
-    ExecutionState, ResumeRefusal, RunControl, RunError, RunEvent, RunOptions, RunStoreError,
+    ExecutionState, ResumeRefusal, RunControl, RunError, RunEvent, RunOptions, RunReport,
+    RunStoreError,
 };
 use symphony_host::workflow::Workflow;
 use symphony_host::{Error, Host};
@@ -175,25 +176,16 @@ pub(crate) fn start(shared: &Arc<Shared>, request: RunStart) -> Result<RunStarte
     })
 }
 
-type Execute = dyn FnOnce(
-        &Host,
-        RunOptions,
-        &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<(symphony_host::runs::RunReport, Workflow), Error>
-    + Send;
+/// What driving a run gives: its report and the workflow it ran (for the
+/// addons to render).
+type Executed = Result<(RunReport, Workflow), Error>;
 
 /// Registers run `run_id` and drives it on its own thread with `execute`.
 fn spawn(
     shared: &Arc<Shared>,
     run_id: String,
     mut options: RunOptions,
-    execute: impl FnOnce(
-        &Host,
-        RunOptions,
-        &mut dyn FnMut(RunEvent<'_>),
-    ) -> Result<(symphony_host::runs::RunReport, Workflow), Error>
-    + Send
-    + 'static,
+    execute: impl FnOnce(&Host, RunOptions, &mut dyn FnMut(RunEvent<'_>)) -> Executed + Send + 'static,
 ) -> Result<(), ErrorReply> {
     let control = RunControl::new(run_id.clone());
     options.control = Some(control.clone());
@@ -214,7 +206,6 @@ fn spawn(
             },
         );
     }
-    let execute: Box<Execute> = Box::new(execute);
     let thread = std::thread::Builder::new()
         .name(format!("run-{run_id}"))
         .spawn({
