@@ -73,6 +73,9 @@ pub enum PeerAccess {
         publish: Vec<String>,
         /// Patterns it may subscribe within.
         subscribe: Vec<String>,
+        /// Subjects it may never publish on or subscribe to, whatever its
+        /// grants say (a service's control API, other peers' inboxes).
+        reserved: Vec<String>,
     },
 }
 
@@ -90,13 +93,21 @@ impl PeerAccess {
     /// requester's inbox).
     pub(crate) fn may_publish(&self, subject: &str, reply: bool) -> Result<(), String> {
         let PeerAccess::Confined {
-            identity, publish, ..
+            identity,
+            publish,
+            reserved,
+            ..
         } = self
         else {
             return Ok(());
         };
         if reply && subject_matches("_inbox.>", subject) {
             return Ok(());
+        }
+        if let Some(r) = reserved.iter().find(|r| subject_matches(r, subject)) {
+            return Err(format!(
+                "denied: '{identity}' may not publish on '{subject}' ({r} is reserved to trusted peers)"
+            ));
         }
         if publish.iter().any(|p| subject_matches(p, subject)) {
             return Ok(());
@@ -113,6 +124,7 @@ impl PeerAccess {
         let PeerAccess::Confined {
             identity,
             subscribe,
+            reserved,
             ..
         } = self
         else {
@@ -120,6 +132,11 @@ impl PeerAccess {
         };
         if pattern_within(pattern, &format!("_inbox.{name}.>")) {
             return Ok(());
+        }
+        if let Some(r) = reserved.iter().find(|r| patterns_overlap(pattern, r)) {
+            return Err(format!(
+                "denied: '{identity}' may not subscribe to '{pattern}' ({r} is reserved to trusted peers)"
+            ));
         }
         if subscribe.iter().any(|s| pattern_within(pattern, s)) {
             return Ok(());
@@ -138,6 +155,21 @@ impl PeerAccess {
             PeerAccess::Confined { identity, .. } => Err(format!(
                 "denied: '{identity}' may not read the server's statistics"
             )),
+        }
+    }
+}
+
+/// Whether some subject matches both patterns.
+fn patterns_overlap(a: &str, b: &str) -> bool {
+    let mut a = a.split('.');
+    let mut b = b.split('.');
+    loop {
+        match (a.next(), b.next()) {
+            // `>` takes one or more tokens: the other has at least one here.
+            (Some(">"), Some(_)) | (Some(_), Some(">")) => return true,
+            (Some(x), Some(y)) if x == y || x == "*" || y == "*" => {}
+            (None, None) => return true,
+            _ => return false,
         }
     }
 }
@@ -186,6 +218,7 @@ mod tests {
             identity: "metrics-ext".into(),
             publish: vec!["metrics.>".into()],
             subscribe: vec!["exec.*.state".into()],
+            reserved: vec!["control.>".into(), "_inbox.>".into()],
         }
     }
 
@@ -210,6 +243,40 @@ mod tests {
         assert!(access.may_subscribe("p1", "_inbox.>").is_err());
         assert!(access.may_publish("_inbox.p2.7", true).is_ok());
         assert!(access.may_publish("_inbox.p2.7", false).is_err());
+    }
+
+    #[test]
+    fn reserved_subjects_stay_closed_whatever_the_grants() {
+        let access = PeerAccess::Confined {
+            identity: "greedy".into(),
+            publish: vec![">".into()],
+            subscribe: vec![">".into()],
+            reserved: vec!["control.>".into(), "_inbox.>".into()],
+        };
+        assert!(access.may_publish("anything.else", false).is_ok());
+        assert!(access.may_publish("control.run", false).is_err());
+        assert!(access.may_publish("_inbox.p2.1", false).is_err());
+        assert!(access.may_subscribe("p1", ">").is_err());
+        assert!(access.may_subscribe("p1", "*.run").is_err());
+        assert!(access.may_subscribe("p1", "exec.>").is_ok());
+        assert!(access.may_subscribe("p1", "_inbox.p1.*").is_ok());
+    }
+
+    #[test]
+    fn overlapping_patterns_share_a_subject() {
+        let table = [
+            ("a.>", "a.b", true),
+            (">", "x", true),
+            ("a.*", "*.b", true),
+            ("a.*", "b.*", false),
+            ("a", "a.>", false),
+            ("a.b", "a.b", true),
+            ("a.*.c", "a.b", false),
+        ];
+        for (a, b, overlap) in table {
+            assert_eq!(patterns_overlap(a, b), overlap, "{a} {b}");
+            assert_eq!(patterns_overlap(b, a), overlap, "{b} {a}");
+        }
     }
 
     #[test]

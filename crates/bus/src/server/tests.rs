@@ -286,6 +286,7 @@ impl PeerGate for TokenGate {
                 identity: "metrics-ext".into(),
                 publish: vec!["metrics.>".into()],
                 subscribe: vec!["metrics.>".into()],
+                reserved: Vec::new(),
             }),
             Some("admin") => Ok(PeerAccess::Trusted),
             _ => Err(format!("'{}' presented no valid token", knock.peer)),

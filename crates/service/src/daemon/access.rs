@@ -97,6 +97,9 @@ impl PeerGate for Gate {
                 identity: extension,
                 publish: grants.publish_patterns().to_vec(),
                 subscribe: grants.subscribe_patterns().to_vec(),
+                // Control is for trusted clients, and other peers' replies
+                // are theirs, whatever a manifest was granted.
+                reserved: vec![format!("{}.>", crate::api::PREFIX), "_inbox.>".into()],
             });
         }
         match knock.credentials {
