@@ -14,11 +14,13 @@ use symphony_host::{
 };
 
 mod gc;
+mod remote;
 mod show;
 
 use gc::{GcArgs, UndoArgs};
 
 use super::HostArgs;
+use super::remote::ConnectArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum ArtifactsCommand {
@@ -112,6 +114,8 @@ pub struct PutArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,7 +137,7 @@ pub struct InfoArgs {
 }
 
 /// Which artifacts `ls` and `search` show: by tags, type and creation time.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct FilterArgs {
     /// Only artifacts with this tag; repeatable (all must match).
     #[arg(long = "tag", value_name = "TAG")]
@@ -185,6 +189,8 @@ pub struct SearchArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -231,6 +237,21 @@ pub(crate) fn open(host: &HostArgs) -> anyhow::Result<ArtifactStore> {
 }
 
 pub fn run(host: HostArgs, command: ArtifactsCommand) -> anyhow::Result<ExitCode> {
+    // A running service holds the search index: what writes or searches
+    // it goes through the service.
+    match &command {
+        ArtifactsCommand::Put(args) => {
+            if let Some(client) = args.connect.service(&host)? {
+                return remote::put(&client, args);
+            }
+        }
+        ArtifactsCommand::Search(args) => {
+            if let Some(client) = args.connect.service(&host)? {
+                return remote::search(&client, args);
+            }
+        }
+        _ => {}
+    }
     let store = open(&host)?;
     match command {
         ArtifactsCommand::Put(args) => put(&store, args),
@@ -259,22 +280,57 @@ pub fn run(host: HostArgs, command: ArtifactsCommand) -> anyhow::Result<ExitCode
     }
 }
 
+impl PutArgs {
+    /// The `--field KEY=VALUE` pairs.
+    fn fields(&self) -> anyhow::Result<Vec<(String, String)>> {
+        self.fields
+            .iter()
+            .map(|field| {
+                let (key, value) = field
+                    .split_once('=')
+                    .with_context(|| format!("--field {field}: expected KEY=VALUE"))?;
+                Ok((key.to_string(), value.to_string()))
+            })
+            .collect()
+    }
+
+    /// `--creator`, else the user.
+    fn creator(&self) -> Option<String> {
+        self.creator
+            .clone()
+            .or_else(|| std::env::var("USER").ok().map(|u| format!("user:{u}")))
+    }
+}
+
+/// Prints what a put did, as JSON or one line.
+fn print_put(outcome: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(outcome)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut line = outcome["id"].as_str().unwrap_or_default().to_string();
+    if let (Some(name), Some(version)) = (
+        outcome["version"]["name"].as_str(),
+        outcome["version"]["version"].as_u64(),
+    ) {
+        line.push_str(&format!("  {name}@{version}"));
+    }
+    if outcome["deduplicated"] == true {
+        line.push_str("  (already stored)");
+    }
+    println!("{line}");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn put(store: &ArtifactStore, args: PutArgs) -> anyhow::Result<ExitCode> {
     let mut meta = ArtifactMeta::default().pinned(args.pin);
+    meta.fields = args.fields()?;
+    meta.creator = args.creator();
     meta.content_type = args.content_type;
     meta.tags = args.tags;
     meta.name = args.name;
     meta.parent_version = args.parent_version;
     meta.derived_from = args.derived_from;
-    meta.creator = args
-        .creator
-        .or_else(|| std::env::var("USER").ok().map(|u| format!("user:{u}")));
-    for field in &args.fields {
-        let (key, value) = field
-            .split_once('=')
-            .with_context(|| format!("--field {field}: expected KEY=VALUE"))?;
-        meta.fields.push((key.to_string(), value.to_string()));
-    }
     let outcome = if args.file.as_os_str() == "-" {
         store.put_with(io::stdin().lock(), &meta)?
     } else {
@@ -282,19 +338,7 @@ fn put(store: &ArtifactStore, args: PutArgs) -> anyhow::Result<ExitCode> {
             File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
         store.put_with(file, &meta)?
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut line = outcome.id.clone();
-    if let Some(version) = &outcome.version {
-        line.push_str(&format!("  {}@{}", version.name, version.version));
-    }
-    if outcome.deduplicated {
-        line.push_str("  (already stored)");
-    }
-    println!("{line}");
-    Ok(ExitCode::SUCCESS)
+    print_put(&serde_json::to_value(&outcome)?, args.json)
 }
 
 /// An id, or the id of `NAME` / `NAME@VERSION`.

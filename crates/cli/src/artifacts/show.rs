@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use std::io::IsTerminal;
 
-use symphony_host::artifacts::{ArtifactInfo, ArtifactStore, ListQuery, SearchQuery};
+use serde_json::{Value, json};
+use symphony_host::artifacts::{ArtifactInfo, ArtifactStore, Highlight, ListQuery, SearchQuery};
 
 use super::{DiffArgs, FilterArgs, HistoryArgs, InfoArgs, JsonArg, LsArgs, SearchArgs, resolve};
 use crate::runs::age;
@@ -155,38 +156,52 @@ fn print_row(info: &ArtifactInfo) {
     );
 }
 
-pub(super) fn search(store: &ArtifactStore, args: SearchArgs) -> anyhow::Result<ExitCode> {
+/// The query `args` asks for.
+pub(super) fn search_query(args: &SearchArgs) -> anyhow::Result<SearchQuery> {
     anyhow::ensure!(args.page >= 1, "--page counts from 1");
-    let (filter, created_after_ms, created_before_ms) = args.filter.read()?;
-    let query = SearchQuery {
-        text: args.query,
+    let (filter, created_after_ms, created_before_ms) = args.filter.clone().read()?;
+    Ok(SearchQuery {
+        text: args.query.clone(),
         tags: filter.tags,
         content_type: filter.content_type,
         created_after_ms,
         created_before_ms,
         offset: (args.page - 1).saturating_mul(args.limit),
         limit: args.limit,
-    };
-    let page = store.search(&query)?;
-    if args.json {
-        let hits: Vec<_> = page
-            .hits
-            .iter()
-            .map(|hit| {
-                let info = store.info(&hit.id).ok();
-                serde_json::json!({
-                    "id": hit.id,
-                    "score": hit.score,
-                    "highlight": hit.highlight.as_ref().map(|h| serde_json::json!({
-                        "fragment": h.fragment,
-                        "offset": h.offset,
-                        "ranges": h.ranges.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
-                    })),
-                    "artifact": info,
-                })
+    })
+}
+
+pub(super) fn search(store: &ArtifactStore, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let page = store.search(&search_query(&args)?)?;
+    let hits: Vec<Value> = page
+        .hits
+        .iter()
+        .map(|hit| {
+            json!({
+                "id": hit.id,
+                "score": hit.score,
+                "highlight": hit.highlight.as_ref().map(|h| json!({
+                    "fragment": h.fragment,
+                    "offset": h.offset,
+                    "ranges": h.ranges.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
+                })),
+                "artifact": store.info(&hit.id).ok(),
+                "names": store.names_of(&hit.id).unwrap_or_default(),
             })
-            .collect();
-        let doc = serde_json::json!({"total": page.total, "page": args.page, "hits": hits});
+        })
+        .collect();
+    print_search(page.total, &hits, &args)
+}
+
+/// Prints a page of hits, each `{"id", "score", "highlight", "artifact",
+/// "names"}` as the store and the service both give them.
+pub(super) fn print_search(
+    total: usize,
+    hits: &[Value],
+    args: &SearchArgs,
+) -> anyhow::Result<ExitCode> {
+    if args.json {
+        let doc = json!({"total": total, "page": args.page, "hits": hits});
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -195,29 +210,45 @@ pub(super) fn search(store: &ArtifactStore, args: SearchArgs) -> anyhow::Result<
     } else {
         ("**", "**")
     };
-    let pages = page.total.div_ceil(args.limit.max(1));
-    println!(
-        "{} found (page {} of {})",
-        page.total,
-        args.page,
-        pages.max(1)
-    );
-    for hit in &page.hits {
-        let label = match store.info(&hit.id) {
-            Ok(info) => {
-                let names = store.names_of(&hit.id).unwrap_or_default();
-                let name = names.first().map_or(String::new(), |n| format!(" {n}"));
-                format!("{}{name}  [{}]", &hit.id[..16], info.tags.join(","))
+    let pages = total.div_ceil(args.limit.max(1));
+    println!("{total} found (page {} of {})", args.page, pages.max(1));
+    for hit in hits {
+        let id = hit["id"].as_str().unwrap_or_default();
+        let short = &id[..id.len().min(16)];
+        let label = match hit["artifact"]["tags"].as_array() {
+            Some(tags) => {
+                let tags: Vec<&str> = tags.iter().filter_map(Value::as_str).collect();
+                let name = hit["names"][0]
+                    .as_str()
+                    .map_or(String::new(), |n| format!(" {n}"));
+                format!("{short}{name}  [{}]", tags.join(","))
             }
-            Err(_) => hit.id[..16].to_string(),
+            None => short.to_string(),
         };
-        println!("\n{label}  score {:.2}", hit.score);
-        if let Some(highlight) = &hit.highlight {
+        println!(
+            "\n{label}  score {:.2}",
+            hit["score"].as_f64().unwrap_or(0.0)
+        );
+        if let Some(highlight) = highlight(&hit["highlight"]) {
             let snippet = highlight.to_marked(open, close).replace('\n', " ");
             println!("  {}", snippet.trim());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A highlight back from its JSON form.
+fn highlight(value: &Value) -> Option<Highlight> {
+    let ranges = value["ranges"]
+        .as_array()?
+        .iter()
+        .map(|r| Some(r[0].as_u64()? as usize..r[1].as_u64()? as usize))
+        .collect::<Option<Vec<_>>>()?;
+    Some(Highlight {
+        fragment: value["fragment"].as_str()?.to_string(),
+        offset: value["offset"].as_u64()? as usize,
+        ranges,
+    })
 }
 
 pub(super) fn history(store: &ArtifactStore, args: HistoryArgs) -> anyhow::Result<ExitCode> {

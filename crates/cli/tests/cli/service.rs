@@ -622,3 +622,126 @@ fn an_extension_peer_is_confined_to_its_grants_and_bad_requests_get_typed_errors
     assert!(trusted.call(&RunList { limit: 1 }).is_ok());
     daemon.shutdown(Duration::from_secs(1));
 }
+
+#[test]
+fn extensions_and_artifacts_are_driven_through_the_service() {
+    use symphony_service::api::{
+        ArtifactGet, ArtifactInfoRequest, ArtifactPut, ArtifactSearch, ExtList, ExtLoad, ExtReload,
+        ExtUnload, MAX_CHUNK, MAX_INLINE,
+    };
+    let (work, home, extensions) = setup();
+    let served = Served::start(&home, &extensions);
+    let client = served.client();
+
+    // Extensions: list, reload, unload, load again.
+    let names = |client: &ServiceClient| -> Vec<String> {
+        let listed = client.call(&ExtList {}).unwrap();
+        listed
+            .extensions
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&client), ["hostile"]);
+    client
+        .call(&ExtReload {
+            name: "hostile".into(),
+        })
+        .unwrap();
+    client
+        .call(&ExtUnload {
+            name: "hostile".into(),
+        })
+        .unwrap();
+    assert!(names(&client).is_empty());
+    let missing = client
+        .call(&ExtUnload {
+            name: "hostile".into(),
+        })
+        .unwrap_err();
+    assert_eq!(missing.kind(), Some(ErrorKind::NotFound), "{missing}");
+    let loaded = client
+        .call(&ExtLoad {
+            dir: extensions.display().to_string(),
+            grants: Vec::new(),
+        })
+        .unwrap();
+    assert_eq!(loaded.loaded, ["hostile"]);
+
+    // Artifacts: a large file by path, read back in chunks.
+    let big: Vec<u8> = (0..(2 * MAX_CHUNK + 12345))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let file = work.path().join("big.bin");
+    std::fs::write(&file, &big).unwrap();
+    let stored = client
+        .call(&ArtifactPut {
+            path: Some(file.display().to_string()),
+            tags: vec!["big".into()],
+            name: Some("blobs/big".into()),
+            ..ArtifactPut::default()
+        })
+        .unwrap();
+    assert_eq!(stored.size, big.len() as u64);
+    assert_eq!(stored.version.as_ref().unwrap()["version"], 1);
+    let mut read = Vec::new();
+    let mut chunks = 0;
+    while read.len() < big.len() {
+        let chunk = client
+            .call(&ArtifactGet {
+                id: stored.id.clone(),
+                offset: read.len() as u64,
+                max: MAX_CHUNK as u32,
+            })
+            .unwrap();
+        assert_eq!(chunk.offset, read.len() as u64);
+        assert!(!chunk.data.is_empty());
+        read.extend_from_slice(&chunk.data);
+        chunks += 1;
+    }
+    assert_eq!((chunks, read == big), (3, true));
+    let info = client
+        .call(&ArtifactInfoRequest {
+            id: stored.id.clone(),
+        })
+        .unwrap();
+    assert_eq!(info.info["tags"], json!(["big"]));
+    let hits = client
+        .call(&ArtifactSearch {
+            tags: vec!["big".into()],
+            ..ArtifactSearch::default()
+        })
+        .unwrap();
+    assert_eq!(hits.total, 1);
+    assert_eq!(hits.hits[0]["names"], json!(["blobs/big"]));
+    let too_big = client
+        .call(&ArtifactPut {
+            content: Some(vec![0; MAX_INLINE + 1]),
+            ..ArtifactPut::default()
+        })
+        .unwrap_err();
+    assert_eq!(too_big.kind(), Some(ErrorKind::InvalidRequest), "{too_big}");
+
+    // The CLI stores and searches through the service, which holds the
+    // search index.
+    let note = work.path().join("note.txt");
+    std::fs::write(&note, "quarterly revenue grew").unwrap();
+    let put = symphony(
+        &home,
+        &["artifacts", "put", note.to_str().unwrap(), "--tag", "memo"],
+    );
+    assert!(put.status.success(), "{}", text(&put.stderr));
+    assert!(text(&put.stderr).contains("using the service"));
+    let found = symphony(&home, &["artifacts", "search", "revenue"]);
+    assert!(found.status.success(), "{}", text(&found.stderr));
+    assert!(
+        text(&found.stdout).contains("1 found"),
+        "{}",
+        text(&found.stdout)
+    );
+    assert!(
+        text(&found.stdout).contains("[memo]"),
+        "{}",
+        text(&found.stdout)
+    );
+}

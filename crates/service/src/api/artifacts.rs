@@ -25,6 +25,21 @@ pub struct ArtifactPut {
     /// A MIME type.
     #[serde(default)]
     pub content_type: Option<String>,
+    /// Custom fields, as `[key, value]` pairs.
+    #[serde(default)]
+    pub fields: Vec<(String, String)>,
+    /// Who made it.
+    #[serde(default)]
+    pub creator: Option<String>,
+    /// The version of `name` it is based on; default: the latest.
+    #[serde(default)]
+    pub parent_version: Option<u32>,
+    /// Ids of the artifacts it was derived from.
+    #[serde(default)]
+    pub derived_from: Vec<String>,
+    /// Protect it from retention.
+    #[serde(default)]
+    pub pin: bool,
 }
 message!(ArtifactPut, "artifact.put", |m: &ArtifactPut| {
     match (&m.content, &m.path) {
@@ -47,9 +62,10 @@ pub struct ArtifactStored {
     pub size: u64,
     /// The same content was already stored.
     pub deduplicated: bool,
-    /// The version of `name` it became.
+    /// The version recorded, when the put named it: `{"name", "version",
+    /// "id", "parent", "created_ms", "creator", "size"}`.
     #[serde(default)]
-    pub version: Option<u32>,
+    pub version: Option<Value>,
 }
 message!(ArtifactStored, "reply.artifact-stored");
 
@@ -94,7 +110,7 @@ pub struct ArtifactChunk {
 message!(ArtifactChunk, "reply.artifact-chunk");
 
 /// Searches the Artifact Store ([`ArtifactHits`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactSearch {
     /// Words to match, e.g. `revenue "next quarter"`; empty matches all.
     #[serde(default)]
@@ -102,13 +118,46 @@ pub struct ArtifactSearch {
     /// Tags every hit carries.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The content type every hit has.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Only artifacts created at or after this time (Unix ms).
+    #[serde(default)]
+    pub created_after_ms: Option<i64>,
+    /// Only artifacts created before this time (Unix ms).
+    #[serde(default)]
+    pub created_before_ms: Option<i64>,
+    /// Hits to skip. Default: 0.
+    #[serde(default)]
+    pub offset: usize,
     /// The most hits. Default: 20.
     #[serde(default = "default_limit")]
     pub limit: usize,
 }
+impl Default for ArtifactSearch {
+    /// Every artifact, the first page of 20 (as a request that leaves the
+    /// fields out).
+    fn default() -> Self {
+        ArtifactSearch {
+            text: String::new(),
+            tags: Vec::new(),
+            content_type: None,
+            created_after_ms: None,
+            created_before_ms: None,
+            offset: 0,
+            limit: default_limit(),
+        }
+    }
+}
+
 message!(ArtifactSearch, "artifact.search", |m: &ArtifactSearch| {
     if m.limit > 1000 {
         Err(format!("limit {} is more than 1000", m.limit))
+    } else if m.offset.saturating_add(m.limit) > 10_000 {
+        Err(format!(
+            "offset {} + limit {} pages deeper than 10000 hits",
+            m.offset, m.limit
+        ))
     } else {
         Ok(())
     }
@@ -120,7 +169,9 @@ request!(ArtifactSearch => ArtifactHits);
 pub struct ArtifactHits {
     /// Matches in all.
     pub total: usize,
-    /// This page: `{"id", "score", "info", ...}` per hit.
+    /// This page, best first: `{"id", "score", "highlight": {"fragment",
+    /// "offset", "ranges"} or null, "artifact": its info, "names": the
+    /// names it is a version of}` per hit.
     pub hits: Vec<Value>,
 }
 message!(ArtifactHits, "reply.artifact-hits");

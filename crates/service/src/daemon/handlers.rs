@@ -233,10 +233,14 @@ fn artifact_error(error: symphony_host::artifacts::ArtifactError) -> ErrorReply 
 }
 
 fn put(shared: &Shared, request: ArtifactPut) -> Result<ArtifactStored, ErrorReply> {
-    let mut meta = ArtifactMeta::default();
+    let mut meta = ArtifactMeta::default().pinned(request.pin);
     meta.tags = request.tags;
     meta.name = request.name;
     meta.content_type = request.content_type;
+    meta.fields = request.fields;
+    meta.creator = request.creator;
+    meta.parent_version = request.parent_version;
+    meta.derived_from = request.derived_from;
     let store = shared.host.artifacts();
     let outcome = match (request.content, request.path) {
         (Some(content), _) => store.put_with(&content[..], &meta),
@@ -256,7 +260,7 @@ fn put(shared: &Shared, request: ArtifactPut) -> Result<ArtifactStored, ErrorRep
         id: outcome.id,
         size: outcome.size,
         deduplicated: outcome.deduplicated,
-        version: outcome.version.map(|v| v.version),
+        version: outcome.version.and_then(|v| serde_json::to_value(v).ok()),
     })
 }
 
@@ -319,14 +323,14 @@ fn search(shared: &Shared, request: ArtifactSearch) -> Result<ArtifactHits, Erro
     let query = SearchQuery {
         text: request.text,
         tags: request.tags,
+        content_type: request.content_type,
+        created_after_ms: request.created_after_ms,
+        created_before_ms: request.created_before_ms,
+        offset: request.offset,
         limit: request.limit,
-        ..SearchQuery::default()
     };
-    let page = shared
-        .host
-        .artifacts()
-        .search(&query)
-        .map_err(artifact_error)?;
+    let store = shared.host.artifacts();
+    let page = store.search(&query).map_err(artifact_error)?;
     let hits = page
         .hits
         .into_iter()
@@ -334,7 +338,13 @@ fn search(shared: &Shared, request: ArtifactSearch) -> Result<ArtifactHits, Erro
             json!({
                 "id": hit.id,
                 "score": hit.score,
-                "highlight": hit.highlight.map(|h| h.fragment),
+                "highlight": hit.highlight.map(|h| json!({
+                    "fragment": h.fragment,
+                    "offset": h.offset,
+                    "ranges": h.ranges.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
+                })),
+                "artifact": store.info(&hit.id).ok(),
+                "names": store.names_of(&hit.id).unwrap_or_default(),
             })
         })
         .collect();
