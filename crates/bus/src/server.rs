@@ -243,6 +243,12 @@ impl BusServer {
         self.shared.peer_stats()
     }
 
+    /// The connected peer named `name`.
+    pub fn peer(&self, name: &str) -> Option<PeerStats> {
+        let peer = self.shared.lock_peers().get(name).cloned();
+        peer.map(|p| p.stats())
+    }
+
     /// Peers, bus counters and the socket, together.
     pub fn stats(&self) -> ServerStats {
         self.shared.stats()

@@ -113,6 +113,27 @@ impl Shared {
         lock(&self.server).as_ref().map(BusServer::stats)
     }
 
+    /// Whether `sender` may have the service read files by path: this
+    /// process, or a peer of the service's own user (or root). Members of
+    /// an allowed group drive the service but must not read its user's
+    /// files through it.
+    pub(crate) fn may_name_paths(&self, sender: &str) -> Result<(), crate::api::ErrorReply> {
+        let uid = lock(&self.server)
+            .as_ref()
+            .and_then(|server| server.peer(sender))
+            .and_then(|peer| peer.uid);
+        match uid {
+            Some(uid) if uid != self.gate.uid() && uid != 0 => Err(crate::api::ErrorReply::new(
+                crate::api::ErrorKind::Denied,
+                format!(
+                    "uid {uid} may not have the service read files as uid {}; send the content instead",
+                    self.gate.uid()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Wakes whoever waits in [`Shared::wait_changed`].
     pub(crate) fn notify(&self) {
         let _guard = lock(&self.changed_lock);

@@ -59,6 +59,9 @@ pub struct PeerStats {
     pub pending: usize,
     /// How long it has been connected, in milliseconds.
     pub connected_ms: u64,
+    /// The user id of its process, where the platform reports it.
+    #[serde(default)]
+    pub uid: Option<u32>,
 }
 
 pub(super) struct Peer {
@@ -265,6 +268,7 @@ impl Peer {
             dropped: self.queue.dropped.load(Ordering::Relaxed),
             pending: self.queue.len(),
             connected_ms: u64::try_from(self.connected.elapsed().as_millis()).unwrap_or(u64::MAX),
+            uid: self.credentials.map(|c| c.uid),
         }
     }
 

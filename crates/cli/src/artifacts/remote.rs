@@ -41,9 +41,15 @@ pub(super) fn put(client: &ServiceClient, args: &PutArgs) -> anyhow::Result<Exit
             _spill = Some(file);
         }
     } else {
-        let path = std::fs::canonicalize(&args.file)
-            .with_context(|| format!("opening {}", args.file.display()))?;
-        request.path = Some(path.display().to_string());
+        let opening = || format!("opening {}", args.file.display());
+        let size = std::fs::metadata(&args.file).with_context(opening)?.len();
+        if size <= MAX_INLINE as u64 {
+            request.content = Some(std::fs::read(&args.file).with_context(opening)?);
+        } else {
+            // The service streams a large file from where it lies.
+            let path = std::fs::canonicalize(&args.file).with_context(opening)?;
+            request.path = Some(path.display().to_string());
+        }
     }
     let stored = client.call(&request)?;
     let outcome = serde_json::json!({

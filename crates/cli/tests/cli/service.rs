@@ -31,11 +31,16 @@ struct Served {
 
 impl Served {
     fn start(home: &Path, extensions: &Path) -> Served {
+        Served::start_with(home, extensions, &[])
+    }
+
+    fn start_with(home: &Path, extensions: &Path, extra: &[&str]) -> Served {
         let mut child = Command::new(BIN)
             .arg("--home")
             .arg(home)
             .args(["serve", "--ext-dir"])
             .arg(extensions)
+            .args(extra)
             .env_remove("SYMPHONY_LOG")
             .env_remove("SYMPHONY_BUS")
             .stderr(Stdio::piped())
@@ -496,6 +501,60 @@ fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() 
             && l.contains("bus:connect")
             && l.contains("uid 65534")),
         "{audit}"
+    );
+
+    drop(served);
+
+    // A group allowed in may drive the service, but not have it read its
+    // user's files.
+    let (work, home, extensions) = setup();
+    std::fs::create_dir_all(&home).unwrap();
+    for dir in [work.path(), &home] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let served = Served::start_with(&home, &extensions, &["--allow-group", "65534"]);
+    let socket = served.socket.to_str().unwrap().to_string();
+    let dir_mode = std::fs::metadata(served.socket.parent().unwrap())
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&dir_mode) & 0o777,
+        0o750
+    );
+    let listed = as_nobody(&socket);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(
+        text(&listed.stdout).contains("no runs yet"),
+        "{}",
+        text(&listed.stdout)
+    );
+    let large = work.path().join("large.bin");
+    std::fs::write(&large, vec![1u8; symphony_service::api::MAX_INLINE + 1]).unwrap();
+    std::fs::set_permissions(&large, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let put = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            BIN,
+        ])
+        .args([
+            "--home",
+            "/nonexistent",
+            "artifacts",
+            "put",
+            large.to_str().unwrap(),
+        ])
+        .args(["--connect", &socket])
+        .output()
+        .unwrap();
+    assert!(!put.status.success());
+    assert!(
+        text(&put.stderr).contains("uid 65534 may not have the service read files"),
+        "{}",
+        text(&put.stderr)
     );
 }
 

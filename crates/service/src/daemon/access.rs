@@ -39,6 +39,11 @@ impl Gate {
         }
     }
 
+    /// The user the service runs as.
+    pub(crate) fn uid(&self) -> u32 {
+        self.uid
+    }
+
     /// A new token that identifies a peer as `extension`.
     pub(crate) fn issue(&self, extension: &str) -> std::io::Result<String> {
         let mut bytes = [0u8; 16];

@@ -65,7 +65,12 @@ fn dispatch(shared: &Arc<Shared>, request: &Envelope) -> Answer {
         ));
     }
     match request.kind.as_str() {
-        RunStart::KIND => answer(request, |r: RunStart| runs::start(shared, r)),
+        RunStart::KIND => answer(request, |r: RunStart| {
+            if r.workflow_path.is_some() {
+                shared.may_name_paths(&request.sender)?;
+            }
+            runs::start(shared, r)
+        }),
         RunStatusRequest::KIND => status(shared, request),
         RunList::KIND => answer(request, |r: RunList| {
             let store = shared.host.runs().map_err(error_reply)?;
@@ -86,7 +91,10 @@ fn dispatch(shared: &Arc<Shared>, request: &Envelope) -> Answer {
             answer(request, |r: RunReportRequest| runs::report(shared, &r.run))
         }
         ExtList::KIND => answer(request, |_: ExtList| Ok(extensions(shared))),
-        ExtLoad::KIND => answer(request, |r: ExtLoad| load(shared, r)),
+        ExtLoad::KIND => answer(request, |r: ExtLoad| {
+            shared.may_name_paths(&request.sender)?;
+            load(shared, r)
+        }),
         ExtUnload::KIND => answer(request, |r: ExtUnload| {
             shared.host.unload(&r.name).map_err(error_reply)?;
             Ok(Done {
@@ -99,7 +107,12 @@ fn dispatch(shared: &Arc<Shared>, request: &Envelope) -> Answer {
                 message: serde_json::to_string(&report).unwrap_or_default(),
             })
         }),
-        ArtifactPut::KIND => answer(request, |r: ArtifactPut| put(shared, r)),
+        ArtifactPut::KIND => answer(request, |r: ArtifactPut| {
+            if r.path.is_some() {
+                shared.may_name_paths(&request.sender)?;
+            }
+            put(shared, r)
+        }),
         ArtifactGet::KIND => answer(request, |r: ArtifactGet| get(shared, &request.sender, r)),
         ArtifactSearch::KIND => answer(request, |r: ArtifactSearch| search(shared, r)),
         ArtifactInfoRequest::KIND => answer(request, |r: ArtifactInfoRequest| {
