@@ -85,6 +85,11 @@ fn bench(c: &mut criterion::Criterion) {
         client.call(&list).unwrap();
     };
     bench_pair(c, "service_run_list_round_trip", &mut listed, &mut floor);
+    // What of that is the run store's own query, on this thread.
+    let store = host.runs().unwrap();
+    percentiles("run store runs(1), in process", 2_000, &mut || {
+        drop(store.runs(1).unwrap())
+    });
 
     // Starting a one-node run.
     let workflow = Workflow::from_json(&one.to_string(), "one").unwrap();

@@ -57,6 +57,15 @@ pub struct ServiceClient {
     path: PathBuf,
 }
 
+impl std::fmt::Debug for ServiceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceClient")
+            .field("path", &self.path)
+            .field("name", &self.client.name())
+            .finish()
+    }
+}
+
 impl ServiceClient {
     /// Connects to the service at `path`.
     pub fn connect(path: impl AsRef<Path>) -> Result<ServiceClient, ClientError> {

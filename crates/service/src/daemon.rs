@@ -251,6 +251,18 @@ impl Daemon {
     }
 }
 
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let socket = lock(&self.shared.server)
+            .as_ref()
+            .map(|s| s.path().to_path_buf());
+        f.debug_struct("Daemon")
+            .field("socket", &socket)
+            .field("runs", &self.shared.runs.counts())
+            .finish()
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.handlers.clear();
