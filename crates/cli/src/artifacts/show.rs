@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 
 use serde_json::{Value, json};
 use symphony_host::artifacts::{ArtifactInfo, ArtifactStore, Highlight, ListQuery, SearchQuery};
+use symphony_service::api::ArtifactHits;
 
 use super::{DiffArgs, FilterArgs, HistoryArgs, InfoArgs, JsonArg, LsArgs, SearchArgs, resolve};
 use crate::runs::age;
@@ -173,24 +174,8 @@ pub(super) fn search_query(args: &SearchArgs) -> anyhow::Result<SearchQuery> {
 
 pub(super) fn search(store: &ArtifactStore, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let page = store.search(&search_query(&args)?)?;
-    let hits: Vec<Value> = page
-        .hits
-        .iter()
-        .map(|hit| {
-            json!({
-                "id": hit.id,
-                "score": hit.score,
-                "highlight": hit.highlight.as_ref().map(|h| json!({
-                    "fragment": h.fragment,
-                    "offset": h.offset,
-                    "ranges": h.ranges.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
-                })),
-                "artifact": store.info(&hit.id).ok(),
-                "names": store.names_of(&hit.id).unwrap_or_default(),
-            })
-        })
-        .collect();
-    print_search(page.total, &hits, &args)
+    let hits = ArtifactHits::from_page(store, &page);
+    print_search(hits.total, &hits.hits, &args)
 }
 
 /// Prints a page of hits, each `{"id", "score", "highlight", "artifact",

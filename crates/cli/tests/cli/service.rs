@@ -449,26 +449,13 @@ fn a_service_stopped_or_killed_mid_run_resumes_the_run_after_a_restart() {
 #[test]
 fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() {
     assert!(
-        rustix_is_root(),
+        running_as_root(),
         "this test runs a client as another user (CI runs as root)"
     );
     let (_work, home, extensions) = setup();
     let served = Served::start(&home, &extensions);
     let socket = served.socket.to_str().unwrap().to_string();
-    let as_nobody = |socket: &str| {
-        Command::new("setpriv")
-            .args([
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                BIN,
-            ])
-            .args(["--home", "/nonexistent", "runs", "--connect", socket])
-            .output()
-            .unwrap()
-    };
+    let as_nobody = |socket: &str| nobody(&["runs", "--connect", socket]);
     // The private directory keeps other users from the socket at all.
     let dir = served.socket.parent().unwrap().to_path_buf();
     let mode = std::fs::metadata(&dir).unwrap().permissions();
@@ -531,25 +518,13 @@ fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() 
     let large = work.path().join("large.bin");
     std::fs::write(&large, vec![1u8; symphony_service::api::MAX_INLINE + 1]).unwrap();
     std::fs::set_permissions(&large, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let put = Command::new("setpriv")
-        .args([
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            BIN,
-        ])
-        .args([
-            "--home",
-            "/nonexistent",
-            "artifacts",
-            "put",
-            large.to_str().unwrap(),
-        ])
-        .args(["--connect", &socket])
-        .output()
-        .unwrap();
+    let put = nobody(&[
+        "artifacts",
+        "put",
+        large.to_str().unwrap(),
+        "--connect",
+        &socket,
+    ]);
     assert!(!put.status.success());
     assert!(
         text(&put.stderr).contains("uid 65534 may not have the service read files"),
@@ -558,7 +533,24 @@ fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() 
     );
 }
 
-fn rustix_is_root() -> bool {
+/// `symphony ARGS` as uid and gid 65534, with no other groups.
+fn nobody(args: &[&str]) -> std::process::Output {
+    Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            BIN,
+        ])
+        .args(["--home", "/nonexistent"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

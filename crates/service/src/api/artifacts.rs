@@ -1,7 +1,8 @@
 //! Storing, reading, searching and inspecting artifacts.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
+use symphony_host::artifacts::{ArtifactStore, SearchPage};
 use symphony_host::protocol::Message;
 
 use super::{MAX_CHUNK, MAX_INLINE, Request, default_limit};
@@ -175,6 +176,34 @@ pub struct ArtifactHits {
     pub hits: Vec<Value>,
 }
 message!(ArtifactHits, "reply.artifact-hits");
+
+impl ArtifactHits {
+    /// A page of `store`'s search results in the reply's form, each hit with
+    /// its info and names.
+    pub fn from_page(store: &ArtifactStore, page: &SearchPage) -> ArtifactHits {
+        let hits = page
+            .hits
+            .iter()
+            .map(|hit| {
+                json!({
+                    "id": hit.id,
+                    "score": hit.score,
+                    "highlight": hit.highlight.as_ref().map(|h| json!({
+                        "fragment": h.fragment,
+                        "offset": h.offset,
+                        "ranges": h.ranges.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
+                    })),
+                    "artifact": store.info(&hit.id).ok(),
+                    "names": store.names_of(&hit.id).unwrap_or_default(),
+                })
+            })
+            .collect();
+        ArtifactHits {
+            total: page.total,
+            hits,
+        }
+    }
+}
 
 /// An artifact's metadata ([`ArtifactInfoReply`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -344,27 +344,7 @@ fn search(shared: &Shared, request: ArtifactSearch) -> Result<ArtifactHits, Erro
     };
     let store = shared.host.artifacts();
     let page = store.search(&query).map_err(artifact_error)?;
-    let hits = page
-        .hits
-        .into_iter()
-        .map(|hit| {
-            json!({
-                "id": hit.id,
-                "score": hit.score,
-                "highlight": hit.highlight.map(|h| json!({
-                    "fragment": h.fragment,
-                    "offset": h.offset,
-                    "ranges": h.ranges.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
-                })),
-                "artifact": store.info(&hit.id).ok(),
-                "names": store.names_of(&hit.id).unwrap_or_default(),
-            })
-        })
-        .collect();
-    Ok(ArtifactHits {
-        total: page.total,
-        hits,
-    })
+    Ok(ArtifactHits::from_page(store, &page))
 }
 
 fn stats(shared: &Shared) -> StatsReply {
