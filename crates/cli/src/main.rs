@@ -243,14 +243,27 @@ fn init_logging(verbose: u8) {
     };
     let filter =
         EnvFilter::try_from_env("SYMPHONY_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only where a person reads them, not in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`symphony runs
+    // | head -1`) fails every write and `println!` panics. A command-line
+    // tool should end quietly there, as `cat` and `grep` do: restore the
+    // default action.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists;
+    // SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // A bug should still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error in symphony: {info}");

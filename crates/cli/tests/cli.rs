@@ -820,3 +820,68 @@ fn a_log_flood_is_held_to_its_limit_and_other_extensions_still_log() {
         "the other extension's line is missing"
     );
 }
+
+/// A workflow of `n` operator nodes in a chain, for output that overflows
+/// a pipe.
+fn big_workflow(dir: &Path, n: usize) -> PathBuf {
+    let nodes: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"id": format!("step-{i}"), "kind": "operator",
+                                    "extension": "json-transform"})
+        })
+        .collect();
+    let edges: Vec<serde_json::Value> = (1..n)
+        .map(|i| {
+            serde_json::json!({"from": format!("step-{}", i - 1), "to": format!("step-{i}"),
+                                    "kind": "control"})
+        })
+        .collect();
+    let doc = serde_json::json!({"schema_version": 2, "id": "big", "name": "big",
+                                 "version": "1.0.0", "nodes": nodes, "edges": edges});
+    let path = dir.join("big.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let big = big_workflow(dir.path(), 3000);
+    let mut child = Command::new(BIN)
+        .arg("--home")
+        .arg(dir.path())
+        .args(["workflow", "show"])
+        .arg(&big)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then close the pipe, as `| head -1` does.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("workflow big"), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(
+        output.status.success() || output.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        output.status
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let out = Command::new(BIN)
+        .args(["--home", "/nonexistent/home", "runs"])
+        .env("SYMPHONY_LOG", "debug")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.is_empty());
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
