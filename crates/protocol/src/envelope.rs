@@ -39,6 +39,10 @@ pub struct Envelope {
     pub payload: Bytes,
 }
 
+/// The header that says how an application message's payload is encoded,
+/// e.g. `application/msgpack` or `application/json`.
+pub const CONTENT_TYPE_HEADER: &str = "content-type";
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The current time in microseconds since the Unix epoch, as envelopes
@@ -148,9 +152,12 @@ impl Envelope {
         rmp_serde::from_slice(bytes).map_err(|e| ProtocolError::Malformed(e.to_string()))
     }
 
-    /// The envelope as indented JSON for people: the payload is shown as
-    /// the JSON it decodes to (msgpack or JSON), else as UTF-8 text, else
-    /// as a byte count with a hex prefix.
+    /// The envelope as indented JSON for people. The payload is shown as
+    /// it is: a typed message's (any kind but `msg`) as the msgpack it
+    /// holds, decoded; an application message's (`msg`) as a string when
+    /// it is UTF-8 text, decoded as msgpack only when its
+    /// [`CONTENT_TYPE_HEADER`] says `application/msgpack`; any other bytes
+    /// as `{"base64": "..."}`.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(&self.to_json()).unwrap_or_default()
     }
@@ -158,18 +165,17 @@ impl Envelope {
     /// The envelope as a JSON value, its payload decoded as
     /// [`Envelope::to_json_pretty`] describes.
     pub fn to_json(&self) -> Value {
-        let payload = whole_msgpack(&self.payload)
-            .or_else(|| serde_json::from_slice::<Value>(&self.payload).ok())
-            .or_else(|| std::str::from_utf8(&self.payload).ok().map(|s| json!(s)))
-            .unwrap_or_else(|| {
-                let hex: String = self
-                    .payload
-                    .iter()
-                    .take(32)
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                json!({"bytes": self.payload.len(), "hex": hex})
-            });
+        let msgpack = self.kind != crate::MSG
+            || self.header(CONTENT_TYPE_HEADER) == Some("application/msgpack");
+        let shown = if msgpack {
+            whole_msgpack(&self.payload)
+        } else {
+            std::str::from_utf8(&self.payload).ok().map(|s| json!(s))
+        };
+        let payload = shown.unwrap_or_else(|| {
+            use base64::Engine as _;
+            json!({"base64": base64::engine::general_purpose::STANDARD.encode(&self.payload)})
+        });
         json!({
             "id": self.id,
             "kind": self.kind,

@@ -43,7 +43,7 @@ mod registry;
 pub mod shm;
 mod subject;
 
-pub use envelope::{Envelope, now_us};
+pub use envelope::{CONTENT_TYPE_HEADER, Envelope, now_us};
 pub use error::ProtocolError;
 pub use frame::{FrameDecoder, encode_frame};
 pub use registry::{MSG, Message, MessageRegistry, Validator};

@@ -12,21 +12,31 @@ fn replies_are_correlated_and_addressed_to_reply_to() {
 }
 
 #[test]
-fn pretty_json_decodes_msgpack_payloads() {
-    let payload = rmp_serde::to_vec(&json!({"n": 1})).unwrap();
-    let text = Envelope::new("msg", "x", payload).to_json_pretty();
-    assert!(text.contains("\"n\": 1"), "{text}");
-    let text = Envelope::new("msg", "x", vec![0xc1, 0xff]).to_json_pretty();
-    assert!(
-        text.contains("\"bytes\": 2") && text.contains("c1ff"),
-        "{text}"
-    );
+fn payloads_are_shown_as_they_are() {
+    let msgpack = rmp_serde::to_vec_named(&json!({"n": 1})).unwrap();
+    // A typed message holds msgpack: decoded.
+    let typed = Envelope::new("bus.heartbeat", "x", msgpack.clone()).to_json();
+    assert_eq!(typed["payload"], json!({"n": 1}));
+    // Application bytes are decoded only when the message says how.
+    let plain = Envelope::new("msg", "x", msgpack.clone()).to_json();
+    assert!(plain["payload"]["base64"].is_string(), "{plain}");
+    let said = Envelope::new("msg", "x", msgpack)
+        .with_header(CONTENT_TYPE_HEADER, "application/msgpack")
+        .to_json();
+    assert_eq!(said["payload"], json!({"n": 1}));
+    let binary = Envelope::new("msg", "x", vec![0xc1, 0xff]).to_json();
+    assert_eq!(binary["payload"], json!({"base64": "wf8="}));
+    let json_text = Envelope::new("msg", "x", &br#"{"a":1}"#[..]).to_json();
+    assert_eq!(json_text["payload"], r#"{"a":1}"#);
 }
 
 #[test]
 fn text_payloads_are_not_mistaken_for_msgpack() {
-    let json = Envelope::new("msg", "x", &b"first"[..]).to_json();
-    assert_eq!(json["payload"], "first");
+    // `x` is also the msgpack number 120.
+    for text in ["first", "x"] {
+        let json = Envelope::new("msg", "x", text.as_bytes().to_vec()).to_json();
+        assert_eq!(json["payload"], text);
+    }
 }
 
 #[test]
