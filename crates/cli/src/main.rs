@@ -253,6 +253,24 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
+/// The error and its causes on one line, each cause once: many errors
+/// already include their cause in their own message (`cannot read X: No
+/// such file`), and printing the chain would say it twice.
+fn describe(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn main() -> ExitCode {
     // Rust ignores SIGPIPE, so printing into a closed pipe (`symphony runs
     // | head -1`) fails every write and `println!` panics. A command-line
@@ -294,7 +312,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             ExitCode::FAILURE
         }
     }

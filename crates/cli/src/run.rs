@@ -129,8 +129,12 @@ fn node_line(node: &NodeReport) -> String {
 }
 
 pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
-    // A mistake in the input is reported alone, before any host is chosen.
+    // A mistake in the input or the workflow is reported alone, before
+    // any host is chosen.
     read_input(args.setup.input.as_deref())?;
+    if let Some(path) = &args.workflow {
+        Workflow::from_file(path)?;
+    }
     if let Some(client) = args.connect.service(&host_args)? {
         return remote(&client, args);
     }

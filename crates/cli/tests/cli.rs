@@ -885,3 +885,17 @@ fn logs_written_to_a_pipe_carry_no_colour_codes() {
     assert!(!stderr.is_empty());
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
+
+#[test]
+fn an_os_cause_is_printed_once() {
+    for args in [
+        &["run", "/nonexistent/wf.json"][..],
+        &["bus", "pub", "a", "--socket", "/nonexistent/bus.sock"][..],
+    ] {
+        let out = symphony(args);
+        assert!(!out.status.success());
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
