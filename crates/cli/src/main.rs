@@ -31,8 +31,9 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "symphony", version, about, long_about = None)]
 struct Cli {
-    /// Data directory (compile cache, artifacts); default: $SYMPHONY_HOME,
-    /// else the platform data directory.
+    /// Data directory (compile cache, artifacts, runs, the service's
+    /// socket); default: $SYMPHONY_HOME, else ~/.local/share/symphony on
+    /// Linux (~/Library/Application Support/symphony on macOS).
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
 
@@ -86,6 +87,12 @@ enum Command {
     /// Find and instantiate workflow templates.
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// Print a completion script for a shell, e.g.
+    /// `symphony completions bash > ~/.local/share/bash-completion/completions/symphony`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Default limits for every extension call; the library's defaults apply
@@ -308,6 +315,16 @@ fn main() -> ExitCode {
         Command::Bus(command) => bus::run(host, command),
         Command::Workflow(command) => workflow::run(command),
         Command::Template(command) => template::run(host.home, command),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "symphony",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -899,3 +899,20 @@ fn an_os_cause_is_printed_once() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _symphony"),
+        ("zsh", "#compdef symphony"),
+        ("fish", "complete -c symphony"),
+    ] {
+        let out = symphony(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("serve"), "{shell} completes subcommands");
+    }
+    let unknown = symphony(&["completions", "tcsh"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
