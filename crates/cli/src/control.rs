@@ -131,7 +131,7 @@ pub fn events(host: HostArgs, args: EventsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     loop {
-        match next_event(&events) {
+        match next_event(&client, &events) {
             Followed::Event(event) => {
                 let line = if args.json {
                     event.to_string()

@@ -85,10 +85,15 @@ pub enum Followed {
     Lost(String),
 }
 
-/// Waits for the next event of a run's subscription.
-pub fn next_event(events: &ClientSubscription) -> Followed {
+/// How long a run's follower waits for a lost service to come back: its
+/// runs stop with it, and a restarted one only continues them on `resume`.
+const LOST_AFTER: Duration = Duration::from_secs(3);
+
+/// Waits for the next event of a run's subscription on `client`.
+pub fn next_event(client: &ServiceClient, events: &ClientSubscription) -> Followed {
+    let mut away_since: Option<std::time::Instant> = None;
     loop {
-        match events.recv(Duration::from_secs(3600)) {
+        match events.recv(Duration::from_millis(250)) {
             Ok(envelope) => match serde_json::from_slice(&envelope.payload) {
                 Ok(event) => return Followed::Event(event),
                 Err(e) => eprintln!(
@@ -96,7 +101,17 @@ pub fn next_event(events: &ClientSubscription) -> Followed {
                     envelope.subject
                 ),
             },
-            Err(RecvError::Timeout) => {}
+            Err(RecvError::Timeout) => {
+                if client.bus().is_connected() {
+                    away_since = None;
+                } else if away_since
+                    .get_or_insert_with(std::time::Instant::now)
+                    .elapsed()
+                    > LOST_AFTER
+                {
+                    return Followed::Lost("the connection to the service was lost".into());
+                }
+            }
             Err(RecvError::Closed) => {
                 return Followed::Lost("the connection to the service closed".into());
             }

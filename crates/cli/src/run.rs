@@ -260,7 +260,7 @@ fn remote(client: &ServiceClient, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut progress = LiveProgress::new(live, total);
     loop {
-        match next_event(&events) {
+        match next_event(client, &events) {
             Followed::Event(event) => {
                 progress.remote(&event);
                 if is_end(&event) {

@@ -422,3 +422,29 @@ fn a_flood_to_a_slow_subscriber_does_not_grow_the_server_without_bound() {
         "the slow subscriber dropped what it could not hold"
     );
 }
+
+#[test]
+fn a_client_waits_out_a_server_down_for_seconds() {
+    let (_dir, path, server) = child_server(&[]);
+    let client = Client::connect_with(
+        &path,
+        ClientOptions {
+            name: Some("patient".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let sub = client.subscribe("updates.*").unwrap();
+    client.flush(T).unwrap();
+
+    // Down for longer than the old give-up time (about 1.5 s).
+    drop(server);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!client.is_connected());
+    let _server = serve_in_child(&path, &[]);
+    client.wait_connected(Duration::from_secs(10)).unwrap();
+    client.flush(T).unwrap();
+    let other = Client::connect(&path).unwrap();
+    other.publish("updates.1", &b"back"[..]).unwrap();
+    assert_eq!(&sub.recv(T).unwrap().payload[..], b"back");
+}

@@ -77,8 +77,13 @@ pub struct ClientOptions {
     /// The link to use.
     pub transport: Transport,
     /// Reconnection attempts after the connection drops before the client
-    /// gives up and closes. Default: 5.
+    /// gives up and closes. Default: no limit of its own
+    /// ([`reconnect_for`](Self::reconnect_for) bounds it).
     pub reconnect_attempts: u32,
+    /// How long the client keeps trying to reconnect before it gives up and
+    /// closes, so a server restarted within it keeps every subscriber.
+    /// Default: 5 minutes.
+    pub reconnect_for: Duration,
     /// The wait before the first reconnection attempt; it doubles after
     /// each failure. Default: 50 ms.
     pub reconnect_delay: Duration,
@@ -101,7 +106,8 @@ impl Default for ClientOptions {
         ClientOptions {
             name: None,
             transport: Transport::Socket,
-            reconnect_attempts: 5,
+            reconnect_attempts: u32::MAX,
+            reconnect_for: Duration::from_secs(300),
             reconnect_delay: Duration::from_millis(50),
             max_reconnect_delay: Duration::from_secs(2),
             subscription_capacity: 1024,

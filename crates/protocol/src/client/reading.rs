@@ -235,10 +235,17 @@ impl Shared {
         self.status_changed.notify_all();
         let mut delay = self.options.reconnect_delay;
         let mut last_error = reason.to_string();
+        let started = std::time::Instant::now();
+        let mut attempts = 0;
         for attempt in 1..=self.options.reconnect_attempts {
-            if self.pause(delay) {
+            let left = self.options.reconnect_for.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            if self.pause(delay.min(left)) {
                 return false;
             }
+            attempts = attempt;
             match Connection::establish(&self.path, &self.name, &self.options)
                 .and_then(|c| self.install(c))
             {
@@ -251,15 +258,20 @@ impl Shared {
                 }
                 Err(e) => {
                     self.outbox.set_link(None);
-                    tracing::warn!(client = %self.name, attempt, "reconnecting failed: {e}");
+                    // Said once; a server down for minutes is retried quietly.
+                    if attempt == 1 {
+                        tracing::warn!(client = %self.name, "reconnecting failed: {e}; retrying");
+                    } else {
+                        tracing::debug!(client = %self.name, attempt, "reconnecting failed: {e}");
+                    }
                     last_error = e.to_string();
                 }
             }
             delay = (delay * 2).min(self.options.max_reconnect_delay);
         }
         self.close(&format!(
-            "gave up after {} reconnection attempts; last error: {last_error}",
-            self.options.reconnect_attempts
+            "gave up after {attempts} reconnection attempts in {:.1} s; last error: {last_error}",
+            started.elapsed().as_secs_f64()
         ));
         false
     }
