@@ -366,7 +366,7 @@ impl Shared {
                             action: "connect",
                             reason: &reason,
                         });
-                        return refuse(&mut socket, reason);
+                        return refuse_denied(&mut socket, reason);
                     }
                 }
             }
@@ -540,6 +540,23 @@ fn refuse(socket: &mut impl Write, reason: String) -> Result<(), String> {
             message: reason.clone(),
         },
     );
+    Err(reason)
+}
+
+/// Tells a connecting peer its credentials or token were refused (the
+/// refusal says `denied` in its [`ERROR_KIND_HEADER`]).
+fn refuse_denied(socket: &mut impl Write, reason: String) -> Result<(), String> {
+    let mut frame = Vec::new();
+    let refusal = ErrorReply {
+        message: reason.clone(),
+    }
+    .to_envelope("bus")
+    .map(|e| e.with_header(ERROR_KIND_HEADER, "denied"));
+    if let Ok(envelope) = refusal
+        && symphony_protocol::encode_frame(&envelope, &mut frame).is_ok()
+    {
+        let _ = socket.write_all(&frame);
+    }
     Err(reason)
 }
 

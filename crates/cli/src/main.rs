@@ -6,6 +6,7 @@ mod artifacts;
 mod audit;
 mod bus;
 mod control;
+mod exit;
 mod ext;
 mod remote;
 mod run;
@@ -29,7 +30,16 @@ use tracing_subscriber::EnvFilter;
 
 /// Symphony: run workflows of WebAssembly component extensions.
 #[derive(Debug, Parser)]
-#[command(name = "symphony", version, about, long_about = None)]
+#[command(
+    name = "symphony",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 failed, 2 usage, 3 a run failed or was cancelled, \
+                  65 invalid input, 66 not found, 69 service unavailable, 70 internal error, \
+                  74 I/O error, 77 denied. With --json, an error is also printed on stdout as \
+                  {\"error\": {\"code\", \"kind\", \"message\"}}."
+)]
 struct Cli {
     /// Data directory (compile cache, artifacts, runs, the service's
     /// socket); default: $SYMPHONY_HOME, else ~/.local/share/symphony on
@@ -292,6 +302,7 @@ fn main() -> ExitCode {
     // A bug should still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error in symphony: {info}");
+        std::process::exit(exit::Exit::Internal as i32);
     }));
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -329,8 +340,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", describe(&error));
-            ExitCode::FAILURE
+            let exit = exit::Exit::of(&error);
+            let message = describe(&error);
+            eprintln!("error: {message}");
+            // A failed run's report is already the JSON document on stdout.
+            if exit::json_requested() && exit != exit::Exit::RunFailed {
+                println!("{}", exit::to_json(exit, &message));
+            }
+            exit.code()
         }
     }
 }

@@ -66,14 +66,13 @@ impl ConnectArgs {
             bail!("`symphony {command}` steers runs of a running service; --embedded has none");
         }
         let path = socket(host, self.connect.as_ref())?;
-        match ServiceClient::connect(&path) {
-            Ok(client) => Ok(client),
-            Err(e) => bail!(
+        ServiceClient::connect(&path).with_context(|| {
+            format!(
                 "`symphony {command}` needs a running service (`symphony serve`), and none \
-                 answers at {}: {e}",
+                 answers at {}",
                 path.display()
-            ),
-        }
+            )
+        })
     }
 }
 

@@ -18,6 +18,7 @@ use symphony_host::{
 use symphony_service::ServiceClient;
 use symphony_service::api::{ErrorKind, RunReportRequest, RunResume, RunStart, RunStatusRequest};
 
+use super::exit::RunEnded;
 use super::remote::{ConnectArgs, Followed, is_end, next_event};
 use super::{ExtDirs, HostArgs, build_host};
 
@@ -324,14 +325,15 @@ fn print_outcome(
         eprintln!("warning: {warning}");
     }
     let id = &report.run_id;
-    match (report.state, report.error) {
-        (ExecutionState::Completed, _) => Ok(ExitCode::SUCCESS),
+    let why = match (report.state, report.error) {
+        (ExecutionState::Completed, _) => return Ok(ExitCode::SUCCESS),
         (ExecutionState::Failed, Some(error)) if !no_checkpoint => {
-            bail!("{error} (run {id}; `symphony resume {id}` retries it)")
+            format!("{error} (run {id}; `symphony resume {id}` retries it)")
         }
-        (_, Some(error)) => bail!("{error} (run {id})"),
-        (state, None) => bail!("run {id} ended {state}"),
-    }
+        (_, Some(error)) => format!("{error} (run {id})"),
+        (state, None) => format!("run {id} ended {state}"),
+    };
+    Err(RunEnded(why).into())
 }
 
 /// A progress bar on the terminal with the nodes running now.

@@ -58,7 +58,7 @@ pub fn run(host_args: HostArgs, args: ValidateArgs) -> anyhow::Result<ExitCode> 
                 "{}",
                 json!({"valid": false, "workflow": name, "problems": problems})
             );
-            Ok(ExitCode::FAILURE)
+            Ok(super::exit::Exit::InvalidInput.code())
         }
         Err(e) => Err(e.into()),
     }

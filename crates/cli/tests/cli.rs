@@ -916,3 +916,54 @@ fn completions_are_printed_for_each_shell() {
     let unknown = symphony(&["completions", "tcsh"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+/// Every documented exit code a test can provoke, and the JSON error shape.
+#[test]
+fn exit_codes_tell_failures_apart() {
+    let demo = workflows().join("demo.json").display().to_string();
+    let components = components().display().to_string();
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["workflow", "show", &demo], 0),
+        (vec!["frobnicate"], 2),
+        // The demo's model needs a text: the run fails.
+        (
+            vec!["run", &demo, "--embedded", "--ext-dir", &components],
+            3,
+        ),
+        (vec!["run", &demo, "--input", "not json"], 65),
+        (vec!["validate", &demo], 65),
+        (vec!["run", "/nonexistent/wf.json"], 66),
+        (vec!["status", "no-such-run"], 66),
+        (vec!["pause", "no-such-run"], 69),
+    ];
+    for (args, code) in cases {
+        let out = symphony(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = symphony(&["status", "no-such-run", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"]["code"], 66);
+    assert_eq!(doc["error"]["kind"], "not_found");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-run")
+    );
+    // A failed run's JSON is its report, one document.
+    let out = symphony(&[
+        "run",
+        &demo,
+        "--embedded",
+        "--ext-dir",
+        &components,
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["state"], "failed");
+}

@@ -55,6 +55,10 @@ pub const NO_RESPONDERS: &str = "bus.no-responders";
 /// peer's token ([`ClientOptions::token`]).
 pub const TOKEN_HEADER: &str = "token";
 
+/// The header of a `bus.error` naming the kind of refusal: `unknown_type`,
+/// `unsupported_version`, `invalid_request` or `denied`.
+pub const ERROR_KIND_HEADER: &str = "error-kind";
+
 /// The sid of the client's reply inbox subscription.
 const INBOX_SID: u64 = 0;
 
@@ -133,6 +137,15 @@ pub enum ClientError {
     /// The server answered the handshake with a refusal or nonsense.
     #[error("the bus at {path} did not accept the connection: {reason}")]
     Handshake {
+        /// The socket path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The server refused this peer: its user, group or token may not use
+    /// the bus.
+    #[error("the bus at {path} refused this peer: {reason}")]
+    Refused {
         /// The socket path.
         path: PathBuf,
         /// Why.

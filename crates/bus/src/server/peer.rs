@@ -11,15 +11,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use interprocess::local_socket::Stream;
 use serde::{Deserialize, Serialize};
+pub use symphony_protocol::client::ERROR_KIND_HEADER;
 use symphony_protocol::client::{NO_RESPONDERS, PING_SUBJECT, SID_HEADER, STATS_SUBJECT};
 use symphony_protocol::clock::Stamp;
 use symphony_protocol::link::{FrameReader, LinkError, SocketHalf, shutdown};
 use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsubscribe, Welcome};
 use symphony_protocol::{Envelope, MSG, Message, ProtocolError, encode_frame};
-
-/// The header of a `bus.error` reply naming the kind of refusal:
-/// `unknown_type`, `unsupported_version`, `invalid_request` or `denied`.
-pub const ERROR_KIND_HEADER: &str = "error-kind";
 
 use super::{PeerAccess, PeerCredentials, Refusal, ServerOptions, Shared};
 use crate::queue::Item;

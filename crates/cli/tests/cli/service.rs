@@ -464,7 +464,7 @@ fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() 
         0o700
     );
     let blocked = as_nobody(&socket);
-    assert!(!blocked.status.success());
+    assert_eq!(blocked.status.code(), Some(77), "{}", text(&blocked.stderr));
     assert!(
         text(&blocked.stderr).contains("Permission denied"),
         "{}",
@@ -476,7 +476,7 @@ fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() 
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&served.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
     let refused = as_nobody(&socket);
-    assert!(!refused.status.success());
+    assert_eq!(refused.status.code(), Some(77), "{}", text(&refused.stderr));
     assert!(
         text(&refused.stderr).contains("uid 65534 may not use this Symphony service"),
         "{}",
@@ -525,7 +525,7 @@ fn strangers_and_extension_peers_outside_their_grants_are_refused_and_audited() 
         "--connect",
         &socket,
     ]);
-    assert!(!put.status.success());
+    assert_eq!(put.status.code(), Some(77), "{}", text(&put.stderr));
     assert!(
         text(&put.stderr).contains("uid 65534 may not have the service read files"),
         "{}",

@@ -95,6 +95,12 @@ impl Connection {
             let reason = ErrorReply::from_envelope(&reply)
                 .map(|e| e.message)
                 .unwrap_or_else(|e| e.to_string());
+            if reply.header(super::ERROR_KIND_HEADER) == Some("denied") {
+                return Err(ClientError::Refused {
+                    path: path.to_path_buf(),
+                    reason,
+                });
+            }
             return Err(handshake_error(reason));
         }
         let welcome = Welcome::from_envelope(&reply).map_err(|e| handshake_error(e.to_string()))?;
