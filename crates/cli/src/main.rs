@@ -140,6 +140,8 @@ impl LimitArgs {
 struct HostArgs {
     home: Option<PathBuf>,
     limits: Limits,
+    /// `-v` given: also list everything in full (every node of a big run).
+    verbose: bool,
 }
 
 /// Where to find extensions: `--ext-dir` (repeatable), else `<home>/extensions`.
@@ -309,6 +311,7 @@ fn main() -> ExitCode {
     let host = HostArgs {
         home: cli.home,
         limits: cli.limits.apply(Limits::default()),
+        verbose: cli.verbose > 0,
     };
     let result = match cli.command {
         Command::Run(args) => run::run(host, args),

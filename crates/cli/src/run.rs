@@ -136,8 +136,9 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.workflow {
         Workflow::from_file(path)?;
     }
+    let all_nodes = host_args.verbose;
     if let Some(client) = args.connect.service(&host_args)? {
-        return remote(&client, args);
+        return remote(&client, args, all_nodes);
     }
     embedded(host_args, args)
 }
@@ -161,6 +162,7 @@ impl RunArgs {
 
 /// Runs (or resumes) in this process.
 pub(super) fn embedded(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let all_nodes = host_args.verbose;
     let mut options = RunOptions {
         timeout: args.timeout_ms.map(Duration::from_millis),
         checkpoint: !args.no_checkpoint,
@@ -196,12 +198,12 @@ pub(super) fn embedded(host_args: HostArgs, args: RunArgs) -> anyhow::Result<Exi
     let views = symphony_service::render_addons(&host, &workflow, &report);
     // Prewarm starts may still be under way: let them finish, then stop.
     host.shutdown_within(Duration::from_secs(5));
-    print_outcome(report, views, args.json, args.no_checkpoint)
+    print_outcome(report, views, args.json, args.no_checkpoint, all_nodes)
 }
 
 /// Runs (or resumes) on the service, following the run's events to its
 /// end, then prints what an embedded run prints.
-fn remote(client: &ServiceClient, args: RunArgs) -> anyhow::Result<ExitCode> {
+fn remote(client: &ServiceClient, args: RunArgs, all_nodes: bool) -> anyhow::Result<ExitCode> {
     if !args.setup.ext.is_empty() {
         eprintln!(
             "note: the service uses the extensions it was started with (`symphony serve --ext-dir`); \
@@ -278,7 +280,61 @@ fn remote(client: &ServiceClient, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     progress.finish();
     let reply = client.call(&RunReportRequest { run: run_id })?;
-    print_outcome(reply.report, reply.addons, args.json, args.no_checkpoint)
+    print_outcome(
+        reply.report,
+        reply.addons,
+        args.json,
+        args.no_checkpoint,
+        all_nodes,
+    )
+}
+
+/// Runs with more nodes than this print a summary unless `-v` asks for
+/// every node.
+const LISTED_NODES: usize = 50;
+
+/// A big run's nodes in a few lines: counts by state, the failed nodes and
+/// the slowest.
+fn print_node_summary(report: &RunReport) {
+    let count = |state| report.nodes.iter().filter(|n| n.state == state).count();
+    println!(
+        "  {} nodes: {} completed, {} failed, {} skipped, {} not run",
+        report.nodes.len(),
+        count(NodeState::Completed),
+        count(NodeState::Failed),
+        count(NodeState::Skipped),
+        count(NodeState::Pending) + count(NodeState::Running),
+    );
+    let failed: Vec<&NodeReport> = report
+        .nodes
+        .iter()
+        .filter(|n| n.state == NodeState::Failed)
+        .collect();
+    for node in failed.iter().take(10) {
+        println!("{}", node_line(node));
+        if let Some(error) = &node.error {
+            println!("      {error}");
+        }
+    }
+    if failed.len() > 10 {
+        println!("  ... and {} more failed", failed.len() - 10);
+    }
+    let mut slowest: Vec<(f64, &NodeReport)> = report
+        .nodes
+        .iter()
+        .filter_map(|n| Some((n.duration_ms?, n)))
+        .collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if !slowest.is_empty() {
+        println!("  slowest:");
+        for (_, node) in slowest.iter().take(5) {
+            println!("{}", node_line(node));
+        }
+    }
+    println!(
+        "  (`symphony -v run` lists every node; `symphony status {}` shows the record)",
+        report.run_id
+    );
 }
 
 /// Prints a run's report and addon views; the exit code says how it ended.
@@ -287,6 +343,7 @@ fn print_outcome(
     views: Map<String, Value>,
     json: bool,
     no_checkpoint: bool,
+    all_nodes: bool,
 ) -> anyhow::Result<ExitCode> {
     if json {
         let mut doc = serde_json::to_value(&report)?;
@@ -301,8 +358,12 @@ fn print_outcome(
             report.elapsed_ms,
             report.run_id
         );
-        for node in &report.nodes {
-            println!("{}", node_line(node));
+        if all_nodes || report.nodes.len() <= LISTED_NODES {
+            for node in &report.nodes {
+                println!("{}", node_line(node));
+            }
+        } else {
+            print_node_summary(&report);
         }
         if let Some(output) = &report.output {
             println!("\noutput:\n{}", serde_json::to_string_pretty(output)?);

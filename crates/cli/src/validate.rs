@@ -22,6 +22,38 @@ pub struct ValidateArgs {
     json: bool,
 }
 
+/// Layers shown in full before the rest are counted.
+const SHOWN_LAYERS: usize = 20;
+/// Nodes named per layer before the rest are counted.
+const SHOWN_PER_LAYER: usize = 8;
+
+/// The order it runs in, a line per layer (nodes of a layer may run at
+/// once), bounded so a big graph stays readable.
+fn print_layers(workflow: &Workflow) {
+    let (layers, _) = super::workflow::by_layer(workflow);
+    for (i, layer) in layers.iter().enumerate().take(SHOWN_LAYERS) {
+        let names: Vec<&str> = layer
+            .iter()
+            .take(SHOWN_PER_LAYER)
+            .map(|n| n.id.as_str())
+            .collect();
+        let more = layer.len() - names.len();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        println!("  layer {:>3}: {}{more}", i + 1, names.join(", "));
+    }
+    if layers.len() > SHOWN_LAYERS {
+        let rest: usize = layers[SHOWN_LAYERS..].iter().map(Vec::len).sum();
+        println!(
+            "  ... {} more layers, {rest} nodes (`symphony workflow show` draws them all)",
+            layers.len() - SHOWN_LAYERS
+        );
+    }
+}
+
 pub fn run(host_args: HostArgs, args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let host = build_host(host_args)?;
     args.ext.load_into(&host)?;
@@ -40,12 +72,12 @@ pub fn run(host_args: HostArgs, args: ValidateArgs) -> anyhow::Result<ExitCode> 
                 );
             } else {
                 println!(
-                    "workflow '{}' is valid: {} nodes, {} edges; runs {}",
+                    "workflow '{}' is valid: {} nodes, {} edges",
                     workflow.name,
                     workflow.nodes.len(),
                     workflow.edges.len(),
-                    order.join(" -> ")
                 );
+                print_layers(&workflow);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -77,7 +77,7 @@ pub fn run(command: WorkflowCommand) -> anyhow::Result<ExitCode> {
 
 /// Nodes grouped by layer, each layer sorted by id, and the nodes on a
 /// cycle (which have no layer).
-fn by_layer(workflow: &Workflow) -> (Vec<Vec<&Node>>, Vec<&Node>) {
+pub(super) fn by_layer(workflow: &Workflow) -> (Vec<Vec<&Node>>, Vec<&Node>) {
     let layers = workflow.layers();
     let depth = layers.values().max().map_or(0, |d| d + 1);
     let mut grouped: Vec<Vec<&Node>> = vec![Vec::new(); depth];

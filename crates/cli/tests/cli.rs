@@ -136,7 +136,7 @@ fn validate_and_inspect_report_in_text_and_json() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "workflow 'demo' is valid: 2 nodes, 1 edges; runs summarise -> brief\n"
+        "workflow 'demo' is valid: 2 nodes, 1 edges\n  layer   1: summarise\n  layer   2: brief\n"
     );
 
     let wasm = components()
@@ -966,4 +966,89 @@ fn exit_codes_tell_failures_apart() {
     ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["state"], "failed");
+}
+
+#[test]
+fn validate_draws_a_big_graph_as_bounded_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    // 30 layers of 12 operator nodes each, every node after the first
+    // layer fed by one of the layer before.
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    for layer in 0..30 {
+        for i in 0..12 {
+            let id = format!("n{layer}-{i}");
+            nodes.push(serde_json::json!({"id": id, "kind": "operator",
+                                          "extension": "json-transform",
+                                          "config": {"spec": {"steps": []}}}));
+            if layer > 0 {
+                edges.push(serde_json::json!({"from": format!("n{}-{i}", layer - 1), "to": id}));
+            }
+        }
+    }
+    let doc = serde_json::json!({"schema_version": 2, "id": "wide", "name": "wide",
+                                 "version": "1.0.0", "nodes": nodes, "edges": edges});
+    let path = dir.path().join("wide.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let components = components().display().to_string();
+    let out = symphony(&["validate", path.to_str().unwrap(), "--ext-dir", &components]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1 + 20 + 1, "{stdout}");
+    assert!(lines[1].ends_with("and 4 more"), "{}", lines[1]);
+    assert!(
+        lines[21].contains("10 more layers, 120 nodes"),
+        "{}",
+        lines[21]
+    );
+    assert!(lines.iter().all(|l| l.len() < 200), "{stdout}");
+}
+
+#[test]
+fn a_big_run_prints_a_summary_and_every_node_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes: Vec<serde_json::Value> = (0..60)
+        .map(|i| {
+            serde_json::json!({"id": format!("t{i}"), "kind": "operator",
+                                    "extension": "json-transform",
+                                    "config": {"spec": {"steps": []}}})
+        })
+        .collect();
+    let edges: Vec<serde_json::Value> = (1..60)
+        .map(|i| serde_json::json!({"from": format!("t{}", i - 1), "to": format!("t{i}")}))
+        .collect();
+    let doc = serde_json::json!({"schema_version": 2, "id": "many", "name": "many",
+                                 "version": "1.0.0", "nodes": nodes, "edges": edges});
+    let path = dir.path().join("many.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let components = components().display().to_string();
+    let path = path.display().to_string();
+    let base = [
+        "run",
+        path.as_str(),
+        "--input",
+        "{\"a\": 1}",
+        "--ext-dir",
+        components.as_str(),
+    ];
+
+    let out = symphony(&base);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("60 nodes: 60 completed, 0 failed"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().count() < 25, "{stdout}");
+
+    let mut verbose = vec!["-v"];
+    verbose.extend(base);
+    let out = symphony(&verbose);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("json-transform"))
+        .count();
+    assert_eq!(listed, 60);
 }
