@@ -153,8 +153,21 @@ fn print_row(info: &ArtifactInfo) {
         age(info.created_ms.max(0) as u64),
         info.access_count,
         info.quality.score,
-        info.tags.join(",")
+        tag_list(&info.tags)
     );
+}
+
+/// Tags shown in a listing row before the rest are counted.
+const SHOWN_TAGS: usize = 6;
+
+/// The tags for one row: content output by many nodes carries a tag per
+/// node, and one row must stay one line (`info` shows them all).
+fn tag_list(tags: &[String]) -> String {
+    let mut shown = tags[..tags.len().min(SHOWN_TAGS)].join(",");
+    if tags.len() > SHOWN_TAGS {
+        shown.push_str(&format!(" (+{} more)", tags.len() - SHOWN_TAGS));
+    }
+    shown
 }
 
 /// The query `args` asks for.

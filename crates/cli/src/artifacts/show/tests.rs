@@ -15,3 +15,13 @@ fn dates_parse_to_utc_midnight_and_bad_ones_say_what_is_expected() {
     );
     assert!(parse_time("--until", "2026-13-01").is_err());
 }
+
+#[test]
+fn a_listing_row_names_a_few_tags_and_counts_the_rest() {
+    let tags: Vec<String> = (0..1500).map(|i| format!("node:n{i}")).collect();
+    let row = tag_list(&tags);
+    assert!(row.ends_with("(+1494 more)"), "{row}");
+    assert!(row.len() < 100, "{row}");
+    let few = vec!["a".to_string(), "b".to_string()];
+    assert_eq!(tag_list(&few), "a,b");
+}
