@@ -285,6 +285,31 @@ fn duration(micros: u64) -> String {
     }
 }
 
+/// The node config an extension takes, a line per key: what a workflow
+/// node's `config` may hold.
+fn print_config(schema: &symphony_host::extension::ConfigSchema) {
+    if schema.is_empty() {
+        println!("It takes no node config.");
+        return;
+    }
+    println!("Node config (a workflow node's \"config\"):");
+    for (key, def) in &schema.keys {
+        let p = &def.parameter;
+        let need = match (&p.default, p.required) {
+            (Some(default), _) => format!("default {default}"),
+            (None, true) => "required".to_string(),
+            (None, false) => "optional".to_string(),
+        };
+        let secret = if def.secret { ", secret" } else { "" };
+        let about = p
+            .description
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        println!("  - {key} ({}, {need}{secret}){about}", p.kind);
+    }
+}
+
 pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode> {
     match command {
         ExtCommand::Stats(args) => stats(host_args, args),
@@ -304,11 +329,22 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
                     .iter()
                     .map(|c| json!({"capability": c.to_string(), "description": c.describe()}))
                     .collect();
+                let config: serde_json::Map<String, serde_json::Value> = manifest
+                    .config
+                    .keys
+                    .iter()
+                    .map(|(key, def)| {
+                        let mut value = serde_json::to_value(&def.parameter).unwrap_or_default();
+                        value["secret"] = json!(def.secret);
+                        (key.clone(), value)
+                    })
+                    .collect();
                 let value = json!({
                     "name": manifest.name,
                     "version": manifest.version.to_string(),
                     "kind": manifest.kind.as_str(),
                     "capabilities": items,
+                    "config": config,
                 });
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(ExitCode::SUCCESS);
@@ -322,6 +358,7 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
                     println!("  - {}", ask.describe());
                 }
             }
+            print_config(&manifest.config);
             Ok(ExitCode::SUCCESS)
         }
         ExtCommand::Inspect { component, json } => {
