@@ -217,3 +217,106 @@ fn a_bad_version_string_is_a_parse_error() {
     let msg = Workflow::from_json(text, "wf").unwrap_err().to_string();
     assert!(msg.starts_with("wf:1:"), "{msg}");
 }
+
+mod documented {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use serde_json::Value;
+    use symphony_manifest::ExtensionKind;
+
+    use crate::{Edge, Node, Workflow};
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// The example extensions, by name, from their manifests.
+    fn known() -> BTreeMap<String, ExtensionKind> {
+        let mut known = BTreeMap::new();
+        for kind in ["instruments", "operators", "addons"] {
+            for entry in std::fs::read_dir(root().join("examples").join(kind)).unwrap() {
+                let manifest = entry.unwrap().path().join("symphony.toml");
+                if manifest.is_file() {
+                    let manifest = symphony_manifest::Manifest::from_file(&manifest).unwrap();
+                    let kind = manifest.kind.extension_kind().unwrap();
+                    known.insert(manifest.name, kind);
+                }
+            }
+        }
+        known
+    }
+
+    /// Each ```json block of a markdown file, with its line.
+    fn json_blocks(file: &Path) -> Vec<(usize, String)> {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut blocks = Vec::new();
+        let mut lines = text.lines().enumerate();
+        while let Some((at, line)) = lines.next() {
+            if line.trim() == "```json" {
+                let body: Vec<&str> = lines
+                    .by_ref()
+                    .map(|(_, l)| l)
+                    .take_while(|l| l.trim() != "```")
+                    .collect();
+                blocks.push((at + 1, body.join("\n")));
+            }
+        }
+        blocks
+    }
+
+    /// Every JSON block of the workflow documentation is a workflow that
+    /// validates, or a node or edge that parses: the format's reference
+    /// cannot drift from the code.
+    #[test]
+    fn every_documented_example_parses_and_validates() {
+        let mut checked = 0;
+        for doc in ["docs/workflow-format.md", "README.md"] {
+            let file = root().join(doc);
+            for (line, block) in json_blocks(&file) {
+                let at = format!("{doc}:{line}");
+                let value: Value =
+                    serde_json::from_str(&block).unwrap_or_else(|e| panic!("{at}: not JSON: {e}"));
+                if value.get("schema_version").is_some() {
+                    let workflow = Workflow::from_json(&block, &at).unwrap();
+                    workflow
+                        .validate(&known())
+                        .unwrap_or_else(|e| panic!("{at}: {e}"));
+                } else if value.get("kind").is_some() && value.get("id").is_some() {
+                    serde_json::from_value::<Node>(value).unwrap_or_else(|e| panic!("{at}: {e}"));
+                } else if value.get("from").is_some() {
+                    serde_json::from_value::<Edge>(value).unwrap_or_else(|e| panic!("{at}: {e}"));
+                } else {
+                    panic!("{at}: neither a workflow, a node nor an edge");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 4, "only {checked} examples found");
+    }
+
+    #[test]
+    fn every_example_workflow_file_validates() {
+        let dir = root().join("examples/workflows");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.extension().is_none_or(|e| e != "json") || name.ends_with("-input.json") {
+                continue;
+            }
+            let workflow = Workflow::from_file(&path).unwrap();
+            if workflow
+                .nodes
+                .iter()
+                .all(|n| n.extension.is_empty() || known().contains_key(&n.extension))
+            {
+                workflow
+                    .validate(&known())
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            checked += 1;
+        }
+        assert!(checked >= 3, "{checked}");
+    }
+}
