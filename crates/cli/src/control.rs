@@ -9,7 +9,7 @@ use symphony_service::api::{RunCancel, RunPause, RunResume, RunStateReply, RunSt
 
 use super::remote::{ConnectArgs, Followed, is_end, next_event};
 use super::run::RunArgs;
-use super::{ExtDirs, HostArgs};
+use super::{ExtDirs, HostArgs, LimitArgs};
 use symphony_service::ServiceClient;
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +68,9 @@ pub struct ResumeArgs {
     /// Without a service, the extensions to resume it with.
     #[command(flatten)]
     ext: ExtDirs,
+    /// Without a service, the limits of its extensions' calls.
+    #[command(flatten)]
+    limits: LimitArgs,
     #[command(flatten)]
     pub(super) connect: ConnectArgs,
 }
@@ -75,7 +78,7 @@ pub struct ResumeArgs {
 impl ResumeArgs {
     /// The same resume as `symphony run --resume RUN`, in this process.
     pub fn into_run_args(self) -> RunArgs {
-        RunArgs::resuming(self.run_id, self.ext, self.json)
+        RunArgs::resuming(self.run_id, self.ext, self.limits, self.json)
     }
 }
 

@@ -47,9 +47,6 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
 
-    #[command(flatten)]
-    limits: LimitArgs,
-
     /// More log output (-v: debug, -vv: trace). SYMPHONY_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -106,21 +103,30 @@ enum Command {
 }
 
 /// Default limits for every extension call; the library's defaults apply
-/// where a flag is not given.
-#[derive(Debug, clap::Args)]
+/// where a flag is not given. Only the commands that call extensions take
+/// them.
+#[derive(Debug, Default, clap::Args)]
 struct LimitArgs {
     /// Fuel per call (about one unit per WebAssembly instruction).
-    #[arg(long, global = true, value_name = "UNITS")]
+    #[arg(long, value_name = "UNITS")]
     fuel: Option<u64>,
     /// Wall-clock deadline per call, in milliseconds.
-    #[arg(long = "deadline-ms", global = true, value_name = "MS")]
+    #[arg(long = "deadline-ms", value_name = "MS")]
     deadline_ms: Option<u64>,
     /// Linear memory per instance, in MiB.
-    #[arg(long = "memory-mib", global = true, value_name = "MIB")]
+    #[arg(long = "memory-mib", value_name = "MIB")]
     memory_mib: Option<usize>,
 }
 
 impl LimitArgs {
+    /// `host` with these limits over its own.
+    fn onto(&self, host: HostArgs) -> HostArgs {
+        HostArgs {
+            limits: self.apply(host.limits),
+            ..host
+        }
+    }
+
     fn apply(&self, mut limits: Limits) -> Limits {
         if let Some(fuel) = self.fuel {
             limits.fuel = fuel;
@@ -310,7 +316,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let host = HostArgs {
         home: cli.home,
-        limits: cli.limits.apply(Limits::default()),
+        limits: Limits::default(),
         verbose: cli.verbose > 0,
     };
     let result = match cli.command {

@@ -20,7 +20,7 @@ use symphony_service::api::{ErrorKind, RunReportRequest, RunResume, RunStart, Ru
 
 use super::exit::RunEnded;
 use super::remote::{ConnectArgs, Followed, is_end, next_event};
-use super::{ExtDirs, HostArgs, build_host};
+use super::{ExtDirs, HostArgs, LimitArgs, build_host};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -62,6 +62,8 @@ pub(super) struct RunSetup {
     pub(super) input: Option<String>,
     #[command(flatten)]
     pub(super) ext: ExtDirs,
+    #[command(flatten)]
+    pub(super) limits: LimitArgs,
 }
 
 impl RunSetup {
@@ -79,9 +81,9 @@ impl RunSetup {
         Ok((host, workflow, input))
     }
 
-    /// Builds the host and loads the extensions.
+    /// Builds the host (with the limit flags) and loads the extensions.
     pub(super) fn load(&self, host_args: HostArgs) -> anyhow::Result<Host> {
-        let host = build_host(host_args)?;
+        let host = build_host(self.limits.onto(host_args))?;
         self.ext.load_into(&host)?;
         Ok(host)
     }
@@ -145,11 +147,15 @@ pub fn run(host_args: HostArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
 
 impl RunArgs {
     /// `run --resume RUN_ID` in this process, with the extensions in `ext`.
-    pub fn resuming(run_id: String, ext: ExtDirs, json: bool) -> RunArgs {
+    pub fn resuming(run_id: String, ext: ExtDirs, limits: LimitArgs, json: bool) -> RunArgs {
         RunArgs {
             workflow: None,
             resume: Some(run_id),
-            setup: RunSetup { input: None, ext },
+            setup: RunSetup {
+                input: None,
+                ext,
+                limits,
+            },
             concurrency: None,
             timeout_ms: None,
             no_checkpoint: false,

@@ -11,7 +11,7 @@ use symphony_host::Host;
 use symphony_host::artifacts::stale::RetentionPolicy;
 use symphony_service::{Daemon, DaemonOptions};
 
-use super::{ExtDirs, HostArgs};
+use super::{ExtDirs, HostArgs, LimitArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -21,6 +21,8 @@ pub struct ServeArgs {
     socket: Option<PathBuf>,
     #[command(flatten)]
     ext: ExtDirs,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// The most nodes of one run running at once; default: the number of
     /// cores.
     #[arg(long, value_name = "N")]
@@ -47,6 +49,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(host_args: HostArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let host_args = args.limits.onto(host_args);
     // Registered before anything slow, so a signal during start-up drains
     // too instead of killing the process.
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])

@@ -1060,3 +1060,87 @@ fn a_big_run_prints_a_summary_and_every_node_on_request() {
         .count();
     assert_eq!(listed, 60);
 }
+
+/// The subcommands `symphony ARGS --help` lists.
+fn subcommands(args: &[&str]) -> Vec<String> {
+    let mut args = args.to_vec();
+    args.push("--help");
+    let help = text(&symphony(&args).stdout);
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every command's `--help`, against the text in `tests/help/`
+/// (`SYMPHONY_HELP_BLESS=1` rewrites them), and only the commands that call
+/// extensions take the limit flags.
+#[test]
+fn every_commands_help_matches_its_golden_text() {
+    let bless = std::env::var_os("SYMPHONY_HELP_BLESS").is_some();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/help");
+    let mut paths: Vec<Vec<String>> = vec![Vec::new()];
+    for top in subcommands(&[]) {
+        let nested = subcommands(&[top.as_str()]);
+        paths.push(vec![top.clone()]);
+        for sub in nested {
+            paths.push(vec![top.clone(), sub]);
+        }
+    }
+    let with_limits = [
+        vec!["run"],
+        vec!["serve"],
+        vec!["resume"],
+        vec!["ext", "stats"],
+        vec!["ext", "list"],
+    ];
+    let mut expected = std::collections::BTreeSet::new();
+    for path in &paths {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let name = if args.is_empty() {
+            "symphony".to_string()
+        } else {
+            format!("symphony-{}", args.join("-"))
+        };
+        args.push("--help");
+        let out = symphony(&args);
+        assert!(out.status.success(), "{args:?}");
+        let help = text(&out.stdout);
+        let limits = with_limits
+            .iter()
+            .any(|l| *l == path.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            help.contains("--fuel"),
+            limits,
+            "{args:?} and the limit flags"
+        );
+        let file = dir.join(format!("{name}.txt"));
+        expected.insert(file.clone());
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&file, &help).unwrap();
+        } else {
+            let golden = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: rerun with SYMPHONY_HELP_BLESS=1",
+                    file.display()
+                )
+            });
+            assert_eq!(
+                help,
+                golden,
+                "{}: rerun with SYMPHONY_HELP_BLESS=1 if intended",
+                file.display()
+            );
+        }
+    }
+    // No golden text for a command that no longer exists.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        assert!(expected.contains(&path), "{} is stale", path.display());
+    }
+}
