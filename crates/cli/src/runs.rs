@@ -92,7 +92,8 @@ pub fn list(host: HostArgs, args: RunsArgs) -> anyhow::Result<ExitCode> {
             run.id,
             run.workflow,
             state(run),
-            format!("{}/{}", run.completed + run.skipped, run.total),
+            // Finished in any way, as a run's progress counts them.
+            format!("{}/{}", run.completed + run.skipped + run.failed, run.total),
             time,
             age(run.started_ms)
         );

@@ -1144,3 +1144,26 @@ fn every_commands_help_matches_its_golden_text() {
         assert!(expected.contains(&path), "{} is stale", path.display());
     }
 }
+
+#[test]
+fn a_failed_runs_node_count_is_the_same_in_its_report_view_and_the_run_list() {
+    let home = tempfile::tempdir().unwrap();
+    let demo = workflows().join("demo.json").display().to_string();
+    let components = components().display().to_string();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("--home")
+            .arg(home.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Without a text, the model fails and the run with it.
+    let out = run(&["run", &demo, "--embedded", "--ext-dir", &components]);
+    assert_eq!(out.status.code(), Some(3));
+    let panel = text(&out.stdout);
+    assert!(panel.contains("failed — 1/2 nodes"), "{panel}");
+    let listed = text(&run(&["runs"]).stdout);
+    let row = listed.lines().find(|l| l.contains("demo")).unwrap();
+    assert!(row.split_whitespace().any(|cell| cell == "1/2"), "{row}");
+}
