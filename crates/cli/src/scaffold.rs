@@ -17,9 +17,90 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use symphony_host::extension::{MANIFEST_FILE, Manifest, ManifestKind};
 
-/// The SDK of the source tree this binary was built from, if it is still
-/// there.
-const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk");
+/// The Rust SDK's sources, carried in the binary so a scaffold never
+/// depends on the source tree it was built from (which moves, or is gone).
+const SDK_SOURCES: &[(&str, &str)] = &[
+    ("src/lib.rs", include_str!("../../../sdk/src/lib.rs")),
+    ("src/addon.rs", include_str!("../../../sdk/src/addon.rs")),
+    (
+        "src/bindings.rs",
+        include_str!("../../../sdk/src/bindings.rs"),
+    ),
+    (
+        "src/instance.rs",
+        include_str!("../../../sdk/src/instance.rs"),
+    ),
+    (
+        "src/instrument.rs",
+        include_str!("../../../sdk/src/instrument.rs"),
+    ),
+    (
+        "src/lifecycle.rs",
+        include_str!("../../../sdk/src/lifecycle.rs"),
+    ),
+    (
+        "src/operator.rs",
+        include_str!("../../../sdk/src/operator.rs"),
+    ),
+];
+
+/// The WIT the SDK's bindings are generated from, at the path they name
+/// (`../wit/...` from the SDK's directory).
+const SDK_WIT: &[(&str, &str)] = &[(
+    "since_v0.1.1/extension.wit",
+    include_str!("../../../wit/since_v0.1.1/extension.wit"),
+)];
+
+/// The wit-bindgen requirement of the SDK's copy: the workspace's (a test
+/// keeps the two equal).
+pub(crate) const SDK_WIT_BINDGEN: &str =
+    r#"{ version = "0.63.0", default-features = false, features = ["macros", "realloc", "std"] }"#;
+
+/// The SDK's Cargo.toml, standing alone (the source tree's inherits from
+/// its workspace).
+fn sdk_manifest() -> String {
+    format!(
+        "[package]\n\
+         name = \"symphony-sdk\"\n\
+         description = \"Write Symphony extensions (Instruments, Operators, Addons) in Rust\"\n\
+         version = \"{}\"\n\
+         edition = \"2024\"\n\
+         rust-version = \"1.95\"\n\
+         license = \"Apache-2.0 WITH LLVM-exception\"\n\
+         \n\
+         [dependencies]\n\
+         wit-bindgen = {SDK_WIT_BINDGEN}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Writes the SDK this binary carries to `<home>/sdk/<version>` (and its
+/// WIT beside, in `<home>/sdk/wit`), unless it is there already, and
+/// returns the SDK's directory.
+fn install_sdk(home: &Path) -> anyhow::Result<PathBuf> {
+    let root = home.join("sdk");
+    let dir = root.join(env!("CARGO_PKG_VERSION"));
+    let manifest = sdk_manifest();
+    let files = SDK_SOURCES
+        .iter()
+        .map(|(path, text)| (dir.join(path), *text))
+        .chain(
+            SDK_WIT
+                .iter()
+                .map(|(path, text)| (root.join("wit").join(path), *text)),
+        )
+        .chain(std::iter::once((dir.join("Cargo.toml"), manifest.as_str())));
+    for (path, text) in files {
+        if fs::read_to_string(&path).is_ok_and(|old| old == text) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    std::path::absolute(&dir).with_context(|| format!("resolving {}", dir.display()))
+}
 
 /// The target the components build for.
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -37,7 +118,8 @@ pub struct NewArgs {
     #[arg(long, value_name = "PARENT")]
     dir: Option<PathBuf>,
     /// The Symphony SDK to depend on: the `sdk` directory of a Symphony
-    /// source tree (default: the one this binary was built from).
+    /// source tree (default: the SDK this binary carries, written to
+    /// `sdk/<version>` in the data directory).
     #[arg(long, value_name = "PATH")]
     sdk: Option<PathBuf>,
     /// Print what was created as JSON.
@@ -320,21 +402,17 @@ fn toml_string(text: &str) -> String {
     out
 }
 
-/// The SDK directory, absolute: `--sdk`, else the source tree's. It must
-/// hold the `symphony-sdk` package.
-fn find_sdk(given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let (dir, origin) = match given {
-        Some(dir) => (dir, "--sdk"),
-        None => (
-            Path::new(BUILT_FROM_SDK),
-            "the SDK of the source tree symphony was built from",
-        ),
+/// The SDK directory, absolute: `--sdk` (which must hold the
+/// `symphony-sdk` package), else the copy this binary carries, in `home`.
+fn find_sdk(given: Option<&Path>, home: &Path) -> anyhow::Result<PathBuf> {
+    let Some(dir) = given else {
+        return install_sdk(home);
     };
-    let hint = "pass --sdk with the `sdk` directory of a Symphony source tree";
+    let hint = "pass --sdk with the `sdk` directory of a Symphony source tree, or leave it out";
     let manifest = dir.join("Cargo.toml");
     let text = fs::read_to_string(&manifest).with_context(|| {
         format!(
-            "cannot find the Symphony SDK: {origin}, {}, has no readable Cargo.toml ({hint})",
+            "cannot find the Symphony SDK: --sdk, {}, has no readable Cargo.toml ({hint})",
             dir.display()
         )
     })?;
@@ -346,7 +424,7 @@ fn find_sdk(given: Option<&Path>) -> anyhow::Result<PathBuf> {
         .and_then(|n| n.as_str());
     if name != Some("symphony-sdk") {
         bail!(
-            "{origin}, {}, is not the Symphony SDK: its Cargo.toml is not the symphony-sdk \
+            "--sdk, {}, is not the Symphony SDK: its Cargo.toml is not the symphony-sdk \
              package ({hint})",
             dir.display()
         );
@@ -422,8 +500,8 @@ fn check_target(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// `symphony ext new`.
-pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
-    let sdk = find_sdk(args.sdk.as_deref())?;
+pub fn run(home: &Path, args: NewArgs) -> anyhow::Result<ExitCode> {
+    let sdk = find_sdk(args.sdk.as_deref(), home)?;
     let plan = Plan::new(&args.name, args.kind, sdk)
         .with_context(|| format!("cannot create extension \"{}\"", args.name))?;
     let parent = args.dir.unwrap_or_else(|| PathBuf::from("."));

@@ -479,11 +479,21 @@ fn ext_stats_runs_the_workflow_and_shows_each_extensions_metrics() {
 }
 
 /// `symphony ext new --kind KIND NAME --dir PARENT ARGS...`.
+/// `symphony ext new` with `bin`, its data directory (where the SDK is
+/// written) in `parent/home`.
+fn ext_new_with(bin: &Path, kind: &str, name: &str, parent: &Path, extra: &[&str]) -> Output {
+    Command::new(bin)
+        .arg("--home")
+        .arg(parent.join("home"))
+        .args(["ext", "new", "--kind", kind, name, "--dir"])
+        .arg(parent)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 fn ext_new(kind: &str, name: &str, parent: &Path, extra: &[&str]) -> Output {
-    let parent = parent.display().to_string();
-    let mut args = vec!["ext", "new", "--kind", kind, name, "--dir", &parent];
-    args.extend_from_slice(extra);
-    symphony(&args)
+    ext_new_with(Path::new(BIN), kind, name, parent, extra)
 }
 
 #[test]
@@ -638,8 +648,16 @@ fn ext_new_operator_builds_for_wasm_loads_and_runs() {
         .join("guests");
     let parent = guests.join("scaffold-test");
     let _ = std::fs::remove_dir_all(&parent);
-    let out = ext_new("operator", "scaffold-e2e", &parent, &[]);
+    // The binary moved away from the tree it was built from: the scaffold
+    // depends on the SDK the binary carries, written to its data directory.
+    std::fs::create_dir_all(&parent).unwrap();
+    let moved = parent.join("symphony");
+    std::fs::copy(BIN, &moved).unwrap();
+    let out = ext_new_with(&moved, "operator", "scaffold-e2e", &parent, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let cargo_toml = std::fs::read_to_string(parent.join("scaffold-e2e/Cargo.toml")).unwrap();
+    let home_sdk = parent.join("home/sdk").display().to_string();
+    assert!(cargo_toml.contains(&home_sdk), "{cargo_toml}");
     let dir = parent.join("scaffold-e2e");
     // The examples' lock file pins the versions xtask compiled.
     let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/Cargo.lock");

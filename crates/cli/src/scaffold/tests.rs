@@ -93,16 +93,63 @@ fn toml_strings_escape_quotes_backslashes_and_controls() {
 
 #[test]
 fn the_sdk_must_be_the_symphony_sdk() {
-    assert!(find_sdk(None).unwrap().join("src/lib.rs").is_file());
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    assert!(find_sdk(None, home).unwrap().join("src/lib.rs").is_file());
     let err = format!(
         "{:#}",
-        find_sdk(Some(Path::new("/nonexistent"))).unwrap_err()
+        find_sdk(Some(Path::new("/nonexistent")), home).unwrap_err()
     );
     assert!(
         err.contains("--sdk, /nonexistent, has no readable Cargo.toml"),
         "{err}"
     );
     let host = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let err = format!("{:#}", find_sdk(Some(host)).unwrap_err());
+    let err = format!("{:#}", find_sdk(Some(host), home).unwrap_err());
     assert!(err.contains("is not the Symphony SDK"), "{err}");
+}
+
+#[test]
+fn the_carried_sdk_is_the_source_trees_whole() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut sources: Vec<String> = fs::read_dir(root.join("sdk/src"))
+        .unwrap()
+        .map(|e| format!("src/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    sources.sort();
+    let mut carried: Vec<String> = SDK_SOURCES.iter().map(|(p, _)| p.to_string()).collect();
+    carried.sort();
+    assert_eq!(
+        carried, sources,
+        "a file of sdk/src is not carried (SDK_SOURCES)"
+    );
+
+    // Its wit-bindgen is the workspace's.
+    let workspace: toml::Table =
+        toml::from_str(&fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let want = &workspace["workspace"]["dependencies"]["wit-bindgen"];
+    let ours: toml::Table = toml::from_str(&format!("x = {SDK_WIT_BINDGEN}")).unwrap();
+    assert_eq!(&ours["x"], want);
+}
+
+#[test]
+fn the_sdk_is_written_once_into_the_data_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let sdk = install_sdk(home.path()).unwrap();
+    assert!(sdk.starts_with(home.path()), "{}", sdk.display());
+    assert!(sdk.join("src/lib.rs").is_file());
+    let manifest = fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"symphony-sdk\""), "{manifest}");
+    // Where the bindings look for the WIT: `../wit/...` from the SDK.
+    assert!(sdk.join("../wit/since_v0.1.1/extension.wit").is_file());
+    let before = fs::metadata(sdk.join("src/lib.rs"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(install_sdk(home.path()).unwrap(), sdk);
+    let after = fs::metadata(sdk.join("src/lib.rs"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after, "an unchanged SDK is not rewritten");
 }
