@@ -152,7 +152,9 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(error) = cause.downcast_ref::<symphony_host::Error>() {
         use symphony_host::Error as E;
         return match error {
-            E::UnknownExtension { .. } | E::NotLoaded { .. } => Some(Exit::NotFound),
+            E::UnknownExtension { .. } | E::NotLoaded { .. } | E::ComponentMissing { .. } => {
+                Some(Exit::NotFound)
+            }
             E::Permission(_) => Some(Exit::Denied),
             E::Workflow(inner) => classify(inner),
             E::Run(inner) => classify(inner),

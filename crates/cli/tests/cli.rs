@@ -1185,3 +1185,32 @@ fn a_failed_runs_node_count_is_the_same_in_its_report_view_and_the_run_list() {
     let row = listed.lines().find(|l| l.contains("demo")).unwrap();
     assert!(row.split_whitespace().any(|cell| cell == "1/2"), "{row}");
 }
+
+#[test]
+fn an_unbuilt_scaffold_says_how_to_build_it_and_where_cargo_target_dir_puts_it() {
+    let parent = tempfile::tempdir().unwrap();
+    let out = ext_new("operator", "unbuilt", parent.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let target = parent.path().join("elsewhere");
+    let out = Command::new(BIN)
+        .arg("--home")
+        .arg(parent.path().join("home"))
+        .args(["ext", "list", "--ext-dir"])
+        .arg(parent.path().join("unbuilt"))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        said.contains("does not exist; build it (`cargo build --release --target wasm32-wasip2`"),
+        "{said}"
+    );
+    let moved = target.join("wasm32-wasip2/release/unbuilt.wasm");
+    assert!(
+        said.contains(&format!(
+            "CARGO_TARGET_DIR is set, so cargo builds it at {}",
+            moved.display()
+        )),
+        "{said}"
+    );
+}

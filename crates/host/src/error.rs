@@ -85,6 +85,17 @@ pub enum Error {
     /// not one: the run's report says which node failed and why).
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A manifest names a component file that does not exist (not built
+    /// yet, or built elsewhere).
+    #[error("extension '{name}': its component {} does not exist; {hint}", .path.display())]
+    ComponentMissing {
+        /// The extension.
+        name: String,
+        /// The file its manifest names.
+        path: std::path::PathBuf,
+        /// How to build it, or where it may be instead.
+        hint: String,
+    },
     /// The extension cannot be unloaded while others depend on it.
     #[error("cannot unload '{name}': {} depend on it; unload them first", .dependants.join(", "))]
     InUse {

@@ -141,6 +141,9 @@ impl Host {
         setup: &ExtensionSetup<'_>,
     ) -> Result<(LoadedExtension, Arc<Slot>), Error> {
         let (options, outcome) = self.manifest_options(permissions, manifest, setup)?;
+        if !manifest.component.exists() {
+            return Err(missing_component(manifest));
+        }
         let extension = self.prepare(
             &manifest.component,
             &manifest.name,
@@ -404,5 +407,34 @@ fn failure_of(manifest: &Manifest, reason: String) -> LoadFailure {
         kind: manifest.kind.extension_kind(),
         path: manifest.dir.join(MANIFEST_FILE),
         reason,
+    }
+}
+
+/// Why `manifest`'s component is missing, and what to do: build it, or
+/// find it where `CARGO_TARGET_DIR` made cargo put it.
+fn missing_component(manifest: &Manifest) -> Error {
+    let path = manifest.component.clone();
+    let file = manifest.dir.join(MANIFEST_FILE);
+    let mut hint = format!(
+        "build it (`cargo build --release --target wasm32-wasip2` in {}), or point `component` \
+         in {} at the .wasm",
+        manifest.dir.display(),
+        file.display()
+    );
+    // `target/<triple>/<profile>/x.wasm` under the extension: cargo's own
+    // layout, which CARGO_TARGET_DIR moves.
+    let relative = path.strip_prefix(manifest.dir.join("target")).ok();
+    if let (Some(relative), Some(target)) = (relative, std::env::var_os("CARGO_TARGET_DIR")) {
+        let moved = std::path::Path::new(&target).join(relative);
+        hint.push_str(&format!(
+            "; CARGO_TARGET_DIR is set, so cargo builds it at {}{}",
+            moved.display(),
+            if moved.exists() { " (it is there)" } else { "" }
+        ));
+    }
+    Error::ComponentMissing {
+        name: manifest.name.clone(),
+        path,
+        hint,
     }
 }
