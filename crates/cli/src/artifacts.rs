@@ -8,10 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use symphony_host::{
-    artifacts::{ArtifactMeta, ArtifactStore, StoreOptions},
-    default_home,
-};
+use symphony_host::artifacts::{ArtifactMeta, ArtifactStore, StoreOptions};
 
 mod gc;
 mod remote;
@@ -226,10 +223,7 @@ pub struct VerifyArgs {
 
 /// The store under the home directory, keyed from SYMPHONY_ARTIFACT_KEY.
 pub(crate) fn open(host: &HostArgs) -> anyhow::Result<ArtifactStore> {
-    let home = match &host.home {
-        Some(home) => home.clone(),
-        None => default_home()?,
-    };
+    let home = host.home_dir()?;
     let options = StoreOptions::from_env()?;
     let root = home.join("artifacts");
     ArtifactStore::open(&root, options)

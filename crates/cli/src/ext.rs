@@ -313,13 +313,7 @@ fn print_config(schema: &symphony_host::extension::ConfigSchema) {
 pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode> {
     match command {
         ExtCommand::Stats(args) => stats(host_args, args),
-        ExtCommand::New(args) => {
-            let home = match &host_args.home {
-                Some(home) => home.clone(),
-                None => symphony_host::default_home()?,
-            };
-            super::scaffold::run(&home, args)
-        }
+        ExtCommand::New(args) => super::scaffold::run(&host_args.home_dir()?, args),
         ExtCommand::List(args) => list(host_args, args),
         ExtCommand::Watch { ext, json } => watch(host_args, &ext, json),
         ExtCommand::Permissions { manifest, json } => {

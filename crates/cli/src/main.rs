@@ -118,6 +118,17 @@ struct LimitArgs {
     memory_mib: Option<usize>,
 }
 
+impl HostArgs {
+    /// The data directory: `--home`, else `$SYMPHONY_HOME`, else the
+    /// platform's.
+    fn home_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.home {
+            Some(home) => Ok(home.clone()),
+            None => Ok(symphony_host::default_home()?),
+        }
+    }
+}
+
 impl LimitArgs {
     /// `host` with these limits over its own.
     fn onto(&self, host: HostArgs) -> HostArgs {

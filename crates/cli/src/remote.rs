@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use symphony_host::default_home;
 use symphony_host::protocol::client::{ClientSubscription, RecvError};
 use symphony_service::ServiceClient;
 
@@ -28,10 +27,7 @@ pub fn socket(host: &HostArgs, explicit: Option<&PathBuf>) -> anyhow::Result<Pat
     if let Some(path) = explicit {
         return Ok(path.clone());
     }
-    let home = match &host.home {
-        Some(home) => home.clone(),
-        None => default_home()?,
-    };
+    let home = host.home_dir()?;
     Ok(symphony_service::default_socket(&home))
 }
 

@@ -219,11 +219,7 @@ fn remote(client: &ServiceClient, args: RunArgs, all_nodes: bool) -> anyhow::Res
     let live = !args.json && std::io::stderr().is_terminal();
     let run_id = match &args.resume {
         Some(run_id) => run_id.clone(),
-        None => format!(
-            "{:x}-{:x}",
-            symphony_host::protocol::now_us(),
-            std::process::id()
-        ),
+        None => symphony_host::runs::new_run_id(),
     };
     // Subscribed before the run starts, so no event is missed.
     let events = client.subscribe(&format!("exec.{run_id}.>"))?;

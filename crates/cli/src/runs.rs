@@ -3,10 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use symphony_host::{
-    default_home,
-    runs::{RunStore, RunSummary},
-};
+use symphony_host::runs::{RunStore, RunSummary};
 
 use super::HostArgs;
 use super::remote::ConnectArgs;
@@ -38,10 +35,7 @@ pub struct StatusArgs {
 
 /// The run store under the home directory, without loading any extension.
 fn store(host: HostArgs) -> anyhow::Result<RunStore> {
-    let home = match host.home {
-        Some(home) => home,
-        None => default_home()?,
-    };
+    let home = host.home_dir()?;
     RunStore::open(home.join("runs.db")).context("opening the run history")
 }
 

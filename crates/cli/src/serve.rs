@@ -59,10 +59,7 @@ pub fn run(host_args: HostArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(home) = &host_args.home {
         builder = builder.home(home);
     }
-    let home = match &host_args.home {
-        Some(home) => home.clone(),
-        None => symphony_host::default_home()?,
-    };
+    let home = host_args.home_dir()?;
     let retention = home.join("retention.toml");
     if retention.is_file() {
         builder = builder.retention(RetentionPolicy::from_file(&retention)?);

@@ -71,4 +71,4 @@ pub use runner::{Bounds, Deadline, DeadlineCause, NodeError, NodeRunner};
 pub use symphony_workflow::{
     BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, FailureKind, RecoveryError, RecoveryPolicy,
 };
-pub use tracker::{Resume, RunOptions, Tracker};
+pub use tracker::{Resume, RunOptions, Tracker, new_run_id};

@@ -303,13 +303,17 @@ impl Drop for ActiveRun<'_> {
     }
 }
 
-/// A new run id: the time in nanoseconds and a counter, in hex.
-pub(crate) fn new_run_id() -> String {
+/// A new run id, unique across the processes sharing a run store: the
+/// time in microseconds, then this process's id and a counter, in hex
+/// (`661fe5e16bacc-3e2e-0`). Letters, digits and `-`, so it is one bus
+/// subject token.
+pub fn new_run_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!(
-        "{:x}-{:x}",
+        "{:x}-{:x}-{:x}",
         symphony_protocol::now_us(),
+        std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }

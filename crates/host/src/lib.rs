@@ -190,7 +190,7 @@ pub mod runs {
         Checkpoint, CheckpointFuture, Directive, ExecEvent, ExecutionState, KindMetrics, NodeError,
         NodeRecord, NodeReport, NodeState, Progress, ResumeRefusal, RunControl, RunError, RunEvent,
         RunMetrics, RunOptions, RunReport, RunStatus, RunStore, RunStoreError, RunSummary,
-        RunTransitionError, StateChange,
+        RunTransitionError, StateChange, new_run_id,
     };
 }
 

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use symphony_host::{
     artifacts::ArtifactStore,
     artifacts::stale::{Action, RetentionPolicy},
-    default_home,
 };
 
 use crate::HostArgs;
@@ -53,10 +52,7 @@ pub(super) fn policy(
     if let Some(path) = path {
         return Ok(RetentionPolicy::from_file(path)?);
     }
-    let home = match &host.home {
-        Some(home) => home.clone(),
-        None => default_home()?,
-    };
+    let home = host.home_dir()?;
     let default = home.join("retention.toml");
     if default.is_file() {
         return Ok(RetentionPolicy::from_file(&default)?);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use symphony_host::runs::{
     ExecutionState, ResumeRefusal, RunControl, RunError, RunEvent, RunOptions, RunReport,
-    RunStoreError,
+    RunStoreError, new_run_id,
 };
 use symphony_host::workflow::Workflow;
 use symphony_host::{Error, Host};
@@ -69,14 +69,11 @@ impl Runs {
 
     /// Active runs by state.
     pub(crate) fn counts(&self) -> Value {
-        let mut counts = serde_json::Map::new();
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for run in lock(&self.active).values() {
-            let entry = counts
-                .entry(run.control.state().to_string())
-                .or_insert(json!(0));
-            *entry = json!(entry.as_u64().unwrap_or(0) + 1);
+            *counts.entry(run.control.state().as_str()).or_default() += 1;
         }
-        Value::Object(counts)
+        json!(counts)
     }
 
     fn finish(&self, run: &str, outcome: Outcome) {
@@ -96,17 +93,6 @@ impl Runs {
             .find(|(id, _)| id == run)
             .map(|(_, outcome)| outcome.clone())
     }
-}
-
-/// A fresh run id: the time in microseconds and a counter, in hex.
-fn new_run_id() -> String {
-    use std::sync::atomic::AtomicU32;
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{:x}-{:x}",
-        symphony_host::protocol::now_us(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 fn not_found(run: &str) -> ErrorReply {
