@@ -430,26 +430,49 @@ impl LiveProgress {
         }
     }
 
+    /// Follows a node event of a run in this process.
     fn event(&mut self, event: RunEvent<'_>) {
+        match event {
+            RunEvent::NodeStarted { node } => self.started(&node.id),
+            RunEvent::NodeFinished { node } => {
+                let failed =
+                    (node.state == NodeState::Failed).then(|| node.error.as_deref().unwrap_or(""));
+                self.finished(&node.id, failed);
+            }
+            _ => {}
+        }
+    }
+
+    /// Follows a run event from the service's bus (JSON).
+    fn remote(&mut self, event: &Value) {
+        let node = event["node"].as_str().unwrap_or_default();
+        match event["event"].as_str() {
+            Some("started") => self.restored(event["restored"].as_u64().unwrap_or(0) as usize),
+            Some("node_started") => self.started(node),
+            Some("node_completed" | "node_skipped") => self.finished(node, None),
+            Some("node_failed") => {
+                self.finished(node, Some(event["error"].as_str().unwrap_or_default()));
+            }
+            _ => {}
+        }
+    }
+
+    fn started(&mut self, node: &str) {
+        if self.bar.is_some() {
+            self.running.insert(node.to_string());
+            self.show_running();
+        }
+    }
+
+    /// A node finished; `failed` carries its error when it failed.
+    fn finished(&mut self, node: &str, failed: Option<&str>) {
         let Some(bar) = &self.bar else {
             return;
         };
-        match event {
-            RunEvent::NodeStarted { node } => {
-                self.running.insert(node.id.clone());
-            }
-            RunEvent::NodeFinished { node } => {
-                self.running.remove(&node.id);
-                bar.inc(1);
-                if node.state == NodeState::Failed {
-                    bar.println(format!(
-                        "  ✗ {}: {}",
-                        node.id,
-                        node.error.as_deref().unwrap_or("")
-                    ));
-                }
-            }
-            _ => {}
+        self.running.remove(node);
+        bar.inc(1);
+        if let Some(error) = failed {
+            bar.println(format!("  ✗ {node}: {error}"));
         }
         self.show_running();
     }
@@ -465,36 +488,6 @@ impl LiveProgress {
             message.push_str(&format!(" +{more}"));
         }
         bar.set_message(message);
-    }
-
-    /// Follows a run event from the service's bus.
-    fn remote(&mut self, event: &Value) {
-        let Some(bar) = &self.bar else {
-            return;
-        };
-        let node = event["node"].as_str().unwrap_or_default().to_string();
-        match event["event"].as_str() {
-            Some("started") => {
-                bar.set_position(event["restored"].as_u64().unwrap_or(0));
-            }
-            Some("node_started") => {
-                self.running.insert(node);
-            }
-            Some("node_completed" | "node_skipped") => {
-                self.running.remove(&node);
-                bar.inc(1);
-            }
-            Some("node_failed") => {
-                self.running.remove(&node);
-                bar.inc(1);
-                bar.println(format!(
-                    "  ✗ {node}: {}",
-                    event["error"].as_str().unwrap_or_default()
-                ));
-            }
-            _ => {}
-        }
-        self.show_running();
     }
 
     fn finish(&self) {

@@ -240,8 +240,7 @@ impl Daemon {
                 report.finished.push(run);
             }
         }
-        self.handlers.clear();
-        drop(lock(&shared.server).take());
+        self.stop_serving();
         let left = until.saturating_duration_since(Instant::now());
         shared
             .host
@@ -263,10 +262,18 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
+impl Daemon {
+    /// Stops answering the control API and closes the socket (every peer
+    /// disconnects).
+    fn stop_serving(&mut self) {
         self.handlers.clear();
         drop(lock(&self.shared.server).take());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop_serving();
     }
 }
 

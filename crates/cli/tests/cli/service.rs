@@ -113,13 +113,9 @@ fn wait_for(
 ) -> Value {
     let until = Instant::now() + WAIT;
     loop {
-        if let Ok(status) = client.call(&RunStatusRequest { run: run.into() }) {
-            let mut status = serde_json::to_value(&status.status).unwrap();
-            if let Some(live) = client
-                .call(&RunStatusRequest { run: run.into() })
-                .ok()
-                .and_then(|s| s.live)
-            {
+        if let Ok(reply) = client.call(&RunStatusRequest { run: run.into() }) {
+            let mut status = serde_json::to_value(&reply.status).unwrap();
+            if let Some(live) = reply.live {
                 status["live"] = json!(live);
             }
             if check(&status) {
