@@ -34,6 +34,7 @@ fn dag(n: usize, config: impl Fn(usize) -> Map<String, serde_json::Value>) -> Wo
         }
     }
     Workflow {
+        schema: None,
         schema_version: 2,
         id: format!("generated-{n}"),
         name: format!("generated {n}"),

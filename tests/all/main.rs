@@ -15,5 +15,6 @@ mod loading;
 mod metrics;
 mod permissions;
 mod pool;
+mod schemas;
 mod templates;
 mod workflows;

@@ -55,7 +55,9 @@ pub use cleaner::{CleanFailure, CleanOptions, CleanReport, clean, undo_delete};
 pub use error::StaleError;
 pub use evaluate::{Action, Decision, Reason, evaluate};
 pub use facts::{ArtifactFacts, Placement, Shelf, Tier};
-pub use retention_policy::{ColdConfig, RetentionPolicy, SchedulePolicy, ThrottlePolicy, Weights};
+pub use retention_policy::{
+    ColdConfig, RetentionPolicy, SchedulePolicy, ThrottlePolicy, Weights, retention_schema,
+};
 pub use schedule::{OffPeakWindow, Schedule, StaleManager};
 pub use score::value_score;
 pub use throttle::{Clock, SystemClock};

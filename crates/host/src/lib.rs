@@ -124,6 +124,7 @@
 
 mod error;
 mod host;
+pub mod schema;
 
 pub use error::Error;
 pub use host::{Host, HostBuilder, default_home};

@@ -48,6 +48,7 @@
 
 mod audit;
 mod contract;
+mod file_schema;
 mod grants;
 mod lifecycle;
 mod manifest;
@@ -58,14 +59,15 @@ mod resolve;
 
 pub use audit::{AuditError, AuditLog, AuditQuery, AuditRecord, DecidedBy, Decision};
 pub use contract::{ExtError, ExtensionKind};
+pub use file_schema::file_schema;
 pub use grants::{DirGrant, Grants};
 pub use lifecycle::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
 pub use manifest::{
     ArtifactAccess, Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsAccess,
     FsCapability, Limits, LogLimits, Manifest, ManifestError, ManifestKind, ManifestLimits,
-    ManifestProblem, ParseCapabilityError, http_allows, net_allows,
+    ManifestProblem, ParseCapabilityError, http_allows, manifest_schema, net_allows,
 };
-pub use param::{ParamType, Parameter};
+pub use param::{ParamType, Parameter, ParameterSpec};
 pub use permissions::{
     Denial, PermissionError, PermissionOutcome, PermissionRequest, Permissions, Prompt,
 };

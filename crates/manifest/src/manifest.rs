@@ -6,6 +6,7 @@
 
 mod capabilities;
 mod config;
+mod file_schema;
 mod limits;
 mod load;
 mod patterns;
@@ -25,6 +26,12 @@ pub use limits::{Limits, LogLimits, ManifestLimits};
 pub use patterns::{http_allows, net_allows};
 
 use load::{build, identity, load, parent};
+
+/// The JSON Schema (draft 2020-12) of `symphony.toml`, as
+/// `symphony schema manifest` prints it.
+pub fn manifest_schema() -> serde_json::Value {
+    file_schema::schema()
+}
 pub(crate) use source_tree::line_column;
 use source_tree::{Source, fail};
 

@@ -12,6 +12,37 @@ use kind::{Measure, type_names};
 /// The fields a parameter definition may have.
 const FIELDS: &str = "type, default, required, min, max, enum, pattern, description";
 
+/// A parameter definition as a file writes it, for JSON Schemas (template
+/// parameters, a manifest's `[config.KEY]` tables); [`Parameter::define`]
+/// reads and checks it, and a unit test holds its fields to that reader's.
+#[derive(schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "it describes the file for its schema; `define` reads the file"
+)]
+pub struct ParameterSpec {
+    /// What kind of value it takes.
+    #[serde(rename = "type")]
+    kind: ParamType,
+    /// The value used when none is given; it must fit the type and bounds.
+    default: Option<Value>,
+    /// Whether a value must be given. A template parameter is required
+    /// exactly when it has no default, and this must agree if given.
+    required: Option<bool>,
+    /// The least value (numbers), length (strings) or item count (lists).
+    min: Option<f64>,
+    /// The greatest value (numbers), length (strings) or item count (lists).
+    max: Option<f64>,
+    /// The values allowed, if only some are.
+    #[serde(rename = "enum")]
+    allowed: Option<Vec<Value>>,
+    /// A regular expression a string value must match somewhere.
+    pattern: Option<String>,
+    /// What the parameter is for, shown in help and errors.
+    description: Option<String>,
+}
+
 /// One typed parameter of a template or an extension's config key, as its file
 /// defines it, e.g.
 /// `{"type": "integer", "default": 1, "min": 1, "max": 10, "description": "Sentences"}`.

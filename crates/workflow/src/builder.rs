@@ -60,6 +60,7 @@ impl Workflow {
     pub fn builder(id: &str) -> WorkflowBuilder {
         WorkflowBuilder {
             workflow: Workflow {
+                schema: None,
                 schema_version: SCHEMA_VERSION,
                 id: id.to_string(),
                 name: id.to_string(),

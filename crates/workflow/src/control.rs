@@ -1,6 +1,7 @@
 //! Control nodes: the host's own steps that route, join and repeat data
 //! between extension nodes.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Edge, Node};
@@ -15,8 +16,10 @@ use super::{Edge, Node};
 /// {"id": "each", "kind": "control", "control": {"map": {"over": "reviews",
 ///     "nodes": [{"id": "tone", "kind": "instrument", "extension": "mock-llm"}]}}}
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(description = "What a control node does: `{\"branch\": {...}}`, \
+    `{\"merge\": \"all\"}` or `{\"map\": {...}}`.")]
 pub enum Control {
     /// Routes its input, unchanged, out of the port of the first case
     /// whose condition holds (or the `otherwise` port); nodes fed by the
@@ -41,7 +44,7 @@ impl Control {
 }
 
 /// The cases of a branch node, tried in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Branch {
     /// Each case names an output port and the condition that selects it.
@@ -62,7 +65,7 @@ impl Branch {
 }
 
 /// One way out of a branch node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// The output port this case selects.
@@ -73,7 +76,7 @@ pub struct Case {
 }
 
 /// How a merge node joins its inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MergeMode {
     /// Waits for every input; outputs an object keyed by target port (or
@@ -84,7 +87,7 @@ pub enum MergeMode {
 }
 
 /// The sub-graph a map node runs per element.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapBody {
     /// A JMESPath expression over the map's input that selects the list;

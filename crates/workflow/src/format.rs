@@ -141,6 +141,8 @@ mod v1 {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub(super) struct Workflow {
+        #[serde(rename = "$schema", default)]
+        schema: Option<String>,
         #[allow(
             dead_code,
             reason = "read so that deny_unknown_fields accepts it; check_version reads it first"
@@ -169,6 +171,7 @@ mod v1 {
         /// and metadata; every version 1 edge is a data edge.
         pub(super) fn upgrade(self) -> model::Workflow {
             model::Workflow {
+                schema: self.schema,
                 schema_version: SCHEMA_VERSION,
                 id: slug(&self.name),
                 name: self.name,

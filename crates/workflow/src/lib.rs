@@ -53,12 +53,14 @@ use std::path::PathBuf;
 pub use builder::WorkflowBuilder;
 pub use control::{Branch, Case, Control, MapBody, MergeMode};
 pub use format::Format;
-pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, NodeKind, Workflow};
+pub use model::{AddonView, Edge, EdgeKind, Metadata, Node, NodeKind, Workflow, workflow_schema};
 pub use port::{Port, PortType, PortTypeError, kind_of};
 pub use recovery::{
     BackoffPolicy, DEFAULT_MAX_BACKOFF_MS, FailureKind, RecoveryError, RecoveryPolicy,
 };
-pub use template::{ParamType, Parameter, Template, TemplateError, TemplateLibrary};
+pub use template::{
+    ParamType, Parameter, Template, TemplateError, TemplateLibrary, template_schema,
+};
 pub use validate::Plan;
 
 pub(crate) use symphony_manifest::param::without_position;

@@ -1,6 +1,7 @@
 //! The workflow document (schema version 2) as it lives in memory; older
 //! versions are upgraded on load (see `format`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -43,10 +44,21 @@ pub(crate) const SCHEMA_VERSION: u32 = 2;
 /// arrived. The run's output is the output of the
 /// node with no outgoing data edge, or an object keyed by id when there are
 /// several (skipped nodes left out).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Symphony workflow")]
+#[schemars(
+    description = "A workflow: nodes that call extensions, and the edges between them. \
+    The format is documented in docs/workflow-format.md."
+)]
 pub struct Workflow {
+    /// The JSON Schema the file follows, for editors, e.g.
+    /// `"https://…/workflow.schema.json"` or a path (`symphony schema
+    /// workflow` prints it); kept as written, not used by the host.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// The document format; in memory always the current one.
+    #[schemars(range(min = 1, max = 2))]
     pub schema_version: u32,
     /// A stable identifier, e.g. `review-triage`.
     pub id: String,
@@ -75,7 +87,7 @@ pub struct Workflow {
 }
 
 /// Who made a workflow and when, its tags, and anything else worth keeping.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Metadata {
     /// The author.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +106,12 @@ pub struct Metadata {
     pub extra: Map<String, Value>,
 }
 
+/// The JSON Schema (draft 2020-12) of a workflow file, as `symphony schema
+/// workflow` prints it.
+pub fn workflow_schema() -> Value {
+    symphony_manifest::file_schema::<Workflow>()
+}
+
 impl Metadata {
     /// Whether nothing is recorded.
     pub fn is_empty(&self) -> bool {
@@ -109,7 +127,7 @@ impl Metadata {
 /// that declares outputs must return an object with those fields, which
 /// edges pick with `from_port`. Declared types are checked between nodes
 /// when the workflow is validated and against the values when it runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
     /// Unique within the workflow, e.g. `summarise`.
@@ -178,7 +196,7 @@ impl Node {
 }
 
 /// What a node is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     /// Calls an Instrument (a model adapter).
@@ -216,7 +234,7 @@ impl std::fmt::Display for NodeKind {
 }
 
 /// An edge between two nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Edge {
     /// The upstream node's id.
@@ -241,7 +259,7 @@ pub struct Edge {
 }
 
 /// What an edge means.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EdgeKind {
     /// The upstream output flows into the downstream node (and orders them).
@@ -312,7 +330,7 @@ impl Edge {
 }
 
 /// An Addon asked to render the run's status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddonView {
     /// The Addon's extension name, e.g. `status-panel`.

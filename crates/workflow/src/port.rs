@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -14,8 +15,10 @@ use serde_json::Value;
 /// {"name": "text", "type": "string", "description": "what to summarise"}
 /// {"name": "tags", "type": "list<string>", "required": false}
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(description = "A named input or output of a node, e.g. \
+    `{\"name\": \"text\", \"type\": \"string\"}`.")]
 pub struct Port {
     /// Unique among the node's inputs (or outputs), e.g. `text`.
     pub name: String,
@@ -324,6 +327,25 @@ impl<'de> Deserialize<'de> for PortType {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<PortType, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Written as text, so its schema is a string whose grammar the description
+/// gives; the parser above checks it when the workflow is read.
+impl JsonSchema for PortType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "The type of the values a port carries: `any`, `string`, `number`, \
+                `bool`, `list<T>` (`list` alone is `list<any>`) or `object{name: T, ...}` \
+                (`object` alone is any object).",
+            "default": "any",
+            "examples": ["string", "list<string>", "object{label: string, score: number}"]
+        })
     }
 }
 

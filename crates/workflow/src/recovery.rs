@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,8 +28,12 @@ pub const DEFAULT_MAX_BACKOFF_MS: u64 = 60_000;
 /// fraction, from a random sample the caller supplies, so a jittered delay
 /// is never longer than the plain one. Arithmetic saturates: any attempt
 /// number, up to `u32::MAX`, gives a delay within the cap.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(
+    description = "How long to wait between attempts: one key naming the shape, \
+    e.g. `{\"exponential\": {\"base_ms\": 100, \"factor\": 2.0, \"max_ms\": 5000}}`."
+)]
 pub enum BackoffPolicy {
     /// The same delay every time.
     Constant {
@@ -220,8 +225,12 @@ fn exponential(base_ms: u64, factor: f64, max_ms: u64, n: u32) -> Duration {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(
+    description = "What to do when the node fails: one key naming the strategy, or \
+    a plain string for those without parameters. Default `\"fail_run\"`."
+)]
 pub enum RecoveryPolicy {
     /// Run the node again, up to `max_attempts` runs in all, waiting
     /// `backoff` between them; if the last attempt fails, the run fails.
@@ -238,6 +247,11 @@ pub enum RecoveryPolicy {
         /// [retried by default](FailureKind::retried_by_default) — all but
         /// `invalid-input`, `invalid-config`, `denied` and `interrupted`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(
+            description = "The kinds of failure to retry, e.g. `[\"trap\", \"timeout\"]`; \
+            the others fail at once. Default: all but `invalid-input`, `invalid-config`, \
+            `denied` and `interrupted`."
+        )]
         on: Option<Vec<FailureKind>>,
     },
     /// Use this value as the node's output. `{"fallback": {"text": "n/a"}}`
@@ -323,7 +337,7 @@ pub enum RecoveryError {
 /// call for different recovery: a retry cannot fix input the extension
 /// refused, a missing grant or a bad config, but may get past a trap, an
 /// unavailable model or a timeout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// The extension refused its input (`invalid-input`).

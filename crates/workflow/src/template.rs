@@ -64,6 +64,12 @@ mod values;
 use std::path::PathBuf;
 
 pub use document::Template;
+
+/// The JSON Schema (draft 2020-12) of a template file, as `symphony schema
+/// template` prints it.
+pub fn template_schema() -> serde_json::Value {
+    document::schema()
+}
 pub use library::TemplateLibrary;
 pub use symphony_manifest::{ParamType, Parameter};
 

@@ -29,6 +29,7 @@
 
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::StaleError;
@@ -37,8 +38,9 @@ use super::schedule::{OffPeakWindow, Schedule, parse_interval};
 /// A retention policy. Every field is optional in TOML; the [`Default`]
 /// deletes nothing and archives nothing (no age rule, no budget, no tiering),
 /// keeps a 7-day undo window and cleans once a day.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(title = "Symphony retention policy (retention.toml)")]
 pub struct RetentionPolicy {
     /// Artifacts created more than this many days ago are deleted when they
     /// are also low-value (see `min_access_count` and `min_quality`) and not
@@ -107,8 +109,12 @@ impl Default for RetentionPolicy {
 /// Weights of the value score's components (see [`value_score`](super::value_score)).
 /// They are normalised by their sum, so only their ratios matter; each must
 /// be finite and non-negative and at least one positive.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(
+    description = "Weights of the value score's components; only their ratios \
+    matter. Each must be finite and non-negative, and at least one positive."
+)]
 pub struct Weights {
     /// How recently it was used. Default 0.35. Example: `recency = 0.5`.
     pub recency: f64,
@@ -143,7 +149,7 @@ impl Default for Weights {
 }
 
 /// Throttling of the cleaner's disk and network work. Unset fields are unlimited.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThrottlePolicy {
     /// Bytes copied or moved per second. Example: `max_bytes_per_sec = 52428800`.
@@ -153,8 +159,9 @@ pub struct ThrottlePolicy {
 }
 
 /// When the background [`StaleManager`](super::StaleManager) runs.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(description = "When the background Stale Manager runs.")]
 pub struct SchedulePolicy {
     /// Time between runs: a number with `s`, `m`, `h` or `d`. Default `"24h"`.
     /// Example: `interval = "6h"`.
@@ -198,7 +205,7 @@ impl SchedulePolicy {
 }
 
 /// Where the cold tier lives.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ColdConfig {
     /// A local directory (e.g. a mounted network share).
@@ -218,6 +225,13 @@ pub enum ColdConfig {
         /// The region. Example: `"eu-west-1"`.
         region: Option<String>,
     },
+}
+
+/// The JSON Schema (draft 2020-12) of a retention policy file, as
+/// `symphony schema retention` prints it. Editors that read JSON Schemas
+/// for TOML take a first-line comment `#:schema PATH-OR-URL`.
+pub fn retention_schema() -> serde_json::Value {
+    symphony_manifest::file_schema::<RetentionPolicy>()
 }
 
 impl RetentionPolicy {

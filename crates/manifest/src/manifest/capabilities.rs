@@ -14,6 +14,8 @@ use super::{check_env, check_name};
 
 mod read;
 pub(super) use read::read;
+#[cfg(test)]
+pub(super) use read::{BUS_KEYS, CAPABILITY_KEYS, FS_KEYS};
 
 /// Access to a granted directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

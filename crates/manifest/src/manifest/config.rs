@@ -15,7 +15,7 @@ use crate::param::is_name;
 const HIDDEN: &str = "***";
 
 /// The fields of one `[config.KEY]` table.
-const FIELDS: &[&str] = &[
+pub(super) const FIELDS: &[&str] = &[
     "type",
     "default",
     "min",

@@ -126,19 +126,21 @@ const SIZE_UNITS: &[(&str, u64)] = &[
 
 const DURATION_UNITS: &[(&str, u64)] = &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)];
 
+/// The keys of the `[limits]` table.
+pub(super) const LIMIT_KEYS: &[&str] = &[
+    "memory",
+    "fuel",
+    "deadline",
+    "max-instances",
+    "log-rate",
+    "log-burst",
+    "log-line",
+];
+
 /// Reads the `[limits]` table.
 pub(super) fn read(item: &Item, problems: &mut Problems) -> ManifestLimits {
     let mut limits = ManifestLimits::default();
-    let keys = [
-        "memory",
-        "fuel",
-        "deadline",
-        "max-instances",
-        "log-rate",
-        "log-burst",
-        "log-line",
-    ];
-    let Some(table) = item.table("limits", &keys, problems) else {
+    let Some(table) = item.table("limits", LIMIT_KEYS, problems) else {
         return limits;
     };
     let field = |key: &str| table.get(key).map(|e| &e.item);

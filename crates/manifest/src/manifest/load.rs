@@ -81,7 +81,8 @@ pub(super) fn load(
     Ok(source_tree::merge(base, table))
 }
 
-const TOP_KEYS: &[&str] = &[
+/// The top-level keys of a manifest.
+pub(super) const TOP_KEYS: &[&str] = &[
     "extends",
     "extension",
     "capabilities",
@@ -90,7 +91,8 @@ const TOP_KEYS: &[&str] = &[
     "limits",
 ];
 
-const EXTENSION_KEYS: &[&str] = &[
+/// The keys of the `[extension]` table.
+pub(super) const EXTENSION_KEYS: &[&str] = &[
     "name",
     "version",
     "kind",
@@ -100,6 +102,9 @@ const EXTENSION_KEYS: &[&str] = &[
     "license",
     "keywords",
 ];
+
+/// The keys of a dependency written as a table.
+pub(super) const DEPENDENCY_KEYS: &[&str] = &["version", "optional", "kind"];
 
 /// Checks the merged document and builds the manifest from it.
 pub(super) fn build(table: &Table, source: &Arc<Source>) -> Result<Manifest, ManifestError> {
@@ -263,11 +268,7 @@ fn read_dependencies(item: &Item, problems: &mut Problems) -> BTreeMap<String, D
         }
         let (req, optional, kind) = match &entry.item.value {
             Value::Table(_) => {
-                let Some(fields) =
-                    entry
-                        .item
-                        .table(&path, &["version", "optional", "kind"], problems)
-                else {
+                let Some(fields) = entry.item.table(&path, DEPENDENCY_KEYS, problems) else {
                     continue;
                 };
                 let optional = fields

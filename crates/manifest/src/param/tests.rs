@@ -217,3 +217,19 @@ fn names_are_identifiers() {
     assert!(is_name("sentences") && is_name("_x") && is_name("max-len2"));
     assert!(!is_name("") && !is_name("2x") && !is_name("a b") && !is_name("a.b"));
 }
+
+#[test]
+fn the_parameter_schema_names_exactly_the_fields_define_reads() {
+    let schema = schemars::schema_for!(super::ParameterSpec).to_value();
+    let mut names: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    let mut fields: Vec<&str> = super::FIELDS.split(", ").collect();
+    fields.sort_unstable();
+    assert_eq!(names, fields);
+    assert_eq!(schema["required"], serde_json::json!(["type"]));
+}

@@ -189,6 +189,7 @@ fn arbitrary_workflow() -> impl proptest::strategy::Strategy<Value = Workflow> {
     )
         .prop_map(
             |(id, name, (major, minor, patch), metadata, nodes, edges)| Workflow {
+                schema: None,
                 schema_version: SCHEMA_VERSION,
                 id,
                 name,
@@ -318,5 +319,41 @@ mod documented {
             checked += 1;
         }
         assert!(checked >= 3, "{checked}");
+    }
+}
+
+mod schema {
+    use crate::{template_schema, workflow_schema};
+
+    #[test]
+    fn a_schema_key_is_accepted_and_kept() {
+        let text = r#"{"$schema": "../schemas/workflow.schema.json", "schema_version": 2,
+            "id": "w", "name": "w", "version": "1.0.0",
+            "nodes": [{"id": "a", "kind": "operator", "extension": "x"}]}"#;
+        let workflow = crate::Workflow::from_json(text, "w.json").unwrap();
+        assert_eq!(
+            workflow.schema.as_deref(),
+            Some("../schemas/workflow.schema.json")
+        );
+        assert!(
+            workflow
+                .to_json()
+                .starts_with("{\n  \"$schema\": \"../schemas/workflow.schema.json\"")
+        );
+    }
+
+    #[test]
+    fn schemas_are_draft_2020_12_with_titles() {
+        for (schema, title) in [
+            (workflow_schema(), "Symphony workflow"),
+            (template_schema(), "Symphony workflow template"),
+        ] {
+            assert_eq!(
+                schema["$schema"],
+                "https://json-schema.org/draft/2020-12/schema"
+            );
+            assert_eq!(schema["title"], title);
+            assert_eq!(schema["additionalProperties"], false);
+        }
     }
 }

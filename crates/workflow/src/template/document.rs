@@ -3,22 +3,37 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{TEMPLATE_VERSION, TemplateError, placeholder};
 use crate::{Problem, Workflow, WorkflowError, without_position};
+use symphony_manifest::ParameterSpec;
 use symphony_manifest::param::{self, Parameter, show};
 
-/// A template file as written.
-#[derive(Deserialize)]
+/// A workflow template: a workflow with typed parameters, which
+/// `symphony template instantiate` fills in.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Symphony workflow template")]
 struct File {
+    /// The JSON Schema the file follows, for editors; not used by the host.
+    #[serde(rename = "$schema", default)]
+    #[allow(dead_code, reason = "read so that deny_unknown_fields accepts it")]
+    schema: Option<String>,
+    /// The version of the template file format: 1.
+    #[schemars(with = "u64", range(min = 1, max = 1))]
     template_version: Option<u64>,
+    /// Who the template is and what it takes.
     template: Header,
+    /// The workflow (see the workflow format), in which `{{name}}` stands
+    /// for the parameter `name`: a whole string `"{{n}}"` becomes the
+    /// parameter's value of any type, and inside a longer string its text.
     /// Kept as text: placeholders may stand where the workflow model
     /// expects numbers or lists, and it is only parsed on instantiation.
+    #[schemars(with = "Map<String, Value>")]
     workflow: Box<RawValue>,
 }
 
@@ -29,19 +44,33 @@ struct Probe {
     template_version: Option<u64>,
 }
 
-#[derive(Deserialize)]
+/// The `template` object.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Header {
+    /// A stable identifier, e.g. `summarise-text`; with `version`, it names
+    /// the template in a library.
     id: String,
+    /// The template's semver version, e.g. `"1.2.0"`.
     version: semver::Version,
+    /// A short name, shown in listings.
     name: String,
+    /// What the workflows it makes do.
     #[serde(default)]
     description: Option<String>,
+    /// Tags for finding it, e.g. `["summary", "text"]`.
     #[serde(default)]
     tags: Vec<String>,
+    /// The parameters, by name (`[A-Za-z_][A-Za-z0-9_-]*`), each typed.
     /// Definitions are checked one by one so every problem is reported.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, ParameterSpec>")]
     parameters: Map<String, Value>,
+}
+
+/// The template file format's JSON Schema.
+pub(super) fn schema() -> Value {
+    symphony_manifest::file_schema::<File>()
 }
 
 /// A workflow with typed parameters, filled in by [`Template::instantiate`].

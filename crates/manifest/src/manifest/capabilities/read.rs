@@ -10,7 +10,8 @@ use super::super::source_tree::{Item, Problems, Table, join, normalize};
 use super::FsAccess;
 use super::{Capabilities, FsCapability, artifact_access, check_model, default_guest, fs_access};
 
-const CAPABILITY_KEYS: &[&str] = &[
+/// The keys of the `[capabilities]` table.
+pub(in crate::manifest) const CAPABILITY_KEYS: &[&str] = &[
     "fs",
     "net",
     "http",
@@ -21,6 +22,12 @@ const CAPABILITY_KEYS: &[&str] = &[
     "clock",
     "random",
 ];
+
+/// The keys of `capabilities.bus`.
+pub(in crate::manifest) const BUS_KEYS: &[&str] = &["publish", "subscribe"];
+
+/// The keys of one `capabilities.fs` entry.
+pub(in crate::manifest) const FS_KEYS: &[&str] = &["path", "guest", "access"];
 
 /// Reads the `[capabilities]` table; relative directories are resolved
 /// against the directory of the file each was written in.
@@ -38,7 +45,7 @@ pub(in crate::manifest) fn read(item: &Item, problems: &mut Problems) -> Capabil
     caps.models = patterns(table, "capabilities", "models", check_model, problems);
     caps.env = patterns(table, "capabilities", "env", check_env, problems);
     if let Some(bus) = field("bus")
-        && let Some(bus) = bus.table("capabilities.bus", &["publish", "subscribe"], problems)
+        && let Some(bus) = bus.table("capabilities.bus", BUS_KEYS, problems)
     {
         let at = "capabilities.bus";
         caps.publish = patterns(bus, at, "publish", validate_pattern, problems);
@@ -99,7 +106,7 @@ fn read_fs(list: &Item, caps: &mut Capabilities, problems: &mut Problems) {
         .enumerate()
     {
         let at = format!("capabilities.fs[{i}]");
-        let Some(table) = entry.table(&at, &["path", "guest", "access"], problems) else {
+        let Some(table) = entry.table(&at, FS_KEYS, problems) else {
             continue;
         };
         let text = |key: &str, problems: &mut Problems| {
