@@ -3,6 +3,11 @@
 //! trashed and forgotten ones leave it. The catalog is the truth: an index
 //! that is missing, damaged or behind is rebuilt from it when the store
 //! opens.
+//!
+//! Processes sharing a store share its index: one writes it (tantivy's
+//! lock), the others read it and queue the ids of artifacts they change in
+//! the catalog, which the writer indexes before its next search or change.
+//! When the writer goes, the next process to change or search takes over.
 
 use super::meta::{ArtifactInfo, Location};
 use super::search::{IndexDoc, SearchIndex, SearchPage, SearchQuery};
@@ -26,7 +31,11 @@ impl ArtifactStore {
     /// a time, best first (newest first without words), with highlighted
     /// snippets of the text.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchPage, ArtifactError> {
-        self.index()?.search(query)
+        let index = self.index()?;
+        if self.writing(index)? {
+            self.drain_index_queue(index)?;
+        }
+        index.search(query)
     }
 
     fn index(&self) -> Result<&SearchIndex, ArtifactError> {
@@ -38,8 +47,9 @@ impl ArtifactStore {
         })
     }
 
-    /// Opens the index and rebuilds it from the catalog when it is new,
-    /// damaged, or disagrees with the catalog about how many artifacts
+    /// Opens the index and, when this process writes it, indexes what
+    /// other processes queued and rebuilds it from the catalog when it is
+    /// new, damaged, or disagrees with the catalog about how many artifacts
     /// there are. Failing to open is logged, not fatal: storage works
     /// without search.
     pub(crate) fn open_index(&mut self) -> Result<(), ArtifactError> {
@@ -51,6 +61,24 @@ impl ArtifactStore {
                 return Ok(());
             }
         };
+        if !index.is_writer() {
+            tracing::debug!(
+                dir = %dir.display(),
+                "another process writes the artifact search index; this one reads it and \
+                 queues its changes"
+            );
+            self.index = Some(index);
+            return Ok(());
+        }
+        self.drain_index_queue(&index)?;
+        self.rebuild_if_behind(&index)?;
+        self.index = Some(index);
+        Ok(())
+    }
+
+    /// Rebuilds `index` from the catalog if it needs it or counts another
+    /// number of artifacts.
+    fn rebuild_if_behind(&self, index: &SearchIndex) -> Result<(), ArtifactError> {
         let listed = self.catalog.searchable_count()?;
         if index.needs_rebuild() || index.len()? != listed {
             tracing::info!(
@@ -73,8 +101,57 @@ impl ArtifactStore {
             }
             index.rebuild(docs)?;
         }
-        self.index = Some(index);
         Ok(())
+    }
+
+    /// Indexes the artifacts other processes queued while this one did
+    /// not write the index.
+    fn drain_index_queue(&self, index: &SearchIndex) -> Result<(), ArtifactError> {
+        let (ids, last) = self.catalog.index_queue()?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(
+            count = ids.len(),
+            "indexing artifacts other processes queued"
+        );
+        for id in &ids {
+            if let Err(e) = self.index_now(index, id, None) {
+                tracing::warn!(id, "could not index a queued artifact: {e}");
+            }
+        }
+        self.catalog.dequeue_for_index(last)
+    }
+
+    /// Whether this process writes the index now, taking it over (and
+    /// catching up on the queue) if its writer has gone.
+    fn writing(&self, index: &SearchIndex) -> Result<bool, ArtifactError> {
+        if index.is_writer() {
+            return Ok(true);
+        }
+        if !index.try_write()? {
+            return Ok(false);
+        }
+        self.rebuild_if_behind(index)?;
+        self.drain_index_queue(index)?;
+        Ok(true)
+    }
+
+    /// Indexes `id` as the catalog now has it (see `index_artifact`).
+    fn index_now(
+        &self,
+        index: &SearchIndex,
+        id: &str,
+        text: Option<Option<String>>,
+    ) -> Result<(), ArtifactError> {
+        let Some(info) = self.catalog.info(id)? else {
+            return index.remove(id);
+        };
+        if info.location == Location::Trashed {
+            return index.remove(id);
+        }
+        let text = text.unwrap_or_else(|| self.read_text(id));
+        index.add(&self.doc(info, text)?)
     }
 
     /// Indexes artifact `id` as the catalog now has it, with `text` (its
@@ -83,16 +160,11 @@ impl ArtifactStore {
         let Some(index) = &self.index else {
             return;
         };
-        let result = (|| {
-            let Some(info) = self.catalog.info(id)? else {
-                return Ok(());
-            };
-            if info.location == Location::Trashed {
-                return index.remove(id);
-            }
-            let text = text.unwrap_or_else(|| self.read_text(id));
-            index.add(&self.doc(info, text)?)
-        })();
+        let result = match self.writing(index) {
+            Ok(true) => self.index_now(index, id, text),
+            Ok(false) => self.catalog.queue_for_index(id),
+            Err(e) => Err(e),
+        };
         if let Err(e) = result {
             tracing::warn!(id, "could not index an artifact: {e}");
         }
@@ -100,9 +172,16 @@ impl ArtifactStore {
 
     /// Takes artifact `id` out of search.
     pub(crate) fn unindex(&self, id: &str) {
-        if let Some(index) = &self.index
-            && let Err(e) = index.remove(id)
-        {
+        let Some(index) = &self.index else {
+            return;
+        };
+        let result = match self.writing(index) {
+            Ok(true) => index.remove(id),
+            // The writer finds it gone from the catalog, or trashed.
+            Ok(false) => self.catalog.queue_for_index(id),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
             tracing::warn!(id, "could not take an artifact out of the index: {e}");
         }
     }

@@ -64,7 +64,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tantivy::query::QueryParser;
 use tantivy::snippet::Snippet;
-use tantivy::{IndexReader, IndexWriter, TantivyError, Term};
+use tantivy::{Index, IndexReader, IndexWriter, TantivyError, Term};
 
 use super::ArtifactError;
 use super::objects::check_id;
@@ -243,17 +243,26 @@ impl fmt::Display for RebuildReason {
 
 /// The artifact search index in one directory. Cheap to share: every
 /// method takes `&self`.
+///
+/// One process writes an index directory at a time (tantivy's writer
+/// lock). Others open it to read: their searches see what the writer has
+/// committed, and [`SearchIndex::try_write`] takes over the writing once
+/// the writer has gone.
 pub struct SearchIndex {
     /// The index directory.
     dir: PathBuf,
+    /// The index, to take the writer lock later.
+    index: Index,
     /// The schema's fields.
     fields: Fields,
     /// Parses user queries; built once.
     parser: QueryParser,
-    /// Sees the last commit; reloaded by hand right after each commit.
+    /// Sees the last commit; reloaded by hand right after each commit,
+    /// or, without the writer, before each search.
     reader: IndexReader,
-    /// The only writer; tantivy's commit needs it exclusively.
-    writer: Mutex<IndexWriter>,
+    /// The only writer; tantivy's commit needs it exclusively. `None`
+    /// while another process writes the directory.
+    writer: Mutex<Option<IndexWriter>>,
     /// Changes queued since the last commit. Changed only with `writer`
     /// locked, and set to 0 only after the reader is reloaded, so a search
     /// that reads 0 sees every change made before it.
@@ -283,11 +292,14 @@ impl SearchIndex {
     /// then says the caller should [`SearchIndex::rebuild`] it from the
     /// catalog.
     ///
+    /// When another process writes the index, it is opened to read
+    /// ([`SearchIndex::is_writer`] is false).
+    ///
     /// # Errors
     ///
     /// [`ArtifactError::Io`] if the directory cannot be created or read,
-    /// [`ArtifactError::Index`] if another process has the index open or
-    /// tantivy fails otherwise.
+    /// [`ArtifactError::Index`] if the index must be replaced while another
+    /// process has it open, or tantivy fails otherwise.
     pub fn open(dir: impl AsRef<Path>) -> Result<SearchIndex, ArtifactError> {
         let dir = dir.as_ref();
         let (schema, fields) = Fields::schema();
@@ -295,6 +307,7 @@ impl SearchIndex {
         Ok(SearchIndex {
             dir: dir.to_path_buf(),
             parser: query::parser(&opened.index, &fields),
+            index: opened.index,
             fields,
             reader: opened.reader,
             writer: Mutex::new(opened.writer),
@@ -306,6 +319,40 @@ impl SearchIndex {
     /// The index directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether this process writes the index (holds its writer lock).
+    pub fn is_writer(&self) -> bool {
+        self.lock_writer().is_some()
+    }
+
+    /// Becomes the index's writer if no other process is: true when this
+    /// process writes it now. Taking over from a writer that stopped before
+    /// committing marks the index for a rebuild
+    /// ([`SearchIndex::needs_rebuild`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ArtifactError::Index`] if tantivy fails otherwise than finding the
+    /// lock held.
+    pub fn try_write(&self) -> Result<bool, ArtifactError> {
+        let mut writer = self.lock_writer();
+        if writer.is_some() {
+            return Ok(true);
+        }
+        let Some(taken) = open::try_writer(&self.index).map_err(|e| index_error(&self.dir, e))?
+        else {
+            return Ok(false);
+        };
+        *writer = Some(taken);
+        if self.dir.join(open::UNCOMMITTED_MARKER).exists() {
+            *self.rebuild.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(RebuildReason::Interrupted);
+        }
+        self.reader
+            .reload()
+            .map_err(|e| index_error(&self.dir, e))?;
+        Ok(true)
     }
 
     /// Whether the index may be missing artifacts the catalog has, because
@@ -334,11 +381,12 @@ impl SearchIndex {
     pub fn add(&self, doc: &IndexDoc) -> Result<(), ArtifactError> {
         check_id(&doc.id)?;
         let document = self.fields.document(doc);
-        let mut writer = self.lock_writer();
+        let mut guard = self.lock_writer();
+        let writer = self.writing(&mut guard)?;
         self.before_change()?;
         writer.delete_term(self.id_term(&doc.id));
         let queued = writer.add_document(document);
-        self.after_change(&mut writer)?;
+        self.after_change(writer)?;
         queued.map(drop).map_err(|e| index_error(&self.dir, e))
     }
 
@@ -352,10 +400,11 @@ impl SearchIndex {
     /// fails.
     pub fn remove(&self, id: &str) -> Result<(), ArtifactError> {
         check_id(id)?;
-        let mut writer = self.lock_writer();
+        let mut guard = self.lock_writer();
+        let writer = self.writing(&mut guard)?;
         self.before_change()?;
         writer.delete_term(self.id_term(id));
-        self.after_change(&mut writer)
+        self.after_change(writer)
     }
 
     /// Commits the queued changes and makes them visible to searches.
@@ -365,9 +414,11 @@ impl SearchIndex {
     /// [`ArtifactError::Index`] if the commit fails; the changes stay
     /// queued and the index is marked for a rebuild at the next open.
     pub fn flush(&self) -> Result<(), ArtifactError> {
-        let mut writer = self.lock_writer();
-        if self.pending.load(Ordering::Acquire) > 0 {
-            self.commit(&mut writer)?;
+        let mut guard = self.lock_writer();
+        if let Some(writer) = guard.as_mut()
+            && self.pending.load(Ordering::Acquire) > 0
+        {
+            self.commit(writer)?;
         }
         Ok(())
     }
@@ -382,7 +433,7 @@ impl SearchIndex {
     /// tantivy cannot run is searched as its plain words.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage, ArtifactError> {
         query::check_page(q).map_err(|reason| index_error(&self.dir, reason))?;
-        self.flush_if_pending()?;
+        self.catch_up()?;
         let searcher = self.reader.searcher();
         let run = |text: &str| {
             let text = query::text_query(&self.parser, text);
@@ -417,7 +468,7 @@ impl SearchIndex {
     ///
     /// [`ArtifactError::Index`] if the commit fails.
     pub fn len(&self) -> Result<u64, ArtifactError> {
-        self.flush_if_pending()?;
+        self.catch_up()?;
         Ok(self.reader.searcher().num_docs())
     }
 
@@ -440,15 +491,16 @@ impl SearchIndex {
     /// [`ArtifactError::Index`] if tantivy fails. Either way the index is
     /// left as it was.
     pub fn rebuild(&self, docs: impl IntoIterator<Item = IndexDoc>) -> Result<(), ArtifactError> {
-        let mut writer = self.lock_writer();
+        let mut guard = self.lock_writer();
+        let writer = self.writing(&mut guard)?;
         // Commit earlier changes first, so a failed rebuild rolls back only
         // its own.
         if self.pending.load(Ordering::Acquire) > 0 {
-            self.commit(&mut writer)?;
+            self.commit(writer)?;
         }
         open::mark_uncommitted(&self.dir)?;
-        let filled = self.fill(&writer, docs);
-        let result = filled.and_then(|()| self.commit(&mut writer));
+        let filled = self.fill(writer, docs);
+        let result = filled.and_then(|()| self.commit(writer));
         if result.is_err() {
             if let Err(e) = writer.rollback() {
                 tracing::warn!(dir = %self.dir.display(), error = %e, "rolling back a failed search index rebuild");
@@ -476,8 +528,32 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, IndexWriter> {
+    fn lock_writer(&self) -> MutexGuard<'_, Option<IndexWriter>> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The writer in `guard`, or why there is none.
+    fn writing<'g>(
+        &self,
+        guard: &'g mut MutexGuard<'_, Option<IndexWriter>>,
+    ) -> Result<&'g mut IndexWriter, ArtifactError> {
+        guard.as_mut().ok_or_else(|| {
+            index_error(
+                &self.dir,
+                "another process writes this index; this one only reads it",
+            )
+        })
+    }
+
+    /// Makes every change visible to the next search: commits this
+    /// process's queued changes, or, reading another process's index,
+    /// reloads to see its last commit.
+    fn catch_up(&self) -> Result<(), ArtifactError> {
+        if self.is_writer() {
+            self.flush_if_pending()
+        } else {
+            self.reader.reload().map_err(|e| index_error(&self.dir, e))
+        }
     }
 
     fn id_term(&self, id: &str) -> Term {

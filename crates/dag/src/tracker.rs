@@ -56,8 +56,8 @@ pub struct RunOptions {
     /// find theirs warm (the Pool Manager's prewarming).
     pub prewarm: bool,
     /// Whether to keep every extension and map node's output (and the
-    /// run's input) in the host's Artifact Store: tagged `run:<id>`,
-    /// `node:<id>`, `workflow:<id>`, versioned as `<workflow id>/<node id>`
+    /// run's input) in the host's Artifact Store: tagged `run:<id>` and
+    /// `workflow:<id>`, versioned as `<workflow id>/<node id>`
     /// (the input as `<workflow id>#input`)
     /// and linked to the outputs they were computed from. Stored off the
     /// scheduler's path in batches; the run returns once they are durable.

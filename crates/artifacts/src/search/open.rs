@@ -6,7 +6,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use tantivy::directory::error::OpenReadError;
+use tantivy::directory::error::{LockError, OpenReadError};
 use tantivy::directory::{Directory, INDEX_WRITER_LOCK, MmapDirectory};
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyError};
 
@@ -24,8 +24,9 @@ pub(super) const UNCOMMITTED_MARKER: &str = ".symphony-uncommitted";
 pub(super) struct Opened {
     /// The index (its schema is the expected one).
     pub index: Index,
-    /// Its only writer, holding the directory's writer lock.
-    pub writer: IndexWriter,
+    /// Its only writer, holding the directory's writer lock; `None` when
+    /// another process holds it, and this one only reads.
+    pub writer: Option<IndexWriter>,
     /// A reader reloaded by hand after each commit.
     pub reader: IndexReader,
     /// Why the caller should rebuild it, if it should.
@@ -34,7 +35,31 @@ pub(super) struct Opened {
 
 /// Opens the index in `dir`, creating `dir` and the index if missing and
 /// replacing an unreadable index or one with another schema by an empty one.
+/// When another process holds the writer lock, the index is opened to read
+/// only (that process keeps it sound; its uncommitted marker is its own).
 pub(super) fn open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Opened, ArtifactError> {
+    // Processes started together may all find no index: one creates it
+    // (holding the lock for milliseconds) while the others wait for it.
+    for _ in 0..CREATE_WAITS {
+        if let Some(opened) = try_open(dir, schema)? {
+            return Ok(opened);
+        }
+        std::thread::sleep(CREATE_WAIT);
+    }
+    Err(index_error(
+        dir,
+        "another process has held the index's lock without creating it for a while",
+    ))
+}
+
+/// How long, and how often, [`open`] waits for another process that is
+/// creating the index.
+const CREATE_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+const CREATE_WAITS: usize = 250;
+
+/// [`open`], or `None` when another process holds the lock while this one
+/// would create or replace the index.
+fn try_open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Opened>, ArtifactError> {
     let io_err = |source: io::Error| ArtifactError::Io {
         path: dir.to_path_buf(),
         source,
@@ -46,10 +71,11 @@ pub(super) fn open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Opene
     let reason = if exists {
         match open_existing(directory, schema) {
             Ok(Some(opened)) => {
-                return Ok(Opened {
+                let interrupted = interrupted && opened.writer.is_some();
+                return Ok(Some(Opened {
                     rebuild: interrupted.then_some(RebuildReason::Interrupted),
                     ..opened
-                });
+                }));
             }
             Ok(None) => RebuildReason::SchemaChanged,
             Err(e) if is_damage(&e) => RebuildReason::Damaged(e.to_string()),
@@ -58,23 +84,28 @@ pub(super) fn open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Opene
     } else {
         RebuildReason::Created
     };
+    if !create_fresh(dir, schema)? {
+        return Ok(None);
+    }
     if reason != RebuildReason::Created {
         tracing::warn!(
             dir = %dir.display(),
             %reason,
-            "replacing the artifact search index with an empty one; it must be rebuilt"
+            "replaced the artifact search index with an empty one; it must be rebuilt"
         );
     }
-    create_fresh(dir, schema)?;
     let index = Index::open(MmapDirectory::open(dir).map_err(|e| index_error(dir, e))?)
         .map_err(|e| index_error(dir, e))?;
-    let (writer, reader) = writer_and_reader(&index).map_err(|e| index_error(dir, e))?;
-    Ok(Opened {
+    let reader = reader(&index).map_err(|e| index_error(dir, e))?;
+    // Another process may have opened the new index first; it rebuilds it.
+    let writer = try_writer(&index).map_err(|e| index_error(dir, e))?;
+    let rebuild = writer.is_some().then_some(reason);
+    Ok(Some(Opened {
         index,
         writer,
         reader,
-        rebuild: Some(reason),
-    })
+        rebuild,
+    }))
 }
 
 /// Opens the existing index; `None` if its schema is not ours.
@@ -86,7 +117,8 @@ fn open_existing(
     if index.schema() != *schema {
         return Ok(None);
     }
-    let (writer, reader) = writer_and_reader(&index)?;
+    let reader = reader(&index)?;
+    let writer = try_writer(&index)?;
     Ok(Some(Opened {
         index,
         writer,
@@ -95,15 +127,29 @@ fn open_existing(
     }))
 }
 
-fn writer_and_reader(index: &Index) -> Result<(IndexWriter, IndexReader), TantivyError> {
-    // One indexing thread: the host runs on small machines and indexing is
-    // not its main work.
-    let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
-    let reader = index
+/// A reader reloaded by hand: after each commit, or before each search
+/// when another process writes.
+fn reader(index: &Index) -> Result<IndexReader, TantivyError> {
+    index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
-        .try_into()?;
-    Ok((writer, reader))
+        .try_into()
+}
+
+/// The index's writer, taking the directory's writer lock.
+fn writer(index: &Index) -> Result<IndexWriter, TantivyError> {
+    // One indexing thread: the host runs on small machines and indexing is
+    // not its main work.
+    index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+}
+
+/// The writer, or `None` when another process holds the lock.
+pub(super) fn try_writer(index: &Index) -> Result<Option<IndexWriter>, TantivyError> {
+    match writer(index) {
+        Ok(writer) => Ok(Some(writer)),
+        Err(TantivyError::LockFailure(LockError::LockBusy, _)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether `e` says the index's files cannot be read as an index (so
@@ -124,20 +170,22 @@ fn is_damage(e: &TantivyError) -> bool {
 }
 
 /// Removes the index's files from `dir` (and nothing else) while holding
-/// the writer lock, then creates an empty index there.
-fn create_fresh(dir: &Path, schema: &tantivy::schema::Schema) -> Result<(), ArtifactError> {
+/// the writer lock, then creates an empty index there; false, touching
+/// nothing, when another process holds the lock.
+fn create_fresh(dir: &Path, schema: &tantivy::schema::Schema) -> Result<bool, ArtifactError> {
     let directory = MmapDirectory::open(dir).map_err(|e| index_error(dir, e))?;
-    {
-        // Another process with the index open holds this lock: its files
-        // are then not ours to remove.
-        let _lock = directory
-            .acquire_lock(&INDEX_WRITER_LOCK)
-            .map_err(|e| index_error(dir, e))?;
-        remove_index_files(dir)?;
-    }
-    Index::create(directory, schema.clone(), IndexSettings::default())
+    // Another process with the index open holds this lock: its files are
+    // then not ours to remove. Held until the new index is whole, so a
+    // process starting meanwhile waits for it instead of creating another.
+    let _lock = match directory.acquire_lock(&INDEX_WRITER_LOCK) {
+        Ok(lock) => lock,
+        Err(LockError::LockBusy) => return Ok(false),
+        Err(e) => return Err(index_error(dir, e)),
+    };
+    remove_index_files(dir)?;
+    Index::create(directory.clone(), schema.clone(), IndexSettings::default())
         .map_err(|e| index_error(dir, e))?;
-    Ok(())
+    Ok(true)
 }
 
 /// Removes tantivy's files (its metadata, its segment files named by a

@@ -401,16 +401,28 @@ fn changes_survive_reopen() {
 }
 
 #[test]
-fn a_second_open_of_the_same_directory_is_an_error_not_a_wipe() {
+fn a_second_open_of_the_same_directory_reads_and_never_wipes() {
     let (dir, index) = index();
     index.add(&doc(1, "mine")).unwrap();
     index.flush().unwrap();
-    let second = SearchIndex::open(dir.path().join("search"));
-    assert!(
-        matches!(second, Err(ArtifactError::Index { .. })),
-        "{second:?}"
-    );
-    assert_eq!(index.len().unwrap(), 1);
+    let second = SearchIndex::open(dir.path().join("search")).unwrap();
+    assert!(index.is_writer());
+    assert!(!second.is_writer());
+    assert!(!second.needs_rebuild());
+    assert_eq!(ids(&second.search(&query("mine")).unwrap()), [id(1)]);
+    // It cannot write while the first does, and says why.
+    let refused = second.add(&doc(2, "theirs")).unwrap_err().to_string();
+    assert!(refused.contains("another process writes"), "{refused}");
+    assert!(!second.try_write().unwrap());
+    // What the writer commits, the reader sees.
+    index.add(&doc(3, "later")).unwrap();
+    index.flush().unwrap();
+    assert_eq!(ids(&second.search(&query("later")).unwrap()), [id(3)]);
+    // Once the writer is gone, the reader takes over.
+    drop(index);
+    assert!(second.try_write().unwrap());
+    second.add(&doc(2, "theirs")).unwrap();
+    assert_eq!(second.len().unwrap(), 3);
 }
 
 #[test]

@@ -114,3 +114,57 @@ fn a_lost_index_is_rebuilt_from_the_catalog_on_open() {
         .unwrap();
     assert_eq!(ids(&page), [id.as_str()]);
 }
+
+/// Processes sharing a store share its index without a warning: one
+/// writes, the others read it and queue their changes, which the writer
+/// indexes before its next search; when it goes, another takes over.
+#[test]
+fn stores_sharing_a_root_share_one_index_one_writes_the_others_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ArtifactStore::open(dir.path(), StoreOptions::default()).unwrap();
+    let second = ArtifactStore::open(dir.path(), StoreOptions::default()).unwrap();
+    assert!(first.index.as_ref().unwrap().is_writer());
+    assert!(!second.index.as_ref().unwrap().is_writer());
+
+    let alpha = second
+        .put_with(
+            &b"alpha centauri notes"[..],
+            &ArtifactMeta::default().tag("queued"),
+        )
+        .unwrap()
+        .id;
+    assert_eq!(
+        ids(&first.search(&words("centauri")).unwrap()),
+        [alpha.as_str()]
+    );
+    // The reader sees what the writer committed.
+    assert_eq!(
+        ids(&second.search(&words("centauri")).unwrap()),
+        [alpha.as_str()]
+    );
+    // A retag and a trash from the reader reach the index too.
+    second.retag(&alpha, &["moved".into()], &[]).unwrap();
+    let by_tag = SearchQuery {
+        tags: vec!["moved".into()],
+        ..SearchQuery::default()
+    };
+    assert_eq!(ids(&first.search(&by_tag).unwrap()), [alpha.as_str()]);
+    std::thread::sleep(Duration::from_millis(5));
+    let policy = RetentionPolicy::from_toml_str("max_age_days = 0").unwrap();
+    second.clean(&policy, false).unwrap();
+    assert_eq!(first.search(&words("centauri")).unwrap().total, 0);
+
+    // The writer goes: the next change takes the index over.
+    drop(first);
+    let beta = second.put(&b"beta pictoris"[..]).unwrap();
+    assert!(second.index.as_ref().unwrap().is_writer());
+    assert_eq!(
+        ids(&second.search(&words("pictoris")).unwrap()),
+        [beta.as_str()]
+    );
+    let third = ArtifactStore::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(
+        ids(&third.search(&words("pictoris")).unwrap()),
+        [beta.as_str()]
+    );
+}

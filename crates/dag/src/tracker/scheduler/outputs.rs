@@ -32,8 +32,10 @@ impl Scheduler<'_, '_> {
         let mut meta = self
             .run_meta()
             .creator(node.runs())
+            // No tag per node: equal outputs of many nodes are one
+            // artifact, whose tags would grow with the graph. The node is
+            // its version name and its `node` field.
             .tag("output")
-            .tag(format!("node:{}", node.id))
             .field("node", node.id.as_str())
             .name(format!("{}/{}", self.workflow_id, node.id));
         meta.derived_from = derived_from;
