@@ -1,5 +1,7 @@
 //! `symphony ext ...`.
 
+mod dev;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,9 +15,11 @@ use super::{HostArgs, build_host};
 
 #[derive(Debug, Subcommand)]
 pub enum ExtCommand {
-    /// Show a component's world, imports and exports.
+    /// Show a component's world, imports and exports (and, given an
+    /// extension's directory, its manifest and the node config it takes).
     Inspect {
-        /// The component file (*.wasm).
+        /// The component file (*.wasm), or an extension's directory or
+        /// symphony.toml (then its manifest and node config are shown too).
         component: PathBuf,
         /// Print the result as JSON.
         #[arg(long)]
@@ -47,6 +51,12 @@ pub enum ExtCommand {
     ///
     /// With --workflow, runs it first, so the counts show what the run did.
     List(ListArgs),
+    /// Develop an extension: build it, load it into the service (or, with
+    /// none, into this process), and rebuild and reload it on every source
+    /// change, printing what changed, e.g. `symphony ext dev ./shout
+    /// --workflow try.json --input '"hi"'`. A build or load that fails
+    /// leaves the last good version serving.
+    Dev(dev::DevArgs),
     /// Load the extensions and reload each one whenever its component or
     /// manifest changes, until interrupted: calls in flight finish on the
     /// old version, and a version that fails to load leaves the old one
@@ -287,6 +297,31 @@ fn duration(micros: u64) -> String {
 
 /// The node config an extension takes, a line per key: what a workflow
 /// node's `config` may hold.
+/// The manifest at `path`, or in the directory `path`.
+fn read_manifest(path: &std::path::Path) -> anyhow::Result<Manifest> {
+    let path = if path.is_dir() {
+        path.join(MANIFEST_FILE)
+    } else {
+        path.to_path_buf()
+    };
+    Ok(Manifest::from_file(&path)?)
+}
+
+/// The node config an extension takes, as JSON: each key's parameter and
+/// whether it is secret.
+fn config_json(schema: &symphony_host::extension::ConfigSchema) -> serde_json::Value {
+    let keys: serde_json::Map<String, serde_json::Value> = schema
+        .keys
+        .iter()
+        .map(|(key, def)| {
+            let mut value = serde_json::to_value(&def.parameter).unwrap_or_default();
+            value["secret"] = json!(def.secret);
+            (key.clone(), value)
+        })
+        .collect();
+    serde_json::Value::Object(keys)
+}
+
 fn print_config(schema: &symphony_host::extension::ConfigSchema) {
     if schema.is_empty() {
         println!("It takes no node config.");
@@ -316,35 +351,21 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
         ExtCommand::New(args) => super::scaffold::run(&host_args.home_dir()?, args),
         ExtCommand::List(args) => list(host_args, args),
         ExtCommand::Watch { ext, json } => watch(host_args, &ext, json),
+        ExtCommand::Dev(args) => dev::run(host_args, args),
         ExtCommand::Permissions { manifest, json } => {
-            let path = if manifest.is_dir() {
-                manifest.join(MANIFEST_FILE)
-            } else {
-                manifest
-            };
-            let manifest = Manifest::from_file(&path)?;
+            let manifest = read_manifest(&manifest)?;
             let asks = manifest.capabilities.items();
             if json {
                 let items: Vec<_> = asks
                     .iter()
                     .map(|c| json!({"capability": c.to_string(), "description": c.describe()}))
                     .collect();
-                let config: serde_json::Map<String, serde_json::Value> = manifest
-                    .config
-                    .keys
-                    .iter()
-                    .map(|(key, def)| {
-                        let mut value = serde_json::to_value(&def.parameter).unwrap_or_default();
-                        value["secret"] = json!(def.secret);
-                        (key.clone(), value)
-                    })
-                    .collect();
                 let value = json!({
                     "name": manifest.name,
                     "version": manifest.version.to_string(),
                     "kind": manifest.kind.as_str(),
                     "capabilities": items,
-                    "config": config,
+                    "config": config_json(&manifest.config),
                 });
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(ExitCode::SUCCESS);
@@ -362,13 +383,33 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         ExtCommand::Inspect { component, json } => {
+            let manifest = if component.is_dir() || component.ends_with(MANIFEST_FILE) {
+                Some(read_manifest(&component)?)
+            } else {
+                None
+            };
+            let component = manifest.as_ref().map_or(component, |m| m.component.clone());
             let host = build_host(host_args)?;
             let info = host.inspect(&component)?;
             if json {
                 let mut value = serde_json::to_value(&info)?;
                 value["world"] = json!(info.world());
+                if let Some(manifest) = &manifest {
+                    value["manifest"] = json!({
+                        "name": manifest.name,
+                        "version": manifest.version.to_string(),
+                        "kind": manifest.kind.as_str(),
+                    });
+                    value["config"] = config_json(&manifest.config);
+                }
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(ExitCode::SUCCESS);
+            }
+            if let Some(manifest) = &manifest {
+                println!(
+                    "extension: {} {} ({})",
+                    manifest.name, manifest.version, manifest.kind
+                );
             }
             println!("component: {}", component.display());
             match (info.world(), info.kind) {
@@ -386,6 +427,9 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
                         println!("  {}: {}", item.name, item.functions.join(", "));
                     }
                 }
+            }
+            if let Some(manifest) = &manifest {
+                print_config(&manifest.config);
             }
             Ok(ExitCode::SUCCESS)
         }

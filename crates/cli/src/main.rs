@@ -12,6 +12,7 @@ mod remote;
 mod run;
 mod runs;
 mod scaffold;
+mod schema;
 mod serve;
 mod template;
 mod validate;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use symphony_host::{
     Host,
     extension::{Capability, ExtensionSetup, Limits, PermissionRequest, Prompt},
@@ -44,7 +45,7 @@ struct Cli {
     /// Data directory (compile cache, artifacts, runs, the service's
     /// socket); default: $SYMPHONY_HOME, else ~/.local/share/symphony on
     /// Linux (~/Library/Application Support/symphony on macOS).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     home: Option<PathBuf>,
 
     /// More log output (-v: debug, -vv: trace). SYMPHONY_LOG overrides.
@@ -94,6 +95,9 @@ enum Command {
     /// Find and instantiate workflow templates.
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// Print the JSON Schema of a file format (workflow, template, manifest,
+    /// retention), for editors and checks.
+    Schema(schema::SchemaArgs),
     /// Print a completion script for a shell, e.g.
     /// `symphony completions bash > ~/.local/share/bash-completion/completions/symphony`.
     Completions {
@@ -263,6 +267,44 @@ fn resume(host: HostArgs, args: control::ResumeArgs) -> anyhow::Result<ExitCode>
     }
 }
 
+/// The commands that never touch the data directory: they take no
+/// `--home`.
+const WITHOUT_HOME: [&str; 3] = ["workflow", "schema", "completions"];
+
+/// The command line: the derived one, with `--home` offered by every
+/// subcommand that uses the data directory (and by their own subcommands),
+/// and by no other.
+fn command() -> clap::Command {
+    let command = Cli::command();
+    let home = command
+        .get_arguments()
+        .find(|arg| arg.get_id() == "home")
+        .cloned()
+        .expect("Cli defines --home")
+        .global(true);
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .filter(|name| !WITHOUT_HOME.contains(&name.as_str()))
+        .collect();
+    names.iter().fold(command, |command, name| {
+        command.mut_subcommand(name, |sub| sub.arg(home.clone()))
+    })
+}
+
+/// `--home` wherever it was given, the innermost winning.
+fn home_from(matches: &clap::ArgMatches) -> Option<PathBuf> {
+    let mut home = matches.get_one::<PathBuf>("home").cloned();
+    let mut current = matches;
+    while let Some((_, sub)) = current.subcommand() {
+        if let Ok(Some(found)) = sub.try_get_one::<PathBuf>("home") {
+            home = Some(found.clone());
+        }
+        current = sub;
+    }
+    home
+}
+
 fn build_host(args: HostArgs) -> anyhow::Result<Host> {
     let mut builder = Host::builder().default_limits(args.limits);
     if let Some(home) = args.home {
@@ -323,7 +365,12 @@ fn main() -> ExitCode {
         eprintln!("error: internal error in symphony: {info}");
         std::process::exit(exit::Exit::Internal as i32);
     }));
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    cli.home = home_from(&matches);
     init_logging(cli.verbose);
     let host = HostArgs {
         home: cli.home,
@@ -346,14 +393,9 @@ fn main() -> ExitCode {
         Command::Bus(command) => bus::run(host, command),
         Command::Workflow(command) => workflow::run(command),
         Command::Template(command) => template::run(host.home, command),
+        Command::Schema(args) => schema::run(args),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "symphony",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut command(), "symphony", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
     };

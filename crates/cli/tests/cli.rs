@@ -158,6 +158,20 @@ fn validate_and_inspect_report_in_text_and_json() {
     let out = symphony(&["ext", "inspect", &wasm, "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["kind"], "addon");
+
+    // Given the extension's directory, the manifest and its node config too.
+    let shaper = components().join("json-transform").display().to_string();
+    let out = symphony(&["ext", "inspect", &shaper]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("extension: json-transform 0.1.0 (operator)\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  - spec (object, required): "), "{stdout}");
+    let out = symphony(&["ext", "inspect", &shaper, "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["config"]["spec"]["type"], "object");
+    assert_eq!(doc["manifest"]["name"], "json-transform");
 }
 
 #[test]
@@ -943,6 +957,90 @@ fn completions_are_printed_for_each_shell() {
     assert_eq!(unknown.status.code(), Some(2));
 }
 
+/// Three runs at once in one home share its artifact search index without
+/// a warning: one writes it, the others queue, and every run's outputs are
+/// found afterwards.
+#[test]
+fn runs_sharing_a_home_share_the_search_index_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let mut args = vec!["--home".to_string(), home.path().display().to_string()];
+            args.extend(demo_args());
+            args.extend(["--embedded".into(), "--json".into()]);
+            Command::new(BIN)
+                .args(&args)
+                .env_remove("SYMPHONY_LOG")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for child in runs {
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("warn"), "{stderr}");
+        assert!(!stderr.contains("LockBusy"), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(report["run_id"].as_str().unwrap().to_string());
+    }
+    for id in ids {
+        let out = Command::new(BIN)
+            .arg("--home")
+            .arg(home.path())
+            .args(["artifacts", "search", "--tag", &format!("run:{id}")])
+            .args(["--embedded", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(page["total"].as_u64().unwrap() >= 2, "run {id}: {page}");
+    }
+}
+
+#[test]
+fn schema_prints_each_format_and_writes_them_all() {
+    for (name, title) in [
+        ("workflow", "Symphony workflow"),
+        ("template", "Symphony workflow template"),
+        ("manifest", "Symphony extension manifest (symphony.toml)"),
+        ("retention", "Symphony retention policy (retention.toml)"),
+    ] {
+        let out = symphony(&["schema", name]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(schema["title"], title);
+    }
+    let list = symphony(&["schema", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 4);
+    let dir = tempfile::tempdir().unwrap();
+    let out = symphony(&["schema", "--out", &dir.path().display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "manifest.schema.json",
+            "retention.schema.json",
+            "template.schema.json",
+            "workflow.schema.json"
+        ]
+    );
+    assert_eq!(symphony(&["schema", "wrokflow"]).status.code(), Some(2));
+    // A workflow naming its schema validates and runs as any other (the
+    // examples all do).
+    let demo = std::fs::read_to_string(workflows().join("demo.json")).unwrap();
+    assert!(demo.contains("\"$schema\""));
+}
+
 /// Every documented exit code a test can provoke, and the JSON error shape.
 #[test]
 fn exit_codes_tell_failures_apart() {
@@ -961,6 +1059,19 @@ fn exit_codes_tell_failures_apart() {
         (vec!["run", "/nonexistent/wf.json"], 66),
         (vec!["status", "no-such-run"], 66),
         (vec!["pause", "no-such-run"], 69),
+        // Writing to a full device: an I/O error.
+        (
+            vec![
+                "workflow",
+                "convert",
+                &demo,
+                "--to",
+                "msgpack",
+                "--out",
+                "/dev/full",
+            ],
+            74,
+        ),
     ];
     for (args, code) in cases {
         let out = symphony(&args);

@@ -792,3 +792,198 @@ fn extensions_and_artifacts_are_driven_through_the_service() {
         text(&found.stdout)
     );
 }
+
+/// A child whose stdout lines arrive on a channel; killed when dropped.
+struct Lines {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Lines {
+    fn spawn(command: &mut Command) -> Lines {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Lines { child, lines }
+    }
+
+    /// The next JSON line whose `event` is `event`, skipping others.
+    fn next(&self, event: &str) -> Value {
+        let until = Instant::now() + WAIT;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|e| panic!("no {event} event: {e}"));
+            let value: Value = serde_json::from_str(&line).unwrap();
+            assert_ne!(value["event"], "build-failed", "{value}");
+            if value["event"] == event {
+                return value;
+            }
+        }
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ext dev` in a scaffolded extension: built (by cargo, into a shared
+/// CARGO_TARGET_DIR, then put where the manifest points), loaded into the
+/// running service, and rebuilt and reloaded there when its source
+/// changes: a run through the service sees the new code.
+#[test]
+fn ext_dev_rebuilds_on_a_source_edit_and_reloads_into_the_service() {
+    assert!(
+        super::wasm_target_installed(),
+        "the wasm32-wasip2 target is not installed: run `cargo xtask test`, which adds it"
+    );
+    // Built where the guests are, so their compiled dependencies are reused.
+    let guests = (Path::new(BIN).ancestors().nth(2))
+        .expect("binary under <target>/<profile>")
+        .join("guests");
+    let parent = guests.join("scaffold-dev-test");
+    let _ = std::fs::remove_dir_all(&parent);
+    std::fs::create_dir_all(&parent).unwrap();
+    let out = super::ext_new("operator", "dev-e2e", &parent, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dir = parent.join("dev-e2e");
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/Cargo.lock");
+    std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
+
+    let (_work, home, extensions) = setup();
+    let served = Served::start(&home, &extensions);
+    let dev = Lines::spawn(
+        Command::new(BIN)
+            .arg("--home")
+            .arg(&home)
+            .args(["ext", "dev", "--json"])
+            .arg(&dir)
+            .env("CARGO_TARGET_DIR", &guests)
+            .env_remove("SYMPHONY_BUS")
+            .stderr(Stdio::null()),
+    );
+    let built = dev.next("built");
+    assert!(
+        built["note"].as_str().unwrap().contains("cargo wrote"),
+        "{built}"
+    );
+    let loaded = dev.next("loaded");
+    assert_eq!(loaded["into"], "the service");
+
+    let workflow = dir.join("workflow.json").display().to_string();
+    let run = || {
+        let out = symphony(
+            &home,
+            &[
+                "run",
+                &workflow,
+                "--input",
+                r#"{"text": "MiXeD"}"#,
+                "--json",
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("using the service"));
+        report(&out)["output"]["text"].clone()
+    };
+    assert_eq!(run(), "MIXED");
+
+    let source = dir.join("src/lib.rs");
+    let code = std::fs::read_to_string(&source).unwrap();
+    assert!(code.contains(".to_uppercase()"));
+    std::fs::write(&source, code.replace(".to_uppercase()", ".to_lowercase()")).unwrap();
+    let changed = dev.next("changed");
+    assert_eq!(changed["files"], json!(["src/lib.rs"]));
+    dev.next("built");
+    let reloaded = dev.next("reloaded");
+    assert_eq!(reloaded["changed"], true, "{reloaded}");
+    assert_ne!(reloaded["from_sha256"], reloaded["to_sha256"]);
+    assert_eq!(run(), "mixed");
+
+    // A change that does not compile leaves the new version serving.
+    std::fs::write(&source, "this is not rust").unwrap();
+    let failed = loop {
+        let line = dev.lines.recv_timeout(WAIT).unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap();
+        if value["event"] == "build-failed" {
+            break value;
+        }
+    };
+    assert!(
+        failed["error"].as_str().unwrap().contains("cargo"),
+        "{failed}"
+    );
+    assert_eq!(run(), "mixed");
+    drop(dev);
+    drop(served);
+}
+
+/// `ext dev --build` for a component built by any command (any language),
+/// here a copy: loaded into a host in this process with no service, a
+/// workflow run after each load, and an unchanged rebuild said so.
+#[test]
+fn ext_dev_with_a_build_command_loads_embedded_and_runs_the_workflow() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("shaper");
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = super::components().join("json-transform");
+    let manifest = std::fs::read_to_string(example.join("symphony.toml")).unwrap();
+    std::fs::write(
+        dir.join("symphony.toml"),
+        manifest.replace(
+            "component = \"json_transform.wasm\"",
+            "component = \"out/shaper.wasm\"",
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "v1").unwrap();
+    let build = format!(
+        "mkdir -p out && cp {} out/shaper.wasm",
+        example.join("json_transform.wasm").display()
+    );
+    let workflow = work.path().join("flow.json");
+    std::fs::write(
+        &workflow,
+        r#"{"schema_version": 2, "id": "flow", "name": "flow", "version": "1.0.0",
+            "nodes": [{"id": "pick", "kind": "operator", "extension": "json-transform",
+                       "config": {"spec": {"steps": [{"select": {"n": "$.n"}}]}}}]}"#,
+    )
+    .unwrap();
+    let dev = Lines::spawn(
+        Command::new(BIN)
+            .arg("--home")
+            .arg(work.path().join("home"))
+            .args([
+                "ext",
+                "dev",
+                "--json",
+                "--embedded",
+                "--build",
+                &build,
+                "--workflow",
+            ])
+            .arg(&workflow)
+            .args(["--input", r#"{"n": 7, "m": 8}"#])
+            .arg(&dir)
+            .stderr(Stdio::null()),
+    );
+    dev.next("built");
+    assert_eq!(dev.next("loaded")["into"], "this process");
+    let ran = dev.next("ran");
+    assert_eq!(ran["output"], json!({"n": 7}), "{ran}");
+    std::fs::write(dir.join("notes.txt"), "v2").unwrap();
+    assert_eq!(dev.next("changed")["files"], json!(["notes.txt"]));
+    let reloaded = dev.next("reloaded");
+    assert_eq!(reloaded["changed"], false, "the same component: {reloaded}");
+    assert_eq!(dev.next("ran")["output"], json!({"n": 7}));
+}

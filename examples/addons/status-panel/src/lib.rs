@@ -60,7 +60,63 @@ fn millis(ms: Option<f64>) -> String {
     ms.map_or_else(|| "-".to_string(), |ms| format!("{ms:.1} ms"))
 }
 
+/// Runs with more nodes than this show a summary and the nodes worth a
+/// look (failed, slowest, selected) unless details are on.
+const LISTED: usize = 50;
+
+/// Of a big run, the failed nodes and the slowest shown.
+const FAILED_SHOWN: usize = 10;
+const SLOWEST_SHOWN: usize = 5;
+
+/// Counts by state, e.g. `1500 nodes: 1490 completed, 10 failed (showing
+/// 15; Show details lists all)`.
+fn summary(run: &RunStatus, shown: usize) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for node in &run.nodes {
+        match counts.iter_mut().find(|(state, _)| *state == node.state) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&node.state, 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    format!(
+        "{} nodes: {} (showing {shown}; Show details lists all)",
+        run.nodes.len(),
+        counts.join(", ")
+    )
+}
+
 impl StatusPanel {
+    /// The nodes to draw a row for: all of a small run or with details on;
+    /// of a big one, the failed, the slowest and the selected, in run order.
+    fn rows<'r>(&self, run: &'r RunStatus) -> Vec<&'r NodeStatus> {
+        if self.details || run.nodes.len() <= LISTED {
+            return run.nodes.iter().collect();
+        }
+        let mut keep: Vec<usize> = run
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.state == "failed")
+            .map(|(i, _)| i)
+            .take(FAILED_SHOWN)
+            .collect();
+        let mut by_time: Vec<usize> = (0..run.nodes.len())
+            .filter(|&i| run.nodes[i].duration_ms.is_some())
+            .collect();
+        by_time.sort_by(|&a, &b| {
+            let ms = |i: usize| run.nodes[i].duration_ms.unwrap_or(0.0);
+            ms(b).total_cmp(&ms(a))
+        });
+        keep.extend(by_time.into_iter().take(SLOWEST_SHOWN));
+        if let Some(selected) = &self.selected {
+            keep.extend(run.nodes.iter().position(|n| &n.id == selected));
+        }
+        keep.sort_unstable();
+        keep.dedup();
+        keep.into_iter().map(|i| &run.nodes[i]).collect()
+    }
+
     fn draw(&self, run: &RunStatus) -> Vec<VNode> {
         let mut tree = VTree::new();
         let title = format!("Run {}", run.workflow);
@@ -106,7 +162,11 @@ impl StatusPanel {
         );
 
         let list = tree.push(Some(root), "list", &[], None);
-        for node in &run.nodes {
+        let shown = self.rows(run);
+        if shown.len() < run.nodes.len() {
+            tree.push(Some(list), "summary", &[], Some(&summary(run, shown.len())));
+        }
+        for node in shown {
             let line = format!(
                 "{} {:<16} {:<11} {:<16} {:>10}",
                 symbol(&node.state),
@@ -249,6 +309,44 @@ mod tests {
             name: name.into(),
             payload: payload.into(),
         }
+    }
+
+    /// A run of `n` nodes, node 7 failed, node 42 the slowest.
+    fn big_run(n: usize) -> String {
+        let nodes: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                json!({"id": format!("n{i}"), "kind": "operator", "extension": "x",
+                       "state": if i == 7 { "failed" } else { "completed" },
+                       "duration_ms": if i == 42 { 90.0 } else { 1.0 + i as f64 / 1000.0 },
+                       "error": if i == 7 { json!("boom") } else { json!(null) }})
+            })
+            .collect();
+        json!({"workflow": "wide", "state": "failed", "elapsed_ms": 100.0, "nodes": nodes})
+            .to_string()
+    }
+
+    #[test]
+    fn a_big_run_is_summarised_with_its_failed_and_slowest_nodes() {
+        let mut panel = StatusPanel::default();
+        let nodes = panel.render(&big_run(1500));
+        let texts = texts(&nodes);
+        assert!(
+            texts.contains(
+                &"1500 nodes: 1499 completed, 1 failed (showing 6; Show details lists all)"
+            ),
+            "{texts:?}"
+        );
+        let rows = nodes.iter().filter(|n| n.tag == "row").count();
+        assert_eq!(rows, 6, "the failed node and the 5 slowest");
+        assert!(texts.iter().any(|t| t.starts_with("✗ n7")));
+        assert!(texts.iter().any(|t| t.starts_with("✓ n42")));
+        // Details list every node.
+        panel.handle_event(event("toggle-details", "null")).unwrap();
+        let all = panel.render(&big_run(1500));
+        assert_eq!(all.iter().filter(|n| n.tag == "row").count(), 1500);
+        // A small run lists all without asking.
+        let small = StatusPanel::default().render(&big_run(50));
+        assert_eq!(small.iter().filter(|n| n.tag == "row").count(), 50);
     }
 
     #[test]
