@@ -325,10 +325,21 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        // Colour codes only where a person reads them, not in a log file.
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(colour(std::io::stderr().is_terminal()))
         .with_target(false)
         .init();
+}
+
+/// Whether logs carry colour codes: where a person reads them (a
+/// terminal), not in a log file or pipe, unless `CLICOLOR_FORCE` asks for
+/// them; `NO_COLOR` turns them off whatever else is set
+/// (<https://no-color.org>, <https://bixense.com/clicolors/>).
+fn colour(terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    terminal || set("CLICOLOR_FORCE")
 }
 
 /// The error and its causes on one line, each cause once: many errors

@@ -916,14 +916,32 @@ fn output_into_a_closed_pipe_ends_quietly() {
 
 #[test]
 fn logs_written_to_a_pipe_carry_no_colour_codes() {
-    let out = Command::new(BIN)
-        .args(["--home", "/nonexistent/home", "runs"])
-        .env("SYMPHONY_LOG", "debug")
-        .output()
-        .unwrap();
-    let stderr = text(&out.stderr);
-    assert!(!stderr.is_empty());
-    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    let demo = workflows().join("demo.json");
+    let home = tempfile::tempdir().unwrap();
+    let logs = |env: &[(&str, &str)]| {
+        let out = Command::new(BIN)
+            .arg("--home")
+            .arg(home.path())
+            .arg("validate")
+            .arg(&demo)
+            .arg("--ext-dir")
+            .arg(components())
+            .env("SYMPHONY_LOG", "debug")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("DEBUG"), "{stderr}");
+        stderr
+    };
+    let plain = logs(&[]);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    // Forced, as the CLICOLOR_FORCE convention says; NO_COLOR wins.
+    assert!(logs(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+    let both = logs(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!both.contains('\x1b'), "{both:?}");
 }
 
 #[test]

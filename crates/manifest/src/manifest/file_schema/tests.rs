@@ -6,32 +6,34 @@ use super::super::limits::LIMIT_KEYS;
 use super::super::load::{DEPENDENCY_KEYS, EXTENSION_KEYS, TOP_KEYS};
 use super::schema;
 
+/// `value`, or what its `$ref`s lead to.
+fn resolve<'s>(schema: &'s Value, mut value: &'s Value) -> &'s Value {
+    while let Some(target) = value.get("$ref").and_then(Value::as_str) {
+        value = schema.pointer(&target[1..]).unwrap();
+    }
+    value
+}
+
 /// The property names of the object at `pointer` (following `$ref`s and
 /// merging `allOf` parts, as a flattened struct produces).
 fn properties(schema: &Value, pointer: &str) -> Vec<String> {
-    let mut object = schema
-        .pointer(pointer)
-        .unwrap_or_else(|| panic!("{pointer}"));
-    while let Some(target) = object.get("$ref").and_then(Value::as_str) {
-        object = schema.pointer(&target[1..]).unwrap();
-    }
-    let mut names: Vec<String> = object
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    for part in object
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let mut part = part;
-        while let Some(target) = part.get("$ref").and_then(Value::as_str) {
-            part = schema.pointer(&target[1..]).unwrap();
-        }
-        names.extend(part["properties"].as_object().unwrap().keys().cloned());
-    }
+    let object = resolve(
+        schema,
+        schema
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("{pointer}")),
+    );
+    let parts = object.get("allOf").and_then(Value::as_array);
+    let mut names: Vec<String> = std::iter::once(object)
+        .chain(
+            parts
+                .into_iter()
+                .flatten()
+                .map(|part| resolve(schema, part)),
+        )
+        .filter_map(|part| part.get("properties").and_then(Value::as_object))
+        .flat_map(|properties| properties.keys().cloned())
+        .collect();
     names.sort();
     names
 }
@@ -45,29 +47,18 @@ fn sorted(keys: &[&str]) -> Vec<String> {
 #[test]
 fn the_schema_names_exactly_the_keys_the_reader_accepts() {
     let schema = schema();
-    assert_eq!(properties(&schema, ""), sorted(TOP_KEYS));
-    assert_eq!(
-        properties(&schema, "/$defs/ExtensionTable"),
-        sorted(EXTENSION_KEYS)
-    );
-    assert_eq!(
-        properties(&schema, "/$defs/CapabilitiesTable"),
-        sorted(CAPABILITY_KEYS)
-    );
-    assert_eq!(properties(&schema, "/$defs/BusTable"), sorted(BUS_KEYS));
-    assert_eq!(properties(&schema, "/$defs/FsEntry"), sorted(FS_KEYS));
-    assert_eq!(
-        properties(&schema, "/$defs/LimitsTable"),
-        sorted(LIMIT_KEYS)
-    );
-    assert_eq!(
-        properties(&schema, "/$defs/DependencyTable"),
-        sorted(DEPENDENCY_KEYS)
-    );
-    assert_eq!(
-        properties(&schema, "/$defs/ConfigKeySpec"),
-        sorted(CONFIG_FIELDS)
-    );
+    for (pointer, keys) in [
+        ("", TOP_KEYS),
+        ("/$defs/ExtensionTable", EXTENSION_KEYS),
+        ("/$defs/CapabilitiesTable", CAPABILITY_KEYS),
+        ("/$defs/BusTable", BUS_KEYS),
+        ("/$defs/FsEntry", FS_KEYS),
+        ("/$defs/LimitsTable", LIMIT_KEYS),
+        ("/$defs/DependencyTable", DEPENDENCY_KEYS),
+        ("/$defs/ConfigKeySpec", CONFIG_FIELDS),
+    ] {
+        assert_eq!(properties(&schema, pointer), sorted(keys), "{pointer}");
+    }
 }
 
 #[test]
