@@ -17,7 +17,7 @@ use symphony_host::Host;
 use symphony_host::extension::{ExtensionSetup, MANIFEST_FILE, Manifest};
 use symphony_host::workflow::Workflow;
 use symphony_service::ServiceClient;
-use symphony_service::api::{ExtList, ExtLoad, ExtReload, RunReportRequest, RunStart};
+use symphony_service::api::{ExtList, ExtLoad, ExtReload, ExtUnload, RunReportRequest, RunStart};
 
 use crate::remote::{ConnectArgs, Followed, is_end, next_event};
 use crate::run::read_input;
@@ -395,12 +395,28 @@ fn load(
 ) -> anyhow::Result<()> {
     let report = match target {
         Target::Service(client) => {
-            let present = loaded_before
-                || client
+            let mut present = loaded_before;
+            if !loaded_before
+                && let Some(other) = client
                     .call(&ExtList {})?
                     .extensions
-                    .iter()
-                    .any(|e| e["name"] == name);
+                    .into_iter()
+                    .find(|e| e["name"] == name)
+            {
+                let theirs = PathBuf::from(other["path"].as_str().unwrap_or_default());
+                present = same_file(&theirs, &project.read()?.component);
+                if !present {
+                    // The service serves another build of this extension:
+                    // developing it means serving this one instead.
+                    say.step("replacing", json!({"name": name, "path": theirs}), || {
+                        format!(
+                            "the service has {name} from {}; replacing it",
+                            theirs.display()
+                        )
+                    });
+                    client.call(&ExtUnload { name: name.into() })?;
+                }
+            }
             if present {
                 let done = client.call(&ExtReload { name: name.into() })?;
                 serde_json::from_str::<Value>(&done.message).unwrap_or(Value::Null)

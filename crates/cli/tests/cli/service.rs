@@ -987,3 +987,53 @@ fn ext_dev_with_a_build_command_loads_embedded_and_runs_the_workflow() {
     assert_eq!(reloaded["changed"], false, "the same component: {reloaded}");
     assert_eq!(dev.next("ran")["output"], json!({"n": 7}));
 }
+
+/// Developing an extension the service already serves from elsewhere
+/// replaces it there with the build being developed, and says so.
+#[test]
+fn ext_dev_replaces_another_build_the_service_serves() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    let served = Served::start(&home, &super::components());
+    let dir = work.path().join("shaper");
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = super::components().join("json-transform");
+    let manifest = std::fs::read_to_string(example.join("symphony.toml")).unwrap();
+    std::fs::write(
+        dir.join("symphony.toml"),
+        manifest.replace(
+            "component = \"json_transform.wasm\"",
+            "component = \"out/shaper.wasm\"",
+        ),
+    )
+    .unwrap();
+    let build = format!(
+        "mkdir -p out && cp {} out/shaper.wasm",
+        example.join("json_transform.wasm").display()
+    );
+    let dev = Lines::spawn(
+        Command::new(BIN)
+            .arg("--home")
+            .arg(&home)
+            .args(["ext", "dev", "--json", "--build", &build])
+            .arg(&dir)
+            .env_remove("SYMPHONY_BUS")
+            .stderr(Stdio::null()),
+    );
+    let replacing = dev.next("replacing");
+    assert_eq!(replacing["name"], "json-transform");
+    assert_eq!(dev.next("loaded")["into"], "the service");
+    let listed = served
+        .client()
+        .call(&symphony_service::api::ExtList {})
+        .unwrap();
+    let ours = listed
+        .extensions
+        .iter()
+        .find(|e| e["name"] == "json-transform")
+        .unwrap();
+    assert!(
+        ours["path"].as_str().unwrap().ends_with("out/shaper.wasm"),
+        "{ours}"
+    );
+}
