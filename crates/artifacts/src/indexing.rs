@@ -32,8 +32,10 @@ impl ArtifactStore {
     /// snippets of the text.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchPage, ArtifactError> {
         let index = self.index()?;
-        if self.writing(index)? {
-            self.drain_index_queue(index)?;
+        // As the writer (taking over if the last one has gone), first index
+        // what others queued; as a reader, search what the writer committed.
+        if let Err(e) = self.writing(index) {
+            tracing::debug!("searching the artifact index as a reader: {e}");
         }
         index.search(query)
     }
@@ -70,7 +72,9 @@ impl ArtifactStore {
             self.index = Some(index);
             return Ok(());
         }
-        self.drain_index_queue(&index)?;
+        if let Err(e) = self.drain_index_queue(&index) {
+            tracing::warn!("indexing what other processes queued: {e}");
+        }
         self.rebuild_if_behind(&index)?;
         self.index = Some(index);
         Ok(())
@@ -105,7 +109,9 @@ impl ArtifactStore {
     }
 
     /// Indexes the artifacts other processes queued while this one did
-    /// not write the index.
+    /// not write the index, and commits them so every reader sees them.
+    /// Nothing leaves the queue unless all of it was indexed (indexing is
+    /// idempotent, so a retry does no harm).
     fn drain_index_queue(&self, index: &SearchIndex) -> Result<(), ArtifactError> {
         let (ids, last) = self.catalog.index_queue()?;
         if ids.is_empty() {
@@ -116,24 +122,29 @@ impl ArtifactStore {
             "indexing artifacts other processes queued"
         );
         for id in &ids {
-            if let Err(e) = self.index_now(index, id, None) {
-                tracing::warn!(id, "could not index a queued artifact: {e}");
-            }
+            self.index_now(index, id, None)?;
         }
+        index.flush()?;
         self.catalog.dequeue_for_index(last)
     }
 
-    /// Whether this process writes the index now, taking it over (and
-    /// catching up on the queue) if its writer has gone.
+    /// Whether this process writes the index now, taking it over if its
+    /// writer has gone. A writer first catches up (what others queued, then
+    /// a rebuild if it may be behind the catalog); a catch-up that fails is
+    /// logged and tried again at the next change or search.
     fn writing(&self, index: &SearchIndex) -> Result<bool, ArtifactError> {
-        if index.is_writer() {
-            return Ok(true);
-        }
-        if !index.try_write()? {
+        if !index.is_writer() && !index.try_write()? {
             return Ok(false);
         }
-        self.rebuild_if_behind(index)?;
-        self.drain_index_queue(index)?;
+        let caught_up = self.drain_index_queue(index).and_then(|()| {
+            if index.needs_rebuild() {
+                self.rebuild_if_behind(index)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = caught_up {
+            tracing::warn!("the artifact search index is behind the catalog: {e}");
+        }
         Ok(true)
     }
 
@@ -160,13 +171,16 @@ impl ArtifactStore {
         let Some(index) = &self.index else {
             return;
         };
+        // Whatever cannot be indexed now is queued, for this process or
+        // another to index later.
         let result = match self.writing(index) {
-            Ok(true) => self.index_now(index, id, text),
-            Ok(false) => self.catalog.queue_for_index(id),
-            Err(e) => Err(e),
+            Ok(true) => self
+                .index_now(index, id, text)
+                .or_else(|_| self.catalog.queue_for_index(id)),
+            Ok(false) | Err(_) => self.catalog.queue_for_index(id),
         };
         if let Err(e) = result {
-            tracing::warn!(id, "could not index an artifact: {e}");
+            tracing::warn!(id, "could not index or queue an artifact: {e}");
         }
     }
 
@@ -176,10 +190,11 @@ impl ArtifactStore {
             return;
         };
         let result = match self.writing(index) {
-            Ok(true) => index.remove(id),
+            Ok(true) => index
+                .remove(id)
+                .or_else(|_| self.catalog.queue_for_index(id)),
             // The writer finds it gone from the catalog, or trashed.
-            Ok(false) => self.catalog.queue_for_index(id),
-            Err(e) => Err(e),
+            Ok(false) | Err(_) => self.catalog.queue_for_index(id),
         };
         if let Err(e) = result {
             tracing::warn!(id, "could not take an artifact out of the index: {e}");

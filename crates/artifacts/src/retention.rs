@@ -229,11 +229,13 @@ impl Shelf for ArtifactStore {
             Placement::Tier(Tier::Cold) => Location::Cold,
             Placement::Trashed { at_ms } => {
                 self.cache.remove(id);
-                self.unindex(id);
-                return self
-                    .catalog
+                // The catalog first: a writer indexing this id (queued by
+                // this process) must find it trashed.
+                self.catalog
                     .set_location(id, Location::Trashed, at_ms)
-                    .map_err(shelf_error);
+                    .map_err(shelf_error)?;
+                self.unindex(id);
+                return Ok(());
             }
             Placement::Deleted => {
                 self.cache.remove(id);

@@ -57,8 +57,10 @@ pub struct Workflow {
     /// workflow` prints it); kept as written, not used by the host.
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    /// The document format; in memory always the current one.
-    #[schemars(range(min = 1, max = 2))]
+    /// The document format; in memory always the current one. (Version 1
+    /// files, of another shape, are still read and upgraded; this schema
+    /// describes the current one, which editors should write.)
+    #[schemars(range(min = 2, max = 2))]
     pub schema_version: u32,
     /// A stable identifier, e.g. `review-triage`.
     pub id: String,

@@ -65,13 +65,14 @@ fn try_open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Opene
         source,
     };
     fs::create_dir_all(dir).map_err(io_err)?;
-    let interrupted = dir.join(UNCOMMITTED_MARKER).exists();
     let directory = MmapDirectory::open(dir).map_err(|e| index_error(dir, e))?;
     let exists = Index::exists(&directory).map_err(|e| index_error(dir, e))?;
     let reason = if exists {
         match open_existing(directory, schema) {
             Ok(Some(opened)) => {
-                let interrupted = interrupted && opened.writer.is_some();
+                // Looked at only with the lock held: a marker left by a
+                // writer still at work is not an interruption.
+                let interrupted = opened.writer.is_some() && dir.join(UNCOMMITTED_MARKER).exists();
                 return Ok(Some(Opened {
                     rebuild: interrupted.then_some(RebuildReason::Interrupted),
                     ..opened
@@ -84,7 +85,7 @@ fn try_open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Opene
     } else {
         RebuildReason::Created
     };
-    if !create_fresh(dir, schema)? {
+    if !create_fresh(dir, schema, &reason)? {
         return Ok(None);
     }
     if reason != RebuildReason::Created {
@@ -171,8 +172,13 @@ fn is_damage(e: &TantivyError) -> bool {
 
 /// Removes the index's files from `dir` (and nothing else) while holding
 /// the writer lock, then creates an empty index there; false, touching
-/// nothing, when another process holds the lock.
-fn create_fresh(dir: &Path, schema: &tantivy::schema::Schema) -> Result<bool, ArtifactError> {
+/// nothing, when another process holds the lock or has just created the
+/// missing index.
+fn create_fresh(
+    dir: &Path,
+    schema: &tantivy::schema::Schema,
+    reason: &RebuildReason,
+) -> Result<bool, ArtifactError> {
     let directory = MmapDirectory::open(dir).map_err(|e| index_error(dir, e))?;
     // Another process with the index open holds this lock: its files are
     // then not ours to remove. Held until the new index is whole, so a
@@ -182,6 +188,13 @@ fn create_fresh(dir: &Path, schema: &tantivy::schema::Schema) -> Result<bool, Ar
         Err(LockError::LockBusy) => return Ok(false),
         Err(e) => return Err(index_error(dir, e)),
     };
+    // Another process may have created the index between this one finding
+    // none and taking the lock: then it is theirs, and opened as it is.
+    if *reason == RebuildReason::Created
+        && Index::exists(&directory).map_err(|e| index_error(dir, e))?
+    {
+        return Ok(false);
+    }
     remove_index_files(dir)?;
     Index::create(directory.clone(), schema.clone(), IndexSettings::default())
         .map_err(|e| index_error(dir, e))?;

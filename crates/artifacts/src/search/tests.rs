@@ -592,3 +592,31 @@ fn concurrent_writers_each_read_their_own_writes() {
     });
     assert_eq!(index.search(&query("shared")).unwrap().total, 30);
 }
+
+/// Several opens of a missing index at once (processes started together):
+/// one creates it, the others wait and open it to read; none fails.
+#[test]
+fn opens_racing_to_create_the_index_all_succeed_with_one_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("search");
+    let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let opened: Vec<SearchIndex> = (0..4)
+        .map(|_| {
+            let (path, start) = (path.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                SearchIndex::open(&path).unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(opened.iter().filter(|i| i.is_writer()).count(), 1);
+    let writer = opened.iter().find(|i| i.is_writer()).unwrap();
+    writer.add(&doc(1, "raced")).unwrap();
+    writer.flush().unwrap();
+    for index in &opened {
+        assert_eq!(ids(&index.search(&query("raced")).unwrap()), [id(1)]);
+    }
+}

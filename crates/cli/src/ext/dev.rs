@@ -3,7 +3,7 @@
 //! answers, else a host in this process — printing what changed, in the
 //! style of `spin watch`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -177,6 +177,9 @@ pub fn run(host_args: HostArgs, args: DevArgs) -> anyhow::Result<ExitCode> {
     );
 
     let mut loaded = false;
+    // What each source held when last seen, so a file rewritten with the
+    // same bytes (a build regenerating its outputs) is not a change.
+    let mut seen = Fingerprints::of_tree(&project);
     // The first pass builds at once; each later one follows a change.
     loop {
         let built = build(&project, args.build.as_deref(), &say);
@@ -188,16 +191,24 @@ pub fn run(host_args: HostArgs, args: DevArgs) -> anyhow::Result<ExitCode> {
                         run_workflow(&target, workflow, input, &say);
                     }
                 }
-                Err(error) => say.step(
-                    "reload-failed",
-                    json!({"name": name, "error": format!("{error:#}")}),
-                    || format!("{name} did not load, the old version keeps serving: {error:#}"),
-                ),
+                Err(error) => {
+                    // A service that restarted no longer has it: load it
+                    // afresh next time rather than reloading.
+                    loaded = false;
+                    say.step(
+                        "reload-failed",
+                        json!({"name": name, "error": format!("{error:#}")}),
+                        || format!("{name} did not load: {error:#}"),
+                    )
+                }
             }
         }
         let component = project.read().map(|m| m.component).unwrap_or_default();
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
-        let changed = wait_for_change(&rx, &project, &component, target_dir.as_deref())?;
+        // Cargo reads a relative CARGO_TARGET_DIR from where it runs.
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(|dir| project.dir.join(dir))
+            .map(|dir| dir.canonicalize().unwrap_or(dir));
+        let changed = wait_for_change(&rx, &project, &component, target_dir.as_deref(), &mut seen)?;
         let files: Vec<&String> = changed.iter().collect();
         say.step("changed", json!({"files": files}), || {
             format!(
@@ -217,6 +228,7 @@ fn wait_for_change(
     project: &Project,
     component: &Path,
     target_dir: Option<&Path>,
+    fingerprints: &mut Fingerprints,
 ) -> anyhow::Result<BTreeSet<String>> {
     // Each changed path, and whether it was created during this wait.
     let mut seen: BTreeMap<PathBuf, bool> = BTreeMap::new();
@@ -246,6 +258,7 @@ fn wait_for_change(
                 let changed: BTreeSet<String> = std::mem::take(&mut seen)
                     .into_iter()
                     .filter(|(path, created)| !created || path.exists())
+                    .filter(|(path, _)| fingerprints.changed(path))
                     .map(|(path, _)| {
                         let relative = path.strip_prefix(&project.dir).unwrap_or(&path);
                         relative.display().to_string()
@@ -258,6 +271,62 @@ fn wait_for_change(
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the file watcher stopped"),
         }
+    }
+}
+
+/// What each source file held when last seen: its length and a hash.
+struct Fingerprints(HashMap<PathBuf, (u64, u64)>);
+
+impl Fingerprints {
+    /// Files bigger than this are fingerprinted by their modification
+    /// time rather than read.
+    const MAX_READ: u64 = 16 << 20;
+
+    /// Every source file under the project, as it is now.
+    fn of_tree(project: &Project) -> Fingerprints {
+        let mut prints = Fingerprints(HashMap::new());
+        let mut dirs = vec![project.dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+                if !project.is_source(&path, Path::new(""), None) {
+                    continue;
+                }
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    prints.changed(&path);
+                }
+            }
+        }
+        prints
+    }
+
+    /// Whether `path` differs from when it was last seen (a file not seen
+    /// before, or gone since, has changed); remembers it as it is now.
+    fn changed(&mut self, path: &Path) -> bool {
+        let now = Self::print(path);
+        match now {
+            Some(print) => self.0.insert(path.to_path_buf(), print) != Some(print),
+            None => {
+                self.0.remove(path);
+                true
+            }
+        }
+    }
+
+    fn print(path: &Path) -> Option<(u64, u64)> {
+        use std::hash::{Hash as _, Hasher as _};
+        let meta = std::fs::metadata(path).ok()?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        if meta.len() > Self::MAX_READ {
+            meta.modified().ok()?.hash(&mut hasher);
+        } else {
+            std::fs::read(path).ok()?.hash(&mut hasher);
+        }
+        Some((meta.len(), hasher.finish()))
     }
 }
 

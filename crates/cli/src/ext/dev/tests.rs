@@ -44,3 +44,31 @@ fn a_project_inside_cargo_target_dir_still_has_sources() {
     let target = Path::new("/src");
     assert!(project.is_source(Path::new("/src/shout/src/lib.rs"), component, Some(target)));
 }
+
+#[test]
+fn a_file_rewritten_with_the_same_bytes_is_not_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("symphony.toml"), "x").unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let source = root.join("src/lib.rs");
+    std::fs::write(&source, "fn a() {}").unwrap();
+    let project = Project {
+        manifest: root.join("symphony.toml"),
+        dir: root.clone(),
+    };
+    let mut prints = super::Fingerprints::of_tree(&project);
+    std::fs::write(&source, "fn a() {}").unwrap();
+    assert!(!prints.changed(&source), "same bytes");
+    std::fs::write(&source, "fn b() {}").unwrap();
+    assert!(prints.changed(&source), "new bytes");
+    assert!(!prints.changed(&source), "seen since");
+    let output = root.join("dist/out.js");
+    std::fs::create_dir_all(output.parent().unwrap()).unwrap();
+    std::fs::write(&output, "1").unwrap();
+    assert!(prints.changed(&output), "a new file");
+    std::fs::write(&output, "1").unwrap();
+    assert!(!prints.changed(&output), "regenerated the same");
+    std::fs::remove_file(&source).unwrap();
+    assert!(prints.changed(&source), "deleted");
+}
