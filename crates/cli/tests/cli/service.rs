@@ -928,13 +928,11 @@ fn ext_dev_rebuilds_on_a_source_edit_and_reloads_into_the_service() {
     drop(served);
 }
 
-/// `ext dev --build` for a component built by any command (any language),
-/// here a copy: loaded into a host in this process with no service, a
-/// workflow run after each load, and an unchanged rebuild said so.
-#[test]
-fn ext_dev_with_a_build_command_loads_embedded_and_runs_the_workflow() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("shaper");
+/// An extension directory whose "build" copies the example json-transform
+/// component to `out/shaper.wasm`, where its manifest points: the
+/// directory and that build command.
+fn shaper(work: &Path) -> (PathBuf, String) {
+    let dir = work.join("shaper");
     std::fs::create_dir_all(&dir).unwrap();
     let example = super::components().join("json-transform");
     let manifest = std::fs::read_to_string(example.join("symphony.toml")).unwrap();
@@ -946,11 +944,21 @@ fn ext_dev_with_a_build_command_loads_embedded_and_runs_the_workflow() {
         ),
     )
     .unwrap();
-    std::fs::write(dir.join("notes.txt"), "v1").unwrap();
     let build = format!(
         "mkdir -p out && cp {} out/shaper.wasm",
         example.join("json_transform.wasm").display()
     );
+    (dir, build)
+}
+
+/// `ext dev --build` for a component built by any command (any language),
+/// here a copy: loaded into a host in this process with no service, a
+/// workflow run after each load, and an unchanged rebuild said so.
+#[test]
+fn ext_dev_with_a_build_command_loads_embedded_and_runs_the_workflow() {
+    let work = tempfile::tempdir().unwrap();
+    let (dir, build) = shaper(work.path());
+    std::fs::write(dir.join("notes.txt"), "v1").unwrap();
     let workflow = work.path().join("flow.json");
     std::fs::write(
         &workflow,
@@ -995,22 +1003,7 @@ fn ext_dev_replaces_another_build_the_service_serves() {
     let work = tempfile::tempdir().unwrap();
     let home = work.path().join("home");
     let served = Served::start(&home, &super::components());
-    let dir = work.path().join("shaper");
-    std::fs::create_dir_all(&dir).unwrap();
-    let example = super::components().join("json-transform");
-    let manifest = std::fs::read_to_string(example.join("symphony.toml")).unwrap();
-    std::fs::write(
-        dir.join("symphony.toml"),
-        manifest.replace(
-            "component = \"json_transform.wasm\"",
-            "component = \"out/shaper.wasm\"",
-        ),
-    )
-    .unwrap();
-    let build = format!(
-        "mkdir -p out && cp {} out/shaper.wasm",
-        example.join("json_transform.wasm").display()
-    );
+    let (dir, build) = shaper(work.path());
     let dev = Lines::spawn(
         Command::new(BIN)
             .arg("--home")
