@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use symphony_host::schema::FileFormat;
+use symphony_host::workflow::{Edge, Node, Workflow};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -142,9 +143,12 @@ fn every_example_file_fits_its_schema() {
 }
 
 /// Every JSON and TOML block of the README and of the format pages is a
-/// document (or, on the workflow page, a node or an edge) of its format.
+/// document (or, on the workflow page, a node or an edge) of its format,
+/// which its reader accepts; a workflow also validates against the example
+/// extensions.
 #[test]
 fn every_block_in_the_documentation_fits_its_schema() {
+    let host = symphony_tests::host();
     let mut checked = 0;
     let pages = [
         "README.md",
@@ -186,6 +190,17 @@ fn every_block_in_the_documentation_fits_its_schema() {
                 problems.is_empty(),
                 "{at} does not fit the {format} schema: {problems:#?}"
             );
+            // The reader agrees, and a workflow validates against the
+            // example extensions it calls.
+            if value.get("schema_version").is_some() {
+                let workflow = Workflow::from_json(&block, &at).unwrap();
+                host.validate(&workflow)
+                    .unwrap_or_else(|e| panic!("{at}: {e}"));
+            } else if value.get("from").is_some() {
+                serde_json::from_value::<Edge>(value).unwrap_or_else(|e| panic!("{at}: {e}"));
+            } else if value.get("id").is_some() {
+                serde_json::from_value::<Node>(value).unwrap_or_else(|e| panic!("{at}: {e}"));
+            }
             checked += 1;
         }
         for (line, block) in blocks(&file, "toml") {
