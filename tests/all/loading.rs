@@ -38,6 +38,44 @@ fn a_core_module_is_refused_with_a_hint() {
     assert!(message.contains("wasm32-wasip2"), "{message}");
 }
 
+/// `bytes` with every `from` replaced by `to` (of the same length).
+fn replaced(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut found = 0;
+    let mut at = 0;
+    while let Some(i) = out[at..]
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+    {
+        out[at + i..at + i + to.len()].copy_from_slice(to.as_bytes());
+        at += i + to.len();
+        found += 1;
+    }
+    assert!(found > 0, "{from} is not in the component");
+    out
+}
+
+/// A component built against an interface version the host does not link
+/// (here WASI 0.3, the example's WASI imports renamed) is refused naming
+/// the interface, the version it wants and the version the host has.
+#[test]
+fn an_interface_version_the_host_does_not_link_is_named() {
+    let bytes = std::fs::read(component("json_transform")).unwrap();
+    let bytes = replaced(
+        &bytes,
+        "wasi:cli/environment@0.2.6",
+        "wasi:cli/environment@0.3.0",
+    );
+    let (err, message) = load_error(&bytes);
+    assert!(matches!(err, LoadError::UnlinkedImport { .. }), "{message}");
+    assert!(
+        message.contains("imports wasi:cli/environment@0.3.0, which this host does not provide"),
+        "{message}"
+    );
+    assert!(message.contains("it links wasi:cli@0.2.12"), "{message}");
+}
+
 #[test]
 fn a_truncated_component_is_invalid() {
     let bytes = std::fs::read(component("mock_llm")).unwrap();

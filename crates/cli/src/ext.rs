@@ -394,6 +394,7 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
             if json {
                 let mut value = serde_json::to_value(&info)?;
                 value["world"] = json!(info.world());
+                value["wasi"] = json!(info.wasi_version().map(|v| v.to_string()));
                 if let Some(manifest) = &manifest {
                     value["manifest"] = json!({
                         "name": manifest.name,
@@ -417,6 +418,17 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
                 _ => println!(
                     "world:     none (not a Symphony extension: it exports no extension world)"
                 ),
+            }
+            if let Some(wasi) = info.wasi_version() {
+                println!("wasi:      {wasi}");
+            }
+            if !info.producers.is_empty() {
+                let tools: Vec<String> = info
+                    .producers
+                    .iter()
+                    .map(|p| format!("{} {}", p.name, p.version).trim_end().to_string())
+                    .collect();
+                println!("built by:  {}", tools.join(", "));
             }
             for (title, items) in [("imports", &info.imports), ("exports", &info.exports)] {
                 println!("{title}:");

@@ -155,9 +155,22 @@ fn validate_and_inspect_report_in_text_and_json() {
         "{stdout}"
     );
 
+    // What built it: the WASI version it imports and its toolchain.
+    assert!(stdout.contains("\nwasi:      0.2."), "{stdout}");
+    assert!(stdout.contains("\nbuilt by:  Rust, "), "{stdout}");
+    assert!(stdout.contains("rustc 1."), "{stdout}");
+
     let out = symphony(&["ext", "inspect", &wasm, "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["kind"], "addon");
+    assert!(doc["wasi"].as_str().unwrap().starts_with("0.2."), "{doc}");
+    let producers = doc["producers"].as_array().unwrap();
+    assert!(
+        producers
+            .iter()
+            .any(|p| p["field"] == "language" && p["name"] == "Rust"),
+        "{producers:?}"
+    );
 
     // Given the extension's directory, the manifest and its node config too.
     let shaper = components().join("json-transform").display().to_string();

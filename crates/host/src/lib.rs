@@ -155,7 +155,7 @@ pub mod extension {
     };
     pub use symphony_runtime::{
         ActivateError, CacheStats, CallError, ComponentInfo, ComponentItemInfo, ConfigError,
-        EngineSettings, LoadError, SetupError,
+        EngineSettings, LoadError, Producer, SetupError,
     };
 }
 

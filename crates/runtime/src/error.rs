@@ -100,6 +100,26 @@ pub enum LoadError {
         /// What does not match.
         reason: String,
     },
+    /// The component imports an interface version this host does not link.
+    #[error(
+        "{path} imports {interface}@{wanted}, which this host does not provide ({}); build it \
+         against the versions the host links",
+        match have {
+            Some(have) => format!("it links {have}, and any import on the same track"),
+            None => "it links no version of that package".to_string(),
+        }
+    )]
+    UnlinkedImport {
+        /// The file.
+        path: PathBuf,
+        /// The interface, e.g. `wasi:cli/environment`.
+        interface: String,
+        /// The version the component wants, e.g. `0.3.0`.
+        wanted: String,
+        /// The package and version the host links, e.g. `wasi:cli@0.2.12`,
+        /// if any.
+        have: Option<String>,
+    },
     /// Another extension with the same name is loaded already.
     #[error(
         "an extension named '{name}' is already loaded from {existing}; reload it, or unload \

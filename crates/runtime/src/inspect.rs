@@ -49,6 +49,53 @@ pub struct ComponentInfo {
     pub imports: Vec<ComponentItemInfo>,
     /// What the component exports.
     pub exports: Vec<ComponentItemInfo>,
+    /// The tools that made it, from the `producers` sections of the
+    /// component and the modules inside it (the language, its compiler,
+    /// the bindings and component tools), each once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub producers: Vec<Producer>,
+}
+
+/// One entry of a `producers` section, e.g. `language Rust` or
+/// `processed-by rustc 1.95.0`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Producer {
+    /// `language`, `processed-by` or `sdk`.
+    pub field: String,
+    /// The tool or language, e.g. `rustc`.
+    pub name: String,
+    /// Its version, e.g. `1.95.0`; may be empty.
+    pub version: String,
+}
+
+/// Every producer named in `bytes`, the component's and its inner
+/// modules' (the toolchains record themselves in the module they build;
+/// wit-component only in the component), each once, in order.
+pub(crate) fn producers(bytes: &[u8]) -> Vec<Producer> {
+    use wasmparser::{KnownCustom, Parser, Payload};
+    let mut found: Vec<Producer> = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        // What does not parse is the compiler's to report, not this.
+        let Ok(Payload::CustomSection(section)) = payload else {
+            continue;
+        };
+        let KnownCustom::Producers(reader) = section.as_known() else {
+            continue;
+        };
+        for field in reader.into_iter().flatten() {
+            for value in field.values.into_iter().flatten() {
+                let producer = Producer {
+                    field: field.name.to_string(),
+                    name: value.name.to_string(),
+                    version: value.version.to_string(),
+                };
+                if !found.contains(&producer) {
+                    found.push(producer);
+                }
+            }
+        }
+    }
+    found
 }
 
 impl ComponentInfo {
@@ -92,7 +139,19 @@ impl ComponentInfo {
             kind,
             imports,
             exports,
+            producers: Vec::new(),
         }
+    }
+
+    /// The WASI version the component was built against: the newest
+    /// among its `wasi:` imports, e.g. `0.2.6`.
+    pub fn wasi_version(&self) -> Option<semver::Version> {
+        self.imports
+            .iter()
+            .filter(|i| i.name.starts_with("wasi:"))
+            .filter_map(|i| i.name.split_once('@'))
+            .filter_map(|(_, version)| semver::Version::parse(version).ok())
+            .max()
     }
 
     /// The world's name as the host binds it, e.g.

@@ -40,6 +40,7 @@ mod host_api;
 mod http;
 mod inspect;
 mod instance;
+mod linked;
 mod metrics;
 mod node_config;
 pub mod pool;
@@ -58,7 +59,7 @@ pub use delegate::{HostDelegate, ModelCall};
 pub use engine::EngineSettings;
 pub use error::{ActivateError, CallError, ConfigError, LoadError, SetupError};
 pub use histogram::{CallLatency, LatencyBucket};
-pub use inspect::{ComponentInfo, ComponentItemInfo};
+pub use inspect::{ComponentInfo, ComponentItemInfo, Producer};
 pub use metrics::ExtensionMetrics;
 pub use node_config::NodeConfig;
 
@@ -160,10 +161,20 @@ impl Runtime {
             exports: info.exports.iter().map(|e| e.name.clone()).collect(),
         })?;
         let pre = WorldPre::new(&self.linker, &component, kind).map_err(|e| {
-            LoadError::WorldMismatch {
-                path: path.to_path_buf(),
-                kind,
-                reason: format!("{e:#}"),
+            // An interface version the host does not link says so by name;
+            // anything else is the linker's own words.
+            match info.imports.iter().find_map(|i| linked::unlinked(&i.name)) {
+                Some(import) => LoadError::UnlinkedImport {
+                    path: path.to_path_buf(),
+                    interface: import.interface,
+                    wanted: import.wanted,
+                    have: import.have,
+                },
+                None => LoadError::WorldMismatch {
+                    path: path.to_path_buf(),
+                    kind,
+                    reason: format!("{e:#}"),
+                },
             }
         })?;
         Ok((kind, pre, hash))
@@ -176,7 +187,10 @@ impl Runtime {
             source,
         })?;
         let (component, _) = self.cache.load(&self.engine, &bytes, path)?;
-        Ok(ComponentInfo::of(&self.engine, &component))
+        Ok(ComponentInfo {
+            producers: inspect::producers(&bytes),
+            ..ComponentInfo::of(&self.engine, &component)
+        })
     }
 }
 
