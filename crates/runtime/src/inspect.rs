@@ -13,18 +13,11 @@ pub(crate) const LIFECYCLE: &str = "symphony:extension/lifecycle@0.1.1";
 
 /// Whether the interface `name` is `interface` in a compatible version:
 /// the same name and, as the component model matches versions, the same
-/// `0.x` minor (`@0.1.0` is `@0.1.1`).
+/// track (`@0.1.0` is `@0.1.1`; see [`crate::linked::same_track`]).
 fn same_interface(name: &str, interface: &str) -> bool {
-    let minor = |full: &str| {
-        let (name, version) = full.split_once('@').unwrap_or((full, ""));
-        let mut parts = version.split('.');
-        (
-            name.to_string(),
-            parts.next().map(str::to_string),
-            parts.next().map(str::to_string),
-        )
-    };
-    minor(name) == minor(interface)
+    let (name, version) = name.split_once('@').unwrap_or((name, ""));
+    let (interface, wanted) = interface.split_once('@').unwrap_or((interface, ""));
+    name == interface && crate::linked::same_track(version, wanted)
 }
 
 /// One import or export of a component.

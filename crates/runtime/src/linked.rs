@@ -44,13 +44,18 @@ pub(crate) fn unlinked(import: &str) -> Option<Unlinked> {
     let Some((_, linked)) = LINKED.iter().find(|(p, _)| *p == package) else {
         return Some(unlinked(None));
     };
-    let (Ok(want), Ok(have)) = (
-        semver::Version::parse(wanted),
-        semver::Version::parse(linked),
-    ) else {
-        return Some(unlinked(Some(format!("{package}@{linked}"))));
+    (!same_track(wanted, linked)).then(|| unlinked(Some(format!("{package}@{linked}"))))
+}
+
+/// Whether an import of version `want` links to a definition of version
+/// `have`, by wasmtime's rule: the same major version (for 0.x, the same
+/// minor; 0.0.x and pre-releases only exactly). Text that is not semver
+/// matches only itself.
+pub(crate) fn same_track(want: &str, have: &str) -> bool {
+    let (Ok(want), Ok(have)) = (semver::Version::parse(want), semver::Version::parse(have)) else {
+        return want == have;
     };
-    let same_track = if !want.pre.is_empty() {
+    if !want.pre.is_empty() || !have.pre.is_empty() {
         want == have
     } else if want.major > 0 {
         want.major == have.major
@@ -58,8 +63,7 @@ pub(crate) fn unlinked(import: &str) -> Option<Unlinked> {
         have.major == 0 && want.minor == have.minor
     } else {
         want == have
-    };
-    (!same_track).then(|| unlinked(Some(format!("{package}@{linked}"))))
+    }
 }
 
 #[cfg(test)]

@@ -22,3 +22,17 @@ fn imports_on_the_linked_track_link_and_others_are_named() {
     // An unversioned name is not for this check.
     assert_eq!(unlinked("wasi:cli/environment"), None);
 }
+
+#[test]
+fn tracks_follow_the_component_models_version_rule() {
+    use super::same_track;
+    assert!(same_track("1.2.0", "1.9.3"));
+    assert!(!same_track("2.0.0", "1.9.3"));
+    assert!(same_track("0.1.0", "0.1.1"));
+    assert!(!same_track("0.2.0", "0.1.1"));
+    assert!(!same_track("0.0.1", "0.0.2"));
+    assert!(same_track("0.0.2", "0.0.2"));
+    assert!(!same_track("0.2.0-rc-1", "0.2.0"));
+    assert!(same_track("", ""), "unversioned names match each other");
+    assert!(!same_track("", "0.1.0"));
+}
