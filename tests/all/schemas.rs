@@ -60,7 +60,7 @@ fn blocks(file: &Path, language: &str) -> Vec<(usize, String)> {
     blocks
 }
 
-fn files(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
+fn files(dir: &Path, keep: &Keep, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy();
@@ -94,50 +94,41 @@ fn the_committed_schemas_are_the_generated_ones() {
     }
 }
 
+/// Which files of a directory tree a check reads.
+type Keep = dyn Fn(&Path) -> bool;
+
 #[test]
 fn every_example_file_fits_its_schema() {
+    let json = |p: &Path| {
+        p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().ends_with("-input.json")
+    };
+    let manifest = |p: &Path| p.file_name().is_some_and(|n| n == "symphony.toml");
+    let sets: [(FileFormat, &[&str], &Keep); 3] = [
+        (FileFormat::Workflow, &["examples/workflows"], &json),
+        (FileFormat::Template, &["examples/templates"], &json),
+        (
+            FileFormat::Manifest,
+            &["examples", "tests/fixtures"],
+            &manifest,
+        ),
+    ];
     let mut checked = 0;
-    let mut workflows = Vec::new();
-    files(
-        &root().join("examples/workflows"),
-        &|p| {
-            p.extension().is_some_and(|e| e == "json")
-                && !p.to_string_lossy().ends_with("-input.json")
-        },
-        &mut workflows,
-    );
-    for path in workflows {
-        let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_fits(FileFormat::Workflow, &value, &path.display().to_string());
-        checked += 1;
-    }
-    let mut templates = Vec::new();
-    files(
-        &root().join("examples/templates"),
-        &|p| p.extension().is_some_and(|e| e == "json"),
-        &mut templates,
-    );
-    for path in templates {
-        let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_fits(FileFormat::Template, &value, &path.display().to_string());
-        checked += 1;
-    }
-    let mut manifests = Vec::new();
-    files(
-        &root().join("examples"),
-        &|p| p.file_name().is_some_and(|n| n == "symphony.toml"),
-        &mut manifests,
-    );
-    files(
-        &root().join("tests/fixtures"),
-        &|p| p.file_name().is_some_and(|n| n == "symphony.toml"),
-        &mut manifests,
-    );
-    for path in manifests {
-        let at = path.display().to_string();
-        let value = toml_to_json(&std::fs::read_to_string(&path).unwrap(), &at);
-        assert_fits(FileFormat::Manifest, &value, &at);
-        checked += 1;
+    for (format, dirs, keep) in sets {
+        let mut found = Vec::new();
+        for dir in dirs {
+            files(&root().join(dir), keep, &mut found);
+        }
+        for path in found {
+            let at = path.display().to_string();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value = if format.is_toml() {
+                toml_to_json(&text, &at)
+            } else {
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{at}: {e}"))
+            };
+            assert_fits(format, &value, &at);
+            checked += 1;
+        }
     }
     assert!(checked >= 9, "only {checked} example files found");
 }

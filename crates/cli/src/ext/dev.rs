@@ -333,14 +333,17 @@ impl Fingerprints {
 /// Builds the component; on success it is where the manifest says.
 fn build(project: &Project, custom: Option<&str>, say: &Say) -> anyhow::Result<()> {
     let started = Instant::now();
-    let result = match custom {
-        Some(command) => build_with_shell(project, command),
-        None => build_with_cargo(project),
-    };
+    // The manifest is read once per build: where the component must be.
+    let result = project.read().map(|m| m.component).and_then(|component| {
+        let note = match custom {
+            Some(command) => build_with_shell(project, command, &component),
+            None => build_with_cargo(project, &component),
+        }?;
+        Ok((component, note))
+    });
     let seconds = started.elapsed().as_secs_f64();
     match &result {
-        Ok(note) => {
-            let component = project.read().map(|m| m.component).unwrap_or_default();
+        Ok((component, note)) => {
             say.step(
                 "built",
                 json!({"seconds": seconds, "component": component, "note": note}),
@@ -362,7 +365,11 @@ fn build(project: &Project, custom: Option<&str>, say: &Say) -> anyhow::Result<(
     result.map(|_| ())
 }
 
-fn build_with_shell(project: &Project, command: &str) -> anyhow::Result<Option<String>> {
+fn build_with_shell(
+    project: &Project,
+    command: &str,
+    component: &Path,
+) -> anyhow::Result<Option<String>> {
     // The build's own output goes to stderr, so stdout stays ours (--json).
     let status = Command::new("sh")
         .args(["-c", command])
@@ -373,7 +380,6 @@ fn build_with_shell(project: &Project, command: &str) -> anyhow::Result<Option<S
     if !status.success() {
         bail!("`{command}` exited with {status}");
     }
-    let component = project.read()?.component;
     if !component.is_file() {
         bail!(
             "`{command}` succeeded but {} does not exist: point `component` in {MANIFEST_FILE} \
@@ -387,7 +393,7 @@ fn build_with_shell(project: &Project, command: &str) -> anyhow::Result<Option<S
 /// Runs cargo with machine-readable messages to learn where the component
 /// was written, and copies it to the manifest's `component` when that is
 /// elsewhere (CARGO_TARGET_DIR, a workspace's target directory).
-fn build_with_cargo(project: &Project) -> anyhow::Result<Option<String>> {
+fn build_with_cargo(project: &Project, component: &Path) -> anyhow::Result<Option<String>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
         .args(CARGO_BUILD)
@@ -429,8 +435,7 @@ fn build_with_cargo(project: &Project) -> anyhow::Result<Option<String>> {
              Cargo.toml's [lib]"
         );
     };
-    let component = project.read()?.component;
-    if same_file(&wasm, &component) {
+    if same_file(&wasm, component) {
         return Ok(None);
     }
     if let Some(parent) = component.parent() {
@@ -441,7 +446,7 @@ fn build_with_cargo(project: &Project) -> anyhow::Result<Option<String>> {
     let partial = component.with_extension("wasm.partial");
     std::fs::copy(&wasm, &partial)
         .with_context(|| format!("copying {} to {}", wasm.display(), partial.display()))?;
-    std::fs::rename(&partial, &component)
+    std::fs::rename(&partial, component)
         .with_context(|| format!("moving the component to {}", component.display()))?;
     Ok(Some(format!("cargo wrote {}", wasm.display())))
 }
