@@ -176,6 +176,12 @@ pub fn compare(name: &str, group: &str) {
     }
 }
 
+/// Prints the `compare` line for two measurements taken by the caller, in
+/// nanoseconds (e.g. single cold compiles, too slow to repeat).
+pub fn compare_values(name: &str, ours_ns: f64, baseline_ns: f64) {
+    print_compare(name, ours_ns, baseline_ns);
+}
+
 /// Prints the `compare` line for a size, in bytes.
 pub fn compare_sizes(name: &str, ours: usize, baseline: usize) {
     println!(

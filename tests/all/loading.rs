@@ -137,7 +137,8 @@ fn using_an_extension_as_the_wrong_kind_is_refused() {
     );
     let err = host.instrument("gpt-9").err().unwrap();
     assert!(err.to_string().contains(
-        "no extension named 'gpt-9' is loaded (loaded: json-transform, mock-llm, status-panel)"
+        "no extension named 'gpt-9' is loaded (loaded: c-checksum, js-progress, js-slugify, \
+         json-transform, mock-llm, py-title-model, py-word-stats, status-panel)"
     ));
 
     let workflow = Workflow::from_json(

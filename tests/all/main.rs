@@ -10,6 +10,7 @@ mod demo;
 mod grants;
 mod host_calls;
 mod hostile;
+mod languages;
 mod lifecycle;
 mod loading;
 mod metrics;

@@ -49,8 +49,18 @@ fn the_examples_load_from_their_manifests_and_ask_for_nothing() {
     let host = host();
     let mut names: Vec<String> = host.extensions().into_iter().map(|e| e.name).collect();
     names.sort();
-    assert_eq!(names, ["json-transform", "mock-llm", "status-panel"]);
-    for manifest in ["json-transform", "mock-llm", "status-panel"] {
+    let examples = [
+        "c-checksum",
+        "js-progress",
+        "js-slugify",
+        "json-transform",
+        "mock-llm",
+        "py-title-model",
+        "py-word-stats",
+        "status-panel",
+    ];
+    assert_eq!(names, examples);
+    for manifest in examples {
         let manifest =
             Manifest::from_file(components_dir().join(manifest).join("symphony.toml")).unwrap();
         assert!(manifest.capabilities.is_empty(), "{}", manifest.name);

@@ -2,8 +2,15 @@
 //!
 //! - `cargo xtask build-examples`: builds every example extension and test
 //!   fixture for `wasm32-wasip2` (adding the target if missing) and collects
-//!   the components in `<target>/components` and `<target>/fixtures`.
-//! - `cargo xtask demo`: builds the examples and runs the demo workflow.
+//!   the components in `<target>/components` and `<target>/fixtures`; the
+//!   examples in Python, JavaScript and C (those without a Cargo.toml) are
+//!   built with `symphony ext build`, after installing their toolchains
+//!   (`toolchains.rs`) into the tools directory, and their components are
+//!   cached by a hash of their sources and toolchain in
+//!   `~/.cache/symphony/guest-builds`.
+//! - `cargo xtask toolchains`: only installs those toolchains.
+//! - `cargo xtask demo`: builds the examples and runs the demo workflow,
+//!   then the polyglot one (Rust, Python, JavaScript and C in one run).
 //! - `cargo xtask test`: checks the layer crates' dependency trees, builds
 //!   what the tests need (including one example
 //!   built with `cargo component`), checks formatting and lints, runs every
@@ -24,6 +31,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+mod toolchains;
+
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// The guest workspaces and where their components go.
@@ -42,6 +51,7 @@ fn main() -> Result<()> {
     let task = Task::new()?;
     match args.first().map(String::as_str) {
         Some("build-examples") => task.build_examples(),
+        Some("toolchains") => toolchains::install(&task.tools()),
         Some("demo") => task.demo(),
         Some("test") => task.test(),
         Some("test-s3") => {
@@ -52,7 +62,9 @@ fn main() -> Result<()> {
         }
         Some("bench") => task.bench(args.get(1).map(String::as_str)),
         _ => {
-            eprintln!("usage: cargo xtask <build-examples | demo | test | test-s3 | bench [NAME]>");
+            eprintln!(
+                "usage: cargo xtask <build-examples | toolchains | demo | test | test-s3 | bench [NAME]>"
+            );
             bail!("unknown or missing task")
         }
     }
@@ -164,7 +176,74 @@ impl Task {
                     .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
             }
         }
+        self.build_other_languages()?;
         eprintln!("xtask: components in {}", self.components().display());
+        Ok(())
+    }
+
+    /// Where `symphony ext build` caches the components it builds, shared
+    /// by every checkout and test run on the machine.
+    fn build_cache(&self) -> PathBuf {
+        self.tools()
+            .parent()
+            .map(|p| p.join("guest-builds"))
+            .unwrap_or_else(|| self.target.join("guest-builds"))
+    }
+
+    /// The examples without a Cargo.toml (Python, JavaScript, C): built
+    /// with the workspace's own `symphony ext build` into
+    /// `<target>/components/<name>/`, beside a copy of their manifest.
+    fn build_other_languages(&self) -> Result<()> {
+        toolchains::install(&self.tools())?;
+        eprintln!("xtask: building the symphony CLI for `symphony ext build`");
+        run(self.cargo().args([
+            "build",
+            "--quiet",
+            "-p",
+            "symphony-cli",
+            "--bin",
+            "symphony",
+        ]))?;
+        let symphony = self.target.join("debug/symphony");
+        let examples = self.root.join("examples");
+        let groups = ["instruments", "operators", "addons"].map(|g| examples.join(g));
+        // Examples go beside their manifest, as the host discovers them;
+        // fixtures lie flat (the tests write their own manifests).
+        let sets = [
+            (&groups[..], self.components(), false),
+            (
+                &[self.root.join("tests/fixtures")][..],
+                self.fixtures(),
+                true,
+            ),
+        ];
+        for (parents, out, flat) in sets {
+            for dir in other_language_dirs(parents)? {
+                let name = dir
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
+                let file = format!("{}.wasm", name.replace('-', "_"));
+                let target = if flat {
+                    out.join(&file)
+                } else {
+                    let home = out.join(&name);
+                    fs::create_dir_all(&home)?;
+                    fs::copy(dir.join("symphony.toml"), home.join("symphony.toml"))?;
+                    home.join(&file)
+                };
+                eprintln!("xtask: symphony ext build {}", dir.display());
+                run(Command::new(&symphony)
+                    .args(["ext", "build"])
+                    .arg(&dir)
+                    .arg("--out")
+                    .arg(&target)
+                    .env("SYMPHONY_HOME", self.target.join("xtask-home"))
+                    .env("SYMPHONY_TOOLS", self.tools())
+                    .env("SYMPHONY_BUILD_CACHE", self.build_cache()))?;
+            }
+        }
         Ok(())
     }
 
@@ -238,6 +317,16 @@ impl Task {
     fn demo(&self) -> Result<()> {
         self.build_examples()?;
         let workflows = self.root.join("examples/workflows");
+        for workflow in ["demo.json", "polyglot.json"] {
+            self.run_demo(&workflows.join(workflow))?;
+        }
+        Ok(())
+    }
+
+    /// Runs one example workflow on the demo input.
+    fn run_demo(&self, workflow: &Path) -> Result<()> {
+        let workflows = self.root.join("examples/workflows");
+        eprintln!("xtask: symphony run {}", workflow.display());
         run(self
             .cargo()
             .args([
@@ -250,7 +339,7 @@ impl Task {
                 "--",
                 "run",
             ])
-            .arg(workflows.join("demo.json"))
+            .arg(workflow)
             .arg("--input")
             .arg(format!("@{}", workflows.join("demo-input.json").display()))
             .arg("--ext-dir")
@@ -300,6 +389,14 @@ impl Task {
         tally.run(
             self.cargo()
                 .args(["test", "--workspace"])
+                .env("SYMPHONY_TOOLS", self.tools())
+                .env("SYMPHONY_BUILD_CACHE", self.build_cache())
+                // Every CLI a test starts compiles into the same cache,
+                // whatever home it has: a Python component compiles once.
+                .env(
+                    "SYMPHONY_COMPILE_CACHE",
+                    self.target.join("test-compile-cache"),
+                )
                 .env("SYMPHONY_COMPONENTS", self.components())
                 .env("SYMPHONY_FIXTURES", self.fixtures()),
         )?;
@@ -489,6 +586,25 @@ impl Task {
             .env("SYMPHONY_FIXTURES", self.fixtures());
         run(&mut cmd)
     }
+}
+
+/// The directories under `parents` holding an extension in another language
+/// than Rust: a manifest and no Cargo.toml. Each names its component
+/// `<name with '_' for '-'>.wasm` in its manifest.
+fn other_language_dirs(parents: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for parent in parents {
+        for entry in
+            fs::read_dir(parent).with_context(|| format!("reading {}", parent.display()))?
+        {
+            let dir = entry?.path();
+            if dir.join("symphony.toml").is_file() && !dir.join("Cargo.toml").is_file() {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
 }
 
 /// The component file names a guest workspace produces: one per `cdylib`

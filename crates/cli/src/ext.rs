@@ -1,5 +1,6 @@
 //! `symphony ext ...`.
 
+pub(crate) mod build;
 mod dev;
 
 use std::path::PathBuf;
@@ -40,17 +41,26 @@ pub enum ExtCommand {
     /// workflow and reports what the run did, e.g.
     /// `symphony ext stats --workflow demo.json --input '"some text"' --ext-dir DIR`.
     Stats(StatsArgs),
-    /// Create a new extension crate, ready to build and load.
+    /// Create a new extension, ready to build and load.
     ///
-    /// Writes NAME/symphony.toml, Cargo.toml and src/lib.rs (a small working
-    /// extension with unit tests), e.g.
-    /// `symphony ext new --kind operator word-count`.
+    /// Writes NAME/symphony.toml and a small working extension with unit
+    /// tests: Cargo.toml and src/lib.rs, or with --lang app.py, app.js or
+    /// extension.c, e.g. `symphony ext new --kind operator --lang python
+    /// word-count`.
     New(super::scaffold::NewArgs),
     /// List the extensions with their version, lifecycle state and crash
     /// counts, and why any failed.
     ///
     /// With --workflow, runs it first, so the counts show what the run did.
     List(ListArgs),
+    /// Build an extension's component from its sources: Rust, Python,
+    /// JavaScript or C.
+    ///
+    /// The manifest's [build] table names the language (rust by default)
+    /// and sources, e.g. `symphony ext build ./shout`. A missing toolchain
+    /// is reported with the command that installs it. Builds other than
+    /// Cargo's are cached by a hash of their sources and toolchain.
+    Build(build::BuildArgs),
     /// Develop an extension: build it, load it into the service (or, with
     /// none, into this process), and rebuild and reload it on every source
     /// change, printing what changed, e.g. `symphony ext dev ./shout
@@ -352,6 +362,7 @@ pub fn run(host_args: HostArgs, command: ExtCommand) -> anyhow::Result<ExitCode>
         ExtCommand::List(args) => list(host_args, args),
         ExtCommand::Watch { ext, json } => watch(host_args, &ext, json),
         ExtCommand::Dev(args) => dev::run(host_args, args),
+        ExtCommand::Build(args) => build::run(&host_args.home_dir()?, args),
         ExtCommand::Permissions { manifest, json } => {
             let manifest = read_manifest(&manifest)?;
             let asks = manifest.capabilities.items();

@@ -13,6 +13,7 @@ mod run;
 mod runs;
 mod scaffold;
 mod schema;
+mod sdk;
 mod serve;
 mod template;
 mod validate;

@@ -1,12 +1,18 @@
-//! `symphony ext new`: scaffolds an extension crate that builds for
-//! `wasm32-wasip2` and loads as it is: its manifest (`symphony.toml`, whose
-//! `component` names where cargo puts the build), `Cargo.toml` (a
-//! workspace of its own, on the SDK by path), `src/lib.rs` (a small working
-//! extension of the chosen kind with unit tests), a one-node `workflow.json`
-//! for Operators and Instruments, a README and a `.gitignore`.
+//! `symphony ext new`: scaffolds an extension that builds as generated and
+//! loads as it is, in Rust (the default), Python, JavaScript or C: its
+//! manifest (`symphony.toml`, whose `component` names where the build
+//! writes it, and for other languages than Rust a `[build]` table), its
+//! sources (Rust: `Cargo.toml`, a workspace of its own on the SDK by path,
+//! and `src/lib.rs`; Python: `app.py` and `test_app.py`; JavaScript:
+//! `app.js`; C: `extension.c`) with a small working extension of the chosen
+//! kind, a one-node `workflow.json` for Operators and Instruments, a README
+//! and a `.gitignore`.
 //!
-//! The templates live in `scaffold/`; each `__NAME__`-style placeholder is
-//! replaced when the files are written.
+//! The templates live in `scaffold/` (`lang.rs` says which each language
+//! uses); each `__NAME__`-style placeholder is replaced when the files are
+//! written.
+
+mod lang;
 
 use std::fs;
 use std::io::Write;
@@ -17,90 +23,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use symphony_host::extension::{MANIFEST_FILE, Manifest, ManifestKind};
 
-/// The Rust SDK's sources, carried in the binary so a scaffold never
-/// depends on the source tree it was built from (which moves, or is gone).
-const SDK_SOURCES: &[(&str, &str)] = &[
-    ("src/lib.rs", include_str!("../../../sdk/src/lib.rs")),
-    ("src/addon.rs", include_str!("../../../sdk/src/addon.rs")),
-    (
-        "src/bindings.rs",
-        include_str!("../../../sdk/src/bindings.rs"),
-    ),
-    (
-        "src/instance.rs",
-        include_str!("../../../sdk/src/instance.rs"),
-    ),
-    (
-        "src/instrument.rs",
-        include_str!("../../../sdk/src/instrument.rs"),
-    ),
-    (
-        "src/lifecycle.rs",
-        include_str!("../../../sdk/src/lifecycle.rs"),
-    ),
-    (
-        "src/operator.rs",
-        include_str!("../../../sdk/src/operator.rs"),
-    ),
-];
-
-/// The WIT the SDK's bindings are generated from, at the path they name
-/// (`../wit/...` from the SDK's directory).
-const SDK_WIT: &[(&str, &str)] = &[(
-    "since_v0.1.1/extension.wit",
-    include_str!("../../../wit/since_v0.1.1/extension.wit"),
-)];
-
-/// The wit-bindgen requirement of the SDK's copy: the workspace's (a test
-/// keeps the two equal).
-pub(crate) const SDK_WIT_BINDGEN: &str =
-    r#"{ version = "0.63.0", default-features = false, features = ["macros", "realloc", "std"] }"#;
-
-/// The SDK's Cargo.toml, standing alone (the source tree's inherits from
-/// its workspace).
-fn sdk_manifest() -> String {
-    format!(
-        "[package]\n\
-         name = \"symphony-sdk\"\n\
-         description = \"Write Symphony extensions (Instruments, Operators, Addons) in Rust\"\n\
-         version = \"{}\"\n\
-         edition = \"2024\"\n\
-         rust-version = \"1.95\"\n\
-         license = \"Apache-2.0 WITH LLVM-exception\"\n\
-         \n\
-         [dependencies]\n\
-         wit-bindgen = {SDK_WIT_BINDGEN}\n",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Writes the SDK this binary carries to `<home>/sdk/<version>` (and its
-/// WIT beside, in `<home>/sdk/wit`), unless it is there already, and
-/// returns the SDK's directory.
-fn install_sdk(home: &Path) -> anyhow::Result<PathBuf> {
-    let root = home.join("sdk");
-    let dir = root.join(env!("CARGO_PKG_VERSION"));
-    let manifest = sdk_manifest();
-    let files = SDK_SOURCES
-        .iter()
-        .map(|(path, text)| (dir.join(path), *text))
-        .chain(
-            SDK_WIT
-                .iter()
-                .map(|(path, text)| (root.join("wit").join(path), *text)),
-        )
-        .chain(std::iter::once((dir.join("Cargo.toml"), manifest.as_str())));
-    for (path, text) in files {
-        if fs::read_to_string(&path).is_ok_and(|old| old == text) {
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-        }
-        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    std::path::absolute(&dir).with_context(|| format!("resolving {}", dir.display()))
-}
+pub use lang::NewLang;
 
 /// The target the components build for.
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -114,6 +37,9 @@ pub struct NewArgs {
     /// The kind of extension to make.
     #[arg(long, value_enum)]
     kind: NewKind,
+    /// The language to write it in; `symphony ext build` builds each.
+    #[arg(long, value_enum, default_value = "rust")]
+    lang: NewLang,
     /// The directory to create NAME in (default: the current directory).
     #[arg(long, value_name = "PARENT")]
     dir: Option<PathBuf>,
@@ -226,6 +152,7 @@ struct Plan {
     /// The extension type's name, e.g. `WordCount`.
     type_name: String,
     kind: NewKind,
+    lang: NewLang,
     /// The SDK directory, absolute.
     sdk: PathBuf,
 }
@@ -233,7 +160,7 @@ struct Plan {
 impl Plan {
     /// Checks `name` (the manifest's name rule, then a crate name's) and
     /// works out the other names.
-    fn new(name: &str, kind: NewKind, sdk: PathBuf) -> anyhow::Result<Plan> {
+    fn new(name: &str, kind: NewKind, lang: NewLang, sdk: PathBuf) -> anyhow::Result<Plan> {
         check_extension_name(name)?;
         let crate_name = name.replace('-', "_");
         if name.starts_with(|c: char| c.is_ascii_digit()) {
@@ -266,6 +193,7 @@ impl Plan {
             crate_name,
             type_name,
             kind,
+            lang,
             sdk,
         })
     }
@@ -277,7 +205,18 @@ impl Plan {
 
     /// Where the manifest says the component is, relative to it.
     fn component(&self) -> String {
-        format!("target/{WASM_TARGET}/release/{}", self.wasm_file())
+        match self.lang {
+            NewLang::Rust => format!("target/{WASM_TARGET}/release/{}", self.wasm_file()),
+            _ => format!("build/{}", self.wasm_file()),
+        }
+    }
+
+    /// The command that builds the component.
+    fn build_command(&self) -> String {
+        match self.lang {
+            NewLang::Rust => format!("cargo build --release --target {WASM_TARGET}"),
+            _ => "symphony ext build".into(),
+        }
     }
 
     fn fill(&self, template: &str) -> anyhow::Result<String> {
@@ -294,21 +233,30 @@ impl Plan {
             .replace("__KIND__", self.kind.manifest_kind().as_str())
             .replace("__DESCRIPTION__", self.kind.description())
             .replace("__DEPENDENCIES__", self.kind.dependencies())
-            .replace("__SDK__", &toml_string(sdk)))
+            .replace("__SDK__", &toml_string(sdk))
+            .replace("__PYSDK__", &self.sdk.join("python").display().to_string())
+            .replace(
+                "__COMPONENT_BLOCK__",
+                &self.lang.component_block(&self.crate_name),
+            )
+            .replace("__BUILD_TABLE__", &self.lang.build_table()))
     }
 
     /// Every file, by path relative to the extension's directory, in the
     /// order they are written.
     fn files(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
         let (lib, manifest, workflow) = self.kind.templates();
-        let mut files = vec![
-            (
+        let mut files = vec![(MANIFEST_FILE, self.fill(manifest)?)];
+        if self.lang == NewLang::Rust {
+            files.push((
                 "Cargo.toml",
                 self.fill(include_str!("scaffold/Cargo.toml.tmpl"))?,
-            ),
-            (MANIFEST_FILE, self.fill(manifest)?),
-            ("src/lib.rs", self.fill(lib)?),
-        ];
+            ));
+            files.push(("src/lib.rs", self.fill(lib)?));
+        }
+        for (path, template) in self.lang.sources(self.kind) {
+            files.push((path, self.fill(template)?));
+        }
         if let Some(workflow) = workflow {
             files.push(("workflow.json", self.fill(workflow)?));
         }
@@ -320,9 +268,10 @@ impl Plan {
         let readme = self
             .fill(include_str!("scaffold/README.md.tmpl"))?
             .replace("__WORKFLOW_LINE__", workflow_line)
+            .replace("__SOURCE_LINES__", self.lang.source_lines())
             .replace("__NEXT_STEPS__", &self.next_steps(None));
         files.push(("README.md", readme));
-        files.push((".gitignore", include_str!("scaffold/gitignore.tmpl").into()));
+        files.push((".gitignore", self.lang.gitignore().into()));
         Ok(files)
     }
 
@@ -336,9 +285,21 @@ impl Plan {
         if let Some(dir) = cd {
             commands.push((format!("cd {}", dir.display()), ""));
         }
-        commands.push(("cargo test".into(), "the unit tests, natively"));
-        commands.push((format!("rustup target add {WASM_TARGET}"), "once"));
-        commands.push((format!("cargo build --release --target {WASM_TARGET}"), ""));
+        match self.lang {
+            NewLang::Rust => {
+                commands.push(("cargo test".into(), "the unit tests, natively"));
+                commands.push((format!("rustup target add {WASM_TARGET}"), "once"));
+            }
+            NewLang::Python => commands.push((
+                format!(
+                    "PYTHONPATH={} python3 -m unittest",
+                    self.sdk.join("python").display()
+                ),
+                "the unit tests, natively",
+            )),
+            NewLang::Js | NewLang::C => {}
+        }
+        commands.push((self.build_command(), ""));
         match self.kind.example_input() {
             Some(input) => commands.push((
                 format!("symphony run workflow.json --ext-dir . --input {input}"),
@@ -359,15 +320,26 @@ impl Plan {
                 out.push_str(&format!("{indent}{command:<width$}  # {comment}\n"));
             }
         }
-        out.push_str(&format!(
-            "\nThe build writes {component},\n\
-             where `component` in {MANIFEST_FILE} points, so `--ext-dir` loads this\n\
-             directory as it is (or its parent, with every extension in it). Built\n\
-             with CARGO_TARGET_DIR set, or to ship it? Copy {wasm} beside\n\
-             {MANIFEST_FILE} and write component = \"{wasm}\".\n",
-            component = self.component(),
-            wasm = self.wasm_file(),
-        ));
+        if self.lang == NewLang::Rust {
+            out.push_str(&format!(
+                "\nThe build writes {component},\n\
+                 where `component` in {MANIFEST_FILE} points, so `--ext-dir` loads this\n\
+                 directory as it is (or its parent, with every extension in it). Built\n\
+                 with CARGO_TARGET_DIR set, or to ship it? Copy {wasm} beside\n\
+                 {MANIFEST_FILE} and write component = \"{wasm}\".\n",
+                component = self.component(),
+                wasm = self.wasm_file(),
+            ));
+        } else {
+            out.push_str(&format!(
+                "\n`symphony ext build` writes {component}, where `component` in\n\
+                 {MANIFEST_FILE} points, so `--ext-dir` loads this directory as it is; it\n\
+                 says how to install {language}'s toolchain if it is missing. `symphony\n\
+                 ext dev` rebuilds and reloads it on every save.\n",
+                component = self.component(),
+                language = self.lang.language(),
+            ));
+        }
         if self.kind == NewKind::Addon {
             out.push_str(&format!(
                 "\nTo see it render a run, list it in a workflow as\n\
@@ -406,7 +378,7 @@ fn toml_string(text: &str) -> String {
 /// `symphony-sdk` package), else the copy this binary carries, in `home`.
 fn find_sdk(given: Option<&Path>, home: &Path) -> anyhow::Result<PathBuf> {
     let Some(dir) = given else {
-        return install_sdk(home);
+        return Ok(crate::sdk::install(home)?.rust);
     };
     let hint = "pass --sdk with the `sdk` directory of a Symphony source tree, or leave it out";
     let manifest = dir.join("Cargo.toml");
@@ -502,7 +474,7 @@ fn check_target(dir: &Path) -> anyhow::Result<()> {
 /// `symphony ext new`.
 pub fn run(home: &Path, args: NewArgs) -> anyhow::Result<ExitCode> {
     let sdk = find_sdk(args.sdk.as_deref(), home)?;
-    let plan = Plan::new(&args.name, args.kind, sdk)
+    let plan = Plan::new(&args.name, args.kind, args.lang, sdk)
         .with_context(|| format!("cannot create extension \"{}\"", args.name))?;
     let parent = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let dir = std::path::absolute(parent.join(&plan.name))
@@ -534,11 +506,12 @@ pub fn run(home: &Path, args: NewArgs) -> anyhow::Result<ExitCode> {
         let value = json!({
             "name": plan.name,
             "kind": plan.kind.manifest_kind().as_str(),
+            "language": plan.lang.language().as_str(),
             "dir": dir,
             "files": created.iter().map(|(_, path)| path).collect::<Vec<_>>(),
             "sdk": plan.sdk,
             "component": dir.join(plan.component()),
-            "build": format!("cargo build --release --target {WASM_TARGET}"),
+            "build": plan.build_command(),
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);

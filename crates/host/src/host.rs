@@ -43,7 +43,8 @@ use pool::start_health_thread;
 ///
 /// Defaults: the data directory from `$SYMPHONY_HOME`, else the platform's
 /// data directory (`~/.local/share/symphony` on Linux); the compile cache in
-/// `<home>/cache/components`; [`EngineSettings`], [`Limits`] and
+/// `$SYMPHONY_COMPILE_CACHE`, else `<home>/cache/components`;
+/// [`EngineSettings`], [`Limits`] and
 /// [`PoolSettings`] defaults.
 #[derive(Debug, Clone, Default)]
 pub struct HostBuilder {
@@ -76,8 +77,9 @@ impl HostBuilder {
         self
     }
 
-    /// Keeps compiled components under `dir` instead of `<home>/cache/components`,
-    /// e.g. to share one compile cache between several homes.
+    /// Keeps compiled components under `dir` instead of
+    /// `$SYMPHONY_COMPILE_CACHE` or `<home>/cache/components`, e.g. to share
+    /// one compile cache between several homes.
     pub fn compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache = Some(dir.into());
         self
@@ -134,8 +136,11 @@ impl HostBuilder {
             .and_then(|options| ArtifactStore::open(home.join("artifacts"), options))
             .map(Arc::new)
             .map_err(|e| Error::Setup(format!("cannot open the artifact store: {e}")))?;
+        // A cache shared between homes (CI, many test homes) saves compiling
+        // a large component (a Python guest: tens of seconds) once per home.
         let cache = self
             .cache
+            .or_else(|| std::env::var_os("SYMPHONY_COMPILE_CACHE").map(PathBuf::from))
             .unwrap_or_else(|| home.join("cache").join("components"));
         let runtime = Runtime::new(self.engine, cache)?;
         let bus = Bus::new();
@@ -373,7 +378,12 @@ impl Host {
         options: &LoadOptions,
         metrics: Arc<ExtensionMetrics>,
     ) -> Result<Extension, Error> {
-        let (kind, pre, hash) = self.inner.runtime.prepare(path)?;
+        let symphony_runtime::Prepared {
+            kind,
+            pre,
+            hash,
+            built_with,
+        } = self.inner.runtime.prepare(path)?;
         if let Some(expected) = options.kind
             && expected != kind
         {
@@ -426,6 +436,7 @@ impl Host {
             kind,
             path.to_path_buf(),
             hash,
+            built_with,
             options.version.clone(),
             options.config.clone(),
             limits,

@@ -139,15 +139,15 @@ pub mod extension {
     pub use crate::host::watch::{ReloadEvent, SETTLE, Watcher};
     pub use symphony_bus::Interrupt;
     pub use symphony_manifest::{
-        ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, Candidate, Capabilities,
-        Capability, Chain, ConfigKey, ConfigSchema, CrashPolicy, DEFAULT_RESOLVE_STEPS, DecidedBy,
-        Decision, Denial, Dependency, DirGrant, ExtError, ExtensionKind, FsAccess, FsCapability,
-        GrantStore, Grants, LifecycleState, Limits, LogLimits, Manifest, ManifestError,
-        ManifestKind, ManifestLimits, ManifestProblem, NameVersion, ParseCapabilityError,
-        PermissionError, PermissionOutcome, PermissionRequest, Permissions, Policy, PolicyError,
-        Prompt, Recorded, Requirement, Resolution, ResolveError, ResolveNote, ResolveProblem,
-        Roots, Rule, Transition, TransitionError, VersionGrants, http_allows, net_allows, resolve,
-        resolve_within,
+        ArtifactAccess, AuditError, AuditLog, AuditQuery, AuditRecord, BuildSpec, Candidate,
+        Capabilities, Capability, Chain, ConfigKey, ConfigSchema, CrashPolicy,
+        DEFAULT_RESOLVE_STEPS, DecidedBy, Decision, Denial, Dependency, DirGrant, ExtError,
+        ExtensionKind, FsAccess, FsCapability, GrantStore, Grants, Language, LifecycleState,
+        Limits, LogLimits, Manifest, ManifestError, ManifestKind, ManifestLimits, ManifestProblem,
+        NameVersion, ParseCapabilityError, PermissionError, PermissionOutcome, PermissionRequest,
+        Permissions, Policy, PolicyError, Prompt, Recorded, Requirement, Resolution, ResolveError,
+        ResolveNote, ResolveProblem, Roots, Rule, Transition, TransitionError, VersionGrants,
+        http_allows, net_allows, resolve, resolve_within,
     };
     pub use symphony_runtime::extension::{
         Addon, CallLatency, ErrorCounts, ExtensionInfo, Health, Instrument, LatencyBucket,

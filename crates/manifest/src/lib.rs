@@ -63,9 +63,10 @@ pub use file_schema::file_schema;
 pub use grants::{DirGrant, Grants};
 pub use lifecycle::{CrashPolicy, Lifecycle, LifecycleState, Transition, TransitionError};
 pub use manifest::{
-    ArtifactAccess, Capabilities, Capability, ConfigKey, ConfigSchema, Dependency, FsAccess,
-    FsCapability, Limits, LogLimits, Manifest, ManifestError, ManifestKind, ManifestLimits,
-    ManifestProblem, ParseCapabilityError, http_allows, manifest_schema, net_allows,
+    ArtifactAccess, BuildSpec, Capabilities, Capability, ConfigKey, ConfigSchema, Dependency,
+    FsAccess, FsCapability, Language, Limits, LogLimits, Manifest, ManifestError, ManifestKind,
+    ManifestLimits, ManifestProblem, ParseCapabilityError, http_allows, manifest_schema,
+    net_allows,
 };
 pub use param::{ParamType, Parameter, ParameterSpec};
 pub use permissions::{

@@ -4,6 +4,7 @@
 //!
 //! The format is described on [`Manifest`].
 
+mod build;
 mod capabilities;
 mod config;
 mod file_schema;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use build::{BuildSpec, Language};
 pub use capabilities::{
     ArtifactAccess, Capabilities, Capability, FsAccess, FsCapability, ParseCapabilityError,
 };
@@ -79,6 +81,10 @@ use crate::ExtensionKind;
 /// fuel = 1_000_000_000
 /// deadline = "5s"                     # milliseconds, or ms/s/m/h
 /// max-instances = 4
+///
+/// [build]                             # optional: how `symphony ext build` makes the component
+/// language = "python"                 # rust (the default) | python | js | c
+/// sources = ["app.py"]                # relative to this file; default app.py, app.js, extension.c
 /// ```
 ///
 /// Keys are kebab-case and unknown keys are errors. With `extends`, the
@@ -151,6 +157,9 @@ pub struct Manifest {
     pub config: ConfigSchema,
     /// The limits it asks for.
     pub limits: ManifestLimits,
+    /// How `symphony ext build` makes its component; Rust with Cargo
+    /// when the manifest has no `[build]`.
+    pub build: BuildSpec,
 }
 
 /// The kind of extension a manifest declares.

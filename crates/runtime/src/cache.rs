@@ -74,20 +74,16 @@ impl ComponentCache {
         let entry = self
             .dir
             .join(format!("{}-{}.cwasm", &hash[..32], self.fingerprint));
-        if entry.is_file() {
-            // SAFETY: the file was written by `store` below from
-            // `Component::serialize` for an engine with this fingerprint,
-            // and its name carries the hash of the source bytes.
-            match unsafe { Component::deserialize_file(engine, &entry) } {
-                Ok(component) => {
-                    self.hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok((component, hash));
-                }
-                Err(e) => tracing::warn!(
-                    entry = %entry.display(),
-                    "compiled-component cache entry unusable, recompiling: {e:#}"
-                ),
-            }
+        if let Some(component) = self.cached(engine, &entry) {
+            return Ok((component, hash));
+        }
+        // One compile per entry across threads and processes: a large
+        // component (a Python guest) takes tens of seconds, and hosts
+        // started together (tests, a service and a CLI) would each pay it.
+        // Whoever waits for the lock finds the entry written.
+        let _lock = lock_entry(&self.dir, &entry);
+        if let Some(component) = self.cached(engine, &entry) {
+            return Ok((component, hash));
         }
         let component = Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
             path: path.to_path_buf(),
@@ -104,6 +100,46 @@ impl ComponentCache {
         }
         Ok((component, hash))
     }
+}
+
+impl ComponentCache {
+    /// The compiled component in `entry`, if it is there and usable.
+    fn cached(&self, engine: &Engine, entry: &Path) -> Option<Component> {
+        if !entry.is_file() {
+            return None;
+        }
+        // SAFETY: the file was written by `load` from `Component::serialize`
+        // for an engine with this fingerprint, and its name carries the hash
+        // of the source bytes.
+        match unsafe { Component::deserialize_file(engine, entry) } {
+            Ok(component) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Some(component)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    entry = %entry.display(),
+                    "compiled-component cache entry unusable, recompiling: {e:#}"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Holds an exclusive lock on `<entry>.lock` until dropped; `None` when the
+/// lock file cannot be made (a read-only cache), and then compiles run
+/// unserialised, as before.
+fn lock_entry(dir: &Path, entry: &Path) -> Option<fs::File> {
+    fs::create_dir_all(dir).ok()?;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(entry.with_extension("lock"))
+        .ok()?;
+    file.lock().ok()?;
+    Some(file)
 }
 
 /// Rejects bytes that are not a component with a message saying what they are.

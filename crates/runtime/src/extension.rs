@@ -59,6 +59,8 @@ pub struct Extension {
     pub hash: String,
     /// The version its manifest declares.
     pub version: Option<semver::Version>,
+    /// The WASI version and tools its component was built with.
+    pub built_with: Arc<crate::BuiltWith>,
     /// The node configs it takes, from its manifest.
     pub config: Option<Arc<ConfigSchema>>,
     /// Limits on each call.
@@ -87,6 +89,7 @@ impl Extension {
         kind: ExtensionKind,
         path: PathBuf,
         hash: String,
+        built_with: crate::BuiltWith,
         version: Option<semver::Version>,
         config: Option<ConfigSchema>,
         limits: Limits,
@@ -110,6 +113,7 @@ impl Extension {
             kind,
             path,
             hash,
+            built_with: Arc::new(built_with),
             version,
             config: config.map(Arc::new),
             limits,
@@ -185,12 +189,28 @@ impl Extension {
         instance.begin_call(config, self.limits.fuel, until, deadline_ticks);
         let result = instance.finish(function, limits, f).await;
         let fuel_used = instance.fuel_used(self.limits.fuel);
+        let memory_refused = instance.memory_refused();
         self.ctx.log.flush();
         let pooled = guard.take();
         let result = match result {
             Ok(Ok(value)) => {
                 self.release(pooled);
                 Ok(value)
+            }
+            Ok(Err((function, _))) if let Some((limit, requested)) = memory_refused => {
+                // A guest with its own allocator (CPython, SpiderMonkey)
+                // turns a refused memory.grow into an error of its own
+                // ("MemoryError"): the cause is the limit, and it is named
+                // as for a guest that traps on it. Its heap is suspect, so
+                // the instance goes.
+                let error = CallError::MemoryLimit {
+                    extension: self.name.to_string(),
+                    function,
+                    limit,
+                    requested,
+                };
+                self.pool.discard(pooled, error.to_string());
+                Err(error)
             }
             Ok(Err((function, error))) => {
                 // The guest reported an error rather than trapping: an

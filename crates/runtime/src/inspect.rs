@@ -63,32 +63,67 @@ pub struct Producer {
 
 /// Every producer named in `bytes`, the component's and its inner
 /// modules' (the toolchains record themselves in the module they build;
-/// wit-component only in the component), each once, in order.
+/// wit-component only in the component), each once, in order. Code
+/// sections are skipped unread, so an 18 MB Python component costs little
+/// more than a small one.
 pub(crate) fn producers(bytes: &[u8]) -> Vec<Producer> {
-    use wasmparser::{KnownCustom, Parser, Payload};
+    use wasmparser::{Chunk, KnownCustom, Parser, Payload};
     let mut found: Vec<Producer> = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
+    let mut parser = Parser::new(0);
+    // The parsers of the enclosing components while inside a nested one.
+    let mut outer = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
         // What does not parse is the compiler's to report, not this.
-        let Ok(Payload::CustomSection(section)) = payload else {
-            continue;
+        let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(&bytes[at..], true) else {
+            break;
         };
-        let KnownCustom::Producers(reader) = section.as_known() else {
-            continue;
-        };
-        for field in reader.into_iter().flatten() {
-            for value in field.values.into_iter().flatten() {
-                let producer = Producer {
-                    field: field.name.to_string(),
-                    name: value.name.to_string(),
-                    version: value.version.to_string(),
+        at += consumed;
+        match payload {
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                at += size as usize;
+            }
+            Payload::ModuleSection { parser: inner, .. }
+            | Payload::ComponentSection { parser: inner, .. } => {
+                outer.push(std::mem::replace(&mut parser, inner))
+            }
+            Payload::End(_) => match outer.pop() {
+                Some(enclosing) => parser = enclosing,
+                None => break,
+            },
+            Payload::CustomSection(section) => {
+                let KnownCustom::Producers(reader) = section.as_known() else {
+                    continue;
                 };
-                if !found.contains(&producer) {
-                    found.push(producer);
+                for field in reader.into_iter().flatten() {
+                    for value in field.values.into_iter().flatten() {
+                        let producer = Producer {
+                            field: field.name.to_string(),
+                            name: value.name.to_string(),
+                            version: value.version.to_string(),
+                        };
+                        if !found.contains(&producer) {
+                            found.push(producer);
+                        }
+                    }
                 }
             }
+            _ => {}
         }
     }
     found
+}
+
+/// How a component says it was built: the WASI version it imports and
+/// the tools in its producers sections. The host keeps it with each
+/// loaded extension ([`ExtensionInfo`](crate::extension::ExtensionInfo)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuiltWith {
+    /// The newest WASI version among its imports, e.g. `0.2.9`.
+    pub wasi: Option<semver::Version>,
+    /// The tools that made it, e.g. `componentize-py 0.25.1`.
+    pub producers: Vec<Producer>,
 }
 
 impl ComponentInfo {

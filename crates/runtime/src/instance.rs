@@ -277,6 +277,13 @@ impl Instance {
         fuel.saturating_sub(self.store.get_fuel().unwrap_or(fuel))
     }
 
+    /// The memory limit and what the call in progress (or the last one)
+    /// asked for past it, if it did.
+    pub(crate) fn memory_refused(&self) -> Option<(usize, usize)> {
+        let memory = &self.store.data().memory;
+        memory.exceeded.map(|requested| (memory.limit(), requested))
+    }
+
     /// The linear memory the instance holds, in bytes.
     pub(crate) fn memory_bytes(&self) -> usize {
         self.store.data().memory.bytes()

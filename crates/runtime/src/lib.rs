@@ -59,7 +59,7 @@ pub use delegate::{HostDelegate, ModelCall};
 pub use engine::EngineSettings;
 pub use error::{ActivateError, CallError, ConfigError, LoadError, SetupError};
 pub use histogram::{CallLatency, LatencyBucket};
-pub use inspect::{ComponentInfo, ComponentItemInfo, Producer};
+pub use inspect::{BuiltWith, ComponentInfo, ComponentItemInfo, Producer};
 pub use metrics::ExtensionMetrics;
 pub use node_config::NodeConfig;
 
@@ -147,9 +147,8 @@ impl Runtime {
     }
 
     /// Compiles (or loads from the cache) the component at `path`, finds its
-    /// world and links it. Returns the kind, the linked component and the
-    /// SHA-256 of its bytes.
-    pub fn prepare(&self, path: &Path) -> Result<(ExtensionKind, WorldPre, String), LoadError> {
+    /// world and links it.
+    pub fn prepare(&self, path: &Path) -> Result<Prepared, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
             path: path.to_path_buf(),
             source,
@@ -177,7 +176,16 @@ impl Runtime {
                 },
             }
         })?;
-        Ok((kind, pre, hash))
+        let built_with = BuiltWith {
+            wasi: info.wasi_version(),
+            producers: inspect::producers(&bytes),
+        };
+        Ok(Prepared {
+            kind,
+            pre,
+            hash,
+            built_with,
+        })
     }
 
     /// Describes the component at `path` without linking it.
@@ -192,6 +200,18 @@ impl Runtime {
             ..ComponentInfo::of(&self.engine, &component)
         })
     }
+}
+
+/// A component compiled and linked by [`Runtime::prepare`].
+pub struct Prepared {
+    /// The world it exports.
+    pub kind: ExtensionKind,
+    /// The linked component, ready to instantiate.
+    pub pre: WorldPre,
+    /// SHA-256 of its bytes.
+    pub hash: String,
+    /// The WASI version and tools it was built with.
+    pub built_with: BuiltWith,
 }
 
 /// The host's `ExtError` from the WIT one.

@@ -4,9 +4,8 @@
 //! style of `spin watch`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use anyhow::{Context, bail};
 use notify::{RecursiveMode, Watcher as _};
 use serde_json::{Value, json};
 use symphony_host::Host;
-use symphony_host::extension::{ExtensionSetup, MANIFEST_FILE, Manifest};
+use symphony_host::extension::{ExtensionSetup, Language, MANIFEST_FILE, Manifest};
 use symphony_host::workflow::Workflow;
 use symphony_service::ServiceClient;
 use symphony_service::api::{ExtList, ExtLoad, ExtReload, ExtUnload, RunReportRequest, RunStart};
@@ -27,18 +26,16 @@ use crate::{HostArgs, build_host, parse_grant};
 /// editor's save (often several writes) builds once.
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// The build a Cargo crate gets when `--build` names none.
-const CARGO_BUILD: [&str; 4] = ["build", "--release", "--target", "wasm32-wasip2"];
-
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
     /// The extension's directory, holding its symphony.toml; default: the
     /// current directory.
     #[arg(default_value = ".")]
     dir: PathBuf,
-    /// The build command, run with `sh -c` in DIR; default for a Cargo
-    /// crate: `cargo build --release --target wasm32-wasip2`, whose
-    /// component is put where the manifest's `component` says (also when
+    /// The build command, run with `sh -c` in DIR; default: what `symphony
+    /// ext build` does for the language the manifest's [build] names (for
+    /// a Cargo crate `cargo build --release --target wasm32-wasip2`, its
+    /// component put where the manifest's `component` says, also when
     /// CARGO_TARGET_DIR builds it elsewhere).
     #[arg(long, value_name = "COMMAND")]
     build: Option<String>,
@@ -127,7 +124,7 @@ impl Project {
         };
         // A project may itself live inside CARGO_TARGET_DIR (as the tests'
         // scaffolds do); cargo's output is then beside it, not in it.
-        let in_output = relative.starts_with("target")
+        let in_output = (super::build::NOT_SOURCES.iter()).any(|dir| relative.starts_with(dir))
             || target_dir.is_some_and(|t| path.starts_with(t) && !self.dir.starts_with(t))
             || path == component;
         !in_output
@@ -141,9 +138,14 @@ pub fn run(host_args: HostArgs, args: DevArgs) -> anyhow::Result<ExitCode> {
     let project = Project::open(&args.dir)?;
     let manifest = project.read()?;
     let name = manifest.name.clone();
-    if args.build.is_none() && !project.dir.join("Cargo.toml").is_file() {
+    let home = host_args.home_dir()?;
+    if args.build.is_none()
+        && manifest.build.language == Language::Rust
+        && !project.dir.join("Cargo.toml").is_file()
+    {
         bail!(
-            "{} has no Cargo.toml; pass --build COMMAND to say how its component is built",
+            "{} has no Cargo.toml; set `language` in [build] of {MANIFEST_FILE} (python, js \
+             or c) or pass --build COMMAND to say how its component is built",
             project.dir.display()
         );
     }
@@ -182,7 +184,7 @@ pub fn run(host_args: HostArgs, args: DevArgs) -> anyhow::Result<ExitCode> {
     let mut seen = Fingerprints::of_tree(&project);
     // The first pass builds at once; each later one follows a change.
     loop {
-        let built = build(&project, args.build.as_deref(), &say);
+        let built = build(&home, &project, args.build.as_deref(), &say);
         if built.is_ok() {
             match load(&target, &project, &name, &args.grants, loaded, &say) {
                 Ok(()) => {
@@ -331,14 +333,16 @@ impl Fingerprints {
 }
 
 /// Builds the component; on success it is where the manifest says.
-fn build(project: &Project, custom: Option<&str>, say: &Say) -> anyhow::Result<()> {
+fn build(home: &Path, project: &Project, custom: Option<&str>, say: &Say) -> anyhow::Result<()> {
     let started = Instant::now();
-    // The manifest is read once per build: where the component must be.
-    let result = project.read().map(|m| m.component).and_then(|component| {
+    // The manifest is read once per build: the language, and where the
+    // component must be.
+    let result = project.read().and_then(|manifest| {
+        let component = manifest.component.clone();
         let note = match custom {
-            Some(command) => build_with_shell(project, command, &component),
-            None => build_with_cargo(project, &component),
-        }?;
+            Some(command) => build_with_shell(project, command, &component)?,
+            None => super::build::build(home, &manifest, &component, true)?.note,
+        };
         Ok((component, note))
     });
     let seconds = started.elapsed().as_secs_f64();
@@ -390,74 +394,6 @@ fn build_with_shell(
     Ok(None)
 }
 
-/// Runs cargo with machine-readable messages to learn where the component
-/// was written, and copies it to the manifest's `component` when that is
-/// elsewhere (CARGO_TARGET_DIR, a workspace's target directory).
-fn build_with_cargo(project: &Project, component: &Path) -> anyhow::Result<Option<String>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
-        .args(CARGO_BUILD)
-        .arg("--message-format=json-render-diagnostics")
-        .current_dir(&project.dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running cargo (is it installed and on PATH?)")?;
-    let mut wasm: Option<PathBuf> = None;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(message) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if message["reason"] != "compiler-artifact" {
-                continue;
-            }
-            let cdylib = message["target"]["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "cdylib"));
-            let file = message["filenames"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .find(|f| f.ends_with(".wasm"));
-            if let (true, Some(file)) = (cdylib, file) {
-                wasm = Some(PathBuf::from(file));
-            }
-        }
-    }
-    let status = child.wait().context("waiting for cargo")?;
-    if !status.success() {
-        bail!("cargo {} exited with {status}", CARGO_BUILD.join(" "));
-    }
-    let Some(wasm) = wasm else {
-        bail!(
-            "cargo built no .wasm component: the crate needs crate-type = [\"cdylib\"] in \
-             Cargo.toml's [lib]"
-        );
-    };
-    if same_file(&wasm, component) {
-        return Ok(None);
-    }
-    if let Some(parent) = component.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    // Written beside and renamed, so a host never reads half a component.
-    let partial = component.with_extension("wasm.partial");
-    std::fs::copy(&wasm, &partial)
-        .with_context(|| format!("copying {} to {}", wasm.display(), partial.display()))?;
-    std::fs::rename(&partial, component)
-        .with_context(|| format!("moving the component to {}", component.display()))?;
-    Ok(Some(format!("cargo wrote {}", wasm.display())))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 /// Loads the extension the first time, reloads it after.
 fn load(
     target: &Target,
@@ -478,7 +414,7 @@ fn load(
                     .find(|e| e["name"] == name)
             {
                 let theirs = PathBuf::from(other["path"].as_str().unwrap_or_default());
-                present = same_file(&theirs, &project.read()?.component);
+                present = super::build::cargo::same_file(&theirs, &project.read()?.component);
                 if !present {
                     // The service serves another build of this extension:
                     // developing it means serving this one instead.

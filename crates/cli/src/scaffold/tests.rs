@@ -1,7 +1,12 @@
 use super::*;
 
 fn plan(name: &str, kind: NewKind) -> anyhow::Result<Plan> {
-    Plan::new(name, kind, PathBuf::from("/opt/symphony/sdk"))
+    Plan::new(
+        name,
+        kind,
+        NewLang::Rust,
+        PathBuf::from("/opt/symphony/sdk"),
+    )
 }
 
 #[test]
@@ -46,7 +51,7 @@ fn every_kind_renders_files_that_parse_with_nothing_left_to_fill() {
         let files = p.files().unwrap();
         for (path, text) in &files {
             assert!(
-                !text.contains("__"),
+                !has_placeholder(text),
                 "{kind:?} {path}: placeholder left in\n{text}"
             );
         }
@@ -85,6 +90,49 @@ fn every_kind_renders_files_that_parse_with_nothing_left_to_fill() {
     }
 }
 
+/// Whether `text` still holds a `__PLACEHOLDER__` (Python's `__init__`
+/// is not one).
+fn has_placeholder(text: &str) -> bool {
+    text.match_indices("__").any(|(at, _)| {
+        let rest = &text[at + 2..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+            .collect();
+        name.len() > 2 && name.ends_with("__")
+    })
+}
+
+#[test]
+fn every_language_renders_sources_a_build_table_and_a_component_under_build() {
+    for lang in [NewLang::Python, NewLang::Js, NewLang::C] {
+        for kind in [NewKind::Operator, NewKind::Instrument, NewKind::Addon] {
+            let p = Plan::new("my-ext", kind, lang, PathBuf::from("/opt/sdk")).unwrap();
+            let files = p.files().unwrap();
+            for (path, text) in &files {
+                assert!(!has_placeholder(text), "{lang:?} {kind:?} {path}:\n{text}");
+            }
+            let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+            assert!(!paths.contains(&"Cargo.toml"), "{lang:?}: {paths:?}");
+            let file = |name: &str| &files.iter().find(|(p, _)| *p == name).unwrap().1;
+            let m = Manifest::parse(file(MANIFEST_FILE), "/x/my-ext/symphony.toml").unwrap();
+            assert_eq!(m.build.language, lang.language());
+            assert_eq!(m.component, Path::new("/x/my-ext/build/my_ext.wasm"));
+            for source in &m.build.sources {
+                let relative = source.strip_prefix("/x/my-ext").unwrap();
+                assert!(
+                    paths.contains(&relative.to_str().unwrap()),
+                    "{lang:?}: {paths:?}"
+                );
+            }
+            assert!(file(".gitignore").contains("/build"));
+            assert!(p.next_steps(None).contains("symphony ext build"));
+        }
+    }
+    assert!(has_placeholder("a __NAME__ b"));
+    assert!(!has_placeholder("def __init__(self):"));
+}
+
 #[test]
 fn toml_strings_escape_quotes_backslashes_and_controls() {
     assert_eq!(toml_string(r#"C:\sdk "x""#), r#""C:\\sdk \"x\"""#);
@@ -107,49 +155,4 @@ fn the_sdk_must_be_the_symphony_sdk() {
     let host = Path::new(env!("CARGO_MANIFEST_DIR"));
     let err = format!("{:#}", find_sdk(Some(host), home).unwrap_err());
     assert!(err.contains("is not the Symphony SDK"), "{err}");
-}
-
-#[test]
-fn the_carried_sdk_is_the_source_trees_whole() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut sources: Vec<String> = fs::read_dir(root.join("sdk/src"))
-        .unwrap()
-        .map(|e| format!("src/{}", e.unwrap().file_name().to_string_lossy()))
-        .collect();
-    sources.sort();
-    let mut carried: Vec<String> = SDK_SOURCES.iter().map(|(p, _)| p.to_string()).collect();
-    carried.sort();
-    assert_eq!(
-        carried, sources,
-        "a file of sdk/src is not carried (SDK_SOURCES)"
-    );
-
-    // Its wit-bindgen is the workspace's.
-    let workspace: toml::Table =
-        toml::from_str(&fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
-    let want = &workspace["workspace"]["dependencies"]["wit-bindgen"];
-    let ours: toml::Table = toml::from_str(&format!("x = {SDK_WIT_BINDGEN}")).unwrap();
-    assert_eq!(&ours["x"], want);
-}
-
-#[test]
-fn the_sdk_is_written_once_into_the_data_directory() {
-    let home = tempfile::tempdir().unwrap();
-    let sdk = install_sdk(home.path()).unwrap();
-    assert!(sdk.starts_with(home.path()), "{}", sdk.display());
-    assert!(sdk.join("src/lib.rs").is_file());
-    let manifest = fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("name = \"symphony-sdk\""), "{manifest}");
-    // Where the bindings look for the WIT: `../wit/...` from the SDK.
-    assert!(sdk.join("../wit/since_v0.1.1/extension.wit").is_file());
-    let before = fs::metadata(sdk.join("src/lib.rs"))
-        .unwrap()
-        .modified()
-        .unwrap();
-    assert_eq!(install_sdk(home.path()).unwrap(), sdk);
-    let after = fs::metadata(sdk.join("src/lib.rs"))
-        .unwrap()
-        .modified()
-        .unwrap();
-    assert_eq!(before, after, "an unchanged SDK is not rewritten");
 }

@@ -794,13 +794,13 @@ fn extensions_and_artifacts_are_driven_through_the_service() {
 }
 
 /// A child whose stdout lines arrive on a channel; killed when dropped.
-struct Lines {
+pub(super) struct Lines {
     child: Child,
     lines: mpsc::Receiver<String>,
 }
 
 impl Lines {
-    fn spawn(command: &mut Command) -> Lines {
+    pub(super) fn spawn(command: &mut Command) -> Lines {
         let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let (tx, lines) = mpsc::channel();
@@ -813,7 +813,7 @@ impl Lines {
     }
 
     /// The next JSON line whose `event` is `event`, skipping others.
-    fn next(&self, event: &str) -> Value {
+    pub(super) fn next(&self, event: &str) -> Value {
         let until = Instant::now() + WAIT;
         loop {
             let left = until.saturating_duration_since(Instant::now());

@@ -48,6 +48,37 @@ pub(super) struct ManifestFile {
     config: Option<BTreeMap<String, ConfigKeySpec>>,
     /// The limits it asks for; the host's defaults otherwise.
     limits: Option<LimitsTable>,
+    /// How `symphony ext build` makes the component; Rust with Cargo
+    /// when absent.
+    build: Option<BuildTable>,
+}
+
+/// The `[build]` table.
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(super) struct BuildTable {
+    /// The language, which picks the toolchain. Default `"rust"`.
+    language: Option<LanguageName>,
+    /// Source files relative to this file: Python, the module the
+    /// component starts from (default `["app.py"]`); JavaScript, the entry
+    /// module (default `["app.js"]`); C, every file compiled (default
+    /// `["extension.c"]`); not used for Rust.
+    #[schemars(length(min = 1))]
+    sources: Option<Vec<String>>,
+}
+
+/// The languages `symphony ext build` builds.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum LanguageName {
+    /// Cargo and the Rust SDK.
+    Rust,
+    /// componentize-py and the Python SDK.
+    Python,
+    /// componentize-js and the JS SDK.
+    Js,
+    /// clang for WASI and the C header.
+    C,
 }
 
 /// The `[extension]` table.

@@ -11,7 +11,7 @@ use super::source_tree::{
 };
 use super::{
     Capabilities, ConfigSchema, Dependency, Manifest, ManifestError, ManifestKind, ManifestLimits,
-    capabilities, check_name, config, limits,
+    build as build_table, capabilities, check_name, config, limits,
 };
 
 /// The directory of `path`, `.` if it has none.
@@ -89,6 +89,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "dependencies",
     "config",
     "limits",
+    "build",
 ];
 
 /// The keys of the `[extension]` table.
@@ -124,6 +125,10 @@ pub(super) fn build(table: &Table, source: &Arc<Source>) -> Result<Manifest, Man
     let limits = field("limits")
         .map(|item| limits::read(item, &mut problems))
         .unwrap_or_default();
+    let build = match field("build") {
+        Some(item) => build_table::read(item, &mut problems),
+        None => super::BuildSpec::new(super::Language::Rust, &source.dir),
+    };
     problems.finish()?;
     let Some(extension) = extension else {
         // Every way to get here reported a problem; this is not reached.
@@ -137,6 +142,7 @@ pub(super) fn build(table: &Table, source: &Arc<Source>) -> Result<Manifest, Man
         dependencies,
         config,
         limits,
+        build,
         dir: source.dir.clone(),
         ..extension
     })
@@ -250,6 +256,7 @@ fn read_extension(
         dependencies: BTreeMap::new(),
         config: ConfigSchema::default(),
         limits: ManifestLimits::default(),
+        build: super::BuildSpec::new(super::Language::Rust, Path::new("")),
     })
 }
 

@@ -32,6 +32,11 @@ pub struct ExtensionInfo {
     pub path: PathBuf,
     /// SHA-256 of the component bytes.
     pub sha256: String,
+    /// The WASI version its component imports, e.g. `0.2.9`.
+    pub wasi: Option<semver::Version>,
+    /// The tools its producers sections name, e.g. `componentize-py
+    /// 0.25.1`: the language and toolchain it was built with.
+    pub producers: Vec<crate::Producer>,
     /// Where it is in its lifecycle.
     pub state: LifecycleState,
     /// Calls that cost it an instance (traps, exhausted limits) since it
@@ -390,6 +395,8 @@ impl Slot {
             version: extension.version.clone(),
             path: extension.path.clone(),
             sha256: extension.hash.clone(),
+            wasi: extension.built_with.wasi.clone(),
+            producers: extension.built_with.producers.clone(),
             state: life.state,
             failures: life.failures,
             recent_failures: life.recent_failures(),

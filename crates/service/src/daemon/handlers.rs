@@ -175,6 +175,8 @@ fn extensions(shared: &Shared) -> ExtensionsReply {
                 "state": info.state.to_string(),
                 "path": info.path,
                 "sha256": info.sha256,
+                "wasi": info.wasi.map(|v| v.to_string()),
+                "producers": info.producers,
             })
         })
         .collect();

@@ -1,5 +1,6 @@
 use serde_json::Value;
 
+use super::super::build::BUILD_KEYS;
 use super::super::capabilities::{BUS_KEYS, CAPABILITY_KEYS, FS_KEYS};
 use super::super::config::FIELDS as CONFIG_FIELDS;
 use super::super::limits::LIMIT_KEYS;
@@ -54,6 +55,7 @@ fn the_schema_names_exactly_the_keys_the_reader_accepts() {
         ("/$defs/BusTable", BUS_KEYS),
         ("/$defs/FsEntry", FS_KEYS),
         ("/$defs/LimitsTable", LIMIT_KEYS),
+        ("/$defs/BuildTable", BUILD_KEYS),
         ("/$defs/DependencyTable", DEPENDENCY_KEYS),
         ("/$defs/ConfigKeySpec", CONFIG_FIELDS),
     ] {
