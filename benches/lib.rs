@@ -208,6 +208,16 @@ pub fn percentiles(name: &str, n: usize, mut exchange: impl FnMut()) {
     );
 }
 
+/// A fresh host in `home` whose compile cache is `cache`: with a warm
+/// cache, what loading costs a new process.
+pub fn host_with_cache(home: &Path, cache: &Path) -> symphony_host::Host {
+    symphony_host::Host::builder()
+        .home(home)
+        .compile_cache(cache)
+        .build()
+        .expect("the host builds")
+}
+
 /// A host for DAG Tracker benches (control nodes need no extension), and
 /// the directory it lives in.
 pub fn tracker_host() -> (tempfile::TempDir, symphony_host::Host) {

@@ -2,8 +2,8 @@
 //! the same component with Cranelift.
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{compare, component, criterion, raw};
-use symphony_host::{Host, extension::CacheStats};
+use symphony_benches::{compare, component, criterion, host_with_cache, raw};
+use symphony_host::extension::CacheStats;
 use wasmtime::component::Component;
 
 fn bench(c: &mut criterion::Criterion) {
@@ -11,13 +11,7 @@ fn bench(c: &mut criterion::Criterion) {
     let bytes = std::fs::read(&path).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let new_host = || {
-        Host::builder()
-            .home(home.path())
-            .compile_cache(cache.path())
-            .build()
-            .unwrap()
-    };
+    let new_host = || host_with_cache(home.path(), cache.path());
     // Warm the cache, then check that a second host really loads from it,
     // so "ours" below measures cache hits and never a compile.
     new_host().load(&path).unwrap();

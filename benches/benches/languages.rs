@@ -9,12 +9,10 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main};
 use serde_json::json;
 use symphony_benches::{
-    bench_pair, compare_sizes, compare_values, criterion, fixture, interleaved_medians, raw,
+    bench_pair, compare_sizes, compare_values, criterion, fixture, host_with_cache,
+    interleaved_medians, raw,
 };
-use symphony_host::{
-    Host,
-    extension::{LoadOptions, NodeConfig},
-};
+use symphony_host::extension::{LoadOptions, NodeConfig};
 use wasmtime::component::Component;
 
 /// A guest, the input that makes it run the transform, and its name once
@@ -50,13 +48,7 @@ fn bench(c: &mut criterion::Criterion) {
     ];
     let cache = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let new_host = || {
-        Host::builder()
-            .home(home.path())
-            .compile_cache(cache.path())
-            .build()
-            .unwrap()
-    };
+    let new_host = || host_with_cache(home.path(), cache.path());
     let engine = raw::engine();
     let compile = |g: &Guest| {
         let bytes = std::fs::read(&g.path).unwrap();

@@ -153,12 +153,17 @@ static char *symphony_vformat(const char *fmt, va_list args) {
     return text;
 }
 
-int symphony_error(int kind, const char *fmt, ...) {
-    va_list args;
-    va_start(args, fmt);
+/* Records `kind` and the formatted message as the call's error. */
+static void symphony_vrecord(int kind, const char *fmt, va_list args) {
     free(symphony_pending_message);
     symphony_pending_kind = kind;
     symphony_pending_message = symphony_vformat(fmt, args);
+}
+
+int symphony_error(int kind, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    symphony_vrecord(kind, fmt, args);
     va_end(args);
     return -1;
 }
@@ -166,9 +171,7 @@ int symphony_error(int kind, const char *fmt, ...) {
 char *symphony_fail(int kind, const char *fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    free(symphony_pending_message);
-    symphony_pending_kind = kind;
-    symphony_pending_message = symphony_vformat(fmt, args);
+    symphony_vrecord(kind, fmt, args);
     va_end(args);
     return NULL;
 }

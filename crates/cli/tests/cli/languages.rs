@@ -17,13 +17,7 @@ use super::{BIN, text};
 
 /// `symphony --home HOME ARGS...`, checked not to panic.
 fn symphony(home: &Path, args: &[&str]) -> Output {
-    let output = Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("SYMPHONY_LOG")
-        .output()
-        .expect("symphony runs");
+    let output = super::resume::symphony(home, args);
     assert!(
         !text(&output.stderr).contains("panicked"),
         "{}",
