@@ -234,7 +234,6 @@ impl Plan {
             .replace("__DESCRIPTION__", self.kind.description())
             .replace("__DEPENDENCIES__", self.kind.dependencies())
             .replace("__SDK__", &toml_string(sdk))
-            .replace("__PYSDK__", &self.sdk.join("python").display().to_string())
             .replace(
                 "__COMPONENT_BLOCK__",
                 &self.lang.component_block(&self.crate_name),

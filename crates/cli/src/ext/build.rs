@@ -284,10 +284,12 @@ impl Job<'_> {
             let relative = source.strip_prefix(&self.manifest.dir).unwrap_or(source);
             field(relative.to_string_lossy().as_bytes());
         }
-        for file in project_files(&self.manifest.dir, out)? {
-            let relative = file.strip_prefix(&self.manifest.dir).unwrap_or(&file);
+        let language = self.manifest.build.language;
+        let inputs = project_files(&self.manifest.dir, out)?;
+        for file in inputs.iter().filter(|f| is_build_input(language, f)) {
+            let relative = file.strip_prefix(&self.manifest.dir).unwrap_or(file);
             field(relative.to_string_lossy().as_bytes());
-            field(&std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?);
+            field(&std::fs::read(file).with_context(|| format!("reading {}", file.display()))?);
         }
         Ok(format!("{:x}", hash.finalize()))
     }
@@ -327,6 +329,22 @@ pub(crate) fn project_files(dir: &Path, out: &Path) -> anyhow::Result<Vec<PathBu
     }
     files.sort();
     Ok(files)
+}
+
+/// Whether `file` of a `language` project goes into its build: its
+/// sources and the manifest, not its README or notes (so editing those
+/// neither rebuilds nor misses the cache).
+pub(crate) fn is_build_input(language: Language, file: &Path) -> bool {
+    let extensions: &[&str] = match language {
+        Language::Python => &["py"],
+        Language::Js => &["js", "mjs", "cjs", "json"],
+        Language::C => &["c", "h"],
+        Language::Rust => return true,
+    };
+    file.file_name().is_some_and(|n| n == MANIFEST_FILE)
+        || file
+            .extension()
+            .is_some_and(|e| extensions.iter().any(|x| e == *x))
 }
 
 /// Copies `from` to `to` through a file beside it and a rename, so a host

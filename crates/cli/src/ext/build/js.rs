@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use super::{Job, project_files};
+use super::{Job, is_build_input, project_files};
 
 /// The file name the SDK takes beside the entry module.
 const SDK_FILE: &str = "symphony.js";
@@ -27,12 +27,16 @@ pub(super) fn build(job: &Job<'_>, stage: &Path) -> anyhow::Result<PathBuf> {
     // StarlingMonkey resolves imports by path from the importing file, so
     // the sources are staged with the SDK where `./symphony.js` finds it.
     let tree = stage.join("src");
-    for file in project_files(dir, &job.manifest.component)? {
-        let to = tree.join(file.strip_prefix(dir).unwrap_or(&file));
+    let files = project_files(dir, &job.manifest.component)?;
+    for file in files
+        .iter()
+        .filter(|f| is_build_input(job.manifest.build.language, f))
+    {
+        let to = tree.join(file.strip_prefix(dir).unwrap_or(file));
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(&file, &to).with_context(|| format!("staging {}", file.display()))?;
+        std::fs::copy(file, &to).with_context(|| format!("staging {}", file.display()))?;
     }
     let entry_dir = tree.join(relative.parent().unwrap_or(Path::new("")));
     let sdk = entry_dir.join(SDK_FILE);

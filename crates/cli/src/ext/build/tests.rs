@@ -73,6 +73,8 @@ fn the_cache_key_is_the_same_for_the_same_project_anywhere() {
         )
         .unwrap();
         std::fs::write(dir.join("app.py"), "print('hi')\n").unwrap();
+        // Not a build input: what it says does not change the key.
+        std::fs::write(dir.join("README.md"), format!("{}", root.display())).unwrap();
         let manifest = Manifest::from_file(dir.join("symphony.toml")).unwrap();
         let tool = Tool {
             program: "componentize-py".into(),
