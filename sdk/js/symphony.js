@@ -186,8 +186,7 @@ function parse(text) {
 }
 
 function dump(value) {
-  const text = JSON.stringify(value === undefined ? null : value);
-  return text;
+  return JSON.stringify(value ?? null);
 }
 
 /** The component's exports for an extension of `kind` implemented by

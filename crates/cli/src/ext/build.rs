@@ -200,6 +200,19 @@ pub(crate) fn build(
     })
 }
 
+/// Runs a build step with its output on stderr (stdout is ours, for
+/// `--json`), failing with what it was for.
+pub(crate) fn run_step(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let status = command
+        .stdout(std::io::stderr())
+        .status()
+        .with_context(|| format!("running {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status}); its output is above");
+    }
+    Ok(())
+}
+
 /// Records in the component's producers section the language and the
 /// toolchain it was built with (`sdk componentize-py 0.25.1`), which the
 /// host shows for each loaded extension: componentize-py, for one, does
@@ -245,19 +258,6 @@ impl Job<'_> {
     /// The manifest's kind as the SDKs name it, e.g. `operator`.
     pub fn kind(&self) -> &'static str {
         self.manifest.kind.as_str()
-    }
-
-    /// Runs `command` with its output on stderr (stdout is ours, for
-    /// `--json`), failing with what it was for.
-    pub fn run(&self, command: &mut Command, what: &str) -> anyhow::Result<()> {
-        let status = command
-            .stdout(std::io::stderr())
-            .status()
-            .with_context(|| format!("running {}", command.get_program().to_string_lossy()))?;
-        if !status.success() {
-            bail!("{what} failed ({status}); its output is above");
-        }
-        Ok(())
     }
 
     /// The build cache's key: a SHA-256 over the language, world and

@@ -374,16 +374,12 @@ fn build_with_shell(
     command: &str,
     component: &Path,
 ) -> anyhow::Result<Option<String>> {
-    // The build's own output goes to stderr, so stdout stays ours (--json).
-    let status = Command::new("sh")
-        .args(["-c", command])
-        .current_dir(&project.dir)
-        .stdout(std::io::stderr())
-        .status()
-        .with_context(|| format!("running `{command}`"))?;
-    if !status.success() {
-        bail!("`{command}` exited with {status}");
-    }
+    super::build::run_step(
+        Command::new("sh")
+            .args(["-c", command])
+            .current_dir(&project.dir),
+        &format!("`{command}`"),
+    )?;
     if !component.is_file() {
         bail!(
             "`{command}` succeeded but {} does not exist: point `component` in {MANIFEST_FILE} \

@@ -42,7 +42,7 @@ pub(super) fn build(job: &Job<'_>, stage: &Path) -> anyhow::Result<PathBuf> {
         .args(&generated)
         .arg("-o")
         .arg(&core);
-    job.run(&mut command, "clang")?;
+    super::run_step(&mut command, "clang")?;
     let module = std::fs::read(&core).context("reading clang's output")?;
     let component = wit_component::ComponentEncoder::default()
         .validate(true)

@@ -79,6 +79,6 @@ pub(super) fn build(job: &Job<'_>, stage: &Path) -> anyhow::Result<PathBuf> {
         .arg(&job.sdks.wit)
         .args(["--world-name", job.world, "-o"])
         .arg(&out);
-    job.run(&mut command, "componentize-js")?;
+    super::run_step(&mut command, "componentize-js")?;
     Ok(out)
 }

@@ -63,7 +63,7 @@ pub(super) fn build(job: &Job<'_>, stage: &Path) -> anyhow::Result<PathBuf> {
         .arg(stage)
         .arg("-o")
         .arg(&out);
-    job.run(&mut command, "componentize-py")?;
+    super::run_step(&mut command, "componentize-py")?;
     Ok(out)
 }
 

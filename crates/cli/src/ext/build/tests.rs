@@ -97,3 +97,22 @@ fn the_cache_key_is_the_same_for_the_same_project_anywhere() {
     assert_eq!(first, key_of(b.path()).0, "the same sources elsewhere");
     assert_ne!(first, changed, "an edited source is another build");
 }
+
+#[test]
+fn xtask_installs_the_toolchain_versions_ext_build_names() {
+    let xtask = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/src/toolchains.rs"),
+    )
+    .unwrap();
+    for (name, version) in [
+        ("COMPONENTIZE_PY", toolchain::COMPONENTIZE_PY.to_string()),
+        ("COMPONENTIZE_JS", toolchain::COMPONENTIZE_JS.to_string()),
+        ("CLANG", toolchain::CLANG_MIN.to_string()),
+    ] {
+        let line = format!("pub const {name}: &str = \"{version}\";");
+        assert!(
+            xtask.contains(&line),
+            "xtask/src/toolchains.rs lacks `{line}`"
+        );
+    }
+}
