@@ -1,0 +1,386 @@
+//! The decision log: an append-only SQLite table in the host's data
+//! directory (`<home>/arbitration.db`), bounded to the newest rows, written
+//! by a thread of its own so no decision waits on the disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, params};
+
+use crate::explain::{Decision, DecisionSink, Usage, Verdict};
+use crate::shared::Sample;
+use crate::stats::{ResourceView, Stats};
+
+#[cfg(test)]
+mod tests;
+
+/// Decisions queued for the writer at most; a decision made when it is
+/// full waits for room (the log loses nothing).
+const QUEUE: usize = 4096;
+
+/// Rows written between prunes to the bound.
+const PRUNE_EVERY: u64 = 1024;
+
+/// The log could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+#[error("arbitration log {path}: {message}")]
+pub struct LogError {
+    /// The database.
+    pub path: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl LogError {
+    fn at(path: &Path, e: impl std::fmt::Display) -> Self {
+        LogError {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+enum Message {
+    Decision(Decision),
+    Usage(Vec<Usage>),
+    Flush(SyncSender<()>),
+}
+
+/// The SQLite decision log.
+pub struct SqliteLog {
+    path: PathBuf,
+    tx: Mutex<Option<SyncSender<Message>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Which decisions to read.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    /// The newest this many (default 50).
+    pub limit: Option<usize>,
+    /// Only this tenant's.
+    pub tenant: Option<String>,
+    /// Only this resource's.
+    pub resource: Option<String>,
+    /// Only these verdicts.
+    pub verdict: Option<Verdict>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    resource TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    label TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    waited_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_at ON decisions (at_ms);
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    resource TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    grants INTEGER NOT NULL,
+    free INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_at ON usage (at_ms);
+";
+
+fn open(path: &Path) -> Result<Connection, LogError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| LogError::at(path, e))?;
+    }
+    let db = Connection::open(path).map_err(|e| LogError::at(path, e))?;
+    db.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| LogError::at(path, e))?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| LogError::at(path, e))?;
+    db.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| LogError::at(path, e))?;
+    db.execute_batch(SCHEMA)
+        .map_err(|e| LogError::at(path, e))?;
+    Ok(db)
+}
+
+impl SqliteLog {
+    /// Opens (or creates) the log at `path`, keeping the newest `max_rows`
+    /// decisions.
+    pub fn open(path: &Path, max_rows: u64) -> Result<Arc<Self>, LogError> {
+        let db = open(path)?;
+        let (tx, rx) = sync_channel(QUEUE);
+        let owned = path.to_path_buf();
+        let writer = std::thread::Builder::new()
+            .name("symphony-arbitration-log".into())
+            .spawn(move || write(db, rx, &owned, max_rows.max(1)))
+            .map_err(|e| LogError::at(path, e))?;
+        Ok(Arc::new(SqliteLog {
+            path: path.to_path_buf(),
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+        }))
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, message: Message) {
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(tx) = tx
+            && tx.send(message).is_err()
+        {
+            tracing::warn!(path = %self.path.display(), "the arbitration log's writer stopped");
+        }
+    }
+
+    /// Waits until everything recorded so far is written.
+    pub fn flush(&self) {
+        let (done, wait) = sync_channel(1);
+        self.send(Message::Flush(done));
+        let _ = wait.recv_timeout(Duration::from_secs(10));
+    }
+
+    /// Reads decisions from the log at `path`, newest first.
+    pub fn read(path: &Path, query: &LogQuery) -> Result<Vec<Decision>, LogError> {
+        let db = read_only(path)?;
+        let mut sql = String::from(
+            "SELECT at_ms, resource, tenant, label, verdict, reason, waited_us FROM decisions WHERE 1=1",
+        );
+        let mut args: Vec<String> = Vec::new();
+        if let Some(tenant) = &query.tenant {
+            args.push(tenant.clone());
+            sql += &format!(" AND tenant = ?{}", args.len());
+        }
+        if let Some(resource) = &query.resource {
+            args.push(resource.clone());
+            sql += &format!(" AND resource = ?{}", args.len());
+        }
+        if let Some(verdict) = query.verdict {
+            args.push(verdict.name().to_string());
+            sql += &format!(" AND verdict = ?{}", args.len());
+        }
+        sql += &format!(" ORDER BY id DESC LIMIT {}", query.limit.unwrap_or(50));
+        let mut statement = db.prepare(&sql).map_err(|e| LogError::at(path, e))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(args.iter()), |row| {
+                let verdict: String = row.get(4)?;
+                Ok(Decision {
+                    at_ms: row.get(0)?,
+                    resource: row.get::<_, String>(1)?.into(),
+                    tenant: row.get::<_, String>(2)?.into(),
+                    label: row.get::<_, String>(3)?.into(),
+                    verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Refused),
+                    reason: row.get(5)?,
+                    waited_us: row.get(6)?,
+                })
+            })
+            .map_err(|e| LogError::at(path, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| LogError::at(path, e))
+    }
+
+    /// The stats over the last `window` of the log at `path`: grants and
+    /// waits per tenant and resource, shares, Jain's index and Gini, with
+    /// tenants' weights from `weight`.
+    pub fn stats(
+        path: &Path,
+        window: Duration,
+        weight: impl Fn(&str) -> f64,
+    ) -> Result<Stats, LogError> {
+        let db = read_only(path)?;
+        let since = crate::explain::unix_ms().saturating_sub(window.as_millis() as u64);
+        let mut names: Vec<String> = Vec::new();
+        let mut id = |name: String| -> u32 {
+            match names.iter().position(|n| *n == name) {
+                Some(i) => i as u32,
+                None => {
+                    names.push(name);
+                    names.len() as u32 - 1
+                }
+            }
+        };
+        let mut views: Vec<ResourceView> = Vec::new();
+        let now = std::time::Instant::now();
+        let view = |views: &mut Vec<ResourceView>, resource: String| -> usize {
+            match views.iter().position(|v| v.name == resource) {
+                Some(i) => i,
+                None => {
+                    views.push(ResourceView::empty(resource));
+                    views.len() - 1
+                }
+            }
+        };
+        // Grants after a wait, one row each.
+        let mut statement = db
+            .prepare("SELECT resource, tenant, waited_us FROM decisions WHERE verdict = 'granted' AND at_ms >= ?1")
+            .map_err(|e| LogError::at(path, e))?;
+        let waited: Vec<(String, String, u64)> = statement
+            .query_map(params![since], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| LogError::at(path, e))?;
+        for (resource, tenant, waited_us) in waited {
+            let v = view(&mut views, resource);
+            views[v].samples.push(Sample {
+                at: now,
+                tenant: id(tenant),
+                units: 1,
+                waited: Duration::from_micros(waited_us),
+                contended: true,
+            });
+        }
+        // Grants made at once, counted.
+        let mut statement = db
+            .prepare("SELECT resource, tenant, SUM(free) FROM usage WHERE at_ms >= ?1 GROUP BY resource, tenant")
+            .map_err(|e| LogError::at(path, e))?;
+        let free: Vec<(String, String, u64)> = statement
+            .query_map(params![since], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| LogError::at(path, e))?;
+        for (resource, tenant, count) in free {
+            let v = view(&mut views, resource);
+            let tenant = id(tenant);
+            // Bounded: a window of a busy host has millions of free grants,
+            // and they are all alike.
+            let sample = Sample {
+                at: now,
+                tenant,
+                units: 1,
+                waited: Duration::ZERO,
+                contended: false,
+            };
+            let count = count.min(1_000_000) as usize;
+            views[v].samples.extend(std::iter::repeat_n(sample, count));
+        }
+        let mut book = crate::ledger::Book::default();
+        for (i, name) in names.iter().enumerate() {
+            book.set_weight(i as u32, weight(name));
+        }
+        Ok(crate::stats::compute(
+            views,
+            &book,
+            |t| names.get(t as usize).cloned().unwrap_or_default(),
+            window,
+        ))
+    }
+}
+
+fn read_only(path: &Path) -> Result<Connection, LogError> {
+    if !path.exists() {
+        return Err(LogError::at(
+            path,
+            "no decisions yet (the log is created when a host with arbitration first runs)",
+        ));
+    }
+    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| LogError::at(path, e))?;
+    db.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| LogError::at(path, e))?;
+    Ok(db)
+}
+
+impl DecisionSink for SqliteLog {
+    fn record(&self, decision: Decision) {
+        self.send(Message::Decision(decision));
+    }
+
+    fn usage(&self, rows: Vec<Usage>) {
+        self.send(Message::Usage(rows));
+    }
+}
+
+impl Drop for SqliteLog {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer once it has written the rest.
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(writer) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The writer: batches what is queued into one transaction at a time.
+fn write(mut db: Connection, rx: Receiver<Message>, path: &Path, max_rows: u64) {
+    let mut since_prune = 0u64;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 512
+            && let Ok(next) = rx.try_recv()
+        {
+            batch.push(next);
+        }
+        let mut flushed = Vec::new();
+        let written = (|| -> rusqlite::Result<u64> {
+            let tx = db.transaction()?;
+            let mut rows = 0;
+            {
+                let mut decision = tx.prepare_cached(
+                    "INSERT INTO decisions (at_ms, resource, tenant, label, verdict, reason, waited_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                let mut usage = tx.prepare_cached(
+                    "INSERT INTO usage (at_ms, resource, tenant, grants, free) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for message in batch {
+                    match message {
+                        Message::Decision(d) => {
+                            decision.execute(params![
+                                d.at_ms,
+                                &*d.resource,
+                                &*d.tenant,
+                                &*d.label,
+                                d.verdict.name(),
+                                d.reason,
+                                d.waited_us
+                            ])?;
+                            rows += 1;
+                        }
+                        Message::Usage(list) => {
+                            for u in list {
+                                usage.execute(params![
+                                    u.at_ms,
+                                    &*u.resource,
+                                    &*u.tenant,
+                                    u.grants,
+                                    u.free
+                                ])?;
+                                rows += 1;
+                            }
+                        }
+                        Message::Flush(done) => flushed.push(done),
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(rows)
+        })();
+        match written {
+            Ok(rows) => since_prune += rows,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "cannot write arbitration decisions: {e}")
+            }
+        }
+        if since_prune >= PRUNE_EVERY {
+            since_prune = 0;
+            for table in ["decisions", "usage"] {
+                let prune =
+                    format!("DELETE FROM {table} WHERE id <= (SELECT MAX(id) FROM {table}) - ?1");
+                if let Err(e) = db.execute(&prune, params![max_rows]) {
+                    tracing::warn!(path = %path.display(), "cannot prune the arbitration log: {e}");
+                }
+            }
+        }
+        for done in flushed {
+            let _ = done.send(());
+        }
+    }
+}
