@@ -103,13 +103,19 @@ fn every_example_file_fits_its_schema() {
         p.extension().is_some_and(|e| e == "json") && !p.to_string_lossy().ends_with("-input.json")
     };
     let manifest = |p: &Path| p.file_name().is_some_and(|n| n == "symphony.toml");
-    let sets: [(FileFormat, &[&str], &Keep); 3] = [
+    let arbitration = |p: &Path| p.to_string_lossy().ends_with("arbitration.toml");
+    let sets: [(FileFormat, &[&str], &Keep); 4] = [
         (FileFormat::Workflow, &["examples/workflows"], &json),
         (FileFormat::Template, &["examples/templates"], &json),
         (
             FileFormat::Manifest,
             &["examples", "tests/fixtures"],
             &manifest,
+        ),
+        (
+            FileFormat::Arbitration,
+            &["examples/workflows"],
+            &arbitration,
         ),
     ];
     let mut checked = 0;
@@ -147,6 +153,7 @@ fn every_block_in_the_documentation_fits_its_schema() {
         "docs/template-format.md",
         "docs/manifest-format.md",
         "docs/retention-format.md",
+        "docs/arbitration-format.md",
     ];
     for page in pages {
         let file = root().join(page);
@@ -198,6 +205,11 @@ fn every_block_in_the_documentation_fits_its_schema() {
             let at = format!("{page}:{line}");
             let format = if page == "docs/retention-format.md" {
                 FileFormat::Retention
+            } else if page == "docs/arbitration-format.md"
+                || block.contains("[slots]")
+                || block.contains("[tenants.")
+            {
+                FileFormat::Arbitration
             } else if block.contains("[extension]") || page == "docs/manifest-format.md" {
                 FileFormat::Manifest
             } else {
@@ -208,6 +220,10 @@ fn every_block_in_the_documentation_fits_its_schema() {
             match format {
                 FileFormat::Retention => {
                     symphony_host::artifacts::stale::RetentionPolicy::from_toml_str(&block)
+                        .unwrap_or_else(|e| panic!("{at}: {e}"));
+                }
+                FileFormat::Arbitration => {
+                    symphony_host::arbitration::ArbitrationConfig::parse(&block, &at)
                         .unwrap_or_else(|e| panic!("{at}: {e}"));
                 }
                 _ if !block.contains("extends") => {

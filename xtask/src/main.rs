@@ -318,13 +318,37 @@ impl Task {
         self.build_examples()?;
         let workflows = self.root.join("examples/workflows");
         for workflow in ["demo.json", "polyglot.json"] {
-            self.run_demo(&workflows.join(workflow))?;
+            self.run_demo(&workflows.join(workflow), &[])?;
         }
-        Ok(())
+        // The demo host has one parallel slot (its arbitration.toml), so
+        // the briefing's three parallel Operators queue for it and each
+        // wait is explained.
+        let home = self.target.join("demo-home");
+        std::fs::create_dir_all(&home)?;
+        std::fs::copy(
+            workflows.join("demo-arbitration.toml"),
+            home.join("arbitration.toml"),
+        )?;
+        let briefing = self.run_demo(&workflows.join("briefing.json"), &["--concurrency", "3"]);
+        std::fs::remove_file(home.join("arbitration.toml"))?;
+        briefing?;
+        run(self
+            .cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "symphony-cli",
+                "--bin",
+                "symphony",
+                "--",
+            ])
+            .args(["arbitration", "stats", "--home"])
+            .arg(&home))
     }
 
-    /// Runs one example workflow on the demo input.
-    fn run_demo(&self, workflow: &Path) -> Result<()> {
+    /// Runs one example workflow on the demo input, with `extra` options.
+    fn run_demo(&self, workflow: &Path, extra: &[&str]) -> Result<()> {
         let workflows = self.root.join("examples/workflows");
         eprintln!("xtask: symphony run {}", workflow.display());
         run(self
@@ -345,7 +369,8 @@ impl Task {
             .arg("--ext-dir")
             .arg(self.components())
             .arg("--home")
-            .arg(self.target.join("demo-home")))
+            .arg(self.target.join("demo-home"))
+            .args(extra))
     }
 
     fn test(&self) -> Result<()> {
@@ -430,7 +455,7 @@ impl Task {
         ];
         let storage = ["tantivy", "rusqlite", "object_store"];
         let cli = ["clap", "indicatif", "tracing-subscriber"];
-        let rules: [(&str, Vec<&str>); 8] = [
+        let rules: [(&str, Vec<&str>); 9] = [
             (
                 "symphony-protocol",
                 [&engine[..], &storage, &cli, &["symphony-bus"]].concat(),
@@ -443,6 +468,13 @@ impl Task {
             (
                 "symphony-workflow",
                 [&engine[..], &storage, &cli, &["symphony-bus"]].concat(),
+            ),
+            // The Arbitration Engine sits below the runtime and the DAG
+            // Tracker, which wait in its lines; its SQLite log is a feature
+            // only the host turns on.
+            (
+                "symphony-arbitration",
+                [&engine[..], &storage, &cli, &["symphony-workflow"]].concat(),
             ),
             (
                 "symphony-runtime",

@@ -43,6 +43,10 @@ mod tests;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "Symphony arbitration settings (arbitration.toml)",
+    description = "The Arbitration Engine's settings in <home>/arbitration.toml: the strategy of each contended resource (parallel slots, extensions' instances, the pool's memory), tenants' weights and budgets, the fairness floor and the decision log's size. Every field may be left out."
+)]
 pub struct ArbitrationConfig {
     /// How long a waiting request waits to gain one priority level, in
     /// milliseconds (the priority strategy's aging). Default 1000.

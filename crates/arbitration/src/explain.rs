@@ -43,20 +43,32 @@ pub fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
+impl Explanation {
+    /// Where it stands, without what waits or for what: "2nd in line,
+    /// ~40 ms (priority, tenant alice)".
+    pub fn standing(&self) -> String {
+        let estimate = match self.estimate_ms {
+            Some(ms) => format!("~{}", human_ms(ms)),
+            None => "no wait estimate yet".into(),
+        };
+        format!(
+            "{} in line, {estimate} ({}, tenant {})",
+            ordinal(self.position),
+            self.strategy,
+            self.tenant
+        )
+    }
+}
+
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} waits for {}: {} in line",
+            "{} waits for {}: {}",
             self.label,
             self.resource,
-            ordinal(self.position)
-        )?;
-        match self.estimate_ms {
-            Some(ms) => write!(f, ", ~{}", human_ms(ms))?,
-            None => f.write_str(", no wait estimate yet")?,
-        }
-        write!(f, " ({}, tenant {})", self.strategy, self.tenant)
+            self.standing()
+        )
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Handoff<T> {
     /// How many items exist at most (the pool's instance limit), for
     /// estimates and fair-share normalisation.
     capacity: AtomicU64,
+    /// The mean time an item is held (an EWMA of `f64` seconds' bits),
+    /// updated without the lock on every use.
+    mean_hold: AtomicU64,
 }
 
 struct State<T> {
@@ -63,6 +66,7 @@ impl<T: Send> Handoff<T> {
             }),
             waiting: AtomicUsize::new(0),
             capacity: AtomicU64::new(capacity.max(1)),
+            mean_hold: AtomicU64::new(0),
         })
     }
 
@@ -87,9 +91,24 @@ impl<T: Send> Handoff<T> {
     }
 
     /// Records that an item was held for `held` (a call's length), for
-    /// wait estimates.
+    /// wait estimates. Lock-free: the owner calls it on every use.
+    #[inline]
     pub fn observe_hold(&self, held: Duration) {
-        self.lock().track.held(held);
+        let held = held.as_secs_f64();
+        let mean = f64::from_bits(self.mean_hold.load(Ordering::Relaxed));
+        // Racing updates may lose one sample; an estimate does not mind.
+        let mean = if mean == 0.0 {
+            held
+        } else {
+            0.8 * mean + 0.2 * held
+        };
+        self.mean_hold.store(mean.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The expected wait of the request `position` (from 0) in line.
+    fn estimate_ms(&self, position: usize, capacity: u64) -> Option<f64> {
+        let mean = f64::from_bits(self.mean_hold.load(Ordering::Relaxed));
+        (mean > 0.0).then(|| (position as f64 + 1.0) * mean * 1e3 / capacity.max(1) as f64)
     }
 
     /// Puts `requester` in line. Call it under the owner's own lock, in the
@@ -138,7 +157,7 @@ impl<T: Send> Handoff<T> {
             tenant: Arc::clone(&requester.tenant.name),
             position: position + 1,
             waiting: state.queue.len(),
-            estimate_ms: state.track.estimate_ms(position, capacity),
+            estimate_ms: self.estimate_ms(position, capacity),
             strategy: state.queue.strategy().kind(),
         };
         Ticket {
@@ -275,7 +294,7 @@ impl<T: Send> Ticket<T> {
             &handoff.name,
             &self.requester,
             Verdict::Queued,
-            || explanation.to_string(),
+            || explanation.standing(),
             Duration::ZERO,
         );
         handoff.shared.announce(Conflict::Contention, || {

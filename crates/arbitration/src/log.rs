@@ -49,11 +49,24 @@ enum Message {
     Flush(SyncSender<()>),
 }
 
-/// The SQLite decision log.
+/// The SQLite decision log. The database is opened (and its writer
+/// started) with the first decision, so a host that never contends pays
+/// nothing for it.
 pub struct SqliteLog {
     path: PathBuf,
-    tx: Mutex<Option<SyncSender<Message>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    max_rows: u64,
+    writer: Mutex<Writer>,
+}
+
+enum Writer {
+    NotStarted,
+    Running {
+        tx: SyncSender<Message>,
+        thread: JoinHandle<()>,
+    },
+    /// It could not be opened (said once, in the host's log).
+    Failed,
+    Closed,
 }
 
 /// Which decisions to read.
@@ -109,21 +122,14 @@ fn open(path: &Path) -> Result<Connection, LogError> {
 }
 
 impl SqliteLog {
-    /// Opens (or creates) the log at `path`, keeping the newest `max_rows`
-    /// decisions.
-    pub fn open(path: &Path, max_rows: u64) -> Result<Arc<Self>, LogError> {
-        let db = open(path)?;
-        let (tx, rx) = sync_channel(QUEUE);
-        let owned = path.to_path_buf();
-        let writer = std::thread::Builder::new()
-            .name("symphony-arbitration-log".into())
-            .spawn(move || write(db, rx, &owned, max_rows.max(1)))
-            .map_err(|e| LogError::at(path, e))?;
-        Ok(Arc::new(SqliteLog {
+    /// The log at `path` (created with the first decision), keeping the
+    /// newest `max_rows` decisions.
+    pub fn new(path: &Path, max_rows: u64) -> Arc<Self> {
+        Arc::new(SqliteLog {
             path: path.to_path_buf(),
-            tx: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(writer)),
-        }))
+            max_rows: max_rows.max(1),
+            writer: Mutex::new(Writer::NotStarted),
+        })
     }
 
     /// Where it is.
@@ -131,9 +137,38 @@ impl SqliteLog {
         &self.path
     }
 
+    /// The writer's queue, starting it on first use.
+    fn sender(&self) -> Option<SyncSender<Message>> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Writer::NotStarted = *writer {
+            *writer = match self.start() {
+                Ok((tx, thread)) => Writer::Running { tx, thread },
+                Err(e) => {
+                    tracing::warn!("{e}; arbitration decisions are not logged");
+                    Writer::Failed
+                }
+            };
+        }
+        match &*writer {
+            Writer::Running { tx, .. } => Some(tx.clone()),
+            _ => None,
+        }
+    }
+
+    fn start(&self) -> Result<(SyncSender<Message>, JoinHandle<()>), LogError> {
+        let db = open(&self.path)?;
+        let (tx, rx) = sync_channel(QUEUE);
+        let path = self.path.clone();
+        let max_rows = self.max_rows;
+        let thread = std::thread::Builder::new()
+            .name("symphony-arbitration-log".into())
+            .spawn(move || write(db, rx, &path, max_rows))
+            .map_err(|e| LogError::at(&self.path, e))?;
+        Ok((tx, thread))
+    }
+
     fn send(&self, message: Message) {
-        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(tx) = tx
+        if let Some(tx) = self.sender()
             && tx.send(message).is_err()
         {
             tracing::warn!(path = %self.path.display(), "the arbitration log's writer stopped");
@@ -142,6 +177,13 @@ impl SqliteLog {
 
     /// Waits until everything recorded so far is written.
     pub fn flush(&self) {
+        let started = matches!(
+            *self.writer.lock().unwrap_or_else(|e| e.into_inner()),
+            Writer::Running { .. }
+        );
+        if !started {
+            return;
+        }
         let (done, wait) = sync_channel(1);
         self.send(Message::Flush(done));
         let _ = wait.recv_timeout(Duration::from_secs(10));
@@ -301,10 +343,15 @@ impl DecisionSink for SqliteLog {
 
 impl Drop for SqliteLog {
     fn drop(&mut self) {
-        // Closing the channel ends the writer once it has written the rest.
-        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(writer) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = writer.join();
+        let writer = std::mem::replace(
+            &mut *self.writer.lock().unwrap_or_else(|e| e.into_inner()),
+            Writer::Closed,
+        );
+        if let Writer::Running { tx, thread } = writer {
+            // Closing the channel ends the writer once it has written the
+            // rest.
+            drop(tx);
+            let _ = thread.join();
         }
     }
 }

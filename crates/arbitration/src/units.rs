@@ -355,7 +355,7 @@ impl Units {
             &self.name,
             requester,
             Verdict::Queued,
-            || explanation.to_string(),
+            || explanation.standing(),
             Duration::ZERO,
         );
         self.shared.announce(self.conflict, || {

@@ -2,6 +2,7 @@
 //! reporting over the `symphony_host` library. clap, indicatif and
 //! tracing-subscriber are dependencies of this crate only.
 
+mod arbitration;
 mod artifacts;
 mod audit;
 mod bus;
@@ -87,6 +88,10 @@ enum Command {
     Artifacts(artifacts::ArtifactsCommand),
     /// Show the audit log of permission decisions and refused imports.
     Audit(audit::AuditArgs),
+    /// What the Arbitration Engine decided: stats (waits, shares,
+    /// fairness) and its decision log.
+    #[command(subcommand)]
+    Arbitration(arbitration::ArbitrationCommand),
     /// Publish, subscribe and request on the service's bus.
     #[command(subcommand)]
     Bus(bus::BusCommand),
@@ -402,6 +407,7 @@ fn main() -> ExitCode {
         Command::Ext(command) => ext::run(host, command),
         Command::Artifacts(command) => artifacts::run(host, command),
         Command::Audit(args) => audit::run(host, args),
+        Command::Arbitration(command) => arbitration::run(host, command),
         Command::Bus(command) => bus::run(host, command),
         Command::Workflow(command) => workflow::run(command),
         Command::Template(command) => template::run(host.home, command),

@@ -46,11 +46,39 @@ pub struct RunArgs {
     /// Do not keep node outputs in the Artifact Store.
     #[arg(long)]
     no_artifacts: bool,
+    /// Whose run it is, for the Arbitration Engine (weights and budgets in
+    /// <home>/arbitration.toml); default: the local user.
+    #[arg(long, value_name = "T", value_parser = parse_tenant)]
+    tenant: Option<String>,
+    /// The run's priority: where a strategy goes by priority, its nodes go
+    /// before lower ones when slots or instances are contended.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    priority: i32,
+    /// What the run's calls may cost in all (manifests' `limits.cost`);
+    /// a call past it fails with budget-exhausted.
+    #[arg(long, value_name = "B", value_parser = parse_budget)]
+    budget: Option<f64>,
     /// Print the report (and addon views) as one JSON document.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     connect: ConnectArgs,
+}
+
+fn parse_tenant(text: &str) -> Result<String, String> {
+    symphony_service::api::check_tenant(text).map(|()| text.to_string())
+}
+
+fn parse_budget(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(b) if b >= 0.0 && b.is_finite() => Ok(b),
+        _ => Err(format!("expected a number of at least 0, not '{text}'")),
+    }
 }
 
 /// What running a workflow needs besides its file: the input and the
@@ -160,6 +188,9 @@ impl RunArgs {
             timeout_ms: None,
             no_checkpoint: false,
             no_artifacts: false,
+            tenant: None,
+            priority: 0,
+            budget: None,
             json,
             connect: ConnectArgs::default(),
         }
@@ -173,6 +204,9 @@ pub(super) fn embedded(host_args: HostArgs, args: RunArgs) -> anyhow::Result<Exi
         timeout: args.timeout_ms.map(Duration::from_millis),
         checkpoint: !args.no_checkpoint,
         store_outputs: !args.no_artifacts,
+        tenant: args.tenant.clone(),
+        priority: args.priority,
+        budget: args.budget,
         ..RunOptions::default()
     };
     if let Some(concurrency) = args.concurrency {
@@ -184,7 +218,7 @@ pub(super) fn embedded(host_args: HostArgs, args: RunArgs) -> anyhow::Result<Exi
             let host = args.setup.load(host_args)?;
             let store = host.runs()?;
             let workflow = Workflow::from_json(&store.workflow(run_id)?, run_id)?;
-            let mut progress = LiveProgress::new(live, workflow.nodes.len());
+            let mut progress = LiveProgress::new(live, !args.json, workflow.nodes.len());
             let before = store.status(run_id)?.summary;
             progress.restored(before.completed + before.skipped);
             let report = host.resume(run_id, options, &mut |e| progress.event(e))?;
@@ -193,7 +227,7 @@ pub(super) fn embedded(host_args: HostArgs, args: RunArgs) -> anyhow::Result<Exi
         }
         (None, Some(path)) => {
             let (host, workflow, input) = args.setup.prepare(host_args, path)?;
-            let mut progress = LiveProgress::new(live, workflow.nodes.len());
+            let mut progress = LiveProgress::new(live, !args.json, workflow.nodes.len());
             let report =
                 host.run_with_options(&workflow, &input, options, &mut |e| progress.event(e))?;
             progress.finish();
@@ -247,6 +281,9 @@ fn remote(client: &ServiceClient, args: RunArgs, all_nodes: bool) -> anyhow::Res
                 timeout_ms: args.timeout_ms,
                 no_checkpoint: args.no_checkpoint,
                 no_artifacts: args.no_artifacts,
+                tenant: args.tenant.clone(),
+                priority: args.priority,
+                budget: args.budget,
                 ..RunStart::default()
             };
             client.call(&request).map_err(|e| match e.kind() {
@@ -263,7 +300,7 @@ fn remote(client: &ServiceClient, args: RunArgs, all_nodes: bool) -> anyhow::Res
         }
         (None, None) => bail!("name a workflow file, or --resume RUN_ID"),
     };
-    let mut progress = LiveProgress::new(live, total);
+    let mut progress = LiveProgress::new(live, !args.json, total);
     loop {
         match next_event(client, &events) {
             Followed::Event(event) => {
@@ -399,14 +436,17 @@ fn print_outcome(
     Err(RunEnded(why).into())
 }
 
-/// A progress bar on the terminal with the nodes running now.
+/// A progress bar on the terminal with the nodes running now, and each
+/// wait for a contended resource said as it happens.
 struct LiveProgress {
     bar: Option<ProgressBar>,
     running: BTreeSet<String>,
+    /// Whether waits are said (not with --json).
+    waits: bool,
 }
 
 impl LiveProgress {
-    fn new(live: bool, total: usize) -> Self {
+    fn new(live: bool, waits: bool, total: usize) -> Self {
         let bar = live.then(|| {
             let bar = ProgressBar::new(total as u64);
             let style = ProgressStyle::with_template(
@@ -420,6 +460,19 @@ impl LiveProgress {
         LiveProgress {
             bar,
             running: BTreeSet::new(),
+            waits,
+        }
+    }
+
+    /// A node waits for a contended resource: says where it stands.
+    fn waiting(&self, explanation: &str) {
+        if !self.waits {
+            return;
+        }
+        let line = format!("  ⧗ {explanation}");
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -439,6 +492,7 @@ impl LiveProgress {
                     (node.state == NodeState::Failed).then(|| node.error.as_deref().unwrap_or(""));
                 self.finished(&node.id, failed);
             }
+            RunEvent::NodeWaiting { explanation, .. } => self.waiting(&explanation.to_string()),
             _ => {}
         }
     }
@@ -453,6 +507,7 @@ impl LiveProgress {
             Some("node_failed") => {
                 self.finished(node, Some(event["error"].as_str().unwrap_or_default()));
             }
+            Some("node_waiting") => self.waiting(event["explanation"].as_str().unwrap_or_default()),
             _ => {}
         }
     }

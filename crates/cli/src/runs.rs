@@ -96,11 +96,13 @@ pub fn list(host: HostArgs, args: RunsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn status(host: HostArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let mut waiting = std::collections::BTreeMap::new();
     let status: RunStatus = match args.connect.service(&host)? {
         Some(client) => {
             let reply = client.call(&RunStatusRequest {
                 run: args.run_id.clone(),
             })?;
+            waiting = reply.waiting;
             let mut status = reply.status;
             // The record does not show a pause; the service knows.
             if let Some(live) = reply
@@ -114,7 +116,11 @@ pub fn status(host: HostArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
         None => store(host)?.status(&args.run_id)?,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        let mut doc = serde_json::to_value(&status)?;
+        if !waiting.is_empty() {
+            doc["waiting"] = serde_json::to_value(&waiting)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
     let run = &status.summary;
@@ -156,6 +162,9 @@ pub fn status(host: HostArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
                 .map(|e| format!("  {e}"))
                 .unwrap_or_default()
         );
+    }
+    for explanation in waiting.values() {
+        println!("  waiting:  {explanation}");
     }
     if let Some(output) = &status.output {
         println!("\noutput:\n{}", serde_json::to_string_pretty(output)?);

@@ -36,6 +36,8 @@ enum SchemaName {
     Manifest,
     /// A retention policy, <home>/retention.toml.
     Retention,
+    /// The Arbitration Engine's settings, <home>/arbitration.toml.
+    Arbitration,
 }
 
 impl From<SchemaName> for FileFormat {
@@ -45,6 +47,7 @@ impl From<SchemaName> for FileFormat {
             SchemaName::Template => FileFormat::Template,
             SchemaName::Manifest => FileFormat::Manifest,
             SchemaName::Retention => FileFormat::Retention,
+            SchemaName::Arbitration => FileFormat::Arbitration,
         }
     }
 }

@@ -1041,6 +1041,10 @@ fn schema_prints_each_format_and_writes_them_all() {
         ("template", "Symphony workflow template"),
         ("manifest", "Symphony extension manifest (symphony.toml)"),
         ("retention", "Symphony retention policy (retention.toml)"),
+        (
+            "arbitration",
+            "Symphony arbitration settings (arbitration.toml)",
+        ),
     ] {
         let out = symphony(&["schema", name]);
         assert!(out.status.success(), "{name}: {}", text(&out.stderr));
@@ -1049,7 +1053,7 @@ fn schema_prints_each_format_and_writes_them_all() {
     }
     let list = symphony(&["schema", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 4);
+    assert_eq!(list.as_array().unwrap().len(), 5);
     let dir = tempfile::tempdir().unwrap();
     let out = symphony(&["schema", "--out", &dir.path().display().to_string()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -1061,6 +1065,7 @@ fn schema_prints_each_format_and_writes_them_all() {
     assert_eq!(
         written,
         [
+            "arbitration.schema.json",
             "manifest.schema.json",
             "retention.schema.json",
             "template.schema.json",

@@ -72,6 +72,26 @@ pub enum ExecEvent {
         /// Why.
         error: String,
     },
+    /// A node waits for a contended resource (a parallel slot, an
+    /// instance of its extension), and where it stands in line.
+    NodeWaiting {
+        /// The run's id.
+        run: Arc<str>,
+        /// The node's id.
+        node: Arc<str>,
+        /// The resource (`slots`, `instances:<extension>`).
+        resource: Arc<str>,
+        /// Its place in line, from 1.
+        position: usize,
+        /// Requests waiting in all.
+        waiting: usize,
+        /// The expected wait, in milliseconds, from observed service
+        /// times (absent before any was observed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        estimate_ms: Option<f64>,
+        /// The whole explanation, for people.
+        explanation: String,
+    },
     /// How far the run has come.
     Progress {
         /// The run's id.
@@ -90,7 +110,7 @@ pub enum ExecEvent {
 
 impl ExecEvent {
     /// Every [`name`](Self::name), in the order of the variants.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "started",
         "node.started",
         "node.completed",
@@ -99,11 +119,12 @@ impl ExecEvent {
         "node.failed",
         "progress",
         "state",
+        "node.waiting",
     ];
 
     /// The last tokens of its bus subject: `started`, `node.started`,
     /// `node.completed`, `node.skipped`, `node.retried`, `node.failed`,
-    /// `progress`, or `state`.
+    /// `node.waiting`, `progress`, or `state`.
     pub fn name(&self) -> &'static str {
         let index = match self {
             ExecEvent::Started { .. } => 0,
@@ -114,6 +135,7 @@ impl ExecEvent {
             ExecEvent::NodeFailed { .. } => 5,
             ExecEvent::Progress { .. } => 6,
             ExecEvent::State { .. } => 7,
+            ExecEvent::NodeWaiting { .. } => 8,
         };
         Self::NAMES[index]
     }

@@ -59,6 +59,10 @@ pub struct NodeReport {
     /// The Artifact Store id of its output (extension and map nodes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifact: Option<String>,
+    /// The last time it had to wait for a contended resource: what for,
+    /// its place in line and the expected wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited: Option<String>,
 }
 
 /// The result of a run: per-node reports and the final output. This is
@@ -150,5 +154,12 @@ pub enum RunEvent<'a> {
     NodeFinished {
         /// The node, with its duration and error.
         node: &'a NodeReport,
+    },
+    /// A node waits for a contended resource.
+    NodeWaiting {
+        /// The node.
+        node: &'a NodeReport,
+        /// What it waits for, its place in line and the expected wait.
+        explanation: &'a symphony_arbitration::Explanation,
     },
 }

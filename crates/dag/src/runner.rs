@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use symphony_arbitration::Requester;
 use symphony_bus::Interrupt;
 use symphony_workflow::{FailureKind, Node, Workflow};
 
@@ -49,13 +50,19 @@ impl NodeError {
 }
 
 /// What stops a node's calls into extensions: a deadline, and the run's
-/// interrupt (set when the run is cancelled or fails).
+/// interrupt (set when the run is cancelled or fails); and who asks, for
+/// the Arbitration Engine.
 #[derive(Debug, Clone, Default)]
 pub struct Bounds {
     /// When its calls must stop, if sooner than the extension's own deadline.
     pub deadline: Option<Deadline>,
     /// Set when the run is cancelled or fails.
     pub interrupt: Option<Interrupt>,
+    /// The run's tenant and priority, the node's deadline and label, and
+    /// who to tell when it waits (set when the tracker has an arbiter).
+    pub requester: Option<Requester>,
+    /// The run's budget, if it was given one (`run:<id>`).
+    pub budget: Option<std::sync::Arc<str>>,
 }
 
 /// When calls into extensions must stop, and what set that time.

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use symphony_arbitration::{Arbiter, Requester};
 use symphony_artifacts::ArtifactStore;
 use symphony_bus::Bus;
 use symphony_workflow::expr::Compiled;
@@ -62,6 +63,16 @@ pub struct RunOptions {
     /// and linked to the outputs they were computed from. Stored off the
     /// scheduler's path in batches; the run returns once they are durable.
     pub store_outputs: bool,
+    /// Whose run it is, for the Arbitration Engine (its weight, budget and
+    /// share); `None`: the host's default tenant, the local user.
+    pub tenant: Option<String>,
+    /// Its priority: where strategies go by priority, higher goes first
+    /// when nodes contend for slots and instances. Default 0.
+    pub priority: i32,
+    /// What its calls may cost in all (manifests' `limits.cost` per call);
+    /// a call past it fails with `BudgetExhausted`. `None`: no run budget
+    /// (the tenant's may still apply).
+    pub budget: Option<f64>,
 }
 
 impl Default for RunOptions {
@@ -73,6 +84,9 @@ impl Default for RunOptions {
             checkpoint: true,
             prewarm: true,
             store_outputs: true,
+            tenant: None,
+            priority: 0,
+            budget: None,
         }
     }
 }
@@ -98,6 +112,9 @@ pub struct Tracker {
     run_store: OnceLock<RunStore>,
     /// Runs executing now, so the same run is never driven twice at once.
     active_runs: Mutex<HashSet<String>>,
+    /// The Arbitration Engine nodes take their parallel slot from, and the
+    /// tenant of runs that name none.
+    arbiter: Option<(Arbiter, Arc<str>)>,
 }
 
 impl Tracker {
@@ -111,7 +128,20 @@ impl Tracker {
             run_store_path: run_store.into(),
             run_store: OnceLock::new(),
             active_runs: Mutex::default(),
+            arbiter: None,
         }
+    }
+
+    /// The same tracker with nodes taking their parallel slot from
+    /// `arbiter`'s slots, as `default_tenant` unless a run names its own.
+    pub fn with_arbiter(mut self, arbiter: Arbiter, default_tenant: &str) -> Self {
+        self.arbiter = Some((arbiter, default_tenant.into()));
+        self
+    }
+
+    /// The Arbitration Engine, if it has one.
+    pub fn arbiter(&self) -> Option<&Arbiter> {
+        self.arbiter.as_ref().map(|(arbiter, _)| arbiter)
     }
 
     /// The record of runs, opened on first use.
@@ -235,6 +265,7 @@ impl Tracker {
             },
         };
         let started = Instant::now();
+        let claim = self.claim(&run, &options);
         let mut scheduler = Scheduler::new(
             self,
             runner,
@@ -248,11 +279,14 @@ impl Tracker {
             archive.as_ref(),
             observer,
             deadline.map(|d| (started + d, d)),
+            claim.as_ref().map(|c| &c.base),
         );
         if let Some(resume) = resume {
             scheduler.restore(resume.finished)?;
         }
-        let (workers, jobs) = workers::Pool::new(options.concurrency, scheduler.needs_workers());
+        let slots = claim.as_ref().map(|c| c.arbiter.slots());
+        let (workers, jobs) =
+            workers::Pool::new(options.concurrency, scheduler.needs_workers(), slots);
         let (mut report, end) = std::thread::scope(|scope| {
             let handle = workers.start(scope, runner, &graph, jobs);
             runtime.block_on(scheduler.drive(handle))
@@ -262,6 +296,7 @@ impl Tracker {
         }
         report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
         report.warnings.extend(warnings);
+        drop(claim);
         if let Some(writer) = writer {
             let output = report.output.as_ref().map(Value::to_string);
             if let Err(e) = writer.finish(end, output, report.error.clone(), report.elapsed_ms) {
@@ -271,6 +306,54 @@ impl Tracker {
             }
         }
         Ok(report)
+    }
+}
+
+impl Tracker {
+    /// The run's claim on the arbiter, if there is one: its requester and
+    /// its budget, set up for as long as the claim lives.
+    fn claim(&self, run: &Arc<str>, options: &RunOptions) -> Option<Claim> {
+        let (arbiter, default_tenant) = self.arbiter.as_ref()?;
+        let tenant = options.tenant.as_deref().unwrap_or(default_tenant);
+        let budget = options.budget.map(|limit| {
+            let name: Arc<str> = format!("run:{run}").into();
+            arbiter.budgets().set(&name, limit, None);
+            name
+        });
+        let base = arbiter
+            .requester(tenant)
+            .priority(options.priority)
+            .label(format!("run {run}"));
+        Some(Claim {
+            arbiter: arbiter.clone(),
+            base: RunClaim {
+                requester: base,
+                budget,
+            },
+        })
+    }
+}
+
+/// A run's claim: who asks for its nodes, and its budget.
+#[derive(Clone)]
+pub(crate) struct RunClaim {
+    pub(crate) requester: Requester,
+    pub(crate) budget: Option<Arc<str>>,
+}
+
+/// A run's claim on the arbiter; dropped as the run ends, it flushes the
+/// arbiter's usage counts to its log and forgets the run's budget.
+struct Claim {
+    arbiter: Arbiter,
+    base: RunClaim,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.base.budget {
+            self.arbiter.budgets().remove(budget);
+        }
+        self.arbiter.flush_usage();
     }
 }
 

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use symphony_arbitration::{Arbiter, ArbitrationConfig, DecisionSink, SqliteLog};
 use symphony_artifacts::stale::{RetentionPolicy, StaleManager};
 use symphony_artifacts::{ArtifactStore, StoreOptions};
 use symphony_bus::Bus;
@@ -57,6 +58,21 @@ pub struct HostBuilder {
     pub(crate) pool: PoolSettings,
     /// A retention policy to run on the artifact store on its schedule.
     retention: Option<RetentionPolicy>,
+    /// The Arbitration Engine's settings; `None`: `<home>/arbitration.toml`.
+    arbitration: Option<ArbitrationConfig>,
+    /// The tenant of runs that name none; `None`: the local user.
+    tenant: Option<String>,
+}
+
+/// The tenant of runs that name none: the local user (`$USER`), else
+/// `local`.
+pub fn default_tenant() -> String {
+    ["USER", "USERNAME"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .filter_map(|v| v.into_string().ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "local".into())
 }
 
 /// The data directory used when none is given: `$SYMPHONY_HOME`, else
@@ -112,6 +128,19 @@ impl HostBuilder {
         self
     }
 
+    /// Arbitrates contended instances, memory, slots and budgets by
+    /// `config` instead of `<home>/arbitration.toml`.
+    pub fn arbitration(mut self, config: ArbitrationConfig) -> Self {
+        self.arbitration = Some(config);
+        self
+    }
+
+    /// Runs that name no tenant are `tenant`'s (default: the local user).
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
     /// Creates the engine and the data directory, and opens the artifact
     /// store at `<home>/artifacts`, encrypted at rest when
     /// `SYMPHONY_ARTIFACT_KEY` holds a key (64 hex digits).
@@ -145,15 +174,36 @@ impl HostBuilder {
         let runtime = Runtime::new(self.engine, cache)?;
         let bus = Bus::new();
         self.pool.check()?;
+        let arbitration = match self.arbitration {
+            Some(config) => {
+                config
+                    .check("the host's arbitration settings")
+                    .map_err(|e| Error::Setup(e.to_string()))?;
+                config
+            }
+            None => ArbitrationConfig::load(&home.join("arbitration.toml"))
+                .map_err(|e| Error::Setup(e.to_string()))?,
+        };
+        let log = SqliteLog::new(&home.join("arbitration.db"), arbitration.max_rows());
+        let arbiter = Arbiter::new(
+            arbitration,
+            Some(bus.endpoint("arbitration")),
+            Some(log as Arc<dyn DecisionSink>),
+        );
+        let tenant = self.tenant.unwrap_or_else(default_tenant);
         let background = (self.pool.health_interval, self.pool.prewarm_interval);
+        let pool = PoolManager::new(self.pool, bus.endpoint("host"))
+            .with_arbiter(arbiter.clone(), arbiter.requester(&tenant));
         let host = Host {
             retention: None,
             inner: Arc::new_cyclic(|me| HostInner {
                 runtime,
                 extensions: RwLock::default(),
                 failures: RwLock::default(),
-                pool: Arc::new(PoolManager::new(self.pool, bus.endpoint("host"))),
-                tracker: Tracker::new(bus.clone(), artifacts.clone(), home.join("runs.db")),
+                pool: Arc::new(pool),
+                tracker: Tracker::new(bus.clone(), artifacts.clone(), home.join("runs.db"))
+                    .with_arbiter(arbiter.clone(), &tenant),
+                arbiter,
                 bus,
                 artifacts,
                 audit: Arc::new(AuditLog::new(home.join("audit.log"))),
@@ -211,6 +261,9 @@ pub(crate) struct HostInner {
     /// Runs workflows, records them in `<home>/runs.db` and publishes
     /// their events.
     pub(crate) tracker: Tracker,
+    /// The Arbitration Engine: slots, instance lines, budgets, the
+    /// decision log at `<home>/arbitration.db`.
+    pub(crate) arbiter: Arbiter,
     /// The host itself, for work it hands to background threads that must
     /// not keep it alive (prewarming).
     pub(crate) me: std::sync::Weak<HostInner>,
@@ -339,6 +392,13 @@ impl Host {
     /// The data directory.
     pub fn home(&self) -> &Path {
         &self.inner.home
+    }
+
+    /// The Arbitration Engine: its slots, budgets and
+    /// [`stats`](Arbiter::stats). Its decisions are kept in
+    /// `<home>/arbitration.db`.
+    pub fn arbiter(&self) -> &Arbiter {
+        &self.inner.arbiter
     }
 
     /// Loads the component at `path` with no grants and default limits;

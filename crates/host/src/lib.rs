@@ -127,7 +127,7 @@ mod host;
 pub mod schema;
 
 pub use error::Error;
-pub use host::{Host, HostBuilder, default_home};
+pub use host::{Host, HostBuilder, default_home, default_tenant};
 
 pub mod extension {
     //! Extensions: their manifests, grants and permissions, the handles
@@ -167,6 +167,19 @@ pub mod pool {
         InstanceLifecycle, InvalidTransition, Listener, ListenerId, Listeners, LoadTime,
         PoolCounts, PoolSettings, PoolState, PoolStats, PoolTransition, PrewarmEntry,
         PrewarmOutcome, PrewarmReport, UsageHistory,
+    };
+}
+
+pub mod arbitration {
+    //! The Arbitration Engine: resources, requesters, the five strategies,
+    //! explanations, budgets, fairness measures, stats and the decision log
+    //! (`symphony-arbitration`).
+    pub use symphony_arbitration::fairness;
+    pub use symphony_arbitration::{
+        Arbiter, ArbitrationConfig, BudgetExhausted, ConfigError, Conflict, Decision, DecisionSink,
+        Explanation, LogConfig, LogError, LogQuery, Permit, Requester, ResourceConfig,
+        ResourceStats, SlotsConfig, SqliteLog, Stats, StrategyKind, Tenant, TenantConfig,
+        TenantStats, Units, Verdict, WaitError, human_ms,
     };
 }
 

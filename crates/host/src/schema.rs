@@ -1,6 +1,6 @@
 //! JSON Schemas of the files people write for Symphony, generated from the
-//! types that read them: workflows, templates, extension manifests and
-//! retention policies.
+//! types that read them: workflows, templates, extension manifests,
+//! retention policies and arbitration settings.
 //!
 //! ```
 //! use symphony_host::schema::FileFormat;
@@ -23,24 +23,29 @@ pub enum FileFormat {
     Manifest,
     /// The Stale Manager's policy, `<home>/retention.toml`.
     Retention,
+    /// The Arbitration Engine's settings, `<home>/arbitration.toml`.
+    Arbitration,
 }
 
 impl FileFormat {
     /// Every format, in the order `symphony schema` lists them.
-    pub const ALL: [FileFormat; 4] = [
+    pub const ALL: [FileFormat; 5] = [
         FileFormat::Workflow,
         FileFormat::Template,
         FileFormat::Manifest,
         FileFormat::Retention,
+        FileFormat::Arbitration,
     ];
 
-    /// The format's name: `workflow`, `template`, `manifest`, `retention`.
+    /// The format's name: `workflow`, `template`, `manifest`, `retention`,
+    /// `arbitration`.
     pub fn name(self) -> &'static str {
         match self {
             FileFormat::Workflow => "workflow",
             FileFormat::Template => "template",
             FileFormat::Manifest => "manifest",
             FileFormat::Retention => "retention",
+            FileFormat::Arbitration => "arbitration",
         }
     }
 
@@ -56,13 +61,17 @@ impl FileFormat {
             FileFormat::Template => "a workflow template with typed parameters (JSON)",
             FileFormat::Manifest => "an extension's manifest, symphony.toml (TOML)",
             FileFormat::Retention => "the Stale Manager's policy, retention.toml (TOML)",
+            FileFormat::Arbitration => "the Arbitration Engine's settings, arbitration.toml (TOML)",
         }
     }
 
     /// Whether files of this format are TOML (editors take the schema from
     /// a `#:schema` comment) rather than JSON (a `"$schema"` key).
     pub fn is_toml(self) -> bool {
-        matches!(self, FileFormat::Manifest | FileFormat::Retention)
+        matches!(
+            self,
+            FileFormat::Manifest | FileFormat::Retention | FileFormat::Arbitration
+        )
     }
 
     /// The file name the schema is written under, e.g.
@@ -78,6 +87,9 @@ impl FileFormat {
             FileFormat::Template => symphony_workflow::template_schema(),
             FileFormat::Manifest => symphony_manifest::manifest_schema(),
             FileFormat::Retention => symphony_artifacts::stale::retention_schema(),
+            FileFormat::Arbitration => {
+                symphony_manifest::file_schema::<symphony_arbitration::ArbitrationConfig>()
+            }
         }
     }
 }

@@ -253,8 +253,9 @@ pub enum CallError {
     },
     /// Every instance stayed busy for as long as the call could wait.
     #[error(
-        "{extension}: all {max_instances} instances stayed busy for {waited:?}; raise its \
-         max_instances or deadline"
+        "{extension}: all {max_instances} instances stayed busy for {waited:?}{}; raise its \
+         max_instances or deadline",
+        position.map(|p| format!(" (the call was still {} in line)", symphony_arbitration::ordinal(p))).unwrap_or_default()
     )]
     Busy {
         /// The extension.
@@ -263,6 +264,9 @@ pub enum CallError {
         max_instances: usize,
         /// How long the call waited.
         waited: std::time::Duration,
+        /// Its place in the Arbitration Engine's line when it gave up,
+        /// from 1.
+        position: Option<usize>,
     },
     /// A new instance could not be created.
     #[error("cannot instantiate {extension}: {message}")]

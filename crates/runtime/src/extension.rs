@@ -163,6 +163,7 @@ impl Extension {
                 function,
                 until,
                 interrupt: config.interrupt(),
+                requester: config.requester(),
             },
             async || self.new_instance().await,
         );
@@ -186,8 +187,10 @@ impl Extension {
         // not wait for it forever, nor reuse it.
         let mut guard = InUse::new(&self.pool, pooled);
         let instance = guard.instance();
+        let called = Instant::now();
         instance.begin_call(config, self.limits.fuel, until, deadline_ticks);
         let result = instance.finish(function, limits, f).await;
+        self.pool.observe_call(called.elapsed());
         let fuel_used = instance.fuel_used(self.limits.fuel);
         let memory_refused = instance.memory_refused();
         self.ctx.log.flush();
@@ -272,6 +275,7 @@ impl Extension {
             function: "on-activate",
             until: symphony_protocol::clock::deadline(self.limits.deadline),
             interrupt: None,
+            requester: None,
         };
         let checkout = self
             .pool

@@ -64,7 +64,7 @@ pub use metrics::ExtensionMetrics;
 pub use node_config::NodeConfig;
 
 pub(crate) use bindings::types as wit;
-pub(crate) use bounds::{Stop, block_on, block_on_call, stopped};
+pub(crate) use bounds::{block_on, block_on_call};
 pub use cache::sha256_hex;
 pub(crate) use guest_log::GuestLog;
 pub use guest_log::LogLimiter;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use symphony_arbitration::Requester;
 use symphony_bus::Interrupt;
 
 /// The configuration of one call: a workflow node's `config` object.
@@ -26,6 +27,9 @@ pub struct NodeConfig {
     /// How many `model-call`s deep this call is (0 for a call from the
     /// host), so an Instrument calling Instruments cannot recurse forever.
     nesting: u32,
+    /// Who asks (tenant, priority, deadline, label), for the Arbitration
+    /// Engine when the call has to wait for an instance.
+    requester: Option<Requester>,
 }
 
 #[derive(Debug)]
@@ -56,6 +60,7 @@ impl NodeConfig {
             deadline: None,
             interrupt: None,
             nesting: 0,
+            requester: None,
         }
     }
 
@@ -64,6 +69,19 @@ impl NodeConfig {
     pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
         self.interrupt = Some(interrupt);
         self
+    }
+
+    /// The same configuration for calls made for `requester`: when every
+    /// instance is busy, the call waits in line by the Arbitration Engine's
+    /// strategy for that extension, and `requester` is told where it stands.
+    pub fn with_requester(mut self, requester: Requester) -> Self {
+        self.requester = Some(requester);
+        self
+    }
+
+    /// The requester set by [`with_requester`](Self::with_requester).
+    pub fn requester(&self) -> Option<&Requester> {
+        self.requester.as_ref()
     }
 
     /// The flag set by [`with_interrupt`](Self::with_interrupt).

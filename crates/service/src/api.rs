@@ -113,6 +113,7 @@ pub use extensions::{Done, ExtList, ExtLoad, ExtLoaded, ExtReload, ExtUnload, Ex
 pub use runs::{
     RunCancel, RunList, RunPause, RunReportReply, RunReportRequest, RunResume, RunRetry, RunStart,
     RunStarted, RunStateReply, RunStatusReply, RunStatusRequest, RunsReply, check_run_id,
+    check_tenant,
 };
 
 /// The service's statistics ([`StatsReply`]).

@@ -134,6 +134,44 @@ impl Shared {
         }
     }
 
+    /// The tenant and priority `sender` may run as: anything it asks for
+    /// when it is this process or a peer of the service's own user (or
+    /// root); a peer of another user (an allowed group's member) runs as
+    /// `uid:<uid>`, may not name another tenant, and may lower its
+    /// priority but not raise it.
+    pub(crate) fn claim_for(
+        &self,
+        sender: &str,
+        tenant: Option<String>,
+        priority: i32,
+    ) -> Result<(Option<String>, i32), crate::api::ErrorReply> {
+        let uid = lock(&self.server)
+            .as_ref()
+            .and_then(|server| server.peer(sender))
+            .and_then(|peer| peer.uid);
+        let Some(uid) = uid.filter(|&uid| uid != self.gate.uid() && uid != 0) else {
+            return Ok((tenant, priority));
+        };
+        let own = format!("uid:{uid}");
+        let denied = |what: String| {
+            Err(crate::api::ErrorReply::new(
+                crate::api::ErrorKind::Denied,
+                what,
+            ))
+        };
+        if tenant.as_ref().is_some_and(|t| *t != own) {
+            return denied(format!(
+                "uid {uid} runs as tenant '{own}' and may not name another"
+            ));
+        }
+        if priority > 0 {
+            return denied(format!(
+                "uid {uid} may not raise a run's priority (asked for {priority}); 0 or lower"
+            ));
+        }
+        Ok((Some(own), priority))
+    }
+
     /// Wakes whoever waits in [`Shared::wait_changed`].
     pub(crate) fn notify(&self) {
         let _guard = lock(&self.changed_lock);

@@ -361,13 +361,16 @@ pub enum FailureKind {
     Interrupted,
     /// The workflow's own checks: a port type, an expression, a map's list.
     Workflow,
+    /// The call would spend past a tenant's or the run's budget (and the
+    /// budget does not refill before the node's deadline).
+    BudgetExhausted,
 }
 
 impl FailureKind {
     /// Whether a node's recovery policy retries a failure of this kind
     /// unless the policy says otherwise: everything but `invalid-input`,
-    /// `invalid-config`, `denied` and a cancelled run, which another
-    /// attempt with the same input cannot change.
+    /// `invalid-config`, `denied`, a cancelled run and an exhausted
+    /// budget, which another attempt with the same input cannot change.
     pub fn retried_by_default(self) -> bool {
         !matches!(
             self,
@@ -375,6 +378,7 @@ impl FailureKind {
                 | FailureKind::InvalidConfig
                 | FailureKind::Denied
                 | FailureKind::Interrupted
+                | FailureKind::BudgetExhausted
         )
     }
 
@@ -391,6 +395,7 @@ impl FailureKind {
             FailureKind::Timeout => "timeout",
             FailureKind::Interrupted => "interrupted",
             FailureKind::Workflow => "workflow",
+            FailureKind::BudgetExhausted => "budget-exhausted",
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::{Arbiter, ArbitrationConfig};
 fn decisions_and_usage_reach_the_log_bounded_and_give_stats() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("arbitration.db");
-    let log = SqliteLog::open(&path, 5).unwrap();
+    let log = SqliteLog::new(&path, 5);
     let config =
         ArbitrationConfig::parse("[slots]\ncapacity = 1\nstrategy = \"fifo\"\n", "t").unwrap();
     let arbiter = Arbiter::new(

@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use proptest::prelude::{Strategy as _, any, prop, prop_assert, prop_assert_eq, prop_oneof, proptest};
+use proptest::prelude::{
+    Strategy as _, any, prop, prop_assert, prop_assert_eq, prop_oneof, proptest,
+};
 use symphony_bus::{Bus, Interrupt};
 
 use super::*;

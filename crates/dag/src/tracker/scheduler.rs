@@ -10,13 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::workers::{Done, Handle, Job};
+use symphony_arbitration::Explanation;
 use symphony_bus::Interrupt;
 use symphony_workflow::adjacency::Adjacency;
 use symphony_workflow::{Control, FailureKind, Node, Plan, RecoveryPolicy, Workflow};
 
-use super::{Events, Tracker};
+use super::{Events, RunClaim, Tracker};
 use crate::output_archive::OutputArchive;
 use crate::report::{NodeReport, NodeState, RunEvent, RunMetrics, RunReport};
 use crate::run_store::CheckpointWriter;
@@ -93,7 +95,15 @@ pub(super) struct Scheduler<'a, 'o> {
     completed_nodes: usize,
     failed_nodes: usize,
     skipped_nodes: usize,
+    /// Who asks for its nodes, and its budget (with an arbiter).
+    claim: Option<RunClaim>,
+    /// Where nodes tell that they wait for a contended resource (from
+    /// their worker threads), by position.
+    waits: (UnboundedSender<Waited>, UnboundedReceiver<Waited>),
 }
+
+/// A node (by position) waits for a contended resource.
+type Waited = (usize, Explanation);
 
 impl<'a, 'o> Scheduler<'a, 'o> {
     #[allow(clippy::too_many_arguments, reason = "built once, by execute")]
@@ -110,6 +120,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
         archive: Option<&'a OutputArchive>,
         observer: &'o mut dyn FnMut(RunEvent<'_>),
         deadline: Option<(Instant, Duration)>,
+        claim: Option<&RunClaim>,
     ) -> Self {
         let n = workflow.nodes.len();
         let mut position_of = vec![0; n];
@@ -155,6 +166,7 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                         recovered: None,
                         error: None,
                         artifact: None,
+                        waited: None,
                     }
                 })
                 .collect(),
@@ -203,6 +215,8 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             completed_nodes: 0,
             failed_nodes: 0,
             skipped_nodes: 0,
+            claim: claim.cloned(),
+            waits: unbounded_channel(),
         };
         scheduler.set_aside_standby();
         scheduler.recount();
@@ -378,6 +392,9 @@ impl<'a, 'o> Scheduler<'a, 'o> {
                         self.finished(done);
                     }
                 }
+                Some((position, explanation)) = self.waits.1.recv() => {
+                    self.node_waiting(position, &explanation);
+                }
                 _ = self.control.changed(seen) => {}
                 () = sleep_until(next_retry), if next_retry.is_some() => {}
                 () = sleep_until(deadline.map(|d| d.0)), if deadline.is_some() && !timed_out => {
@@ -482,18 +499,62 @@ impl<'a, 'o> Scheduler<'a, 'o> {
             position,
             node: index,
             input,
-            bounds: self.bounds_for(node),
+            bounds: self.bounds_for(node, position),
         });
         self.in_flight += 1;
     }
 
-    /// What bounds an attempt of `node` starting now: the run's interrupt,
-    /// and its timeout or the workflow's, whichever comes first.
-    pub(super) fn bounds_for(&self, node: &Node) -> Bounds {
+    /// What bounds an attempt of `node` (at `position`) starting now: the
+    /// run's interrupt, and its timeout or the workflow's, whichever comes
+    /// first; with an arbiter, who asks (the run's tenant and priority, the
+    /// node's deadline) and who is told when it waits.
+    pub(super) fn bounds_for(&self, node: &Node, position: usize) -> Bounds {
+        let deadline = self.deadline_for(node);
+        let (requester, budget) = match &self.claim {
+            None => (None, None),
+            Some(claim) => {
+                let waits = self.waits.0.clone();
+                let requester = claim
+                    .requester
+                    .clone()
+                    .deadline(deadline.map(|d| d.at))
+                    .label(format!("node {}", node.id))
+                    .on_wait(Arc::new(move |explanation: &Explanation| {
+                        // The run may have ended; then nobody needs to know.
+                        let _ = waits.send((position, explanation.clone()));
+                    }));
+                (Some(requester), claim.budget.clone())
+            }
+        };
         Bounds {
-            deadline: self.deadline_for(node),
+            deadline,
             interrupt: Some(self.interrupt.clone()),
+            requester,
+            budget,
         }
+    }
+
+    /// Node at `position` waits for a contended resource: told to the
+    /// observer and the run's subscribers, and kept in its report.
+    fn node_waiting(&mut self, position: usize, explanation: &Explanation) {
+        let Some(entry) = self.report.nodes.get_mut(position) else {
+            return;
+        };
+        entry.waited = Some(explanation.to_string());
+        let node: Arc<str> = entry.id.as_str().into();
+        (self.observer)(RunEvent::NodeWaiting {
+            node: &self.report.nodes[position],
+            explanation,
+        });
+        self.events.send("node.waiting", || ExecEvent::NodeWaiting {
+            run: self.run.clone(),
+            node,
+            resource: explanation.resource.clone(),
+            position: explanation.position,
+            waiting: explanation.waiting,
+            estimate_ms: explanation.estimate_ms,
+            explanation: explanation.to_string(),
+        });
     }
 
     fn deadline_for(&self, node: &Node) -> Option<Deadline> {

@@ -5,12 +5,14 @@
 
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::Scope;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use symphony_arbitration::{Units, WaitError};
 
 use symphony_workflow::FailureKind;
 
@@ -42,6 +44,8 @@ pub(super) struct Done {
 pub(super) struct Pool {
     size: usize,
     queue: Mutex<mpsc::Receiver<Job>>,
+    /// The host's parallel node slots each job takes one of while it runs.
+    slots: Option<Arc<Units>>,
 }
 
 /// The scheduler's end of the pool.
@@ -63,11 +67,16 @@ impl Handle {
 impl Pool {
     /// The pool and the sender its jobs come through (for
     /// [`Pool::start`]).
-    pub(super) fn new(concurrency: NonZeroUsize, needing: usize) -> (Pool, mpsc::Sender<Job>) {
+    pub(super) fn new(
+        concurrency: NonZeroUsize,
+        needing: usize,
+        slots: Option<&Arc<Units>>,
+    ) -> (Pool, mpsc::Sender<Job>) {
         let (jobs, queue) = mpsc::channel();
         let pool = Pool {
             size: concurrency.get().min(needing),
             queue: Mutex::new(queue),
+            slots: slots.cloned(),
         };
         (pool, jobs)
     }
@@ -86,6 +95,7 @@ impl Pool {
         let (nodes, edges, plan) = (graph.nodes, graph.edges, graph.plan);
         let (finished, done) = unbounded_channel();
         let queue = &self.queue;
+        let slots = self.slots.as_ref();
         let mut workers = 0;
         for i in 0..self.size {
             let finished = finished.clone();
@@ -99,7 +109,7 @@ impl Pool {
                         plan,
                         expressions: &expressions,
                     };
-                    work(runner, &graph, queue, &finished);
+                    work(runner, &graph, queue, &finished, slots);
                 });
             match spawned {
                 Ok(_) => workers += 1,
@@ -119,6 +129,7 @@ fn work(
     graph: &Graph<'_>,
     queue: &Mutex<mpsc::Receiver<Job>>,
     finished: &UnboundedSender<Done>,
+    slots: Option<&Arc<Units>>,
 ) {
     loop {
         let job = {
@@ -135,19 +146,24 @@ fn work(
             input,
             bounds,
         } = job;
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            graph.run_node(runner, node, input, &bounds)
-        }))
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(NodeError::new(
-                FailureKind::Failed,
-                format!("the host failed running this node (a bug): {what}"),
-            ))
+        // The node takes one of the host's parallel slots for as long as
+        // it runs, waiting in line by the slots' strategy when all are taken.
+        let slot = match (slots, &bounds.requester) {
+            (Some(slots), Some(requester)) => {
+                let until = bounds.deadline.map(|d| d.at);
+                match slots.acquire_blocking(requester, 1, until, bounds.interrupt.as_ref()) {
+                    Ok(permit) => Ok(Some(permit)),
+                    Err(e) => Err(slot_error(e)),
+                }
+            }
+            _ => Ok(None),
+        };
+        let result = slot.and_then(|slot| {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                graph.run_node(runner, node, input, &bounds)
+            }));
+            drop(slot);
+            result.unwrap_or_else(|panic| Err(panicked(&panic)))
         });
         let interrupted = result.is_err() && bounds.interrupt.as_ref().is_some_and(|i| i.is_set());
         let done = Done {
@@ -160,4 +176,26 @@ fn work(
             return;
         }
     }
+}
+
+/// A node's failure for a panic in the host while it ran.
+fn panicked(panic: &Box<dyn std::any::Any + Send>) -> NodeError {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    NodeError::new(
+        FailureKind::Failed,
+        format!("the host failed running this node (a bug): {what}"),
+    )
+}
+
+/// A node's failure for a wait for a parallel slot that ended without one.
+fn slot_error(error: WaitError) -> NodeError {
+    let kind = match error {
+        WaitError::Deadline { .. } => FailureKind::Timeout,
+        _ => FailureKind::Unavailable,
+    };
+    NodeError::new(kind, error.to_string())
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use symphony_arbitration::Requester;
 use symphony_dag::{
     Bounds, FailureKind, NodeError, NodeRunner, Resume, RunError, RunEvent, RunOptions, RunReport,
     RunStore,
@@ -128,7 +129,12 @@ impl NodeRunner for HostInner {
             if let Some(interrupt) = &bounds.interrupt {
                 config = config.with_interrupt(interrupt.clone());
             }
-            Ok((config, ext.current().limits.deadline))
+            let limits = ext.current().limits;
+            if let Some(requester) = &bounds.requester {
+                self.charge(requester, bounds, limits.cost())?;
+                config = config.with_requester(requester.clone());
+            }
+            Ok((config, limits.deadline))
         };
         // Each call gets what is left of the deadline now (an Operator node
         // makes three), and a deadline error names its cause when the node's
@@ -191,6 +197,26 @@ impl NodeRunner for HostInner {
                 "a control node without a \"control\" step calls no extension",
             )),
         }
+    }
+}
+
+impl HostInner {
+    /// Charges a node's call of `cost` to its tenant's and run's budgets,
+    /// waiting for a budget that refills before the node's deadline.
+    fn charge(&self, requester: &Requester, bounds: &Bounds, cost: f64) -> Result<(), NodeError> {
+        if cost <= 0.0 {
+            return Ok(());
+        }
+        let until = bounds.deadline.map(|d| d.at);
+        self.arbiter
+            .charge(
+                requester,
+                bounds.budget.as_deref(),
+                cost,
+                until,
+                bounds.interrupt.as_ref(),
+            )
+            .map_err(|e| NodeError::new(FailureKind::BudgetExhausted, e.to_string()))
     }
 }
 

@@ -263,6 +263,10 @@ pub(super) struct LimitsTable {
     log_burst: Option<u64>,
     /// The longest log line kept: bytes, or a size like `"2 KiB"`.
     log_line: Option<Quantity>,
+    /// What one call costs against tenants' and runs' budgets (see the
+    /// Arbitration Engine). Example: `0.002`.
+    #[schemars(range(min = 0))]
+    cost: Option<f64>,
 }
 
 /// A positive integer in the base unit, or a whole number and a unit.

@@ -21,6 +21,16 @@ pub struct Limits {
     pub max_instances: usize,
     /// How much the extension may write to the host log.
     pub log: LogLimits,
+    /// What one call costs against budgets, in millionths of a unit
+    /// (`limits.cost` in the manifest). Default: 0, free.
+    pub cost_micros: u64,
+}
+
+impl Limits {
+    /// What one call costs against tenants' and runs' budgets.
+    pub fn cost(&self) -> f64 {
+        self.cost_micros as f64 / 1e6
+    }
 }
 
 impl Default for Limits {
@@ -31,6 +41,7 @@ impl Default for Limits {
             memory: 256 << 20,
             max_instances: 8,
             log: LogLimits::default(),
+            cost_micros: 0,
         }
     }
 }
@@ -83,6 +94,9 @@ pub struct ManifestLimits {
     /// Longest log line, longer ones are cut: bytes or a size, e.g.
     /// `log-line = "2 KiB"`.
     pub log_line: Option<usize>,
+    /// What one call costs against budgets, in millionths of a unit: a
+    /// number ≥ 0, e.g. `cost = 0.002`.
+    pub cost_micros: Option<u64>,
 }
 
 impl ManifestLimits {
@@ -108,6 +122,7 @@ impl ManifestLimits {
                 burst: self.log_burst.unwrap_or(base.log.burst),
                 line_bytes: self.log_line.unwrap_or(base.log.line_bytes),
             },
+            cost_micros: self.cost_micros.unwrap_or(base.cost_micros),
         }
     }
 }
@@ -135,6 +150,7 @@ pub(super) const LIMIT_KEYS: &[&str] = &[
     "log-rate",
     "log-burst",
     "log-line",
+    "cost",
 ];
 
 /// Reads the `[limits]` table.
@@ -183,7 +199,37 @@ pub(super) fn read(item: &Item, problems: &mut Problems) -> ManifestLimits {
         )
         .and_then(|bytes| usize::try_from(bytes).ok());
     }
+    if let Some(item) = field("cost") {
+        limits.cost_micros = cost(item, problems);
+    }
     limits
+}
+
+/// A cost per call: a number of at least 0 (and below a billion), kept in
+/// millionths so budgets add up exactly.
+fn cost(item: &Item, problems: &mut Problems) -> Option<u64> {
+    let value = match item.value {
+        Value::Integer(Some(i)) => i as f64,
+        Value::Float(f) => f,
+        _ => {
+            problems.push(
+                &item.loc,
+                format!(
+                    "expected a number of at least 0 for limits.cost, found {}",
+                    found(item)
+                ),
+            );
+            return None;
+        }
+    };
+    if !(0.0..1e9).contains(&value) {
+        problems.push(
+            &item.loc,
+            format!("limits.cost must be at least 0 and below 1e9, found {value}"),
+        );
+        return None;
+    }
+    Some((value * 1e6).round() as u64)
 }
 
 /// An integer of at least 1.

@@ -58,6 +58,7 @@ max-instances = 4
 log-rate = 20
 log-burst = 50
 log-line = "2 KiB"
+cost = 0.0025
 "#;
 
 /// Each problem as `file:line:column: message`.
@@ -134,8 +135,10 @@ fn a_full_manifest_reads() {
             log_rate: Some(20),
             log_burst: Some(50),
             log_line: Some(2048),
+            cost_micros: Some(2500),
         }
     );
+    assert_eq!(m.limits.apply(Limits::default()).cost(), 0.0025);
     let applied = m.limits.apply(Limits::default());
     assert_eq!(applied.max_instances, 4);
     assert_eq!(
@@ -237,7 +240,7 @@ fn more_value_problems() {
          models = [\"GPT\"]\nenv = [\"1X\"]\nartifacts = \"all\"\n\
          fs = [{{ path = \"a\" }}, {{ path = \"/b/a\" }}]\n\
          [dependencies]\nBad = \"1\"\nok = \"~~1\"\nopt = {{ optional = true }}\n\
-         [limits]\nmemory = \"MiB\"\nmax-instances = 1.5\ndeadline = \"2 fortnights\"\n"
+         [limits]\nmemory = \"MiB\"\nmax-instances = 1.5\ndeadline = \"2 fortnights\"\ncost = -1\n"
     );
     let got = parse_err(&text);
     let expected = [
@@ -255,6 +258,7 @@ fn more_value_problems() {
         "20:17: expected an integer of at least 1 for limits.max-instances, found 1.5",
         "21:12: expected milliseconds (an integer) or a duration like \"5s\" for \
          limits.deadline, found \"2 fortnights\": unknown unit \"fortnights\"",
+        "22:8: limits.cost must be at least 0 and below 1e9, found -1",
     ];
     assert_eq!(got.len(), expected.len(), "{got:#?}");
     for (got, want) in got.iter().zip(expected) {

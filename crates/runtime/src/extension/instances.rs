@@ -2,15 +2,10 @@
 //! and each instance's walk through the Pool Manager's lifecycle (Cold →
 //! Warming → Hot → Cooling → Cold, or Failed → Cold).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use std::pin::Pin;
-
-use tokio::sync::Notify;
-use tokio::sync::futures::Notified;
-
+use symphony_arbitration::{Handoff, Requester, Ticket, WaitError};
 use symphony_bus::Interrupt;
 
 use super::{ExtensionMetrics, Limits};
@@ -18,7 +13,7 @@ use crate::CallError;
 use crate::pool::{
     Evict, InstanceKey, InstanceLifecycle, Keep, PoolEvent, PoolManager, PoolState, PrewarmOutcome,
 };
-use crate::{Instance, Stop, block_on, stopped};
+use crate::{Instance, block_on};
 use symphony_bus::Signal;
 
 /// Transitions each instance keeps (its life is short and regular).
@@ -67,6 +62,9 @@ pub(crate) struct Wait<'a> {
     pub(crate) until: Instant,
     /// Ends the wait early when set.
     pub(crate) interrupt: Option<&'a Interrupt>,
+    /// Who asks: its place in line when every instance is busy (the
+    /// manager's default requester when `None`).
+    pub(crate) requester: Option<&'a Requester>,
 }
 
 /// Idle instances, reused most-recently-returned first so a warm instance
@@ -75,12 +73,12 @@ pub(crate) struct InstancePool {
     state: Mutex<Shelf>,
     /// Wakes threads waiting for an instance (snapshots, drains).
     returned: Signal,
-    /// Wakes calls waiting for an instance, as futures a deadline or an
-    /// interrupt can end.
-    returned_async: Notify,
-    /// How many calls wait on `returned_async`, so a check-in with none
-    /// waiting skips notifying.
-    waiting_async: AtomicUsize,
+    /// Calls waiting for an instance while every one is busy, in the
+    /// Arbitration Engine's line for this extension: a returning instance
+    /// (or room to start one) goes to the request its strategy picks.
+    line: Arc<Handoff<Handed>>,
+    /// This pool, for what it hands to waiting calls to come back to.
+    me: Weak<InstancePool>,
     max: usize,
     /// This pool's id in the Pool Manager.
     id: u64,
@@ -122,16 +120,21 @@ pub(crate) struct PoolSetup {
 impl InstancePool {
     pub(crate) fn new(setup: PoolSetup) -> Arc<Self> {
         let id = setup.manager.pool_id();
-        let pool = Arc::new(InstancePool {
+        let max = setup.max.max(1);
+        let line = setup
+            .manager
+            .arbiter()
+            .instances::<Handed>(&setup.name, max as u64);
+        let pool = Arc::new_cyclic(|me| InstancePool {
             state: Mutex::new(Shelf {
                 idle: Vec::new(),
                 live: 0,
                 closed: false,
             }),
             returned: Signal::default(),
-            returned_async: Notify::new(),
-            waiting_async: AtomicUsize::new(0),
-            max: setup.max.max(1),
+            line,
+            me: me.clone(),
+            max,
             id,
             name: setup.name,
             managed: setup.managed,
@@ -162,77 +165,101 @@ impl InstancePool {
     }
 
     /// An idle instance (a hit), or a new one from `create` while under
-    /// the maximum (a miss); otherwise waits as `wait` allows for one to
-    /// come back. `None` once the pool is closed. Hits and misses are
-    /// counted for calls, not for an activation.
+    /// the maximum (a miss); otherwise waits in the Arbitration Engine's
+    /// line, as `wait` allows, for one to be handed over. `None` once the
+    /// pool is closed. Hits and misses are counted for calls, not for an
+    /// activation.
     pub(crate) async fn checkout(
         &self,
         demand: Demand,
         wait: Wait<'_>,
         create: impl AsyncFnOnce() -> Result<Instance, CallError>,
     ) -> Option<Result<Pooled, CallError>> {
+        let requester = wait.requester.unwrap_or(self.manager.default_requester());
         // The slow paths are boxed: inline, their large futures would make
         // every call's future larger, and moving it dearer.
-        match self.take_or_reserve(demand)? {
+        match self.take_or_reserve(demand, requester)? {
             Take::Idle(pooled) => Some(Ok(pooled)),
-            Take::Reserved(reason) => Some(Box::pin(self.start(create, reason)).await),
-            Take::Wait(listening) => {
-                Box::pin(self.wait_for_one(demand, wait, create, listening)).await
+            Take::Reserved(reason) => Some(Box::pin(self.start(create, reason, requester)).await),
+            Take::Wait(ticket) => {
+                Box::pin(self.wait_for_one(demand, wait, create, ticket, requester)).await
             }
         }
     }
 
-    /// [`InstancePool::checkout`] once every instance is busy: waits for one
-    /// to come back (or a place to start one in) until the wait's deadline
-    /// or interrupt.
+    /// [`InstancePool::checkout`] once every instance is busy: waits in
+    /// line for an instance (or room to start one) until the wait's
+    /// deadline or interrupt.
     async fn wait_for_one(
         &self,
         demand: Demand,
         wait: Wait<'_>,
         create: impl AsyncFnOnce() -> Result<Instance, CallError>,
-        mut listening: Listening<'_>,
+        ticket: Ticket<Handed>,
+        requester: &Requester,
     ) -> Option<Result<Pooled, CallError>> {
         let began = Instant::now();
-        loop {
-            let woken = tokio::select! {
-                () = &mut listening.returned => None,
-                why = stopped(wait.until, wait.interrupt.cloned()) => Some(why),
-            };
-            drop(listening);
-            match woken {
-                None => {}
-                Some(Stop::Deadline) => {
-                    return Some(Err(CallError::Busy {
-                        extension: self.name.to_string(),
-                        max_instances: self.max,
-                        waited: began.elapsed(),
-                    }));
-                }
-                Some(Stop::Interrupted) => {
-                    return Some(Err(CallError::Interrupted {
-                        extension: self.name.to_string(),
-                        function: wait.function,
-                        waiting: Some(format!(
-                            "for one of its {} instances to finish another call",
-                            self.max
-                        )),
-                    }));
-                }
+        ticket.announce();
+        let handed = match ticket.wait(Some(wait.until), wait.interrupt).await {
+            Ok(handed) => handed,
+            Err(WaitError::Closed { .. }) => return None,
+            Err(WaitError::Interrupted { .. }) => {
+                return Some(Err(CallError::Interrupted {
+                    extension: self.name.to_string(),
+                    function: wait.function,
+                    waiting: Some(format!(
+                        "for one of its {} instances to finish another call",
+                        self.max
+                    )),
+                }));
             }
-            listening = match self.take_or_reserve(demand)? {
-                Take::Idle(pooled) => return Some(Ok(pooled)),
-                Take::Reserved(reason) => return Some(self.start(create, reason).await),
-                Take::Wait(listening) => listening,
-            };
+            Err(WaitError::Deadline { position, .. }) => {
+                return Some(Err(CallError::Busy {
+                    extension: self.name.to_string(),
+                    max_instances: self.max,
+                    waited: began.elapsed(),
+                    position: Some(position),
+                }));
+            }
+            Err(other) => {
+                // No timer on this thread, or a request for more than one
+                // instance: neither happens for a call; report it as busy.
+                tracing::warn!(extension = %self.name, "waiting for an instance: {other}");
+                return Some(Err(CallError::Busy {
+                    extension: self.name.to_string(),
+                    max_instances: self.max,
+                    waited: began.elapsed(),
+                    position: None,
+                }));
+            }
+        };
+        match handed.into_inner()? {
+            Handing::Instance(pooled) => {
+                if demand == Demand::Call {
+                    self.manager.count(&self.metrics.pool, PoolEvent::Hit);
+                }
+                if self.managed {
+                    self.manager.touch(pooled.key, requester.priority);
+                }
+                Some(Ok(pooled))
+            }
+            Handing::Room => {
+                if demand == Demand::Call {
+                    self.manager.count(&self.metrics.pool, PoolEvent::Miss);
+                }
+                Some(
+                    self.start(create, "a waiting call was given room for one", requester)
+                        .await,
+                )
+            }
         }
     }
 
     /// The step of [`InstancePool::checkout`] taken under the lock: an
-    /// idle instance, a place to start one in, or a wake-up to wait for
-    /// (listening already, so a check-in after the lock is released still
-    /// wakes it; counted in `waiting_async` until it is done with). `None`
-    /// when the pool is closed.
-    fn take_or_reserve(&self, demand: Demand) -> Option<Take<'_>> {
+    /// idle instance, a place to start one in, or a place in line (taken
+    /// under the lock, so an instance returned just after is handed to
+    /// it). `None` when the pool is closed.
+    fn take_or_reserve(&self, demand: Demand, requester: &Requester) -> Option<Take> {
         let mut state = self.lock();
         if state.closed {
             return None;
@@ -243,7 +270,7 @@ impl InstancePool {
                 self.manager.count(&self.metrics.pool, PoolEvent::Hit);
             }
             if self.managed {
-                self.manager.touch(pooled.key);
+                self.manager.touch(pooled.key, requester.priority);
             }
             return Some(Take::Idle(pooled));
         }
@@ -259,26 +286,32 @@ impl InstancePool {
             };
             return Some(Take::Reserved(reason));
         }
-        let mut returned = Box::pin(self.returned_async.notified());
-        returned.as_mut().enable();
-        self.waiting_async.fetch_add(1, Ordering::Relaxed);
-        Some(Take::Wait(Listening {
-            returned,
-            waiting: &self.waiting_async,
-        }))
+        Some(Take::Wait(self.line.enqueue(requester)))
     }
 
-    /// Wakes everyone waiting for an instance: threads and calls.
+    /// Records how long a call held an instance, for the wait estimates
+    /// of calls in line.
+    #[inline]
+    pub(crate) fn observe_call(&self, held: Duration) {
+        self.line.observe_hold(held);
+    }
+
+    /// Hands room to start an instance to the call first in line, if one
+    /// waits and there is room; under the pool's lock.
+    fn offer_room(&self, state: &mut Shelf) {
+        if state.closed || state.live >= self.max || self.line.waiting() == 0 {
+            return;
+        }
+        state.live += 1;
+        if let Err(back) = self.line.offer(Handed::new(&self.me, Handing::Room)) {
+            back.defuse();
+            state.live -= 1;
+        }
+    }
+
+    /// Wakes the threads waiting for an instance (snapshots, drains).
     fn wake_all(&self) {
         self.returned.notify_all();
-        self.wake_calls();
-    }
-
-    /// Wakes the calls waiting for an instance, if there are any.
-    fn wake_calls(&self) {
-        if self.waiting_async.load(Ordering::Relaxed) > 0 {
-            self.returned_async.notify_waiters();
-        }
     }
 
     /// Starts an instance already counted as live: Cold → Warming → Hot,
@@ -288,6 +321,7 @@ impl InstancePool {
         &self,
         create: impl AsyncFnOnce() -> Result<Instance, CallError>,
         reason: &str,
+        requester: &Requester,
     ) -> Result<Pooled, CallError> {
         let number = self.manager.instance_id();
         let key = InstanceKey {
@@ -321,8 +355,8 @@ impl InstancePool {
                     format!("started in {} µs with {bytes} bytes", elapsed.as_micros()),
                 );
                 if self.managed {
-                    let evicted = self.manager.admit(key, bytes);
-                    self.manager.settle(evicted);
+                    let admitted = self.manager.admit(key, bytes, requester, &self.name);
+                    self.manager.settle(admitted.evicted);
                 }
                 Ok(pooled)
             }
@@ -360,16 +394,30 @@ impl InstancePool {
         };
         match verdict {
             Ok(evicted) => {
-                state.idle.push(pooled);
+                // A call waiting in line gets it straight away.
+                let kept = if self.line.waiting() > 0 {
+                    match self
+                        .line
+                        .offer(Handed::new(&self.me, Handing::Instance(pooled)))
+                    {
+                        Ok(()) => None,
+                        Err(back) => back.into_pooled(),
+                    }
+                } else {
+                    Some(pooled)
+                };
+                if let Some(pooled) = kept {
+                    state.idle.push(pooled);
+                }
                 drop(state);
                 self.returned.notify_one();
-                self.wake_calls();
                 if !evicted.is_empty() {
                     self.manager.settle(evicted);
                 }
             }
             Err(reason) => {
                 state.live -= 1;
+                self.offer_room(&mut state);
                 drop(state);
                 self.wake_all();
                 self.cool(pooled, reason);
@@ -438,7 +486,11 @@ impl InstancePool {
         state.closed = true;
         let idle = std::mem::take(&mut state.idle);
         state.live -= idle.len();
+        // Calls in line learn it closed (their senders dropped), and go
+        // to the version that replaces it.
+        let waiting = self.line.drain();
         drop(state);
+        drop(waiting);
         self.wake_all();
         idle
     }
@@ -480,6 +532,7 @@ impl InstancePool {
         };
         let pooled = state.idle.remove(at);
         state.live -= 1;
+        self.offer_room(&mut state);
         drop(state);
         self.wake_all();
         self.cool(
@@ -498,7 +551,8 @@ impl InstancePool {
             return outcome;
         }
         let started = Instant::now();
-        match self.start(create, "prewarmed").await {
+        let requester = self.manager.default_requester();
+        match self.start(create, "prewarmed", requester).await {
             Ok(pooled) => {
                 self.manager.count(&self.metrics.pool, PoolEvent::Prewarm);
                 self.checkin(pooled);
@@ -545,7 +599,10 @@ impl InstancePool {
     }
 
     fn forget_one(&self) {
-        self.lock().live -= 1;
+        let mut state = self.lock();
+        state.live -= 1;
+        self.offer_room(&mut state);
+        drop(state);
         // All: a snapshot waiting in `take_idle` must not swallow the wake-up
         // a caller that may now create an instance needs.
         self.wake_all();
@@ -558,24 +615,67 @@ impl InstancePool {
     reason = "returned once per checkout and matched at once; boxing the instance would \
               allocate on the hot path"
 )]
-enum Take<'p> {
+enum Take {
     Idle(Pooled),
     /// A live place was reserved to start an instance in, for this reason.
     Reserved(&'static str),
-    Wait(Listening<'p>),
+    /// A place in the Arbitration Engine's line.
+    Wait(Ticket<Handed>),
 }
 
-/// A call listening for an instance to come back, counted in the pool's
-/// `waiting_async` for as long as it listens (until dropped, which a call
-/// stopped mid-wait does too).
-struct Listening<'p> {
-    returned: Pin<Box<Notified<'p>>>,
-    waiting: &'p AtomicUsize,
+/// What a call waiting in line is handed.
+pub(crate) enum Handing {
+    /// An instance, back from another call.
+    Instance(Pooled),
+    /// Room to start one (counted as live for it already).
+    Room,
 }
 
-impl Drop for Listening<'_> {
+/// What a waiting call is handed, bound to its pool: dropped unused (the
+/// call gave up just as it was served), it goes back — the instance
+/// checked in, the room given up — so nothing is lost.
+pub(crate) struct Handed {
+    pool: Weak<InstancePool>,
+    what: Option<Handing>,
+}
+
+impl Handed {
+    fn new(pool: &Weak<InstancePool>, what: Handing) -> Self {
+        Handed {
+            pool: pool.clone(),
+            what: Some(what),
+        }
+    }
+
+    /// What it holds, now the caller's.
+    fn into_inner(mut self) -> Option<Handing> {
+        self.what.take()
+    }
+
+    /// The instance it holds, if it holds one, without giving anything back.
+    fn into_pooled(mut self) -> Option<Pooled> {
+        match self.what.take()? {
+            Handing::Instance(pooled) => Some(pooled),
+            Handing::Room => None,
+        }
+    }
+
+    /// Forgets what it holds (the caller keeps accounting for it).
+    fn defuse(mut self) {
+        self.what = None;
+    }
+}
+
+impl Drop for Handed {
     fn drop(&mut self) {
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let Some(what) = self.what.take() else { return };
+        let Some(pool) = self.pool.upgrade() else {
+            return;
+        };
+        match what {
+            Handing::Instance(pooled) => pool.checkin(pooled),
+            Handing::Room => pool.forget_one(),
+        }
     }
 }
 
@@ -607,5 +707,9 @@ impl Drop for InstancePool {
 impl Evict for InstancePool {
     fn evict(&self, number: u64) {
         self.evict_instance(number);
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

@@ -142,6 +142,7 @@ impl Slot {
             function: "invoke",
             until: symphony_protocol::clock::deadline(extension.limits.deadline),
             interrupt: None,
+            requester: None,
         };
         let checkout = extension.pool.checkout(Demand::Call, wait, async || {
             Err(CallError::Instantiate {
@@ -160,6 +161,7 @@ impl Slot {
                 extension: name.to_string(),
                 max_instances: extension.limits.max_instances,
                 waited: Duration::ZERO,
+                position: None,
             });
         };
         match checkout {

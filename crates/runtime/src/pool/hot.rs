@@ -19,6 +19,12 @@ pub enum HotSetError {
         /// The hot set's budget.
         budget: usize,
     },
+    /// Room could only be made by evicting entries the caller spares.
+    #[error("no room without evicting {spared} spared entries")]
+    Spared {
+        /// Entries that would have had to go.
+        spared: usize,
+    },
 }
 
 /// A snapshot of a [`HotSet`]'s occupancy and counters.
@@ -85,6 +91,62 @@ impl<K: Hash + Eq> HotSet<K> {
             misses: 0,
             evictions: 0,
         }
+    }
+
+    /// Adds a new `key` of `bytes` like [`insert`](Self::insert), but
+    /// evicts only entries `spare` does not protect, least recently used
+    /// first; when those cannot make room the set is left unchanged and
+    /// [`HotSetError::Spared`] says how many protected entries stood in the
+    /// way. (An existing `key` is updated as by `insert`.)
+    pub fn insert_sparing(
+        &mut self,
+        key: K,
+        bytes: usize,
+        spare: impl Fn(&K) -> bool,
+    ) -> Result<Vec<(K, usize)>, HotSetError>
+    where
+        K: Clone,
+    {
+        if bytes > self.budget {
+            return Err(HotSetError::TooLarge {
+                bytes,
+                budget: self.budget,
+            });
+        }
+        if self.entries.contains(&key) {
+            return self.insert(key, bytes);
+        }
+        let fits =
+            |len: usize, used: usize| len < self.max_count.get() && used + bytes <= self.budget;
+        let (mut len, mut used) = (self.entries.len(), self.used);
+        let mut victims = Vec::new();
+        let mut spared = 0;
+        for (k, size) in self.entries.iter().rev() {
+            if fits(len, used) {
+                break;
+            }
+            if spare(k) {
+                spared += 1;
+                continue;
+            }
+            victims.push(k.clone());
+            len -= 1;
+            used -= size;
+        }
+        if !fits(len, used) {
+            return Err(HotSetError::Spared { spared });
+        }
+        let mut evicted = Vec::with_capacity(victims.len());
+        for victim in victims {
+            if let Some(size) = self.entries.pop(&victim) {
+                self.used -= size;
+                self.evictions += 1;
+                evicted.push((victim, size));
+            }
+        }
+        self.used += bytes;
+        self.entries.put(key, bytes);
+        Ok(evicted)
     }
 
     /// Adds `key` of `bytes` as the most recently used entry (or updates

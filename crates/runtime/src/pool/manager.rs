@@ -13,7 +13,8 @@ use std::sync::{Mutex, MutexGuard, Weak, mpsc};
 use std::time::Duration;
 
 use super::stats::{PoolCounters, PoolEvent};
-use super::{HotSet, Listeners, PoolTransition, UsageHistory};
+use super::{HotSet, HotSetError, Listeners, PoolTransition, UsageHistory};
+use symphony_arbitration::{Arbiter, Requester, StrategyKind};
 use symphony_bus::Bus;
 
 /// What the Pool Manager asks of an instance pool it keeps instances of:
@@ -23,6 +24,9 @@ pub(crate) trait Evict: Send + Sync {
     /// Counts an eviction of instance `number` and cools it if it is idle;
     /// one in a call cools when it comes back.
     fn evict(&self, number: u64);
+
+    /// The extension's name, for the arbitration log.
+    fn name(&self) -> &str;
 }
 
 /// How the Pool Manager keeps instances. A host sets them through its
@@ -126,9 +130,22 @@ pub enum Keep {
 /// Background starts of likely successors under way at most at once.
 const MAX_BACKGROUND_STARTS: usize = 2;
 
+/// The Hot instances, and the priority each was last used at (absent: 0),
+/// which the Arbitration Engine's memory order evicts by.
+struct Hot {
+    set: HotSet<InstanceKey>,
+    priority: HashMap<InstanceKey, i32>,
+}
+
+/// Whether a new instance was kept Hot.
+pub(crate) struct Admitted {
+    /// Instances evicted to make room, for [`PoolManager::settle`].
+    pub(crate) evicted: Vec<(InstanceKey, usize)>,
+}
+
 /// The host's Pool Manager.
 pub struct PoolManager {
-    hot: Mutex<HotSet<InstanceKey>>,
+    hot: Mutex<Hot>,
     /// Every live extension version's pool, by id, for eviction to reach.
     pools: Mutex<HashMap<u64, Weak<dyn Evict>>>,
     next_pool: AtomicU64,
@@ -145,6 +162,10 @@ pub struct PoolManager {
     background: AtomicUsize,
     /// Dropping it stops the health-check thread.
     health_stop: Mutex<Option<mpsc::Sender<()>>>,
+    /// Decides who waits for busy instances and which idle one makes room.
+    arbiter: Arbiter,
+    /// Who a call without a requester of its own is made for.
+    requester: Requester,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -160,8 +181,13 @@ impl PoolManager {
         let listeners = Listeners::new();
         listeners.subscribe(Box::new(move |t: &PoolTransition| publish(&bus, t)));
         let count = NonZeroUsize::new(settings.max_instances).unwrap_or(NonZeroUsize::MIN);
+        let arbiter = Arbiter::default();
+        let requester = arbiter.requester("local");
         PoolManager {
-            hot: Mutex::new(HotSet::new(count, settings.max_bytes)),
+            hot: Mutex::new(Hot {
+                set: HotSet::new(count, settings.max_bytes),
+                priority: HashMap::new(),
+            }),
             pools: Mutex::default(),
             next_pool: AtomicU64::new(0),
             next_instance: AtomicU64::new(0),
@@ -171,7 +197,27 @@ impl PoolManager {
             settings,
             background: AtomicUsize::new(0),
             health_stop: Mutex::new(None),
+            arbiter,
+            requester,
         }
+    }
+
+    /// The same manager arbitrated by `arbiter`, calls without a requester
+    /// of their own made for `requester`.
+    pub fn with_arbiter(mut self, arbiter: Arbiter, requester: Requester) -> Self {
+        self.arbiter = arbiter;
+        self.requester = requester;
+        self
+    }
+
+    /// The Arbitration Engine it asks.
+    pub fn arbiter(&self) -> &Arbiter {
+        &self.arbiter
+    }
+
+    /// Who a call without a requester of its own is made for.
+    pub fn default_requester(&self) -> &Requester {
+        &self.requester
     }
 
     /// A new pool's id.
@@ -206,29 +252,101 @@ impl PoolManager {
         self.totals.record_load(elapsed);
     }
 
-    /// Marks a Hot instance taken for a call as the most recently used.
-    pub fn touch(&self, key: InstanceKey) {
-        lock(&self.hot).touch(&key);
+    /// Marks a Hot instance taken for a call as the most recently used,
+    /// by a call at `priority`.
+    pub fn touch(&self, key: InstanceKey, priority: i32) {
+        let mut hot = lock(&self.hot);
+        hot.set.touch(&key);
+        if priority != 0 {
+            hot.priority.insert(key, priority);
+        } else if !hot.priority.is_empty() {
+            hot.priority.remove(&key);
+        }
     }
 
-    /// Adds a newly Hot instance of `bytes`; returns the instances evicted
-    /// to make room (for [`PoolManager::settle`]). One larger than the
-    /// whole budget is not admitted, so it cools after its call.
-    pub(crate) fn admit(&self, key: InstanceKey, bytes: usize) -> Vec<(InstanceKey, usize)> {
-        lock(&self.hot).insert(key, bytes).unwrap_or_default()
+    /// Adds a newly Hot instance of `bytes` started for `requester`;
+    /// returns the instances evicted to make room (for
+    /// [`PoolManager::settle`]). By the arbiter's memory order
+    /// (`priority`), only idle instances last used at the requester's
+    /// priority or lower are evicted for it, and when those cannot make
+    /// room it is not kept Hot (it serves its call, then cools); by `fifo`,
+    /// the least recently used go. One larger than the whole budget is
+    /// not admitted either. Each eviction is recorded with its reason.
+    pub(crate) fn admit(
+        &self,
+        key: InstanceKey,
+        bytes: usize,
+        requester: &Requester,
+        extension: &str,
+    ) -> Admitted {
+        let priority = requester.priority;
+        let mut hot = lock(&self.hot);
+        let Hot {
+            set,
+            priority: priorities,
+        } = &mut *hot;
+        let inserted = match self.arbiter.memory_strategy() {
+            StrategyKind::Fifo => set.insert(key, bytes),
+            _ => set.insert_sparing(key, bytes, |k| {
+                priorities.get(k).copied().unwrap_or(0) > priority
+            }),
+        };
+        match inserted {
+            Ok(evicted) => {
+                if priority != 0 {
+                    priorities.insert(key, priority);
+                }
+                let victims: Vec<(InstanceKey, usize, i32)> = evicted
+                    .iter()
+                    .map(|(k, b)| (*k, *b, priorities.remove(k).unwrap_or(0)))
+                    .collect();
+                drop(hot);
+                for (victim, size, was) in victims {
+                    let name = self.instance_name(victim);
+                    self.arbiter
+                        .evicted_for(&name, Some(was), requester, extension, size);
+                }
+                Admitted { evicted }
+            }
+            Err(HotSetError::Spared { .. }) => {
+                drop(hot);
+                self.arbiter.not_admitted(requester, extension, bytes);
+                Admitted {
+                    evicted: Vec::new(),
+                }
+            }
+            Err(HotSetError::TooLarge { .. }) => Admitted {
+                evicted: Vec::new(),
+            },
+        }
+    }
+
+    /// "mock-llm#3".
+    fn instance_name(&self, key: InstanceKey) -> String {
+        let pool = lock(&self.pools).get(&key.pool).and_then(Weak::upgrade);
+        match pool {
+            Some(pool) => format!("{}#{}", pool.name(), key.instance),
+            None => format!("instance #{}", key.instance),
+        }
     }
 
     /// Whether an instance back from a call stays Hot, updating its size.
     /// Allocates nothing unless it grew and others are evicted.
     pub fn keep(&self, key: InstanceKey, bytes: usize) -> Keep {
         let mut hot = lock(&self.hot);
-        match hot.size_of(&key) {
+        match hot.set.size_of(&key) {
             None => Keep::Evicted,
             Some(size) if size == bytes => Keep::Kept(Vec::new()),
-            Some(_) => match hot.insert(key, bytes) {
-                Ok(evicted) => Keep::Kept(evicted),
+            Some(_) => match hot.set.insert(key, bytes) {
+                Ok(evicted) => {
+                    for (k, _) in &evicted {
+                        hot.priority.remove(k);
+                    }
+                    Keep::Kept(evicted)
+                }
                 Err(_) => {
-                    hot.remove(&key);
+                    hot.set.remove(&key);
+                    hot.priority.remove(&key);
                     Keep::TooLarge
                 }
             },
@@ -237,7 +355,9 @@ impl PoolManager {
 
     /// Removes an instance that is cooling or failed.
     pub(crate) fn forget(&self, key: InstanceKey) {
-        lock(&self.hot).remove(&key);
+        let mut hot = lock(&self.hot);
+        hot.set.remove(&key);
+        hot.priority.remove(&key);
     }
 
     /// Cools evicted instances that are idle and counts every eviction;
@@ -257,7 +377,7 @@ impl PoolManager {
     pub(crate) fn hot_by_pool(&self) -> HashMap<u64, (usize, usize)> {
         let hot = lock(&self.hot);
         let mut by_pool: HashMap<u64, (usize, usize)> = HashMap::new();
-        for (key, bytes) in hot.iter() {
+        for (key, bytes) in hot.set.iter() {
             let entry = by_pool.entry(key.pool).or_default();
             entry.0 += 1;
             entry.1 += bytes;
@@ -268,7 +388,7 @@ impl PoolManager {
     /// The hot set's occupancy: (instances, bytes).
     pub fn occupancy(&self) -> (usize, usize) {
         let hot = lock(&self.hot);
-        (hot.len(), hot.used_bytes())
+        (hot.set.len(), hot.set.used_bytes())
     }
 
     /// Records a use of `extension` now. When it starts a run after another

@@ -221,6 +221,29 @@ fn hot_set_evicts_by_count_and_by_bytes() {
 }
 
 #[test]
+fn hot_set_evicting_only_unspared_entries_leaves_it_unchanged_when_they_cannot_make_room() {
+    let mut hot = HotSet::new(nz(3), 100);
+    for k in 0..3 {
+        hot.insert(k, 30).unwrap();
+    }
+    // 0 is the least recently used but spared: 1 goes instead.
+    assert_eq!(hot.insert_sparing(3, 30, |k| *k == 0).unwrap(), [(1, 30)]);
+    // Room for 60 bytes would take 0 and 2; with both spared, nothing moves.
+    let before: Vec<_> = hot.iter().map(|(k, b)| (*k, b)).collect();
+    assert_eq!(
+        hot.insert_sparing(4, 60, |k| *k != 3),
+        Err(HotSetError::Spared { spared: 2 })
+    );
+    assert_eq!(hot.iter().map(|(k, b)| (*k, b)).collect::<Vec<_>>(), before);
+    assert_eq!(hot.used_bytes(), 90);
+    // Nothing spared: the least recently used go first.
+    assert_eq!(
+        hot.insert_sparing(4, 60, |_| false).unwrap(),
+        [(0, 30), (2, 30)]
+    );
+}
+
+#[test]
 fn hot_set_limits_can_shrink() {
     let mut hot = HotSet::new(nz(8), 100);
     for k in ["a", "b", "c", "d"] {

@@ -55,6 +55,33 @@ pub struct RunStart {
     /// Do not keep node outputs in the Artifact Store. Default: false.
     #[serde(default)]
     pub no_artifacts: bool,
+    /// Whose run it is, for the Arbitration Engine. Default: the service's
+    /// user. A peer of another user (an allowed group's member) runs as
+    /// `uid:<its uid>` and may not name another tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Its priority (higher first where a strategy goes by priority).
+    /// Default 0; a peer of another user may only lower it.
+    #[serde(default)]
+    pub priority: i32,
+    /// What its calls may cost in all (manifests' `limits.cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<f64>,
+}
+
+/// A tenant's name: 1 to 64 letters, digits, `-`, `_`, `.`, `@` or `:`.
+pub fn check_tenant(tenant: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&tenant.len())
+        && tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "tenant '{tenant}' must be 1 to 64 letters, digits, '-', '_', '.', '@' or ':'"
+        ))
+    }
 }
 message!(RunStart, "run.start", |m: &RunStart| {
     match (&m.workflow, &m.workflow_path) {
@@ -66,6 +93,16 @@ message!(RunStart, "run.start", |m: &RunStart| {
     }
     if m.concurrency == Some(0) {
         return Err("concurrency must be at least 1".into());
+    }
+    if let Some(budget) = m.budget
+        && !(budget >= 0.0 && budget.is_finite())
+    {
+        return Err(format!(
+            "budget must be a number of at least 0, not {budget}"
+        ));
+    }
+    if let Some(tenant) = &m.tenant {
+        check_tenant(tenant)?;
     }
     m.run_id.as_deref().map_or(Ok(()), check_run_id)
 });
@@ -138,6 +175,11 @@ pub struct RunStatusReply {
     /// say, which the record does not show).
     #[serde(default)]
     pub live: Option<String>,
+    /// While it runs: nodes waiting (or that waited in their current
+    /// attempt) for a contended resource, with where they stand in line
+    /// and the expected wait.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub waiting: std::collections::BTreeMap<String, String>,
 }
 message!(RunStatusReply, "reply.run-status");
 

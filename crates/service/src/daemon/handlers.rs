@@ -65,10 +65,11 @@ fn dispatch(shared: &Arc<Shared>, request: &Envelope) -> Answer {
         ));
     }
     match request.kind.as_str() {
-        RunStart::KIND => answer(request, |r: RunStart| {
+        RunStart::KIND => answer(request, |mut r: RunStart| {
             if r.workflow_path.is_some() {
                 shared.may_name_paths(&request.sender)?;
             }
+            (r.tenant, r.priority) = shared.claim_for(&request.sender, r.tenant, r.priority)?;
             runs::start(shared, r)
         }),
         RunStatusRequest::KIND => status(shared, request),

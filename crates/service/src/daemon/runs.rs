@@ -39,6 +39,8 @@ struct Active {
     /// Nodes running now, from the run's observer (a retried node starts
     /// again without finishing; a skipped one finishes without starting).
     in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Running nodes that waited for a contended resource: the explanation.
+    waiting: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
 }
 
 impl Runs {
@@ -65,6 +67,14 @@ impl Runs {
 
     fn control(&self, run: &str) -> Option<RunControl> {
         lock(&self.active).get(run).map(|a| a.control.clone())
+    }
+
+    /// The waits of run `run`'s running nodes.
+    fn waiting(&self, run: &str) -> std::collections::BTreeMap<String, String> {
+        lock(&self.active)
+            .get(run)
+            .map(|a| lock(&a.waiting).clone())
+            .unwrap_or_default()
     }
 
     /// Active runs by state.
@@ -145,6 +155,9 @@ pub(crate) fn start(shared: &Arc<Shared>, request: RunStart) -> Result<RunStarte
     options.timeout = request.timeout_ms.map(std::time::Duration::from_millis);
     options.checkpoint = !request.no_checkpoint;
     options.store_outputs = !request.no_artifacts;
+    options.tenant = request.tenant.clone();
+    options.priority = request.priority;
+    options.budget = request.budget;
     let name = workflow.name.clone();
     spawn(
         shared,
@@ -176,6 +189,7 @@ fn spawn(
     let control = RunControl::new(run_id.clone());
     options.control = Some(control.clone());
     let in_flight = Arc::new(Mutex::new(HashSet::new()));
+    let waiting = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
     {
         let mut active = lock(&shared.runs.active);
         if active.contains_key(&run_id) {
@@ -189,6 +203,7 @@ fn spawn(
             Active {
                 control,
                 in_flight: in_flight.clone(),
+                waiting: waiting.clone(),
             },
         );
     }
@@ -204,7 +219,11 @@ fn spawn(
                     }
                     RunEvent::NodeFinished { node } => {
                         lock(&in_flight).remove(&node.id);
+                        lock(&waiting).remove(&node.id);
                         shared.notify();
+                    }
+                    RunEvent::NodeWaiting { node, explanation } => {
+                        lock(&waiting).insert(node.id.clone(), explanation.to_string());
                     }
                     _ => {}
                 };
@@ -241,9 +260,14 @@ fn spawn(
 
 pub(crate) fn status(shared: &Shared, run: &str) -> Result<RunStatusReply, ErrorReply> {
     let live = shared.runs.control(run).map(|c| c.state().to_string());
+    let waiting = shared.runs.waiting(run);
     let store = shared.host.runs().map_err(error_reply)?;
     match store.status(run) {
-        Ok(status) => Ok(RunStatusReply { status, live }),
+        Ok(status) => Ok(RunStatusReply {
+            status,
+            live,
+            waiting,
+        }),
         Err(RunStoreError::NotFound(_)) if live.is_some() => Err(ErrorReply::new(
             ErrorKind::NotFound,
             format!("run '{run}' is running unrecorded (started with no_checkpoint)"),

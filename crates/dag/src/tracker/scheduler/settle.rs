@@ -276,7 +276,7 @@ impl Scheduler<'_, '_> {
             let message = "no worker thread could be started to run its fallback".to_string();
             return self.failed_for_good(position, index, message);
         }
-        let bounds = self.bounds_for(&self.graph.nodes[fallback]);
+        let bounds = self.bounds_for(&self.graph.nodes[fallback], position);
         self.report.nodes[position].state = NodeState::Running;
         workers.submit(Job {
             position,

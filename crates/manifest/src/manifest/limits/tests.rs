@@ -12,6 +12,7 @@ fn apply_keeps_what_is_not_given() {
         log_rate: Some(5),
         log_burst: Some(6),
         log_line: Some(7),
+        cost_micros: Some(8),
     };
     let applied = all.apply(base);
     assert_eq!(
@@ -20,7 +21,8 @@ fn apply_keeps_what_is_not_given() {
             applied.fuel,
             applied.deadline,
             applied.max_instances,
-            applied.log
+            applied.log,
+            applied.cost_micros
         ),
         (
             1,
@@ -31,7 +33,8 @@ fn apply_keeps_what_is_not_given() {
                 lines_per_second: 5,
                 burst: 6,
                 line_bytes: 7
-            }
+            },
+            8
         )
     );
 }
