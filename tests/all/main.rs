@@ -1,6 +1,7 @@
 //! Integration tests: the host against real components built from
 //! `examples/` and `tests/fixtures/` (run `cargo xtask build-examples`).
 
+mod arbitration;
 mod artifacts;
 mod cache;
 mod calls;

@@ -410,6 +410,15 @@ impl Arbiter {
         }
     }
 
+    /// Hands the log the usage counts ([`flush_usage`](Self::flush_usage))
+    /// and returns once everything decided so far is kept.
+    pub fn flush(&self) {
+        self.flush_usage();
+        if let Some(sink) = &self.inner.shared.sink {
+            sink.flush();
+        }
+    }
+
     /// Keeps `decision` in the log (for decisions made elsewhere).
     pub fn record(&self, decision: Decision) {
         self.inner.shared.record(|| decision);

@@ -194,6 +194,9 @@ pub trait DecisionSink: Send + Sync {
     fn usage(&self, rows: Vec<Usage>) {
         let _ = rows;
     }
+
+    /// Returns once everything given so far is kept.
+    fn flush(&self) {}
 }
 
 /// Grants of one resource to one tenant since the last flush.

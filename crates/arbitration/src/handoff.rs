@@ -123,11 +123,7 @@ impl<T: Send> Handoff<T> {
         let state = &mut *state;
         let mut book = self.shared.ledger.lock();
         if state.queue.waiting_of(tenant) == 0
-            && let Some(floor) = state
-                .queue
-                .backlogged()
-                .map(|t| book.share(t, self.index))
-                .min_by(f64::total_cmp)
+            && let Some(floor) = book.floor(self.index, state.queue.backlogged())
         {
             book.catch_up(tenant, self.index, floor);
         }

@@ -81,12 +81,22 @@ impl Book {
         *dominant = dominant.max(share);
     }
 
+    /// The least share of `resource` divided by weight among `tenants`:
+    /// where the tenants already waiting stand (their virtual time).
+    pub fn floor(&self, resource: usize, tenants: impl Iterator<Item = u32>) -> Option<f64> {
+        tenants
+            .map(|t| self.share(t, resource) / self.weight(t))
+            .min_by(f64::total_cmp)
+    }
+
     /// A tenant that starts waiting after a pause is not owed the service
-    /// it did not ask for: its share of `resource` is raised to `floor`
-    /// (the least share of it among tenants already waiting), so it
-    /// competes from where the others are rather than starving them while
-    /// it catches up. What it holds of other resources still counts.
+    /// it did not ask for while others were served: its share of
+    /// `resource` divided by its weight is raised to `floor` (see
+    /// [`floor`](Self::floor)), so it competes from where the others are
+    /// rather than starving them while it catches up. What it holds of
+    /// other resources still counts.
     pub fn catch_up(&mut self, tenant: u32, resource: usize, floor: f64) {
+        let floor = floor * self.weight(tenant);
         if self.share(tenant, resource) >= floor {
             return;
         }

@@ -339,6 +339,10 @@ impl DecisionSink for SqliteLog {
     fn usage(&self, rows: Vec<Usage>) {
         self.send(Message::Usage(rows));
     }
+
+    fn flush(&self) {
+        SqliteLog::flush(self);
+    }
 }
 
 impl Drop for SqliteLog {
