@@ -16,7 +16,9 @@
 //! | `workflow` | [`workflow`] | JSON and msgpack round trips, format sniffing, validation and its order |
 //! | `template` | [`template`] | required parameters, defaults, substitution against a reference, round trips |
 //! | `artifacts` | [`artifacts`] | operation sequences on a store against an in-memory model |
+//! | `arbitration` | [`arbitration`] | `arbitration.toml`: refusals point inside the text, accepted settings round-trip and configure an arbiter that never over-grants |
 
+pub mod arbitration;
 pub mod artifacts;
 pub mod engine;
 pub mod frame;
@@ -33,6 +35,7 @@ pub static TARGETS: &[&dyn Target] = &[
     &workflow::WorkflowTarget,
     &template::TemplateTarget,
     &artifacts::ArtifactsTarget,
+    &arbitration::ArbitrationTarget,
 ];
 
 /// The target called `name`.

@@ -44,7 +44,7 @@ impl Budget {
                 break;
             }
             self.charges.pop_front();
-            self.spent -= cost;
+            self.spent = self.spent.saturating_sub(cost);
         }
     }
 
@@ -56,8 +56,8 @@ impl Budget {
         }
         let mut spent = self.spent;
         for &(at, charge) in &self.charges {
-            spent -= charge;
-            if spent + cost <= self.limit {
+            spent = spent.saturating_sub(charge);
+            if spent.saturating_add(cost) <= self.limit {
                 return Some(at + window);
             }
         }
@@ -140,7 +140,7 @@ impl Budgets {
                 continue;
             };
             budget.age(now);
-            if budget.spent + cost_units > budget.limit {
+            if budget.spent.saturating_add(cost_units) > budget.limit {
                 let exhausted = BudgetExhausted {
                     budget: name.to_string(),
                     label: label.to_string(),
@@ -160,11 +160,11 @@ impl Budgets {
             let Some(budget) = budgets.get_mut(*name) else {
                 continue;
             };
-            budget.spent += cost_units;
+            budget.spent = budget.spent.saturating_add(cost_units);
             if budget.window.is_some() {
                 budget.charges.push_back((now, cost_units));
             }
-            let near = budget.spent * 10 >= budget.limit * 9;
+            let near = u128::from(budget.spent) * 10 >= u128::from(budget.limit) * 9;
             let near_end = near && !budget.warned;
             budget.warned = near;
             spent.push(Spent {

@@ -128,6 +128,9 @@ pub struct LogConfig {
     pub max_rows: Option<u64>,
 }
 
+/// The largest budget: spending is counted in millionths in 64 bits.
+pub const MAX_BUDGET: f64 = 1e12;
+
 /// `arbitration.toml` could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -157,6 +160,17 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: String,
     },
+}
+
+/// `text` on one line: control characters (a newline quoted from the
+/// file) escaped.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 impl ArbitrationConfig {
@@ -189,7 +203,7 @@ impl ArbitrationConfig {
                 .unwrap_or_default();
             ConfigError::Parse {
                 path: origin.to_string(),
-                message: format!("{at}{}", e.message()),
+                message: format!("{at}{}", one_line(e.message())),
             }
         })?;
         config.check(origin)?;
@@ -201,7 +215,7 @@ impl ArbitrationConfig {
         let invalid = |field: String, problem: String| {
             Err(ConfigError::Invalid {
                 path: origin.to_string(),
-                field,
+                field: one_line(&field),
                 problem,
             })
         };
@@ -240,11 +254,11 @@ impl ArbitrationConfig {
                 );
             }
             if let Some(budget) = tenant.budget
-                && !(budget >= 0.0 && budget.is_finite())
+                && !(0.0..=MAX_BUDGET).contains(&budget)
             {
                 return invalid(
                     format!("tenants.{name}.budget"),
-                    format!("must be 0 or more, not {budget}"),
+                    format!("must be from 0 to {MAX_BUDGET:e}, not {budget}"),
                 );
             }
             if tenant.budget_window_secs == Some(0) {

@@ -75,7 +75,8 @@ use symphony_bus::Interrupt;
 pub use arbiter::Arbiter;
 pub use budget::{Budgets, Shortfall, Spent};
 pub use config::{
-    ArbitrationConfig, ConfigError, LogConfig, ResourceConfig, SlotsConfig, TenantConfig,
+    ArbitrationConfig, ConfigError, LogConfig, MAX_BUDGET, ResourceConfig, SlotsConfig,
+    TenantConfig,
 };
 pub use error::{BudgetExhausted, WaitError};
 pub use explain::{

@@ -76,8 +76,8 @@ fn parse_tenant(text: &str) -> Result<String, String> {
 
 fn parse_budget(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(b) if b >= 0.0 && b.is_finite() => Ok(b),
-        _ => Err(format!("expected a number of at least 0, not '{text}'")),
+        Ok(b) if (0.0..=symphony_host::arbitration::MAX_BUDGET).contains(&b) => Ok(b),
+        _ => Err(format!("expected a number from 0 to 1e12, not '{text}'")),
     }
 }
 

@@ -95,10 +95,10 @@ message!(RunStart, "run.start", |m: &RunStart| {
         return Err("concurrency must be at least 1".into());
     }
     if let Some(budget) = m.budget
-        && !(budget >= 0.0 && budget.is_finite())
+        && !(0.0..=symphony_host::arbitration::MAX_BUDGET).contains(&budget)
     {
         return Err(format!(
-            "budget must be a number of at least 0, not {budget}"
+            "budget must be a number from 0 to 1e12, not {budget}"
         ));
     }
     if let Some(tenant) = &m.tenant {
