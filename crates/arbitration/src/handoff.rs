@@ -252,7 +252,6 @@ impl<T: Send> Handoff<T> {
         state.track.trim(Instant::now(), self.shared.window);
         crate::stats::ResourceView::of(
             &self.name,
-            self.index,
             state.queue.strategy().kind(),
             self.capacity.load(Ordering::Relaxed),
             0,

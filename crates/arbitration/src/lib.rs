@@ -43,7 +43,7 @@
 //! }
 //! drop(held); // bob is served
 //! assert_eq!(waiter.join().unwrap()?, 1);
-//! assert_eq!(arbiter.stats().resources[0].contended, 1);
+//! assert_eq!(arbiter.stats().resources[0].waited, 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

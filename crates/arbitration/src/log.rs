@@ -291,18 +291,7 @@ impl SqliteLog {
             .map_err(|e| LogError::at(path, e))?;
         for (resource, tenant, count) in free {
             let v = view(&mut views, resource);
-            let tenant = id(tenant);
-            // Bounded: a window of a busy host has millions of free grants,
-            // and they are all alike.
-            let sample = Sample {
-                at: now,
-                tenant,
-                units: 1,
-                waited: Duration::ZERO,
-                contended: false,
-            };
-            let count = count.min(1_000_000) as usize;
-            views[v].samples.extend(std::iter::repeat_n(sample, count));
+            views[v].add_free(&[(id(tenant), count)]);
         }
         let mut book = crate::ledger::Book::default();
         for (i, name) in names.iter().enumerate() {

@@ -2,7 +2,8 @@
 //! ranked by the resource's strategy at each decision. Pure: time comes in
 //! as an argument, so property tests run it on a simulated clock.
 
-use std::collections::VecDeque;
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::strategy::{Context, Entry, Strategy};
@@ -30,6 +31,32 @@ pub struct Waiter<S> {
     pub entry: Entry,
     /// What the resource keeps for it (e.g. where to send the grant).
     pub payload: S,
+    /// Its fixed rank, when the strategy gives one.
+    rank: Option<Rank>,
+}
+
+/// A rank, ordered totally.
+#[derive(Debug, Clone, Copy)]
+struct Rank(f64);
+
+impl PartialEq for Rank {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Rank {}
+
+impl PartialOrd for Rank {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Rank {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
 }
 
 /// The requests waiting for one resource.
@@ -37,6 +64,9 @@ pub struct Queue<S> {
     strategy: Box<dyn Strategy>,
     /// Waiters of each tenant, in arrival order.
     by_tenant: Vec<VecDeque<Waiter<S>>>,
+    /// (rank, arrival, tenant) of every waiter, when the strategy ranks
+    /// them on arrival: the first is served next.
+    ranked: BTreeSet<(Rank, u64, u32)>,
     len: usize,
     next_seq: u64,
     epoch: Instant,
@@ -49,6 +79,7 @@ impl<S> Queue<S> {
         Queue {
             strategy,
             by_tenant: Vec::new(),
+            ranked: BTreeSet::new(),
             len: 0,
             next_seq: 0,
             epoch,
@@ -63,6 +94,15 @@ impl<S> Queue<S> {
     /// Serves it by `strategy` from now on.
     pub fn set_strategy(&mut self, strategy: Box<dyn Strategy>) {
         self.strategy = strategy;
+        self.ranked.clear();
+        for (tenant, line) in self.by_tenant.iter_mut().enumerate() {
+            for waiter in line.iter_mut() {
+                waiter.rank = self.strategy.rank(&waiter.entry, self.epoch).map(Rank);
+                if let Some(rank) = waiter.rank {
+                    self.ranked.insert((rank, waiter.entry.seq, tenant as u32));
+                }
+            }
+        }
     }
 
     /// When it was made: before every deadline it compares.
@@ -115,28 +155,64 @@ impl<S> Queue<S> {
             since: now,
             seq,
         };
-        self.by_tenant[tenant].push_back(Waiter { entry, payload });
+        let rank = self.strategy.rank(&entry, self.epoch).map(Rank);
+        if let Some(rank) = rank {
+            self.ranked.insert((rank, seq, ask.tenant));
+        }
+        self.by_tenant[tenant].push_back(Waiter {
+            entry,
+            payload,
+            rank,
+        });
         self.len += 1;
         seq
     }
 
+    /// Where request `seq` of `tenant` is: (tenant, index in its line).
+    fn find(&self, tenant: u32, seq: u64) -> Option<(usize, usize)> {
+        let line = self.by_tenant.get(tenant as usize)?;
+        // Arrival numbers rise along a line: a binary search finds it.
+        let nth = line.binary_search_by_key(&seq, |w| w.entry.seq).ok()?;
+        Some((tenant as usize, nth))
+    }
+
     /// The waiter the strategy serves next: (tenant, index in its line).
+    /// Ranked waiters: the first of the ranking. Otherwise each tenant's
+    /// first waiter is ranked by its key.
     fn best(&self, ctx: &Context<'_>) -> Option<(usize, usize)> {
-        let mut best: Option<((f64, u64), (usize, usize))> = None;
+        if let Some(&(_, seq, tenant)) = self.ranked.first() {
+            return self.find(tenant, seq);
+        }
+        let mut best: Option<((f64, u64), usize)> = None;
         for (tenant, line) in self.by_tenant.iter().enumerate() {
-            for (nth, waiter) in line.iter().enumerate() {
-                let key = (self.strategy.key(&waiter.entry, nth, ctx), waiter.entry.seq);
-                if best.is_none_or(|(b, _)| key.0 < b.0 || (key.0 == b.0 && key.1 < b.1)) {
-                    best = Some((key, (tenant, nth)));
-                }
+            let Some(head) = line.front() else { continue };
+            let key = (self.strategy.key(&head.entry, 0, ctx), head.entry.seq);
+            if best.is_none_or(|(b, _)| key.0 < b.0 || (key.0 == b.0 && key.1 < b.1)) {
+                best = Some((key, tenant));
             }
         }
-        best.map(|(_, at)| at)
+        best.map(|(_, tenant)| (tenant, 0))
+    }
+
+    /// Takes the waiter at `at` out of its line and the ranking.
+    fn take(&mut self, (tenant, nth): (usize, usize)) -> Option<Waiter<S>> {
+        let waiter = self.by_tenant[tenant].remove(nth)?;
+        if let Some(rank) = waiter.rank {
+            self.ranked.remove(&(rank, waiter.entry.seq, tenant as u32));
+        }
+        self.len -= 1;
+        Some(waiter)
     }
 
     /// The waiter of `tenant` its strategy ranks first: (tenant, index).
     fn best_of(&self, tenant: u32, ctx: &Context<'_>) -> Option<(usize, usize)> {
         let line = self.by_tenant.get(tenant as usize)?;
+        if line.is_empty() {
+            return None;
+        }
+        if line.front().is_some_and(|w| w.rank.is_none()) {
+            return Some((tenant as usize, 0));
+        }
         let nth = (0..line.len()).min_by(|&a, &b| {
             let ka = (self.strategy.key(&line[a].entry, a, ctx), line[a].entry.seq);
             let kb = (self.strategy.key(&line[b].entry, b, ctx), line[b].entry.seq);
@@ -157,11 +233,10 @@ impl<S> Queue<S> {
     /// Takes the request [`peek_favouring`](Self::peek_favouring) shows and
     /// tells the strategy.
     pub fn pop_favouring(&mut self, tenant: Option<u32>, ctx: &Context<'_>) -> Option<Waiter<S>> {
-        let (t, nth) = tenant
+        let at = tenant
             .and_then(|t| self.best_of(t, ctx))
             .or_else(|| self.best(ctx))?;
-        let waiter = self.by_tenant[t].remove(nth)?;
-        self.len -= 1;
+        let waiter = self.take(at)?;
         self.strategy.served(&waiter.entry, ctx);
         Some(waiter)
     }
@@ -174,9 +249,8 @@ impl<S> Queue<S> {
 
     /// Takes the request served next and tells the strategy.
     pub fn pop(&mut self, ctx: &Context<'_>) -> Option<Waiter<S>> {
-        let (tenant, nth) = self.best(ctx)?;
-        let waiter = self.by_tenant[tenant].remove(nth)?;
-        self.len -= 1;
+        let at = self.best(ctx)?;
+        let waiter = self.take(at)?;
         self.strategy.served(&waiter.entry, ctx);
         Some(waiter)
     }
@@ -184,18 +258,18 @@ impl<S> Queue<S> {
     /// Takes request `seq` of `tenant` out of the line (cancelled, timed
     /// out); `None` if it is not waiting (it was served).
     pub fn remove(&mut self, tenant: u32, seq: u64) -> Option<Waiter<S>> {
-        let line = self.by_tenant.get_mut(tenant as usize)?;
-        let nth = line.iter().position(|w| w.entry.seq == seq)?;
-        let waiter = line.remove(nth)?;
-        self.len -= 1;
-        Some(waiter)
+        let at = self.find(tenant, seq)?;
+        self.take(at)
     }
 
     /// How many requests would be served before request `seq` of `tenant`
     /// if nothing changed (0: it is next).
     pub fn position(&self, tenant: u32, seq: u64, ctx: &Context<'_>) -> Option<usize> {
-        let line = self.by_tenant.get(tenant as usize)?;
-        let nth = line.iter().position(|w| w.entry.seq == seq)?;
+        let (_, nth) = self.find(tenant, seq)?;
+        let line = &self.by_tenant[tenant as usize];
+        if let Some(rank) = line[nth].rank {
+            return Some(self.ranked.range(..(rank, seq, tenant)).count());
+        }
         let own = (self.strategy.key(&line[nth].entry, nth, ctx), seq);
         let ahead = self
             .by_tenant
@@ -212,6 +286,7 @@ impl<S> Queue<S> {
     /// Every waiter, emptying the line.
     pub fn drain(&mut self) -> Vec<Waiter<S>> {
         self.len = 0;
+        self.ranked.clear();
         self.by_tenant
             .iter_mut()
             .flat_map(|l| l.drain(..))

@@ -135,6 +135,9 @@ pub(crate) struct Track {
     pub(crate) mean_hold: f64,
     pub(crate) granted: u64,
     pub(crate) contended: u64,
+    /// Grants made at once under the lock, by tenant, since the start
+    /// (see [`Track::count_free`]).
+    pub(crate) free_by_tenant: Vec<u64>,
     since_check: u32,
     /// The tenant served first while fairness is below the floor.
     pub(crate) boosted: Option<u32>,
@@ -174,6 +177,21 @@ impl Track {
         {
             self.samples.pop_front();
         }
+    }
+
+    /// Counts a grant made at once, found under the lock (the lock-free
+    /// path keeps its own counters).
+    pub(crate) fn count_free(&mut self, tenant: u32) {
+        let tenant = tenant as usize;
+        if self.unlogged.len() <= tenant {
+            self.unlogged.resize(tenant + 1, (0, 0));
+        }
+        self.unlogged[tenant].0 += 1;
+        self.unlogged[tenant].1 += 1;
+        if self.free_by_tenant.len() <= tenant {
+            self.free_by_tenant.resize(tenant + 1, 0);
+        }
+        self.free_by_tenant[tenant] += 1;
     }
 
     /// Grants by tenant since the last call: (tenant, all, without a wait).

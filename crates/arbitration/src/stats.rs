@@ -13,14 +13,15 @@ use crate::fairness::{gini, jain};
 use crate::ledger::Book;
 use crate::shared::{Sample, Track};
 
-/// The engine's figures over its window.
+/// The engine's figures: what it decided over its window, and the grants
+/// made at once (with nothing to decide), counted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     /// The window, in seconds.
     pub window_secs: f64,
     /// Each resource.
     pub resources: Vec<ResourceStats>,
-    /// Each tenant seen in the window.
+    /// Each tenant seen.
     pub tenants: Vec<TenantStats>,
 }
 
@@ -37,11 +38,12 @@ pub struct ResourceStats {
     pub in_use: u64,
     /// Requests waiting now.
     pub waiting: usize,
-    /// Grants in the window.
-    pub granted: u64,
-    /// Of those, grants to requests that waited.
-    pub contended: u64,
-    /// Jain's index over the weighted service of tenants that competed.
+    /// Grants to requests that waited, in the window.
+    pub waited: u64,
+    /// Grants made at once (in a host: since it started; from the log: in
+    /// the window).
+    pub free_grants: u64,
+    /// Jain's index over the weighted service of the tenants that waited.
     pub jain: f64,
     /// The Gini coefficient of the same.
     pub gini: f64,
@@ -56,15 +58,16 @@ pub struct TenantStats {
     pub tenant: String,
     /// Its weight.
     pub weight: f64,
-    /// Grants in the window, over all resources.
-    pub grants: u64,
-    /// Of those, grants after a wait.
+    /// Its grants after a wait, in the window, over all resources.
     pub waited: u64,
-    /// The median wait, in milliseconds (grants without a wait count as 0).
+    /// Its grants made at once, over all resources.
+    pub free_grants: u64,
+    /// The median wait of its grants after a wait, in milliseconds.
     pub wait_p50_ms: f64,
-    /// The 99th-percentile wait, in milliseconds.
+    /// The 99th-percentile wait of the same, in milliseconds.
     pub wait_p99_ms: f64,
-    /// Its share of each resource's units granted in the window (0–1).
+    /// Its share of each resource's grants after a wait, in the window
+    /// (0–1).
     pub shares: BTreeMap<String, f64>,
 }
 
@@ -75,33 +78,50 @@ pub(crate) struct ResourceView {
     pub(crate) capacity: u64,
     pub(crate) in_use: u64,
     pub(crate) waiting: usize,
+    /// Grants after a wait, in the window.
     pub(crate) samples: Vec<Sample>,
+    /// Grants made at once, by tenant.
+    pub(crate) free: BTreeMap<u32, u64>,
     pub(crate) boosted: Option<u32>,
 }
 
 impl ResourceView {
     pub(crate) fn of(
         name: &Arc<str>,
-        _index: usize,
         strategy: StrategyKind,
         capacity: u64,
         in_use: u64,
         waiting: usize,
         track: &Track,
     ) -> Self {
+        let free = (track.free_by_tenant.iter().enumerate())
+            .filter(|(_, n)| **n > 0)
+            .map(|(tenant, n)| (tenant as u32, *n))
+            .collect();
         ResourceView {
             name: name.to_string(),
             strategy: Some(strategy),
             capacity,
             in_use,
             waiting,
-            samples: track.samples.iter().copied().collect(),
+            samples: track
+                .samples
+                .iter()
+                .copied()
+                .filter(|s| s.contended)
+                .collect(),
+            free,
             boosted: track.boosted,
         }
     }
-}
 
-impl ResourceView {
+    /// Adds grants made at once, by tenant.
+    pub(crate) fn add_free(&mut self, free: &[(u32, u64)]) {
+        for (tenant, n) in free {
+            *self.free.entry(*tenant).or_default() += n;
+        }
+    }
+
     /// A view of a resource known only by name (from the log).
     #[cfg_attr(
         not(feature = "sqlite"),
@@ -115,6 +135,7 @@ impl ResourceView {
             in_use: 0,
             waiting: 0,
             samples: Vec::new(),
+            free: BTreeMap::new(),
             boosted: None,
         }
     }
@@ -138,17 +159,19 @@ pub(crate) fn compute(
 ) -> Stats {
     let mut resources = Vec::new();
     let mut waits: BTreeMap<u32, Vec<Duration>> = BTreeMap::new();
+    let mut free: BTreeMap<u32, u64> = BTreeMap::new();
     let mut shares: BTreeMap<u32, BTreeMap<String, f64>> = BTreeMap::new();
     for view in &views {
         let total: u64 = view.samples.iter().map(|s| s.units).sum();
-        let mut by_tenant: BTreeMap<u32, (u64, bool)> = BTreeMap::new();
+        let mut by_tenant: BTreeMap<u32, u64> = BTreeMap::new();
         for sample in &view.samples {
-            let entry = by_tenant.entry(sample.tenant).or_default();
-            entry.0 += sample.units;
-            entry.1 |= sample.contended;
+            *by_tenant.entry(sample.tenant).or_default() += sample.units;
             waits.entry(sample.tenant).or_default().push(sample.waited);
         }
-        for (tenant, (units, _)) in &by_tenant {
+        for (tenant, n) in &view.free {
+            *free.entry(*tenant).or_default() += n;
+        }
+        for (tenant, units) in &by_tenant {
             shares
                 .entry(*tenant)
                 .or_default()
@@ -156,8 +179,7 @@ pub(crate) fn compute(
         }
         let competing: Vec<f64> = by_tenant
             .iter()
-            .filter(|(_, (_, contended))| *contended)
-            .map(|(t, (units, _))| *units as f64 / book.weight(*t))
+            .map(|(t, units)| *units as f64 / book.weight(*t))
             .collect();
         resources.push(ResourceStats {
             name: view.name.clone(),
@@ -165,22 +187,26 @@ pub(crate) fn compute(
             capacity: view.capacity,
             in_use: view.in_use,
             waiting: view.waiting,
-            granted: view.samples.len() as u64,
-            contended: view.samples.iter().filter(|s| s.contended).count() as u64,
+            waited: view.samples.len() as u64,
+            free_grants: view.free.values().sum(),
             jain: jain(&competing),
             gini: gini(&competing),
             boosted: view.boosted.map(&name_of),
         });
     }
-    let tenants = waits
+    let mut seen: Vec<u32> = waits.keys().chain(free.keys()).copied().collect();
+    seen.sort_unstable();
+    seen.dedup();
+    let tenants = seen
         .into_iter()
-        .map(|(tenant, mut waited)| {
+        .map(|tenant| {
+            let mut waited = waits.remove(&tenant).unwrap_or_default();
             waited.sort_unstable();
             TenantStats {
                 tenant: name_of(tenant),
                 weight: book.weight(tenant),
-                grants: waited.len() as u64,
-                waited: waited.iter().filter(|w| !w.is_zero()).count() as u64,
+                waited: waited.len() as u64,
+                free_grants: free.get(&tenant).copied().unwrap_or(0),
                 wait_p50_ms: quantile_ms(&waited, 0.5),
                 wait_p99_ms: quantile_ms(&waited, 0.99),
                 shares: shares.remove(&tenant).unwrap_or_default(),

@@ -60,6 +60,13 @@ pub struct Context<'a> {
 
 /// Chooses among waiters: the one with the lowest [`key`](Strategy::key)
 /// is served (ties by arrival).
+///
+/// A decision ranks only what can win, so it stays fast with a long line:
+/// a strategy whose order does not change while requests wait gives each a
+/// fixed [`rank`](Strategy::rank) when it arrives (priority with aging,
+/// deadlines), and the line keeps them sorted; any other must serve each
+/// tenant's requests in arrival order (its key must not fall with `nth`),
+/// so only each tenant's first request is ranked at a decision.
 pub trait Strategy: Send + Sync + fmt::Debug {
     /// Which strategy this is.
     fn kind(&self) -> StrategyKind;
@@ -67,6 +74,14 @@ pub trait Strategy: Send + Sync + fmt::Debug {
     /// The rank of `entry`, the `nth` (from 0) waiter of its tenant in
     /// arrival order: lower is served first.
     fn key(&self, entry: &Entry, nth: usize, ctx: &Context<'_>) -> f64;
+
+    /// A rank fixed when `entry` arrives, ordering waiters as
+    /// [`key`](Strategy::key) does at any time, if this strategy has one;
+    /// `epoch` precedes every entry's times.
+    fn rank(&self, entry: &Entry, epoch: Instant) -> Option<f64> {
+        let _ = (entry, epoch);
+        None
+    }
 
     /// Told that `entry` was served, for strategies with memory.
     fn served(&mut self, entry: &Entry, ctx: &Context<'_>) {
@@ -113,6 +128,13 @@ impl Strategy for PriorityAging {
 
     fn key(&self, entry: &Entry, _: usize, ctx: &Context<'_>) -> f64 {
         -self.effective(entry, ctx.now)
+    }
+
+    /// −(priority + (now − since) ÷ step) orders waiters as
+    /// since ÷ step − priority does, whatever `now` is.
+    fn rank(&self, entry: &Entry, epoch: Instant) -> Option<f64> {
+        let since = entry.since.saturating_duration_since(epoch).as_secs_f64();
+        Some(since / self.step.as_secs_f64().max(1e-9) - f64::from(entry.priority))
     }
 }
 
@@ -173,9 +195,13 @@ impl Strategy for EarliestDeadline {
     }
 
     fn key(&self, entry: &Entry, _: usize, ctx: &Context<'_>) -> f64 {
-        entry.deadline.map_or(f64::INFINITY, |due| {
-            due.saturating_duration_since(ctx.epoch).as_secs_f64()
-        })
+        self.rank(entry, ctx.epoch).unwrap_or(f64::INFINITY)
+    }
+
+    fn rank(&self, entry: &Entry, epoch: Instant) -> Option<f64> {
+        Some(entry.deadline.map_or(f64::INFINITY, |due| {
+            due.saturating_duration_since(epoch).as_secs_f64()
+        }))
     }
 }
 

@@ -1,7 +1,13 @@
 //! A counted resource (the host's parallel node slots): up to `capacity`
-//! units held at once, handed to waiting requests by the strategy. An
-//! uncontended acquire takes one short lock and no allocation.
+//! units held at once, handed to waiting requests by the strategy.
+//!
+//! While nobody waits, acquiring and releasing are one compare-and-swap
+//! each on a word holding the units in use and the requests waiting, and
+//! a counter per tenant: no lock, no clock, no allocation. Once a request
+//! waits, every change goes through the lock, so freed units reach the line
+//! in the strategy's order and nobody overtakes it.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -18,6 +24,22 @@ use crate::{Requester, WaitError};
 #[cfg(test)]
 mod tests;
 
+/// Tenants whose grants made at once are counted without the lock; others
+/// (beyond this many tenants) take the locked path.
+const COUNTED_TENANTS: usize = 64;
+
+/// The state word: units in use in the low half, requests waiting in the
+/// high half.
+const WAITER: u64 = 1 << 32;
+
+fn in_use(word: u64) -> u64 {
+    word & (WAITER - 1)
+}
+
+fn waiting(word: u64) -> u64 {
+    word >> 32
+}
+
 /// A resource of interchangeable units with a strategy for its line.
 pub struct Units {
     name: Arc<str>,
@@ -26,14 +48,22 @@ pub struct Units {
     /// What is announced when a request has to wait.
     conflict: Conflict,
     shared: Arc<Shared>,
+    /// Units in use and requests waiting (see [`WAITER`]).
+    word: AtomicU64,
+    capacity: AtomicU64,
+    /// Grants made at once without the lock, by tenant, since the start.
+    free: [AtomicU64; COUNTED_TENANTS],
+    /// Whether a hold has been timed yet: until one has, grants made at
+    /// once read the clock so the first waiter gets an estimate.
+    timed: AtomicBool,
     state: Mutex<State>,
 }
 
 struct State {
-    capacity: u64,
-    in_use: u64,
     queue: Queue<Grant>,
     track: Track,
+    /// `free` as it was when the usage was last taken.
+    flushed: [u64; COUNTED_TENANTS],
 }
 
 /// What a waiting request is sent when served.
@@ -45,36 +75,35 @@ struct Grant {
 /// Units held; dropping it gives them back (and hands them to the next in
 /// line).
 #[must_use = "the units are given back when the permit is dropped"]
-pub struct Permit {
-    units: Arc<Units>,
-    tenant: u32,
+pub struct Permit<'a> {
+    units: &'a Units,
     count: u64,
-    acquired: Instant,
+    /// When they were granted, when the hold is timed.
+    acquired: Option<Instant>,
 }
 
-impl Permit {
+impl Permit<'_> {
     /// How many units it holds.
     pub fn count(&self) -> u64 {
         self.count
     }
 }
 
-impl Drop for Permit {
+impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.units
-            .release(self.tenant, self.count, Some(self.acquired));
+        self.units.release(self.count, self.acquired);
     }
 }
 
-impl std::fmt::Debug for Permit {
+impl std::fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Permit({} of {})", self.count, self.units.name)
     }
 }
 
 /// Where a request stands after its first try.
-enum Tried {
-    Granted(Permit),
+enum Tried<'a> {
+    Granted(Permit<'a>),
     Queued {
         rx: oneshot::Receiver<()>,
         seq: u64,
@@ -96,11 +125,14 @@ impl Units {
             index,
             conflict,
             shared,
+            word: AtomicU64::new(0),
+            capacity: AtomicU64::new(capacity.clamp(1, WAITER - 1)),
+            free: std::array::from_fn(|_| AtomicU64::new(0)),
+            timed: AtomicBool::new(false),
             state: Mutex::new(State {
-                capacity: capacity.max(1),
-                in_use: 0,
                 queue: Queue::new(strategy, Instant::now()),
                 track: Track::default(),
+                flushed: [0; COUNTED_TENANTS],
             }),
         })
     }
@@ -117,58 +149,79 @@ impl Units {
 
     /// (units held, capacity, requests waiting).
     pub fn usage(&self) -> (u64, u64, usize) {
-        let state = self.lock();
-        (state.in_use, state.capacity, state.queue.len())
+        let word = self.word.load(Ordering::Acquire);
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        (in_use(word), capacity, waiting(word) as usize)
     }
 
     /// Changes the capacity; a larger one serves waiting requests at once.
     pub fn set_capacity(&self, capacity: u64) {
         let mut state = self.lock();
-        state.capacity = capacity.max(1);
+        self.capacity
+            .store(capacity.clamp(1, WAITER - 1), Ordering::Relaxed);
         self.serve(&mut state, Instant::now());
     }
 
     /// Takes `count` units for `requester` if they are free and nobody
     /// waits; `None` otherwise.
-    pub fn try_acquire(self: &Arc<Self>, requester: &Requester, count: u64) -> Option<Permit> {
-        let mut state = self.lock();
-        if !state.queue.is_empty() || state.in_use + count > state.capacity {
-            return None;
+    #[inline]
+    pub fn try_acquire(&self, requester: &Requester, count: u64) -> Option<Permit<'_>> {
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        let counter = self.free.get(requester.tenant.id as usize)?;
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            if waiting(word) > 0 || in_use(word) + count > capacity {
+                return None;
+            }
+            match self.word.compare_exchange_weak(
+                word,
+                word + count,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => word = now,
+            }
         }
-        Some(self.take(&mut state, requester, count))
-    }
-
-    fn take(self: &Arc<Self>, state: &mut State, requester: &Requester, count: u64) -> Permit {
-        let now = Instant::now();
-        state.in_use += count;
-        let window = self.shared.window;
-        state.track.grant(
-            Sample {
-                at: now,
-                tenant: requester.tenant.id,
-                units: count,
-                waited: Duration::ZERO,
-                contended: false,
-            },
-            window,
-        );
-        Permit {
-            units: Arc::clone(self),
-            tenant: requester.tenant.id,
+        counter.fetch_add(1, Ordering::Relaxed);
+        Some(Permit {
+            units: self,
             count,
-            acquired: now,
+            acquired: self.untimed().then(Instant::now),
+        })
+    }
+
+    /// Whether no hold has been timed yet.
+    #[inline]
+    fn untimed(&self) -> bool {
+        !self.timed.load(Ordering::Relaxed)
+    }
+
+    /// Under the lock: takes `count` units if they are free and nobody
+    /// waits, or counts one more request waiting. `true` when taken.
+    fn take_or_wait(&self, count: u64, capacity: u64) -> bool {
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let take = waiting(word) == 0 && in_use(word) + count <= capacity;
+            let next = if take { word + count } else { word + WAITER };
+            match self
+                .word
+                .compare_exchange(word, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return take,
+                Err(now) => word = now,
+            }
         }
     }
 
-    fn try_or_queue(
-        self: &Arc<Self>,
-        requester: &Requester,
-        count: u64,
-    ) -> Result<Tried, WaitError> {
+    fn try_or_queue(&self, requester: &Requester, count: u64) -> Result<Tried<'_>, WaitError> {
+        if let Some(permit) = self.try_acquire(requester, count) {
+            return Ok(Tried::Granted(permit));
+        }
         let now = Instant::now();
         let mut state = self.lock();
-        if count > state.capacity {
-            let capacity = state.capacity;
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        if count > capacity {
             drop(state);
             self.shared.decide(
                 &self.name,
@@ -184,10 +237,16 @@ impl Units {
                 capacity,
             });
         }
-        if state.queue.is_empty() && state.in_use + count <= state.capacity {
-            return Ok(Tried::Granted(self.take(&mut state, requester, count)));
-        }
         let tenant = requester.tenant.id;
+        if self.take_or_wait(count, capacity) {
+            // Free after all (or a tenant counted under the lock).
+            state.track.count_free(tenant);
+            return Ok(Tried::Granted(Permit {
+                units: self,
+                count,
+                acquired: Some(now),
+            }));
+        }
         let (tx, rx) = oneshot::channel();
         let ask = Ask {
             tenant,
@@ -209,7 +268,7 @@ impl Units {
         let seq = state.queue.push(ask, now, grant);
         let tenants = self.shared.tenant_count().max(state.queue.tenants());
         let epoch = state.queue.epoch();
-        let position = book.with_context(now, epoch, tenants, state.capacity, |ctx| {
+        let position = book.with_context(now, epoch, tenants, capacity, |ctx| {
             state.queue.position(tenant, seq, ctx)
         });
         drop(book);
@@ -220,7 +279,7 @@ impl Units {
             tenant: Arc::clone(&requester.tenant.name),
             position: position + 1,
             waiting: state.queue.len(),
-            estimate_ms: state.track.estimate_ms(position, state.capacity),
+            estimate_ms: state.track.estimate_ms(position, capacity),
             strategy: state.queue.strategy().kind(),
         };
         Ok(Tried::Queued {
@@ -234,12 +293,12 @@ impl Units {
     /// resource's strategy until `until` or `interrupt`. Dropping the
     /// future gives up its place (or the units, if they were just granted).
     pub async fn acquire(
-        self: &Arc<Self>,
+        &self,
         requester: &Requester,
         count: u64,
         until: Option<Instant>,
         interrupt: Option<&Interrupt>,
-    ) -> Result<Permit, WaitError> {
+    ) -> Result<Permit<'_>, WaitError> {
         let (rx, seq, explanation) = match self.try_or_queue(requester, count)? {
             Tried::Granted(permit) => return Ok(permit),
             Tried::Queued {
@@ -262,7 +321,7 @@ impl Units {
             granted = rx => {
                 pending.armed = false;
                 return match granted {
-                    Ok(()) => Ok(self.permit(requester, count)),
+                    Ok(()) => Ok(self.granted(count)),
                     // The sender is only dropped with the queue's waiters,
                     // when the resource goes away.
                     Err(_) => Err(WaitError::Closed {
@@ -278,16 +337,16 @@ impl Units {
         let position = {
             let tenants = self.shared.tenant_count().max(state.queue.tenants());
             let epoch = state.queue.epoch();
-            let capacity = state.capacity;
+            let capacity = self.capacity.load(Ordering::Relaxed);
             let book = self.shared.ledger.lock();
             book.with_context(Instant::now(), epoch, tenants, capacity, |ctx| {
                 state.queue.position(requester.tenant.id, seq, ctx)
             })
         };
-        if state.queue.remove(requester.tenant.id, seq).is_none() {
+        if !self.leave(&mut state, requester.tenant.id, seq) {
             // Served as it gave up: take what it was given.
             drop(state);
-            return Ok(self.permit(requester, count));
+            return Ok(self.granted(count));
         }
         drop(state);
         let waited = began.elapsed();
@@ -317,12 +376,12 @@ impl Units {
 
     /// [`acquire`](Self::acquire) for a thread outside any async runtime.
     pub fn acquire_blocking(
-        self: &Arc<Self>,
+        &self,
         requester: &Requester,
         count: u64,
         until: Option<Instant>,
         interrupt: Option<&Interrupt>,
-    ) -> Result<Permit, WaitError> {
+    ) -> Result<Permit<'_>, WaitError> {
         if let Some(permit) = self.try_acquire(requester, count) {
             return Ok(permit);
         }
@@ -334,14 +393,26 @@ impl Units {
         })
     }
 
-    /// The permit for units already counted as held by `requester`.
-    fn permit(self: &Arc<Self>, requester: &Requester, count: u64) -> Permit {
+    /// The permit for units granted from the line (already counted as in
+    /// use); its hold is timed, for the estimates.
+    fn granted(&self, count: u64) -> Permit<'_> {
         Permit {
-            units: Arc::clone(self),
-            tenant: requester.tenant.id,
+            units: self,
             count,
-            acquired: Instant::now(),
+            acquired: Some(Instant::now()),
         }
+    }
+
+    /// Under the lock: takes request `seq` of `tenant` out of the line,
+    /// and serves the line (it may have held back smaller requests behind
+    /// it). `false` if it was not in line (it was served).
+    fn leave(&self, state: &mut State, tenant: u32, seq: u64) -> bool {
+        if state.queue.remove(tenant, seq).is_none() {
+            return false;
+        }
+        self.word.fetch_sub(WAITER, Ordering::AcqRel);
+        self.serve(state, Instant::now());
+        true
     }
 
     /// Tells everyone that `requester` waits.
@@ -362,30 +433,43 @@ impl Units {
         }
     }
 
-    /// Gives back `count` units of `tenant` and serves the line.
-    fn release(&self, tenant: u32, count: u64, acquired: Option<Instant>) {
-        let now = Instant::now();
-        let mut state = self.lock();
-        state.in_use = state.in_use.saturating_sub(count);
+    /// Gives back `count` units (held since `acquired`, when timed) and,
+    /// if requests wait, serves the line.
+    #[inline]
+    fn release(&self, count: u64, acquired: Option<Instant>) {
         if let Some(acquired) = acquired {
-            state.track.held(now.saturating_duration_since(acquired));
+            self.timed.store(true, Ordering::Relaxed);
+            self.lock().track.held(acquired.elapsed());
         }
-        let _ = tenant;
-        if !state.queue.is_empty() {
-            self.serve(&mut state, now);
+        let mut word = self.word.load(Ordering::Acquire);
+        while waiting(word) == 0 {
+            match self.word.compare_exchange_weak(
+                word,
+                word - count,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(now) => word = now,
+            }
         }
+        // Someone waits: under the lock, so the units go to the line.
+        let mut state = self.lock();
+        self.word.fetch_sub(count, Ordering::AcqRel);
+        self.serve(&mut state, Instant::now());
     }
 
     /// Hands free units to waiting requests, by the strategy (or to a
     /// boosted tenant first). The request served next must fit: a large
-    /// request is not passed over by smaller ones behind it.
+    /// request is not passed over by smaller ones behind it. Under the
+    /// lock.
     fn serve(&self, state: &mut State, now: Instant) {
         let mut served = false;
-        loop {
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        while !state.queue.is_empty() {
             let tenants = self.shared.tenant_count().max(state.queue.tenants());
             let epoch = state.queue.epoch();
-            let capacity = state.capacity;
-            let free = capacity - state.in_use.min(capacity);
+            let free = capacity.saturating_sub(in_use(self.word.load(Ordering::Acquire)));
             let boosted = state.track.boosted;
             let mut book = self.shared.ledger.lock();
             let waiter = book.with_context(now, epoch, tenants, capacity, |ctx| {
@@ -395,17 +479,19 @@ impl Units {
                     .flatten()
             });
             let Some(waiter) = waiter else {
-                drop(book);
                 break;
             };
             let entry = waiter.entry;
             book.charge(entry.tenant, self.index, entry.units, capacity);
             drop(book);
-            state.in_use += entry.units;
+            // One fewer waiting, its units in use: one step, so the fast
+            // path never sees the line empty with the units still free.
+            self.word
+                .fetch_add(entry.units.wrapping_sub(WAITER), Ordering::AcqRel);
             let Grant { tx, requester } = waiter.payload;
             if tx.send(()).is_err() {
                 // It gave up as it was served.
-                state.in_use -= entry.units;
+                self.word.fetch_sub(entry.units, Ordering::AcqRel);
                 continue;
             }
             served = true;
@@ -443,24 +529,51 @@ impl Units {
         }
     }
 
-    /// Grants by tenant since the last call, for the log.
+    /// Grants by tenant since the last call, for the log: (tenant, all,
+    /// made at once).
     pub(crate) fn take_usage(&self) -> Vec<(u32, u64, u64)> {
-        self.lock().track.take_usage()
+        let mut state = self.lock();
+        let mut usage = state.track.take_usage();
+        for (tenant, counter) in self.free.iter().enumerate() {
+            let total = counter.load(Ordering::Relaxed);
+            let free = total - state.flushed[tenant];
+            state.flushed[tenant] = total;
+            if free == 0 {
+                continue;
+            }
+            match usage.iter_mut().find(|(t, _, _)| *t as usize == tenant) {
+                Some(row) => {
+                    row.1 += free;
+                    row.2 += free;
+                }
+                None => usage.push((tenant as u32, free, free)),
+            }
+        }
+        usage
     }
 
     /// A snapshot for the stats.
     pub(crate) fn snapshot(&self) -> crate::stats::ResourceView {
         let mut state = self.lock();
         state.track.trim(Instant::now(), self.shared.window);
-        crate::stats::ResourceView::of(
+        let free: Vec<(u32, u64)> = self
+            .free
+            .iter()
+            .enumerate()
+            .map(|(t, c)| (t as u32, c.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let (in_use, capacity, _) = self.usage();
+        let mut view = crate::stats::ResourceView::of(
             &self.name,
-            self.index,
             state.queue.strategy().kind(),
-            state.capacity,
-            state.in_use,
+            capacity,
+            in_use,
             state.queue.len(),
             &state.track,
-        )
+        );
+        view.add_free(&free);
+        view
     }
 }
 
@@ -480,9 +593,9 @@ impl Drop for Pending<'_> {
             return;
         }
         let mut state = self.units.lock();
-        if state.queue.remove(self.tenant, self.seq).is_none() {
+        if !self.units.leave(&mut state, self.tenant, self.seq) {
             drop(state);
-            self.units.release(self.tenant, self.count, None);
+            self.units.release(self.count, None);
         }
     }
 }

@@ -133,17 +133,17 @@ fn print_stats(stats: &Stats, db: &str) {
     }
     println!(
         "\n  {:<26} {:>8} {:>8} {:>7} {:>7}",
-        "resource", "grants", "waited", "jain", "gini"
+        "resource", "at once", "waited", "jain", "gini"
     );
     for r in &stats.resources {
         println!(
             "  {:<26} {:>8} {:>8} {:>7.3} {:>7.3}",
-            r.name, r.granted, r.contended, r.jain, r.gini
+            r.name, r.free_grants, r.waited, r.jain, r.gini
         );
     }
     println!(
-        "\n  {:<16} {:>6} {:>8} {:>8} {:>10} {:>10}  shares",
-        "tenant", "weight", "grants", "waited", "wait p50", "wait p99"
+        "\n  {:<16} {:>6} {:>8} {:>8} {:>10} {:>10}  shares of waited grants",
+        "tenant", "weight", "at once", "waited", "wait p50", "wait p99"
     );
     for t in &stats.tenants {
         let shares: Vec<String> = t
@@ -155,7 +155,7 @@ fn print_stats(stats: &Stats, db: &str) {
             "  {:<16} {:>6} {:>8} {:>8} {:>10} {:>10}  {}",
             t.tenant,
             t.weight,
-            t.grants,
+            t.free_grants,
             t.waited,
             symphony_host::arbitration::human_ms(t.wait_p50_ms),
             symphony_host::arbitration::human_ms(t.wait_p99_ms),

@@ -177,7 +177,7 @@ pub mod arbitration {
     pub use symphony_arbitration::fairness;
     pub use symphony_arbitration::{
         Arbiter, ArbitrationConfig, BudgetExhausted, ConfigError, Conflict, Decision, DecisionSink,
-        Explanation, LogConfig, LogError, LogQuery, Permit, Requester, ResourceConfig,
+        Explanation, LogConfig, LogError, LogQuery, MAX_BUDGET, Permit, Requester, ResourceConfig,
         ResourceStats, SlotsConfig, SqliteLog, Stats, StrategyKind, Tenant, TenantConfig,
         TenantStats, Units, Verdict, WaitError, human_ms,
     };

@@ -125,5 +125,6 @@ fn stats_report_every_resource_and_tenant() {
     let names: Vec<&str> = stats.resources.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["slots", "instances:llm"]);
     assert_eq!(stats.tenants[0].tenant, "x");
-    assert_eq!(stats.tenants[0].shares["slots"], 1.0);
+    assert_eq!(stats.tenants[0].free_grants, 1);
+    assert_eq!(stats.resources[0].free_grants, 1);
 }

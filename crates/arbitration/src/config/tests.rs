@@ -68,7 +68,10 @@ fn mistakes_are_named_with_their_place() {
 #[test]
 fn a_refusal_stays_on_one_line_whatever_the_file_quotes() {
     let err = ArbitrationConfig::parse("[tenants.\"a\\nb\"]\nweight = 0\n", "a.toml").unwrap_err();
-    assert_eq!(err.to_string(), "a.toml: tenants.a\\nb.weight: must be more than 0, not 0");
+    assert_eq!(
+        err.to_string(),
+        "a.toml: tenants.a\\nb.weight: must be more than 0, not 0"
+    );
     let err = ArbitrationConfig::parse("[tenants.x]\nbudget = 1e13\n", "a.toml").unwrap_err();
     assert!(err.to_string().contains("must be from 0 to 1e12"), "{err}");
 }

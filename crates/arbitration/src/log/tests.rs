@@ -49,10 +49,10 @@ fn decisions_and_usage_reach_the_log_bounded_and_give_stats() {
 
     let stats = SqliteLog::stats(&path, Duration::from_secs(60), |_| 1.0).unwrap();
     let b = stats.tenants.iter().find(|t| t.tenant == "b").unwrap();
-    assert_eq!((b.grants, b.waited), (1, 1));
+    assert_eq!((b.waited, b.free_grants), (1, 0));
     assert!(b.wait_p50_ms >= 3.0, "{b:?}");
     let a = stats.tenants.iter().find(|t| t.tenant == "a").unwrap();
-    assert_eq!((a.grants, a.waited), (1, 0), "a's grant was free");
+    assert_eq!((a.waited, a.free_grants), (0, 1), "a's grant was free");
 
     // Bounded: past max_rows, the oldest go.
     for i in 0..(PRUNE_EVERY + 10) {
