@@ -329,7 +329,10 @@ impl Task {
             workflows.join("demo-arbitration.toml"),
             home.join("arbitration.toml"),
         )?;
-        let briefing = self.run_demo(&workflows.join("briefing.json"), &["--concurrency", "3"]);
+        let briefing = self.run_demo(
+            &workflows.join("briefing.json"),
+            &["--concurrency", "3", "--tenant", "demo", "--priority", "1"],
+        );
         std::fs::remove_file(home.join("arbitration.toml"))?;
         briefing?;
         run(self

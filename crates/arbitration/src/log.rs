@@ -189,9 +189,12 @@ impl SqliteLog {
         let _ = wait.recv_timeout(Duration::from_secs(10));
     }
 
-    /// Reads decisions from the log at `path`, newest first.
+    /// Reads decisions from the log at `path`, newest first (none when it
+    /// does not exist yet: nothing was decided).
     pub fn read(path: &Path, query: &LogQuery) -> Result<Vec<Decision>, LogError> {
-        let db = read_only(path)?;
+        let Some(db) = read_only(path)? else {
+            return Ok(Vec::new());
+        };
         let mut sql = String::from(
             "SELECT at_ms, resource, tenant, label, verdict, reason, waited_us FROM decisions WHERE 1=1",
         );
@@ -236,7 +239,12 @@ impl SqliteLog {
         window: Duration,
         weight: impl Fn(&str) -> f64,
     ) -> Result<Stats, LogError> {
-        let db = read_only(path)?;
+        let Some(db) = read_only(path)? else {
+            return Ok(Stats {
+                window_secs: window.as_secs_f64(),
+                ..Stats::default()
+            });
+        };
         let since = crate::explain::unix_ms().saturating_sub(window.as_millis() as u64);
         let mut names: Vec<String> = Vec::new();
         let mut id = |name: String| -> u32 {
@@ -306,18 +314,17 @@ impl SqliteLog {
     }
 }
 
-fn read_only(path: &Path) -> Result<Connection, LogError> {
+/// The log, read-only; `None` when it does not exist yet (it is created
+/// with a host's first decision).
+fn read_only(path: &Path) -> Result<Option<Connection>, LogError> {
     if !path.exists() {
-        return Err(LogError::at(
-            path,
-            "no decisions yet (the log is created when a host with arbitration first runs)",
-        ));
+        return Ok(None);
     }
     let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| LogError::at(path, e))?;
     db.busy_timeout(Duration::from_secs(5))
         .map_err(|e| LogError::at(path, e))?;
-    Ok(db)
+    Ok(Some(db))
 }
 
 impl DecisionSink for SqliteLog {

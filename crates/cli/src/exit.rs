@@ -149,6 +149,13 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             _ => None,
         };
     }
+    if let Some(error) = cause.downcast_ref::<symphony_host::arbitration::ConfigError>() {
+        use symphony_host::arbitration::ConfigError as E;
+        return Some(match error {
+            E::Read { .. } => Exit::Io,
+            E::Parse { .. } | E::Invalid { .. } => Exit::InvalidInput,
+        });
+    }
     if let Some(error) = cause.downcast_ref::<symphony_host::Error>() {
         use symphony_host::Error as E;
         return match error {
@@ -158,6 +165,7 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             E::Permission(_) => Some(Exit::Denied),
             E::Workflow(inner) => classify(inner),
             E::Run(inner) => classify(inner),
+            E::Arbitration(inner) => classify(inner),
             E::Setup(_) => Some(Exit::Io),
             E::Call(_) | E::Activate(_) => Some(Exit::Failed),
             _ => Some(Exit::InvalidInput),

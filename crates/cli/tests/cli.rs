@@ -1,5 +1,7 @@
 //! The `symphony` binary, run as a user would.
 
+#[path = "cli/arbitration.rs"]
+mod arbitration;
 #[path = "cli/languages.rs"]
 mod languages;
 #[path = "cli/resume.rs"]

@@ -51,6 +51,10 @@ pub enum Error {
     /// engine or background threads.
     #[error("cannot start the host: {0}")]
     Setup(String),
+    /// The Arbitration Engine's settings (`<home>/arbitration.toml`, or
+    /// those given to the builder) cannot be used.
+    #[error("cannot start the host: {0}")]
+    Arbitration(#[from] symphony_arbitration::ConfigError),
     /// An extension manifest is unreadable or invalid.
     #[error(transparent)]
     Manifest(#[from] symphony_manifest::ManifestError),

@@ -176,13 +176,10 @@ impl HostBuilder {
         self.pool.check()?;
         let arbitration = match self.arbitration {
             Some(config) => {
-                config
-                    .check("the host's arbitration settings")
-                    .map_err(|e| Error::Setup(e.to_string()))?;
+                config.check("the host's arbitration settings")?;
                 config
             }
-            None => ArbitrationConfig::load(&home.join("arbitration.toml"))
-                .map_err(|e| Error::Setup(e.to_string()))?,
+            None => ArbitrationConfig::load(&home.join("arbitration.toml"))?,
         };
         let log = SqliteLog::new(&home.join("arbitration.db"), arbitration.max_rows());
         let arbiter = Arbiter::new(

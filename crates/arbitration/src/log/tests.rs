@@ -79,8 +79,22 @@ fn decisions_and_usage_reach_the_log_bounded_and_give_stats() {
 }
 
 #[test]
-fn reading_a_log_that_does_not_exist_says_so() {
+fn a_log_not_written_yet_reads_as_no_decisions_and_a_broken_one_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = SqliteLog::read(&dir.path().join("none.db"), &LogQuery::default()).unwrap_err();
-    assert!(err.to_string().contains("no decisions yet"), "{err}");
+    let none = dir.path().join("none.db");
+    assert!(
+        SqliteLog::read(&none, &LogQuery::default())
+            .unwrap()
+            .is_empty()
+    );
+    let stats = SqliteLog::stats(&none, Duration::from_secs(60), |_| 1.0).unwrap();
+    assert!(stats.resources.is_empty() && stats.tenants.is_empty());
+    let broken = dir.path().join("broken.db");
+    std::fs::write(&broken, b"not a database at all, just text").unwrap();
+    let err = SqliteLog::read(&broken, &LogQuery::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("arbitration log {}", broken.display())),
+        "{err}"
+    );
 }

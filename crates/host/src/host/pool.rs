@@ -24,8 +24,13 @@ impl HostBuilder {
 
     /// Keeps at most `max_instances` Hot Instrument and Operator
     /// instances holding at most `max_bytes` of linear memory in all;
-    /// beyond either, the least recently used are evicted and cooled
-    /// (their `on-deactivate` and `on-unload` hooks run). An instance
+    /// beyond either, instances are evicted and cooled (their
+    /// `on-deactivate` and `on-unload` hooks run) in the Arbitration
+    /// Engine's memory order: by default the least recently used among
+    /// those last used at the new instance's priority or lower (a new
+    /// instance that only higher-priority ones could make room for serves
+    /// its call and cools), with `[memory] strategy = "fifo"` the least
+    /// recently used of all. Each eviction is in the decision log. An instance
     /// evicted while in a call finishes the call first and then cools, so
     /// live memory can exceed the budget by the instances still finishing
     /// their calls. Defaults: 128 instances, 2 GiB; zero is refused.
