@@ -336,18 +336,24 @@ impl Task {
         std::fs::remove_file(home.join("arbitration.toml"))?;
         briefing?;
         run(self
-            .cargo()
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "symphony-cli",
-                "--bin",
-                "symphony",
-                "--",
-            ])
+            .symphony()
             .args(["arbitration", "stats", "--home"])
             .arg(&home))
+    }
+
+    /// `cargo run` of the `symphony` binary, arguments to follow.
+    fn symphony(&self) -> Command {
+        let mut cmd = self.cargo();
+        cmd.args([
+            "run",
+            "--quiet",
+            "-p",
+            "symphony-cli",
+            "--bin",
+            "symphony",
+            "--",
+        ]);
+        cmd
     }
 
     /// Runs one example workflow on the demo input, with `extra` options.
@@ -355,17 +361,8 @@ impl Task {
         let workflows = self.root.join("examples/workflows");
         eprintln!("xtask: symphony run {}", workflow.display());
         run(self
-            .cargo()
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "symphony-cli",
-                "--bin",
-                "symphony",
-                "--",
-                "run",
-            ])
+            .symphony()
+            .arg("run")
             .arg(workflow)
             .arg("--input")
             .arg(format!("@{}", workflows.join("demo-input.json").display()))

@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use symphony_bus::Interrupt;
 use tokio::sync::oneshot;
 
-use crate::explain::{Conflict, Explanation, Verdict};
-use crate::queue::{Ask, Queue};
-use crate::shared::{Sample, Shared, Track};
+use crate::explain::{Conflict, Explanation};
+use crate::line::{Line, Resource, announce_wait, gave_up};
+use crate::queue::Queue;
+use crate::shared::Shared;
 use crate::strategy::Strategy;
 use crate::{Requester, WaitError};
 
@@ -26,7 +26,7 @@ pub struct Handoff<T> {
     name: Arc<str>,
     index: usize,
     shared: Arc<Shared>,
-    state: Mutex<State<T>>,
+    state: Mutex<Line<Offer<T>>>,
     /// Requests in line, readable without the lock (the owner's check on
     /// every return).
     waiting: AtomicUsize,
@@ -36,11 +36,6 @@ pub struct Handoff<T> {
     /// The mean time an item is held (an EWMA of `f64` seconds' bits),
     /// updated without the lock on every use.
     mean_hold: AtomicU64,
-}
-
-struct State<T> {
-    queue: Queue<Offer<T>>,
-    track: Track,
 }
 
 struct Offer<T> {
@@ -60,18 +55,25 @@ impl<T: Send> Handoff<T> {
             name: name.into(),
             index,
             shared,
-            state: Mutex::new(State {
-                queue: Queue::new(strategy, Instant::now()),
-                track: Track::default(),
-            }),
+            state: Mutex::new(Line::new(Queue::new(strategy, Instant::now()))),
             waiting: AtomicUsize::new(0),
             capacity: AtomicU64::new(capacity.max(1)),
             mean_hold: AtomicU64::new(0),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
+    fn lock(&self) -> MutexGuard<'_, Line<Offer<T>>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Who it is, for its line.
+    fn resource(&self) -> Resource<'_> {
+        Resource {
+            name: &self.name,
+            index: self.index,
+            capacity: self.capacity.load(Ordering::Relaxed),
+            shared: &self.shared,
+        }
     }
 
     /// Its name.
@@ -105,57 +107,21 @@ impl<T: Send> Handoff<T> {
         self.mean_hold.store(mean.to_bits(), Ordering::Relaxed);
     }
 
-    /// The expected wait of the request `position` (from 0) in line.
-    fn estimate_ms(&self, position: usize, capacity: u64) -> Option<f64> {
-        let mean = f64::from_bits(self.mean_hold.load(Ordering::Relaxed));
-        (mean > 0.0).then(|| (position as f64 + 1.0) * mean * 1e3 / capacity.max(1) as f64)
-    }
-
     /// Puts `requester` in line. Call it under the owner's own lock, in the
     /// same step that found nothing free, so an item offered just after is
     /// not missed; then await [`Ticket::wait`] outside it.
     pub fn enqueue(self: &Arc<Self>, requester: &Requester) -> Ticket<T> {
         let now = Instant::now();
         let (tx, rx) = oneshot::channel();
-        let tenant = requester.tenant.id;
-        let capacity = self.capacity.load(Ordering::Relaxed);
-        let mut state = self.lock();
-        let state = &mut *state;
-        let mut book = self.shared.ledger.lock();
-        if state.queue.waiting_of(tenant) == 0
-            && let Some(floor) = book.floor(self.index, state.queue.backlogged())
-        {
-            book.catch_up(tenant, self.index, floor);
-        }
-        let ask = Ask {
-            tenant,
-            priority: requester.priority,
-            deadline: requester.deadline,
-            units: 1,
-        };
+        let at = self.resource();
+        let mean_hold = f64::from_bits(self.mean_hold.load(Ordering::Relaxed));
+        let estimate = |position| crate::shared::estimate_ms(mean_hold, position, at.capacity);
         let offer = Offer {
             tx,
             requester: requester.clone(),
         };
-        let seq = state.queue.push(ask, now, offer);
+        let (seq, explanation) = self.lock().join(&at, requester, 1, now, estimate, offer);
         self.waiting.fetch_add(1, Ordering::AcqRel);
-        let tenants = self.shared.tenant_count().max(state.queue.tenants());
-        let epoch = state.queue.epoch();
-        let position = book
-            .with_context(now, epoch, tenants, capacity, |ctx| {
-                state.queue.position(tenant, seq, ctx)
-            })
-            .unwrap_or(0);
-        drop(book);
-        let explanation = Explanation {
-            resource: Arc::clone(&self.name),
-            label: Arc::clone(&requester.label),
-            tenant: Arc::clone(&requester.tenant.name),
-            position: position + 1,
-            waiting: state.queue.len(),
-            estimate_ms: self.estimate_ms(position, capacity),
-            strategy: state.queue.strategy().kind(),
-        };
         Ticket {
             handoff: Arc::clone(self),
             requester: requester.clone(),
@@ -173,57 +139,20 @@ impl<T: Send> Handoff<T> {
             return Err(item);
         }
         let now = Instant::now();
-        let capacity = self.capacity.load(Ordering::Relaxed);
-        let mut state = self.lock();
-        let state = &mut *state;
+        let at = self.resource();
+        let mut line = self.lock();
         let mut item = item;
         loop {
-            let tenants = self.shared.tenant_count().max(state.queue.tenants());
-            let epoch = state.queue.epoch();
-            let boosted = state.track.boosted;
-            let mut book = self.shared.ledger.lock();
-            let waiter = book.with_context(now, epoch, tenants, capacity, |ctx| {
-                state.queue.pop_favouring(boosted, ctx)
-            });
-            let Some(waiter) = waiter else {
+            let Some(waiter) = line.next(&at, now, |_| true) else {
                 return Err(item);
             };
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             let entry = waiter.entry;
-            book.charge(entry.tenant, self.index, 1, capacity);
-            drop(book);
             let Offer { tx, requester } = waiter.payload;
             match tx.send(item) {
                 Ok(()) => {
-                    let waited = now.saturating_duration_since(entry.since);
-                    state.track.grant(
-                        Sample {
-                            at: now,
-                            tenant: entry.tenant,
-                            units: 1,
-                            waited,
-                            contended: true,
-                        },
-                        self.shared.window,
-                    );
-                    let strategy = state.queue.strategy().kind();
-                    let left = state.queue.len();
-                    self.shared.decide(
-                        &self.name,
-                        &requester,
-                        Verdict::Granted,
-                        || match boosted {
-                            Some(t) if t == entry.tenant => {
-                                format!("served first by a fairness boost; {left} still waiting")
-                            }
-                            _ => format!("next by {strategy}; {left} still waiting"),
-                        },
-                        waited,
-                    );
-                    let waiting: Vec<u32> = state.queue.backlogged().collect();
-                    state
-                        .track
-                        .check_fairness(&self.shared, &self.name, &waiting);
+                    line.granted(&at, &requester, &entry, now);
+                    line.served(&at);
                     return Ok(());
                 }
                 // It gave up as it was served: the next one.
@@ -235,8 +164,8 @@ impl<T: Send> Handoff<T> {
     /// Empties the line; the owner tells each request why (e.g. closed)
     /// through the senders.
     pub fn drain(&self) -> Vec<oneshot::Sender<T>> {
-        let mut state = self.lock();
-        let drained = state.queue.drain();
+        let mut line = self.lock();
+        let drained = line.queue.drain();
         self.waiting.fetch_sub(drained.len(), Ordering::AcqRel);
         drained.into_iter().map(|w| w.payload.tx).collect()
     }
@@ -248,15 +177,15 @@ impl<T: Send> Handoff<T> {
 
     /// A snapshot for the stats.
     pub(crate) fn snapshot(&self) -> crate::stats::ResourceView {
-        let mut state = self.lock();
-        state.track.trim(Instant::now(), self.shared.window);
+        let mut line = self.lock();
+        line.track.trim(Instant::now(), self.shared.window);
         crate::stats::ResourceView::of(
             &self.name,
-            state.queue.strategy().kind(),
+            line.queue.strategy().kind(),
             self.capacity.load(Ordering::Relaxed),
             0,
-            state.queue.len(),
-            &state.track,
+            line.queue.len(),
+            &line.track,
         )
     }
 }
@@ -282,22 +211,14 @@ impl<T: Send> Ticket<T> {
     /// Tells the requester's observer, the log and the bus that it waits;
     /// call it outside the owner's lock.
     pub fn announce(&self) {
-        let explanation = &self.explanation;
-        tracing::debug!("{explanation}");
         let handoff = &self.handoff;
-        handoff.shared.decide(
+        announce_wait(
+            &handoff.shared,
             &handoff.name,
+            Conflict::Contention,
             &self.requester,
-            Verdict::Queued,
-            || explanation.standing(),
-            Duration::ZERO,
+            &self.explanation,
         );
-        handoff.shared.announce(Conflict::Contention, || {
-            json!({"resource": &*handoff.name, "waiting": explanation.waiting, "explanation": explanation})
-        });
-        if let Some(observer) = &self.requester.on_wait {
-            observer(explanation);
-        }
     }
 
     /// Waits for an item until `until` or `interrupt`.
@@ -319,55 +240,27 @@ impl<T: Send> Ticket<T> {
         };
         let handoff = Arc::clone(&self.handoff);
         let tenant = self.requester.tenant.id;
-        let mut state = handoff.lock();
-        let position = {
-            let tenants = handoff.shared.tenant_count().max(state.queue.tenants());
-            let epoch = state.queue.epoch();
-            let capacity = handoff.capacity.load(Ordering::Relaxed);
-            let book = handoff.shared.ledger.lock();
-            book.with_context(Instant::now(), epoch, tenants, capacity, |ctx| {
-                state.queue.position(tenant, self.seq, ctx)
-            })
-        };
-        if state.queue.remove(tenant, self.seq).is_none() {
+        let mut line = handoff.lock();
+        let position = line.position(&handoff.resource(), tenant, self.seq);
+        if line.queue.remove(tenant, self.seq).is_none() {
             // Served as it gave up: the item is in the channel already
             // (offers send under the lock).
-            drop(state);
+            drop(line);
             return rx.try_recv().map_err(|_| WaitError::Closed {
                 resource: Arc::clone(&handoff.name),
                 label: Arc::clone(&self.requester.label),
             });
         }
         handoff.waiting.fetch_sub(1, Ordering::AcqRel);
-        drop(state);
-        let waited = self.began.elapsed();
-        let (verdict, error) = if interrupted {
-            (
-                Verdict::Cancelled,
-                WaitError::Interrupted {
-                    resource: Arc::clone(&handoff.name),
-                    label: Arc::clone(&self.requester.label),
-                },
-            )
-        } else {
-            (
-                Verdict::TimedOut,
-                WaitError::Deadline {
-                    resource: Arc::clone(&handoff.name),
-                    label: Arc::clone(&self.requester.label),
-                    waited,
-                    position: position.unwrap_or(0) + 1,
-                },
-            )
-        };
-        handoff.shared.decide(
+        drop(line);
+        Err(gave_up(
+            &handoff.shared,
             &handoff.name,
             &self.requester,
-            verdict,
-            || error.to_string(),
-            waited,
-        );
-        Err(error)
+            interrupted,
+            self.began.elapsed(),
+            position,
+        ))
     }
 }
 
@@ -376,8 +269,8 @@ impl<T: Send> Drop for Ticket<T> {
         // Waited on to the end, `rx` was taken and the line is settled; a
         // wait dropped midway leaves `rx` gone too, so leave the line here
         // whenever it is still in it.
-        let mut state = self.handoff.lock();
-        if state
+        let mut line = self.handoff.lock();
+        if line
             .queue
             .remove(self.requester.tenant.id, self.seq)
             .is_some()

@@ -55,6 +55,7 @@ mod explain;
 pub mod fairness;
 mod handoff;
 mod ledger;
+mod line;
 #[cfg(feature = "sqlite")]
 mod log;
 mod queue;

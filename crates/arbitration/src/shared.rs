@@ -109,6 +109,13 @@ impl Shared {
     }
 }
 
+/// The expected wait of the request `position` (from 0) in a line served
+/// `capacity` at a time, each held `mean_hold` seconds on average (0: not
+/// known yet).
+pub(crate) fn estimate_ms(mean_hold: f64, position: usize, capacity: u64) -> Option<f64> {
+    (mean_hold > 0.0).then(|| (position as f64 + 1.0) * mean_hold * 1e3 / capacity.max(1) as f64)
+}
+
 /// One grant in a resource's window.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sample {
@@ -215,13 +222,6 @@ impl Track {
         } else {
             0.8 * self.mean_hold + 0.2 * held
         };
-    }
-
-    /// The expected wait of the request `position` (from 0) in line, with
-    /// `capacity` units served at once.
-    pub(crate) fn estimate_ms(&self, position: usize, capacity: u64) -> Option<f64> {
-        (self.mean_hold > 0.0)
-            .then(|| (position as f64 + 1.0) * self.mean_hold * 1e3 / capacity.max(1) as f64)
     }
 
     /// Each tenant's units in the window divided by its weight, for those

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use symphony_bus::Interrupt;
 use tokio::sync::oneshot;
 
 use crate::explain::{Conflict, Explanation, Verdict};
-use crate::queue::{Ask, Queue};
-use crate::shared::{Sample, Shared, Track};
+use crate::line::{Line, Resource, announce_wait, gave_up};
+use crate::queue::Queue;
+use crate::shared::Shared;
 use crate::strategy::Strategy;
 use crate::{Requester, WaitError};
 
@@ -60,8 +60,7 @@ pub struct Units {
 }
 
 struct State {
-    queue: Queue<Grant>,
-    track: Track,
+    line: Line<Grant>,
     /// `free` as it was when the usage was last taken.
     flushed: [u64; COUNTED_TENANTS],
 }
@@ -130,8 +129,7 @@ impl Units {
             free: std::array::from_fn(|_| AtomicU64::new(0)),
             timed: AtomicBool::new(false),
             state: Mutex::new(State {
-                queue: Queue::new(strategy, Instant::now()),
-                track: Track::default(),
+                line: Line::new(Queue::new(strategy, Instant::now())),
                 flushed: [0; COUNTED_TENANTS],
             }),
         })
@@ -140,6 +138,16 @@ impl Units {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every update leaves the state whole.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Who it is, for its line.
+    fn resource(&self, capacity: u64) -> Resource<'_> {
+        Resource {
+            name: &self.name,
+            index: self.index,
+            capacity,
+            shared: &self.shared,
+        }
     }
 
     /// Its name.
@@ -240,7 +248,7 @@ impl Units {
         let tenant = requester.tenant.id;
         if self.take_or_wait(count, capacity) {
             // Free after all (or a tenant counted under the lock).
-            state.track.count_free(tenant);
+            state.line.track.count_free(tenant);
             return Ok(Tried::Granted(Permit {
                 units: self,
                 count,
@@ -248,40 +256,20 @@ impl Units {
             }));
         }
         let (tx, rx) = oneshot::channel();
-        let ask = Ask {
-            tenant,
-            priority: requester.priority,
-            deadline: requester.deadline,
-            units: count,
-        };
-        let state = &mut *state;
-        let mut book = self.shared.ledger.lock();
-        if state.queue.waiting_of(tenant) == 0
-            && let Some(floor) = book.floor(self.index, state.queue.backlogged())
-        {
-            book.catch_up(tenant, self.index, floor);
-        }
         let grant = Grant {
             tx,
             requester: requester.clone(),
         };
-        let seq = state.queue.push(ask, now, grant);
-        let tenants = self.shared.tenant_count().max(state.queue.tenants());
-        let epoch = state.queue.epoch();
-        let position = book.with_context(now, epoch, tenants, capacity, |ctx| {
-            state.queue.position(tenant, seq, ctx)
-        });
-        drop(book);
-        let position = position.unwrap_or(0);
-        let explanation = Explanation {
-            resource: Arc::clone(&self.name),
-            label: Arc::clone(&requester.label),
-            tenant: Arc::clone(&requester.tenant.name),
-            position: position + 1,
-            waiting: state.queue.len(),
-            estimate_ms: state.track.estimate_ms(position, capacity),
-            strategy: state.queue.strategy().kind(),
-        };
+        let mean_hold = state.line.track.mean_hold;
+        let estimate = |position| crate::shared::estimate_ms(mean_hold, position, capacity);
+        let (seq, explanation) = state.line.join(
+            &self.resource(capacity),
+            requester,
+            count,
+            now,
+            estimate,
+            grant,
+        );
         Ok(Tried::Queued {
             rx,
             seq,
@@ -334,44 +322,24 @@ impl Units {
         };
         pending.armed = false;
         let mut state = self.lock();
-        let position = {
-            let tenants = self.shared.tenant_count().max(state.queue.tenants());
-            let epoch = state.queue.epoch();
-            let capacity = self.capacity.load(Ordering::Relaxed);
-            let book = self.shared.ledger.lock();
-            book.with_context(Instant::now(), epoch, tenants, capacity, |ctx| {
-                state.queue.position(requester.tenant.id, seq, ctx)
-            })
-        };
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        let position = state
+            .line
+            .position(&self.resource(capacity), requester.tenant.id, seq);
         if !self.leave(&mut state, requester.tenant.id, seq) {
             // Served as it gave up: take what it was given.
             drop(state);
             return Ok(self.granted(count));
         }
         drop(state);
-        let waited = began.elapsed();
-        let (verdict, error) = if interrupted {
-            (
-                Verdict::Cancelled,
-                WaitError::Interrupted {
-                    resource: Arc::clone(&self.name),
-                    label: Arc::clone(&requester.label),
-                },
-            )
-        } else {
-            (
-                Verdict::TimedOut,
-                WaitError::Deadline {
-                    resource: Arc::clone(&self.name),
-                    label: Arc::clone(&requester.label),
-                    waited,
-                    position: position.unwrap_or(0) + 1,
-                },
-            )
-        };
-        self.shared
-            .decide(&self.name, requester, verdict, || error.to_string(), waited);
-        Err(error)
+        Err(gave_up(
+            &self.shared,
+            &self.name,
+            requester,
+            interrupted,
+            began.elapsed(),
+            position,
+        ))
     }
 
     /// [`acquire`](Self::acquire) for a thread outside any async runtime.
@@ -407,7 +375,7 @@ impl Units {
     /// and serves the line (it may have held back smaller requests behind
     /// it). `false` if it was not in line (it was served).
     fn leave(&self, state: &mut State, tenant: u32, seq: u64) -> bool {
-        if state.queue.remove(tenant, seq).is_none() {
+        if state.line.queue.remove(tenant, seq).is_none() {
             return false;
         }
         self.word.fetch_sub(WAITER, Ordering::AcqRel);
@@ -417,20 +385,13 @@ impl Units {
 
     /// Tells everyone that `requester` waits.
     fn queued(&self, requester: &Requester, explanation: &Explanation) {
-        tracing::debug!("{explanation}");
-        self.shared.decide(
+        announce_wait(
+            &self.shared,
             &self.name,
+            self.conflict,
             requester,
-            Verdict::Queued,
-            || explanation.standing(),
-            Duration::ZERO,
+            explanation,
         );
-        self.shared.announce(self.conflict, || {
-            json!({"resource": &*self.name, "waiting": explanation.waiting, "explanation": explanation})
-        });
-        if let Some(observer) = &requester.on_wait {
-            observer(explanation);
-        }
     }
 
     /// Gives back `count` units (held since `acquired`, when timed) and,
@@ -439,7 +400,7 @@ impl Units {
     fn release(&self, count: u64, acquired: Option<Instant>) {
         if let Some(acquired) = acquired {
             self.timed.store(true, Ordering::Relaxed);
-            self.lock().track.held(acquired.elapsed());
+            self.lock().line.track.held(acquired.elapsed());
         }
         let mut word = self.word.load(Ordering::Acquire);
         while waiting(word) == 0 {
@@ -464,26 +425,15 @@ impl Units {
     /// request is not passed over by smaller ones behind it. Under the
     /// lock.
     fn serve(&self, state: &mut State, now: Instant) {
-        let mut served = false;
         let capacity = self.capacity.load(Ordering::Relaxed);
-        while !state.queue.is_empty() {
-            let tenants = self.shared.tenant_count().max(state.queue.tenants());
-            let epoch = state.queue.epoch();
+        let at = self.resource(capacity);
+        let mut served = false;
+        while !state.line.queue.is_empty() {
             let free = capacity.saturating_sub(in_use(self.word.load(Ordering::Acquire)));
-            let boosted = state.track.boosted;
-            let mut book = self.shared.ledger.lock();
-            let waiter = book.with_context(now, epoch, tenants, capacity, |ctx| {
-                let next = state.queue.peek_favouring(boosted, ctx)?;
-                (next.entry.units <= free)
-                    .then(|| state.queue.pop_favouring(boosted, ctx))
-                    .flatten()
-            });
-            let Some(waiter) = waiter else {
+            let Some(waiter) = state.line.next(&at, now, |entry| entry.units <= free) else {
                 break;
             };
             let entry = waiter.entry;
-            book.charge(entry.tenant, self.index, entry.units, capacity);
-            drop(book);
             // One fewer waiting, its units in use: one step, so the fast
             // path never sees the line empty with the units still free.
             self.word
@@ -495,37 +445,10 @@ impl Units {
                 continue;
             }
             served = true;
-            let waited = now.saturating_duration_since(entry.since);
-            state.track.grant(
-                Sample {
-                    at: now,
-                    tenant: entry.tenant,
-                    units: entry.units,
-                    waited,
-                    contended: true,
-                },
-                self.shared.window,
-            );
-            let strategy = state.queue.strategy().kind();
-            let left = state.queue.len();
-            self.shared.decide(
-                &self.name,
-                &requester,
-                Verdict::Granted,
-                || match boosted {
-                    Some(t) if t == entry.tenant => {
-                        format!("served first by a fairness boost; {left} still waiting")
-                    }
-                    _ => format!("next by {strategy}; {left} still waiting"),
-                },
-                waited,
-            );
+            state.line.granted(&at, &requester, &entry, now);
         }
         if served {
-            let waiting: Vec<u32> = state.queue.backlogged().collect();
-            state
-                .track
-                .check_fairness(&self.shared, &self.name, &waiting);
+            state.line.served(&at);
         }
     }
 
@@ -533,7 +456,7 @@ impl Units {
     /// made at once).
     pub(crate) fn take_usage(&self) -> Vec<(u32, u64, u64)> {
         let mut state = self.lock();
-        let mut usage = state.track.take_usage();
+        let mut usage = state.line.track.take_usage();
         for (tenant, counter) in self.free.iter().enumerate() {
             let total = counter.load(Ordering::Relaxed);
             let free = total - state.flushed[tenant];
@@ -555,7 +478,7 @@ impl Units {
     /// A snapshot for the stats.
     pub(crate) fn snapshot(&self) -> crate::stats::ResourceView {
         let mut state = self.lock();
-        state.track.trim(Instant::now(), self.shared.window);
+        state.line.track.trim(Instant::now(), self.shared.window);
         let free: Vec<(u32, u64)> = self
             .free
             .iter()
@@ -566,11 +489,11 @@ impl Units {
         let (in_use, capacity, _) = self.usage();
         let mut view = crate::stats::ResourceView::of(
             &self.name,
-            state.queue.strategy().kind(),
+            state.line.queue.strategy().kind(),
             capacity,
             in_use,
-            state.queue.len(),
-            &state.track,
+            state.line.queue.len(),
+            &state.line.track,
         );
         view.add_free(&free);
         view
