@@ -18,6 +18,12 @@ use crate::{ArbitrationConfig, BudgetExhausted, Handoff, Requester, StrategyKind
 #[cfg(test)]
 mod tests;
 
+/// The most tenants an arbiter tells apart.
+pub const MAX_TENANTS: usize = 10_000;
+
+/// Where tenants past [`MAX_TENANTS`] are counted.
+pub const OTHER_TENANTS: &str = "(other tenants)";
+
 /// How often a call waiting for a budget to refill looks at its interrupt.
 const BUDGET_POLL: Duration = Duration::from_millis(20);
 
@@ -128,12 +134,26 @@ impl Arbiter {
     }
 
     /// The tenant named `name`, registered on first use with its weight
-    /// and budget from the settings.
+    /// and budget from the settings. Past [`MAX_TENANTS`] names, new ones
+    /// share the tenant [`OTHER_TENANTS`], so the table stays bounded
+    /// whatever names runs bring.
     pub fn tenant(&self, name: &str) -> Tenant {
         let mut tenants = self.inner.tenants.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tenant) = tenants.get(name) {
             return tenant.clone();
         }
+        let name = if tenants.len() >= MAX_TENANTS {
+            tracing::warn!(
+                tenant = name,
+                "more than {MAX_TENANTS} tenants: counted as {OTHER_TENANTS}"
+            );
+            match tenants.get(OTHER_TENANTS) {
+                Some(other) => return other.clone(),
+                None => OTHER_TENANTS,
+            }
+        } else {
+            name
+        };
         let name: Arc<str> = name.into();
         let id = {
             let mut names = self
@@ -157,10 +177,7 @@ impl Arbiter {
                 .budgets
                 .set(&format!("tenant:{name}"), budget, window);
         }
-        let tenant = Tenant {
-            id,
-            name: Arc::clone(&name),
-        };
+        let tenant = Tenant::new(id, Arc::clone(&name));
         tenants.insert(name, tenant.clone());
         tenant
     }
@@ -248,7 +265,7 @@ impl Arbiter {
             Verdict::EvictedFor,
             || {
                 format!(
-                    "idle {victim} ({bytes} bytes{}) cooled to make room for an instance of {extension}",
+                    "{victim} ({bytes} bytes{}) evicted to make room for an instance of {extension} (it cools now if idle, else when its call ends)",
                     victim_priority.map(|p| format!(", last used at priority {p}")).unwrap_or_default()
                 )
             },

@@ -102,6 +102,8 @@ pub enum Verdict {
     /// Fairness fell below the floor; this tenant is served first until it
     /// recovers.
     Boosted,
+    /// Not a decision: decisions the log could not keep up with, counted.
+    Unlogged,
 }
 
 impl Verdict {
@@ -115,6 +117,7 @@ impl Verdict {
             Verdict::TimedOut => "timed-out",
             Verdict::Cancelled => "cancelled",
             Verdict::Boosted => "boosted",
+            Verdict::Unlogged => "unlogged",
         }
     }
 
@@ -128,6 +131,7 @@ impl Verdict {
             Verdict::TimedOut,
             Verdict::Cancelled,
             Verdict::Boosted,
+            Verdict::Unlogged,
         ]
         .into_iter()
         .find(|v| v.name() == name)
@@ -183,9 +187,9 @@ pub fn unix_ms() -> u64 {
 }
 
 /// Where decisions go: the SQLite log ([`SqliteLog`](crate::SqliteLog)
-/// with the `sqlite` feature), or anything else that keeps them. Called
-/// with no lock of the engine held... except the deciding resource's, so
-/// it must not block for long: queue and write elsewhere.
+/// with the `sqlite` feature), or anything else that keeps them.
+/// [`record`](DecisionSink::record) is called under the deciding
+/// resource's lock, so it must not block: queue and write elsewhere.
 pub trait DecisionSink: Send + Sync {
     /// Keeps `decision`.
     fn record(&self, decision: Decision);

@@ -32,7 +32,7 @@ pub struct Handoff<T> {
     waiting: AtomicUsize,
     /// How many items exist at most (the pool's instance limit), for
     /// estimates and fair-share normalisation.
-    capacity: AtomicU64,
+    capacity: u64,
     /// The mean time an item is held (an EWMA of `f64` seconds' bits),
     /// updated without the lock on every use.
     mean_hold: AtomicU64,
@@ -57,7 +57,7 @@ impl<T: Send> Handoff<T> {
             shared,
             state: Mutex::new(Line::new(Queue::new(strategy, Instant::now()))),
             waiting: AtomicUsize::new(0),
-            capacity: AtomicU64::new(capacity.max(1)),
+            capacity: capacity.max(1),
             mean_hold: AtomicU64::new(0),
         })
     }
@@ -71,7 +71,7 @@ impl<T: Send> Handoff<T> {
         Resource {
             name: &self.name,
             index: self.index,
-            capacity: self.capacity.load(Ordering::Relaxed),
+            capacity: self.capacity,
             shared: &self.shared,
         }
     }
@@ -85,11 +85,6 @@ impl<T: Send> Handoff<T> {
     #[inline]
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
-    }
-
-    /// Sets how many items exist at most.
-    pub fn set_capacity(&self, capacity: u64) {
-        self.capacity.store(capacity.max(1), Ordering::Relaxed);
     }
 
     /// Records that an item was held for `held` (a call's length), for
@@ -182,7 +177,7 @@ impl<T: Send> Handoff<T> {
         crate::stats::ResourceView::of(
             &self.name,
             line.queue.strategy().kind(),
-            self.capacity.load(Ordering::Relaxed),
+            self.capacity,
             0,
             line.queue.len(),
             &line.track,

@@ -3,8 +3,8 @@
 //! pool's memory, the host's parallel node slots and cost budgets.
 //!
 //! Requests carry a [`Requester`]: a tenant, a priority and a deadline.
-//! When a resource is free, a request takes it at once (one short lock, no
-//! allocation). When it is not, the request joins the resource's line and
+//! When a resource is free, a request takes it at once (a compare-and-swap,
+//! no lock or allocation). When it is not, the request joins the resource's line and
 //! the resource's [`Strategy`] decides who is served as units come back:
 //! first come first served, priority with aging, round-robin between
 //! tenants, weighted fair share across resources (DRF) or earliest
@@ -73,7 +73,7 @@ use std::time::Instant;
 
 use symphony_bus::Interrupt;
 
-pub use arbiter::Arbiter;
+pub use arbiter::{Arbiter, MAX_TENANTS, OTHER_TENANTS};
 pub use budget::{Budgets, Shortfall, Spent};
 pub use config::{
     ArbitrationConfig, ConfigError, LogConfig, MAX_BUDGET, ResourceConfig, SlotsConfig,

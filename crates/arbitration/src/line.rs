@@ -109,11 +109,7 @@ impl<S> Line<S> {
         let mut book = at.shared.ledger.lock();
         let queue = &mut self.queue;
         let waiter = book.with_context(now, queue.epoch(), tenants, at.capacity, |ctx| {
-            let next = queue.peek_favouring(boosted, ctx)?;
-            if !fits(&next.entry) {
-                return None;
-            }
-            queue.pop_favouring(boosted, ctx)
+            queue.take_next(boosted, ctx, fits)
         })?;
         let entry = waiter.entry;
         book.charge(entry.tenant, at.index, entry.units, at.capacity);
@@ -136,7 +132,6 @@ impl<S> Line<S> {
                 tenant: entry.tenant,
                 units: entry.units,
                 waited,
-                contended: true,
             },
             at.shared.window,
         );

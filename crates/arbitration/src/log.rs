@@ -1,9 +1,13 @@
 //! The decision log: an append-only SQLite table in the host's data
-//! directory (`<home>/arbitration.db`), bounded to the newest rows, written
-//! by a thread of its own so no decision waits on the disk.
+//! directory (`<home>/arbitration.db`), bounded to the newest rows, opened
+//! and written by a thread of its own, so no decision waits on the disk:
+//! decisions are made under resources' locks, so when the writer falls
+//! behind by a whole queue, further decisions are counted and the count is
+//! logged (as `unlogged`) instead of stalling the resource.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,8 +21,7 @@ use crate::stats::{ResourceView, Stats};
 #[cfg(test)]
 mod tests;
 
-/// Decisions queued for the writer at most; a decision made when it is
-/// full waits for room (the log loses nothing).
+/// Messages queued for the writer at most.
 const QUEUE: usize = 4096;
 
 /// Rows written between prunes to the bound.
@@ -56,6 +59,9 @@ pub struct SqliteLog {
     path: PathBuf,
     max_rows: u64,
     writer: Mutex<Writer>,
+    /// Decisions not queued because the writer was a whole queue behind,
+    /// since the writer last logged the count.
+    unlogged: Arc<AtomicU64>,
 }
 
 enum Writer {
@@ -129,6 +135,7 @@ impl SqliteLog {
             path: path.to_path_buf(),
             max_rows: max_rows.max(1),
             writer: Mutex::new(Writer::NotStarted),
+            unlogged: Arc::default(),
         })
     }
 
@@ -155,18 +162,33 @@ impl SqliteLog {
         }
     }
 
+    /// Starts the writer, which opens the database itself (off the caller's
+    /// path, which may hold a resource's lock).
     fn start(&self) -> Result<(SyncSender<Message>, JoinHandle<()>), LogError> {
-        let db = open(&self.path)?;
         let (tx, rx) = sync_channel(QUEUE);
         let path = self.path.clone();
         let max_rows = self.max_rows;
+        let unlogged = Arc::clone(&self.unlogged);
         let thread = std::thread::Builder::new()
             .name("symphony-arbitration-log".into())
-            .spawn(move || write(db, rx, &path, max_rows))
+            .spawn(move || match open(&path) {
+                Ok(db) => write(db, rx, &path, max_rows, &unlogged),
+                Err(e) => {
+                    tracing::warn!("{e}; arbitration decisions are not logged");
+                    // Still answer flushes, so nobody waits on a dead log.
+                    for message in rx {
+                        if let Message::Flush(done) = message {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })
             .map_err(|e| LogError::at(&self.path, e))?;
         Ok((tx, thread))
     }
 
+    /// Queues `message`, waiting for room (usage counts and flushes, sent
+    /// with no lock held).
     fn send(&self, message: Message) {
         if let Some(tx) = self.sender()
             && tx.send(message).is_err()
@@ -284,7 +306,6 @@ impl SqliteLog {
                 tenant: id(tenant),
                 units: 1,
                 waited: Duration::from_micros(waited_us),
-                contended: true,
             });
         }
         // Grants made at once, counted.
@@ -329,7 +350,17 @@ fn read_only(path: &Path) -> Result<Option<Connection>, LogError> {
 
 impl DecisionSink for SqliteLog {
     fn record(&self, decision: Decision) {
-        self.send(Message::Decision(decision));
+        let Some(tx) = self.sender() else { return };
+        match tx.try_send(Message::Decision(decision)) {
+            Ok(()) => {}
+            // A whole queue behind: counted, and the count logged.
+            Err(TrySendError::Full(_)) => {
+                self.unlogged.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                tracing::warn!(path = %self.path.display(), "the arbitration log's writer stopped");
+            }
+        }
     }
 
     fn usage(&self, rows: Vec<Usage>) {
@@ -357,7 +388,13 @@ impl Drop for SqliteLog {
 }
 
 /// The writer: batches what is queued into one transaction at a time.
-fn write(mut db: Connection, rx: Receiver<Message>, path: &Path, max_rows: u64) {
+fn write(
+    mut db: Connection,
+    rx: Receiver<Message>,
+    path: &Path,
+    max_rows: u64,
+    unlogged: &AtomicU64,
+) {
     let mut since_prune = 0u64;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -365,6 +402,18 @@ fn write(mut db: Connection, rx: Receiver<Message>, path: &Path, max_rows: u64) 
             && let Ok(next) = rx.try_recv()
         {
             batch.push(next);
+        }
+        let missed = unlogged.swap(0, Ordering::Relaxed);
+        if missed > 0 {
+            let note = Decision::now(
+                &"log".into(),
+                &"-".into(),
+                &"arbitration log".into(),
+                Verdict::Unlogged,
+                format!("{missed} decisions were not logged: the writer fell a whole queue behind"),
+                Duration::ZERO,
+            );
+            batch.push(Message::Decision(note));
         }
         let mut flushed = Vec::new();
         let written = (|| -> rusqlite::Result<u64> {

@@ -91,20 +91,6 @@ impl<S> Queue<S> {
         &*self.strategy
     }
 
-    /// Serves it by `strategy` from now on.
-    pub fn set_strategy(&mut self, strategy: Box<dyn Strategy>) {
-        self.strategy = strategy;
-        self.ranked.clear();
-        for (tenant, line) in self.by_tenant.iter_mut().enumerate() {
-            for waiter in line.iter_mut() {
-                waiter.rank = self.strategy.rank(&waiter.entry, self.epoch).map(Rank);
-                if let Some(rank) = waiter.rank {
-                    self.ranked.insert((rank, waiter.entry.seq, tenant as u32));
-                }
-            }
-        }
-    }
-
     /// When it was made: before every deadline it compares.
     pub fn epoch(&self) -> Instant {
         self.epoch
@@ -221,38 +207,35 @@ impl<S> Queue<S> {
         Some((tenant as usize, nth))
     }
 
-    /// The request served next, or `tenant`'s first if it has one waiting
-    /// (a fairness boost), without taking it.
-    pub fn peek_favouring(&self, tenant: Option<u32>, ctx: &Context<'_>) -> Option<&Waiter<S>> {
+    /// The request served next — `tenant`'s first if it has one waiting
+    /// (a fairness boost), else the strategy's pick — if `fits` it, taken
+    /// out of the line; the strategy is told.
+    pub fn take_next(
+        &mut self,
+        tenant: Option<u32>,
+        ctx: &Context<'_>,
+        fits: impl FnOnce(&Entry) -> bool,
+    ) -> Option<Waiter<S>> {
         let (t, nth) = tenant
             .and_then(|t| self.best_of(t, ctx))
             .or_else(|| self.best(ctx))?;
-        self.by_tenant[t].get(nth)
-    }
-
-    /// Takes the request [`peek_favouring`](Self::peek_favouring) shows and
-    /// tells the strategy.
-    pub fn pop_favouring(&mut self, tenant: Option<u32>, ctx: &Context<'_>) -> Option<Waiter<S>> {
-        let at = tenant
-            .and_then(|t| self.best_of(t, ctx))
-            .or_else(|| self.best(ctx))?;
-        let waiter = self.take(at)?;
+        if !fits(&self.by_tenant[t].get(nth)?.entry) {
+            return None;
+        }
+        let waiter = self.take((t, nth))?;
         self.strategy.served(&waiter.entry, ctx);
         Some(waiter)
     }
 
-    /// The request served next, without taking it.
+    /// The request the strategy serves next, without taking it.
     pub fn peek(&self, ctx: &Context<'_>) -> Option<&Waiter<S>> {
         let (tenant, nth) = self.best(ctx)?;
         self.by_tenant[tenant].get(nth)
     }
 
-    /// Takes the request served next and tells the strategy.
+    /// Takes the request the strategy serves next and tells the strategy.
     pub fn pop(&mut self, ctx: &Context<'_>) -> Option<Waiter<S>> {
-        let at = self.best(ctx)?;
-        let waiter = self.take(at)?;
-        self.strategy.served(&waiter.entry, ctx);
-        Some(waiter)
+        self.take_next(None, ctx, |_| true)
     }
 
     /// Takes request `seq` of `tenant` out of the line (cancelled, timed
@@ -291,10 +274,5 @@ impl<S> Queue<S> {
             .iter_mut()
             .flat_map(|l| l.drain(..))
             .collect()
-    }
-
-    /// Every waiter, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = &Waiter<S>> {
-        self.by_tenant.iter().flatten()
     }
 }

@@ -15,9 +15,9 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// A tenant with `id` in some table; for the pure queues and tests.
-    /// Hosts get theirs from [`Arbiter::tenant`](crate::Arbiter::tenant).
-    pub fn new(id: u32, name: impl Into<Arc<str>>) -> Self {
+    /// A tenant with `id` in the arbiter's table (made by
+    /// [`Arbiter::tenant`](crate::Arbiter::tenant), which bounds the ids).
+    pub(crate) fn new(id: u32, name: impl Into<Arc<str>>) -> Self {
         Tenant {
             id,
             name: name.into(),

@@ -116,15 +116,13 @@ pub(crate) fn estimate_ms(mean_hold: f64, position: usize, capacity: u64) -> Opt
     (mean_hold > 0.0).then(|| (position as f64 + 1.0) * mean_hold * 1e3 / capacity.max(1) as f64)
 }
 
-/// One grant in a resource's window.
+/// One grant after a wait, in a resource's window.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sample {
     pub(crate) at: Instant,
     pub(crate) tenant: u32,
     pub(crate) units: u64,
     pub(crate) waited: Duration,
-    /// It waited in line (rather than finding the resource free).
-    pub(crate) contended: bool,
 }
 
 /// The most grants a window keeps per resource, however short they are.
@@ -140,8 +138,6 @@ pub(crate) struct Track {
     pub(crate) samples: VecDeque<Sample>,
     /// Mean time a grant is held (EWMA), in seconds; 0 before any.
     pub(crate) mean_hold: f64,
-    pub(crate) granted: u64,
-    pub(crate) contended: u64,
     /// Grants made at once under the lock, by tenant, since the start
     /// (see [`Track::count_free`]).
     pub(crate) free_by_tenant: Vec<u64>,
@@ -154,20 +150,13 @@ pub(crate) struct Track {
 }
 
 impl Track {
-    /// Records a grant.
+    /// Records a grant after a wait.
     pub(crate) fn grant(&mut self, sample: Sample, window: Duration) {
-        self.granted += 1;
-        if sample.contended {
-            self.contended += 1;
-        }
         let tenant = sample.tenant as usize;
         if self.unlogged.len() <= tenant {
             self.unlogged.resize(tenant + 1, (0, 0));
         }
         self.unlogged[tenant].0 += 1;
-        if !sample.contended {
-            self.unlogged[tenant].1 += 1;
-        }
         self.trim(sample.at, window);
         if self.samples.len() == MAX_SAMPLES {
             self.samples.pop_front();
@@ -231,29 +220,14 @@ impl Track {
         book: &Book,
         waiting: impl Iterator<Item = u32>,
     ) -> Vec<(u32, f64)> {
-        let mut totals: Vec<(u32, u64, bool)> = Vec::new();
-        fn entry(totals: &mut Vec<(u32, u64, bool)>, tenant: u32) -> &mut (u32, u64, bool) {
-            let i = match totals.iter().position(|(t, _, _)| *t == tenant) {
-                Some(i) => i,
-                None => {
-                    totals.push((tenant, 0, false));
-                    totals.len() - 1
-                }
-            };
-            &mut totals[i]
-        }
+        // Every sample is a grant after a wait: its tenant competed.
+        let mut totals: std::collections::BTreeMap<u32, u64> = waiting.map(|t| (t, 0)).collect();
         for sample in &self.samples {
-            let e = entry(&mut totals, sample.tenant);
-            e.1 += sample.units;
-            e.2 |= sample.contended;
-        }
-        for tenant in waiting {
-            entry(&mut totals, tenant).2 = true;
+            *totals.entry(sample.tenant).or_default() += sample.units;
         }
         totals
             .into_iter()
-            .filter(|(_, _, competed)| *competed)
-            .map(|(t, units, _)| (t, units as f64 / book.weight(t)))
+            .map(|(t, units)| (t, units as f64 / book.weight(t)))
             .collect()
     }
 

@@ -104,12 +104,7 @@ impl ResourceView {
             capacity,
             in_use,
             waiting,
-            samples: track
-                .samples
-                .iter()
-                .copied()
-                .filter(|s| s.contended)
-                .collect(),
+            samples: track.samples.iter().copied().collect(),
             free,
             boosted: track.boosted,
         }

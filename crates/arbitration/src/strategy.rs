@@ -8,10 +8,10 @@
 //! | strategy | key | guarantee |
 //! | --- | --- | --- |
 //! | [`Fifo`] | arrival | served in order of arrival |
-//! | [`PriorityAging`] | −(priority + wait ÷ aging step) | higher first; a waiter's priority rises one level per step, so nothing starves; running work is never preempted |
+//! | [`PriorityAging`] | −(priority + wait ÷ aging step) | higher first; a waiter's priority rises one level per step, so nothing starves: it goes before every request that arrives more than (Δpriority) steps after it; running work is never preempted |
 //! | [`RoundRobin`] | turns between tenants | each waiting tenant served once per round |
 //! | [`FairShare`] | weighted dominant share | weighted DRF: tenants' dominant shares, divided by their weights, stay within one request of each other |
-//! | [`EarliestDeadline`] | deadline | no deadline missed while utilisation ≤ 1 |
+//! | [`EarliestDeadline`] | deadline | requests released together on one unit miss no deadline while they fit (utilisation ≤ 1): non-preemptive EDF is optimal then |
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -105,8 +105,9 @@ impl Strategy for Fifo {
 
 /// Higher priority first, with aging: a waiter's effective priority is
 /// its priority plus one for every `step` it has waited, so a request of
-/// priority p facing a stream of priority q > p is served after at most
-/// (q − p + 1) steps plus one service time. Nothing running is preempted.
+/// priority p facing a stream of priority q > p goes before every request
+/// of that stream arriving more than (q − p) steps after it: it waits at
+/// most for those that arrived before then. Nothing running is preempted.
 #[derive(Debug, Clone, Copy)]
 pub struct PriorityAging {
     /// How long a waiter waits to gain one level.
@@ -153,7 +154,7 @@ impl Strategy for RoundRobin {
     }
 
     fn key(&self, entry: &Entry, nth: usize, ctx: &Context<'_>) -> f64 {
-        let tenants = u64::from(ctx.tenants.max(entry.tenant + 1));
+        let tenants = u64::from(ctx.tenants.max(entry.tenant.saturating_add(1)));
         let start = self.last.map_or(0, |last| u64::from(last) + 1);
         let turn = (u64::from(entry.tenant) + tenants - start % tenants) % tenants;
         (nth as u64 * tenants + turn) as f64

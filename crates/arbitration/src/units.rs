@@ -3,9 +3,11 @@
 //!
 //! While nobody waits, acquiring and releasing are one compare-and-swap
 //! each on a word holding the units in use and the requests waiting, and
-//! a counter per tenant: no lock, no clock, no allocation. Once a request
-//! waits, every change goes through the lock, so freed units reach the line
-//! in the strategy's order and nobody overtakes it.
+//! a counter per tenant: no lock, no clock, no allocation (for the first
+//! 64 tenants; later ones, and holds timed for the wait estimates, take
+//! the lock). Once a request waits, every change goes through the lock, so
+//! freed units reach the line in the strategy's order and nobody overtakes
+//! it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -50,7 +52,7 @@ pub struct Units {
     shared: Arc<Shared>,
     /// Units in use and requests waiting (see [`WAITER`]).
     word: AtomicU64,
-    capacity: AtomicU64,
+    capacity: u64,
     /// Grants made at once without the lock, by tenant, since the start.
     free: [AtomicU64; COUNTED_TENANTS],
     /// Whether a hold has been timed yet: until one has, grants made at
@@ -125,7 +127,7 @@ impl Units {
             conflict,
             shared,
             word: AtomicU64::new(0),
-            capacity: AtomicU64::new(capacity.clamp(1, WAITER - 1)),
+            capacity: capacity.clamp(1, WAITER - 1),
             free: std::array::from_fn(|_| AtomicU64::new(0)),
             timed: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -158,27 +160,19 @@ impl Units {
     /// (units held, capacity, requests waiting).
     pub fn usage(&self) -> (u64, u64, usize) {
         let word = self.word.load(Ordering::Acquire);
-        let capacity = self.capacity.load(Ordering::Relaxed);
+        let capacity = self.capacity;
         (in_use(word), capacity, waiting(word) as usize)
-    }
-
-    /// Changes the capacity; a larger one serves waiting requests at once.
-    pub fn set_capacity(&self, capacity: u64) {
-        let mut state = self.lock();
-        self.capacity
-            .store(capacity.clamp(1, WAITER - 1), Ordering::Relaxed);
-        self.serve(&mut state, Instant::now());
     }
 
     /// Takes `count` units for `requester` if they are free and nobody
     /// waits; `None` otherwise.
     #[inline]
     pub fn try_acquire(&self, requester: &Requester, count: u64) -> Option<Permit<'_>> {
-        let capacity = self.capacity.load(Ordering::Relaxed);
+        let capacity = self.capacity;
         let counter = self.free.get(requester.tenant.id as usize)?;
         let mut word = self.word.load(Ordering::Acquire);
         loop {
-            if waiting(word) > 0 || in_use(word) + count > capacity {
+            if waiting(word) > 0 || count > capacity.saturating_sub(in_use(word)) {
                 return None;
             }
             match self.word.compare_exchange_weak(
@@ -210,7 +204,7 @@ impl Units {
     fn take_or_wait(&self, count: u64, capacity: u64) -> bool {
         let mut word = self.word.load(Ordering::Acquire);
         loop {
-            let take = waiting(word) == 0 && in_use(word) + count <= capacity;
+            let take = waiting(word) == 0 && count <= capacity.saturating_sub(in_use(word));
             let next = if take { word + count } else { word + WAITER };
             match self
                 .word
@@ -228,7 +222,7 @@ impl Units {
         }
         let now = Instant::now();
         let mut state = self.lock();
-        let capacity = self.capacity.load(Ordering::Relaxed);
+        let capacity = self.capacity;
         if count > capacity {
             drop(state);
             self.shared.decide(
@@ -297,6 +291,10 @@ impl Units {
         };
         let began = Instant::now();
         self.queued(requester, &explanation);
+        // `rx` outlives `pending` and the select: a grant sent as the wait
+        // gives up (the lock orders the two) is still there to be taken,
+        // never bounced back into the count.
+        let mut rx = rx;
         let mut pending = Pending {
             units: self,
             tenant: requester.tenant.id,
@@ -306,12 +304,12 @@ impl Units {
         };
         let stop = crate::stopped(until, interrupt);
         let interrupted = tokio::select! {
-            granted = rx => {
+            granted = &mut rx => {
                 pending.armed = false;
                 return match granted {
                     Ok(()) => Ok(self.granted(count)),
-                    // The sender is only dropped with the queue's waiters,
-                    // when the resource goes away.
+                    // Senders are only dropped after sending; kept for
+                    // completeness, as the resource closing.
                     Err(_) => Err(WaitError::Closed {
                         resource: Arc::clone(&self.name),
                         label: Arc::clone(&requester.label),
@@ -322,7 +320,7 @@ impl Units {
         };
         pending.armed = false;
         let mut state = self.lock();
-        let capacity = self.capacity.load(Ordering::Relaxed);
+        let capacity = self.capacity;
         let position = state
             .line
             .position(&self.resource(capacity), requester.tenant.id, seq);
@@ -399,8 +397,15 @@ impl Units {
     #[inline]
     fn release(&self, count: u64, acquired: Option<Instant>) {
         if let Some(acquired) = acquired {
+            // A timed hold: recorded and given back under one lock.
             self.timed.store(true, Ordering::Relaxed);
-            self.lock().line.track.held(acquired.elapsed());
+            let mut state = self.lock();
+            state.line.track.held(acquired.elapsed());
+            let word = self.word.fetch_sub(count, Ordering::AcqRel);
+            if waiting(word) > 0 {
+                self.serve(&mut state, Instant::now());
+            }
+            return;
         }
         let mut word = self.word.load(Ordering::Acquire);
         while waiting(word) == 0 {
@@ -425,7 +430,7 @@ impl Units {
     /// request is not passed over by smaller ones behind it. Under the
     /// lock.
     fn serve(&self, state: &mut State, now: Instant) {
-        let capacity = self.capacity.load(Ordering::Relaxed);
+        let capacity = self.capacity;
         let at = self.resource(capacity);
         let mut served = false;
         while !state.line.queue.is_empty() {

@@ -40,7 +40,7 @@ pub struct LogArgs {
     #[arg(long, value_name = "R")]
     resource: Option<String>,
     /// Only this verdict.
-    #[arg(long, value_parser = ["granted", "queued", "evicted-for", "refused", "timed-out", "cancelled", "boosted"])]
+    #[arg(long, value_parser = ["granted", "queued", "evicted-for", "refused", "timed-out", "cancelled", "boosted", "unlogged"])]
     verdict: Option<String>,
     /// At most this many, the newest (default 50).
     #[arg(long, value_name = "N")]

@@ -128,3 +128,15 @@ fn stats_report_every_resource_and_tenant() {
     assert_eq!(stats.tenants[0].free_grants, 1);
     assert_eq!(stats.resources[0].free_grants, 1);
 }
+
+#[test]
+fn tenants_past_the_bound_share_one_entry() {
+    let arbiter = Arbiter::default();
+    for i in 0..MAX_TENANTS {
+        arbiter.tenant(&format!("t{i}"));
+    }
+    let late = arbiter.tenant("one-too-many");
+    assert_eq!(late.name(), OTHER_TENANTS);
+    assert_eq!(arbiter.tenant("and-another"), late);
+    assert_eq!(arbiter.tenant("t7").name(), "t7", "known ones keep theirs");
+}

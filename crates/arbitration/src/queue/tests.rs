@@ -50,9 +50,9 @@ fn a_boost_serves_the_favoured_tenant_first() {
     let mut queue: Queue<u32> = Queue::new(Box::new(Fifo), t0);
     queue.push(ask(0, 0), t0, 0);
     queue.push(ask(1, 0), t0, 1);
-    let first = book.with_context(t0, t0, 2, 1, |ctx| queue.pop_favouring(Some(1), ctx));
+    let first = book.with_context(t0, t0, 2, 1, |ctx| queue.take_next(Some(1), ctx, |_| true));
     assert_eq!(first.map(|w| w.payload), Some(1));
-    let next = book.with_context(t0, t0, 2, 1, |ctx| queue.pop_favouring(Some(1), ctx));
+    let next = book.with_context(t0, t0, 2, 1, |ctx| queue.take_next(Some(1), ctx, |_| true));
     assert_eq!(
         next.map(|w| w.payload),
         Some(0),

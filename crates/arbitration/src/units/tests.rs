@@ -316,3 +316,36 @@ fn fairness_below_the_floor_boosts_the_starved_tenant_and_recovers() {
     let stats = arbiter.stats();
     assert!(stats.resources[0].jain >= 0.8, "{:?}", stats.resources[0]);
 }
+
+#[test]
+fn threads_racing_grants_against_deadlines_leave_nothing_held_or_waiting() {
+    // Deadlines so short that many waits give up just as they are served:
+    // the race where a grant meets a give-up must neither lose the units
+    // nor give them back twice.
+    let arbiter = arbiter("[slots]\ncapacity = 1\nstrategy = \"fair-share\"\n");
+    let units = Arc::clone(arbiter.slots());
+    let granted = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..6u64 {
+            let (units, arbiter, granted) = (&units, &arbiter, &granted);
+            scope.spawn(move || {
+                let requester = arbiter.requester(&format!("t{}", t % 3));
+                for i in 0..1_000u64 {
+                    let until = Instant::now() + Duration::from_micros((i * 7 + t * 13) % 100);
+                    if let Ok(permit) = units.acquire_blocking(&requester, 1, Some(until), None) {
+                        granted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let (in_use, capacity, _) = units.usage();
+                        assert!(in_use <= capacity, "{in_use} of {capacity} in use");
+                        let held = Instant::now();
+                        while held.elapsed() < Duration::from_micros(20) {
+                            std::hint::spin_loop();
+                        }
+                        drop(permit);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(units.usage(), (0, 1, 0));
+    assert!(granted.into_inner() > 0);
+}

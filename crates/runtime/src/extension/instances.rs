@@ -355,8 +355,8 @@ impl InstancePool {
                     format!("started in {} µs with {bytes} bytes", elapsed.as_micros()),
                 );
                 if self.managed {
-                    let admitted = self.manager.admit(key, bytes, requester, &self.name);
-                    self.manager.settle(admitted.evicted);
+                    let evicted = self.manager.admit(key, bytes, requester, &self.name);
+                    self.manager.settle(evicted);
                 }
                 Ok(pooled)
             }
@@ -388,6 +388,9 @@ impl InstancePool {
                 Keep::Kept(evicted) => Ok(evicted),
                 Keep::Evicted => Err("evicted from the hot set while in a call"),
                 Keep::TooLarge => Err("its memory outgrew the host's whole hot budget"),
+                Keep::Outranked => {
+                    Err("its memory grew and only higher-priority instances could make room")
+                }
             }
         } else {
             Ok(Vec::new())

@@ -125,6 +125,9 @@ pub enum Keep {
     Evicted,
     /// Its memory grew past the whole budget: cool it.
     TooLarge,
+    /// Its memory grew and only instances of higher priority could make
+    /// room: cool it.
+    Outranked,
 }
 
 /// Background starts of likely successors under way at most at once.
@@ -135,12 +138,6 @@ const MAX_BACKGROUND_STARTS: usize = 2;
 struct Hot {
     set: HotSet<InstanceKey>,
     priority: HashMap<InstanceKey, i32>,
-}
-
-/// Whether a new instance was kept Hot.
-pub(crate) struct Admitted {
-    /// Instances evicted to make room, for [`PoolManager::settle`].
-    pub(crate) evicted: Vec<(InstanceKey, usize)>,
 }
 
 /// The host's Pool Manager.
@@ -266,39 +263,31 @@ impl PoolManager {
 
     /// Adds a newly Hot instance of `bytes` started for `requester`;
     /// returns the instances evicted to make room (for
-    /// [`PoolManager::settle`]). By the arbiter's memory order
-    /// (`priority`), only idle instances last used at the requester's
-    /// priority or lower are evicted for it, and when those cannot make
-    /// room it is not kept Hot (it serves its call, then cools); by `fifo`,
-    /// the least recently used go. One larger than the whole budget is
-    /// not admitted either. Each eviction is recorded with its reason.
+    /// [`PoolManager::settle`]: idle ones cool at once, one in a call when
+    /// it comes back). By the arbiter's memory order (`priority`), only
+    /// instances last used at the requester's priority or lower are
+    /// evicted for it, least recently used first, and when those cannot
+    /// make room it is not kept Hot (it serves its call, then cools); by
+    /// `fifo`, the least recently used go. One larger than the whole
+    /// budget is not admitted either. Each eviction is recorded with its
+    /// reason.
     pub(crate) fn admit(
         &self,
         key: InstanceKey,
         bytes: usize,
         requester: &Requester,
         extension: &str,
-    ) -> Admitted {
+    ) -> Vec<(InstanceKey, usize)> {
         let priority = requester.priority;
         let mut hot = lock(&self.hot);
-        let Hot {
-            set,
-            priority: priorities,
-        } = &mut *hot;
-        let inserted = match self.arbiter.memory_strategy() {
-            StrategyKind::Fifo => set.insert(key, bytes),
-            _ => set.insert_sparing(key, bytes, |k| {
-                priorities.get(k).copied().unwrap_or(0) > priority
-            }),
-        };
-        match inserted {
+        match self.insert_by_memory_order(&mut hot, key, bytes, priority) {
             Ok(evicted) => {
                 if priority != 0 {
-                    priorities.insert(key, priority);
+                    hot.priority.insert(key, priority);
                 }
                 let victims: Vec<(InstanceKey, usize, i32)> = evicted
                     .iter()
-                    .map(|(k, b)| (*k, *b, priorities.remove(k).unwrap_or(0)))
+                    .map(|(k, b)| (*k, *b, hot.priority.remove(k).unwrap_or(0)))
                     .collect();
                 drop(hot);
                 for (victim, size, was) in victims {
@@ -306,18 +295,35 @@ impl PoolManager {
                     self.arbiter
                         .evicted_for(&name, Some(was), requester, extension, size);
                 }
-                Admitted { evicted }
+                evicted
             }
             Err(HotSetError::Spared { .. }) => {
                 drop(hot);
                 self.arbiter.not_admitted(requester, extension, bytes);
-                Admitted {
-                    evicted: Vec::new(),
-                }
+                Vec::new()
             }
-            Err(HotSetError::TooLarge { .. }) => Admitted {
-                evicted: Vec::new(),
-            },
+            Err(HotSetError::TooLarge { .. }) => Vec::new(),
+        }
+    }
+
+    /// Puts `key` of `bytes` in the hot set by the arbiter's memory order,
+    /// for work at `priority` (see [`PoolManager::admit`]).
+    fn insert_by_memory_order(
+        &self,
+        hot: &mut Hot,
+        key: InstanceKey,
+        bytes: usize,
+        priority: i32,
+    ) -> Result<Vec<(InstanceKey, usize)>, HotSetError> {
+        let Hot {
+            set,
+            priority: priorities,
+        } = hot;
+        match self.arbiter.memory_strategy() {
+            StrategyKind::Fifo => set.insert(key, bytes),
+            _ => set.insert_sparing(key, bytes, |k| {
+                priorities.get(k).copied().unwrap_or(0) > priority
+            }),
         }
     }
 
@@ -337,19 +343,28 @@ impl PoolManager {
         match hot.set.size_of(&key) {
             None => Keep::Evicted,
             Some(size) if size == bytes => Keep::Kept(Vec::new()),
-            Some(_) => match hot.set.insert(key, bytes) {
-                Ok(evicted) => {
-                    for (k, _) in &evicted {
-                        hot.priority.remove(k);
+            Some(_) => {
+                // It grew: room is made by the same order as for a new one,
+                // at the priority it was last used at. `insert_sparing`
+                // updates an entry already present, so take it out first.
+                let own = hot.priority.get(&key).copied().unwrap_or(0);
+                hot.set.remove(&key);
+                match self.insert_by_memory_order(&mut hot, key, bytes, own) {
+                    Ok(evicted) => {
+                        for (k, _) in &evicted {
+                            hot.priority.remove(k);
+                        }
+                        Keep::Kept(evicted)
                     }
-                    Keep::Kept(evicted)
+                    Err(error) => {
+                        hot.priority.remove(&key);
+                        match error {
+                            HotSetError::TooLarge { .. } => Keep::TooLarge,
+                            HotSetError::Spared { .. } => Keep::Outranked,
+                        }
+                    }
                 }
-                Err(_) => {
-                    hot.set.remove(&key);
-                    hot.priority.remove(&key);
-                    Keep::TooLarge
-                }
-            },
+            }
         }
     }
 
