@@ -30,6 +30,7 @@ mod queue;
 pub mod server;
 mod service;
 mod signal;
+mod sublist;
 
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -140,8 +141,9 @@ struct Group {
 struct Routes {
     /// Patterns without wildcards, by subject: found with one lookup.
     exact: FxHashMap<String, Vec<Arc<Route>>>,
-    /// Patterns with wildcards, checked one by one.
-    wild: Vec<Arc<Route>>,
+    /// Patterns with wildcards, by token: a publish visits only the
+    /// branches its subject's tokens lead to.
+    wild: sublist::Sublist<Arc<Route>>,
     /// Round-robin positions of the queue groups that have members.
     groups: FxHashMap<String, Arc<AtomicUsize>>,
 }
@@ -303,7 +305,7 @@ impl Bus {
             dropped: AtomicU64::new(0),
         });
         if is_wild(pattern) {
-            routes.wild.push(route.clone());
+            routes.wild.insert(pattern, route.clone());
         } else {
             routes
                 .exact
@@ -321,11 +323,7 @@ impl Bus {
     /// publisher can skip building a message nobody reads.
     pub fn has_subscribers(&self, subject: &str) -> bool {
         let routes = self.inner.read_routes();
-        routes.exact.get(subject).is_some_and(|r| !r.is_empty())
-            || routes
-                .wild
-                .iter()
-                .any(|r| subject_matches(&r.pattern, subject))
+        routes.exact.get(subject).is_some_and(|r| !r.is_empty()) || routes.wild.any_match(subject)
     }
 
     /// Publishes `payload` on `subject`; returns how many subscribers got it.
@@ -474,7 +472,7 @@ impl Bus {
             .exact
             .values()
             .flatten()
-            .chain(routes.wild.iter())
+            .chain(routes.wild.all())
             .map(|r| SubscriptionStats {
                 sid: r.sid,
                 pattern: r.pattern.clone(),
@@ -517,12 +515,12 @@ impl BusInner {
         let mut targets: Vec<Arc<Route>> = Vec::new();
         let routes = self.read_routes();
         let mut groups: Vec<(&Group, Vec<&Arc<Route>>)> = Vec::new();
-        let matching = routes.exact.get(subject).into_iter().flatten().chain(
-            routes
-                .wild
-                .iter()
-                .filter(|r| subject_matches(&r.pattern, subject)),
-        );
+        let mut wild: Vec<&Arc<Route>> = Vec::new();
+        routes.wild.matches(subject, |route| wild.push(route));
+        // In subscription order, as a scan of every pattern found them: a
+        // queue group's round robin goes by its members' order.
+        wild.sort_unstable_by_key(|route| route.sid);
+        let matching = routes.exact.get(subject).into_iter().flatten().chain(wild);
         for route in matching {
             match &route.group {
                 None => targets.push(route.clone()),
@@ -592,7 +590,7 @@ impl BusInner {
         let mut routes = self.write_routes();
         let other = |r: &Arc<Route>| !Arc::ptr_eq(r, route);
         if is_wild(&route.pattern) {
-            routes.wild.retain(other);
+            routes.wild.remove(&route.pattern, |r| !other(r));
         } else if let Some(list) = routes.exact.get_mut(&route.pattern) {
             list.retain(other);
             if list.is_empty() {
