@@ -167,7 +167,7 @@ impl Extension {
             },
             async || self.new_instance().await,
         );
-        let pooled = match checkout.await {
+        let mut pooled = match checkout.await {
             None => return Err(f),
             Some(Ok(pooled)) => pooled,
             Some(Err(error)) => {
@@ -185,12 +185,15 @@ impl Extension {
         // Dropped mid-call (the caller's own call was stopped, or a host
         // import panicked), the guard discards the instance: the pool must
         // not wait for it forever, nor reuse it.
+        let waited = std::mem::take(&mut pooled.waited);
         let mut guard = InUse::new(&self.pool, pooled);
         let instance = guard.instance();
-        let called = Instant::now();
         instance.begin_call(config, self.limits.fuel, until, deadline_ticks);
         let result = instance.finish(function, limits, f).await;
-        self.pool.observe_call(called.elapsed());
+        // One clock read for the call's metrics and the line's estimates
+        // (which want the call alone, not its wait for an instance).
+        let elapsed = started.elapsed();
+        self.pool.observe_call(elapsed.saturating_sub(waited));
         let fuel_used = instance.fuel_used(self.limits.fuel);
         let memory_refused = instance.memory_refused();
         self.ctx.log.flush();
@@ -239,7 +242,7 @@ impl Extension {
         };
         self.ctx
             .metrics
-            .record_call(started.elapsed(), fuel_used, result.as_ref().err());
+            .record_call(elapsed, fuel_used, result.as_ref().err());
         Ok(result)
     }
 

@@ -28,6 +28,10 @@ pub struct Pooled {
     pub(crate) instance: Box<Instance>,
     key: InstanceKey,
     life: InstanceLifecycle,
+    /// How long the checkout that handed it out waited in line (zero when
+    /// it was free), so a call's own time is known without another clock
+    /// read.
+    pub(crate) waited: Duration,
 }
 
 impl Pooled {
@@ -349,6 +353,7 @@ impl InstancePool {
                     instance: Box::new(instance),
                     key,
                     life,
+                    waited: Duration::ZERO,
                 };
                 pooled.step(
                     PoolState::Hot,
