@@ -318,11 +318,12 @@ impl Task {
         self.build_examples()?;
         let workflows = self.root.join("examples/workflows");
         for workflow in ["demo.json", "polyglot.json"] {
-            self.run_demo(&workflows.join(workflow), &[])?;
+            self.run_demo(&workflows.join(workflow), "demo-input.json", &[])?;
         }
         // The demo host has one parallel slot (its arbitration.toml), so
-        // the briefing's three parallel Operators queue for it and each
-        // wait is explained.
+        // the briefing's four parallel model calls (on a text long enough
+        // that each takes milliseconds) queue for it and each wait is
+        // explained.
         let home = self.target.join("demo-home");
         std::fs::create_dir_all(&home)?;
         std::fs::copy(
@@ -331,7 +332,8 @@ impl Task {
         )?;
         let briefing = self.run_demo(
             &workflows.join("briefing.json"),
-            &["--concurrency", "3", "--tenant", "demo", "--priority", "1"],
+            "briefing-input.json",
+            &["--concurrency", "4", "--tenant", "demo", "--priority", "1"],
         );
         std::fs::remove_file(home.join("arbitration.toml"))?;
         briefing?;
@@ -356,8 +358,9 @@ impl Task {
         cmd
     }
 
-    /// Runs one example workflow on the demo input, with `extra` options.
-    fn run_demo(&self, workflow: &Path, extra: &[&str]) -> Result<()> {
+    /// Runs one example workflow on `input` (in `examples/workflows`),
+    /// with `extra` options.
+    fn run_demo(&self, workflow: &Path, input: &str, extra: &[&str]) -> Result<()> {
         let workflows = self.root.join("examples/workflows");
         eprintln!("xtask: symphony run {}", workflow.display());
         run(self
@@ -365,7 +368,7 @@ impl Task {
             .arg("run")
             .arg(workflow)
             .arg("--input")
-            .arg(format!("@{}", workflows.join("demo-input.json").display()))
+            .arg(format!("@{}", workflows.join(input).display()))
             .arg("--ext-dir")
             .arg(self.components())
             .arg("--home")
