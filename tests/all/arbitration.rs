@@ -413,3 +413,57 @@ fn a_mistake_in_arbitration_toml_stops_the_host_naming_the_line() {
     let error = Host::builder().home(home.path()).build().err().unwrap();
     assert!(error.to_string().contains("line 2, column 12"), "{error}");
 }
+
+#[test]
+fn a_nested_model_call_waits_as_the_node_that_made_it() {
+    let (host, root) = host_with_llm("", ONE_INSTANCE, |b| b);
+    extension_dir(
+        root.path(),
+        "asker",
+        "operator",
+        &symphony_tests::fixture("hostile"),
+        "[capabilities]\nmodels = [\"mock-llm\"]\n\n[limits]\ndeadline = \"60s\"\n",
+    );
+    let setup = ExtensionSetup {
+        grants: vec![("asker".into(), "model:mock-llm".parse().unwrap())],
+        prompt: None,
+    };
+    host.load_extensions(&[root.path().to_path_buf()], &setup)
+        .unwrap();
+    let ask = json!({"schema_version": 2, "id": "ask", "name": "ask", "version": "1.0.0",
+        "nodes": [{"id": "ask", "kind": "operator", "extension": "asker"}],
+        "edges": []});
+    let ask = Workflow::from_json(&ask.to_string(), "ask").unwrap();
+    let one = llm_nodes(1);
+    std::thread::scope(|scope| {
+        let blocker = scope
+            .spawn(|| host.run_with_options(&one, &text(10_000), quick("blocker", 0), &mut |_| {}));
+        until_busy(&host);
+        // The Operator asks mock-llm from inside its own call.
+        let request = json!({"mode": "model-call", "instrument": "mock-llm", "input": text(2)});
+        let report = host
+            .run_with_options(&ask, &request, quick("nested-t", 3), &mut |_| {})
+            .unwrap();
+        assert_completed(&report);
+        assert_completed(&blocker.join().unwrap().unwrap());
+    });
+    host.arbiter().flush();
+    let queued = SqliteLog::read(
+        &host.home().join("arbitration.db"),
+        &LogQuery {
+            resource: Some("instances:mock-llm".into()),
+            verdict: Some(Verdict::Queued),
+            ..LogQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(
+        (&*queued[0].tenant, &*queued[0].label),
+        ("nested-t", "node ask")
+    );
+    assert!(
+        queued[0].reason.contains("(priority, tenant nested-t)"),
+        "{queued:?}"
+    );
+}

@@ -750,9 +750,15 @@ impl HostDelegate for HostInner {
         self.artifacts.get(id).map_err(|e| e.to_string())
     }
 
-    fn call_model(&self, name: &str, input: String, nesting: u32) -> Result<ModelCall, String> {
+    fn call_model(
+        &self,
+        name: &str,
+        input: String,
+        nesting: u32,
+        requester: Option<symphony_arbitration::Requester>,
+    ) -> Result<ModelCall, String> {
         let model = HostInner::instrument(self, name).map_err(|e| e.to_string())?;
-        Ok(model.call_nested(input, nesting))
+        Ok(model.call_nested(input, nesting, requester))
     }
 
     fn prewarm_in_background(&self, names: Vec<String>) {

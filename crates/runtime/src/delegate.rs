@@ -26,11 +26,19 @@ pub trait HostDelegate: Send + Sync {
     fn artifact_get(&self, id: &str) -> Result<Vec<u8>, String>;
 
     /// Starts a guest's `model-call`: the loaded Instrument `name` on
-    /// `input`, with its manifest's default config, `nesting` calls deep.
-    /// `Err` says why there is no such Instrument to call.
+    /// `input`, with its manifest's default config, `nesting` calls deep,
+    /// for `requester` (the calling call's: its tenant and priority decide
+    /// its place if the Instrument's instances are all busy). `Err` says
+    /// why there is no such Instrument to call.
     /// [`Instrument::call_nested`](crate::extension::Instrument::call_nested)
     /// makes the call.
-    fn call_model(&self, name: &str, input: String, nesting: u32) -> Result<ModelCall, String>;
+    fn call_model(
+        &self,
+        name: &str,
+        input: String,
+        nesting: u32,
+        requester: Option<symphony_arbitration::Requester>,
+    ) -> Result<ModelCall, String>;
 
     /// Starts an instance of each of `names` in the background, if the
     /// host has a background slot free: the Pool Manager's prediction of

@@ -172,7 +172,12 @@ impl HostImports for StoreState {
         }
         let invoke = self
             .host()?
-            .call_model(&instrument, input, depth + 1)
+            .call_model(
+                &instrument,
+                input,
+                depth + 1,
+                self.config.requester().cloned(),
+            )
             .map_err(ExtError::Unavailable)?;
         let result = self
             .waiting_in("symphony:extension/host.model-call", invoke)

@@ -19,10 +19,16 @@ pub struct Instrument {
 impl Instrument {
     /// A guest's `model-call` of this Instrument on `input`: with its
     /// manifest's default config (as a workflow node without one gets),
-    /// `nesting` calls deep, as a future the calling guest's call polls.
-    pub fn call_nested(self, input: String, nesting: u32) -> crate::ModelCall {
+    /// `nesting` calls deep, for the calling call's `requester`, as a
+    /// future the calling guest's call polls.
+    pub fn call_nested(
+        self,
+        input: String,
+        nesting: u32,
+        requester: Option<symphony_arbitration::Requester>,
+    ) -> crate::ModelCall {
         Box::pin(async move {
-            let config = self
+            let mut config = self
                 .ext
                 .node_config(&serde_json::Map::new())
                 .map_err(|e| CallError::Unavailable {
@@ -31,6 +37,9 @@ impl Instrument {
                     reason: Some(e.to_string()),
                 })?
                 .nested(nesting);
+            if let Some(requester) = requester {
+                config = config.with_requester(requester);
+            }
             self.invoke_async(&config, &input).await
         })
     }
