@@ -4,7 +4,7 @@
 //! gets it. Nothing of the owner's fast path passes through here: only
 //! requests that would otherwise wait.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use crate::explain::{Conflict, Explanation};
 use crate::line::{Line, Resource, announce_wait, gave_up};
 use crate::queue::Queue;
-use crate::shared::Shared;
+use crate::shared::{HoldTime, Shared};
 use crate::strategy::Strategy;
 use crate::{Requester, WaitError};
 
@@ -33,9 +33,8 @@ pub struct Handoff<T> {
     /// How many items exist at most (the pool's instance limit), for
     /// estimates and fair-share normalisation.
     capacity: u64,
-    /// The mean time an item is held (an EWMA of `f64` seconds' bits),
-    /// updated without the lock on every use.
-    mean_hold: AtomicU64,
+    /// How long an item is held, for wait estimates.
+    hold: HoldTime,
 }
 
 struct Offer<T> {
@@ -58,7 +57,7 @@ impl<T: Send> Handoff<T> {
             state: Mutex::new(Line::new(Queue::new(strategy, Instant::now()))),
             waiting: AtomicUsize::new(0),
             capacity: capacity.max(1),
-            mean_hold: AtomicU64::new(0),
+            hold: HoldTime::default(),
         })
     }
 
@@ -91,15 +90,7 @@ impl<T: Send> Handoff<T> {
     /// wait estimates. Lock-free: the owner calls it on every use.
     #[inline]
     pub fn observe_hold(&self, held: Duration) {
-        let held = held.as_secs_f64();
-        let mean = f64::from_bits(self.mean_hold.load(Ordering::Relaxed));
-        // Racing updates may lose one sample; an estimate does not mind.
-        let mean = if mean == 0.0 {
-            held
-        } else {
-            0.8 * mean + 0.2 * held
-        };
-        self.mean_hold.store(mean.to_bits(), Ordering::Relaxed);
+        self.hold.record(held);
     }
 
     /// Puts `requester` in line. Call it under the owner's own lock, in the
@@ -109,8 +100,7 @@ impl<T: Send> Handoff<T> {
         let now = Instant::now();
         let (tx, rx) = oneshot::channel();
         let at = self.resource();
-        let mean_hold = f64::from_bits(self.mean_hold.load(Ordering::Relaxed));
-        let estimate = |position| crate::shared::estimate_ms(mean_hold, position, at.capacity);
+        let estimate = |position| self.hold.estimate_ms(position, at.capacity);
         let offer = Offer {
             tx,
             requester: requester.clone(),

@@ -3,7 +3,7 @@
 //! each resource keeps about its own service (`Track`).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -109,11 +109,39 @@ impl Shared {
     }
 }
 
-/// The expected wait of the request `position` (from 0) in a line served
-/// `capacity` at a time, each held `mean_hold` seconds on average (0: not
-/// known yet).
-pub(crate) fn estimate_ms(mean_hold: f64, position: usize, capacity: u64) -> Option<f64> {
-    (mean_hold > 0.0).then(|| (position as f64 + 1.0) * mean_hold * 1e3 / capacity.max(1) as f64)
+/// How long a resource's units are held, on average (an EWMA of seconds,
+/// as `f64` bits): updated without a lock on every timed hold, read for
+/// the wait estimates.
+#[derive(Debug, Default)]
+pub(crate) struct HoldTime(AtomicU64);
+
+impl HoldTime {
+    /// Records a hold of `held`. Racing updates may lose one sample; an
+    /// estimate does not mind.
+    #[inline]
+    pub(crate) fn record(&self, held: Duration) {
+        let held = held.as_secs_f64();
+        let mean = f64::from_bits(self.0.load(Ordering::Relaxed));
+        let mean = if mean == 0.0 {
+            held
+        } else {
+            0.8 * mean + 0.2 * held
+        };
+        self.0.store(mean.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Whether any hold was recorded.
+    #[inline]
+    pub(crate) fn is_known(&self) -> bool {
+        self.0.load(Ordering::Relaxed) != 0
+    }
+
+    /// The expected wait of the request `position` (from 0) in a line
+    /// served `capacity` at a time; `None` before any hold was recorded.
+    pub(crate) fn estimate_ms(&self, position: usize, capacity: u64) -> Option<f64> {
+        let mean = f64::from_bits(self.0.load(Ordering::Relaxed));
+        (mean > 0.0).then(|| (position as f64 + 1.0) * mean * 1e3 / capacity.max(1) as f64)
+    }
 }
 
 /// One grant after a wait, in a resource's window.
@@ -131,13 +159,11 @@ const MAX_SAMPLES: usize = 16_384;
 /// How often (in contended decisions) fairness is checked.
 const CHECK_EVERY: u32 = 8;
 
-/// What a resource keeps about its service: recent grants, the mean time
-/// a unit is held, counters and a fairness boost.
+/// What a resource keeps about its service: recent grants, counters and
+/// a fairness boost.
 #[derive(Debug, Default)]
 pub(crate) struct Track {
     pub(crate) samples: VecDeque<Sample>,
-    /// Mean time a grant is held (EWMA), in seconds; 0 before any.
-    pub(crate) mean_hold: f64,
     /// Grants made at once under the lock, by tenant, since the start
     /// (see [`Track::count_free`]).
     pub(crate) free_by_tenant: Vec<u64>,
@@ -201,16 +227,6 @@ impl Track {
             .collect();
         self.unlogged.clear();
         usage
-    }
-
-    /// Records that a grant was held for `held`.
-    pub(crate) fn held(&mut self, held: Duration) {
-        let held = held.as_secs_f64();
-        self.mean_hold = if self.mean_hold == 0.0 {
-            held
-        } else {
-            0.8 * self.mean_hold + 0.2 * held
-        };
     }
 
     /// Each tenant's units in the window divided by its weight, for those

@@ -4,12 +4,11 @@
 //! While nobody waits, acquiring and releasing are one compare-and-swap
 //! each on a word holding the units in use and the requests waiting, and
 //! a counter per tenant: no lock, no clock, no allocation (for the first
-//! 64 tenants; later ones, and holds timed for the wait estimates, take
-//! the lock). Once a request waits, every change goes through the lock, so
+//! 64 tenants; later ones take the lock). Once a request waits, every change goes through the lock, so
 //! freed units reach the line in the strategy's order and nobody overtakes
 //! it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ use tokio::sync::oneshot;
 use crate::explain::{Conflict, Explanation, Verdict};
 use crate::line::{Line, Resource, announce_wait, gave_up};
 use crate::queue::Queue;
-use crate::shared::Shared;
+use crate::shared::{HoldTime, Shared};
 use crate::strategy::Strategy;
 use crate::{Requester, WaitError};
 
@@ -55,9 +54,10 @@ pub struct Units {
     capacity: u64,
     /// Grants made at once without the lock, by tenant, since the start.
     free: [AtomicU64; COUNTED_TENANTS],
-    /// Whether a hold has been timed yet: until one has, grants made at
-    /// once read the clock so the first waiter gets an estimate.
-    timed: AtomicBool,
+    /// How long units are held, for wait estimates. Until a hold has been
+    /// timed, grants made at once read the clock so the first waiter gets
+    /// an estimate; after that only grants from the line are timed.
+    hold: HoldTime,
     state: Mutex<State>,
 }
 
@@ -129,7 +129,7 @@ impl Units {
             word: AtomicU64::new(0),
             capacity: capacity.clamp(1, WAITER - 1),
             free: std::array::from_fn(|_| AtomicU64::new(0)),
-            timed: AtomicBool::new(false),
+            hold: HoldTime::default(),
             state: Mutex::new(State {
                 line: Line::new(Queue::new(strategy, Instant::now())),
                 flushed: [0; COUNTED_TENANTS],
@@ -196,7 +196,7 @@ impl Units {
     /// Whether no hold has been timed yet.
     #[inline]
     fn untimed(&self) -> bool {
-        !self.timed.load(Ordering::Relaxed)
+        !self.hold.is_known()
     }
 
     /// Under the lock: takes `count` units if they are free and nobody
@@ -254,8 +254,7 @@ impl Units {
             tx,
             requester: requester.clone(),
         };
-        let mean_hold = state.line.track.mean_hold;
-        let estimate = |position| crate::shared::estimate_ms(mean_hold, position, capacity);
+        let estimate = |position| self.hold.estimate_ms(position, capacity);
         let (seq, explanation) = state.line.join(
             &self.resource(capacity),
             requester,
@@ -397,15 +396,7 @@ impl Units {
     #[inline]
     fn release(&self, count: u64, acquired: Option<Instant>) {
         if let Some(acquired) = acquired {
-            // A timed hold: recorded and given back under one lock.
-            self.timed.store(true, Ordering::Relaxed);
-            let mut state = self.lock();
-            state.line.track.held(acquired.elapsed());
-            let word = self.word.fetch_sub(count, Ordering::AcqRel);
-            if waiting(word) > 0 {
-                self.serve(&mut state, Instant::now());
-            }
-            return;
+            self.hold.record(acquired.elapsed());
         }
         let mut word = self.word.load(Ordering::Acquire);
         while waiting(word) == 0 {
