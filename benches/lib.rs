@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use criterion::Criterion;
 
+pub mod nats;
 pub mod raw;
 pub mod shapes;
 
@@ -180,6 +181,12 @@ pub fn compare(name: &str, group: &str) {
 /// nanoseconds (e.g. single cold compiles, too slow to repeat).
 pub fn compare_values(name: &str, ours_ns: f64, baseline_ns: f64) {
     print_compare(name, ours_ns, baseline_ns);
+}
+
+/// Prints a `count` line: something counted that has a target of its own
+/// (messages lost, say), for `cargo xtask bench --summary`.
+pub fn count(name: &str, value: u64, unit: &str) {
+    println!("count {name}: {value} {unit}");
 }
 
 /// Prints the `compare` line for a size, in bytes.

@@ -334,7 +334,14 @@ pub fn seed_corpus() -> Vec<(&'static str, Vec<u8>)> {
         "bus",
         5,
     );
-    let mut heartbeat = typed(&Heartbeat { seq: u64::MAX }, "bus", 6);
+    let mut heartbeat = typed(
+        &Heartbeat {
+            seq: u64::MAX,
+            dropped: 0,
+        },
+        "bus",
+        6,
+    );
     heartbeat.correlation = Some(42);
     let welcome = typed(
         &Welcome {
@@ -368,7 +375,7 @@ pub fn seed_corpus() -> Vec<(&'static str, Vec<u8>)> {
     );
     let unknown = pinned(Envelope::new("no.such.type", "x", vec![0xc1]), 11);
     let beats: Vec<Envelope> = (0..4)
-        .map(|seq| typed(&Heartbeat { seq }, "bus", 20 + seq))
+        .map(|seq| typed(&Heartbeat { seq, dropped: 0 }, "bus", 20 + seq))
         .collect();
 
     let mut partial = frames(std::slice::from_ref(&ping));

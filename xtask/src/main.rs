@@ -31,6 +31,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+mod summary;
 mod toolchains;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -60,10 +61,14 @@ fn main() -> Result<()> {
             println!("tests: {} passed, {} failed", tally.passed, tally.failed);
             Ok(())
         }
-        Some("bench") => task.bench(args.get(1).map(String::as_str)),
+        Some("bench") => {
+            let summary = args.iter().any(|a| a == "--summary");
+            let name = args[1..].iter().find(|a| !a.starts_with("--"));
+            task.bench(name.map(String::as_str), summary)
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <build-examples | toolchains | demo | test | test-s3 | bench [NAME]>"
+                "usage: cargo xtask <build-examples | toolchains | demo | test | test-s3 | bench [NAME] [--summary]>"
             );
             bail!("unknown or missing task")
         }
@@ -601,7 +606,9 @@ impl Task {
         )
     }
 
-    fn bench(&self, name: Option<&str>) -> Result<()> {
+    /// Runs the benches (all, or `name`); with `summary`, then prints every
+    /// measurement against its target as one table.
+    fn bench(&self, name: Option<&str>, summary: bool) -> Result<()> {
         if name == Some("dask") {
             // The DAG Tracker against dask on the same graphs; the script
             // installs dask itself.
@@ -616,10 +623,38 @@ impl Task {
         if let Some(name) = name {
             cmd.args(["--bench", name]);
         }
+        if name.is_none_or(|n| n == "bus_pubsub") {
+            // The bus's throughput is measured against NATS's.
+            cmd.env("SYMPHONY_NATS_SERVER", toolchains::nats_server()?);
+        }
         cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "3"])
             .env("SYMPHONY_COMPONENTS", self.components())
             .env("SYMPHONY_FIXTURES", self.fixtures());
-        run(&mut cmd)
+        if !summary {
+            return run(&mut cmd);
+        }
+        // Shown as it comes, and kept for the table.
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("starting cargo bench")?;
+        let mut output = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let line = line.context("reading the benches' output")?;
+                println!("{line}");
+                output.push_str(&line);
+                output.push('\n');
+            }
+        }
+        let status = child.wait().context("waiting for cargo bench")?;
+        let (table, missed) = summary::table(&summary::parse(&output));
+        println!("\n{table}");
+        println!("{missed} target(s) missed");
+        if !status.success() {
+            bail!("cargo bench failed: {status}");
+        }
+        Ok(())
     }
 }
 

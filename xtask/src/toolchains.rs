@@ -113,8 +113,34 @@ fn c() -> Result<()> {
         return Ok(());
     }
     let packages = c_packages();
+    if let Err(error) = apt_install(&packages) {
+        bail!(
+            "{error:#}\nC guests need {}: install them (`apt-get install {}`) and run again",
+            packages.join(", "),
+            packages.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// Debian's nats-server, the baseline of the bus's throughput bench.
+pub fn nats_server() -> Result<std::path::PathBuf> {
+    let server = Path::new("/usr/bin/nats-server");
+    let present = Command::new(server)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        apt_install(&["nats-server".to_string()])
+            .context("the bus bench measures nats-server alongside; install it (`apt-get install nats-server`) and run again")?;
+    }
+    Ok(server.to_path_buf())
+}
+
+/// Installs Debian `packages` with apt-get: as root (CI) directly, else
+/// through sudo without a prompt.
+fn apt_install(packages: &[String]) -> Result<()> {
     eprintln!("xtask: installing {} with apt-get", packages.join(" "));
-    // As root (CI) directly, else through sudo without a prompt.
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -130,17 +156,9 @@ fn c() -> Result<()> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
-    let done = run(&mut apt(&["update", "-q"])).and_then(|()| {
+    run(&mut apt(&["update", "-q"])).and_then(|()| {
         let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
-        install.args(&packages);
+        install.args(packages);
         run(&mut install)
-    });
-    if let Err(error) = done {
-        bail!(
-            "{error:#}\nC guests need {}: install them (`apt-get install {}`) and run again",
-            packages.join(", "),
-            packages.join(" ")
-        );
-    }
-    Ok(())
+    })
 }

@@ -27,9 +27,11 @@
 mod interrupt;
 mod metrics;
 mod queue;
+mod reply;
 pub mod server;
 mod service;
 mod signal;
+mod spin;
 mod sublist;
 
 use rustc_hash::FxHashMap;
@@ -151,7 +153,7 @@ struct Routes {
 struct BusInner {
     routes: RwLock<Routes>,
     next_sid: AtomicU64,
-    next_inbox: AtomicU64,
+    replies: reply::Replies,
     metrics: Metrics,
 }
 
@@ -238,7 +240,7 @@ impl Bus {
             inner: Arc::new(BusInner {
                 routes: RwLock::default(),
                 next_sid: AtomicU64::new(1),
-                next_inbox: AtomicU64::new(1),
+                replies: reply::Replies::default(),
                 metrics: Metrics::default(),
             }),
             name: "bus".into(),
@@ -323,7 +325,9 @@ impl Bus {
     /// publisher can skip building a message nobody reads.
     pub fn has_subscribers(&self, subject: &str) -> bool {
         let routes = self.inner.read_routes();
-        routes.exact.get(subject).is_some_and(|r| !r.is_empty()) || routes.wild.any_match(subject)
+        routes.exact.get(subject).is_some_and(|r| !r.is_empty())
+            || routes.wild.any_match(subject)
+            || (subject.starts_with(reply::INBOX) && self.inner.replies.is_waiting(subject))
     }
 
     /// Publishes `payload` on `subject`; returns how many subscribers got it.
@@ -348,14 +352,9 @@ impl Bus {
         timeout: Duration,
     ) -> Result<Envelope, BusError> {
         validate_subject(subject).map_err(BusError::InvalidSubject)?;
-        let inbox = self.inbox();
-        let replies = self.subscribe_with(
-            &inbox,
-            SubscribeOptions {
-                capacity: 1,
-                ..Default::default()
-            },
-        )?;
+        let mut ticket = self.inner.replies.expect(&self.name);
+        let inbox = ticket.inbox();
+        validate_subject(&inbox).map_err(BusError::InvalidSubject)?;
         let request = Envelope::new(symphony_protocol::MSG, subject, payload)
             .from_sender(&*self.name)
             .reply_to(inbox);
@@ -364,12 +363,12 @@ impl Bus {
                 subject: subject.to_string(),
             });
         }
-        // The inbox is private to this request, so whatever arrives on it
-        // is the reply.
-        replies.recv(timeout).map_err(|_| BusError::Timeout {
+        let reply = ticket.wait(timeout).ok_or_else(|| BusError::Timeout {
             subject: subject.to_string(),
             timeout,
-        })
+        })?;
+        self.inner.record_deliveries([&reply]);
+        Ok(reply)
     }
 
     /// Publishes from async code (a guest's host call): like
@@ -413,14 +412,9 @@ impl Bus {
         timeout: Duration,
     ) -> Result<Envelope, BusError> {
         validate_subject(subject).map_err(BusError::InvalidSubject)?;
-        let inbox = self.inbox();
-        let (sender, reply) = tokio::sync::oneshot::channel();
-        let _route = self.add_route(
-            &inbox,
-            None,
-            None,
-            Arc::new(ReplySlot(std::sync::Mutex::new(Some(sender)))),
-        )?;
+        let mut ticket = self.inner.replies.expect_async(&self.name);
+        let inbox = ticket.inbox();
+        validate_subject(&inbox).map_err(BusError::InvalidSubject)?;
         let request = Envelope::new(symphony_protocol::MSG, subject, payload)
             .from_sender(&*self.name)
             .reply_to(inbox);
@@ -429,25 +423,15 @@ impl Bus {
                 subject: subject.to_string(),
             });
         }
-        match tokio::time::timeout(timeout, reply).await {
-            Ok(Ok(reply)) => {
-                self.inner.record_deliveries([&reply]);
-                Ok(reply)
-            }
-            _ => Err(BusError::Timeout {
+        let reply = ticket
+            .wait(timeout)
+            .await
+            .ok_or_else(|| BusError::Timeout {
                 subject: subject.to_string(),
                 timeout,
-            }),
-        }
-    }
-
-    /// A fresh reply subject private to one request.
-    fn inbox(&self) -> String {
-        format!(
-            "_inbox.{}.{}",
-            self.name,
-            self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
-        )
+            })?;
+        self.inner.record_deliveries([&reply]);
+        Ok(reply)
     }
 
     /// Answers `request` on its reply subject; returns whether anyone was
@@ -542,6 +526,24 @@ impl BusInner {
         let counters = self.metrics.subject(&envelope.subject);
         let bytes = envelope.payload.len();
         let (mut delivered, mut dropped, mut closed) = (0, 0, false);
+        // A reply to an in-process request goes to its waiter first.
+        let claim = if envelope.subject.starts_with(reply::INBOX) {
+            self.replies.claim(&envelope.subject)
+        } else {
+            None
+        };
+        let envelope = match claim {
+            Some(claim) if targets.is_empty() => {
+                let taken = claim.give(envelope);
+                Metrics::published(&counters, bytes, taken as usize, 0);
+                return taken as usize;
+            }
+            Some(claim) => {
+                delivered += claim.give(envelope.clone()) as usize;
+                envelope
+            }
+            None => envelope,
+        };
         let mut offer = |route: &Route, envelope| {
             let (to, lost) = match route.target.offer((route.tag, envelope)) {
                 Offer::Queued => (1, 0),
@@ -615,33 +617,6 @@ impl BusInner {
             self.metrics
                 .record_latency(now.saturating_sub(envelope.timestamp_us));
         }
-    }
-}
-
-/// Where an async request's one reply goes.
-struct ReplySlot(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Envelope>>>);
-
-impl Target for ReplySlot {
-    fn offer(&self, (_, envelope): queue::Item) -> Offer {
-        let sender = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        // A second reply, or one after the requester gave up, is dropped.
-        match sender.map(|sender| sender.send(envelope).is_ok()) {
-            Some(true) => Offer::Queued,
-            _ => Offer::Dropped,
-        }
-    }
-
-    fn is_closed(&self) -> bool {
-        // The request's route guard removes it.
-        false
-    }
-
-    fn pending(&self) -> usize {
-        0
-    }
-
-    fn may_block(&self) -> bool {
-        false
     }
 }
 

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use symphony_protocol::Envelope;
 
-use symphony_protocol::clock::deadline;
+use symphony_protocol::clock::{Stamp, deadline};
 
 use crate::Signal;
+use crate::spin::{self, Spin};
 
 /// What a full subscription queue does with the next message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,6 +28,18 @@ pub enum SlowPolicy {
     /// The subscription is closed; its receiver sees
     /// [`RecvError::Disconnected`](super::RecvError::Disconnected).
     Disconnect,
+    /// The publisher waits for room while the subscriber is taking
+    /// messages, so a fast publisher runs at the pace of a subscriber that
+    /// keeps up and nothing is lost. A subscriber that has taken nothing
+    /// for `max_wait` is stuck: then, and when a wait for room passes
+    /// `max_wait`, the oldest queued message is dropped instead (counted),
+    /// so a stuck subscriber slows its publishers by one `max_wait`, not by
+    /// one per message. The default for a bus server's peers.
+    Pace {
+        /// How long a publisher waits for room, and how long a subscriber
+        /// may take nothing before it counts as stuck.
+        max_wait: Duration,
+    },
 }
 
 /// The outcome of offering a message to a queue.
@@ -66,12 +79,11 @@ pub(crate) struct Queue {
     /// The number of queued messages, mirrored outside the lock so a
     /// waiting receiver can poll it without contending with publishers.
     queued: AtomicUsize,
+    /// How long a receiver polls before sleeping (see [`Spin`]).
+    spin: Spin,
+    /// When the receiver last took something (kept for [`SlowPolicy::Pace`]).
+    last_take: Stamp,
 }
-
-/// How long a receiver polls before sleeping: a message handed to a
-/// sleeping thread waits several microseconds for it to wake, to a polling
-/// one well under one.
-const SPIN: Duration = Duration::from_micros(20);
 
 /// Where a route delivers: a subscription's queue, a peer's connection, or
 /// a handler run in place.
@@ -102,7 +114,12 @@ impl Target for Queue {
     }
 
     fn may_block(&self) -> bool {
-        matches!(self.policy, SlowPolicy::Block { .. })
+        match self.policy {
+            SlowPolicy::Block { .. } => true,
+            // Only a full queue makes a paced publisher wait.
+            SlowPolicy::Pace { .. } => self.len() >= self.capacity,
+            SlowPolicy::DropOldest | SlowPolicy::Disconnect => false,
+        }
     }
 }
 
@@ -128,6 +145,8 @@ impl Queue {
             policy,
             dropped: AtomicU64::new(0),
             queued: AtomicUsize::new(0),
+            spin: Spin::default(),
+            last_take: Stamp::new(),
         }
     }
 
@@ -137,6 +156,23 @@ impl Queue {
 
     /// Offers a message, applying the slow-subscriber policy when full.
     pub(crate) fn offer(&self, item: Item) -> Offer {
+        self.offer_waking_at(item, 1)
+    }
+
+    /// Offers a message without waking the receiver unless `wake_at`
+    /// messages are queued (or the queue is full): for a publisher that
+    /// will hand over everything it queued at once, soon.
+    pub(crate) fn offer_waking_at(&self, item: Item, wake_at: usize) -> Offer {
+        if self.len() >= self.capacity
+            && matches!(
+                self.policy,
+                SlowPolicy::Block { .. } | SlowPolicy::Pace { .. }
+            )
+        {
+            // About to wait for room: write out what this thread held
+            // first (not under the lock: that may drain this very queue).
+            crate::server::hold::release();
+        }
         let mut state = self.lock();
         if state.closed.is_some() {
             return Offer::Closed;
@@ -146,14 +182,34 @@ impl Queue {
         if self.is_full(&state, size) {
             match self.policy {
                 SlowPolicy::DropOldest => {
-                    while self.is_full(&state, size) {
-                        let Some((_, oldest)) = state.items.pop_front() else {
-                            break;
-                        };
-                        state.bytes -= oldest.payload.len();
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
+                    self.drop_oldest(&mut state, size);
                     outcome = Offer::Displaced;
+                }
+                SlowPolicy::Pace { max_wait } => {
+                    // Waiting on a stuck receiver would only slow every
+                    // publisher down to one message per `max_wait`.
+                    if self.last_take.elapsed() < max_wait {
+                        // A receiver not yet woken for what is queued must
+                        // be, or the wait is for nothing.
+                        self.not_empty.notify_one();
+                        let until = deadline(max_wait);
+                        while self.is_full(&state, size) && state.closed.is_none() {
+                            match self.not_full.wait_until(state, until) {
+                                Some(woken) => state = woken,
+                                None => {
+                                    state = self.lock();
+                                    break;
+                                }
+                            }
+                        }
+                        if state.closed.is_some() {
+                            return Offer::Closed;
+                        }
+                    }
+                    if self.is_full(&state, size) {
+                        self.drop_oldest(&mut state, size);
+                        outcome = Offer::Displaced;
+                    }
                 }
                 SlowPolicy::Disconnect => {
                     state.closed = Some("the subscriber fell behind and its queue filled up");
@@ -178,19 +234,33 @@ impl Queue {
         }
         state.bytes += size;
         state.items.push_back(item);
-        self.queued.store(state.items.len(), Ordering::Release);
+        let queued = state.items.len();
+        self.queued.store(queued, Ordering::Release);
         drop(state);
-        self.not_empty.notify_one();
+        if queued >= wake_at.min(self.capacity) {
+            self.not_empty.notify_one();
+        }
         outcome
     }
 
     /// The next message, waiting up to `timeout`. `Err` carries why the
     /// queue closed once it is closed and empty.
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
+        let mut start = None;
         if !timeout.is_zero() && self.queued.load(Ordering::Acquire) == 0 {
-            self.poll_until(Instant::now() + SPIN.min(timeout));
+            crate::server::hold::release();
+            let now = *start.insert(Instant::now());
+            let until = now.checked_add(timeout).unwrap_or(now + spin::MAX);
+            self.spin
+                .poll(now, until, || self.queued.load(Ordering::Acquire) > 0);
         }
-        let Some(mut state) = self.wait_ready(self.lock(), timeout, false)? else {
+        let ready = self.wait_ready(self.lock(), timeout, false);
+        if let Some(start) = start {
+            // What the receiver waited teaches how long to poll next time.
+            let got = matches!(ready, Ok(Some(_)));
+            self.spin.learn(got.then(|| start.elapsed()));
+        }
+        let Some(mut state) = ready? else {
             return Ok(None);
         };
         let item = state.items.pop_front();
@@ -199,6 +269,9 @@ impl Queue {
         }
         self.queued.store(state.items.len(), Ordering::Release);
         drop(state);
+        if self.paced() && item.is_some() {
+            self.last_take.mark();
+        }
         self.not_full.notify_one();
         Ok(item)
     }
@@ -220,6 +293,9 @@ impl Queue {
         self.queued.store(state.items.len(), Ordering::Release);
         drop(state);
         if n > 0 {
+            if self.paced() {
+                self.last_take.mark();
+            }
             self.not_full.notify_all();
         }
     }
@@ -236,6 +312,22 @@ impl Queue {
     pub(crate) fn kick(&self) {
         self.lock().kicked = true;
         self.not_empty.notify_all();
+    }
+
+    /// Drops the oldest messages until `incoming` more bytes fit (counted).
+    fn drop_oldest(&self, state: &mut State, incoming: usize) {
+        while self.is_full(state, incoming) {
+            let Some((_, oldest)) = state.items.pop_front() else {
+                break;
+            };
+            state.bytes -= oldest.payload.len();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the receiver's takes are timed (for [`SlowPolicy::Pace`]).
+    fn paced(&self) -> bool {
+        matches!(self.policy, SlowPolicy::Pace { .. })
     }
 
     /// Whether `incoming` more payload bytes do not fit.
@@ -289,18 +381,6 @@ impl Queue {
 
     pub(crate) fn len(&self) -> usize {
         self.queued.load(Ordering::Acquire)
-    }
-
-    /// Polls until a message is queued or `until`.
-    fn poll_until(&self, until: Instant) {
-        while self.queued.load(Ordering::Acquire) == 0 {
-            for _ in 0..64 {
-                std::hint::spin_loop();
-            }
-            if Instant::now() >= until {
-                return;
-            }
-        }
     }
 }
 

@@ -27,6 +27,7 @@
 //! ```
 
 mod access;
+pub(crate) mod hold;
 mod peer;
 
 use std::collections::HashMap;
@@ -66,7 +67,10 @@ pub struct ServerOptions {
     /// Payload bytes waiting for one peer before its slow policy applies.
     /// Default: 64 MiB.
     pub peer_queue_bytes: usize,
-    /// What a full peer queue does. Default: drop the oldest.
+    /// What a full peer queue does. Default: [`SlowPolicy::Pace`] with
+    /// 250 ms, so publishers run at the pace of peers that keep up, and a
+    /// peer that takes nothing for 250 ms loses its oldest messages
+    /// (counted in its stats) instead of holding everyone up.
     pub peer_policy: SlowPolicy,
     /// The largest frame accepted from a peer. Default: 16 MiB.
     pub max_frame: usize,
@@ -94,7 +98,9 @@ impl Default for ServerOptions {
             peer_timeout: Duration::from_millis(75),
             peer_queue: 8192,
             peer_queue_bytes: 64 << 20,
-            peer_policy: SlowPolicy::default(),
+            peer_policy: SlowPolicy::Pace {
+                max_wait: Duration::from_millis(250),
+            },
             max_frame: symphony_protocol::frame::DEFAULT_MAX_FRAME,
             shm_dir: None,
             shm_capacity: 1 << 20,
@@ -381,14 +387,17 @@ impl Shared {
         } else {
             None
         };
-        let peer = Arc::new(Peer::new(
-            &hello.peer,
-            &self.options,
-            &self.bus,
-            stream.clone(),
-            link.as_ref().map(|l| l.path.clone()),
-            (access, credentials),
-        ));
+        let peer = Arc::new_cyclic(|me| {
+            Peer::new(
+                me.clone(),
+                &hello.peer,
+                &self.options,
+                &self.bus,
+                stream.clone(),
+                link.as_ref().map(|l| l.path.clone()),
+                (access, credentials),
+            )
+        });
         {
             let mut peers = self.lock_peers();
             // Checked under the peers lock, which `stop` takes to close

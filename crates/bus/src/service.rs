@@ -82,6 +82,9 @@ impl Bus {
 
 impl Target for Handler {
     fn offer(&self, (_, request): Item) -> Offer {
+        // A handler may wait on anything: what this thread held back for
+        // its peers must not wait with it.
+        crate::server::hold::release();
         let Ok(answer) = catch_unwind(AssertUnwindSafe(|| (self.handle)(&request))) else {
             tracing::error!(subject = %request.subject, "a bus handler panicked; the message is dropped");
             return Offer::Dropped;

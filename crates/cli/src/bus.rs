@@ -312,13 +312,19 @@ fn print_stats(stats: &ServerStats, me: &str) {
     let peers: Vec<_> = stats.peers.iter().filter(|p| p.name != me).collect();
     println!("\npeers ({}):", peers.len());
     println!(
-        "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8}",
-        "name", "transport", "subs", "frames in", "frames out", "dropped"
+        "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8} {:>12}",
+        "name", "transport", "subs", "frames in", "frames out", "dropped", "peer dropped"
     );
     for p in peers {
         println!(
-            "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8}",
-            p.name, p.transport, p.subscriptions, p.frames_in, p.frames_out, p.dropped
+            "  {:<24} {:<14} {:>5} {:>10} {:>10} {:>8} {:>12}",
+            p.name,
+            p.transport,
+            p.subscriptions,
+            p.frames_in,
+            p.frames_out,
+            p.dropped,
+            p.dropped_by_peer
         );
     }
     let subjects = &stats.bus.subjects;

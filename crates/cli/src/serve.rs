@@ -42,8 +42,9 @@ pub struct ServeArgs {
     /// (default: the library's, 75).
     #[arg(long = "peer-timeout-ms")]
     peer_timeout_ms: Option<u64>,
-    /// Messages that may wait for one peer before the oldest is dropped
-    /// (default: the library's, 8192).
+    /// Messages that may wait for one peer before its publishers wait for
+    /// room (the oldest is dropped instead once it takes nothing for 250
+    /// ms) (default: the library's, 8192).
     #[arg(long = "peer-queue")]
     peer_queue: Option<usize>,
 }

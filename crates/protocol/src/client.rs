@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -94,7 +94,10 @@ pub struct ClientOptions {
     /// The longest wait between attempts. Default: 2 s.
     pub max_reconnect_delay: Duration,
     /// Messages a subscription holds before new ones are dropped (and
-    /// counted). Default: 1024.
+    /// counted, here and in the server's statistics). Memory is taken only
+    /// as messages wait, so the limit can be generous: a subscriber that
+    /// keeps up on average rides out its scheduling hiccups. Default:
+    /// 65,536 (as NATS's clients).
     pub subscription_capacity: usize,
     /// How long the server may take to accept the connection. Default: 2 s.
     pub handshake_timeout: Duration,
@@ -114,7 +117,7 @@ impl Default for ClientOptions {
             reconnect_for: Duration::from_secs(300),
             reconnect_delay: Duration::from_millis(50),
             max_reconnect_delay: Duration::from_secs(2),
-            subscription_capacity: 1024,
+            subscription_capacity: 65_536,
             handshake_timeout: Duration::from_secs(2),
             max_frame: crate::frame::DEFAULT_MAX_FRAME,
             token: None,
@@ -203,13 +206,17 @@ pub struct Client {
 pub struct ClientSubscription {
     sid: u64,
     rx: Receiver<Envelope>,
+    /// Messages waiting in `rx`.
+    queued: Arc<AtomicUsize>,
     shared: Weak<Shared>,
 }
 
 struct SubEntry {
     /// What was sent to the server, sent again on every reconnect.
     subscribe: Subscribe,
-    tx: SyncSender<Envelope>,
+    /// Unbounded, so memory follows what waits; `queued` bounds it.
+    tx: Sender<Envelope>,
+    queued: Arc<AtomicUsize>,
 }
 
 enum Status {
@@ -386,14 +393,20 @@ impl Client {
     ) -> Result<ClientSubscription, ClientError> {
         validate_pattern(pattern).map_err(ClientError::InvalidSubject)?;
         let sid = self.shared.next_sid.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = sync_channel(self.shared.options.subscription_capacity.max(1));
+        let (tx, rx) = channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let subscribe = Subscribe {
             sid,
             pattern: pattern.to_string(),
             queue: group,
         };
         let envelope = subscribe.to_envelope("bus")?;
-        lock(&self.shared.subs).insert(sid, SubEntry { subscribe, tx });
+        let entry = SubEntry {
+            subscribe,
+            tx,
+            queued: queued.clone(),
+        };
+        lock(&self.shared.subs).insert(sid, entry);
         // While reconnecting the subscription is kept and sent on reconnect.
         match self.shared.send(&envelope) {
             Ok(()) | Err(ClientError::Disconnected) => {}
@@ -405,6 +418,7 @@ impl Client {
         Ok(ClientSubscription {
             sid,
             rx,
+            queued,
             shared: Arc::downgrade(&self.shared),
         })
     }
@@ -580,15 +594,23 @@ impl ClientSubscription {
 
     /// The next message, waiting up to `timeout`.
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
-        self.rx.recv_timeout(timeout).map_err(|e| match e {
+        let got = self.rx.recv_timeout(timeout).map_err(|e| match e {
             RecvTimeoutError::Timeout => RecvError::Timeout,
             RecvTimeoutError::Disconnected => RecvError::Closed,
-        })
+        });
+        if got.is_ok() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        got
     }
 
     /// The next message if one is waiting.
     pub fn try_recv(&self) -> Option<Envelope> {
-        self.rx.try_recv().ok()
+        let got = self.rx.try_recv().ok();
+        if got.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        got
     }
 }
 

@@ -113,7 +113,7 @@ impl FrameDecoder {
 
 /// The length a frame at the start of `buf` declares, once its 4-byte
 /// prefix has arrived.
-fn declared_len(buf: &[u8]) -> Option<usize> {
+pub(crate) fn declared_len(buf: &[u8]) -> Option<usize> {
     let prefix: [u8; 4] = buf.get(..4)?.try_into().ok()?;
     Some(u32::from_be_bytes(prefix) as usize)
 }

@@ -76,6 +76,14 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
+    /// Whether a whole frame is already read and waiting, so the next
+    /// [`next_envelope`](Self::next_envelope) returns without reading: a
+    /// server routing a burst of frames holds back its writes until the
+    /// burst is through and then writes each peer's share at once.
+    pub fn frame_ready(&self) -> bool {
+        crate::frame::declared_len(&self.buf).is_some_and(|len| self.buf.len() >= 4 + len)
+    }
+
     /// The same reader over a wrapped stream, keeping any bytes already
     /// read.
     pub fn map_inner<S>(self, wrap: impl FnOnce(R) -> S) -> FrameReader<S> {

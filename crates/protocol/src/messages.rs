@@ -90,6 +90,16 @@ impl Message for Unsubscribe {
 pub struct Heartbeat {
     /// Increments with each heartbeat.
     pub seq: u64,
+    /// Messages the sender has dropped so far because a subscriber of its
+    /// own read too slowly (a client's count, shown in the server's
+    /// statistics). Left out when zero, so such a heartbeat is the same
+    /// bytes as one from a peer that never counted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Message for Heartbeat {

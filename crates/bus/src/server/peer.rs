@@ -52,6 +52,10 @@ pub struct PeerStats {
     pub bytes_out: u64,
     /// Messages for it dropped because it read too slowly.
     pub dropped: u64,
+    /// Messages it says it dropped itself, because a subscriber in its
+    /// process read too slowly (as of its last heartbeat).
+    #[serde(default)]
+    pub dropped_by_peer: u64,
     /// Messages waiting to be sent to it.
     pub pending: usize,
     /// How long it has been connected, in milliseconds.
@@ -63,6 +67,9 @@ pub struct PeerStats {
 
 pub(super) struct Peer {
     pub(super) name: String,
+    /// This peer, for a reader thread that holds writes for it (see
+    /// [`hold`](super::hold)).
+    me: std::sync::Weak<Peer>,
     queue: Arc<Queue>,
     /// The link, shared by the writer thread and publishers that find it
     /// idle and write in place.
@@ -79,6 +86,8 @@ pub(super) struct Peer {
     connected: Instant,
     frames_in: AtomicU64,
     bytes_in: AtomicU64,
+    /// What its last heartbeat said it dropped itself.
+    dropped_by_peer: AtomicU64,
     frames_out: AtomicU64,
     bytes_out: AtomicU64,
     /// When the link was last written.
@@ -141,10 +150,13 @@ struct Outlet {
     /// thread sends it before anything else.
     carry: Vec<u8>,
     buf: Vec<u8>,
+    /// Messages taken off the queue to be encoded into `buf`.
+    batch: Vec<Item>,
 }
 
 impl Peer {
     pub(super) fn new(
+        me: std::sync::Weak<Peer>,
         name: &str,
         options: &ServerOptions,
         bus: &Bus,
@@ -153,6 +165,7 @@ impl Peer {
         (access, credentials): (PeerAccess, Option<PeerCredentials>),
     ) -> Peer {
         Peer {
+            me,
             name: name.to_string(),
             queue: Arc::new(Queue::with_byte_limit(
                 options.peer_queue,
@@ -170,6 +183,7 @@ impl Peer {
             connected: Instant::now(),
             frames_in: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
+            dropped_by_peer: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             last_write: Stamp::new(),
@@ -205,6 +219,59 @@ impl Peer {
         if tag != CONTROL {
             envelope.headers.pop();
         }
+    }
+
+    /// Takes up to a batch of queued messages and appends them to `buf`
+    /// as frames; returns how many. Call with the outlet locked, so nothing
+    /// written in place overtakes them.
+    fn drain_encoded(&self, batch: &mut Vec<Item>, buf: &mut Vec<u8>) -> u64 {
+        self.queue.drain_into(batch, BATCH, BATCH_BYTES);
+        let frames = batch.len() as u64;
+        self.bus.record_deliveries(
+            batch
+                .iter()
+                .filter(|(tag, _)| *tag != CONTROL)
+                .map(|(_, e)| e),
+        );
+        for (tag, mut envelope) in batch.drain(..) {
+            self.encode(tag, &mut envelope, buf);
+        }
+        frames
+    }
+
+    /// Writes what a reader thread held for this peer (see
+    /// [`hold`](super::hold)) in one write if the link is free and has
+    /// room; what does not fit, or finds the link busy, is left to the
+    /// writer thread, which is woken for it.
+    pub(super) fn flush_held(&self) {
+        if let Ok(mut outlet) = self.outlet.try_lock()
+            && outlet.carry.is_empty()
+        {
+            let Outlet {
+                link,
+                carry,
+                buf,
+                batch,
+            } = &mut *outlet;
+            if let Some(link) = link.as_mut() {
+                buf.clear();
+                let frames = self.drain_encoded(batch, buf);
+                if frames == 0 {
+                    return;
+                }
+                // Failing: the writer thread finds out and closes the peer.
+                let written = link.try_write(buf).unwrap_or(0);
+                self.wrote(frames, buf.len());
+                carry.extend_from_slice(&buf[written..]);
+                if buf.capacity() > 4 * BATCH_BYTES {
+                    *buf = Vec::new();
+                }
+                if carry.is_empty() && self.queue.len() == 0 {
+                    return;
+                }
+            }
+        }
+        self.queue.kick();
     }
 
     fn routes(&self) -> MutexGuard<'_, HashMap<u64, RouteGuard>> {
@@ -263,6 +330,7 @@ impl Peer {
             frames_out: self.frames_out.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
             dropped: self.queue.dropped.load(Ordering::Relaxed),
+            dropped_by_peer: self.dropped_by_peer.load(Ordering::Relaxed),
             pending: self.queue.len(),
             connected_ms: u64::try_from(self.connected.elapsed().as_millis()).unwrap_or(u64::MAX),
             uid: self.credentials.map(|c| c.uid),
@@ -310,30 +378,22 @@ impl Peer {
                         return;
                     }
                     let mut outlet = peer.outlet();
-                    let Outlet { link, carry, buf } = &mut *outlet;
+                    let Outlet {
+                        link, carry, buf, ..
+                    } = &mut *outlet;
                     let Some(link) = link.as_mut() else { return };
                     buf.clear();
                     buf.append(carry);
                     let carried = buf.len();
                     // Taken under the outlet lock, so a publisher writing in
                     // place can never overtake what is queued.
-                    peer.queue.drain_into(&mut batch, BATCH, BATCH_BYTES);
-                    let frames = batch.len() as u64;
-                    peer.bus.record_deliveries(
-                        batch
-                            .iter()
-                            .filter(|(tag, _)| *tag != CONTROL)
-                            .map(|(_, e)| e),
-                    );
-                    for (tag, mut envelope) in batch.drain(..) {
-                        peer.encode(tag, &mut envelope, buf);
-                    }
+                    let frames = peer.drain_encoded(&mut batch, buf);
                     if buf.is_empty() {
                         if peer.idle_for() < heartbeat {
                             continue;
                         }
                         seq += 1;
-                        if let Ok(beat) = (Heartbeat { seq }).to_envelope("bus") {
+                        if let Ok(beat) = (Heartbeat { seq, dropped: 0 }).to_envelope("bus") {
                             let _ = encode_frame(&beat, buf);
                         }
                     }
@@ -362,11 +422,18 @@ impl Target for Peer {
         if self.is_closed() {
             return Offer::Closed;
         }
+        if super::hold::hold(self, || self.me.upgrade()) {
+            return self
+                .queue
+                .offer_waking_at((tag, envelope), super::hold::WAKE_AT);
+        }
         if let Ok(mut outlet) = self.outlet.try_lock()
             && outlet.carry.is_empty()
             && self.queue.len() == 0
         {
-            let Outlet { link, carry, buf } = &mut *outlet;
+            let Outlet {
+                link, carry, buf, ..
+            } = &mut *outlet;
             if let Some(link) = link.as_mut() {
                 buf.clear();
                 self.encode(tag, &mut envelope, buf);
@@ -404,8 +471,9 @@ impl Target for Peer {
     }
 
     fn may_block(&self) -> bool {
-        // A slow peer's messages wait in its queue, not its publishers.
-        false
+        // As its queue's policy says: a paced peer's publishers wait only
+        // once its queue is full.
+        Target::may_block(&*self.queue)
     }
 }
 
@@ -416,6 +484,8 @@ impl Shared {
         let timeout = self.options.peer_timeout;
         let mut last_frame = Instant::now();
         let mut mapped = peer.shm_path.is_none();
+        // However the loop ends, nothing held stays unwritten.
+        let _release = super::hold::Release;
         loop {
             if peer.is_closed() {
                 return;
@@ -431,6 +501,9 @@ impl Shared {
                     peer.frames_in.fetch_add(1, Ordering::Relaxed);
                     peer.bytes_in
                         .fetch_add(envelope.payload.len() as u64, Ordering::Relaxed);
+                    // More frames already here: hold the writes of this
+                    // burst and write them when it ends.
+                    super::hold::set(frames.frame_ready());
                     self.handle(peer, envelope);
                 }
                 Err(LinkError::TimedOut) => {
@@ -513,7 +586,11 @@ impl Shared {
                     peer.routes().remove(&unsubscribe.sid);
                 }
             }
-            Heartbeat::KIND => {}
+            Heartbeat::KIND => {
+                if let Ok(beat) = Heartbeat::from_envelope(&envelope) {
+                    peer.dropped_by_peer.store(beat.dropped, Ordering::Relaxed);
+                }
+            }
             Hello::KIND | Welcome::KIND => {
                 peer.send_error("the connection is already established".into());
             }

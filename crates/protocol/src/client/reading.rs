@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use super::connection::Connection;
@@ -138,7 +138,10 @@ impl Shared {
         }
         if self.outbox.idle_for() >= heartbeat / 2 {
             *seq += 1;
-            if let Ok(beat) = (Heartbeat { seq: *seq }).to_envelope("bus") {
+            // The drops go with it, so the server's statistics show what
+            // this side lost too.
+            let dropped = self.dropped.load(Ordering::Relaxed);
+            if let Ok(beat) = (Heartbeat { seq: *seq, dropped }).to_envelope("bus") {
                 self.outbox.try_send(&beat);
             }
         }
@@ -207,11 +210,12 @@ impl Shared {
             Some(sid) => {
                 let subs = lock(&self.subs);
                 if let Some(entry) = subs.get(&sid) {
-                    match entry.tx.try_send(envelope) {
-                        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-                        Err(TrySendError::Full(_)) => {
-                            self.dropped.fetch_add(1, Ordering::Relaxed);
-                        }
+                    let capacity = self.options.subscription_capacity.max(1);
+                    if entry.queued.load(Ordering::Relaxed) >= capacity {
+                        // A slow consumer: its newest messages go.
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                    } else if entry.tx.send(envelope).is_ok() {
+                        entry.queued.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }

@@ -59,7 +59,7 @@ proptest! {
         })?;
         round_trip(Subscribe { sid, pattern, queue })?;
         round_trip(Unsubscribe { sid })?;
-        round_trip(Heartbeat { seq })?;
+        round_trip(Heartbeat { seq, dropped: seq / 2 })?;
         round_trip(PeerDown { peer: peer.clone(), reason: "heartbeat missed".into() })?;
         round_trip(ErrorReply { message: peer })?;
     }

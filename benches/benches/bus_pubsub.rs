@@ -1,0 +1,146 @@
+//! Publish/subscribe throughput through the bus server: one client
+//! publishes 256-byte messages as fast as it can, another receives them,
+//! over the socket and over shared memory, against the same through a
+//! nats-server on the same machine in the same run (`compare` lines are
+//! time per message, so a ratio of 0.5 is twice NATS's rate). Every run
+//! also counts what was lost: the target is none.
+//!
+//! Why it was slow and lossy before (issue 22: 0.12–0.16 M msg/s, 4–31%
+//! lost): the client wrote each publish with its own `write`, and the
+//! server, finding the subscriber's queue empty each time, wrote each
+//! delivery with its own `send` (a raw socket does 0.22–0.25 M writes/s);
+//! and bursts the subscriber could not take at once overflowed the
+//! 1,024-message subscription queue and the server's drop-oldest peer
+//! queue. Now a hot publisher's frames gather for the client's flusher
+//! thread, the server writes a burst's deliveries to a peer in one write,
+//! the server paces publishers to subscribers that keep up, and a
+//! subscription holds up to 65,536 messages.
+
+use std::time::{Duration, Instant};
+
+use symphony_benches::nats::NatsServer;
+use symphony_benches::{compare_values, count};
+use symphony_host::bus::{Bus, BusServer, ServerOptions};
+use symphony_host::protocol::client::{Client, ClientOptions, Transport};
+
+const N: u32 = 200_000;
+const SIZE: usize = 256;
+const ROUNDS: usize = 3;
+
+/// Messages per second from one client to another through a fresh bus
+/// server, and how many of `N` never arrived.
+fn ours(transport: Transport) -> (f64, u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::new();
+    let server = BusServer::bind(
+        &bus,
+        dir.path().join("bus.sock"),
+        ServerOptions {
+            shm_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let connect = |name: &str| {
+        Client::connect_with(
+            server.path(),
+            ClientOptions {
+                name: Some(name.into()),
+                transport,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let publisher = connect("publisher");
+    let subscriber = connect("subscriber");
+    let stream = subscriber.subscribe("bench.stream").unwrap();
+    subscriber.flush(Duration::from_secs(5)).unwrap();
+    let payload = bytes::Bytes::from(vec![7u8; SIZE]);
+    let started = Instant::now();
+    let reader = std::thread::spawn(move || {
+        let mut received = 0;
+        while received < N && stream.recv(Duration::from_secs(2)).is_ok() {
+            received += 1;
+        }
+        (received, Instant::now())
+    });
+    for _ in 0..N {
+        publisher.publish("bench.stream", payload.clone()).unwrap();
+    }
+    let (received, ended) = reader.join().unwrap();
+    let rate = f64::from(received) / (ended - started).as_secs_f64();
+    (rate, N - received)
+}
+
+/// The same through nats-server.
+fn nats(server: &NatsServer) -> f64 {
+    let mut subscriber = server.connect();
+    subscriber.subscribe("bench.stream");
+    let mut publisher = server.connect();
+    let payload = vec![7u8; SIZE];
+    let started = Instant::now();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::with_capacity(SIZE + 2);
+        for _ in 0..N {
+            subscriber.next_message(&mut buf);
+        }
+        Instant::now()
+    });
+    for _ in 0..N {
+        publisher.publish("bench.stream", &payload);
+    }
+    publisher.flush();
+    let ended = reader.join().unwrap();
+    f64::from(N) / (ended - started).as_secs_f64()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let nats_server = NatsServer::start();
+    let mut transports = vec![("socket", Transport::Socket)];
+    if cfg!(target_os = "linux") {
+        transports.push(("shm", Transport::SharedMemory));
+    }
+    for (name, transport) in transports {
+        let (mut ours_rates, mut nats_rates, mut lost) = (Vec::new(), Vec::new(), 0);
+        // Alternating rounds, so drift in the machine's speed hits both.
+        for _ in 0..ROUNDS {
+            let (rate, missing) = ours(transport);
+            ours_rates.push(rate);
+            lost += missing;
+            if let Some(server) = &nats_server {
+                nats_rates.push(nats(server));
+            }
+        }
+        let ours_rate = median(ours_rates);
+        println!(
+            "bus pub/sub over {name}, {SIZE} B: {:.2} M msg/s, {lost} of {} lost",
+            ours_rate / 1e6,
+            ROUNDS as u32 * N
+        );
+        count(&format!("pubsub_{name}_lost"), u64::from(lost), "messages");
+        if nats_rates.is_empty() {
+            println!("compare pubsub_{name}_vs_nats_256b: not measured (no nats-server)");
+            continue;
+        }
+        let nats_rate = median(nats_rates);
+        println!(
+            "nats-server pub/sub, {SIZE} B: {:.2} M msg/s",
+            nats_rate / 1e6
+        );
+        // Time per message, so the ratio reads as everywhere else.
+        compare_values(
+            &format!("pubsub_{name}_vs_nats_256b"),
+            1e9 / ours_rate,
+            1e9 / nats_rate,
+        );
+    }
+}

@@ -1,0 +1,31 @@
+use super::*;
+
+#[test]
+fn short_waits_keep_a_budget_and_long_ones_spend_it() {
+    let spin = Spin::default();
+    for _ in 0..32 {
+        spin.learn(Some(Duration::from_micros(2)));
+    }
+    let short = spin.budget();
+    assert!(
+        short >= Duration::from_micros(3) && short <= Duration::from_micros(5),
+        "{short:?}"
+    );
+    for _ in 0..64 {
+        spin.learn(Some(Duration::from_millis(3)));
+    }
+    assert_eq!(spin.budget(), Duration::ZERO);
+    spin.learn(None);
+    assert_eq!(spin.budget(), Duration::ZERO);
+}
+
+#[test]
+fn polling_stops_at_the_budget_or_when_ready() {
+    let spin = Spin::default();
+    let start = Instant::now();
+    assert!(spin.poll(start, start + MAX, || true));
+    let spun = spin.poll(start, start + Duration::from_secs(1), || false);
+    assert!(!spun);
+    // Bounded by the budget, not by `until`, whatever the core count.
+    assert!(start.elapsed() < Duration::from_millis(500));
+}
