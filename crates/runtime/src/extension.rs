@@ -177,7 +177,10 @@ impl Extension {
                 return Ok(Err(error));
             }
         };
-        if let Some(next) = self.pool.manager().record_use(&self.name)
+        if let Some(next) = self
+            .pool
+            .manager()
+            .record_use(self.pool.id(), &self.name, started)
             && let Some(host) = self.ctx.host.upgrade()
         {
             host.prewarm_in_background(next);

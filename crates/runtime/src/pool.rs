@@ -47,6 +47,7 @@ mod replay;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 pub use drain::DrainReport;
 pub use health::HealthReport;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, Weak, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::stats::{PoolCounters, PoolEvent};
 use super::{HotSet, HotSetError, Listeners, PoolTransition, UsageHistory};
@@ -152,7 +152,7 @@ pub struct PoolManager {
     /// Host-wide counters.
     pub(crate) totals: PoolCounters,
     /// Which extensions were used when, after which.
-    usage: Mutex<UsageHistory>,
+    usage: super::usage::UsageRecorder,
     /// The settings it was started with.
     pub settings: PoolSettings,
     /// Background starts under way.
@@ -190,7 +190,7 @@ impl PoolManager {
             next_instance: AtomicU64::new(0),
             listeners,
             totals: PoolCounters::default(),
-            usage: Mutex::new(UsageHistory::new()),
+            usage: super::usage::UsageRecorder::default(),
             settings,
             background: AtomicUsize::new(0),
             health_stop: Mutex::new(None),
@@ -406,27 +406,32 @@ impl PoolManager {
         (hot.set.len(), hot.set.used_bytes())
     }
 
-    /// Records a use of `extension` now. When it starts a run after another
-    /// extension and prediction is on, returns the extensions likely to
-    /// follow it, for a background start, if fewer than the most
-    /// background starts are under way; `None` otherwise (the common case,
-    /// which allocates nothing).
-    pub(crate) fn record_use(&self, extension: &str) -> Option<Vec<String>> {
-        let now = symphony_protocol::now_us() / 1_000_000;
-        let mut history = lock(&self.usage);
-        if !history.record(extension, now)
-            || !self.settings.predict
-            || self.background.load(Ordering::Relaxed) >= MAX_BACKGROUND_STARTS
-        {
-            return None;
-        }
-        let next = history.likely_successors(extension, self.settings.min_probability);
-        (!next.is_empty()).then_some(next)
+    /// Records a use of `extension` (of pool `pool`) by a call that
+    /// started at `at`. When it starts a run after another extension and
+    /// prediction is on, returns the extensions likely to follow it, for a
+    /// background start, if fewer than the most background starts are
+    /// under way; `None` otherwise (the common case, which allocates
+    /// nothing and takes no lock: see [`super::usage`]).
+    pub(crate) fn record_use(
+        &self,
+        pool: u64,
+        extension: &str,
+        at: Instant,
+    ) -> Option<Vec<String>> {
+        self.usage.record(pool, extension, at, |history| {
+            if !self.settings.predict
+                || self.background.load(Ordering::Relaxed) >= MAX_BACKGROUND_STARTS
+            {
+                return None;
+            }
+            let next = history.likely_successors(extension, self.settings.min_probability);
+            (!next.is_empty()).then_some(next)
+        })
     }
 
     /// A copy of the usage history.
     pub fn usage(&self) -> UsageHistory {
-        lock(&self.usage).clone()
+        self.usage.snapshot()
     }
 
     /// Claims a background start slot; `false` when all are taken.

@@ -127,6 +127,21 @@ impl UsageHistory {
         !same
     }
 
+    /// Records `uses` more uses of the key used last, the latest at
+    /// `at_secs`, each continuing its run (as [`record`](Self::record) of
+    /// the same key within the follow window would). Nothing happens when
+    /// nothing was used yet.
+    pub fn repeat_last(&mut self, uses: u64, at_secs: u64) {
+        let Some((key, at)) = &mut self.last else {
+            return;
+        };
+        if let Some(usage) = self.uses.get_mut(&**key) {
+            usage.calls += uses;
+            usage.by_hour[hour_of(at_secs)] += uses;
+        }
+        *at = (*at).max(at_secs);
+    }
+
     /// The keys seen to follow `key`, each with the probability that it
     /// follows a run of `key`, most likely first (ties by name).
     pub fn successors(&self, key: &str) -> Vec<(String, f64)> {
