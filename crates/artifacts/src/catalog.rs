@@ -6,6 +6,7 @@
 
 mod links;
 mod placement;
+mod queue;
 mod rows;
 
 use std::collections::HashSet;
@@ -292,50 +293,6 @@ impl Catalog {
     pub(crate) fn all(&self) -> Result<Vec<ArtifactInfo>, ArtifactError> {
         let conn = self.lock();
         rows::all(&conn).map_err(self.err())
-    }
-
-    /// Queues artifact `id` for the search index, for the process that
-    /// writes it: this one changed the artifact while another held the
-    /// index.
-    pub(crate) fn queue_for_index(&self, id: &str) -> Result<(), ArtifactError> {
-        let conn = self.lock();
-        conn.execute("INSERT INTO index_queue (id) VALUES (?1)", params![id])
-            .map(drop)
-            .map_err(self.err())
-    }
-
-    /// The queued ids, each once, and the last queue position read: pass it
-    /// to [`Catalog::dequeue_for_index`] once they are indexed, so an id
-    /// queued again meanwhile stays queued.
-    pub(crate) fn index_queue(&self) -> Result<(Vec<String>, i64), ArtifactError> {
-        let conn = self.lock();
-        let mut statement = conn
-            .prepare_cached("SELECT seq, id FROM index_queue ORDER BY seq")
-            .map_err(self.err())?;
-        let mut ids = Vec::new();
-        let mut last = 0;
-        let mut seen = HashSet::new();
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(self.err())?;
-        for row in rows {
-            let (seq, id) = row.map_err(self.err())?;
-            last = seq;
-            if seen.insert(id.clone()) {
-                ids.push(id);
-            }
-        }
-        Ok((ids, last))
-    }
-
-    /// Forgets the queue up to position `last` (see [`Catalog::index_queue`]).
-    pub(crate) fn dequeue_for_index(&self, last: i64) -> Result<(), ArtifactError> {
-        let conn = self.lock();
-        conn.execute("DELETE FROM index_queue WHERE seq <= ?1", params![last])
-            .map(drop)
-            .map_err(self.err())
     }
 
     /// Adds `add` and removes `remove` from artifact `id`'s tags.

@@ -19,6 +19,11 @@
 //!   chunks; damage, truncation or a wrong key is an
 //!   [`ArtifactError::Integrity`] naming the artifact. Ids stay the plaintext
 //!   hash, so dedup works the same.
+//! - **Search** ([`ArtifactStore::search`], `indexer.rs`): a put queues its
+//!   artifact for the Tantivy index in its own catalog transaction and
+//!   returns; a background thread indexes the queue, and a search indexes
+//!   what is still queued first, so it finds everything put before it.
+//!   [`ArtifactStore::index_backlog`] says how much is waiting.
 //!
 //! ```
 //! use symphony_artifacts::{ArtifactStore, StoreOptions};
@@ -37,6 +42,7 @@ mod crypto;
 mod dedup;
 mod diff;
 mod error;
+mod indexer;
 mod indexing;
 mod lineage;
 mod meta;

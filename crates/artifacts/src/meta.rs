@@ -80,6 +80,20 @@ impl ArtifactMeta {
         self.pinned = pinned;
         self
     }
+
+    /// Whether recording this metadata can change what search finds: all
+    /// of it but the pin is indexed or reaches the index (a name becomes a
+    /// version; derived-from links are kept in step with it too, to be
+    /// safe). A put of content already stored with none of it leaves the
+    /// search document as it was.
+    pub(crate) fn changes_search(&self) -> bool {
+        self.content_type.is_some()
+            || self.creator.is_some()
+            || !self.tags.is_empty()
+            || !self.fields.is_empty()
+            || self.name.is_some()
+            || !self.derived_from.is_empty()
+    }
 }
 
 /// Where an artifact's content lives.

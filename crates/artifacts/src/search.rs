@@ -59,7 +59,7 @@ use std::fmt;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tantivy::query::QueryParser;
@@ -207,6 +207,13 @@ pub struct SearchPage {
     pub total: usize,
     /// The hits of the page asked for, best first.
     pub hits: Vec<SearchHit>,
+    /// How many artifacts were waiting in the store's index queue, not yet
+    /// in the index, when the search ran: what it could not find yet. 0
+    /// when this process writes the index (the search indexes the queue
+    /// first) unless puts raced it; possibly more in a process that reads
+    /// another's index, until that process catches up. Always 0 from
+    /// [`SearchIndex::search`], which knows no queue.
+    pub pending_index: u64,
 }
 
 /// Why the index should be rebuilt from the catalog.
@@ -263,6 +270,9 @@ pub struct SearchIndex {
     /// The only writer; tantivy's commit needs it exclusively. `None`
     /// while another process writes the directory.
     writer: Mutex<Option<IndexWriter>>,
+    /// Whether `writer` is set (it never goes back to `None`): asking must
+    /// not wait on the writer's lock, held through a whole commit.
+    writes: AtomicBool,
     /// Changes queued since the last commit. Changed only with `writer`
     /// locked, and set to 0 only after the reader is reloaded, so a search
     /// that reads 0 sees every change made before it.
@@ -310,6 +320,7 @@ impl SearchIndex {
             index: opened.index,
             fields,
             reader: opened.reader,
+            writes: AtomicBool::new(opened.writer.is_some()),
             writer: Mutex::new(opened.writer),
             pending: AtomicUsize::new(0),
             rebuild: Mutex::new(opened.rebuild),
@@ -323,7 +334,7 @@ impl SearchIndex {
 
     /// Whether this process writes the index (holds its writer lock).
     pub fn is_writer(&self) -> bool {
-        self.lock_writer().is_some()
+        self.writes.load(Ordering::Acquire)
     }
 
     /// Becomes the index's writer if no other process is: true when this
@@ -349,6 +360,8 @@ impl SearchIndex {
             *self.rebuild.lock().unwrap_or_else(PoisonError::into_inner) =
                 Some(RebuildReason::Interrupted);
         }
+        // After the rebuild mark, so whoever sees this writer sees it.
+        self.writes.store(true, Ordering::Release);
         self.reader
             .reload()
             .map_err(|e| index_error(&self.dir, e))?;

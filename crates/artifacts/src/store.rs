@@ -1,19 +1,21 @@
 //! [`ArtifactStore`]: content, catalog and read cache put together.
 
-use std::collections::{HashMap, HashSet};
+mod put;
+
+use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::catalog::{Catalog, NewArtifact};
-use super::content::{ArtifactReader, ContentStore, PutOutcome, StoreOptions};
-use super::indexing::sample_text;
-use super::meta::{self, ArtifactInfo, ArtifactMeta, ListQuery};
-use super::quality::{self, SAMPLE_LIMIT};
+use super::catalog::Catalog;
+use super::content::{ArtifactReader, ContentStore, StoreOptions};
+use super::indexer::Indexer;
+use super::indexing::Indexing;
+use super::meta::{self, ArtifactInfo, ListQuery};
+use super::quality;
 use super::read_cache::ReadCache;
-use super::search::SearchIndex;
 use super::{ArtifactError, ArtifactKey, DedupStats};
 use crate::stale::TierStore;
 
@@ -34,13 +36,18 @@ const READS_FLUSH_MS: i64 = 5_000;
 /// Safe to share between threads. Ids are the SHA-256 of the plaintext, so
 /// the same content stored twice is kept once, encrypted or not.
 pub struct ArtifactStore {
-    pub(super) content: ContentStore,
-    pub(super) catalog: Catalog,
+    /// The object tree (shared with the indexer, which reads samples).
+    pub(super) content: Arc<ContentStore>,
+    /// The metadata catalog (shared with the indexer).
+    pub(super) catalog: Arc<Catalog>,
+    /// Recently read content.
     pub(super) cache: ReadCache,
     /// Reads not yet written to the catalog: id → (count, last read).
     reads: Mutex<HashMap<String, (u64, i64)>>,
-    /// The full-text index; `None` when it could not be opened.
-    pub(super) index: Option<SearchIndex>,
+    /// The background indexer, stopped when the store is dropped.
+    indexer: Indexer,
+    /// The full-text index and its queue, shared with the indexer.
+    pub(super) indexing: Arc<Indexing>,
     /// When reads were last written to the catalog (Unix milliseconds).
     last_flush_ms: AtomicI64,
     /// The warm and cold tiers, opened when first needed.
@@ -64,20 +71,36 @@ impl ArtifactStore {
     /// the store was created encrypted and is opened without a key, or the
     /// other way round.
     pub fn open(root: impl Into<PathBuf>, options: StoreOptions) -> Result<Self, ArtifactError> {
-        let content = ContentStore::open(root, options)?;
-        let catalog = Catalog::open(&content.root().join("catalog.db"))?;
-        let mut store = ArtifactStore {
+        ArtifactStore::open_with(root.into(), options, Indexer::start)
+    }
+
+    /// [`ArtifactStore::open`] without the background indexer: what puts
+    /// queue stays queued until a search or the next open, as after a
+    /// crash before the indexer ran.
+    #[cfg(test)]
+    pub(crate) fn open_without_indexer(root: impl Into<PathBuf>) -> Result<Self, ArtifactError> {
+        ArtifactStore::open_with(root.into(), StoreOptions::default(), Indexer::idle)
+    }
+
+    fn open_with(
+        root: PathBuf,
+        options: StoreOptions,
+        indexer: fn(Arc<Indexing>) -> Indexer,
+    ) -> Result<Self, ArtifactError> {
+        let content = Arc::new(ContentStore::open(root, options)?);
+        let catalog = Arc::new(Catalog::open(&content.root().join("catalog.db"))?);
+        adopt_unknown_objects(&content, &catalog)?;
+        let indexing = Arc::new(Indexing::open(Arc::clone(&content), Arc::clone(&catalog))?);
+        Ok(ArtifactStore {
             content,
             catalog,
             cache: ReadCache::new(CACHE_BUDGET),
             reads: Mutex::new(HashMap::new()),
-            index: None,
+            indexer: indexer(Arc::clone(&indexing)),
+            indexing,
             last_flush_ms: AtomicI64::new(meta::now_ms()),
             tiers: Mutex::new(None),
-        };
-        store.adopt_unknown_objects()?;
-        store.open_index()?;
-        Ok(store)
+        })
     }
 
     /// Opens the store at `root`, encrypted with `key`.
@@ -88,44 +111,6 @@ impl ArtifactStore {
         ArtifactStore::open(root, StoreOptions::default().with_key(key))
     }
 
-    fn adopt_unknown_objects(&self) -> Result<(), ArtifactError> {
-        let known = self.catalog.ids()?;
-        let mut found = Vec::new();
-        for (id, size) in self.content.scan()? {
-            if known.contains(&id) {
-                continue;
-            }
-            let path = self.content.object_path(&id)?;
-            let created_ms = fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or_else(meta::now_ms, |d| {
-                    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-                });
-            // A damaged leftover must not keep the store (and the host)
-            // from opening; `verify` reports it once it has a row.
-            let sample = self.content.sample(&id).unwrap_or_else(|e| {
-                tracing::warn!(
-                    id,
-                    "an object found without a catalog row does not read back: {e}"
-                );
-                Vec::new()
-            });
-            found.push((
-                id,
-                size,
-                created_ms,
-                quality::structure(&sample, size, None),
-            ));
-        }
-        if !found.is_empty() {
-            let added = self.catalog.adopt(found)?;
-            tracing::info!(added, "recorded artifacts found without catalog rows");
-        }
-        Ok(())
-    }
-
     /// The store's root directory.
     pub fn root(&self) -> &Path {
         self.content.root()
@@ -134,135 +119,6 @@ impl ArtifactStore {
     /// Whether objects are encrypted at rest.
     pub fn is_encrypted(&self) -> bool {
         self.content.is_encrypted()
-    }
-
-    /// Stores `content` and returns its id; storing the same bytes twice
-    /// keeps one copy.
-    pub fn put(&self, content: &[u8]) -> Result<String, ArtifactError> {
-        self.put_reader(content).map(|outcome| outcome.id)
-    }
-
-    /// Stores everything `reader` yields, streaming it through a temporary
-    /// file while hashing, so content of any size is never held in memory.
-    pub fn put_reader(&self, reader: impl Read) -> Result<PutOutcome, ArtifactError> {
-        self.put_with(reader, &ArtifactMeta::default())
-    }
-
-    /// Stores everything `reader` yields with metadata: tags, fields, a
-    /// name to version it under, the artifacts it derives from. What `meta`
-    /// refers to is checked before anything is written.
-    pub fn put_with(
-        &self,
-        reader: impl Read,
-        meta: &ArtifactMeta,
-    ) -> Result<PutOutcome, ArtifactError> {
-        self.catalog.check_meta(meta, &HashSet::new())?;
-        let mut sampler = Sampler {
-            inner: reader,
-            sample: Vec::new(),
-        };
-        let staged = self.content.stage(&mut sampler)?;
-        let structure =
-            quality::structure(&sampler.sample, staged.size, meta.content_type.as_deref());
-        let (id, size) = (staged.id.clone(), staged.size);
-        // One transaction around the commit, so concurrent puts of the same
-        // content record one fresh object between them, and a cleaner never
-        // trashes content between its commit and its row.
-        let (fresh, version) = self.catalog.write(|tx| {
-            let fresh = self.content.commit(staged)?;
-            let new = NewArtifact {
-                id: &id,
-                size,
-                structure,
-                fresh,
-                now_ms: meta::now_ms(),
-            };
-            let version = self.catalog.record_puts(tx, &[(new, meta)])?.pop();
-            Ok::<_, ArtifactError>((fresh, version.flatten()))
-        })?;
-        self.index_artifact(&id, Some(sample_text(&sampler.sample)));
-        Ok(PutOutcome {
-            id,
-            size,
-            deduplicated: !fresh,
-            version,
-        })
-    }
-
-    /// Stores many artifacts with one group commit: their contents are
-    /// made durable by one file-system sync and their rows by one
-    /// transaction, where separate puts would sync each. An item may derive
-    /// from one before it in the batch. Nothing is stored when any item's
-    /// metadata is refused.
-    pub fn put_batch<R: Read>(
-        &self,
-        items: impl IntoIterator<Item = (R, ArtifactMeta)>,
-    ) -> Result<Vec<PutOutcome>, ArtifactError> {
-        let mut staged = Vec::new();
-        let mut metas = Vec::new();
-        let mut structures = Vec::new();
-        let mut texts = Vec::new();
-        for (reader, meta) in items {
-            let mut sampler = Sampler {
-                inner: reader,
-                sample: Vec::new(),
-            };
-            let one = self.content.stage(&mut sampler)?;
-            structures.push(quality::structure(
-                &sampler.sample,
-                one.size,
-                meta.content_type.as_deref(),
-            ));
-            texts.push(sample_text(&sampler.sample));
-            staged.push(one);
-            metas.push(meta);
-        }
-        let pending: HashSet<String> = staged.iter().map(|s| s.id.clone()).collect();
-        for meta in &metas {
-            self.catalog.check_meta(meta, &pending)?;
-        }
-        let sized: Vec<(String, u64)> = staged.iter().map(|s| (s.id.clone(), s.size)).collect();
-        let (fresh, versions) = self.catalog.write(|tx| {
-            let fresh = self.content.commit_many(staged)?;
-            let now_ms = meta::now_ms();
-            let puts: Vec<_> = sized
-                .iter()
-                .zip(&fresh)
-                .zip(&structures)
-                .zip(&metas)
-                .map(|((((id, size), &fresh), &structure), meta)| {
-                    let new = NewArtifact {
-                        id,
-                        size: *size,
-                        structure,
-                        fresh,
-                        now_ms,
-                    };
-                    (new, meta)
-                })
-                .collect();
-            let versions = self.catalog.record_puts(tx, &puts)?;
-            Ok::<_, ArtifactError>((fresh, versions))
-        })?;
-        // Once per distinct artifact: a batch of many identical outputs
-        // (every node echoing the same value) is one document to update.
-        let mut indexed = HashSet::new();
-        for ((id, _), text) in sized.iter().zip(texts) {
-            if indexed.insert(id.as_str()) {
-                self.index_artifact(id, Some(text));
-            }
-        }
-        Ok(sized
-            .into_iter()
-            .zip(fresh)
-            .zip(versions)
-            .map(|(((id, size), fresh), version)| PutOutcome {
-                id,
-                size,
-                deduplicated: !fresh,
-                version,
-            })
-            .collect())
     }
 
     /// A reader of artifact `id`'s content. Encrypted chunks are
@@ -452,25 +308,52 @@ impl ArtifactStore {
 }
 
 impl Drop for ArtifactStore {
+    /// Records the counted reads and stops the background indexer, which
+    /// commits the batch in hand and leaves the rest queued.
     fn drop(&mut self) {
         if let Err(e) = self.flush_reads() {
             tracing::warn!(error = %e, "could not record artifact reads at close");
         }
+        self.indexer.stop();
     }
 }
 
-/// Passes a reader through, keeping its first [`SAMPLE_LIMIT`] bytes for
-/// judging structure and for the search index.
-struct Sampler<R> {
-    inner: R,
-    sample: Vec<u8>,
-}
-
-impl<R: Read> Read for Sampler<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let room = SAMPLE_LIMIT - self.sample.len();
-        self.sample.extend_from_slice(&buf[..n.min(room)]);
-        Ok(n)
+/// Records in the catalog any object it does not know: one written just
+/// before a crash, or by a version without a catalog.
+fn adopt_unknown_objects(content: &ContentStore, catalog: &Catalog) -> Result<(), ArtifactError> {
+    let known = catalog.ids()?;
+    let mut found = Vec::new();
+    for (id, size) in content.scan()? {
+        if known.contains(&id) {
+            continue;
+        }
+        let path = content.object_path(&id)?;
+        let created_ms = fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or_else(meta::now_ms, |d| {
+                i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+            });
+        // A damaged leftover must not keep the store (and the host)
+        // from opening; `verify` reports it once it has a row.
+        let sample = content.sample(&id).unwrap_or_else(|e| {
+            tracing::warn!(
+                id,
+                "an object found without a catalog row does not read back: {e}"
+            );
+            Vec::new()
+        });
+        found.push((
+            id,
+            size,
+            created_ms,
+            quality::structure(&sample, size, None),
+        ));
     }
+    if !found.is_empty() {
+        let added = catalog.adopt(found)?;
+        tracing::info!(added, "recorded artifacts found without catalog rows");
+    }
+    Ok(())
 }

@@ -10,7 +10,13 @@
 //! - every put the child reported as finished before the kill (it appends
 //!   the id to a progress file and fsyncs it after `put_with` returns) is
 //!   listed, with its named version and derived-from links;
-//! - the catalog's counters agree with the listing.
+//! - the catalog's counters agree with the listing;
+//! - search finds every listed artifact and nothing else, with nothing
+//!   left queued for the index, and finds every reported put by the tag
+//!   its child gave it (a put of pooled content already stored changes
+//!   only its tags, which no count of documents would notice): a put
+//!   queues its artifact for the background indexer in its own
+//!   transaction, so a kill before the indexer ran loses nothing.
 //!
 //! The child is this test binary run again (`current_exe`) with the ignored
 //! [`child_writer`] test selected and the store described in environment
@@ -27,6 +33,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use symphony_artifacts::{ArtifactKey, ArtifactMeta, ArtifactStore, ListQuery, StoreOptions};
+
+// Beside this file rather than a test target of its own.
+#[path = "artifact_crash/search.rs"]
+mod search;
+use search::check_search;
 
 /// The store directory the child writes to.
 const STORE_ENV: &str = "SYMPHONY_CRASH_CHILD_STORE";
@@ -333,6 +344,8 @@ fn kill_repeatedly(mode: Mode) {
     let progress = dir.path().join("progress.log");
     let stderr_path = dir.path().join("child.stderr");
     let mut tally = Tally::default();
+    // The seed of the child that reported each put, in report order.
+    let mut seeds: Vec<u64> = Vec::new();
     let started = Instant::now();
     for cycle in 0..CYCLES {
         let child_seed = rng.next();
@@ -352,9 +365,11 @@ fn kill_repeatedly(mode: Mode) {
         tally.leftover_temps += temps.len();
         tally.kills_mid_write += usize::from(!temps.is_empty());
         let reports = reported(&progress);
+        // The puts this child reported carry its seed's tag.
+        seeds.resize(reports.len(), child_seed);
         tally.reported = reports.len();
         let checking = Instant::now();
-        tally.objects = check_store(mode, &root, &reports, cycle);
+        tally.objects = check_store(mode, &root, &reports, &seeds, cycle);
         tally.checking += checking.elapsed();
     }
     println!(
@@ -455,9 +470,20 @@ fn object_ids(objects: &Path) -> BTreeSet<String> {
     ids
 }
 
+/// The ids of `listed`.
+fn listed_ids(listed: &[symphony_artifacts::ArtifactInfo]) -> BTreeSet<String> {
+    listed.iter().map(|a| a.id.clone()).collect()
+}
+
 /// Reopens the store after a kill and checks everything the module
 /// documentation lists. Returns the number of objects.
-fn check_store(mode: Mode, root: &Path, reports: &[Reported], cycle: usize) -> usize {
+fn check_store(
+    mode: Mode,
+    root: &Path,
+    reports: &[Reported],
+    seeds: &[u64],
+    cycle: usize,
+) -> usize {
     let store = mode.open(root);
     let at = |what: &str| format!("cycle {cycle} ({}): {what}", mode.as_str());
 
@@ -501,6 +527,8 @@ fn check_store(mode: Mode, root: &Path, reports: &[Reported], cycle: usize) -> u
         stats.puts,
         reports.len()
     );
+
+    check_search(&store, &listed_ids(&listed), reports, seeds, &at);
 
     let report = store.verify_all().expect("verify_all runs");
     assert!(

@@ -149,6 +149,7 @@ pub(super) fn run(
         return Ok(SearchPage {
             total,
             hits: Vec::new(),
+            pending_index: 0,
         });
     }
     let top = TopDocs::with_limit(q.limit).and_offset(q.offset);
@@ -191,5 +192,9 @@ pub(super) fn run(
             highlight,
         });
     }
-    Ok(SearchPage { total, hits })
+    Ok(SearchPage {
+        total,
+        hits,
+        pending_index: 0,
+    })
 }

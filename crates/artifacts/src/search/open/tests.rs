@@ -12,3 +12,8 @@ fn only_tantivy_files_and_our_marker_count_as_index_files() {
     assert!(!is_index_file("0123456789abcdef0123456789abcdef"));
     assert!(!is_index_file("0123456789abcdef0123456789abcdeg.idx"));
 }
+
+#[test]
+fn the_writer_indexes_with_one_to_four_threads() {
+    assert!((1..=super::MAX_WRITER_THREADS).contains(&super::writer_threads()));
+}
