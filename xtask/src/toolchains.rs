@@ -125,16 +125,26 @@ fn c() -> Result<()> {
 
 /// Debian's nats-server, the baseline of the bus's throughput bench.
 pub fn nats_server() -> Result<std::path::PathBuf> {
-    let server = Path::new("/usr/bin/nats-server");
-    let present = Command::new(server)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        apt_install(&["nats-server".to_string()])
-            .context("the bus bench measures nats-server alongside; install it (`apt-get install nats-server`) and run again")?;
+    // Debian puts it in /usr/sbin.
+    let found = || {
+        ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| {
+                Command::new(p)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .map(Path::to_path_buf)
+    };
+    if let Some(server) = found() {
+        return Ok(server);
     }
-    Ok(server.to_path_buf())
+    apt_install(&["nats-server".to_string()]).context(
+        "the bus bench measures nats-server alongside; install it (`apt-get install nats-server`) and run again",
+    )?;
+    found().context("nats-server was installed but is not in /usr/sbin or /usr/bin")
 }
 
 /// Installs Debian `packages` with apt-get: as root (CI) directly, else

@@ -6,11 +6,16 @@
 //! under one. Polling costs a core, though, so it is worth it only when
 //! the wait is usually short and another core runs the thread that ends
 //! it. [`Spin`] keeps a budget per waiting place (a queue, the reply table)
-//! learned from how long its recent waits took: close to twice the recent
-//! wait when that is short, nothing once waits outgrow [`MAX`] (a handler
-//! that takes milliseconds is not polled for), and never anything on a
-//! machine with one core, where polling only delays the thread it waits
-//! for.
+//! learned from how long its recent waits took: the whole [`MAX`] while
+//! waits end within [`SHORT`], nothing once they take longer (a handler
+//! that takes milliseconds, an idle subscription, is not polled for), and
+//! never anything on a machine with one core, where polling only delays
+//! the thread it waits for.
+//!
+//! A wait a little longer than the budget still counts as short: it is
+//! what a partner asleep in a futex costs (40 µs a round trip on the
+//! two-core machines measured), and learning "do not poll" from it would
+//! put both sides of an exchange to sleep for good.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,6 +23,9 @@ use std::time::{Duration, Instant};
 
 /// The longest a waiter polls before sleeping.
 pub(crate) const MAX: Duration = Duration::from_micros(20);
+
+/// Waits up to this long are worth polling for.
+pub(crate) const SHORT: Duration = Duration::from_millis(1);
 
 /// A place's polling budget, in nanoseconds.
 pub(crate) struct Spin {
@@ -62,11 +70,11 @@ impl Spin {
     }
 
     /// Learns from a wait that took `waited` (`None`: it timed out). The
-    /// budget moves a quarter of the way towards twice the wait, or towards
-    /// nothing when the wait outgrew [`MAX`].
+    /// budget moves a quarter of the way towards [`MAX`] after a short
+    /// wait, towards nothing after a long one.
     pub(crate) fn learn(&self, waited: Option<Duration>) {
         let target = match waited {
-            Some(waited) if waited <= MAX => (waited * 2).min(MAX).as_nanos() as u32,
+            Some(waited) if waited <= SHORT => MAX.as_nanos() as u32,
             _ => 0,
         };
         let old = self.budget_ns.load(Ordering::Relaxed);

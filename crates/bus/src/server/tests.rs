@@ -10,6 +10,12 @@ use super::*;
 const T: Duration = Duration::from_secs(5);
 
 fn serve() -> (tempfile::TempDir, Bus, BusServer) {
+    serve_with(ServerOptions::default())
+}
+
+/// A server on a fresh bus in a fresh directory (its shared-memory
+/// regions there too).
+fn serve_with(options: ServerOptions) -> (tempfile::TempDir, Bus, BusServer) {
     let dir = tempfile::tempdir().unwrap();
     let bus = Bus::new();
     let server = BusServer::bind(
@@ -17,7 +23,7 @@ fn serve() -> (tempfile::TempDir, Bus, BusServer) {
         dir.path().join("bus.sock"),
         ServerOptions {
             shm_dir: Some(dir.path().to_path_buf()),
-            ..Default::default()
+            ..options
         },
     )
     .unwrap();
@@ -426,22 +432,15 @@ fn a_million_messages_all_reach_a_subscriber_that_keeps_up() {
 #[test]
 fn a_stuck_peer_loses_only_counted_messages_and_holds_nobody_up() {
     const N: u64 = 20_000;
-    let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::new();
-    let server = BusServer::bind(
-        &bus,
-        dir.path().join("bus.sock"),
-        ServerOptions {
-            peer_queue: 64,
-            peer_policy: SlowPolicy::Pace {
-                max_wait: Duration::from_millis(50),
-            },
-            // The stuck peer sends no heartbeats.
-            peer_timeout: Duration::from_secs(60),
-            ..Default::default()
+    let (_dir, bus, server) = serve_with(ServerOptions {
+        peer_queue: 64,
+        peer_policy: SlowPolicy::Pace {
+            max_wait: Duration::from_millis(50),
         },
-    )
-    .unwrap();
+        // The stuck peer sends no heartbeats.
+        peer_timeout: Duration::from_secs(60),
+        ..Default::default()
+    });
     let mut stuck = Stream::connect(socket_name(server.path()).unwrap()).unwrap();
     let hello = Hello {
         peer: "stuck".into(),
@@ -475,20 +474,13 @@ fn a_stuck_peer_loses_only_counted_messages_and_holds_nobody_up() {
 /// its request does not wait for itself.
 #[test]
 fn a_handler_run_in_place_never_waits_on_writes_held_for_its_burst() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::new();
     // Writer threads wake for heartbeats rarely, so nothing held is
     // written by one in time by chance.
-    let server = BusServer::bind(
-        &bus,
-        dir.path().join("bus.sock"),
-        ServerOptions {
-            heartbeat: Duration::from_secs(30),
-            peer_timeout: Duration::from_secs(120),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let (_dir, bus, server) = serve_with(ServerOptions {
+        heartbeat: Duration::from_secs(30),
+        peer_timeout: Duration::from_secs(120),
+        ..Default::default()
+    });
     let watcher = connect(&server, "watcher", Transport::Socket);
     let news = watcher.subscribe("burst.news").unwrap();
     watcher.flush(T).unwrap();

@@ -3,20 +3,17 @@ use super::*;
 #[test]
 fn short_waits_keep_a_budget_and_long_ones_spend_it() {
     let spin = Spin::default();
-    for _ in 0..32 {
-        spin.learn(Some(Duration::from_micros(2)));
-    }
-    let short = spin.budget();
-    assert!(
-        short >= Duration::from_micros(3) && short <= Duration::from_micros(5),
-        "{short:?}"
-    );
     for _ in 0..64 {
         spin.learn(Some(Duration::from_millis(3)));
     }
     assert_eq!(spin.budget(), Duration::ZERO);
     spin.learn(None);
     assert_eq!(spin.budget(), Duration::ZERO);
+    // Waits of a partner woken from sleep are short: polling comes back.
+    for _ in 0..64 {
+        spin.learn(Some(Duration::from_micros(40)));
+    }
+    assert!(spin.budget() >= MAX * 9 / 10, "{:?}", spin.budget());
 }
 
 #[test]
