@@ -14,8 +14,9 @@ enum Target {
     RatioAtMost(f64),
     /// `ratio` at least this (throughputs, where higher is better).
     RatioAtLeast(f64),
-    /// `ours` at most this, in the line's own unit.
-    OursAtMost(f64),
+    /// `ours` at most this many of this unit (a line in another unit of
+    /// time, or per node, is converted).
+    OursAtMost(f64, &'static str),
     /// A latency line's p50 and p99 at most these, in µs.
     Latency { p50_us: f64, p99_us: f64 },
     /// A count line at most this.
@@ -27,7 +28,10 @@ const TARGETS: &[(&str, Target)] = &[
     // Issue 22's rows.
     ("pubsub_*_vs_nats_256b", Target::RatioAtMost(0.5)),
     ("pubsub_*_lost", Target::CountAtMost(0)),
-    ("bus_request_reply_across_threads", Target::OursAtMost(1.0)),
+    (
+        "bus_request_reply_across_threads",
+        Target::OursAtMost(1.0, "us"),
+    ),
     (
         "bus_publish_deliver_1000_unrelated_wildcards",
         Target::RatioAtMost(1.2),
@@ -46,12 +50,15 @@ const TARGETS: &[(&str, Target)] = &[
         "artifact_ingest_encrypted_vs_restic",
         Target::RatioAtLeast(2.0),
     ),
-    ("dag_schedule_chain_*_checkpointed", Target::OursAtMost(3.0)),
-    ("dag_schedule_*_100k", Target::OursAtMost(2.0)),
-    ("dag_validate_100k", Target::OursAtMost(50.0)),
+    (
+        "dag_schedule_chain_*_checkpointed",
+        Target::OursAtMost(3.0, "us/node"),
+    ),
+    ("dag_schedule_*_100k", Target::OursAtMost(2.0, "us/node")),
+    ("dag_validate_100k", Target::OursAtMost(50.0, "ms")),
     // ARCHITECTURE.md §6.
     ("service_status_round_trip", Target::RatioAtMost(1.5)),
-    ("dag_cancel_latency", Target::OursAtMost(100.0)),
+    ("dag_cancel_latency", Target::OursAtMost(100.0, "ms")),
     (
         "pool_hit",
         Target::Latency {
@@ -154,7 +161,9 @@ fn verdict(line: &Line, target: Target) -> Option<bool> {
     Some(match (&line.kind, target) {
         (Kind::Compare { ratio, .. }, Target::RatioAtMost(max)) => *ratio <= max,
         (Kind::Compare { ratio, .. }, Target::RatioAtLeast(min)) => *ratio >= min,
-        (Kind::Compare { ours, .. }, Target::OursAtMost(max)) => *ours <= max,
+        (Kind::Compare { ours, unit, .. }, Target::OursAtMost(max, wanted)) => {
+            *ours * in_unit(unit, wanted)? <= max
+        }
         (
             Kind::Latency { p50_us, p99_us },
             Target::Latency {
@@ -167,11 +176,29 @@ fn verdict(line: &Line, target: Target) -> Option<bool> {
     })
 }
 
-fn describe(target: Target, unit: &str) -> String {
+/// What one `unit` is in `wanted` units: both times (ns, us, ms, s), with
+/// the same suffix (`/node`); `None` when they do not compare.
+fn in_unit(unit: &str, wanted: &str) -> Option<f64> {
+    let split = |u: &str| -> Option<(f64, String)> {
+        let (time, per) = u.split_once('/').map_or((u, ""), |(t, p)| (t, p));
+        let scale = match time {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            _ => return None,
+        };
+        Some((scale, per.to_string()))
+    };
+    let ((from, per), (to, wanted_per)) = (split(unit)?, split(wanted)?);
+    (per == wanted_per).then_some(from / to)
+}
+
+fn describe(target: Target) -> String {
     match target {
         Target::RatioAtMost(max) => format!("ratio ≤ {max}"),
         Target::RatioAtLeast(min) => format!("ratio ≥ {min}"),
-        Target::OursAtMost(max) => format!("≤ {max} {unit}"),
+        Target::OursAtMost(max, unit) => format!("≤ {max} {unit}"),
         Target::Latency { p50_us, p99_us } if p99_us.is_infinite() => {
             format!("p50 ≤ {p50_us} µs")
         }
@@ -188,7 +215,7 @@ pub fn table(lines: &[Line]) -> (String, usize) {
     );
     let mut missed = 0;
     for line in lines {
-        let (ours, baseline, ratio, unit) = match &line.kind {
+        let (ours, baseline, ratio) = match &line.kind {
             Kind::Compare {
                 ours,
                 baseline,
@@ -198,24 +225,19 @@ pub fn table(lines: &[Line]) -> (String, usize) {
                 format!("{ours} {unit}"),
                 format!("{baseline} {unit}"),
                 format!("{ratio:.3}"),
-                unit.as_str(),
             ),
             Kind::Latency { p50_us, p99_us } => (
                 format!("p50 {p50_us} µs, p99 {p99_us} µs"),
                 String::new(),
                 String::new(),
-                "µs",
             ),
-            Kind::Count(n) => (n.to_string(), String::new(), String::new(), ""),
+            Kind::Count(n) => (n.to_string(), String::new(), String::new()),
         };
         let (target, mark) = match target_of(&line.name).and_then(|t| Some((t, verdict(line, t)?)))
         {
             Some((target, met)) => {
                 missed += usize::from(!met);
-                (
-                    describe(target, unit),
-                    if met { "met" } else { "**missed**" },
-                )
+                (describe(target), if met { "met" } else { "**missed**" })
             }
             None => (String::new(), "measured"),
         };
@@ -239,13 +261,14 @@ noise before
 compare pubsub_socket_vs_nats_256b: ours=0.400 us baseline=1.000 us ratio=0.400
 compare artifact_ingest_vs_sha256sum: ours=30.0 MB/s baseline=200.0 MB/s ratio=0.150
 compare dag_schedule_chain_10k_checkpointed: ours=2.500 us/node baseline=0.400 us/node ratio=6.250
+compare bus_request_reply_across_threads: ours=900.000 ns baseline=300.000 ns ratio=3.000
 compare something_new: ours=1.000 ns baseline=2.000 ns ratio=0.500
 shm_request_reply_256b (ours) latency: p50 1.50 us, p99 30.00 us
 count pubsub_shm_lost: 0 messages
 compare dag_cancel_latency: ours=12.000 ms baseline=10.000 ms ratio=1.200 (target < 100 ms)
 ";
         let lines = parse(output);
-        assert_eq!(lines.len(), 7);
+        assert_eq!(lines.len(), 8);
         let (table, missed) = table(&lines);
         // Ingest (throughput too low) and the shm p99.
         assert_eq!(missed, 2, "{table}");
@@ -263,6 +286,16 @@ compare dag_cancel_latency: ours=12.000 ms baseline=10.000 ms ratio=1.200 (targe
         assert!(row("shm_request_reply_256b (ours)").ends_with("| **missed** |"));
         assert!(row("pubsub_shm_lost").ends_with("| met |"));
         assert!(row("dag_cancel_latency").ends_with("| met |"));
+        // 900 ns against a target in µs.
+        assert!(row("bus_request_reply_across_threads").ends_with("| met |"));
+    }
+
+    #[test]
+    fn times_compare_across_units_and_nothing_else_does() {
+        assert_eq!(in_unit("ns", "us"), Some(1e-3));
+        assert_eq!(in_unit("ms", "us/node"), None);
+        assert_eq!(in_unit("us/node", "us/node"), Some(1.0));
+        assert_eq!(in_unit("MB/s", "us"), None);
     }
 
     #[test]
