@@ -168,10 +168,17 @@ impl Claim {
     }
 }
 
+impl Ticket<'_> {
+    /// The reply subject to send with the request (taken once).
+    fn take_inbox(&mut self) -> String {
+        std::mem::take(&mut self.inbox)
+    }
+}
+
 impl Blocking<'_> {
     /// The reply subject to send with the request.
     pub(crate) fn inbox(&mut self) -> String {
-        std::mem::take(&mut self.ticket.inbox)
+        self.ticket.take_inbox()
     }
 
     /// Waits up to `timeout` for the reply.
@@ -213,7 +220,7 @@ impl Blocking<'_> {
 impl Awaiting<'_> {
     /// The reply subject to send with the request.
     pub(crate) fn inbox(&mut self) -> String {
-        std::mem::take(&mut self.ticket.inbox)
+        self.ticket.take_inbox()
     }
 
     /// Awaits the reply up to `timeout`. Must be polled inside a tokio

@@ -4,7 +4,7 @@
 //! process writing the index takes ids off the queue only after the index
 //! commit that holds them (see `indexer.rs`).
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Catalog;
 use crate::ArtifactError;
@@ -22,22 +22,19 @@ impl Catalog {
     /// writes it: this one changed the artifact while another held the
     /// index, or could not index it now.
     pub(crate) fn queue_for_index(&self, id: &str) -> Result<(), ArtifactError> {
-        let conn = self.lock();
-        conn.execute("INSERT INTO index_queue (id) VALUES (?1)", params![id])
-            .map(drop)
-            .map_err(self.err())
+        self.queue_for_index_in(&self.lock(), id)
     }
 
-    /// Queues artifact `id` for the search index inside `tx` (a put's
-    /// transaction), so the put and its queue entry commit or vanish
-    /// together: a crash after the commit leaves the entry for the next
-    /// writer of the index.
+    /// Queues artifact `id` for the search index on `conn`; inside a put's
+    /// transaction, the put and its queue entry commit or vanish together:
+    /// a crash after the commit leaves the entry for the next writer of
+    /// the index.
     pub(crate) fn queue_for_index_in(
         &self,
-        tx: &Transaction<'_>,
+        conn: &Connection,
         id: &str,
     ) -> Result<(), ArtifactError> {
-        tx.prepare_cached("INSERT INTO index_queue (id) VALUES (?1)")
+        conn.prepare_cached("INSERT INTO index_queue (id) VALUES (?1)")
             .and_then(|mut insert| insert.execute(params![id]))
             .map(drop)
             .map_err(self.err())
