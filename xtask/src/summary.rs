@@ -55,7 +55,7 @@ const TARGETS: &[(&str, Target)] = &[
         Target::OursAtMost(3.0, "us/node"),
     ),
     ("dag_schedule_*_100k", Target::OursAtMost(2.0, "us/node")),
-    ("dag_validate_100k", Target::OursAtMost(50.0, "ms")),
+    ("workflow_validate_100k", Target::OursAtMost(50.0, "ms")),
     // ARCHITECTURE.md §6.
     ("service_status_round_trip", Target::RatioAtMost(1.5)),
     ("dag_cancel_latency", Target::OursAtMost(100.0, "ms")),

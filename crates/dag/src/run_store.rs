@@ -1,53 +1,23 @@
-//! The durable record of workflow runs: SQLite in WAL mode, one row per
-//! run and one per finished node, so a run killed at any point resumes
+//! The durable record of workflow runs: SQLite in WAL mode, a row per run
+//! and the records of its finished nodes (a row per commit,
+//! [`records`]), so a run killed at any point resumes
 //! without re-running the nodes it finished, and `symphony runs` /
 //! `symphony status` can list and show past runs.
 
+mod records;
+mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ExecutionState;
-pub(crate) use writer::{CheckpointWriter, NodeCheckpoint};
-
-/// The schema this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    id            TEXT PRIMARY KEY,
-    workflow_id   TEXT NOT NULL,
-    workflow_name TEXT NOT NULL,
-    workflow      TEXT NOT NULL,
-    input         TEXT NOT NULL,
-    state         TEXT NOT NULL,
-    pid           INTEGER NOT NULL,
-    started_ms    INTEGER NOT NULL,
-    finished_ms   INTEGER,
-    elapsed_ms    REAL,
-    total         INTEGER NOT NULL,
-    output        TEXT,
-    error         TEXT,
-    resumes       INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS nodes (
-    run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    node        TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    state       TEXT NOT NULL,
-    outcome     TEXT,
-    attempts    INTEGER NOT NULL,
-    duration_ms REAL,
-    error       TEXT,
-    PRIMARY KEY (run_id, node)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_ms);
-";
+pub(crate) use records::{Finish, NodeCheckpoint};
+pub(crate) use writer::CheckpointWriter;
 
 /// Why the run store failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +33,8 @@ pub enum RunStoreError {
     },
     /// The database was written by a newer Symphony.
     #[error(
-        "run store {path} has schema version {found}; this Symphony reads version {SCHEMA_VERSION} — upgrade Symphony or use another --home"
+        "run store {path} has schema version {found}; this Symphony reads version {} — upgrade Symphony or use another --home",
+        schema::VERSION
     )]
     Schema {
         /// The database file.
@@ -87,6 +58,12 @@ pub enum RunStoreError {
         /// The parse error.
         message: String,
     },
+    /// The run's process died before its workflow was stored (a large
+    /// workflow is stored while the run starts).
+    #[error(
+        "run '{0}' stopped before its workflow was recorded, so it cannot be resumed; start it again"
+    )]
+    Unrecorded(String),
     /// The checkpoint writer stopped.
     #[error("checkpoint writer for {0} stopped: {1}")]
     Writer(PathBuf, String),
@@ -172,12 +149,11 @@ pub struct Checkpoint {
 }
 
 /// A new run's row.
+/// Its workflow and input follow through [`CheckpointWriter::documents`].
 pub(crate) struct NewRun<'a> {
     pub(crate) id: &'a str,
     pub(crate) workflow_id: &'a str,
     pub(crate) workflow_name: &'a str,
-    pub(crate) workflow: &'a str,
-    pub(crate) input: &'a str,
     pub(crate) total: usize,
 }
 
@@ -191,18 +167,10 @@ impl RunStore {
     /// Opens (creating if needed) the run database at `path`.
     pub fn open(path: impl Into<PathBuf>) -> Result<RunStore, RunStoreError> {
         let path = path.into();
-        let conn = connect(&path, true)?;
-        let sql = sql_error(&path);
-        let found: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(sql)?;
-        if found > SCHEMA_VERSION {
-            return Err(RunStoreError::Schema { path, found });
-        }
-        if found < SCHEMA_VERSION {
-            conn.execute_batch(SCHEMA).map_err(sql)?;
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(sql)?;
+        let mut conn = connect(&path, true)?;
+        match schema::prepare(&mut conn).map_err(sql_error(&path))? {
+            schema::Found::Current => {}
+            schema::Found::Newer(found) => return Err(RunStoreError::Schema { path, found }),
         }
         Ok(RunStore {
             path,
@@ -257,26 +225,17 @@ impl RunStore {
         let output = output
             .map(|text| parse(run_id, "output", &text))
             .transpose()?;
-        let mut statement = conn
-            .prepare_cached(
-                "SELECT node, state, seq, attempts, duration_ms, error FROM nodes
-                 WHERE run_id = ?1 ORDER BY seq",
-            )
-            .map_err(self.sql())?;
-        let nodes = statement
-            .query_map([run_id], |r| {
-                Ok(NodeRecord {
-                    node: r.get(0)?,
-                    state: r.get(1)?,
-                    seq: r.get(2)?,
-                    attempts: r.get(3)?,
-                    duration_ms: r.get(4)?,
-                    error: r.get(5)?,
-                })
+        let nodes = records::load(&conn, run_id)?
+            .into_iter()
+            .map(|record| NodeRecord {
+                node: record.node,
+                state: record.state.as_str().to_string(),
+                seq: record.seq,
+                attempts: record.attempts,
+                duration_ms: record.duration_ms,
+                error: record.error,
             })
-            .map_err(self.sql())?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(self.sql())?;
+            .collect();
         Ok(RunStatus {
             summary,
             nodes,
@@ -287,18 +246,28 @@ impl RunStore {
     /// The workflow document run `run_id` runs (JSON).
     pub fn workflow(&self, run_id: &str) -> Result<String, RunStoreError> {
         self.lock()
-            .query_row("SELECT workflow FROM runs WHERE id = ?1", [run_id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT d.body FROM runs r LEFT JOIN documents d ON d.id = r.workflow
+                 WHERE r.id = ?1",
+                [run_id],
+                |r| r.get::<_, Option<String>>(0),
+            )
             .optional()
             .map_err(self.sql())?
-            .ok_or_else(|| RunStoreError::NotFound(run_id.to_string()))
+            .ok_or_else(|| RunStoreError::NotFound(run_id.to_string()))?
+            .ok_or_else(|| RunStoreError::Unrecorded(run_id.to_string()))
     }
 
     /// Records a new run as running.
     pub(crate) fn begin(&self, run: &NewRun<'_>) -> Result<(), RunStoreError> {
-        let conn = self.lock();
-        let taken: bool = conn
+        let mut conn = self.lock();
+        // Immediate: it reads before it writes, and a deferred transaction
+        // that must then take the write lock fails at once ("database is
+        // locked") when another process wrote meanwhile, instead of waiting.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.sql())?;
+        let taken: bool = tx
             .query_row(
                 "SELECT EXISTS(SELECT 1 FROM runs WHERE id = ?1)",
                 [run.id],
@@ -308,23 +277,20 @@ impl RunStore {
         if taken {
             return Err(RunStoreError::Taken(run.id.to_string()));
         }
-        conn.execute(
-            "INSERT INTO runs (id, workflow_id, workflow_name, workflow, input, state, pid,
-                                   started_ms, total)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)",
+        tx.execute(
+            "INSERT INTO runs (id, workflow_id, workflow_name, state, pid, started_ms, total)
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6)",
             params![
                 run.id,
                 run.workflow_id,
                 run.workflow_name,
-                run.workflow,
-                run.input,
                 std::process::id(),
                 now_ms(),
                 run.total
             ],
         )
-        .map_err(self.sql())
-        .map(drop)
+        .map_err(self.sql())?;
+        tx.commit().map_err(self.sql())
     }
 
     /// What run `run_id` resumes from. Refused for a completed or
@@ -332,10 +298,14 @@ impl RunStore {
     /// Changes nothing: `RunStore::reopen` marks it running once the
     /// resume can go ahead.
     pub fn checkpoint(&self, run_id: &str) -> Result<Checkpoint, ResumeRefusal> {
-        let row: Option<(String, String, String, u32)> = self
+        type Row = (Option<String>, Option<String>, String, u32);
+        let row: Option<Row> = self
             .lock()
             .query_row(
-                "SELECT workflow, input, state, pid FROM runs WHERE id = ?1",
+                "SELECT w.body, i.body, r.state, r.pid FROM runs r
+                   LEFT JOIN documents w ON w.id = r.workflow
+                   LEFT JOIN documents i ON i.id = r.input
+                 WHERE r.id = ?1",
                 [run_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
@@ -351,6 +321,9 @@ impl RunStore {
         if state == ExecutionState::Running && pid != std::process::id() && process_alive(pid) {
             return Err(ResumeRefusal::Live(pid));
         }
+        let (Some(workflow), Some(input)) = (workflow, input) else {
+            return Err(RunStoreError::Unrecorded(run_id.to_string()).into());
+        };
         Ok(Checkpoint {
             workflow,
             input,
@@ -363,12 +336,13 @@ impl RunStore {
     /// failed nodes (they run again).
     pub(crate) fn reopen(&self, run_id: &str) -> Result<(), RunStoreError> {
         let mut conn = self.lock();
-        let tx = conn.transaction().map_err(self.sql())?;
-        tx.execute(
-            "DELETE FROM nodes WHERE run_id = ?1 AND state = 'failed'",
-            [run_id],
-        )
-        .map_err(self.sql())?;
+        // Immediate, as in `begin`: it reads before it writes.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.sql())?;
+        let mut kept = records::load(&tx, run_id)?;
+        kept.retain(|record| record.state != Finish::Failed);
+        records::replace(&tx, run_id, &kept).map_err(self.sql())?;
         tx.execute(
             "UPDATE runs SET state = 'running', pid = ?2, error = NULL, finished_ms = NULL,
                              resumes = resumes + 1
@@ -385,24 +359,25 @@ impl RunStore {
         &self,
         run_id: &str,
     ) -> Result<Vec<(String, u64, String)>, RunStoreError> {
-        let conn = self.lock();
-        let mut statement = conn
-            .prepare_cached(
-                "SELECT node, seq, outcome FROM nodes
-                 WHERE run_id = ?1 AND state != 'failed' ORDER BY seq",
-            )
-            .map_err(self.sql())?;
-        statement
-            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(self.sql())?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(self.sql())
+        let records = records::load(&self.lock(), run_id)?;
+        Ok(records
+            .into_iter()
+            .filter(|record| record.state != Finish::Failed)
+            .map(|record| (record.node, record.seq, record.outcome.unwrap_or_default()))
+            .collect())
     }
 
     /// A writer that records finished nodes and the run's end on its own
     /// connection and thread.
-    pub(crate) fn writer(&self, run_id: &str) -> Result<CheckpointWriter, RunStoreError> {
-        CheckpointWriter::start(&self.path, run_id)
+    ///
+    /// With `documents_follow`, it records no node before the run's
+    /// documents ([`CheckpointWriter::documents`]).
+    pub(crate) fn writer(
+        &self,
+        run_id: &str,
+        documents_follow: bool,
+    ) -> Result<CheckpointWriter, RunStoreError> {
+        CheckpointWriter::start(&self.path, run_id, documents_follow)
     }
 }
 
@@ -453,9 +428,7 @@ macro_rules! summary {
     () => {
         "SELECT r.id, r.workflow_id, r.workflow_name, r.state, r.pid, r.started_ms,
        r.finished_ms, r.elapsed_ms, r.total, r.resumes, r.error,
-       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'completed'),
-       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'failed'),
-       (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND n.state = 'skipped')"
+       r.completed, r.failed, r.skipped"
     };
 }
 

@@ -224,14 +224,12 @@ impl Tracker {
                             id: &run_id,
                             workflow_id: &workflow.id,
                             workflow_name: &workflow.name,
-                            workflow: &workflow.to_json(),
-                            input: &input.to_string(),
                             total: workflow.nodes.len() - plan.standby.len(),
                         })
                         .map_err(setup)?,
                     Some(_) => store.reopen(&run_id).map_err(setup)?,
                 }
-                Some(store.writer(&run_id).map_err(setup)?)
+                Some(store.writer(&run_id, resume.is_none()).map_err(setup)?)
             }
         };
         let moved = match control.state() {
@@ -281,13 +279,29 @@ impl Tracker {
             deadline.map(|d| (started + d, d)),
             claim.as_ref().map(|c| &c.base),
         );
+        let resumed = resume.is_some();
         if let Some(resume) = resume {
             scheduler.restore(resume.finished)?;
         }
         let slots = claim.as_ref().map(|c| c.arbiter.slots());
         let (workers, jobs) =
             workers::Pool::new(options.concurrency, scheduler.needs_workers(), slots);
+        let fresh = writer.as_ref().filter(|_| !resumed);
         let (mut report, end) = std::thread::scope(|scope| {
+            if let Some(writer) = fresh {
+                // What a resume needs, stored while the run goes: for a
+                // 100k-node workflow, 12 MB of JSON and 30 ms on the
+                // scheduler's thread, which a spare core does instead.
+                let store = move || {
+                    let document = serde_json::to_string(workflow).unwrap_or_default();
+                    writer.documents(document, input.to_string());
+                };
+                if workflow.nodes.len() >= DOCUMENTS_OFF_THREAD {
+                    scope.spawn(store);
+                } else {
+                    store();
+                }
+            }
             let handle = workers.start(scope, runner, &graph, jobs);
             runtime.block_on(scheduler.drive(handle))
         });
@@ -385,6 +399,11 @@ impl Drop for ActiveRun<'_> {
         active.remove(&self.id);
     }
 }
+
+/// From how many nodes a run's workflow is serialised for the run store
+/// on a thread of its own, alongside the run; below, a thread would cost
+/// more than the serialising.
+const DOCUMENTS_OFF_THREAD: usize = 1000;
 
 /// A new run id, unique across the processes sharing a run store: the
 /// time in microseconds, then this process's id and a counter, in hex

@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{RunStoreError, connect, now_ms};
+use super::records::{self, NodeCheckpoint};
+use super::{RunStoreError, connect, now_ms, schema};
 use crate::ExecutionState;
 
 /// The most records one transaction takes, so a flood of tiny nodes
@@ -30,23 +31,13 @@ const MAX_BATCH: usize = 4096;
 /// How long the first record of a burst waits for the rest.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// One finished node, as checkpointed.
-#[derive(Debug)]
-pub(crate) struct NodeCheckpoint {
-    pub(crate) node: String,
-    /// The order nodes finished in.
-    pub(crate) seq: u64,
-    /// `completed`, `skipped` or `failed`.
-    pub(crate) state: &'static str,
-    /// The node's outcome as JSON (absent for a failure).
-    pub(crate) outcome: Option<String>,
-    pub(crate) attempts: u32,
-    pub(crate) duration_ms: Option<f64>,
-    pub(crate) error: Option<String>,
-}
-
 enum Message {
     Node(NodeCheckpoint),
+    /// The run's workflow and input, as JSON.
+    Documents {
+        workflow: String,
+        input: String,
+    },
     Finish {
         state: ExecutionState,
         output: Option<String>,
@@ -65,14 +56,21 @@ pub(crate) struct CheckpointWriter {
 
 impl CheckpointWriter {
     /// Opens a connection to the store at `path` (failing here, before
-    /// the run starts, if it cannot) and starts the writer thread.
-    pub(super) fn start(path: &Path, run_id: &str) -> Result<CheckpointWriter, RunStoreError> {
+    /// the run starts, if it cannot) and starts the writer thread. With
+    /// `documents_follow`, no node is recorded before the run's documents
+    /// arrive ([`CheckpointWriter::documents`]): a run whose nodes are
+    /// recorded can be resumed.
+    pub(super) fn start(
+        path: &Path,
+        run_id: &str,
+        documents_follow: bool,
+    ) -> Result<CheckpointWriter, RunStoreError> {
         let conn = connect(path, false)?;
         let (tx, rx) = mpsc::channel();
         let run = run_id.to_string();
         let thread = std::thread::Builder::new()
             .name("symphony-checkpoint".into())
-            .spawn(move || write_loop(conn, &run, &rx))
+            .spawn(move || write_loop(conn, &run, &rx, documents_follow))
             .map_err(|e| RunStoreError::Writer(path.to_path_buf(), e.to_string()))?;
         Ok(CheckpointWriter {
             path: path.to_path_buf(),
@@ -86,6 +84,11 @@ impl CheckpointWriter {
         // The thread only stops when this writer is finished; a send error
         // means it died, which `finish` reports.
         let _ = self.tx.send(Message::Node(checkpoint));
+    }
+
+    /// Queues the run's workflow and input (JSON) to be stored.
+    pub(crate) fn documents(&self, workflow: String, input: String) {
+        let _ = self.tx.send(Message::Documents { workflow, input });
     }
 
     /// Waits until everything queued so far is committed.
@@ -126,20 +129,36 @@ impl CheckpointWriter {
 /// Commits whatever has queued up, batch after batch, until the writer is
 /// dropped. A failed commit is remembered (the first one is reported) and
 /// writing goes on: a later checkpoint may still succeed.
-fn write_loop(mut conn: Connection, run: &str, rx: &mpsc::Receiver<Message>) -> Result<(), String> {
+fn write_loop(
+    mut conn: Connection,
+    run: &str,
+    rx: &mpsc::Receiver<Message>,
+    documents_follow: bool,
+) -> Result<(), String> {
     let mut first_error = None;
     let mut batch = Vec::new();
+    let mut awaiting_documents = documents_follow;
     while let Ok(first) = rx.recv() {
         // Someone waits for a flush or the end; a node's record can wait
         // for its burst.
-        if matches!(first, Message::Node(_)) {
+        if matches!(first, Message::Node(_)) && !awaiting_documents {
             std::thread::sleep(GATHER);
         }
+        let received = batch.len();
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(message) => batch.push(message),
                 Err(_) => break,
+            }
+        }
+        if awaiting_documents {
+            let new = &batch[received..];
+            if new.iter().any(|m| matches!(m, Message::Documents { .. })) {
+                awaiting_documents = false;
+            } else if new.iter().all(|m| matches!(m, Message::Node(_))) {
+                // Nodes wait for the documents; a flush or the end does not.
+                continue;
             }
         }
         let mut acks = Vec::new();
@@ -169,43 +188,39 @@ fn commit(
     batch: &mut Vec<Message>,
     acks: &mut Vec<mpsc::SyncSender<()>>,
 ) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR REPLACE INTO nodes
-               (run_id, node, seq, state, outcome, attempts, duration_ms, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for message in batch.drain(..) {
-            match message {
-                Message::Node(n) => {
-                    insert.execute(params![
-                        run,
-                        n.node,
-                        n.seq,
-                        n.state,
-                        n.outcome,
-                        n.attempts,
-                        n.duration_ms,
-                        n.error
-                    ])?;
-                }
-                Message::Finish {
-                    state,
-                    output,
-                    error,
-                    elapsed_ms,
-                } => {
-                    tx.execute(
-                        "UPDATE runs SET state = ?2, output = ?3, error = ?4, elapsed_ms = ?5,
-                                         finished_ms = ?6
-                         WHERE id = ?1",
-                        params![run, state.as_str(), output, error, elapsed_ms, now_ms()],
-                    )?;
-                }
-                Message::Flush(ack) => acks.push(ack),
+    // Immediate, as storing documents reads before it writes (see
+    // `RunStore::begin`).
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut nodes = Vec::with_capacity(batch.len());
+    let mut finish = None;
+    for message in batch.drain(..) {
+        match message {
+            Message::Node(node) => nodes.push(node),
+            Message::Finish {
+                state,
+                output,
+                error,
+                elapsed_ms,
+            } => finish = Some((state, output, error, elapsed_ms)),
+            Message::Documents { workflow, input } => {
+                let workflow = schema::document(&tx, &workflow)?;
+                let input = schema::document(&tx, &input)?;
+                tx.execute(
+                    "UPDATE runs SET workflow = ?2, input = ?3 WHERE id = ?1",
+                    params![run, workflow, input],
+                )?;
             }
+            Message::Flush(ack) => acks.push(ack),
         }
+    }
+    records::append(&tx, run, &nodes)?;
+    if let Some((state, output, error, elapsed_ms)) = finish {
+        tx.execute(
+            "UPDATE runs SET state = ?2, output = ?3, error = ?4, elapsed_ms = ?5,
+                             finished_ms = ?6
+             WHERE id = ?1",
+            params![run, state.as_str(), output, error, elapsed_ms, now_ms()],
+        )?;
     }
     tx.commit()
 }

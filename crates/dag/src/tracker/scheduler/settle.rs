@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{MAX_RESTARTS, PROGRESS_EVERY, Scheduler};
 use crate::report::{NodeState, RunEvent, RunReport};
-use crate::run_store::NodeCheckpoint;
+use crate::run_store::{Finish, NodeCheckpoint};
 use crate::runner::NodeError;
 use crate::tracker::workers::{Handle, Job};
 use crate::walk::Outcome;
@@ -45,9 +45,9 @@ impl Scheduler<'_, '_> {
         let seq = self.record(
             index,
             if state == NodeState::Skipped {
-                "skipped"
+                Finish::Skipped
             } else {
-                "completed"
+                Finish::Completed
             },
             Ok(&outcome),
             attempts,
@@ -77,7 +77,7 @@ impl Scheduler<'_, '_> {
     fn record(
         &mut self,
         index: usize,
-        state: &'static str,
+        state: Finish,
         outcome: Result<&Outcome, &String>,
         attempts: u32,
         duration_ms: Option<f64>,
@@ -104,7 +104,7 @@ impl Scheduler<'_, '_> {
     pub(super) fn skipped(&mut self, position: usize, index: usize, reason: String) {
         let node = &self.graph.nodes[index];
         tracing::debug!(node = %node.id, "skipped: {reason}");
-        let seq = self.record(index, "skipped", Ok(&Outcome::Skipped), 0, None);
+        let seq = self.record(index, Finish::Skipped, Ok(&Outcome::Skipped), 0, None);
         self.outcomes[index] = Outcome::Skipped;
         self.finished_at[index] = seq;
         self.skipped_nodes += 1;
@@ -237,7 +237,7 @@ impl Scheduler<'_, '_> {
         entry.state = NodeState::Failed;
         entry.error = Some(message.clone());
         let (attempts, duration_ms) = (entry.attempts, entry.duration_ms);
-        self.record(index, "failed", Err(&message), attempts, duration_ms);
+        self.record(index, Finish::Failed, Err(&message), attempts, duration_ms);
         self.failed_nodes += 1;
         (self.observer)(RunEvent::NodeFinished {
             node: &self.report.nodes[position],
