@@ -113,9 +113,9 @@ impl Workflow {
 }
 
 /// Each edge that joins the same two nodes on the same ports as an earlier
-/// one, with the first such edge: `(later, first)`, in edge order. Port-less
-/// edges (nearly all) are grouped by target and told apart with one mark
-/// per source node, which costs far less than hashing every pair.
+/// one, with the first such edge: `(later, first)`, in edge order. Edges
+/// are grouped by target; port-less ones (nearly all) are told apart with
+/// one mark per source node, which costs far less than hashing every pair.
 fn duplicates(
     nodes: usize,
     edges: &[Edge],
@@ -142,17 +142,42 @@ fn duplicates(
             }
         }
     }
-    type Ends<'e> = (usize, usize, Option<&'e str>, Option<&'e str>);
-    let mut ported: FxHashMap<Ends<'_>, usize> = FxHashMap::default();
-    for (e, (edge, ends)) in edges.iter().zip(ends).enumerate() {
-        if let Some((from, to)) = *ends
-            && !portless(e)
-        {
-            let key = (from, to, edge.from_port.as_deref(), edge.to_port.as_deref());
-            if let Some(&first) = ported.get(&key) {
-                found.push((e, first));
-            } else {
-                ported.insert(key, e);
+    // Edges with ports, grouped by target too: nearly every target has a
+    // handful, compared pairwise; a target with many gets a map of its own.
+    // (One map over every ported edge, hashing its port names, was most of
+    // validating a 100k-node fan-out.)
+    let ported = Adjacency::group(
+        nodes,
+        ends.iter()
+            .enumerate()
+            .filter_map(|(e, ends)| Some(((*ends)?, e)))
+            .filter(|&(_, e)| !portless(e))
+            .map(|((from, to), e)| (to, (from, e))),
+    );
+    let ports = |e: usize| (edges[e].from_port.as_deref(), edges[e].to_port.as_deref());
+    type Ends<'e> = (usize, Option<&'e str>, Option<&'e str>);
+    let mut seen: FxHashMap<Ends<'_>, usize> = FxHashMap::default();
+    for to in 0..nodes {
+        let group = ported.of(to);
+        if group.len() <= 16 {
+            for (j, &(from, e)) in group.iter().enumerate() {
+                let earlier = group[..j]
+                    .iter()
+                    .find(|&&(f, i)| f == from && ports(i) == ports(e));
+                if let Some(&(_, first)) = earlier {
+                    found.push((e, first));
+                }
+            }
+            continue;
+        }
+        seen.clear();
+        for &(from, e) in group {
+            let (from_port, to_port) = ports(e);
+            match seen.entry((from, from_port, to_port)) {
+                std::collections::hash_map::Entry::Occupied(first) => found.push((e, *first.get())),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(e);
+                }
             }
         }
     }
@@ -253,14 +278,19 @@ impl Checker<'_> {
         let mut data_in = vec![0usize; nodes.len()];
         // (node, input key) → the edge feeding it, for edges that touch
         // ports.
-        // (Sized for the edges that name a port up front: growing it one
+        // (Sized up front for the edges checked below: growing it one
         // rehash at a time was a fifth of validating a 100k-node fan-in.)
-        let ported = edges
+        let checked = edges
             .iter()
-            .filter(|e| e.from_port.is_some() || e.to_port.is_some())
+            .zip(&ends)
+            .filter(|(edge, ends)| {
+                edge.from_port.is_some()
+                    || edge.to_port.is_some()
+                    || ends.is_some_and(|(from, to)| typed[from] || typed[to])
+            })
             .count();
         let mut fed: FxHashMap<(usize, &str), usize> =
-            FxHashMap::with_capacity_and_hasher(ported, Default::default());
+            FxHashMap::with_capacity_and_hasher(checked, Default::default());
         for (i, (edge, &ends)) in edges.iter().zip(&ends).enumerate() {
             let edge_at = || format!("{scope}edge {i} ({} -> {})", edge.from, edge.to);
             let Some((from, to)) = ends else {

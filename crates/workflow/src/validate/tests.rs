@@ -167,6 +167,36 @@ fn each_repeated_edge_names_the_first_of_its_kind() {
 }
 
 #[test]
+fn repeated_ported_edges_into_a_crowded_node_name_the_first_too() {
+    // Twenty sources into one target: past the pairwise comparison.
+    let ids: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    let mut nodes: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .map(|id| (id.as_str(), "operator", "op"))
+        .collect();
+    nodes.push(("t", "operator", "op"));
+    let mut wf = workflow(&nodes, &[]);
+    let ported = |from: &str, port: &str| Edge {
+        to_port: Some(port.into()),
+        ..Edge::data(from, "t")
+    };
+    wf.edges = ids.iter().map(|id| ported(id, id)).collect();
+    wf.edges.push(ported("s3", "s3"));
+    wf.edges.push(ported("s3", "other"));
+    wf.edges.push(ported("s3", "s3"));
+    let found = problems(&wf);
+    let repeats: Vec<_> = found.iter().filter(|p| p.contains("duplicates")).collect();
+    assert_eq!(
+        repeats,
+        [
+            "edge 20 (s3 -> t): duplicates edge 3",
+            "edge 22 (s3 -> t): duplicates edge 3",
+        ],
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn control_edges_order_nodes_without_feeding_them() {
     let mut wf = workflow(
         &[
