@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use crate::ProtocolError;
 
+mod codec;
+
 /// One message: routing, correlation and metadata around opaque payload
 /// bytes.
 ///
@@ -69,6 +71,16 @@ pub(crate) fn decode_prefix<T: DeserializeOwned>(
     let mut reader = std::io::Cursor::new(bytes);
     let value = rmp_serde::from_read(&mut reader)?;
     Ok((value, reader.position() as usize))
+}
+
+/// The envelope at the start of `bytes` and how many bytes it took.
+pub(crate) fn decode_envelope_prefix(
+    bytes: &[u8],
+) -> Result<(Envelope, usize), rmp_serde::decode::Error> {
+    match codec::decode(bytes) {
+        Some(decoded) => Ok(decoded),
+        None => decode_prefix(bytes),
+    }
 }
 
 impl Envelope {
@@ -136,7 +148,9 @@ impl Envelope {
 
     /// Encodes to msgpack (array form), appending to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
-        rmp_serde::encode::write(out, self).map_err(|e| ProtocolError::Encode(e.to_string()))
+        codec::encode(self, out).ok_or_else(|| {
+            ProtocolError::Encode("a field is longer than msgpack's 4 GiB limit".into())
+        })
     }
 
     /// Encodes to a new msgpack buffer.
@@ -149,7 +163,10 @@ impl Envelope {
     /// Decodes msgpack produced by [`Envelope::encode`]. Never panics; any
     /// malformed input is an error saying what was wrong.
     pub fn decode(bytes: &[u8]) -> Result<Envelope, ProtocolError> {
-        rmp_serde::from_slice(bytes).map_err(|e| ProtocolError::Malformed(e.to_string()))
+        match codec::decode(bytes) {
+            Some((envelope, used)) if used == bytes.len() => Ok(envelope),
+            _ => rmp_serde::from_slice(bytes).map_err(|e| ProtocolError::Malformed(e.to_string())),
+        }
     }
 
     /// The envelope as indented JSON for people. The payload is shown as

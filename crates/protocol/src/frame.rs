@@ -86,7 +86,7 @@ impl FrameDecoder {
             return Err(ProtocolError::UnsupportedProtocol { version });
         }
         let body = &frame[5..];
-        let (envelope, used) = crate::envelope::decode_prefix::<Envelope>(body)
+        let (envelope, used) = crate::envelope::decode_envelope_prefix(body)
             .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
         if used != body.len() {
             return Err(ProtocolError::Malformed(format!(

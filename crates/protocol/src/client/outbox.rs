@@ -46,6 +46,10 @@ struct State {
     flusher: bool,
     /// The outbox is gone; the flusher thread ends.
     shut: bool,
+    /// Senders waiting for room. A condvar's notify is a system call even
+    /// with nobody waiting (std keeps no count), one per request on a
+    /// shared-memory link: it is made only when someone waits.
+    waiting_for_room: usize,
 }
 
 /// The frames waiting to be written and the link they go to.
@@ -148,8 +152,7 @@ impl Inner {
         state.generation += 1;
         state.pending.clear();
         state.deferred = false;
-        drop(state);
-        self.room.notify_all();
+        self.make_room(state);
     }
 
     /// Whether nothing is pending or being written.
@@ -190,14 +193,25 @@ impl Inner {
             if state.pending.len() < MAX_PENDING {
                 break;
             }
+            state.waiting_for_room += 1;
             state = self
                 .room
                 .wait_timeout(state, Duration::from_millis(100))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            state.waiting_for_room -= 1;
         }
         encode_frame(envelope, &mut state.pending)?;
         Ok(state)
+    }
+
+    /// Lets go of `state` and wakes the senders waiting for room, if any.
+    fn make_room(&self, state: MutexGuard<'_, State>) {
+        let waiting = state.waiting_for_room > 0;
+        drop(state);
+        if waiting {
+            self.room.notify_all();
+        }
     }
 
     /// Writes pending frames until none are left, without holding the lock
@@ -224,8 +238,7 @@ impl Inner {
                     if state.generation == generation {
                         state.pending.clear();
                     }
-                    drop(state);
-                    self.room.notify_all();
+                    self.make_room(state);
                     return Err(ClientError::Io(e));
                 }
                 if state.generation != generation {
@@ -237,14 +250,12 @@ impl Inner {
                 if state.pending.is_empty() {
                     state.link = Some(link);
                     state.flushing = false;
-                    drop(state);
-                    self.room.notify_all();
+                    self.make_room(state);
                     return Ok(());
                 }
             }
             if state.pending.is_empty() {
-                drop(state);
-                self.room.notify_all();
+                self.make_room(state);
                 return Ok(());
             }
         }
