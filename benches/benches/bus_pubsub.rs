@@ -15,6 +15,16 @@
 //! thread, the server writes a burst's deliveries to a peer in one write,
 //! the server paces publishers to subscribers that keep up, and a
 //! subscription holds up to 65,536 messages.
+//!
+//! Where the time goes now (perf, 0.54–0.58 M msg/s): `rmp_serde` was the
+//! largest single cost of each of the four encodes and decodes a message
+//! takes, and is gone (a direct codec, 0.43–0.46 → 0.54–0.58 M msg/s);
+//! what is left is spread over allocation (each hop builds an `Envelope`
+//! of owned strings), copies (frame into read buffer, payload out of it,
+//! delivery into the write buffer) and subject checks. Twice NATS's rate
+//! needs the server to forward a publish's frame bytes as they came,
+//! rewriting only the subscription id, as nats-server does, rather than
+//! decoding and re-encoding it per subscriber.
 
 use std::time::{Duration, Instant};
 

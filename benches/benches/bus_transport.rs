@@ -7,6 +7,14 @@
 //!   on the bare rings.
 //!
 //! Payloads are 256 bytes both ways.
+//!
+//! Where the time went on shared memory (perf and `strace -c`, issue 22):
+//! both ends poll their rings, so the round trip is the work on the way;
+//! a futex system call per request (the client's outbox woke senders
+//! waiting for room after every write, and std's condvar makes the call
+//! even when nobody waits) and `rmp_serde` (four encodes and decodes per
+//! round trip) were the largest parts. Both are gone; p50 moves between
+//! 2.2 and 2.8 µs from one sitting to the next on this machine.
 
 use std::io::{Read, Write};
 use std::time::Duration;

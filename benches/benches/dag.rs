@@ -3,6 +3,16 @@
 //! the floor any scheduler has to pay — a bare Kahn walk over the same
 //! graph calling a no-op per node. `benches/dask/compare.py` runs the same
 //! graphs through dask's threaded scheduler.
+//!
+//! Where the time went (perf, issue 22): a checkpointed node cost 6.4 µs,
+//! of which about 2 µs was the workflow document — stored in the run's
+//! row, so inserting it, rewriting the row when the run ended, and the WAL
+//! checkpoints of both wrote it three times — and 2–2.5 µs the checkpoint
+//! writer's row per node. Documents are now stored once by content, off
+//! the scheduler's thread, and a commit's node records are one row
+//! (`symphony_dag`'s run store, schema 2): 1.4–2.6 µs. On the 100k fan-out
+//! validation was 60% of the run: a map of every port-carrying edge's
+//! port names, and the fed-inputs map growing by rehashes; both gone.
 
 use std::time::Instant;
 

@@ -53,18 +53,7 @@ fn write_envelope(e: &Envelope, out: &mut Vec<u8>) -> Option<()> {
         str(out, name)?;
         str(out, value)?;
     }
-    let len = u32::try_from(e.payload.len()).ok()?;
-    match len {
-        0..=0xff => out.extend_from_slice(&[0xc4, len as u8]),
-        0x100..=0xffff => {
-            out.push(0xc5);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(0xc6);
-            out.extend_from_slice(&len.to_be_bytes());
-        }
-    }
+    header(out, e.payload.len(), None, (Some(0xc4), 0xc5, 0xc6))?;
     out.extend_from_slice(&e.payload);
     Some(())
 }
@@ -91,33 +80,35 @@ fn uint(out: &mut Vec<u8>, n: u64) {
 }
 
 fn str(out: &mut Vec<u8>, s: &str) -> Option<()> {
-    let len = u32::try_from(s.len()).ok()?;
-    match len {
-        0..=31 => out.push(0xa0 | len as u8),
-        32..=0xff => out.extend_from_slice(&[0xd9, len as u8]),
-        0x100..=0xffff => {
-            out.push(0xda);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(0xdb);
-            out.extend_from_slice(&len.to_be_bytes());
-        }
-    }
+    header(out, s.len(), Some((0xa0, 31)), (Some(0xd9), 0xda, 0xdb))?;
     out.extend_from_slice(s.as_bytes());
     Some(())
 }
 
 fn array(out: &mut Vec<u8>, len: usize) -> Option<()> {
+    header(out, len, Some((0x90, 15)), (None, 0xdc, 0xdd))
+}
+
+/// A length header in the smallest form that holds `len`: the `fix` form
+/// (its marker, to which the length is added, and the largest length it
+/// takes), else the 8-, 16- or 32-bit form's marker (arrays have no 8-bit
+/// form). `None` past 32 bits.
+fn header(
+    out: &mut Vec<u8>,
+    len: usize,
+    fix: Option<(u8, u8)>,
+    (m8, m16, m32): (Option<u8>, u8, u8),
+) -> Option<()> {
     let len = u32::try_from(len).ok()?;
-    match len {
-        0..=15 => out.push(0x90 | len as u8),
-        16..=0xffff => {
-            out.push(0xdc);
+    match (fix, m8) {
+        (Some((marker, max)), _) if len <= u32::from(max) => out.push(marker | len as u8),
+        (_, Some(marker)) if len <= 0xff => out.extend_from_slice(&[marker, len as u8]),
+        _ if len <= 0xffff => {
+            out.push(m16);
             out.extend_from_slice(&(len as u16).to_be_bytes());
         }
         _ => {
-            out.push(0xdd);
+            out.push(m32);
             out.extend_from_slice(&len.to_be_bytes());
         }
     }
