@@ -20,9 +20,18 @@ pub(super) fn topological_order(nodes: &[Node], downstream: &Adjacency<usize>) -
             waiting[next] += 1;
         }
     }
-    // Compare ids once, up front; the heap then orders plain ranks.
-    let mut by_id: Vec<usize> = (0..nodes.len()).collect();
-    by_id.sort_unstable_by(|&a, &b| nodes[a].id.cmp(&nodes[b].id));
+    // Compare ids once, up front; the heap then orders plain ranks. The
+    // sort compares each id's first 16 bytes as a number held in the array
+    // (the same order as the bytes'), reading the ids themselves only for
+    // a tie: following 100k pointers to scattered ids for every comparison
+    // was a sixth of validating a 100k-node workflow.
+    let mut by_id: Vec<(u128, usize)> = (nodes.iter().enumerate())
+        .map(|(i, node)| (prefix(&node.id), i))
+        .collect();
+    by_id.sort_unstable_by(|&(pa, a), &(pb, b)| {
+        pa.cmp(&pb).then_with(|| nodes[a].id.cmp(&nodes[b].id))
+    });
+    let by_id: Vec<usize> = by_id.into_iter().map(|(_, i)| i).collect();
     let mut rank = vec![0usize; nodes.len()];
     for (r, &i) in by_id.iter().enumerate() {
         rank[i] = r;
@@ -43,6 +52,15 @@ pub(super) fn topological_order(nodes: &[Node], downstream: &Adjacency<usize>) -
         }
     }
     order
+}
+
+/// The first 16 bytes of `id`, zero-padded, as a big-endian number: ids
+/// whose prefixes differ compare as their prefixes do.
+fn prefix(id: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = id.len().min(16);
+    bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 /// One cycle per strongly connected component that has one, as node ids
@@ -95,3 +113,6 @@ pub(super) fn cycles(nodes: &[Node], downstream: &Adjacency<usize>) -> Vec<Vec<S
     found.sort();
     found
 }
+
+#[cfg(test)]
+mod tests;
