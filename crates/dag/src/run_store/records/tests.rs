@@ -13,7 +13,8 @@ fn record(node: &str, seq: u64, state: Finish) -> NodeCheckpoint {
     }
 }
 
-fn store_with_run() -> (tempfile::TempDir, RunStore) {
+/// A store with run `r`, its first batch of records `first` stored.
+fn store_with_run(first: &[NodeCheckpoint]) -> (tempfile::TempDir, RunStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path().join("runs.db")).unwrap();
     store
@@ -24,32 +25,34 @@ fn store_with_run() -> (tempfile::TempDir, RunStore) {
             total: 4,
         })
         .unwrap();
+    append(&store.lock(), "r", first).unwrap();
     (dir, store)
+}
+
+/// Run `r`'s (completed, failed, skipped) counts.
+fn counts(conn: &rusqlite::Connection) -> (u64, u64, u64) {
+    conn.query_row(
+        "SELECT completed, failed, skipped FROM runs WHERE id = 'r'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
 }
 
 #[test]
 fn batches_load_back_in_finish_order_with_their_counts() {
-    let (_dir, store) = store_with_run();
-    let conn = store.lock();
-    let first = [
+    let (_dir, store) = store_with_run(&[
         record("b", 1, Finish::Completed),
         record("a", 0, Finish::Skipped),
-    ];
-    append(&conn, "r", &first).unwrap();
+    ]);
+    let conn = store.lock();
     append(&conn, "r", &[record("c", 2, Finish::Failed)]).unwrap();
     append(&conn, "r", &[]).unwrap();
     let loaded = load(&conn, "r").unwrap();
     let order: Vec<_> = loaded.iter().map(|r| r.node.as_str()).collect();
     assert_eq!(order, ["a", "b", "c"]);
     assert_eq!(loaded[2], record("c", 2, Finish::Failed));
-    let counts: (u64, u64, u64) = conn
-        .query_row(
-            "SELECT completed, failed, skipped FROM runs WHERE id = 'r'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert_eq!(counts, (1, 1, 1));
+    assert_eq!(counts(&conn), (1, 1, 1));
     let rows: i64 = conn
         .query_row("SELECT count(*) FROM node_records", [], |r| r.get(0))
         .unwrap();
@@ -58,13 +61,11 @@ fn batches_load_back_in_finish_order_with_their_counts() {
 
 #[test]
 fn a_node_recorded_twice_keeps_its_later_record() {
-    let (_dir, store) = store_with_run();
-    let conn = store.lock();
-    let first = [
+    let (_dir, store) = store_with_run(&[
         record("a", 0, Finish::Failed),
         record("b", 1, Finish::Completed),
-    ];
-    append(&conn, "r", &first).unwrap();
+    ]);
+    let conn = store.lock();
     append(&conn, "r", &[record("a", 2, Finish::Completed)]).unwrap();
     let loaded = load(&conn, "r").unwrap();
     assert_eq!(
@@ -78,27 +79,22 @@ fn a_node_recorded_twice_keeps_its_later_record() {
 
 #[test]
 fn replacing_a_runs_records_resets_its_counts() {
-    let (_dir, store) = store_with_run();
-    let conn = store.lock();
-    let first = [
+    let (_dir, store) = store_with_run(&[
         record("a", 0, Finish::Failed),
         record("b", 1, Finish::Completed),
-    ];
-    append(&conn, "r", &first).unwrap();
+    ]);
+    let conn = store.lock();
     replace(&conn, "r", &[record("b", 1, Finish::Completed)]).unwrap();
     assert_eq!(
         load(&conn, "r").unwrap(),
         [record("b", 1, Finish::Completed)]
     );
-    let failed: u64 = conn
-        .query_row("SELECT failed FROM runs WHERE id = 'r'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(failed, 0);
+    assert_eq!(counts(&conn), (1, 0, 0));
 }
 
 #[test]
 fn unreadable_records_are_reported_as_corrupt_with_the_run() {
-    let (_dir, store) = store_with_run();
+    let (_dir, store) = store_with_run(&[]);
     let conn = store.lock();
     conn.execute(
         "INSERT INTO node_records (run_id, records) VALUES ('r', x'c1ffee')",
