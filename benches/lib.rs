@@ -302,3 +302,37 @@ pub fn raw_echo_socket() -> std::os::unix::net::UnixStream {
     });
     client
 }
+
+/// A bus with a server on `dir`'s socket that offers shared memory in
+/// `dir` too.
+pub fn bus_server(dir: &Path) -> (symphony_host::bus::Bus, symphony_host::bus::BusServer) {
+    let bus = symphony_host::bus::Bus::new();
+    let server = symphony_host::bus::BusServer::bind(
+        &bus,
+        dir.join("bus.sock"),
+        symphony_host::bus::ServerOptions {
+            shm_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .expect("the bus server binds");
+    (bus, server)
+}
+
+/// A client named `name` of `server` over `transport`.
+pub fn bus_client(
+    server: &symphony_host::bus::BusServer,
+    name: &str,
+    transport: symphony_host::protocol::client::Transport,
+) -> symphony_host::protocol::client::Client {
+    use symphony_host::protocol::client::{Client, ClientOptions};
+    Client::connect_with(
+        server.path(),
+        ClientOptions {
+            name: Some(name.into()),
+            transport,
+            ..Default::default()
+        },
+    )
+    .expect("the client connects")
+}

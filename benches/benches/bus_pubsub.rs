@@ -29,9 +29,8 @@
 use std::time::{Duration, Instant};
 
 use symphony_benches::nats::NatsServer;
-use symphony_benches::{compare_values, count};
-use symphony_host::bus::{Bus, BusServer, ServerOptions};
-use symphony_host::protocol::client::{Client, ClientOptions, Transport};
+use symphony_benches::{bus_client, bus_server, compare_values, count};
+use symphony_host::protocol::client::Transport;
 
 const N: u32 = 200_000;
 const SIZE: usize = 256;
@@ -41,27 +40,8 @@ const ROUNDS: usize = 3;
 /// server, and how many of `N` never arrived.
 fn ours(transport: Transport) -> (f64, u32) {
     let dir = tempfile::tempdir().unwrap();
-    let bus = Bus::new();
-    let server = BusServer::bind(
-        &bus,
-        dir.path().join("bus.sock"),
-        ServerOptions {
-            shm_dir: Some(dir.path().to_path_buf()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let connect = |name: &str| {
-        Client::connect_with(
-            server.path(),
-            ClientOptions {
-                name: Some(name.into()),
-                transport,
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    };
+    let (_bus, server) = bus_server(dir.path());
+    let connect = |name: &str| bus_client(&server, name, transport);
     let publisher = connect("publisher");
     let subscriber = connect("subscriber");
     let stream = subscriber.subscribe("bench.stream").unwrap();

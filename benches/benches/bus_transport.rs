@@ -20,9 +20,11 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main};
-use symphony_benches::{bench_pair, criterion, percentiles, raw_echo_socket};
-use symphony_host::bus::{Bus, BusServer, ServerOptions, Service};
-use symphony_host::protocol::client::{Client, ClientOptions, Transport};
+use symphony_benches::{
+    bench_pair, bus_client, bus_server, criterion, percentiles, raw_echo_socket,
+};
+use symphony_host::bus::{Bus, BusServer, Service};
+use symphony_host::protocol::client::Transport;
 
 const SIZE: usize = 256;
 const T: Duration = Duration::from_secs(5);
@@ -30,32 +32,12 @@ const T: Duration = Duration::from_secs(5);
 /// A bus with a server on `dir` and an echo handler, which answers on the
 /// server's reader thread as the raw echo does.
 fn echo_server(dir: &std::path::Path) -> (Bus, BusServer, Service) {
-    let bus = Bus::new();
-    let server = BusServer::bind(
-        &bus,
-        dir.join("bus.sock"),
-        ServerOptions {
-            shm_dir: Some(dir.to_path_buf()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let (bus, server) = bus_server(dir);
     let echo = bus
         .endpoint("echo")
         .serve("bench.echo", |request| Some(request.payload.clone()))
         .unwrap();
     (bus, server, echo)
-}
-
-fn client(server: &BusServer, transport: Transport) -> Client {
-    Client::connect_with(
-        server.path(),
-        ClientOptions {
-            transport,
-            ..Default::default()
-        },
-    )
-    .unwrap()
 }
 
 /// Benchmarks `ours` against `raw` as criterion group `name`, then prints
@@ -77,7 +59,7 @@ fn bench(c: &mut criterion::Criterion) {
     let (_bus, server, _echo) = echo_server(dir.path());
     let payload = bytes::Bytes::from(vec![7u8; SIZE]);
 
-    let socket_client = client(&server, Transport::Socket);
+    let socket_client = bus_client(&server, "bench", Transport::Socket);
     let mut raw = raw_echo_socket();
     let mut frame = (SIZE as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&payload);
@@ -102,7 +84,7 @@ fn bench(c: &mut criterion::Criterion) {
     {
         use symphony_host::protocol::shm::{DEFAULT_RING_CAPACITY, ShmRegion, Side};
 
-        let shm_client = client(&server, Transport::SharedMemory);
+        let shm_client = bus_client(&server, "bench", Transport::SharedMemory);
         let region =
             ShmRegion::create(&dir.path().join("raw-ring"), DEFAULT_RING_CAPACITY).unwrap();
         let (mut from_server, mut to_server) = region.split(Side::Client);

@@ -201,6 +201,7 @@ impl Tracker {
             (ExecutionState::Pending, _) | (ExecutionState::Failed, Some(_)) => {}
             (state, _) => return Err(RunError::ControlUsed { run: run_id, state }),
         }
+        let resumed = resume.is_some();
         let mut warnings = Vec::new();
         let store = match (options.checkpoint, &resume) {
             (false, _) => None,
@@ -229,7 +230,7 @@ impl Tracker {
                         .map_err(setup)?,
                     Some(_) => store.reopen(&run_id).map_err(setup)?,
                 }
-                Some(store.writer(&run_id, resume.is_none()).map_err(setup)?)
+                Some(store.writer(&run_id, !resumed).map_err(setup)?)
             }
         };
         let moved = match control.state() {
@@ -279,7 +280,6 @@ impl Tracker {
             deadline.map(|d| (started + d, d)),
             claim.as_ref().map(|c| &c.base),
         );
-        let resumed = resume.is_some();
         if let Some(resume) = resume {
             scheduler.restore(resume.finished)?;
         }

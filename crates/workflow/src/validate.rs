@@ -280,14 +280,13 @@ impl Checker<'_> {
         // ports.
         // (Sized up front for the edges checked below: growing it one
         // rehash at a time was a fifth of validating a 100k-node fan-in.)
-        let checked = edges
-            .iter()
-            .zip(&ends)
-            .filter(|(edge, ends)| {
-                edge.from_port.is_some()
-                    || edge.to_port.is_some()
-                    || ends.is_some_and(|(from, to)| typed[from] || typed[to])
-            })
+        // Most nodes declare no ports: their edges carry `any`, and the
+        // nodes themselves stay out of the cache.
+        let checks_ports = |edge: &Edge, (from, to): (usize, usize)| {
+            typed[from] || typed[to] || edge.from_port.is_some() || edge.to_port.is_some()
+        };
+        let checked = (edges.iter().zip(&ends))
+            .filter(|(edge, ends)| ends.is_some_and(|ends| checks_ports(edge, ends)))
             .count();
         let mut fed: FxHashMap<(usize, &str), usize> =
             FxHashMap::with_capacity_and_hasher(checked, Default::default());
@@ -333,9 +332,7 @@ impl Checker<'_> {
             }
             feeds[from] = true;
             data_in[to] += 1;
-            // Most nodes declare no ports: their edges carry `any`, and
-            // the nodes themselves stay out of the cache.
-            if typed[from] || typed[to] || edge.from_port.is_some() || edge.to_port.is_some() {
+            if checks_ports(edge, (from, to)) {
                 self.ports(nodes, edge, (from, to), &edge_at, &mut fed, i);
             }
         }
