@@ -337,23 +337,24 @@ fn check_format(root: &Path, encrypted: bool) -> Result<(), ArtifactError> {
             source: io::Error::new(io::ErrorKind::InvalidData, "unrecognised store format"),
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            // Written whole under another name, then linked into place,
-            // which fails if it exists: processes creating one store at
-            // once never read each other's half-written file, and the one
-            // that loses checks the winner's mode.
-            static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-            let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let staged = root.join(format!("{FORMAT_FILE}.{}.{n}.tmp", std::process::id()));
-            let written = File::create(&staged).and_then(|mut file| {
-                file.write_all(wanted.as_bytes())?;
-                file.sync_all()
+            // Written whole under another name, then moved into place only
+            // if nothing is there: processes creating one store at once
+            // never read each other's half-written file, and the one that
+            // loses checks the winner's mode.
+            let staged = tempfile::NamedTempFile::new_in(root).and_then(|mut staged| {
+                staged.write_all(wanted.as_bytes())?;
+                staged.as_file().sync_all()?;
+                Ok(staged)
             });
-            let linked = written.and_then(|()| fs::hard_link(&staged, &path));
-            let _ = fs::remove_file(&staged);
-            match linked {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_format(root, encrypted),
-                Err(e) => Err(ArtifactError::from_io(e, &path)),
+            match staged
+                .map_err(|e| ArtifactError::from_io(e, &path))?
+                .persist_noclobber(&path)
+            {
+                Ok(_) => Ok(()),
+                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                    check_format(root, encrypted)
+                }
+                Err(e) => Err(ArtifactError::from_io(e.error, &path)),
             }
         }
         Err(e) => Err(ArtifactError::from_io(e, path)),

@@ -28,15 +28,15 @@ use super::search::{IndexDoc, SearchIndex, SearchPage, SearchQuery};
 use super::{ArtifactError, ArtifactStore};
 
 /// The text of a content sample, if it is text: valid UTF-8, allowing a
-/// character cut at the end of an incomplete sample.
-pub(crate) fn sample_text(sample: &[u8]) -> Option<String> {
-    match std::str::from_utf8(sample) {
-        Ok(text) => Some(text.to_owned()),
-        Err(e) if e.error_len().is_none() => {
-            Some(String::from_utf8_lossy(&sample[..e.valid_up_to()]).into_owned())
-        }
-        Err(_) => None,
+/// character cut at the end of an incomplete sample. Reuses the sample's
+/// bytes.
+pub(crate) fn sample_text(mut sample: Vec<u8>) -> Option<String> {
+    match std::str::from_utf8(&sample) {
+        Ok(_) => {}
+        Err(e) if e.error_len().is_none() => sample.truncate(e.valid_up_to()),
+        Err(_) => return None,
     }
+    String::from_utf8(sample).ok()
 }
 
 impl ArtifactStore {
@@ -55,9 +55,7 @@ impl ArtifactStore {
         let index = self.indexing.index()?;
         // As the writer (taking over if the last one has gone), first index
         // what is queued; as a reader, search what the writer committed.
-        if let Err(e) = self.indexing.catch_up(index) {
-            tracing::debug!("searching the artifact index as a reader: {e}");
-        }
+        self.indexing.catch_up(index);
         let pending_index = self.catalog.index_backlog()?;
         let mut page = index.search(query)?;
         page.pending_index = pending_index;
@@ -173,15 +171,15 @@ impl Indexing {
         self.drain.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a put's artifact inside its transaction `tx`, keeping its
-    /// `text` for the indexer when this process indexes. False (nothing
-    /// queued) without an index: the next process to open one counts the
-    /// catalog and rebuilds it.
+    /// Queues a put's artifact inside its transaction `tx`, keeping the
+    /// text of its content `sample` for the indexer when this process
+    /// indexes. False (nothing queued) without an index: the next process
+    /// to open one counts the catalog and rebuilds it.
     pub(crate) fn queue_put(
         &self,
         tx: &Transaction<'_>,
         id: &str,
-        text: Option<String>,
+        sample: Vec<u8>,
     ) -> Result<bool, ArtifactError> {
         let Some(index) = &self.index else {
             return Ok(false);
@@ -189,7 +187,7 @@ impl Indexing {
         self.catalog.queue_for_index_in(tx, id)?;
         // Only the writer takes texts back out; a reader's would stay.
         if index.is_writer() {
-            self.texts.insert(id, text);
+            self.texts.insert(id, sample_text(sample));
         }
         Ok(true)
     }
@@ -221,13 +219,13 @@ impl Indexing {
         }
     }
 
-    /// Whether this process writes the index now, taking it over if its
-    /// writer has gone; a writer first catches up: everything queued, then
-    /// a rebuild if it may be behind the catalog. A catch-up that fails is
-    /// logged and tried again at the next change or search.
-    pub(crate) fn catch_up(&self, index: &SearchIndex) -> Result<bool, ArtifactError> {
-        if !index.is_writer() && !index.try_write()? {
-            return Ok(false);
+    /// As the writer (taking the index over if its writer has gone),
+    /// catches up: everything queued, then a rebuild if it may be behind
+    /// the catalog. A reader does nothing. A catch-up that fails is logged
+    /// and tried again at the next change or search.
+    pub(crate) fn catch_up(&self, index: &SearchIndex) {
+        if !self.writes(index) {
+            return;
         }
         // Counted while waiting, so the indexer hands over the lock after
         // its batch in hand instead of taking it again for the next.
@@ -243,7 +241,6 @@ impl Indexing {
         if let Err(e) = caught_up {
             tracing::warn!("the artifact search index is behind the catalog: {e}");
         }
-        Ok(true)
     }
 
     /// Rebuilds `index` from the catalog if it needs it or counts another
@@ -359,7 +356,7 @@ impl Indexing {
 
     /// The first bytes of a hot artifact (its sample), if they are text.
     fn read_text(&self, id: &str) -> Option<String> {
-        sample_text(&self.content.sample(id).ok()?)
+        sample_text(self.content.sample(id).ok()?)
     }
 
     /// The catalog, for the indexer.

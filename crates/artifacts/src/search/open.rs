@@ -154,7 +154,11 @@ fn writer(index: &Index) -> Result<IndexWriter, TantivyError> {
 /// [`MAX_WRITER_THREADS`]. A single thread was ingest's bottleneck: it
 /// took 72% of the CPU of a bulk ingest (see `indexer.rs`).
 pub(super) fn writer_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    threads_for(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+}
+
+/// Writer threads on a machine of `cores`: one per spare core, one to four.
+fn threads_for(cores: usize) -> usize {
     cores.saturating_sub(1).clamp(1, MAX_WRITER_THREADS)
 }
 

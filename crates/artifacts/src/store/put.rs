@@ -12,7 +12,6 @@ use super::ArtifactStore;
 use crate::ArtifactError;
 use crate::catalog::NewArtifact;
 use crate::content::PutOutcome;
-use crate::indexing::sample_text;
 use crate::meta::{self, ArtifactMeta};
 use crate::quality::{self, SAMPLE_LIMIT};
 
@@ -51,7 +50,6 @@ impl ArtifactStore {
         let structure =
             quality::structure(&sampler.sample, staged.size, meta.content_type.as_deref());
         let (id, size) = (staged.id.clone(), staged.size);
-        let text = sample_text(&sampler.sample);
         // One transaction around the commit, so concurrent puts of the same
         // content record one fresh object between them, a cleaner never
         // trashes content between its commit and its row, and the row and
@@ -67,7 +65,7 @@ impl ArtifactStore {
                 now_ms: meta::now_ms(),
             };
             let version = self.catalog.record_puts(tx, &[(new, meta)])?.pop();
-            let queued = reindex && self.indexing.queue_put(tx, &id, text)?;
+            let queued = reindex && self.indexing.queue_put(tx, &id, sampler.sample)?;
             Ok::<_, ArtifactError>((fresh, version.flatten(), queued))
         })?;
         if queued {
@@ -93,7 +91,7 @@ impl ArtifactStore {
         let mut staged = Vec::new();
         let mut metas = Vec::new();
         let mut structures = Vec::new();
-        let mut texts = Vec::new();
+        let mut samples = Vec::new();
         for (reader, meta) in items {
             let mut sampler = Sampler {
                 inner: reader,
@@ -105,7 +103,7 @@ impl ArtifactStore {
                 one.size,
                 meta.content_type.as_deref(),
             ));
-            texts.push(sample_text(&sampler.sample));
+            samples.push(sampler.sample);
             staged.push(one);
             metas.push(meta);
         }
@@ -117,13 +115,18 @@ impl ArtifactStore {
         let (fresh, versions, queued) = self.catalog.write(|tx| {
             let fresh = self.content.commit_many(staged)?;
             // Asked before the rows are recorded: whether each was
-            // searchable already.
-            let reindex = sized
-                .iter()
-                .zip(&fresh)
-                .zip(&metas)
-                .map(|(((id, _), &fresh), meta)| self.changes_search(tx, id, fresh, meta))
-                .collect::<Result<Vec<_>, _>>()?;
+            // searchable already. Queued once per distinct artifact: a
+            // batch of many identical outputs (every node echoing the same
+            // value) is one document to update.
+            let mut queued = false;
+            let mut seen = HashSet::new();
+            let items = sized.iter().zip(&fresh).zip(&metas).zip(samples);
+            for ((((id, _), &fresh), meta), sample) in items {
+                if !seen.contains(id.as_str()) && self.changes_search(tx, id, fresh, meta)? {
+                    seen.insert(id.as_str());
+                    queued |= self.indexing.queue_put(tx, id, sample)?;
+                }
+            }
             let now_ms = meta::now_ms();
             let puts: Vec<_> = sized
                 .iter()
@@ -142,20 +145,6 @@ impl ArtifactStore {
                 })
                 .collect();
             let versions = self.catalog.record_puts(tx, &puts)?;
-            // Once per distinct artifact: a batch of many identical outputs
-            // (every node echoing the same value) is one document to update.
-            let mut reindexed: HashSet<&str> = sized
-                .iter()
-                .zip(&reindex)
-                .filter(|(_, reindex)| **reindex)
-                .map(|((id, _), _)| id.as_str())
-                .collect();
-            let mut queued = false;
-            for ((id, _), text) in sized.iter().zip(texts) {
-                if reindexed.remove(id.as_str()) {
-                    queued |= self.indexing.queue_put(tx, id, text)?;
-                }
-            }
             Ok::<_, ArtifactError>((fresh, versions, queued))
         })?;
         if queued {

@@ -14,6 +14,7 @@ fn only_tantivy_files_and_our_marker_count_as_index_files() {
 }
 
 #[test]
-fn the_writer_indexes_with_one_to_four_threads() {
-    assert!((1..=super::MAX_WRITER_THREADS).contains(&super::writer_threads()));
+fn the_writer_indexes_with_a_thread_per_spare_core_from_one_to_four() {
+    let threads: Vec<usize> = [1, 2, 3, 5, 16].map(super::threads_for).to_vec();
+    assert_eq!(threads, [1, 1, 2, 4, 4]);
 }
