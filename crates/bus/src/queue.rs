@@ -159,6 +159,21 @@ impl Queue {
         self.offer_waking_at(item, 1)
     }
 
+    /// Waits up to `max_wait` for room for `size` more payload bytes (or
+    /// the queue's closing); `None` when the time ran out.
+    fn wait_for_room<'q>(
+        &'q self,
+        mut state: MutexGuard<'q, State>,
+        size: usize,
+        max_wait: Duration,
+    ) -> Option<MutexGuard<'q, State>> {
+        let until = deadline(max_wait);
+        while self.is_full(&state, size) && state.closed.is_none() {
+            state = self.not_full.wait_until(state, until)?;
+        }
+        Some(state)
+    }
+
     /// Offers a message without waking the receiver unless `wake_at`
     /// messages are queued (or the queue is full): for a publisher that
     /// will hand over everything it queued at once, soon.
@@ -192,16 +207,9 @@ impl Queue {
                         // A receiver not yet woken for what is queued must
                         // be, or the wait is for nothing.
                         self.not_empty.notify_one();
-                        let until = deadline(max_wait);
-                        while self.is_full(&state, size) && state.closed.is_none() {
-                            match self.not_full.wait_until(state, until) {
-                                Some(woken) => state = woken,
-                                None => {
-                                    state = self.lock();
-                                    break;
-                                }
-                            }
-                        }
+                        state = self
+                            .wait_for_room(state, size, max_wait)
+                            .unwrap_or_else(|| self.lock());
                         if state.closed.is_some() {
                             return Offer::Closed;
                         }
@@ -218,14 +226,11 @@ impl Queue {
                     return Offer::Closed;
                 }
                 SlowPolicy::Block { max_wait } => {
-                    let until = deadline(max_wait);
-                    while self.is_full(&state, size) && state.closed.is_none() {
-                        let Some(woken) = self.not_full.wait_until(state, until) else {
-                            self.dropped.fetch_add(1, Ordering::Relaxed);
-                            return Offer::Dropped;
-                        };
-                        state = woken;
-                    }
+                    let Some(woken) = self.wait_for_room(state, size, max_wait) else {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                        return Offer::Dropped;
+                    };
+                    state = woken;
                     if state.closed.is_some() {
                         return Offer::Closed;
                     }
@@ -248,7 +253,6 @@ impl Queue {
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
         let mut start = None;
         if !timeout.is_zero() && self.queued.load(Ordering::Acquire) == 0 {
-            crate::server::hold::release();
             let now = *start.insert(Instant::now());
             let until = now.checked_add(timeout).unwrap_or(now + spin::MAX);
             self.spin

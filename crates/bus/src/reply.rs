@@ -183,8 +183,6 @@ impl Blocking<'_> {
 
     /// Waits up to `timeout` for the reply.
     pub(crate) fn wait(mut self, timeout: Duration) -> Option<Envelope> {
-        // The request itself may be among what this thread held back.
-        crate::server::hold::release();
         let replies = self.ticket.replies;
         let ready = || self.slot.ready.load(Ordering::Acquire);
         let start = Instant::now();

@@ -56,17 +56,7 @@ impl Spin {
             return false;
         }
         let stop = (start + budget).min(until);
-        loop {
-            for _ in 0..64 {
-                if ready() {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            if Instant::now() >= stop {
-                return ready();
-            }
-        }
+        symphony_protocol::clock::spin_until(stop, || ready().then_some(())).is_some() || ready()
     }
 
     /// Learns from a wait that took `waited` (`None`: it timed out). The

@@ -1,5 +1,5 @@
 //! Time helpers shared by the client and the host's bus: deadlines that
-//! cannot overflow, and moments recorded from any thread.
+//! cannot overflow, busy-waiting, and moments recorded from any thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,6 +10,23 @@ pub fn deadline(timeout: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(timeout)
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// Polls `poll` until it gives a value (`Some`) or `stop` passes (`None`),
+/// reading the clock only every 64 polls: a clock read costs more than a
+/// poll. The busy-wait of the client, the rings and the bus alike.
+pub fn spin_until<T>(stop: Instant, mut poll: impl FnMut() -> Option<T>) -> Option<T> {
+    loop {
+        for _ in 0..64 {
+            if let Some(value) = poll() {
+                return Some(value);
+            }
+            std::hint::spin_loop();
+        }
+        if Instant::now() >= stop {
+            return None;
+        }
+    }
 }
 
 /// A moment that any thread may record and read without a lock: when a

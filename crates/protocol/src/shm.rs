@@ -126,8 +126,6 @@ const OFF_CLOSED: usize = SHARED_LINE;
 const FUTEX_RECHECK: Duration = Duration::from_millis(100);
 /// Default busy-poll time before sleeping on the futex.
 const DEFAULT_SPIN: Duration = Duration::from_micros(50);
-/// Spin iterations between clock reads during the busy-poll phase.
-const SPINS_PER_CLOCK_CHECK: u32 = 64;
 /// Wake every waiter on a futex word (the kernel takes an `int`).
 const WAKE_ALL: u32 = i32::MAX as u32;
 
@@ -325,18 +323,10 @@ fn wait_for<T>(
     let spin_end = start.checked_add(spin).unwrap_or(start);
     let spin_end = deadline.map_or(spin_end, |d| spin_end.min(d));
 
-    if !spin.is_zero() {
-        loop {
-            for _ in 0..SPINS_PER_CLOCK_CHECK {
-                if let Some(ready) = poll()? {
-                    return Ok(ready);
-                }
-                std::hint::spin_loop();
-            }
-            if Instant::now() >= spin_end {
-                break;
-            }
-        }
+    if !spin.is_zero()
+        && let Some(ready) = crate::clock::spin_until(spin_end, || poll().transpose())
+    {
+        return ready;
     }
 
     loop {

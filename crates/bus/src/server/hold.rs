@@ -44,8 +44,10 @@ pub(super) fn set(burst: bool) {
 }
 
 /// Writes out what this thread held and stops holding. Called, too, before
-/// this thread may block (a handler run in place, a request's wait, a full
-/// queue), so nothing it held waits for as long as it does.
+/// this thread may block (a handler run in place, a full queue), so nothing
+/// it held waits for as long as it does. (User code reached from a reader
+/// thread runs only in a handler, which releases first: its requests and
+/// receives find nothing held.)
 pub(crate) fn release() {
     let Some(peers) = HELD.with_borrow_mut(Option::take) else {
         return;

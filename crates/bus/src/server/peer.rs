@@ -363,7 +363,6 @@ impl Peer {
         let spawned = std::thread::Builder::new()
             .name("bus-peer-write".into())
             .spawn(move || {
-                let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
                 let mut seq = 0;
                 loop {
                     // Wake in time to keep heartbeats no further apart than
@@ -379,7 +378,10 @@ impl Peer {
                     }
                     let mut outlet = peer.outlet();
                     let Outlet {
-                        link, carry, buf, ..
+                        link,
+                        carry,
+                        buf,
+                        batch,
                     } = &mut *outlet;
                     let Some(link) = link.as_mut() else { return };
                     buf.clear();
@@ -387,7 +389,7 @@ impl Peer {
                     let carried = buf.len();
                     // Taken under the outlet lock, so a publisher writing in
                     // place can never overtake what is queued.
-                    let frames = peer.drain_encoded(&mut batch, buf);
+                    let frames = peer.drain_encoded(batch, buf);
                     if buf.is_empty() {
                         if peer.idle_for() < heartbeat {
                             continue;

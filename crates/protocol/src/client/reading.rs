@@ -34,17 +34,10 @@ fn poll_then_wait(
     timeout: Duration,
 ) -> Result<Envelope, RecvTimeoutError> {
     let start = Instant::now();
-    let spin = REPLY_SPIN.min(timeout);
-    loop {
-        for _ in 0..64 {
-            if let Some(outcome) = try_take(rx) {
-                return outcome;
-            }
-            std::hint::spin_loop();
-        }
-        if start.elapsed() >= spin {
-            break;
-        }
+    if let Some(outcome) =
+        crate::clock::spin_until(start + REPLY_SPIN.min(timeout), || try_take(rx))
+    {
+        return outcome;
     }
     rx.recv_timeout(timeout.saturating_sub(start.elapsed()))
 }

@@ -11,11 +11,11 @@
 //! the count) with one compare-and-swap; only a use that changes the
 //! extension, the hour or the follow window takes the lock, first folding
 //! the streak into the history. The date comes from the call's own start
-//! instant, converted with a base taken once (no second clock read).
+//! instant, converted with one base (no second clock read).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::UsageHistory;
 
@@ -23,8 +23,8 @@ use super::UsageHistory;
 const COUNT_BITS: u32 = 40;
 const COUNT: u64 = (1 << COUNT_BITS) - 1;
 
-/// How long a conversion base serves before it is taken again, so the
-/// wall clock's adjustments are followed.
+/// How long the Unix time at the epoch serves before it is read again, so
+/// the wall clock's adjustments are followed.
 const REBASE: Duration = Duration::from_secs(3600);
 
 /// The usage history and the streak not yet folded into it.
@@ -37,25 +37,24 @@ pub(crate) struct UsageRecorder {
     streak_at: AtomicU64,
     /// The hour (Unix seconds / 3600) every use in the streak falls in.
     streak_hour: AtomicU64,
-    /// A moment and the Unix time then, to date calls by their start
-    /// instant; behind the lock when it is taken again.
-    base: (Instant, u64),
+    /// Calls are dated by their start instant: the Unix time at `epoch`
+    /// plus the time since. One base for every use, with the lock or
+    /// without, so a streak's hour and window compare like with like.
+    epoch: Instant,
+    /// The Unix time at `epoch`, in seconds; read again under the lock
+    /// every [`REBASE`].
+    epoch_unix: AtomicU64,
 }
 
 struct Locked {
     history: UsageHistory,
-    base: (Instant, u64),
+    /// When `epoch_unix` was last read.
+    rebased: Instant,
 }
 
-fn base_now() -> (Instant, u64) {
-    let unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    (Instant::now(), unix)
-}
-
-fn secs_at((instant, unix): (Instant, u64), at: Instant) -> u64 {
-    unix + at.saturating_duration_since(instant).as_secs()
+/// The Unix time at `epoch`, from the wall clock now.
+fn unix_at(epoch: Instant) -> u64 {
+    (symphony_protocol::now_us() / 1_000_000).saturating_sub(epoch.elapsed().as_secs())
 }
 
 /// A pool's tag in the streak word: never zero.
@@ -65,16 +64,17 @@ fn tag_of(pool: u64) -> u64 {
 
 impl Default for UsageRecorder {
     fn default() -> Self {
-        let base = base_now();
+        let epoch = Instant::now();
         UsageRecorder {
             locked: Mutex::new(Locked {
                 history: UsageHistory::new(),
-                base,
+                rebased: epoch,
             }),
             streak: AtomicU64::new(0),
             streak_at: AtomicU64::new(0),
             streak_hour: AtomicU64::new(0),
-            base,
+            epoch,
+            epoch_unix: AtomicU64::new(unix_at(epoch)),
         }
     }
 }
@@ -82,6 +82,11 @@ impl Default for UsageRecorder {
 impl UsageRecorder {
     fn lock(&self) -> MutexGuard<'_, Locked> {
         self.locked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A call that started at `at`, in Unix seconds.
+    fn secs_at(&self, at: Instant) -> u64 {
+        self.epoch_unix.load(Ordering::Relaxed) + at.saturating_duration_since(self.epoch).as_secs()
     }
 
     /// Records a use of `extension` (whose pool is `pool`) by a call that
@@ -96,7 +101,7 @@ impl UsageRecorder {
         on_run: impl FnOnce(&UsageHistory) -> Option<R>,
     ) -> Option<R> {
         let tag = tag_of(pool) << COUNT_BITS;
-        let secs = secs_at(self.base, at);
+        let secs = self.secs_at(at);
         let word = self.streak.load(Ordering::Acquire);
         if word & !COUNT == tag
             && word & COUNT < COUNT
@@ -112,10 +117,12 @@ impl UsageRecorder {
             return None;
         }
         let mut locked = self.lock();
-        if at.saturating_duration_since(locked.base.0) > REBASE {
-            locked.base = base_now();
+        if at.saturating_duration_since(locked.rebased) > REBASE {
+            self.epoch_unix
+                .store(unix_at(self.epoch), Ordering::Relaxed);
+            locked.rebased = at;
         }
-        let secs = secs_at(locked.base, at);
+        let secs = self.secs_at(at);
         // Emptied, not just counted off: until the new streak is stored,
         // every use takes this lock, so none lands in a word about to be
         // overwritten.

@@ -13,8 +13,8 @@ fn calls(history: &UsageHistory, hour: usize, key: &str) -> u64 {
 #[test]
 fn a_streak_lands_in_the_history_as_every_use_recorded_alone() {
     let recorder = UsageRecorder::default();
-    let at = recorder.base.0;
-    let hour = (secs_at(recorder.base, at) / 3600 % 24) as usize;
+    let at = recorder.epoch;
+    let hour = (recorder.secs_at(at) / 3600 % 24) as usize;
     for _ in 0..100 {
         recorder.record(1, "a", at, |_| Some(()));
     }
@@ -29,7 +29,7 @@ fn a_streak_lands_in_the_history_as_every_use_recorded_alone() {
 #[test]
 fn only_a_use_that_starts_a_run_reaches_the_history() {
     let recorder = UsageRecorder::default();
-    let at = recorder.base.0;
+    let at = recorder.epoch;
     let runs = (0..10)
         .filter(|_| recorder.record(7, "a", at, |_| Some(())).is_some())
         .count();
@@ -42,8 +42,8 @@ fn only_a_use_that_starts_a_run_reaches_the_history() {
 #[test]
 fn racing_callers_of_two_extensions_lose_no_use() {
     let recorder = Arc::new(UsageRecorder::default());
-    let at = recorder.base.0;
-    let hour = (secs_at(recorder.base, at) / 3600 % 24) as usize;
+    let at = recorder.epoch;
+    let hour = (recorder.secs_at(at) / 3600 % 24) as usize;
     let threads: Vec<_> = (0..4u64)
         .map(|t| {
             let recorder = recorder.clone();
@@ -66,8 +66,8 @@ fn racing_callers_of_two_extensions_lose_no_use() {
 #[test]
 fn a_use_in_a_new_hour_is_counted_in_that_hour() {
     let recorder = UsageRecorder::default();
-    let at = recorder.base.0;
-    let secs = secs_at(recorder.base, at);
+    let at = recorder.epoch;
+    let secs = recorder.secs_at(at);
     let next_hour = at + Duration::from_secs(3600 - secs % 3600);
     recorder.record(1, "a", at, |_| Some(()));
     recorder.record(1, "a", at, |_| Some(()));
@@ -76,4 +76,17 @@ fn a_use_in_a_new_hour_is_counted_in_that_hour() {
     let hour = (secs / 3600 % 24) as usize;
     assert_eq!(calls(&history, hour, "a"), 2);
     assert_eq!(calls(&history, (hour + 1) % 24, "a"), 1);
+}
+
+#[test]
+fn after_the_base_is_read_again_a_streak_still_counts_without_the_lock() {
+    let recorder = UsageRecorder::default();
+    let later = recorder.epoch + REBASE * 2;
+    recorder.record(1, "a", later, |_| Some(()));
+    recorder.record(1, "a", later, |_| Some(()));
+    recorder.record(1, "a", later, |_| Some(()));
+    // Both repeats were counted in the streak word, not under the lock.
+    assert_eq!(recorder.streak.load(Ordering::Acquire) & COUNT, 2);
+    let hour = (recorder.secs_at(later) / 3600 % 24) as usize;
+    assert_eq!(calls(&recorder.snapshot(), hour, "a"), 3);
 }
