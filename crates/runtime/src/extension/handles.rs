@@ -1,5 +1,6 @@
 //! Typed handles for calling loaded extensions directly.
 
+use std::pin::pin;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -78,7 +79,7 @@ impl Instrument {
     /// `config` if this instance last saw a different one. Blocks until
     /// the call ends, at the latest at its deadline.
     pub fn invoke(&self, config: &NodeConfig, input: &str) -> Result<String, CallError> {
-        self.ext.block_on(self.invoke_async(config, input))
+        self.ext.block_on(pin!(self.invoke_async(config, input)))
     }
 
     /// [`Instrument::invoke`] as a future, for a caller already in a call
@@ -114,7 +115,7 @@ impl Instrument {
         };
         let config = NodeConfig::default();
         self.ext
-            .block_on(self.ext.call("health-check", &config, call))
+            .block_on(pin!(self.ext.call("health-check", &config, call)))
     }
 }
 
@@ -165,7 +166,8 @@ impl Operator {
             };
             Ok(result.map_err(|e| (function, e)))
         };
-        self.ext.block_on(self.ext.call(function, config, call))
+        self.ext
+            .block_on(pin!(self.ext.call(function, config, call)))
     }
 
     /// Checks an input before processing.
@@ -243,7 +245,8 @@ impl Addon {
                 .collect()))
         };
         let config = NodeConfig::default();
-        self.ext.block_on(self.ext.call("render", &config, call))
+        self.ext
+            .block_on(pin!(self.ext.call("render", &config, call)))
     }
 
     /// Delivers an event; returns the Addon's JSON description of the change.
@@ -262,7 +265,7 @@ impl Addon {
         };
         let config = NodeConfig::default();
         self.ext
-            .block_on(self.ext.call("handle-event", &config, call))
+            .block_on(pin!(self.ext.call("handle-event", &config, call)))
     }
 
     /// The Addon's own UI state as JSON.
@@ -272,7 +275,8 @@ impl Addon {
             Ok(Ok(api.call_get_state(store).await?))
         };
         let config = NodeConfig::default();
-        self.ext.block_on(self.ext.call("get-state", &config, call))
+        self.ext
+            .block_on(pin!(self.ext.call("get-state", &config, call)))
     }
 }
 

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use arc_swap::ArcSwap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -79,7 +81,7 @@ pub struct Slot {
     pub dependencies: Mutex<BTreeMap<String, Dependency>>,
     /// The lifecycle state, readable without the lock on every call.
     state: AtomicU8,
-    current: RwLock<Arc<Extension>>,
+    current: ArcSwap<Extension>,
     life: Mutex<Lifecycle>,
     /// Shared by every version, so a reload keeps the figures.
     pub metrics: Arc<ExtensionMetrics>,
@@ -113,7 +115,7 @@ impl Slot {
             dependencies: Mutex::new(dependencies),
             state: AtomicU8::new(LifecycleState::Discovered.to_u8()),
             metrics: extension.ctx.metrics.clone(),
-            current: RwLock::new(Arc::new(extension)),
+            current: ArcSwap::from_pointee(extension),
             life: Mutex::new(Lifecycle::new()),
             source: Mutex::new(source),
             ops: Mutex::new(()),
@@ -146,16 +148,13 @@ impl Slot {
 
     /// The version serving new calls.
     pub fn current(&self) -> Arc<Extension> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.load_full()
     }
 
     /// Makes `next` the version serving new calls; the one it replaces
     /// keeps serving the calls it has.
     pub fn swap(&self, next: Arc<Extension>) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = next;
+        self.current.store(next);
     }
 
     /// Publishes `payload` on `ext.<name>.<event>`; an extension name that
@@ -240,10 +239,12 @@ impl Slot {
     }
 
     /// Runs `call` (one of this extension's calls) to its end on this
-    /// thread; see `block_on`.
+    /// thread; see `block_on`. Taken pinned where it was made: a call's
+    /// future is kilobytes (wasmtime's call and the racing deadline), and
+    /// passing it by value copied it on every call.
     pub(crate) fn block_on<T: Send>(
         &self,
-        call: impl Future<Output = Result<T, CallError>> + Send,
+        call: Pin<&mut (impl Future<Output = Result<T, CallError>> + Send)>,
     ) -> Result<T, CallError> {
         crate::block_on_call(&self.name, call)
     }

@@ -130,6 +130,9 @@ pub enum Keep {
     Outranked,
 }
 
+/// `PoolManager::most_recent` when no touch is known to be a no-op.
+const NONE_RECENT: u64 = u64::MAX;
+
 /// Background starts of likely successors under way at most at once.
 const MAX_BACKGROUND_STARTS: usize = 2;
 
@@ -143,6 +146,11 @@ struct Hot {
 /// The host's Pool Manager.
 pub struct PoolManager {
     hot: Mutex<Hot>,
+    /// The instance the last touch left most recently used at priority 0
+    /// (`NONE_RECENT` when the last change to the hot set was anything
+    /// else): touching it again would change nothing, so a warm call
+    /// reusing one instance skips the lock. Written under `hot`'s lock.
+    most_recent: AtomicU64,
     /// Every live extension version's pool, by id, for eviction to reach.
     pools: Mutex<HashMap<u64, Weak<dyn Evict>>>,
     next_pool: AtomicU64,
@@ -185,6 +193,7 @@ impl PoolManager {
                 set: HotSet::new(count, settings.max_bytes),
                 priority: HashMap::new(),
             }),
+            most_recent: AtomicU64::new(NONE_RECENT),
             pools: Mutex::default(),
             next_pool: AtomicU64::new(0),
             next_instance: AtomicU64::new(0),
@@ -252,13 +261,30 @@ impl PoolManager {
     /// Marks a Hot instance taken for a call as the most recently used,
     /// by a call at `priority`.
     pub fn touch(&self, key: InstanceKey, priority: i32) {
+        // Instance numbers are unique across pools, so the number alone
+        // names the instance.
+        if priority == 0 && self.most_recent.load(Ordering::Acquire) == key.instance {
+            return;
+        }
         let mut hot = lock(&self.hot);
-        hot.set.touch(&key);
+        let present = hot.set.touch(&key);
         if priority != 0 {
             hot.priority.insert(key, priority);
         } else if !hot.priority.is_empty() {
             hot.priority.remove(&key);
         }
+        let recent = if present && priority == 0 {
+            key.instance
+        } else {
+            NONE_RECENT
+        };
+        self.most_recent.store(recent, Ordering::Release);
+    }
+
+    /// Forgets the no-op touch: the hot set's order or priorities changed
+    /// some other way. Call under `hot`'s lock.
+    fn changed(&self) {
+        self.most_recent.store(NONE_RECENT, Ordering::Release);
     }
 
     /// Adds a newly Hot instance of `bytes` started for `requester`;
@@ -280,6 +306,7 @@ impl PoolManager {
     ) -> Vec<(InstanceKey, usize)> {
         let priority = requester.priority;
         let mut hot = lock(&self.hot);
+        self.changed();
         match self.insert_by_memory_order(&mut hot, key, bytes, priority) {
             Ok(evicted) => {
                 if priority != 0 {
@@ -348,6 +375,7 @@ impl PoolManager {
                 // at the priority it was last used at. `insert_sparing`
                 // updates an entry already present, so take it out first.
                 let own = hot.priority.get(&key).copied().unwrap_or(0);
+                self.changed();
                 hot.set.remove(&key);
                 match self.insert_by_memory_order(&mut hot, key, bytes, own) {
                     Ok(evicted) => {
@@ -371,6 +399,7 @@ impl PoolManager {
     /// Removes an instance that is cooling or failed.
     pub(crate) fn forget(&self, key: InstanceKey) {
         let mut hot = lock(&self.hot);
+        self.changed();
         hot.set.remove(&key);
         hot.priority.remove(&key);
     }

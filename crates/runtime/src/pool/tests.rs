@@ -420,3 +420,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn touching_the_most_recent_instance_again_after_another_was_admitted_still_reorders() {
+    let settings = PoolSettings {
+        max_instances: 2,
+        ..PoolSettings::default()
+    };
+    let manager = PoolManager::new(settings, symphony_bus::Bus::new());
+    let key = |instance| InstanceKey { pool: 1, instance };
+    let requester = manager.default_requester().clone();
+    assert!(manager.admit(key(1), 10, &requester, "a").is_empty());
+    manager.touch(key(1), 0);
+    // Admitting 2 makes it the most recent: touching 1 now is no no-op.
+    assert!(manager.admit(key(2), 10, &requester, "a").is_empty());
+    manager.touch(key(1), 0);
+    manager.touch(key(1), 0);
+    let evicted = manager.admit(key(3), 10, &requester, "a");
+    assert_eq!(evicted, vec![(key(2), 10)], "the least recently used goes");
+}
