@@ -14,7 +14,13 @@ use super::adjacency::Adjacency;
 /// taking the ready node with the smallest id. Returns fewer nodes than
 /// there are when a cycle blocks the rest.
 pub(super) fn topological_order(nodes: &[Node], downstream: &Adjacency<usize>) -> Vec<usize> {
-    let mut waiting = vec![0usize; nodes.len()];
+    // Counts, ranks and positions are 32-bit: half the memory to fill and
+    // walk. A workflow past `u32::MAX` nodes (which validation refuses)
+    // gets an empty order rather than a wrong one.
+    if u32::try_from(nodes.len()).is_err() {
+        return Vec::new();
+    }
+    let mut waiting = vec![0u32; nodes.len()];
     for i in 0..nodes.len() {
         for &next in downstream.of(i) {
             waiting[next] += 1;
@@ -25,24 +31,25 @@ pub(super) fn topological_order(nodes: &[Node], downstream: &Adjacency<usize>) -
     // (the same order as the bytes'), reading the ids themselves only for
     // a tie: following 100k pointers to scattered ids for every comparison
     // was a sixth of validating a 100k-node workflow.
-    let mut by_id: Vec<(u128, usize)> = (nodes.iter().enumerate())
-        .map(|(i, node)| (prefix(&node.id), i))
+    let mut by_id: Vec<(u128, u32)> = (nodes.iter().enumerate())
+        .map(|(i, node)| (prefix(&node.id), i as u32))
         .collect();
     by_id.sort_unstable_by(|&(pa, a), &(pb, b)| {
-        pa.cmp(&pb).then_with(|| nodes[a].id.cmp(&nodes[b].id))
+        pa.cmp(&pb)
+            .then_with(|| nodes[a as usize].id.cmp(&nodes[b as usize].id))
     });
-    let by_id: Vec<usize> = by_id.into_iter().map(|(_, i)| i).collect();
-    let mut rank = vec![0usize; nodes.len()];
+    let by_id: Vec<u32> = by_id.into_iter().map(|(_, i)| i).collect();
+    let mut rank = vec![0u32; nodes.len()];
     for (r, &i) in by_id.iter().enumerate() {
-        rank[i] = r;
+        rank[i as usize] = r as u32;
     }
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..nodes.len())
+    let mut ready: BinaryHeap<Reverse<u32>> = (0..nodes.len())
         .filter(|&i| waiting[i] == 0)
         .map(|i| Reverse(rank[i]))
         .collect();
     let mut order = Vec::with_capacity(nodes.len());
     while let Some(Reverse(r)) = ready.pop() {
-        let i = by_id[r];
+        let i = by_id[r as usize] as usize;
         order.push(i);
         for &next in downstream.of(i) {
             waiting[next] -= 1;

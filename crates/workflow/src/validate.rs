@@ -36,6 +36,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan of a graph refused before it was walked.
+    fn empty() -> Plan {
+        Plan {
+            order: Vec::new(),
+            incoming: Adjacency::group(0, std::iter::empty()),
+            sinks: Vec::new(),
+            bodies: BTreeMap::new(),
+            standby: Vec::new(),
+        }
+    }
+
     /// The workflow's nodes in the order they run.
     pub fn ordered<'w>(&self, workflow: &'w Workflow) -> Vec<&'w Node> {
         self.order.iter().map(|&i| &workflow.nodes[i]).collect()
@@ -112,24 +123,57 @@ impl Workflow {
     }
 }
 
+/// An edge's two nodes by index (`MISSING` for an id no node has) and
+/// whether it names a port: read in one pass over the edges, so the later
+/// checks walk 12 bytes an edge rather than the edges themselves (128
+/// bytes each, strings behind pointers) again and again.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    from: u32,
+    to: u32,
+    ported: bool,
+}
+
+impl Ends {
+    const MISSING: u32 = u32::MAX;
+
+    fn of(edge: &Edge, index: &IdIndex<'_>) -> Ends {
+        let at = |id: &str| {
+            index
+                .get(id)
+                .and_then(|i| u32::try_from(i).ok())
+                .unwrap_or(Ends::MISSING)
+        };
+        Ends {
+            from: at(&edge.from),
+            to: at(&edge.to),
+            ported: edge.from_port.is_some() || edge.to_port.is_some(),
+        }
+    }
+
+    /// Whether both ends name a node.
+    fn joins(&self) -> bool {
+        self.from != Ends::MISSING && self.to != Ends::MISSING
+    }
+
+    /// Both ends, when both name a node.
+    fn nodes(&self) -> Option<(usize, usize)> {
+        self.joins()
+            .then_some((self.from as usize, self.to as usize))
+    }
+}
+
 /// Each edge that joins the same two nodes on the same ports as an earlier
 /// one, with the first such edge: `(later, first)`, in edge order. Edges
 /// are grouped by target; port-less ones (nearly all) are told apart with
 /// one mark per source node, which costs far less than hashing every pair.
-fn duplicates(
-    nodes: usize,
-    edges: &[Edge],
-    ends: &[Option<(usize, usize)>],
-) -> Vec<(usize, usize)> {
-    let portless = |e: usize| edges[e].from_port.is_none() && edges[e].to_port.is_none();
-    let by_target = Adjacency::group(
-        nodes,
-        ends.iter()
-            .enumerate()
-            .filter_map(|(e, ends)| Some(((*ends)?, e)))
-            .filter(|&(_, e)| portless(e))
-            .map(|((from, to), e)| (to, (from, e))),
-    );
+fn duplicates(nodes: usize, edges: &[Edge], ends: &[Ends]) -> Vec<(usize, usize)> {
+    let joined = |ported: bool| {
+        (ends.iter().enumerate())
+            .filter(move |(_, ends)| ends.joins() && ends.ported == ported)
+            .map(|(e, ends)| (ends.to as usize, (ends.from as usize, e)))
+    };
+    let by_target = Adjacency::group(nodes, joined(false));
     // Per source node: the target it was last seen joining, and that edge.
     let mut last = vec![(usize::MAX, 0); nodes];
     let mut found = Vec::new();
@@ -146,14 +190,7 @@ fn duplicates(
     // handful, compared pairwise; a target with many gets a map of its own.
     // (One map over every ported edge, hashing its port names, was most of
     // validating a 100k-node fan-out.)
-    let ported = Adjacency::group(
-        nodes,
-        ends.iter()
-            .enumerate()
-            .filter_map(|(e, ends)| Some(((*ends)?, e)))
-            .filter(|&(_, e)| !portless(e))
-            .map(|((from, to), e)| (to, (from, e))),
-    );
+    let ported = Adjacency::group(nodes, joined(true));
     let ports = |e: usize| (edges[e].from_port.as_deref(), edges[e].to_port.as_deref());
     type Ends<'e> = (usize, Option<&'e str>, Option<&'e str>);
     let mut seen: FxHashMap<Ends<'_>, usize> = FxHashMap::default();
@@ -235,6 +272,21 @@ impl Checker<'_> {
             };
             self.problem(at.into(), "has no nodes".into());
         }
+        // Node indices are 32-bit inside validation (`Ends`), with the
+        // largest kept for "no such node".
+        if nodes.len() >= Ends::MISSING as usize {
+            let at = if scope.is_empty() {
+                "workflow"
+            } else {
+                scope.trim_end_matches(" > ")
+            };
+            let most = Ends::MISSING - 1;
+            self.problem(
+                at.into(),
+                format!("has {} nodes; a graph holds at most {most}", nodes.len()),
+            );
+            return Plan::empty();
+        }
         let mut bodies = BTreeMap::new();
         let mut typed = Vec::with_capacity(nodes.len());
         let mut index = IdIndex::with_capacity(nodes.len());
@@ -264,10 +316,7 @@ impl Checker<'_> {
             }
         }
 
-        let ends: Vec<Option<(usize, usize)>> = edges
-            .iter()
-            .map(|edge| Some((index.get(&edge.from)?, index.get(&edge.to)?)))
-            .collect();
+        let ends: Vec<Ends> = edges.iter().map(|edge| Ends::of(edge, &index)).collect();
         let mut duplicates = duplicates(nodes.len(), edges, &ends).into_iter().peekable();
 
         // Every edge (data or control) orders; data and conditional edges
@@ -282,17 +331,15 @@ impl Checker<'_> {
         // rehash at a time was a fifth of validating a 100k-node fan-in.)
         // Most nodes declare no ports: their edges carry `any`, and the
         // nodes themselves stay out of the cache.
-        let checks_ports = |edge: &Edge, (from, to): (usize, usize)| {
-            typed[from] || typed[to] || edge.from_port.is_some() || edge.to_port.is_some()
+        let checks_ports = |ends: &Ends| {
+            ends.joins() && (ends.ported || typed[ends.from as usize] || typed[ends.to as usize])
         };
-        let checked = (edges.iter().zip(&ends))
-            .filter(|(edge, ends)| ends.is_some_and(|ends| checks_ports(edge, ends)))
-            .count();
+        let checked = ends.iter().filter(|ends| checks_ports(ends)).count();
         let mut fed: FxHashMap<(usize, &str), usize> =
             FxHashMap::with_capacity_and_hasher(checked, Default::default());
         for (i, (edge, &ends)) in edges.iter().zip(&ends).enumerate() {
             let edge_at = || format!("{scope}edge {i} ({} -> {})", edge.from, edge.to);
-            let Some((from, to)) = ends else {
+            let Some((from, to)) = ends.nodes() else {
                 for id in [&edge.from, &edge.to] {
                     if index.get(id).is_none() {
                         self.problem(edge_at(), format!("there is no node '{id}'"));
@@ -332,7 +379,7 @@ impl Checker<'_> {
             }
             feeds[from] = true;
             data_in[to] += 1;
-            if checks_ports(edge, (from, to)) {
+            if checks_ports(&ends) {
                 self.ports(nodes, edge, (from, to), &edge_at, &mut fed, i);
             }
         }
