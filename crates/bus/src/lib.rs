@@ -36,12 +36,13 @@ mod sublist;
 
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
+
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use symphony_protocol::now_us;
 pub use symphony_protocol::{Envelope, subject_matches};
 use symphony_protocol::{validate_pattern, validate_subject};
 
@@ -151,10 +152,15 @@ struct Routes {
 }
 
 struct BusInner {
-    routes: RwLock<Routes>,
+    routes: ShardedLock<Routes>,
+    /// How many routes have a pattern that could match a reply inbox
+    /// (`_inbox.…`, `*.…`, `>`); changed under the route table's write
+    /// lock. While there are none, a reply goes straight to its waiter
+    /// without a look at the table.
+    inbox_routes: AtomicUsize,
     next_sid: AtomicU64,
     replies: reply::Replies,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
 }
 
 /// The bus. Cheap to clone; clones share everything.
@@ -193,6 +199,10 @@ impl Default for Bus {
 pub struct Subscription {
     queue: Arc<Queue>,
     guard: RouteGuard,
+    /// The bus's counters, held directly: upgrading the guard's weak
+    /// reference on every receive wrote the bus's reference count, on the
+    /// cache line every sender reads the route table through.
+    metrics: Arc<Metrics>,
 }
 
 /// Keeps a route in the bus; dropping it removes the route (but leaves its
@@ -238,10 +248,11 @@ impl Bus {
     pub fn new() -> Self {
         Bus {
             inner: Arc::new(BusInner {
-                routes: RwLock::default(),
+                routes: ShardedLock::default(),
+                inbox_routes: AtomicUsize::new(0),
                 next_sid: AtomicU64::new(1),
                 replies: reply::Replies::default(),
-                metrics: Metrics::default(),
+                metrics: Arc::default(),
             }),
             name: "bus".into(),
         }
@@ -276,6 +287,7 @@ impl Bus {
         Ok(Subscription {
             queue,
             guard: route,
+            metrics: self.inner.metrics.clone(),
         })
     }
 
@@ -306,6 +318,9 @@ impl Bus {
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         });
+        if may_match_inbox(pattern) {
+            self.inner.inbox_routes.fetch_add(1, Ordering::Release);
+        }
         if is_wild(pattern) {
             routes.wild.insert(pattern, route.clone());
         } else {
@@ -477,11 +492,11 @@ impl Bus {
 }
 
 impl BusInner {
-    fn read_routes(&self) -> std::sync::RwLockReadGuard<'_, Routes> {
+    fn read_routes(&self) -> ShardedLockReadGuard<'_, Routes> {
         self.routes.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write_routes(&self) -> std::sync::RwLockWriteGuard<'_, Routes> {
+    fn write_routes(&self) -> ShardedLockWriteGuard<'_, Routes> {
         self.routes.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -489,7 +504,13 @@ impl BusInner {
     /// each matching queue group. Queues are offered outside the route lock
     /// so a blocking subscriber never holds up subscribe or unsubscribe.
     fn route(&self, envelope: Envelope) -> usize {
-        let targets = self.targets(&envelope.subject);
+        let targets = if envelope.subject.starts_with(reply::INBOX)
+            && self.inbox_routes.load(Ordering::Acquire) == 0
+        {
+            Vec::new()
+        } else {
+            self.targets(&envelope.subject)
+        };
         self.deliver(envelope, &targets)
     }
 
@@ -578,11 +599,19 @@ impl BusInner {
     /// targets closed.
     fn remove_routes(&self, gone: impl Fn(&Route) -> bool) {
         let mut routes = self.write_routes();
+        let inbox_gone = std::cell::Cell::new(0);
+        let keep = |r: &Route| {
+            let gone = gone(r);
+            inbox_gone.set(inbox_gone.get() + usize::from(gone && may_match_inbox(&r.pattern)));
+            !gone
+        };
         routes.exact.retain(|_, list| {
-            list.retain(|r| !gone(r));
+            list.retain(|r| keep(r));
             !list.is_empty()
         });
-        routes.wild.retain(|r| !gone(r));
+        routes.wild.retain(|r| keep(r));
+        self.inbox_routes
+            .fetch_sub(inbox_gone.get(), Ordering::Release);
         routes.groups.retain(|_, next| Arc::strong_count(next) > 1);
     }
 
@@ -591,13 +620,21 @@ impl BusInner {
     fn remove_route(&self, route: &Arc<Route>) {
         let mut routes = self.write_routes();
         let other = |r: &Arc<Route>| !Arc::ptr_eq(r, route);
-        if is_wild(&route.pattern) {
-            routes.wild.remove(&route.pattern, |r| !other(r));
+        let removed = if is_wild(&route.pattern) {
+            routes.wild.remove(&route.pattern, |r| !other(r))
         } else if let Some(list) = routes.exact.get_mut(&route.pattern) {
+            let before = list.len();
             list.retain(other);
+            let removed = list.len() < before;
             if list.is_empty() {
                 routes.exact.remove(&route.pattern);
             }
+            removed
+        } else {
+            false
+        };
+        if removed && may_match_inbox(&route.pattern) {
+            self.inbox_routes.fetch_sub(1, Ordering::Release);
         }
         // Held by the table and by `route` itself, which is still alive.
         if let Some(group) = &route.group
@@ -612,12 +649,13 @@ impl BusInner {
     }
 
     fn record_deliveries<'e>(&self, envelopes: impl IntoIterator<Item = &'e Envelope>) {
-        let now = now_us();
-        for envelope in envelopes {
-            self.metrics
-                .record_latency(now.saturating_sub(envelope.timestamp_us));
-        }
+        self.metrics.record_deliveries(envelopes);
     }
+}
+
+/// Whether `pattern` could match a reply inbox (`_inbox.<endpoint>.<n>`).
+fn may_match_inbox(pattern: &str) -> bool {
+    matches!(pattern.split('.').next(), Some("_inbox" | "*" | ">"))
 }
 
 /// Whether `pattern` has wildcards (so it is not found by exact lookup).
@@ -635,9 +673,7 @@ impl Subscription {
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
         match self.queue.take(timeout) {
             Ok(Some((_, envelope))) => {
-                if let Some(bus) = self.guard.bus.upgrade() {
-                    bus.record_deliveries([&envelope]);
-                }
+                self.metrics.record_deliveries([&envelope]);
                 Ok(envelope)
             }
             Ok(None) => Err(RecvError::Timeout),

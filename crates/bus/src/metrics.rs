@@ -1,12 +1,15 @@
 //! Counters the bus keeps per subject and a delivery-latency histogram.
 
+use crossbeam_utils::sync::ShardedLock;
 use rustc_hash::FxHashMap;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+/// Aligned to its own cache lines: two threads publishing on different
+/// subjects must not write one line.
 #[derive(Default)]
+#[repr(align(128))]
 pub(crate) struct SubjectCounters {
     messages: AtomicU64,
     bytes: AtomicU64,
@@ -43,11 +46,33 @@ pub struct LatencyStats {
 
 const BUCKETS: usize = 40;
 
+/// Latency histograms kept side by side, summed when read: every delivery
+/// records into one, and with one shared by all threads two threads
+/// exchanging messages wrote the same cache line back and forth.
+const SHARDS: usize = 8;
+
+/// One thread group's histogram, on cache lines of its own.
+#[repr(align(128))]
+struct Shard([AtomicU64; BUCKETS]);
+
+/// The histogram shard this thread records into.
+fn shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.with(|shard| *shard)
+}
+
 pub(crate) struct Metrics {
     /// Bounded: subjects beyond this many share the `(other)` row, so a
     /// publisher inventing subjects cannot grow memory without bound.
-    subjects: RwLock<FxHashMap<String, std::sync::Arc<SubjectCounters>>>,
-    latency: [AtomicU64; BUCKETS],
+    subjects: ShardedLock<FxHashMap<String, std::sync::Arc<SubjectCounters>>>,
+    /// The `_inbox.>` row, once it exists: every reply counts there, and
+    /// looking it up in the table each time cost a reply a hash and a
+    /// string compare.
+    inboxes: std::sync::OnceLock<std::sync::Arc<SubjectCounters>>,
+    latency: Box<[Shard; SHARDS]>,
 }
 
 const MAX_SUBJECTS: usize = 4096;
@@ -58,8 +83,11 @@ const INBOXES: &str = "_inbox.>";
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
-            subjects: RwLock::default(),
-            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            subjects: ShardedLock::default(),
+            inboxes: std::sync::OnceLock::new(),
+            latency: Box::new(std::array::from_fn(|_| {
+                Shard(std::array::from_fn(|_| AtomicU64::new(0)))
+            })),
         }
     }
 }
@@ -68,11 +96,14 @@ impl Metrics {
     pub(crate) fn subject(&self, subject: &str) -> std::sync::Arc<SubjectCounters> {
         // Every request has its own reply inbox; counting each separately
         // would only crowd real subjects out of the table.
-        let subject = if subject.starts_with(INBOX) {
-            INBOXES
-        } else {
-            subject
-        };
+        if subject.starts_with(INBOX) {
+            return (self.inboxes).get_or_init(|| self.row(INBOXES)).clone();
+        }
+        self.row(subject)
+    }
+
+    /// The counters of `subject`'s row, made if need be.
+    fn row(&self, subject: &str) -> std::sync::Arc<SubjectCounters> {
         if let Some(counters) = self
             .subjects
             .read()
@@ -106,9 +137,21 @@ impl Metrics {
             .fetch_add(dropped as u64, Ordering::Relaxed);
     }
 
+    /// Records how long each of `envelopes`, handed to its receiver now,
+    /// took since it was sent.
+    pub(crate) fn record_deliveries<'e>(
+        &self,
+        envelopes: impl IntoIterator<Item = &'e symphony_protocol::Envelope>,
+    ) {
+        let now = symphony_protocol::now_us();
+        for envelope in envelopes {
+            self.record_latency(now.saturating_sub(envelope.timestamp_us));
+        }
+    }
+
     pub(crate) fn record_latency(&self, micros: u64) {
         let bucket = (64 - micros.leading_zeros() as usize).min(BUCKETS - 1);
-        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency[shard()].0[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn subjects(&self) -> Vec<SubjectStats> {
@@ -128,10 +171,12 @@ impl Metrics {
     }
 
     pub(crate) fn latency(&self) -> LatencyStats {
-        let counts: Vec<u64> = self
-            .latency
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
+        let counts: Vec<u64> = (0..BUCKETS)
+            .map(|bucket| {
+                (self.latency.iter())
+                    .map(|shard| shard.0[bucket].load(Ordering::Relaxed))
+                    .sum()
+            })
             .collect();
         let count: u64 = counts.iter().sum();
         let quantile = |q: f64| {

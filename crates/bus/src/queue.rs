@@ -253,10 +253,16 @@ impl Queue {
     pub(crate) fn take(&self, timeout: Duration) -> Result<Option<Item>, &'static str> {
         let mut start = None;
         if !timeout.is_zero() && self.queued.load(Ordering::Acquire) == 0 {
-            let now = *start.insert(Instant::now());
+            let now = Instant::now();
             let until = now.checked_add(timeout).unwrap_or(now + spin::MAX);
-            self.spin
-                .poll(now, until, || self.queued.load(Ordering::Acquire) > 0);
+            if self
+                .spin
+                .poll(now, until, || self.queued.load(Ordering::Acquire) > 0)
+            {
+                self.spin.learn_short();
+            } else {
+                start = Some(now);
+            }
         }
         let ready = self.wait_ready(self.lock(), timeout, false);
         if let Some(start) = start {

@@ -16,6 +16,7 @@
 //! still consulted, so a subscription on `_inbox.>` sees replies as
 //! before.
 
+use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
@@ -111,7 +112,12 @@ impl Replies {
 
     fn register(&self, endpoint: &Arc<str>, wake: Wake) -> Ticket<'_> {
         let number = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let inbox = format!("{INBOX}{endpoint}.{number}");
+        // Sized for the longest number, so it is written in one allocation.
+        let mut inbox = String::with_capacity(INBOX.len() + endpoint.len() + 21);
+        inbox.push_str(INBOX);
+        inbox.push_str(endpoint);
+        inbox.push('.');
+        let _ = write!(inbox, "{number}");
         let waiter = Waiter {
             endpoint: endpoint.clone(),
             wake,
@@ -188,7 +194,9 @@ impl Blocking<'_> {
         let start = Instant::now();
         let until = start.checked_add(timeout);
         let spin_until = until.unwrap_or(start + crate::spin::MAX);
-        if !replies.spin.poll(start, spin_until, ready) {
+        if replies.spin.poll(start, spin_until, ready) {
+            replies.spin.learn_short();
+        } else {
             // Parking is token based: a reply given before the thread parks
             // leaves the token, so the park returns at once.
             while !ready() {
@@ -204,8 +212,8 @@ impl Blocking<'_> {
                     }
                 }
             }
+            replies.spin.learn(Some(start.elapsed()));
         }
-        replies.spin.learn(Some(start.elapsed()));
         self.ticket.answered = true;
         self.slot
             .reply

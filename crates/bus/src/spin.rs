@@ -74,6 +74,12 @@ impl Spin {
         self.budget_ns.store(new as u32, Ordering::Relaxed);
     }
 
+    /// Learns from a wait that ended while polling: short, by definition
+    /// (the budget is under [`SHORT`]), so no clock is read to say so.
+    pub(crate) fn learn_short(&self) {
+        self.learn(Some(Duration::ZERO));
+    }
+
     /// The current budget.
     #[cfg(test)]
     pub(crate) fn budget(&self) -> Duration {

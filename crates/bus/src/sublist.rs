@@ -188,10 +188,13 @@ impl<T> Sublist<T> {
         self.root.any(&tokens)
     }
 
-    /// Removes the values under `pattern` that `gone` picks.
-    pub(crate) fn remove(&mut self, pattern: &str, gone: impl Fn(&T) -> bool) {
+    /// Removes the values under `pattern` for which `gone` holds; whether
+    /// there were any.
+    pub(crate) fn remove(&mut self, pattern: &str, gone: impl Fn(&T) -> bool) -> bool {
         let tokens: Vec<&str> = pattern.split('.').collect();
-        self.len -= self.root.remove(&tokens, &gone);
+        let removed = self.root.remove(&tokens, &gone);
+        self.len -= removed;
+        removed > 0
     }
 
     /// Keeps only the values `keep` picks, anywhere.

@@ -47,3 +47,26 @@ fn decode_of_garbage_is_an_error() {
     ));
     assert!(Envelope::decode(&[]).is_err());
 }
+
+#[test]
+fn ids_are_unique_across_threads_past_their_blocks() {
+    let per_thread = 3 * ID_BLOCK as usize + 7;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..per_thread)
+                    .map(|_| Envelope::new("msg", "a", &b""[..]).id)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "no id given twice");
+    assert!(!ids.contains(&0), "0 is never an id");
+}
