@@ -18,12 +18,13 @@
 mod connection;
 mod outbox;
 mod reading;
+mod reply_slot;
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -36,6 +37,7 @@ use crate::{Envelope, MSG, Message, ProtocolError, validate_pattern, validate_su
 
 use connection::Connection;
 use outbox::Outbox;
+use reply_slot::ReplySlot;
 
 /// The header naming the subscription a delivery is for.
 pub const SID_HEADER: &str = "sid";
@@ -231,7 +233,7 @@ pub(crate) struct Shared {
     name: String,
     outbox: Outbox,
     subs: Mutex<HashMap<u64, SubEntry>>,
-    pending: Mutex<HashMap<u64, SyncSender<Envelope>>>,
+    pending: Mutex<HashMap<u64, Arc<ReplySlot>>>,
     status: Mutex<Status>,
     status_changed: Condvar,
     closing: AtomicBool,
@@ -441,20 +443,28 @@ impl Client {
         request: Envelope,
         timeout: Duration,
     ) -> Result<Envelope, ClientError> {
-        let subject = request.subject.clone();
-        validate_subject(&subject).map_err(ClientError::InvalidSubject)?;
+        validate_subject(&request.subject).map_err(ClientError::InvalidSubject)?;
         let id = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = sync_channel(1);
-        lock(&self.shared.pending).insert(id, tx);
-        let request = request.reply_to(format!("{}{id}", self.shared.inbox_prefix));
+        let slot = ReplySlot::new();
+        lock(&self.shared.pending).insert(id, slot.clone());
+        // Written in one allocation: formatting it was a request's dearest
+        // string.
+        let prefix = &self.shared.inbox_prefix;
+        let mut digits = itoa::Buffer::new();
+        let number = digits.format(id);
+        let mut inbox = String::with_capacity(prefix.len() + number.len());
+        inbox.push_str(prefix);
+        inbox.push_str(number);
+        let request = request.reply_to(inbox);
+        let subject = || request.subject.clone();
         let outcome = self.shared.send(&request).and_then(|()| {
-            match self.shared.wait_for_reply(&rx, timeout) {
-                Ok(reply) if reply.kind == NO_RESPONDERS => Err(ClientError::NoResponders {
-                    subject: subject.clone(),
-                }),
+            match self.shared.wait_for_reply(&slot, timeout) {
+                Ok(reply) if reply.kind == NO_RESPONDERS => {
+                    Err(ClientError::NoResponders { subject: subject() })
+                }
                 Ok(reply) => Ok(reply),
                 Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
-                    subject: subject.clone(),
+                    subject: subject(),
                     timeout,
                 }),
                 Err(RecvTimeoutError::Disconnected) => Err(self.shared.closed_error()),
@@ -582,7 +592,9 @@ impl Shared {
         self.status_changed.notify_all();
         // Dropping the senders tells every receiver the client is closed.
         lock(&self.subs).clear();
-        lock(&self.pending).clear();
+        for (_, slot) in lock(&self.pending).drain() {
+            slot.close();
+        }
     }
 }
 

@@ -172,7 +172,18 @@ impl Envelope {
 
     /// Encodes to msgpack (array form), appending to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
-        codec::encode(self, out).ok_or_else(|| {
+        self.encode_with_header_into(None, out)
+    }
+
+    /// [`Envelope::encode_into`] as if `extra` were pushed onto its headers
+    /// first: how a server names the subscription a message is delivered
+    /// for without changing (or allocating into) the message.
+    pub fn encode_with_header_into(
+        &self,
+        extra: Option<(&str, &str)>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ProtocolError> {
+        codec::encode(self, extra, out).ok_or_else(|| {
             ProtocolError::Encode("a field is longer than msgpack's 4 GiB limit".into())
         })
     }

@@ -17,10 +17,20 @@ pub const DEFAULT_MAX_FRAME: usize = 16 << 20;
 /// Appends `envelope` as one frame to `out`. On error `out` is left as it
 /// was, so a buffer of queued frames never holds half of one.
 pub fn encode_frame(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+    encode_frame_with_header(envelope, None, out)
+}
+
+/// [`encode_frame`] with `extra` as one more header after the envelope's
+/// own (see [`Envelope::encode_with_header_into`]).
+pub fn encode_frame_with_header(
+    envelope: &Envelope,
+    extra: Option<(&str, &str)>,
+    out: &mut Vec<u8>,
+) -> Result<(), ProtocolError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     out.push(PROTOCOL_VERSION);
-    let len = envelope.encode_into(out).and_then(|()| {
+    let len = envelope.encode_with_header_into(extra, out).and_then(|()| {
         let len = out.len() - start - 4;
         u32::try_from(len).map_err(|_| ProtocolError::Oversized {
             len,

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use super::connection::Connection;
+use super::reply_slot::ReplySlot;
 use super::{INBOX_SID, SID_HEADER, Shared, Status, Transport, lock};
 use crate::clock::deadline;
 use crate::link::LinkError;
@@ -18,28 +19,15 @@ use crate::{Envelope, Message};
 /// requester takes it at once, a sleeping one takes microseconds to wake.
 const REPLY_SPIN: Duration = Duration::from_micros(50);
 
-/// The reply if it is there (`Some(Ok)`), `Some(Err)` if it never will
-/// be, `None` if it is still to come.
-fn try_take(rx: &Receiver<Envelope>) -> Option<Result<Envelope, RecvTimeoutError>> {
-    match rx.try_recv() {
-        Ok(reply) => Some(Ok(reply)),
-        Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-        Err(TryRecvError::Empty) => None,
-    }
-}
-
 /// Waits for a reply the reader thread passes on, polling first.
-fn poll_then_wait(
-    rx: &Receiver<Envelope>,
-    timeout: Duration,
-) -> Result<Envelope, RecvTimeoutError> {
+fn poll_then_wait(slot: &ReplySlot, timeout: Duration) -> Result<Envelope, RecvTimeoutError> {
     let start = Instant::now();
     if let Some(outcome) =
-        crate::clock::spin_until(start + REPLY_SPIN.min(timeout), || try_take(rx))
+        crate::clock::spin_until(start + REPLY_SPIN.min(timeout), || slot.try_take())
     {
         return outcome;
     }
-    rx.recv_timeout(timeout.saturating_sub(start.elapsed()))
+    slot.wait(timeout.saturating_sub(start.elapsed()))
 }
 
 /// How long after a request the reader thread still leaves reading to
@@ -148,16 +136,16 @@ impl Shared {
     /// `bus_transport` bench).
     pub(super) fn wait_for_reply(
         &self,
-        rx: &Receiver<Envelope>,
+        slot: &ReplySlot,
         timeout: Duration,
     ) -> Result<Envelope, RecvTimeoutError> {
         if self.options.transport == Transport::Socket {
-            return poll_then_wait(rx, timeout);
+            return poll_then_wait(slot, timeout);
         }
         let deadline = deadline(timeout);
         self.requesters.fetch_add(1, Ordering::SeqCst);
         let outcome = loop {
-            if let Some(outcome) = try_take(rx) {
+            if let Some(outcome) = slot.try_take() {
                 break outcome;
             }
             let now = Instant::now();
@@ -168,7 +156,7 @@ impl Shared {
                 Ok(true) => {}
                 Ok(false) => {
                     // Another thread is reading and will pass the reply on.
-                    match rx.recv_timeout((deadline - now).min(Duration::from_millis(1))) {
+                    match slot.wait((deadline - now).min(Duration::from_millis(1))) {
                         Err(RecvTimeoutError::Timeout) => {}
                         other => break other,
                     }
@@ -176,7 +164,7 @@ impl Shared {
                 Err(reason) => {
                     // Leave the reconnecting to the reader thread.
                     *lock(&self.failure) = Some(reason);
-                    break rx.recv_timeout(deadline - now);
+                    break slot.wait(deadline - now);
                 }
             }
         };
@@ -196,8 +184,8 @@ impl Shared {
                     .rsplit('.')
                     .next()
                     .and_then(|s| s.parse::<u64>().ok());
-                if let Some(tx) = id.and_then(|id| lock(&self.pending).remove(&id)) {
-                    let _ = tx.try_send(envelope);
+                if let Some(slot) = id.and_then(|id| lock(&self.pending).remove(&id)) {
+                    slot.give(envelope);
                 }
             }
             Some(sid) => {

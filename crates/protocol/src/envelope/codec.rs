@@ -21,16 +21,21 @@ const FIELDS: u8 = 10;
 
 /// Appends `envelope` to `out` as `rmp_serde` would; `None` (with `out`
 /// as it was) if a length does not fit msgpack's 32 bits.
-pub(super) fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Option<()> {
+pub(super) fn encode(
+    envelope: &Envelope,
+    extra: Option<(&str, &str)>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
     let start = out.len();
-    let written = write_envelope(envelope, out);
+    let written = write_envelope(envelope, extra, out);
     if written.is_none() {
         out.truncate(start);
     }
     written
 }
 
-fn write_envelope(e: &Envelope, out: &mut Vec<u8>) -> Option<()> {
+/// Writes `e`, with `extra` as one more header after its own.
+fn write_envelope(e: &Envelope, extra: Option<(&str, &str)>, out: &mut Vec<u8>) -> Option<()> {
     out.reserve(48 + e.kind.len() + e.sender.len() + e.subject.len() + e.payload.len());
     out.push(0x90 | FIELDS);
     uint(out, e.id);
@@ -47,8 +52,12 @@ fn write_envelope(e: &Envelope, out: &mut Vec<u8>) -> Option<()> {
         Some(reply_to) => str(out, reply_to)?,
         None => out.push(NIL),
     }
-    array(out, e.headers.len())?;
-    for (name, value) in &e.headers {
+    array(out, e.headers.len() + usize::from(extra.is_some()))?;
+    let own = e
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    for (name, value) in own.chain(extra) {
         out.push(0x92);
         str(out, name)?;
         str(out, value)?;

@@ -75,11 +75,24 @@ proptest! {
     #[test]
     fn encodes_the_bytes_rmp_serde_writes(envelope in envelope()) {
         let mut ours = Vec::new();
-        encode(&envelope, &mut ours).unwrap();
+        encode(&envelope, None, &mut ours).unwrap();
         prop_assert_eq!(&ours, &rmp_serde::to_vec(&envelope).unwrap());
         let (decoded, used) = decode(&ours).unwrap();
         prop_assert_eq!(used, ours.len());
         prop_assert_eq!(decoded, envelope);
+    }
+
+    #[test]
+    fn an_extra_header_encodes_as_if_pushed_onto_the_headers(
+        envelope in envelope(),
+        name in "[a-z]{0,8}",
+        value in "[0-9]{0,20}",
+    ) {
+        let mut ours = Vec::new();
+        encode(&envelope, Some((&name, &value)), &mut ours).unwrap();
+        let mut pushed = envelope.clone();
+        pushed.headers.push((name, value));
+        prop_assert_eq!(&ours, &rmp_serde::to_vec(&pushed).unwrap());
     }
 
     #[test]
