@@ -598,6 +598,11 @@ impl Shared {
     }
 }
 
+/// How long a subscription's receiver polls before sleeping: a stream's
+/// next message is usually microseconds away, and a receiver asleep makes
+/// the reader thread wake it (a system call) for every message.
+const SUBSCRIPTION_SPIN: Duration = Duration::from_micros(20);
+
 impl ClientSubscription {
     /// The subscription's id on this client.
     pub fn sid(&self) -> u64 {
@@ -606,7 +611,22 @@ impl ClientSubscription {
 
     /// The next message, waiting up to `timeout`.
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
-        let got = self.rx.recv_timeout(timeout).map_err(|e| match e {
+        let start = Instant::now();
+        let polled =
+            crate::clock::spin_until(start + SUBSCRIPTION_SPIN.min(timeout), || {
+                match self.rx.try_recv() {
+                    Ok(envelope) => Some(Ok(envelope)),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => None,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        Some(Err(RecvTimeoutError::Disconnected))
+                    }
+                }
+            });
+        let got = polled.unwrap_or_else(|| {
+            self.rx
+                .recv_timeout(timeout.saturating_sub(start.elapsed()))
+        });
+        let got = got.map_err(|e| match e {
             RecvTimeoutError::Timeout => RecvError::Timeout,
             RecvTimeoutError::Disconnected => RecvError::Closed,
         });

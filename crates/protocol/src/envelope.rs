@@ -97,13 +97,16 @@ pub(crate) fn decode_prefix<T: DeserializeOwned>(
     Ok((value, reader.position() as usize))
 }
 
-/// The envelope at the start of `bytes` and how many bytes it took.
-pub(crate) fn decode_envelope_prefix(
-    bytes: &[u8],
+/// The envelope at the start of `frame[offset..]` and how many bytes it
+/// took; its payload a slice of `frame` (no copy) when the fast path reads
+/// it.
+pub(crate) fn decode_envelope_shared(
+    frame: &Bytes,
+    offset: usize,
 ) -> Result<(Envelope, usize), rmp_serde::decode::Error> {
-    match codec::decode(bytes) {
+    match codec::decode_shared(frame, offset) {
         Some(decoded) => Ok(decoded),
-        None => decode_prefix(bytes),
+        None => decode_prefix(&frame[offset..]),
     }
 }
 

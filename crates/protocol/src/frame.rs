@@ -90,13 +90,15 @@ impl FrameDecoder {
             buf.reserve(4 + len - buf.len());
             return Ok(None);
         }
-        let frame = buf.split_to(4 + len);
+        // Frozen, so the payload is a slice of the bytes read rather than
+        // a copy of them.
+        let frame = buf.split_to(4 + len).freeze();
         let version = frame[4];
         if version != PROTOCOL_VERSION {
             return Err(ProtocolError::UnsupportedProtocol { version });
         }
         let body = &frame[5..];
-        let (envelope, used) = crate::envelope::decode_envelope_prefix(body)
+        let (envelope, used) = crate::envelope::decode_envelope_shared(&frame, 5)
             .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
         if used != body.len() {
             return Err(ProtocolError::Malformed(format!(

@@ -128,6 +128,22 @@ fn header(
 /// in the layout [`encode`] writes; `None` for anything else, valid or not
 /// (the caller then asks `rmp_serde`).
 pub(super) fn decode(bytes: &[u8]) -> Option<(Envelope, usize)> {
+    let (mut envelope, payload, used) = decode_parts(bytes)?;
+    envelope.payload = Bytes::copy_from_slice(&bytes[payload]);
+    Some((envelope, used))
+}
+
+/// [`decode`] of `frame[offset..]`, the payload a slice of `frame` rather
+/// than a copy: a frame read off a link is decoded without allocating for
+/// (or copying) its payload.
+pub(super) fn decode_shared(frame: &Bytes, offset: usize) -> Option<(Envelope, usize)> {
+    let (mut envelope, payload, used) = decode_parts(frame.get(offset..)?)?;
+    envelope.payload = frame.slice(offset + payload.start..offset + payload.end);
+    Some((envelope, used))
+}
+
+/// Everything but the payload, which is left empty and located instead.
+fn decode_parts(bytes: &[u8]) -> Option<(Envelope, std::ops::Range<usize>, usize)> {
     let mut r = Reader { bytes, at: 0 };
     if r.byte()? != 0x90 | FIELDS {
         return None;
@@ -156,7 +172,8 @@ pub(super) fn decode(bytes: &[u8]) -> Option<(Envelope, usize)> {
         0xc6 => u32::from_be_bytes(r.take_array()?) as usize,
         _ => return None,
     };
-    let payload = Bytes::copy_from_slice(r.take(len)?);
+    let start = r.at;
+    r.take(len)?;
     let envelope = Envelope {
         id,
         kind,
@@ -167,9 +184,9 @@ pub(super) fn decode(bytes: &[u8]) -> Option<(Envelope, usize)> {
         subject,
         reply_to,
         headers,
-        payload,
+        payload: Bytes::new(),
     };
-    Some((envelope, r.at))
+    Some((envelope, start..start + len, r.at))
 }
 
 /// A cursor over msgpack bytes that reads only the forms [`encode`] writes.

@@ -83,6 +83,19 @@ proptest! {
     }
 
     #[test]
+    fn decoding_in_place_reads_what_decoding_a_copy_reads(
+        envelope in envelope(),
+        prefix in prop::collection::vec(any::<u8>(), 0..8),
+    ) {
+        let mut frame = prefix.clone();
+        encode(&envelope, None, &mut frame).unwrap();
+        let frame = Bytes::from(frame);
+        let shared = decode_shared(&frame, prefix.len()).unwrap();
+        prop_assert_eq!(&shared, &decode(&frame[prefix.len()..]).unwrap());
+        prop_assert_eq!(shared.0, envelope);
+    }
+
+    #[test]
     fn an_extra_header_encodes_as_if_pushed_onto_the_headers(
         envelope in envelope(),
         name in "[a-z]{0,8}",
