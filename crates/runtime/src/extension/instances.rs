@@ -32,6 +32,10 @@ pub struct Pooled {
     /// it was free), so a call's own time is known without another clock
     /// read.
     pub(crate) waited: Duration,
+    /// The size the hot set holds for it, as of its admission or its last
+    /// check-in: a check-in at the same size, with the hot set unchanged
+    /// since, is kept without taking the hot set's lock.
+    hot_bytes: usize,
 }
 
 impl Pooled {
@@ -354,6 +358,7 @@ impl InstancePool {
                     key,
                     life,
                     waited: Duration::ZERO,
+                    hot_bytes: bytes,
                 };
                 pooled.step(
                     PoolState::Hot,
@@ -379,7 +384,7 @@ impl InstancePool {
     /// shutdown hooks run) when the pool is closed or the instance left
     /// the hot set during its call; others evicted to make room for its
     /// growth cool too.
-    pub(crate) fn checkin(&self, pooled: Pooled) {
+    pub(crate) fn checkin(&self, mut pooled: Pooled) {
         let bytes = if self.managed {
             pooled.instance.memory_bytes()
         } else {
@@ -389,8 +394,11 @@ impl InstancePool {
         let verdict = if state.closed {
             Err("its extension version stopped serving")
         } else if self.managed {
-            match self.manager.keep(pooled.key, bytes) {
-                Keep::Kept(evicted) => Ok(evicted),
+            match self.manager.keep(pooled.key, bytes, pooled.hot_bytes) {
+                Keep::Kept(evicted) => {
+                    pooled.hot_bytes = bytes;
+                    Ok(evicted)
+                }
                 Keep::Evicted => Err("evicted from the hot set while in a call"),
                 Keep::TooLarge => Err("its memory outgrew the host's whole hot budget"),
                 Keep::Outranked => {

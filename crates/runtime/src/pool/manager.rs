@@ -147,9 +147,10 @@ struct Hot {
 pub struct PoolManager {
     hot: Mutex<Hot>,
     /// The instance the last touch left most recently used at priority 0
-    /// (`NONE_RECENT` when the last change to the hot set was anything
-    /// else): touching it again would change nothing, so a warm call
-    /// reusing one instance skips the lock. Written under `hot`'s lock.
+    /// (`NONE_RECENT` once anything else changed the hot set): touching it
+    /// again would change nothing, and it is still in the set, so a warm
+    /// call reusing one instance takes the lock neither to touch it nor to
+    /// keep it. Written under `hot`'s lock.
     most_recent: AtomicU64,
     /// Every live extension version's pool, by id, for eviction to reach.
     pools: Mutex<HashMap<u64, Weak<dyn Evict>>>,
@@ -365,7 +366,14 @@ impl PoolManager {
 
     /// Whether an instance back from a call stays Hot, updating its size.
     /// Allocates nothing unless it grew and others are evicted.
-    pub fn keep(&self, key: InstanceKey, bytes: usize) -> Keep {
+    /// `held` is the size the hot set held for it when it was last
+    /// admitted or kept: when it has not changed and nothing changed the
+    /// hot set since its touch (see `most_recent`), it is still there at
+    /// that size, and the lock is not needed to say so.
+    pub fn keep(&self, key: InstanceKey, bytes: usize, held: usize) -> Keep {
+        if bytes == held && self.most_recent.load(Ordering::Acquire) == key.instance {
+            return Keep::Kept(Vec::new());
+        }
         let mut hot = lock(&self.hot);
         match hot.set.size_of(&key) {
             None => Keep::Evicted,

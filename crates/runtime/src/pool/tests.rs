@@ -439,3 +439,24 @@ fn touching_the_most_recent_instance_again_after_another_was_admitted_still_reor
     let evicted = manager.admit(key(3), 10, &requester, "a");
     assert_eq!(evicted, vec![(key(2), 10)], "the least recently used goes");
 }
+
+#[test]
+fn an_instance_evicted_after_its_touch_is_not_kept_by_the_lock_free_check() {
+    let settings = PoolSettings {
+        max_instances: 1,
+        ..PoolSettings::default()
+    };
+    let manager = PoolManager::new(settings, symphony_bus::Bus::new());
+    let key = |instance| InstanceKey { pool: 1, instance };
+    let requester = manager.default_requester().clone();
+    assert!(manager.admit(key(1), 10, &requester, "a").is_empty());
+    manager.touch(key(1), 0);
+    assert!(matches!(manager.keep(key(1), 10, 10), Keep::Kept(e) if e.is_empty()));
+    manager.touch(key(1), 0);
+    // Another instance takes the only place while 1 is in a call.
+    assert_eq!(
+        manager.admit(key(2), 10, &requester, "a"),
+        vec![(key(1), 10)]
+    );
+    assert!(matches!(manager.keep(key(1), 10, 10), Keep::Evicted));
+}
