@@ -1,6 +1,16 @@
 //! Workflow validation and topological ordering of large generated DAGs
 //! against petgraph's bare `toposort` of the same graph, and a 1,000-node
 //! workflow in msgpack against JSON (time and size).
+//!
+//! Validating 100k nodes (issue 22: 85 ms, 10× nodes → 16× time; 58 ms
+//! before this round, 40–44 ms after): the checks walked the 128-byte
+//! edges (strings behind pointers) five times over — resolving their
+//! ends, counting the ones with ports, grouping for duplicates (twice per
+//! group) — which on 200k edges is 25 MB streamed through the cache each
+//! time. Now one pass resolves every edge to a 12-byte record (32-bit node
+//! indices and whether it names a port) that the later checks read. The
+//! id index lookups (random, in a table larger than the L2 cache) are the
+//! largest part left.
 
 use std::collections::BTreeMap;
 
