@@ -421,15 +421,24 @@ proptest! {
     }
 }
 
-#[test]
-fn touching_the_most_recent_instance_again_after_another_was_admitted_still_reorders() {
+/// A manager keeping at most `max` instances Hot, and who asks by default.
+fn manager_of(max: usize) -> (PoolManager, symphony_arbitration::Requester) {
     let settings = PoolSettings {
-        max_instances: 2,
+        max_instances: max,
         ..PoolSettings::default()
     };
     let manager = PoolManager::new(settings, symphony_bus::Bus::new());
-    let key = |instance| InstanceKey { pool: 1, instance };
     let requester = manager.default_requester().clone();
+    (manager, requester)
+}
+
+fn key(instance: u64) -> InstanceKey {
+    InstanceKey { pool: 1, instance }
+}
+
+#[test]
+fn touching_the_most_recent_instance_again_after_another_was_admitted_still_reorders() {
+    let (manager, requester) = manager_of(2);
     assert!(manager.admit(key(1), 10, &requester, "a").is_empty());
     manager.touch(key(1), 0);
     // Admitting 2 makes it the most recent: touching 1 now is no no-op.
@@ -442,13 +451,7 @@ fn touching_the_most_recent_instance_again_after_another_was_admitted_still_reor
 
 #[test]
 fn an_instance_evicted_after_its_touch_is_not_kept_by_the_lock_free_check() {
-    let settings = PoolSettings {
-        max_instances: 1,
-        ..PoolSettings::default()
-    };
-    let manager = PoolManager::new(settings, symphony_bus::Bus::new());
-    let key = |instance| InstanceKey { pool: 1, instance };
-    let requester = manager.default_requester().clone();
+    let (manager, requester) = manager_of(1);
     assert!(manager.admit(key(1), 10, &requester, "a").is_empty());
     manager.touch(key(1), 0);
     assert!(matches!(manager.keep(key(1), 10, 10), Keep::Kept(e) if e.is_empty()));
