@@ -382,7 +382,7 @@ impl Bus {
             subject: subject.to_string(),
             timeout,
         })?;
-        self.inner.record_deliveries([&reply]);
+        self.inner.metrics.record_deliveries([&reply]);
         Ok(reply)
     }
 
@@ -445,7 +445,7 @@ impl Bus {
                 subject: subject.to_string(),
                 timeout,
             })?;
-        self.inner.record_deliveries([&reply]);
+        self.inner.metrics.record_deliveries([&reply]);
         Ok(reply)
     }
 
@@ -461,7 +461,7 @@ impl Bus {
     /// Counts messages handed to their receiver now in the latency
     /// histogram (the server does this for its peers).
     pub(crate) fn record_deliveries<'e>(&self, envelopes: impl IntoIterator<Item = &'e Envelope>) {
-        self.inner.record_deliveries(envelopes);
+        self.inner.metrics.record_deliveries(envelopes);
     }
 
     /// Counters per subject and subscription, and delivery latency.
@@ -646,10 +646,6 @@ impl BusInner {
         {
             routes.groups.remove(&group.name);
         }
-    }
-
-    fn record_deliveries<'e>(&self, envelopes: impl IntoIterator<Item = &'e Envelope>) {
-        self.metrics.record_deliveries(envelopes);
     }
 }
 

@@ -77,7 +77,7 @@ pub(crate) struct Metrics {
 
 const MAX_SUBJECTS: usize = 4096;
 const OTHER: &str = "(other)";
-const INBOX: &str = "_inbox.";
+use crate::reply::INBOX;
 const INBOXES: &str = "_inbox.>";
 
 impl Default for Metrics {

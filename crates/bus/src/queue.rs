@@ -255,12 +255,7 @@ impl Queue {
         if !timeout.is_zero() && self.queued.load(Ordering::Acquire) == 0 {
             let now = Instant::now();
             let until = now.checked_add(timeout).unwrap_or(now + spin::MAX);
-            if self
-                .spin
-                .poll(now, until, || self.queued.load(Ordering::Acquire) > 0)
-            {
-                self.spin.learn_short();
-            } else {
+            if !(self.spin).poll(now, until, || self.queued.load(Ordering::Acquire) > 0) {
                 start = Some(now);
             }
         }

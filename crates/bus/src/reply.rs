@@ -16,7 +16,6 @@
 //! still consulted, so a subscription on `_inbox.>` sees replies as
 //! before.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
@@ -29,7 +28,7 @@ use tokio::sync::oneshot;
 use crate::spin::Spin;
 
 /// Every reply subject starts with this.
-pub(crate) const INBOX: &str = "_inbox.";
+pub(crate) use symphony_protocol::INBOX;
 
 /// The requests of one bus waiting for their replies.
 #[derive(Default)]
@@ -112,12 +111,7 @@ impl Replies {
 
     fn register(&self, endpoint: &Arc<str>, wake: Wake) -> Ticket<'_> {
         let number = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        // Sized for the longest number, so it is written in one allocation.
-        let mut inbox = String::with_capacity(INBOX.len() + endpoint.len() + 21);
-        inbox.push_str(INBOX);
-        inbox.push_str(endpoint);
-        inbox.push('.');
-        let _ = write!(inbox, "{number}");
+        let inbox = symphony_protocol::inbox(endpoint, number);
         let waiter = Waiter {
             endpoint: endpoint.clone(),
             wake,
@@ -194,9 +188,7 @@ impl Blocking<'_> {
         let start = Instant::now();
         let until = start.checked_add(timeout);
         let spin_until = until.unwrap_or(start + crate::spin::MAX);
-        if replies.spin.poll(start, spin_until, ready) {
-            replies.spin.learn_short();
-        } else {
+        if !replies.spin.poll(start, spin_until, ready) {
             // Parking is token based: a reply given before the thread parks
             // leaves the token, so the park returns at once.
             while !ready() {

@@ -43,8 +43,19 @@ impl Default for Spin {
 
 impl Spin {
     /// Polls `ready` until it holds (true), the budget is spent or `until`
-    /// passes (false). `start` is when the wait began.
+    /// passes (false). `start` is when the wait began. A wait that ends
+    /// while polling was short by definition (the budget is under
+    /// [`SHORT`]) and is learned as such here, with no clock read; the
+    /// caller learns from a wait that went on past it.
     pub(crate) fn poll(&self, start: Instant, until: Instant, ready: impl Fn() -> bool) -> bool {
+        let ended = self.poll_only(start, until, ready);
+        if ended {
+            self.learn(Some(Duration::ZERO));
+        }
+        ended
+    }
+
+    fn poll_only(&self, start: Instant, until: Instant, ready: impl Fn() -> bool) -> bool {
         if ready() {
             return true;
         }
@@ -72,12 +83,6 @@ impl Spin {
         // a fine estimate, so a plain store does.
         let new = (u64::from(old) * 3 + u64::from(target)) / 4;
         self.budget_ns.store(new as u32, Ordering::Relaxed);
-    }
-
-    /// Learns from a wait that ended while polling: short, by definition
-    /// (the budget is under [`SHORT`]), so no clock is read to say so.
-    pub(crate) fn learn_short(&self) {
-        self.learn(Some(Duration::ZERO));
     }
 
     /// The current budget.

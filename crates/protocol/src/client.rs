@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -311,7 +311,7 @@ impl Client {
             failure: Mutex::default(),
             last_read: Stamp::new(),
             last_request: Stamp::new(),
-            inbox_prefix: format!("_inbox.{name}."),
+            inbox_prefix: format!("{}{name}.", crate::INBOX),
             liveness: Mutex::default(),
             name,
         });
@@ -447,15 +447,7 @@ impl Client {
         let id = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
         let slot = ReplySlot::new();
         lock(&self.shared.pending).insert(id, slot.clone());
-        // Written in one allocation: formatting it was a request's dearest
-        // string.
-        let prefix = &self.shared.inbox_prefix;
-        let mut digits = itoa::Buffer::new();
-        let number = digits.format(id);
-        let mut inbox = String::with_capacity(prefix.len() + number.len());
-        inbox.push_str(prefix);
-        inbox.push_str(number);
-        let request = request.reply_to(inbox);
+        let request = request.reply_to(crate::inbox(&self.shared.name, id));
         let subject = || request.subject.clone();
         let outcome = self.shared.send(&request).and_then(|()| {
             match self.shared.wait_for_reply(&slot, timeout) {
@@ -611,20 +603,13 @@ impl ClientSubscription {
 
     /// The next message, waiting up to `timeout`.
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
-        let start = Instant::now();
-        let polled =
-            crate::clock::spin_until(start + SUBSCRIPTION_SPIN.min(timeout), || {
-                match self.rx.try_recv() {
-                    Ok(envelope) => Some(Ok(envelope)),
-                    Err(std::sync::mpsc::TryRecvError::Empty) => None,
-                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                        Some(Err(RecvTimeoutError::Disconnected))
-                    }
-                }
-            });
-        let got = polled.unwrap_or_else(|| {
-            self.rx
-                .recv_timeout(timeout.saturating_sub(start.elapsed()))
+        let try_take = || match self.rx.try_recv() {
+            Ok(envelope) => Some(Ok(envelope)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+        };
+        let got = reading::poll_then_wait(SUBSCRIPTION_SPIN, timeout, try_take, |t| {
+            self.rx.recv_timeout(t)
         });
         let got = got.map_err(|e| match e {
             RecvTimeoutError::Timeout => RecvError::Timeout,

@@ -47,4 +47,6 @@ pub use envelope::{CONTENT_TYPE_HEADER, Envelope, now_us};
 pub use error::ProtocolError;
 pub use frame::{FrameDecoder, encode_frame, encode_frame_with_header};
 pub use registry::{MSG, Message, MessageRegistry, Validator};
-pub use subject::{pattern_within, subject_matches, validate_pattern, validate_subject};
+pub use subject::{
+    INBOX, inbox, pattern_within, subject_matches, validate_pattern, validate_subject,
+};

@@ -4,6 +4,22 @@
 //! may use `*` for exactly one token and `>` as its last token for one or
 //! more trailing tokens.
 
+/// The first token of every reply inbox, with its dot.
+pub const INBOX: &str = "_inbox.";
+
+/// The reply inbox `number` of `endpoint`: `_inbox.<endpoint>.<number>`,
+/// written in one allocation (it is made for every request).
+pub fn inbox(endpoint: &str, number: u64) -> String {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(number);
+    let mut inbox = String::with_capacity(INBOX.len() + endpoint.len() + 1 + digits.len());
+    inbox.push_str(INBOX);
+    inbox.push_str(endpoint);
+    inbox.push('.');
+    inbox.push_str(digits);
+    inbox
+}
+
 /// Whether `subject` matches the subscription `pattern`.
 ///
 /// ```

@@ -26,3 +26,17 @@ fn polling_stops_at_the_budget_or_when_ready() {
     // Bounded by the budget, not by `until`, whatever the core count.
     assert!(start.elapsed() < Duration::from_millis(500));
 }
+
+#[test]
+fn a_wait_that_ends_while_polling_is_learned_as_short() {
+    let spin = Spin::default();
+    for _ in 0..64 {
+        spin.learn(None);
+    }
+    assert_eq!(spin.budget(), Duration::ZERO);
+    let start = Instant::now();
+    for _ in 0..64 {
+        assert!(spin.poll(start, start + MAX, || true));
+    }
+    assert!(spin.budget() >= MAX * 9 / 10, "{:?}", spin.budget());
+}

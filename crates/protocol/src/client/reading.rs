@@ -19,15 +19,21 @@ use crate::{Envelope, Message};
 /// requester takes it at once, a sleeping one takes microseconds to wake.
 const REPLY_SPIN: Duration = Duration::from_micros(50);
 
-/// Waits for a reply the reader thread passes on, polling first.
-fn poll_then_wait(slot: &ReplySlot, timeout: Duration) -> Result<Envelope, RecvTimeoutError> {
+/// Waits up to `timeout` for what another thread hands over: polls
+/// `try_take` for `spin` first (a poller takes it at once, a sleeper takes
+/// microseconds to wake and costs the giver a wake-up call), then sleeps
+/// in `wait` for the rest.
+pub(super) fn poll_then_wait<T>(
+    spin: Duration,
+    timeout: Duration,
+    try_take: impl FnMut() -> Option<Result<T, RecvTimeoutError>>,
+    wait: impl FnOnce(Duration) -> Result<T, RecvTimeoutError>,
+) -> Result<T, RecvTimeoutError> {
     let start = Instant::now();
-    if let Some(outcome) =
-        crate::clock::spin_until(start + REPLY_SPIN.min(timeout), || slot.try_take())
-    {
+    if let Some(outcome) = crate::clock::spin_until(start + spin.min(timeout), try_take) {
         return outcome;
     }
-    slot.wait(timeout.saturating_sub(start.elapsed()))
+    wait(timeout.saturating_sub(start.elapsed()))
 }
 
 /// How long after a request the reader thread still leaves reading to
@@ -140,7 +146,7 @@ impl Shared {
         timeout: Duration,
     ) -> Result<Envelope, RecvTimeoutError> {
         if self.options.transport == Transport::Socket {
-            return poll_then_wait(slot, timeout);
+            return poll_then_wait(REPLY_SPIN, timeout, || slot.try_take(), |t| slot.wait(t));
         }
         let deadline = deadline(timeout);
         self.requesters.fetch_add(1, Ordering::SeqCst);

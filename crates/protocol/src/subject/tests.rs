@@ -96,3 +96,12 @@ mod within {
         assert!(!pattern_within("a", "a.>"));
     }
 }
+
+#[test]
+fn an_inbox_names_its_endpoint_and_number_and_is_a_valid_subject() {
+    for (endpoint, number) in [("echo", 0), ("a.b", 7), ("svc", u64::MAX)] {
+        let inbox = inbox(endpoint, number);
+        assert_eq!(inbox, format!("_inbox.{endpoint}.{number}"));
+        assert!(validate_subject(&inbox).is_ok(), "{inbox}");
+    }
+}
