@@ -116,7 +116,11 @@ impl Histogram {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
         self.sum_ns.fetch_add(nanos, Ordering::Relaxed);
-        self.max_us.fetch_max(micros, Ordering::Relaxed);
+        // Read first: the maximum rarely moves, and a load costs less than
+        // the read-modify-write.
+        if self.max_us.load(Ordering::Relaxed) < micros {
+            self.max_us.fetch_max(micros, Ordering::Relaxed);
+        }
     }
 
     /// Every recorded duration, summed.

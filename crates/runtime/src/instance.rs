@@ -78,7 +78,13 @@ pub(crate) struct Instance {
     /// The configuration last given to an Instrument's `configure`, so it is
     /// called again only when a node's config differs.
     pub(crate) configured: Option<NodeConfig>,
+    /// A buffer kept for the text argument of a call (see
+    /// [`Instance::text_arg`]).
+    text: String,
 }
+
+/// The largest text argument buffer an idle instance keeps.
+const KEPT_TEXT: usize = 64 << 10;
 
 impl Instance {
     /// Creates an instance and runs its `on-load` and `on-activate` hooks,
@@ -131,6 +137,7 @@ impl Instance {
             store,
             exports,
             configured: None,
+            text: String::new(),
         };
         for hook in ["on-load", "on-activate"] {
             let answer = instance
@@ -176,6 +183,26 @@ impl Instance {
         }
     }
 
+    /// `text` as the `String` wasmtime's bindings take (a WIT `string`
+    /// argument is a `&String`), copied into the buffer this instance
+    /// keeps: a copy into a kept buffer allocates nothing, where `to_owned`
+    /// allocated on every call. Give it back with [`Instance::keep_text`].
+    pub(crate) fn text_arg(&mut self, text: &str) -> String {
+        let mut buffer = std::mem::take(&mut self.text);
+        buffer.clear();
+        buffer.push_str(text);
+        buffer
+    }
+
+    /// Keeps `buffer` (from [`Instance::text_arg`]) for the next call,
+    /// unless it grew large: an idle instance should not hold a large
+    /// input's memory.
+    pub(crate) fn keep_text(&mut self, buffer: String) {
+        if buffer.capacity() <= KEPT_TEXT {
+            self.text = buffer;
+        }
+    }
+
     /// The Operator interface and the store to call it with.
     pub(crate) fn operator(&mut self) -> wasmtime::Result<(&OperatorApi, &mut Store<StoreState>)> {
         match &self.exports {
@@ -214,9 +241,12 @@ impl Instance {
         data.deadline_at = until;
         data.memory.exceeded = None;
         data.waits.current = None;
-        // A clone is a reference count: the interrupt flag must be this
-        // call's even when the configuration text is the same.
-        data.config = config.clone();
+        // The interrupt flag must be this call's even when the text is the
+        // same; a call that repeats the last one's configuration exactly
+        // skips the two reference counts of a clone.
+        if !data.config.is_identical(config) {
+            data.config = config.clone();
+        }
     }
 
     /// Runs `call` (begun with [`Instance::begin_call`]) to its end: its

@@ -129,6 +129,20 @@ impl NodeConfig {
     pub(crate) fn same_as(&self, other: &NodeConfig) -> bool {
         Arc::ptr_eq(&self.text, &other.text)
     }
+
+    /// Whether `other` is this very configuration in every part a call
+    /// reads: the same text, deadline and nesting, and neither has an
+    /// interrupt or a requester (those are per call, and compared only by
+    /// cloning). Storing one over the other would change nothing.
+    pub(crate) fn is_identical(&self, other: &NodeConfig) -> bool {
+        self.same_as(other)
+            && self.deadline == other.deadline
+            && self.nesting == other.nesting
+            && self.interrupt.is_none()
+            && other.interrupt.is_none()
+            && self.requester.is_none()
+            && other.requester.is_none()
+    }
 }
 
 /// The empty configuration. One shared allocation, so calls without a

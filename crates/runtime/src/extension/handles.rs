@@ -98,11 +98,11 @@ impl Instrument {
                 }
                 *configured = Some(config.clone());
             }
-            // The bindings take WIT `json` (an alias of `string`) as `&String`.
-            Ok(api
-                .call_invoke(store, &input.to_owned())
-                .await?
-                .map_err(|e| ("invoke", e)))
+            let input = instance.text_arg(input);
+            let (api, store, _) = instance.instrument()?;
+            let answer = api.call_invoke(store, &input).await?;
+            instance.keep_text(input);
+            Ok(answer.map_err(|e| ("invoke", e)))
         };
         self.ext.call("invoke", config, call).await
     }
@@ -152,18 +152,18 @@ impl Operator {
             OperatorCall::ValidateOutput => "validate-output",
         };
         let call = async |instance: &mut Instance| {
+            let text = instance.text_arg(json);
             let (api, store) = instance.operator()?;
-            // The bindings take WIT `json` (an alias of `string`) as `&String`.
-            let json = &json.to_owned();
             let result = match which {
                 OperatorCall::ValidateInput => {
-                    api.call_validate_input(store, json).await?.map(|()| None)
+                    api.call_validate_input(store, &text).await?.map(|()| None)
                 }
-                OperatorCall::Process => api.call_process(store, json).await?.map(Some),
+                OperatorCall::Process => api.call_process(store, &text).await?.map(Some),
                 OperatorCall::ValidateOutput => {
-                    api.call_validate_output(store, json).await?.map(|()| None)
+                    api.call_validate_output(store, &text).await?.map(|()| None)
                 }
             };
+            instance.keep_text(text);
             Ok(result.map_err(|e| (function, e)))
         };
         self.ext
@@ -231,8 +231,10 @@ impl Addon {
     /// Renders `state` (JSON) as a vnode tree.
     pub fn render(&self, state: &str) -> Result<Vec<VNode>, CallError> {
         let call = async |instance: &mut Instance| {
+            let state = instance.text_arg(state);
             let (api, store) = instance.addon()?;
-            let nodes = api.call_render(store, &state.to_owned()).await?;
+            let nodes = api.call_render(store, &state).await?;
+            instance.keep_text(state);
             Ok(Ok(nodes
                 .into_iter()
                 .map(|n| VNode {
