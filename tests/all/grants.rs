@@ -154,7 +154,7 @@ fn lifecycle_hooks_run_in_order_from_load_to_shutdown() {
     assert_eq!(call(&op, json!({"mode": "echo", "value": 1})).unwrap(), "1");
     host.shutdown();
     let seen: Vec<String> = std::iter::from_fn(|| hooks.recv_timeout(Duration::from_millis(200)))
-        .map(|m| m.subject)
+        .map(|m| m.subject.to_string())
         .collect();
     assert_eq!(
         seen,

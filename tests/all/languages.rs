@@ -70,7 +70,7 @@ fn every_languages_hooks_run_in_order_at_load_and_shutdown() {
         assert_eq!(host.extension(&ext).unwrap().state, LifecycleState::Active);
         let drain = || -> Vec<String> {
             std::iter::from_fn(|| hooks.recv_timeout(Duration::from_millis(300)))
-                .map(|m| m.subject)
+                .map(|m| m.subject.to_string())
                 .collect()
         };
         assert_eq!(

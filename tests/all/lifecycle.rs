@@ -22,7 +22,7 @@ fn grant(name: &str, capability: &str) -> (String, symphony_host::extension::Cap
 /// (sender, subject).
 fn drain(sub: &symphony_host::bus::Subscription) -> Vec<(String, String)> {
     std::iter::from_fn(|| sub.recv_timeout(Duration::from_millis(200)))
-        .map(|m| (m.sender, m.subject))
+        .map(|m| (m.sender.to_string(), m.subject.to_string()))
         .collect()
 }
 

@@ -22,7 +22,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use symphony_protocol::Envelope;
+use symphony_protocol::{Envelope, SmolStr};
 use tokio::sync::oneshot;
 
 use crate::spin::Spin;
@@ -65,7 +65,7 @@ pub(crate) struct Claim(Wake);
 pub(crate) struct Ticket<'a> {
     replies: &'a Replies,
     number: u64,
-    inbox: String,
+    inbox: SmolStr,
     answered: bool,
 }
 
@@ -170,14 +170,14 @@ impl Claim {
 
 impl Ticket<'_> {
     /// The reply subject to send with the request (taken once).
-    fn take_inbox(&mut self) -> String {
+    fn take_inbox(&mut self) -> SmolStr {
         std::mem::take(&mut self.inbox)
     }
 }
 
 impl Blocking<'_> {
     /// The reply subject to send with the request.
-    pub(crate) fn inbox(&mut self) -> String {
+    pub(crate) fn inbox(&mut self) -> SmolStr {
         self.ticket.take_inbox()
     }
 
@@ -217,7 +217,7 @@ impl Blocking<'_> {
 
 impl Awaiting<'_> {
     /// The reply subject to send with the request.
-    pub(crate) fn inbox(&mut self) -> String {
+    pub(crate) fn inbox(&mut self) -> SmolStr {
         self.ticket.take_inbox()
     }
 

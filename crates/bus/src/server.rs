@@ -489,13 +489,16 @@ impl Shared {
         }
         {
             let mut peers = self.lock_peers();
-            if peers.get(&peer.name).is_some_and(|p| Arc::ptr_eq(p, peer)) {
-                peers.remove(&peer.name);
+            if peers
+                .get(peer.name.as_str())
+                .is_some_and(|p| Arc::ptr_eq(p, peer))
+            {
+                peers.remove(peer.name.as_str());
             }
         }
         tracing::info!(peer = %peer.name, "bus peer down: {reason}");
         let down = symphony_protocol::messages::PeerDown {
-            peer: peer.name.clone(),
+            peer: peer.name.to_string(),
             reason: reason.to_string(),
         };
         if let Ok(envelope) = down.to_envelope("bus.peer.down") {

@@ -448,7 +448,7 @@ impl Client {
         let slot = ReplySlot::new();
         lock(&self.shared.pending).insert(id, slot.clone());
         let request = request.reply_to(crate::inbox(&self.shared.name, id));
-        let subject = || request.subject.clone();
+        let subject = || request.subject.to_string();
         let outcome = self.shared.send(&request).and_then(|()| {
             match self.shared.wait_for_reply(&slot, timeout) {
                 Ok(reply) if reply.kind == NO_RESPONDERS => {

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+pub use smol_str::SmolStr;
 
 use crate::ProtocolError;
 
@@ -22,7 +23,7 @@ pub struct Envelope {
     /// Unique per sender.
     pub id: u64,
     /// The message type, e.g. `bus.subscribe` or `msg`.
-    pub kind: String,
+    pub kind: SmolStr,
     /// The version of the message type's payload schema.
     pub version: u16,
     /// When the message was created, in microseconds since the Unix epoch.
@@ -30,13 +31,13 @@ pub struct Envelope {
     /// For a reply, the id of the request it answers.
     pub correlation: Option<u64>,
     /// The sending endpoint's name.
-    pub sender: String,
+    pub sender: SmolStr,
     /// The subject (or recipient) the message is addressed to.
-    pub subject: String,
+    pub subject: SmolStr,
     /// Where replies should go, for a request.
-    pub reply_to: Option<String>,
+    pub reply_to: Option<SmolStr>,
     /// Free-form metadata.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(SmolStr, SmolStr)>,
     /// The payload; its format is given by `kind` and `version`.
     pub payload: Bytes,
 }
@@ -114,8 +115,8 @@ impl Envelope {
     /// A new message of `kind` (version 1) on `subject` with a fresh id and
     /// the current time.
     pub fn new(
-        kind: impl Into<String>,
-        subject: impl Into<String>,
+        kind: impl Into<SmolStr>,
+        subject: impl Into<SmolStr>,
         payload: impl Into<Bytes>,
     ) -> Self {
         Envelope {
@@ -124,7 +125,7 @@ impl Envelope {
             version: 1,
             timestamp_us: now_us(),
             correlation: None,
-            sender: String::new(),
+            sender: SmolStr::default(),
             subject: subject.into(),
             reply_to: None,
             headers: Vec::new(),
@@ -133,7 +134,7 @@ impl Envelope {
     }
 
     /// Sets the sender.
-    pub fn from_sender(mut self, sender: impl Into<String>) -> Self {
+    pub fn from_sender(mut self, sender: impl Into<SmolStr>) -> Self {
         self.sender = sender.into();
         self
     }
@@ -145,20 +146,20 @@ impl Envelope {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_header(mut self, key: impl Into<SmolStr>, value: impl Into<SmolStr>) -> Self {
         self.headers.push((key.into(), value.into()));
         self
     }
 
     /// Asks for replies on `subject`.
-    pub fn reply_to(mut self, subject: impl Into<String>) -> Self {
+    pub fn reply_to(mut self, subject: impl Into<SmolStr>) -> Self {
         self.reply_to = Some(subject.into());
         self
     }
 
     /// A reply to this message: addressed to its `reply_to` (or its sender),
     /// correlated with its id.
-    pub fn reply(&self, kind: impl Into<String>, payload: impl Into<Bytes>) -> Envelope {
+    pub fn reply(&self, kind: impl Into<SmolStr>, payload: impl Into<Bytes>) -> Envelope {
         let subject = self.reply_to.clone().unwrap_or_else(|| self.sender.clone());
         let mut reply = Envelope::new(kind, subject, payload);
         reply.correlation = Some(self.id);

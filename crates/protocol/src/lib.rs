@@ -43,7 +43,7 @@ mod registry;
 pub mod shm;
 mod subject;
 
-pub use envelope::{CONTENT_TYPE_HEADER, Envelope, now_us};
+pub use envelope::{CONTENT_TYPE_HEADER, Envelope, SmolStr, now_us};
 pub use error::ProtocolError;
 pub use frame::{FrameDecoder, encode_frame, encode_frame_with_header};
 pub use registry::{MSG, Message, MessageRegistry, Validator};

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::messages::{ErrorReply, Heartbeat, Hello, PeerDown, Subscribe, Unsubscribe, Welcome};
-use crate::{Envelope, ProtocolError};
+use crate::{Envelope, ProtocolError, SmolStr};
 
 /// The kind of application messages: opaque payload bytes.
 pub const MSG: &str = "msg";
@@ -26,7 +26,7 @@ pub trait Message: Serialize + DeserializeOwned {
     /// Wraps the message in an envelope addressed to `subject`; the
     /// payload is a msgpack map keyed by field name, so peers in any
     /// language read it by name (arrays in field order are accepted too).
-    fn to_envelope(&self, subject: impl Into<String>) -> Result<Envelope, ProtocolError> {
+    fn to_envelope(&self, subject: impl Into<SmolStr>) -> Result<Envelope, ProtocolError> {
         let payload =
             rmp_serde::to_vec_named(self).map_err(|e| ProtocolError::Encode(e.to_string()))?;
         Ok(Envelope::new(Self::KIND, subject, payload).with_version(Self::VERSION))
@@ -36,13 +36,13 @@ pub trait Message: Serialize + DeserializeOwned {
     fn from_envelope(envelope: &Envelope) -> Result<Self, ProtocolError> {
         if envelope.kind != Self::KIND || envelope.version != Self::VERSION {
             return Err(ProtocolError::InvalidPayload {
-                kind: envelope.kind.clone(),
+                kind: envelope.kind.to_string(),
                 version: envelope.version,
                 reason: format!("expected '{}' v{}", Self::KIND, Self::VERSION),
             });
         }
         decode_checked::<Self>(&envelope.payload).map_err(|reason| ProtocolError::InvalidPayload {
-            kind: envelope.kind.clone(),
+            kind: envelope.kind.to_string(),
             version: envelope.version,
             reason,
         })
@@ -137,21 +137,21 @@ impl MessageRegistry {
     pub fn validate(&self, envelope: &Envelope) -> Result<(), ProtocolError> {
         let versions =
             self.types
-                .get(&envelope.kind)
+                .get(envelope.kind.as_str())
                 .ok_or_else(|| ProtocolError::UnknownType {
-                    kind: envelope.kind.clone(),
+                    kind: envelope.kind.to_string(),
                 })?;
         let Some(validator) = versions.get(&envelope.version) else {
             let newest = versions.keys().next_back().copied().unwrap_or(0);
             return Err(if envelope.version > newest {
                 ProtocolError::TooNew {
-                    kind: envelope.kind.clone(),
+                    kind: envelope.kind.to_string(),
                     version: envelope.version,
                     supported: newest,
                 }
             } else {
                 ProtocolError::UnsupportedVersion {
-                    kind: envelope.kind.clone(),
+                    kind: envelope.kind.to_string(),
                     version: envelope.version,
                     supported: versions
                         .keys()
@@ -162,7 +162,7 @@ impl MessageRegistry {
             });
         };
         validator(&envelope.payload).map_err(|reason| ProtocolError::InvalidPayload {
-            kind: envelope.kind.clone(),
+            kind: envelope.kind.to_string(),
             version: envelope.version,
             reason,
         })

@@ -8,16 +8,16 @@
 pub const INBOX: &str = "_inbox.";
 
 /// The reply inbox `number` of `endpoint`: `_inbox.<endpoint>.<number>`,
-/// written in one allocation (it is made for every request).
-pub fn inbox(endpoint: &str, number: u64) -> String {
+/// built without allocating when it is short enough to store inline (it is
+/// made for every request).
+pub fn inbox(endpoint: &str, number: u64) -> smol_str::SmolStr {
     let mut digits = itoa::Buffer::new();
-    let digits = digits.format(number);
-    let mut inbox = String::with_capacity(INBOX.len() + endpoint.len() + 1 + digits.len());
+    let mut inbox = smol_str::SmolStrBuilder::new();
     inbox.push_str(INBOX);
     inbox.push_str(endpoint);
     inbox.push('.');
-    inbox.push_str(digits);
-    inbox
+    inbox.push_str(digits.format(number));
+    inbox.finish()
 }
 
 /// Whether `subject` matches the subscription `pattern`.

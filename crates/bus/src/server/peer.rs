@@ -17,7 +17,7 @@ use symphony_protocol::clock::Stamp;
 use symphony_protocol::link::{FrameReader, LinkError, SocketHalf, shutdown};
 use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsubscribe, Welcome};
 use symphony_protocol::{
-    Envelope, MSG, Message, ProtocolError, encode_frame, encode_frame_with_header,
+    Envelope, MSG, Message, ProtocolError, SmolStr, encode_frame, encode_frame_with_header,
 };
 
 use super::{PeerAccess, PeerCredentials, Refusal, ServerOptions, Shared};
@@ -68,7 +68,7 @@ pub struct PeerStats {
 }
 
 pub(super) struct Peer {
-    pub(super) name: String,
+    pub(super) name: SmolStr,
     /// This peer, for a reader thread that holds writes for it (see
     /// [`hold`](super::hold)).
     me: std::sync::Weak<Peer>,
@@ -168,7 +168,7 @@ impl Peer {
     ) -> Peer {
         Peer {
             me,
-            name: name.to_string(),
+            name: name.into(),
             queue: Arc::new(Queue::with_byte_limit(
                 options.peer_queue,
                 options.peer_queue_bytes,
@@ -321,7 +321,7 @@ impl Peer {
 
     pub(super) fn stats(&self) -> PeerStats {
         PeerStats {
-            name: self.name.clone(),
+            name: self.name.to_string(),
             transport: self.transport().into(),
             subscriptions: self.routes().len(),
             frames_in: self.frames_in.load(Ordering::Relaxed),

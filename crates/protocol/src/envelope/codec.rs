@@ -14,7 +14,7 @@
 
 use bytes::Bytes;
 
-use super::Envelope;
+use super::{Envelope, SmolStr};
 
 /// Fields in an envelope's array.
 const FIELDS: u8 = 10;
@@ -231,7 +231,9 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn string(&mut self) -> Option<String> {
+    /// A string: short ones (names, subjects) stored inline, without
+    /// allocating.
+    fn string(&mut self) -> Option<SmolStr> {
         let len = match self.byte()? {
             marker @ 0xa0..=0xbf => usize::from(marker & 0x1f),
             0xd9 => usize::from(self.byte()?),
@@ -239,7 +241,7 @@ impl<'a> Reader<'a> {
             0xdb => u32::from_be_bytes(self.take_array()?) as usize,
             _ => return None,
         };
-        std::str::from_utf8(self.take(len)?).ok().map(str::to_owned)
+        std::str::from_utf8(self.take(len)?).ok().map(SmolStr::new)
     }
 
     fn array(&mut self) -> Option<usize> {

@@ -72,7 +72,9 @@ proptest! {
     ) {
         let envelope = Envelope {
             id, kind: MSG.into(), version, timestamp_us: ts, correlation, sender: "p".into(),
-            subject, reply_to: None, headers, payload: payload.into(),
+            subject: subject.into(), reply_to: None,
+            headers: headers.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            payload: payload.into(),
         };
         prop_assert_eq!(Envelope::decode(&envelope.encode().unwrap()).unwrap(), envelope);
     }

@@ -55,14 +55,17 @@ fn envelope() -> impl Strategy<Value = Envelope> {
             )| {
                 Envelope {
                     id,
-                    kind,
+                    kind: kind.into(),
                     version,
                     timestamp_us,
                     correlation,
-                    sender,
-                    subject,
-                    reply_to,
-                    headers,
+                    sender: sender.into(),
+                    subject: subject.into(),
+                    reply_to: reply_to.map(Into::into),
+                    headers: headers
+                        .into_iter()
+                        .map(|(k, v)| (k.into(), v.into()))
+                        .collect(),
                     payload: payload.into(),
                 }
             },
@@ -104,7 +107,7 @@ proptest! {
         let mut ours = Vec::new();
         encode(&envelope, Some((&name, &value)), &mut ours).unwrap();
         let mut pushed = envelope.clone();
-        pushed.headers.push((name, value));
+        pushed.headers.push((name.into(), value.into()));
         prop_assert_eq!(&ours, &rmp_serde::to_vec(&pushed).unwrap());
     }
 
