@@ -576,7 +576,9 @@ impl BusInner {
                 }
             };
             route.delivered.fetch_add(to, Ordering::Relaxed);
-            route.dropped.fetch_add(lost, Ordering::Relaxed);
+            if lost > 0 {
+                route.dropped.fetch_add(lost, Ordering::Relaxed);
+            }
             delivered += to as usize;
             dropped += lost as usize;
         };

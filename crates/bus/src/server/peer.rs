@@ -493,18 +493,26 @@ impl Shared {
             }
             match frames.next_envelope() {
                 Ok(envelope) => {
-                    last_frame = Instant::now();
                     if !mapped {
                         // The peer wrote on the ring, so it has mapped it.
                         peer.remove_region_file();
                         mapped = true;
                     }
-                    peer.frames_in.fetch_add(1, Ordering::Relaxed);
-                    peer.bytes_in
-                        .fetch_add(envelope.payload.len() as u64, Ordering::Relaxed);
+                    // Only this thread writes them: a load and a store, not
+                    // a read-modify-write.
+                    let count = |counter: &AtomicU64, n: u64| {
+                        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+                    };
+                    count(&peer.frames_in, 1);
+                    count(&peer.bytes_in, envelope.payload.len() as u64);
                     // More frames already here: hold the writes of this
-                    // burst and write them when it ends.
-                    super::hold::set(frames.frame_ready());
+                    // burst and write them when it ends; the clock is read
+                    // once a burst.
+                    let more = frames.frame_ready();
+                    if !more {
+                        last_frame = Instant::now();
+                    }
+                    super::hold::set(more);
                     self.handle(peer, envelope);
                 }
                 Err(LinkError::TimedOut) => {

@@ -105,3 +105,19 @@ fn an_inbox_names_its_endpoint_and_number_and_is_a_valid_subject() {
         assert!(validate_subject(&inbox).is_ok(), "{inbox}");
     }
 }
+
+proptest::proptest! {
+    /// The one-pass check accepts only what the token-by-token check
+    /// accepts, and accepts every plain subject.
+    #[test]
+    fn the_fast_subject_check_agrees_with_the_full_one(
+        text in "[a-z0-9.*> \t\u{a0}é_-]{0,12}",
+    ) {
+        if plain_subject(text.as_bytes()) {
+            proptest::prop_assert!(check_tokens(&text, false).is_ok(), "{text:?}");
+        }
+        if check_tokens(&text, false).is_ok() && text.is_ascii() {
+            proptest::prop_assert!(plain_subject(text.as_bytes()), "{text:?}");
+        }
+    }
+}
