@@ -27,14 +27,23 @@
 //! and the server allocated two strings per delivery to name the
 //! subscription (now a header written straight into the frame).
 //!
+//! Then (0.44–0.51 → 0.82–0.93 M msg/s over the socket in one sitting):
+//! the envelope's names (kind, sender, subject, headers) are `SmolStr`s,
+//! stored inline, so decoding a frame allocates nothing but the header
+//! list and the server stamps the sender with a copy; a subject of
+//! printable ASCII is checked in one pass over its bytes; the client
+//! dispatches every frame a read brought before its loop's clock reads and
+//! checks, and the server reads the clock once a burst.
+//!
 //! What is left is six threads on two cores (publisher, its flusher, the
 //! server's reader and writer for the pair, the subscriber's reader, the
-//! receiver) and an `Envelope` of owned strings (kind, sender, subject)
-//! built at every hop. Twice NATS's rate needs the server to forward a
-//! publish's frame bytes as they came, rewriting only the subscription
-//! id, as nats-server does, rather than decoding and re-encoding it per
-//! subscriber, and a client that hands frames to the receiver without a
-//! thread in between.
+//! receiver, which polls 20 µs before sleeping), a channel hop from the
+//! client's reader to the receiver, and a 192-byte `Envelope` decoded,
+//! moved about ten times and re-encoded at every hop (memmove is now the
+//! largest single symbol on the server's reader). Twice NATS's rate needs
+//! the server to forward a publish's frame bytes as they came, rewriting
+//! only the sender and the subscription id, as nats-server does, and a
+//! client that hands frames to the receiver without a thread in between.
 
 use std::time::{Duration, Instant};
 

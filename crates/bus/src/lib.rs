@@ -131,6 +131,10 @@ struct Route {
     dropped: AtomicU64,
 }
 
+/// The routes one message goes to: most go to a few, held inline, so
+/// routing a message allocates nothing for the list.
+type Targets = smallvec::SmallVec<[Arc<Route>; 4]>;
+
 /// A queue group as its member routes see it.
 struct Group {
     name: String,
@@ -507,7 +511,7 @@ impl BusInner {
         let targets = if envelope.subject.starts_with(reply::INBOX)
             && self.inbox_routes.load(Ordering::Acquire) == 0
         {
-            Vec::new()
+            Targets::new()
         } else {
             self.targets(&envelope.subject)
         };
@@ -516,8 +520,8 @@ impl BusInner {
 
     /// The routes a message on `subject` goes to: every matching plain
     /// subscription and one member of each matching queue group.
-    fn targets(&self, subject: &str) -> Vec<Arc<Route>> {
-        let mut targets: Vec<Arc<Route>> = Vec::new();
+    fn targets(&self, subject: &str) -> Targets {
+        let mut targets = Targets::new();
         let routes = self.read_routes();
         let mut groups: Vec<(&Group, Vec<&Arc<Route>>)> = Vec::new();
         let mut wild: Vec<&Arc<Route>> = Vec::new();
