@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::reply::INBOX;
+
 /// Aligned to its own cache lines: two threads publishing on different
 /// subjects must not write one line.
 #[derive(Default)]
@@ -77,7 +79,6 @@ pub(crate) struct Metrics {
 
 const MAX_SUBJECTS: usize = 4096;
 const OTHER: &str = "(other)";
-use crate::reply::INBOX;
 const INBOXES: &str = "_inbox.>";
 
 impl Default for Metrics {

@@ -110,17 +110,22 @@ impl Default for Histogram {
     }
 }
 
+/// Raises `max` to `value` if that is higher. Read first: a maximum
+/// rarely moves, and a load costs less than the read-modify-write (these
+/// are on every call's path).
+pub(crate) fn raise(max: &AtomicU64, value: u64) {
+    if max.load(Ordering::Relaxed) < value {
+        max.fetch_max(value, Ordering::Relaxed);
+    }
+}
+
 impl Histogram {
     pub fn record(&self, elapsed: Duration) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
         self.sum_ns.fetch_add(nanos, Ordering::Relaxed);
-        // Read first: the maximum rarely moves, and a load costs less than
-        // the read-modify-write.
-        if self.max_us.load(Ordering::Relaxed) < micros {
-            self.max_us.fetch_max(micros, Ordering::Relaxed);
-        }
+        raise(&self.max_us, micros);
     }
 
     /// Every recorded duration, summed.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::CallError;
-use crate::histogram::{CallLatency, Histogram};
+use crate::histogram::{CallLatency, Histogram, raise};
 
 /// The live counters of one extension, shared by its call path, its host
 /// imports and the memory limiters of its instances.
@@ -63,7 +63,7 @@ impl ExtensionMetrics {
     /// Records that an instance's linear memory reached `bytes`.
     pub(crate) fn record_memory(&self, bytes: usize) {
         let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
-        self.memory_high_water.fetch_max(bytes, Ordering::Relaxed);
+        raise(&self.memory_high_water, bytes);
     }
 
     /// The counters as plain values.

@@ -90,6 +90,7 @@ impl Instrument {
         input: &str,
     ) -> Result<String, CallError> {
         let call = async |instance: &mut Instance| {
+            let input = instance.text_arg(input);
             let (api, store, configured) = instance.instrument()?;
             if configured.as_ref() != Some(config) {
                 let json = config.to_json().to_owned();
@@ -98,8 +99,6 @@ impl Instrument {
                 }
                 *configured = Some(config.clone());
             }
-            let input = instance.text_arg(input);
-            let (api, store, _) = instance.instrument()?;
             let answer = api.call_invoke(store, &input).await?;
             instance.keep_text(input);
             Ok(answer.map_err(|e| ("invoke", e)))

@@ -113,11 +113,8 @@ impl UsageRecorder {
                 .compare_exchange(word, word + 1, Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()
         {
-            // Read first: it moves once a second, and a load costs less
-            // than the read-modify-write.
-            if self.streak_at.load(Ordering::Relaxed) < secs {
-                self.streak_at.fetch_max(secs, Ordering::Relaxed);
-            }
+            // It moves once a second.
+            crate::histogram::raise(&self.streak_at, secs);
             return None;
         }
         let mut locked = self.lock();
