@@ -627,6 +627,10 @@ impl Task {
             // The bus's throughput is measured against NATS's.
             cmd.env("SYMPHONY_NATS_SERVER", toolchains::nats_server()?);
         }
+        if name.is_none_or(|n| n == "artifacts") {
+            // The encrypted ingest is measured against restic's backup.
+            cmd.env("SYMPHONY_RESTIC", toolchains::restic()?);
+        }
         cmd.args(["--", "--warm-up-time", "1", "--measurement-time", "3"])
             .env("SYMPHONY_COMPONENTS", self.components())
             .env("SYMPHONY_FIXTURES", self.fixtures());

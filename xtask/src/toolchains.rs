@@ -125,26 +125,42 @@ fn c() -> Result<()> {
 
 /// Debian's nats-server, the baseline of the bus's throughput bench.
 pub fn nats_server() -> Result<std::path::PathBuf> {
-    // Debian puts it in /usr/sbin.
+    debian_tool(
+        "nats-server",
+        "the bus bench measures nats-server alongside",
+    )
+}
+
+/// Debian's restic, the baseline of the encrypted artifact ingest.
+pub fn restic() -> Result<std::path::PathBuf> {
+    debian_tool("restic", "the artifact bench measures restic alongside")
+}
+
+/// The Debian package `name`'s program of the same name, installed first
+/// if it is missing (`why` says what needs it).
+fn debian_tool(name: &str, why: &str) -> Result<std::path::PathBuf> {
+    // Debian puts servers in /usr/sbin.
     let found = || {
-        ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        ["/usr/sbin", "/usr/bin"]
             .into_iter()
-            .map(Path::new)
+            .map(|dir| Path::new(dir).join(name))
             .find(|p| {
                 Command::new(p)
-                    .arg("--version")
+                    .arg(if name == "restic" {
+                        "version"
+                    } else {
+                        "--version"
+                    })
                     .output()
                     .is_ok_and(|o| o.status.success())
             })
-            .map(Path::to_path_buf)
     };
-    if let Some(server) = found() {
-        return Ok(server);
+    if let Some(program) = found() {
+        return Ok(program);
     }
-    apt_install(&["nats-server".to_string()]).context(
-        "the bus bench measures nats-server alongside; install it (`apt-get install nats-server`) and run again",
-    )?;
-    found().context("nats-server was installed but is not in /usr/sbin or /usr/bin")
+    apt_install(&[name.to_string()])
+        .with_context(|| format!("{why}; install it (`apt-get install {name}`) and run again"))?;
+    found().with_context(|| format!("{name} was installed but is not in /usr/sbin or /usr/bin"))
 }
 
 /// Installs Debian `packages` with apt-get: as root (CI) directly, else

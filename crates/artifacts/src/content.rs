@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::ArtifactError;
 use super::crypto::{self, ArtifactKey, Opener, Sealer};
-use super::objects::{self, Objects, TempObject};
+use super::objects::{self, Body, ObjectFile, Objects, PACKED_MAX, PackWriter, RawId, TempObject};
 
 /// The file recording how a store was created, so it is never reopened in
 /// the other mode.
@@ -80,6 +80,77 @@ pub(crate) struct Staged {
     pub(crate) size: u64,
 }
 
+/// One object of a batch, staged by [`Batch::stage`]: written to its own
+/// temporary file or appended to the batch's pack.
+pub(crate) struct BatchStaged {
+    body: Body,
+    /// The content's id.
+    pub(crate) id: String,
+    /// The content's length in bytes.
+    pub(crate) size: u64,
+}
+
+/// Objects staged together for one group commit
+/// ([`ContentStore::commit_batch`]). Content of up to [`PACKED_MAX`] bytes
+/// goes into one pack file for the whole batch (each distinct content
+/// once), larger content into temporary files of its own.
+pub(crate) struct Batch<'s> {
+    content: &'s ContentStore,
+    /// The pack, made when the first small object arrives.
+    pack: Option<PackWriter>,
+    /// The contents appended to the pack.
+    packed: std::collections::HashSet<RawId>,
+    /// The content being read, reused.
+    buf: Vec<u8>,
+    /// Its sealed form, when encrypted.
+    sealed: Vec<u8>,
+}
+
+impl Batch<'_> {
+    /// Reads everything `reader` yields and stages it: small content into
+    /// the batch's pack, larger content streamed through a temporary file.
+    pub(crate) fn stage(&mut self, reader: impl Read) -> Result<BatchStaged, ArtifactError> {
+        self.buf.clear();
+        let mut reader = reader;
+        (&mut reader)
+            .take(PACKED_MAX as u64 + 1)
+            .read_to_end(&mut self.buf)
+            .map_err(ArtifactError::Input)?;
+        if self.buf.len() > PACKED_MAX {
+            let staged = self.content.stage_after(&self.buf, reader)?;
+            return Ok(BatchStaged {
+                body: Body::Temp(staged.temp),
+                id: staged.id,
+                size: staged.size,
+            });
+        }
+        let raw: RawId = Sha256::digest(&self.buf).into();
+        if self.packed.insert(raw) {
+            let stored = match &self.content.key {
+                Some(key) => {
+                    self.sealed.clear();
+                    let mut sealer =
+                        Sealer::new(&mut self.sealed, key).map_err(ArtifactError::Input)?;
+                    sealer.write_all(&self.buf).map_err(ArtifactError::Input)?;
+                    sealer.finish().map_err(ArtifactError::Input)?;
+                    &self.sealed
+                }
+                None => &self.buf,
+            };
+            let pack = match &mut self.pack {
+                Some(pack) => pack,
+                None => self.pack.insert(self.content.objects.create_pack()?),
+            };
+            pack.append(raw, stored)?;
+        }
+        Ok(BatchStaged {
+            body: Body::Packed(raw),
+            id: objects::hex(&raw),
+            size: self.buf.len() as u64,
+        })
+    }
+}
+
 impl std::fmt::Debug for ContentStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContentStore")
@@ -138,17 +209,24 @@ impl ContentStore {
     /// Streams everything `reader` yields into a temporary file while
     /// hashing it (sealing it when encrypted), so content of any size is never
     /// held in memory. Nothing is visible until [`ContentStore::commit`].
-    pub(crate) fn stage(&self, mut reader: impl Read) -> Result<Staged, ArtifactError> {
+    pub(crate) fn stage(&self, reader: impl Read) -> Result<Staged, ArtifactError> {
+        self.stage_after(&[], reader)
+    }
+
+    /// [`ContentStore::stage`] of `head` followed by what `reader` yields.
+    fn stage_after(&self, head: &[u8], mut reader: impl Read) -> Result<Staged, ArtifactError> {
         let mut temp = self.objects.create_temp()?;
         let temp_path = temp.path().to_path_buf();
         let at_temp = |e| ArtifactError::from_io(e, &temp_path);
         let mut hasher = Sha256::new();
-        let mut size = 0u64;
+        let mut size = head.len() as u64;
         let mut buf = vec![0; crypto::CHUNK_SIZE];
         let mut sink = match &self.key {
             Some(key) => Sink::Sealed(Box::new(Sealer::new(temp.file(), key).map_err(at_temp)?)),
             None => Sink::Plain(temp.file()),
         };
+        hasher.update(head);
+        sink.write_all(head).map_err(at_temp)?;
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -168,22 +246,37 @@ impl ContentStore {
         })
     }
 
+    /// A batch to stage objects into for one group commit.
+    pub(crate) fn batch(&self) -> Batch<'_> {
+        Batch {
+            content: self,
+            pack: None,
+            packed: Default::default(),
+            buf: Vec::new(),
+            sealed: Vec::new(),
+        }
+    }
+
     /// Makes staged content durable and visible under its id; `false` when
     /// the object was already stored (the staged copy is dropped).
     pub(crate) fn commit(&self, staged: Staged) -> Result<bool, ArtifactError> {
         staged.temp.commit(&self.objects, &staged.id)
     }
 
-    /// Commits many staged objects with one group commit; per object,
+    /// Commits a batch's staged objects with one group commit; per object,
     /// whether it was new.
-    pub(crate) fn commit_many(&self, staged: Vec<Staged>) -> Result<Vec<bool>, ArtifactError> {
+    pub(crate) fn commit_batch(
+        &self,
+        batch: Batch<'_>,
+        staged: Vec<BatchStaged>,
+    ) -> Result<Vec<bool>, ArtifactError> {
         let ids: Vec<String> = staged.iter().map(|s| s.id.clone()).collect();
-        let temps = staged
+        let items = staged
             .into_iter()
             .zip(&ids)
-            .map(|(s, id)| (s.temp, id.as_str()))
+            .map(|(s, id)| (s.body, id.as_str()))
             .collect();
-        self.objects.commit_many(temps)
+        self.objects.commit_batch(items, batch.pack)
     }
 
     /// The first [`SAMPLE_LIMIT`](super::quality::SAMPLE_LIMIT) bytes of
@@ -199,9 +292,16 @@ impl ContentStore {
         Ok(sample)
     }
 
-    /// Where object `id`'s file is (whether or not it exists).
+    /// Where object `id`'s file is (whether or not it exists), for code
+    /// that moves or removes object files: a packed object is made a file
+    /// of its own first.
     pub(crate) fn object_path(&self, id: &str) -> Result<PathBuf, ArtifactError> {
-        self.objects.path_of(id)
+        self.objects.loosen(id)
+    }
+
+    /// When object `id` was written, if it is stored.
+    pub(crate) fn modified(&self, id: &str) -> Option<std::time::SystemTime> {
+        self.objects.modified(id)
     }
 
     /// A reader of artifact `id`'s content. Encrypted chunks are
@@ -210,7 +310,7 @@ impl ContentStore {
     /// with [`ArtifactError::Integrity`] (inside the `io::Error`) instead of
     /// reporting the end. Only trust the content once the end is reached.
     pub fn open_artifact(&self, id: &str) -> Result<ArtifactReader, ArtifactError> {
-        let (file, path) = self.objects.open_object(id)?;
+        let (file, path): (ObjectFile, PathBuf) = self.objects.open_object(id)?;
         let inner: Box<dyn Read + Send> = match &self.key {
             Some(key) => {
                 Box::new(Opener::new(file, key, id).map_err(|e| ArtifactError::from_io(e, &path))?)
@@ -264,7 +364,7 @@ impl ContentStore {
 
     /// Whether artifact `id` is stored.
     pub fn contains(&self, id: &str) -> Result<bool, ArtifactError> {
-        Ok(self.objects.path_of(id)?.is_file())
+        self.objects.contains(id)
     }
 }
 

@@ -7,7 +7,11 @@
 //!   plaintext and kept at `<root>/objects/<2 hex digits>/<62 hex digits>`.
 //!   Writes stream through a temporary file that is synced, renamed into
 //!   place and whose directory is synced, so a crash never leaves a visible
-//!   partial object; leftovers are removed when the store opens.
+//!   partial object; leftovers are removed when the store opens. A batch
+//!   ([`ArtifactStore::put_batch`]) keeps its contents of up to 256 KiB in
+//!   one pack file (`<root>/objects/packs/*.pack`, `objects/pack.rs`),
+//!   read in place; an object that must be moved or removed (by retention)
+//!   is first made a file of its own.
 //! - **Streaming**: [`ArtifactStore::put_reader`] and
 //!   [`ArtifactStore::get_to`] / [`ArtifactStore::open_artifact`] move content
 //!   of any size without holding it in memory, and reading checks the content

@@ -5,12 +5,23 @@
 //! place), synced, renamed into its shard directory, and the directory is
 //! synced; a crash leaves either the whole object or nothing visible, and
 //! the leftover temporary files are removed when the store is next opened.
+//!
+//! The small objects of a batch go into one pack file instead (see
+//! [`pack`]); reads look for a loose file first, then in the packs.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use super::ArtifactError;
+
+pub(crate) mod pack;
+
+use pack::Packs;
+pub(crate) use pack::{PACKED_MAX, PackWriter, RawId, raw_id};
 
 /// The prefix of temporary files; nothing else in the tree starts with it.
 const TMP_PREFIX: &str = ".tmp-";
@@ -114,10 +125,24 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// An object opened for reading: its file, limited to its bytes (a pack
+/// holds others after them).
+pub(crate) type ObjectFile = io::Take<File>;
+
+/// An object of a batch, staged for [`Objects::commit_batch`].
+pub(crate) enum Body {
+    /// Written to a temporary file of its own.
+    Temp(TempObject),
+    /// Appended to the batch's pack.
+    Packed(RawId),
+}
+
 /// The sharded tree of object files.
 pub(crate) struct Objects {
     /// `<root>/objects`.
     dir: PathBuf,
+    /// The packs under `<root>/objects/packs`.
+    packs: Packs,
 }
 
 impl Objects {
@@ -127,8 +152,10 @@ impl Objects {
     pub(crate) fn open(root: &Path) -> Result<Objects, ArtifactError> {
         let dir = root.join("objects");
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
-        let objects = Objects { dir };
+        let packs = Packs::new(&dir);
+        let objects = Objects { dir, packs };
         objects.clean_temps()?;
+        objects.packs.refresh()?;
         Ok(objects)
     }
 
@@ -164,16 +191,116 @@ impl Objects {
         Ok(self.dir.join(&id[..2]).join(&id[2..]))
     }
 
-    /// Opens object `id` for reading.
-    pub(crate) fn open_object(&self, id: &str) -> Result<(File, PathBuf), ArtifactError> {
+    /// Opens object `id` for reading: its loose file, else its place in a
+    /// pack (looking for packs other processes wrote when this one knows
+    /// none that holds it).
+    pub(crate) fn open_object(&self, id: &str) -> Result<(ObjectFile, PathBuf), ArtifactError> {
         let path = self.path_of(id)?;
-        match File::open(&path) {
-            Ok(file) => Ok((file, path)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(ArtifactError::NotFound(id.to_string()))
+        let raw = raw_id(id).ok_or_else(|| ArtifactError::BadId(id.to_string()))?;
+        for attempt in 0..2 {
+            match File::open(&path) {
+                Ok(file) => return Ok((file.take(u64::MAX), path)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(ArtifactError::Io { path, source }),
             }
-            Err(source) => Err(ArtifactError::Io { path, source }),
+            if let Some(at) = self.packs.find(&raw) {
+                match File::open(&*at.pack) {
+                    Ok(mut file) => {
+                        let pack = at.pack.to_path_buf();
+                        file.seek(SeekFrom::Start(at.offset))
+                            .map_err(io_at(&pack))?;
+                        return Ok((file.take(at.len), pack));
+                    }
+                    // Loosened meanwhile (its objects are files now).
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(ArtifactError::Io {
+                            path: at.pack.to_path_buf(),
+                            source,
+                        });
+                    }
+                }
+            }
+            if attempt == 0 {
+                self.packs.refresh()?;
+            }
         }
+        Err(ArtifactError::NotFound(id.to_string()))
+    }
+
+    /// Whether object `id` is stored, loose or packed.
+    pub(crate) fn contains(&self, id: &str) -> Result<bool, ArtifactError> {
+        let path = self.path_of(id)?;
+        let raw = raw_id(id).ok_or_else(|| ArtifactError::BadId(id.to_string()))?;
+        Ok(path.is_file() || self.packs.locate(&raw)?.is_some() || path.is_file())
+    }
+
+    /// When object `id` was last written: its file's, or its pack's.
+    pub(crate) fn modified(&self, id: &str) -> Option<SystemTime> {
+        let loose = self
+            .path_of(id)
+            .ok()
+            .and_then(|path| fs::metadata(path).ok())
+            .and_then(|m| m.modified().ok());
+        loose.or_else(|| self.packs.modified(&raw_id(id)?))
+    }
+
+    /// Makes object `id` a file of its own and returns its path, for
+    /// whatever moves or removes object files (tiers, the trash): every
+    /// pack holding it is loosened first, so no packed copy survives the
+    /// file's removal. The path may not exist: the object is not stored.
+    pub(crate) fn loosen(&self, id: &str) -> Result<PathBuf, ArtifactError> {
+        let path = self.path_of(id)?;
+        let raw = raw_id(id).ok_or_else(|| ArtifactError::BadId(id.to_string()))?;
+        self.packs.refresh()?;
+        while let Some(at) = self.packs.find(&raw) {
+            self.unpack(&at.pack)?;
+        }
+        Ok(path)
+    }
+
+    /// Turns every object of the pack at `pack` into a loose file (made
+    /// durable) and then removes the pack. Objects already loose are kept
+    /// as they are.
+    fn unpack(&self, pack: &Path) -> Result<(), ArtifactError> {
+        let (file, entries) = match File::open(pack).and_then(|f| Ok((f, pack::read_index(pack)?)))
+        {
+            Ok(found) => found,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.packs.forget(pack);
+                return Ok(());
+            }
+            Err(e) => return Err(io_at(pack)(e)),
+        };
+        let mut pending = Vec::new();
+        let mut buf = vec![0; 64 * 1024];
+        for entry in &entries {
+            let target = self.path_of(&hex(&entry.id))?;
+            let loose = fs::metadata(&target).ok().filter(|m| m.is_file());
+            if loose.is_some_and(|m| m.len() == entry.len) {
+                continue;
+            }
+            let mut temp = self.create_temp()?;
+            let (mut at, end) = (entry.offset, entry.offset + entry.len);
+            while at < end {
+                let n = buf.len().min((end - at) as usize);
+                pack::read_exact_at(&file, &mut buf[..n], at).map_err(io_at(pack))?;
+                io::Write::write_all(&mut temp.file, &buf[..n]).map_err(io_at(&temp.path))?;
+                at += n as u64;
+            }
+            pending.push((temp, target));
+        }
+        self.publish(&pending, None)?;
+        match fs::remove_file(pack) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_at(pack)(e)),
+            _ => {}
+        }
+        // Durable before any loosened file is moved away: a pack coming
+        // back after a crash would bring back what was removed.
+        sync_dir(self.packs.dir())?;
+        self.packs.forget(pack);
+        tracing::debug!(pack = %pack.display(), objects = entries.len(), "unpacked");
+        Ok(())
     }
 
     /// A new, empty temporary file to write an object into.
@@ -197,45 +324,122 @@ impl Objects {
         }
     }
 
-    /// Makes many written temporary objects durable and visible at once
-    /// (group commit): one sync of the file system for all their contents,
-    /// the renames, and one more sync for the directory entries; elsewhere
-    /// than Linux, each file and directory is synced. Returns, per object,
-    /// whether it was new; duplicates are dropped unsynced.
-    pub(crate) fn commit_many(
+    /// A new pack to append a batch's small objects to.
+    pub(crate) fn create_pack(&self) -> Result<PackWriter, ArtifactError> {
+        Ok(PackWriter::new(self.create_temp()?))
+    }
+
+    /// Makes a batch's objects durable and visible at once (group commit):
+    /// one sync of the file system for all their contents (loose files and
+    /// the pack), the renames, and one more sync for the directory entries;
+    /// elsewhere than Linux, each file and directory is synced. Returns,
+    /// per object, whether it was new; duplicates are dropped unsynced, and
+    /// a pack none of whose objects is new is dropped whole (one with some
+    /// new objects keeps its copies of the others: a pack is written as its
+    /// batch is read, before the commit can tell).
+    pub(crate) fn commit_batch(
         &self,
-        temps: Vec<(TempObject, &str)>,
+        items: Vec<(Body, &str)>,
+        pack: Option<PackWriter>,
     ) -> Result<Vec<bool>, ArtifactError> {
-        let mut fresh = Vec::with_capacity(temps.len());
+        let mut fresh = Vec::with_capacity(items.len());
         let mut pending = Vec::new();
-        for (temp, id) in temps {
+        let mut seen = HashSet::new();
+        let mut pack_needed = false;
+        let mut damaged = Vec::new();
+        for (body, id) in items {
             let target = self.path_of(id)?;
-            let queued = pending
-                .iter()
-                .any(|(_, t): &(TempObject, PathBuf)| *t == target);
-            let stored = Stored::check(&target, &temp, id);
-            fresh.push(stored == Stored::Missing && !queued);
-            if stored != Stored::Intact && !queued {
-                pending.push((temp, target));
+            let first = seen.insert(id);
+            match body {
+                Body::Temp(temp) => {
+                    let len = temp.file.metadata().map_or(0, |m| m.len());
+                    let stored = self.stored(id, &target, len)?;
+                    fresh.push(stored == Stored::Missing && first);
+                    if stored != Stored::Intact && first {
+                        pending.push((temp, target));
+                    }
+                }
+                Body::Packed(raw) => {
+                    let len = pack
+                        .as_ref()
+                        .and_then(|p| p.entries.iter().find(|e| e.id == raw))
+                        .map_or(0, |e| e.len);
+                    let stored = self.stored(id, &target, len)?;
+                    fresh.push(stored == Stored::Missing && first);
+                    pack_needed |= stored != Stored::Intact && first;
+                    if stored == Stored::Damaged && target.is_file() {
+                        damaged.push(target);
+                    }
+                }
             }
         }
-        if pending.is_empty() {
+        let pack = pack.filter(|p| pack_needed && !p.is_empty());
+        if pending.is_empty() && pack.is_none() {
             return Ok(fresh);
         }
-        self.sync_contents(pending.iter().map(|(temp, _)| temp))?;
-        let mut shards = Vec::new();
-        for (temp, target) in &pending {
+        self.publish(&pending, pack)?;
+        // The packed copy is durable: a damaged loose file (which reads
+        // would find first) goes.
+        for path in damaged {
+            tracing::warn!(path = %path.display(), "replacing a damaged object file with a packed copy");
+            let _ = fs::remove_file(path);
+        }
+        Ok(fresh)
+    }
+
+    /// Syncs written temporary objects (and a finished pack), renames them
+    /// into place and syncs the directory entries.
+    fn publish(
+        &self,
+        loose: &[(TempObject, PathBuf)],
+        pack: Option<PackWriter>,
+    ) -> Result<(), ArtifactError> {
+        let mut pack = pack;
+        if let Some(pack) = &mut pack {
+            pack.finish()?;
+        }
+        let temps = loose.iter().map(|(temp, _)| temp);
+        self.sync_contents(temps.chain(pack.as_ref().map(|p| &p.temp)))?;
+        let mut dirs = Vec::new();
+        for (temp, target) in loose {
             let shard = target.parent().expect("objects have a shard directory");
             if !shard.is_dir() {
                 fs::create_dir_all(shard).map_err(io_at(shard))?;
-                shards.push(self.dir.clone());
+                dirs.push(self.dir.clone());
             }
             fs::rename(&temp.path, target).map_err(io_at(target))?;
-            shards.push(shard.to_path_buf());
+            dirs.push(shard.to_path_buf());
         }
-        shards.sort();
-        shards.dedup();
-        self.sync_entries(&shards).map(|()| fresh)
+        let mut placed = None;
+        if let Some(pack) = &pack {
+            let dir = self.packs.dir();
+            if !dir.is_dir() {
+                fs::create_dir_all(dir).map_err(io_at(dir))?;
+                dirs.push(self.dir.clone());
+            }
+            // Named after its temporary file, which no other file shares.
+            let name = pack
+                .temp
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("pack");
+            let target = dir.join(format!(
+                "{}.{}",
+                name.trim_start_matches(TMP_PREFIX),
+                pack::EXTENSION
+            ));
+            fs::rename(&pack.temp.path, &target).map_err(io_at(&target))?;
+            dirs.push(dir.to_path_buf());
+            placed = Some(target);
+        }
+        dirs.sort();
+        dirs.dedup();
+        self.sync_entries(&dirs)?;
+        if let (Some(path), Some(pack)) = (placed, &pack) {
+            self.packs.add(path, &pack.entries);
+        }
+        Ok(())
     }
 
     /// Makes the temporary files' contents durable.
@@ -270,7 +474,7 @@ impl Objects {
         }
     }
 
-    /// Every stored object's id and its size on disk.
+    /// Every stored object's id and its size on disk, loose or packed.
     pub(crate) fn scan(&self) -> Result<Vec<(String, u64)>, ArtifactError> {
         let mut found = Vec::new();
         for shard in fs::read_dir(&self.dir).map_err(io_at(&self.dir))? {
@@ -289,7 +493,39 @@ impl Objects {
                 }
             }
         }
+        self.packs.refresh()?;
+        let loose: HashSet<String> = found.iter().map(|(id, _)| id.clone()).collect();
+        for (raw, len, _) in self.packs.all() {
+            let id = hex(&raw);
+            if !loose.contains(&id) {
+                found.push((id, len));
+            }
+        }
         Ok(found)
+    }
+
+    /// What the store holds already where an object `id` of `len` stored
+    /// bytes would go: its loose file at `target`, else a packed copy (in
+    /// a pack still there: one another process loosened holds nothing).
+    fn stored(&self, id: &str, target: &Path, len: u64) -> Result<Stored, ArtifactError> {
+        let on_disk = match fs::metadata(target) {
+            Ok(m) if m.is_file() => m.len(),
+            _ => {
+                let raw = raw_id(id).ok_or_else(|| ArtifactError::BadId(id.to_string()))?;
+                match self.packs.find(&raw).filter(|at| at.pack.is_file()) {
+                    Some(at) => at.len,
+                    None => return Ok(Stored::Missing),
+                }
+            }
+        };
+        // The same content in the same store has the same size on disk,
+        // encrypted or not.
+        if on_disk == len {
+            Ok(Stored::Intact)
+        } else {
+            tracing::warn!(id, "replacing a damaged object");
+            Ok(Stored::Damaged)
+        }
     }
 }
 
@@ -316,7 +552,8 @@ impl TempObject {
     /// temporary file, when the object was already stored.
     pub(crate) fn commit(self, objects: &Objects, id: &str) -> Result<bool, ArtifactError> {
         let target = objects.path_of(id)?;
-        let stored = Stored::check(&target, &self, id);
+        let len = self.file.metadata().map_or(0, |m| m.len());
+        let stored = objects.stored(id, &target, len)?;
         if stored == Stored::Intact {
             return Ok(false);
         }
@@ -340,25 +577,9 @@ enum Stored {
     /// A copy the new one duplicates.
     Intact,
     /// A copy of the wrong size, damaged outside the store: the new copy
-    /// replaces it (and is still a duplicate for the counters).
+    /// replaces it (and is still a duplicate for the counters). A new loose
+    /// file is found before a damaged packed copy.
     Damaged,
-}
-
-impl Stored {
-    fn check(target: &Path, temp: &TempObject, id: &str) -> Stored {
-        let Some(stored) = fs::metadata(target).ok().filter(|m| m.is_file()) else {
-            return Stored::Missing;
-        };
-        // The same content in the same store has the same size on disk,
-        // encrypted or not.
-        match temp.file.metadata() {
-            Ok(written) if written.len() != stored.len() => {
-                tracing::warn!(id, path = %target.display(), "replacing a damaged object file");
-                Stored::Damaged
-            }
-            _ => Stored::Intact,
-        }
-    }
 }
 
 impl Drop for TempObject {

@@ -3,7 +3,6 @@
 mod put;
 
 use std::collections::HashMap;
-use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -327,10 +326,8 @@ fn adopt_unknown_objects(content: &ContentStore, catalog: &Catalog) -> Result<()
         if known.contains(&id) {
             continue;
         }
-        let path = content.object_path(&id)?;
-        let created_ms = fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .ok()
+        let created_ms = content
+            .modified(&id)
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or_else(meta::now_ms, |d| {
                 i64::try_from(d.as_millis()).unwrap_or(i64::MAX)

@@ -4,11 +4,13 @@
 //!
 //! - every listed artifact verifies (`verify_all` is clean, and `get` of
 //!   each returns bytes that hash to its id);
-//! - nothing partial is visible: every object file under `objects/` is a
-//!   listed artifact whose content hashes to its name;
+//! - nothing partial is visible: every object under `objects/` (a file of
+//!   its own, or in a pack file, which one put in four, a batch, writes) is
+//!   a listed artifact whose content hashes to its name, and every pack is
+//!   whole;
 //! - no temporary file survives the open;
 //! - every put the child reported as finished before the kill (it appends
-//!   the id to a progress file and fsyncs it after `put_with` returns) is
+//!   the ids to a progress file and fsyncs it after the put returns) is
 //!   listed, with its named version and derived-from links;
 //! - the catalog's counters agree with the listing;
 //! - search finds every listed artifact and nothing else, with nothing
@@ -273,39 +275,62 @@ fn child_writer() {
     std::io::stdout().flush().expect("flushing stdout");
     let mut rng = Rng::new(seed);
     loop {
-        let bytes = next_content(&mut rng);
-        let mut meta = ArtifactMeta::default()
-            .tag(format!("seed-{seed}"))
-            .content_type(if rng.below(2) == 0 {
-                "text/plain"
-            } else {
-                "application/octet-stream"
-            });
-        if rng.below(4) == 0 {
-            meta = meta.name(NAMES[rng.below(NAMES.len() as u64) as usize]);
-        }
-        let mut parents = Vec::new();
-        if !known.is_empty() && rng.below(4) == 0 {
-            for _ in 0..=rng.below(2) {
-                let parent = known[rng.below(known.len() as u64) as usize].clone();
-                if !parents.contains(&parent) {
-                    meta = meta.derived_from(parent.clone());
-                    parents.push(parent);
+        // One put in four is a batch of two to five, whose small contents
+        // share one pack file.
+        let count = if rng.below(4) == 0 {
+            2 + rng.below(4) as usize
+        } else {
+            1
+        };
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            let bytes = next_content(&mut rng);
+            let mut meta = ArtifactMeta::default()
+                .tag(format!("seed-{seed}"))
+                .content_type(if rng.below(2) == 0 {
+                    "text/plain"
+                } else {
+                    "application/octet-stream"
+                });
+            if rng.below(4) == 0 {
+                meta = meta.name(NAMES[rng.below(NAMES.len() as u64) as usize]);
+            }
+            let mut parents = Vec::new();
+            if !known.is_empty() && rng.below(4) == 0 {
+                for _ in 0..=rng.below(2) {
+                    let parent = known[rng.below(known.len() as u64) as usize].clone();
+                    if !parents.contains(&parent) {
+                        meta = meta.derived_from(parent.clone());
+                        parents.push(parent);
+                    }
                 }
             }
+            items.push((bytes, meta, parents));
         }
-        let outcome = store.put_with(&bytes[..], &meta).expect("a put");
-        let line = Reported {
-            id: outcome.id.clone(),
-            version: outcome.version.map(|v| (v.name, v.version)),
-            parents,
+        let outcomes = if count == 1 {
+            let (bytes, meta, _) = &items[0];
+            vec![store.put_with(&bytes[..], meta).expect("a put")]
+        } else {
+            store
+                .put_batch(items.iter().map(|(b, m, _)| (&b[..], m.clone())))
+                .expect("a batch put")
+        };
+        let mut lines = String::new();
+        for (outcome, (_, _, parents)) in outcomes.into_iter().zip(items) {
+            lines.push_str(
+                &Reported {
+                    id: outcome.id.clone(),
+                    version: outcome.version.map(|v| (v.name, v.version)),
+                    parents,
+                }
+                .line(),
+            );
+            known.push(outcome.id);
         }
-        .line();
         progress
-            .write_all(line.as_bytes())
+            .write_all(lines.as_bytes())
             .and_then(|()| progress.sync_data())
             .expect("recording progress");
-        known.push(outcome.id);
     }
 }
 
@@ -444,13 +469,23 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The ids named by the object files under `objects`, failing on anything
-/// else in the tree (a stray file, a name that is not an id).
+/// The ids of the objects under `objects`: loose files named by their id
+/// in two-digit shards, and the objects in pack files under `packs/`
+/// (read by their documented layout: "SYMPACK1", the objects, an index of
+/// id, offset and length, and a footer locating the index). Fails on
+/// anything else in the tree (a stray file, a name that is not an id, a
+/// pack that does not frame its index).
 fn object_ids(objects: &Path) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for shard in fs::read_dir(objects).expect("reading objects/") {
         let shard = shard.expect("reading objects/");
         let prefix = shard.file_name().to_string_lossy().into_owned();
+        if prefix == "packs" {
+            for pack in fs::read_dir(shard.path()).expect("reading packs/") {
+                ids.extend(packed_ids(&pack.expect("reading packs/").path()));
+            }
+            continue;
+        }
         assert!(
             shard.file_type().expect("a file type").is_dir() && prefix.len() == 2,
             "unexpected entry {} in objects/",
@@ -468,6 +503,40 @@ fn object_ids(objects: &Path) -> BTreeSet<String> {
         }
     }
     ids
+}
+
+/// The ids in the pack file at `path`.
+fn packed_ids(path: &Path) -> Vec<String> {
+    const FOOTER: usize = 8 + 4 + 32 + 8;
+    let bytes = fs::read(path).expect("reading a pack");
+    let name = path.display();
+    assert!(
+        path.extension().is_some_and(|e| e == "pack")
+            && bytes.len() >= 8 + FOOTER
+            && bytes.starts_with(b"SYMPACK1")
+            && bytes.ends_with(b"SYMPACK1"),
+        "{name} is not a whole pack"
+    );
+    let footer = &bytes[bytes.len() - FOOTER..];
+    let at = u64::from_le_bytes(footer[..8].try_into().unwrap()) as usize;
+    let count = u32::from_le_bytes(footer[8..12].try_into().unwrap()) as usize;
+    assert_eq!(
+        at + count * 48,
+        bytes.len() - FOOTER,
+        "{name}: index framing"
+    );
+    assert_eq!(
+        sha256_hex(&bytes[at..at + count * 48]),
+        footer[12..44]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+        "{name}: index checksum"
+    );
+    bytes[at..at + count * 48]
+        .chunks_exact(48)
+        .map(|entry| entry[..32].iter().map(|b| format!("{b:02x}")).collect())
+        .collect()
 }
 
 /// Reopens the store after a kill and checks everything the module

@@ -88,6 +88,7 @@ impl ArtifactStore {
         &self,
         items: impl IntoIterator<Item = (R, ArtifactMeta)>,
     ) -> Result<Vec<PutOutcome>, ArtifactError> {
+        let mut batch = self.content.batch();
         let mut staged = Vec::new();
         let mut metas = Vec::new();
         let mut structures = Vec::new();
@@ -97,7 +98,7 @@ impl ArtifactStore {
                 inner: reader,
                 sample: Vec::new(),
             };
-            let one = self.content.stage(&mut sampler)?;
+            let one = batch.stage(&mut sampler)?;
             structures.push(quality::structure(
                 &sampler.sample,
                 one.size,
@@ -113,7 +114,7 @@ impl ArtifactStore {
         }
         let sized: Vec<(String, u64)> = staged.iter().map(|s| (s.id.clone(), s.size)).collect();
         let (fresh, versions, queued) = self.catalog.write(|tx| {
-            let fresh = self.content.commit_many(staged)?;
+            let fresh = self.content.commit_batch(batch, staged)?;
             // Asked before the rows are recorded: whether each was
             // searchable already. Queued once per distinct artifact: a
             // batch of many identical outputs (every node echoing the same

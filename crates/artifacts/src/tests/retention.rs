@@ -278,3 +278,47 @@ fn purging_an_artifact_also_removes_the_tier_copy_a_read_left_behind() {
         "deleted content does not live on in a tier"
     );
 }
+
+#[test]
+fn packed_artifacts_are_trashed_restored_and_archived_alone() {
+    for (dir, store) in [plain(), encrypted()] {
+        let doomed = b"packed, nobody reads this".to_vec();
+        let archived = large(5)[..200 * 1024].to_vec();
+        let kept = b"packed beside it, tagged keep".to_vec();
+        let ids: Vec<String> = store
+            .put_batch([
+                (&doomed[..], ArtifactMeta::default()),
+                (&archived[..], ArtifactMeta::default().tag("old")),
+                (&kept[..], ArtifactMeta::default().tag("keep")),
+            ])
+            .unwrap()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        let packs = dir.path().join("objects").join("packs");
+        assert_eq!(fs::read_dir(&packs).unwrap().count(), 1, "one pack");
+        store.get(&ids[1]).unwrap();
+        store.get(&ids[2]).unwrap();
+
+        let report = clean_later(&store, "max_age_days = 0\nmin_access_count = 1");
+        assert_eq!(report.deleted, [ids[0].as_str()], "{report:?}");
+        assert!(matches!(
+            store.get(&ids[0]),
+            Err(ArtifactError::NotFound(_))
+        ));
+        assert!(!store.contains(&ids[0]).unwrap(), "no packed copy is left");
+        assert_eq!(fs::read_dir(&packs).unwrap().count(), 0, "unpacked");
+        assert_eq!(store.get(&ids[2]).unwrap(), kept);
+
+        store.undo_delete(&ids[0], 7).unwrap();
+        assert_eq!(store.get(&ids[0]).unwrap(), doomed);
+
+        let report = clean_later(&store, "archive_after_days = 0\nkeep_tags = [\"keep\"]");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(store.info(&ids[1]).unwrap().location, Location::Warm);
+        assert_eq!(store.get(&ids[1]).unwrap(), archived);
+        assert_eq!(store.get(&ids[2]).unwrap(), kept);
+        assert!(store.verify_all().unwrap().is_clean());
+        drop(store);
+    }
+}
