@@ -21,7 +21,7 @@
 //!
 //! [`Objects::loosen`]: super::Objects::loosen
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -236,8 +236,13 @@ pub(crate) struct Packs {
 struct Known {
     /// Every packed object, in one of the packs that hold it.
     by_id: HashMap<RawId, Location>,
+    /// The other copies of objects packed more than once (two processes
+    /// packing the same content at once): found when `by_id`'s pack goes.
+    spare: HashMap<RawId, Vec<Location>>,
     /// The packs read, by file name.
     packs: HashMap<OsString, KnownPack>,
+    /// Packs that did not read back (warned about once, not read again).
+    unreadable: HashSet<OsString>,
 }
 
 /// A pack read from disk.
@@ -306,14 +311,14 @@ impl Packs {
     /// ones that are gone. A pack that does not read back is skipped with a
     /// warning: its objects read as missing, which `verify` reports.
     pub(super) fn refresh(&self) -> Result<(), ArtifactError> {
-        let mut on_disk = Vec::new();
+        let mut on_disk = HashMap::new();
         match fs::read_dir(&self.dir) {
             Ok(entries) => {
                 for entry in entries {
                     let entry = entry.map_err(io_at(&self.dir))?;
                     let path = entry.path();
                     if path.extension().is_some_and(|e| e == EXTENSION) {
-                        on_disk.push((entry.file_name(), path));
+                        on_disk.insert(entry.file_name(), path);
                     }
                 }
             }
@@ -324,14 +329,15 @@ impl Packs {
         let gone: Vec<OsString> = known
             .packs
             .keys()
-            .filter(|name| !on_disk.iter().any(|(n, _)| n == *name))
+            .filter(|name| !on_disk.contains_key(*name))
             .cloned()
             .collect();
         for name in gone {
             known.remove(&name);
         }
+        known.unreadable.retain(|name| on_disk.contains_key(name));
         for (name, path) in on_disk {
-            if known.packs.contains_key(&name) {
+            if known.packs.contains_key(&name) || known.unreadable.contains(&name) {
                 continue;
             }
             match read_index(&path) {
@@ -339,10 +345,11 @@ impl Packs {
                     let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
                     known.insert(name, Arc::new(path), modified, &entries, false);
                 }
-                // Gone since the listing: exploded by another process.
+                // Gone since the listing: unpacked by another process.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => {
                     tracing::warn!(pack = %path.display(), "skipping a pack that does not read back: {e}");
+                    known.unreadable.insert(name);
                 }
             }
         }
@@ -390,10 +397,14 @@ impl Known {
                 offset: entry.offset,
                 len: entry.len,
             };
-            if replace {
-                self.by_id.insert(entry.id, at);
-            } else {
-                self.by_id.entry(entry.id).or_insert(at);
+            match self.by_id.entry(entry.id) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(at);
+                }
+                std::collections::hash_map::Entry::Occupied(mut first) => {
+                    let spare = if replace { first.insert(at) } else { at };
+                    self.spare.entry(entry.id).or_default().push(spare);
+                }
             }
         }
         let entries = entries.to_vec();
@@ -413,26 +424,21 @@ impl Known {
         let Some(KnownPack { path, entries, .. }) = self.packs.remove(name) else {
             return;
         };
-        let mut orphaned = Vec::new();
         for entry in entries {
-            if self.by_id.get(&entry.id).is_some_and(|at| at.pack == path) {
-                self.by_id.remove(&entry.id);
-                orphaned.push(entry.id);
+            let mut spare = self.spare.remove(&entry.id).unwrap_or_default();
+            spare.retain(|at| !Arc::ptr_eq(&at.pack, &path));
+            if self
+                .by_id
+                .get(&entry.id)
+                .is_some_and(|at| Arc::ptr_eq(&at.pack, &path))
+            {
+                match spare.pop() {
+                    Some(other) => self.by_id.insert(entry.id, other),
+                    None => self.by_id.remove(&entry.id),
+                };
             }
-        }
-        // Rare (the same content packed twice, by two processes at once):
-        // another known pack may hold a copy.
-        for id in orphaned {
-            let other = self.packs.values().find_map(|pack| {
-                let entry = pack.entries.iter().find(|e| e.id == id)?;
-                Some(Location {
-                    pack: pack.path.clone(),
-                    offset: entry.offset,
-                    len: entry.len,
-                })
-            });
-            if let Some(at) = other {
-                self.by_id.insert(id, at);
+            if !spare.is_empty() {
+                self.spare.insert(entry.id, spare);
             }
         }
     }
