@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::ArtifactError;
 use super::crypto::{self, ArtifactKey, Opener, Sealer};
-use super::objects::{self, Body, ObjectFile, Objects, PACKED_MAX, PackWriter, RawId, TempObject};
+use super::objects::{self, ObjectFile, Objects, TempObject};
 
 /// The file recording how a store was created, so it is never reopened in
 /// the other mode.
@@ -78,77 +78,6 @@ pub(crate) struct Staged {
     pub(crate) id: String,
     /// The content's length in bytes.
     pub(crate) size: u64,
-}
-
-/// One object of a batch, staged by [`Batch::stage`]: written to its own
-/// temporary file or appended to the batch's pack.
-pub(crate) struct BatchStaged {
-    body: Body,
-    /// The content's id.
-    pub(crate) id: String,
-    /// The content's length in bytes.
-    pub(crate) size: u64,
-}
-
-/// Objects staged together for one group commit
-/// ([`ContentStore::commit_batch`]). Content of up to [`PACKED_MAX`] bytes
-/// goes into one pack file for the whole batch (each distinct content
-/// once), larger content into temporary files of its own.
-pub(crate) struct Batch<'s> {
-    content: &'s ContentStore,
-    /// The pack, made when the first small object arrives.
-    pack: Option<PackWriter>,
-    /// The contents appended to the pack.
-    packed: std::collections::HashSet<RawId>,
-    /// The content being read, reused.
-    buf: Vec<u8>,
-    /// Its sealed form, when encrypted.
-    sealed: Vec<u8>,
-}
-
-impl Batch<'_> {
-    /// Reads everything `reader` yields and stages it: small content into
-    /// the batch's pack, larger content streamed through a temporary file.
-    pub(crate) fn stage(&mut self, reader: impl Read) -> Result<BatchStaged, ArtifactError> {
-        self.buf.clear();
-        let mut reader = reader;
-        (&mut reader)
-            .take(PACKED_MAX as u64 + 1)
-            .read_to_end(&mut self.buf)
-            .map_err(ArtifactError::Input)?;
-        if self.buf.len() > PACKED_MAX {
-            let staged = self.content.stage_after(&self.buf, reader)?;
-            return Ok(BatchStaged {
-                body: Body::Temp(staged.temp),
-                id: staged.id,
-                size: staged.size,
-            });
-        }
-        let raw: RawId = Sha256::digest(&self.buf).into();
-        if self.packed.insert(raw) {
-            let stored = match &self.content.key {
-                Some(key) => {
-                    self.sealed.clear();
-                    let mut sealer =
-                        Sealer::new(&mut self.sealed, key).map_err(ArtifactError::Input)?;
-                    sealer.write_all(&self.buf).map_err(ArtifactError::Input)?;
-                    sealer.finish().map_err(ArtifactError::Input)?;
-                    &self.sealed
-                }
-                None => &self.buf,
-            };
-            let pack = match &mut self.pack {
-                Some(pack) => pack,
-                None => self.pack.insert(self.content.objects.create_pack()?),
-            };
-            pack.append(raw, stored)?;
-        }
-        Ok(BatchStaged {
-            body: Body::Packed(raw),
-            id: objects::hex(&raw),
-            size: self.buf.len() as u64,
-        })
-    }
 }
 
 impl std::fmt::Debug for ContentStore {
@@ -246,37 +175,10 @@ impl ContentStore {
         })
     }
 
-    /// A batch to stage objects into for one group commit.
-    pub(crate) fn batch(&self) -> Batch<'_> {
-        Batch {
-            content: self,
-            pack: None,
-            packed: Default::default(),
-            buf: Vec::new(),
-            sealed: Vec::new(),
-        }
-    }
-
     /// Makes staged content durable and visible under its id; `false` when
     /// the object was already stored (the staged copy is dropped).
     pub(crate) fn commit(&self, staged: Staged) -> Result<bool, ArtifactError> {
         staged.temp.commit(&self.objects, &staged.id)
-    }
-
-    /// Commits a batch's staged objects with one group commit; per object,
-    /// whether it was new.
-    pub(crate) fn commit_batch(
-        &self,
-        batch: Batch<'_>,
-        staged: Vec<BatchStaged>,
-    ) -> Result<Vec<bool>, ArtifactError> {
-        let ids: Vec<String> = staged.iter().map(|s| s.id.clone()).collect();
-        let items = staged
-            .into_iter()
-            .zip(&ids)
-            .map(|(s, id)| (s.body, id.as_str()))
-            .collect();
-        self.objects.commit_batch(items, batch.pack)
     }
 
     /// The first [`SAMPLE_LIMIT`](super::quality::SAMPLE_LIMIT) bytes of
@@ -539,6 +441,8 @@ impl Read for ArtifactReader {
         Ok(0)
     }
 }
+
+mod batch;
 
 #[cfg(test)]
 mod tests;
