@@ -44,6 +44,17 @@
 //! the server to forward a publish's frame bytes as they came, rewriting
 //! only the sender and the subscription id, as nats-server does, and a
 //! client that hands frames to the receiver without a thread in between.
+//!
+//! Measured again after that (perf, 0.74–0.84 M msg/s over the socket in
+//! the profiling binary): the run takes about 2.0 µs of CPU per message
+//! over all threads, 77% of it in user space: the server's reader 36%
+//! (decoding about a quarter of it, routing and queueing a third), the
+//! subscriber's reader thread 28%, the publisher and the receiver 27%, the
+//! server's writer 6%, the publisher's flusher 3%; 19,000 context switches
+//! for 600,000 messages. No symbol passes 7%. nats-server's rate on these
+//! two cores (1.55–1.71 M msg/s) means that twice it leaves about 0.67 µs
+//! of CPU per message for everything: a third of today, so it takes the
+//! forwarding and thread changes above, not tuning of what is there.
 
 use std::time::{Duration, Instant};
 
