@@ -127,18 +127,24 @@ fn c() -> Result<()> {
 pub fn nats_server() -> Result<std::path::PathBuf> {
     debian_tool(
         "nats-server",
+        "--version",
         "the bus bench measures nats-server alongside",
     )
 }
 
 /// Debian's restic, the baseline of the encrypted artifact ingest.
 pub fn restic() -> Result<std::path::PathBuf> {
-    debian_tool("restic", "the artifact bench measures restic alongside")
+    debian_tool(
+        "restic",
+        "version",
+        "the artifact bench measures restic alongside",
+    )
 }
 
-/// The Debian package `name`'s program of the same name, installed first
-/// if it is missing (`why` says what needs it).
-fn debian_tool(name: &str, why: &str) -> Result<std::path::PathBuf> {
+/// The Debian package `name`'s program of the same name (found when it
+/// answers `version_arg`), installed first if it is missing (`why` says
+/// what needs it).
+fn debian_tool(name: &str, version_arg: &str, why: &str) -> Result<std::path::PathBuf> {
     // Debian puts servers in /usr/sbin.
     let found = || {
         ["/usr/sbin", "/usr/bin"]
@@ -146,11 +152,7 @@ fn debian_tool(name: &str, why: &str) -> Result<std::path::PathBuf> {
             .map(|dir| Path::new(dir).join(name))
             .find(|p| {
                 Command::new(p)
-                    .arg(if name == "restic" {
-                        "version"
-                    } else {
-                        "--version"
-                    })
+                    .arg(version_arg)
                     .output()
                     .is_ok_and(|o| o.status.success())
             })

@@ -164,6 +164,8 @@ impl Objects {
     pub(crate) fn contains(&self, id: &str) -> Result<bool, ArtifactError> {
         let path = self.path_of(id)?;
         let raw = raw_id(id).ok_or_else(|| ArtifactError::BadId(id.to_string()))?;
+        // Looked for loose again after the packs: one may have been
+        // loosened between the two looks.
         Ok(path.is_file() || self.packs.locate(&raw)?.is_some() || path.is_file())
     }
 

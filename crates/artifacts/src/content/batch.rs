@@ -39,9 +39,8 @@ pub(crate) struct Batch<'s> {
 impl Batch<'_> {
     /// Reads everything `reader` yields and stages it: small content into
     /// the batch's pack, larger content streamed through a temporary file.
-    pub(crate) fn stage(&mut self, reader: impl Read) -> Result<BatchStaged, ArtifactError> {
+    pub(crate) fn stage(&mut self, mut reader: impl Read) -> Result<BatchStaged, ArtifactError> {
         self.buf.clear();
-        let mut reader = reader;
         (&mut reader)
             .take(PACKED_MAX as u64 + 1)
             .read_to_end(&mut self.buf)
