@@ -98,8 +98,17 @@ pub enum RecvError {
 pub struct SubscribeOptions {
     /// Join this queue group: each message goes to one member of the group.
     pub queue_group: Option<String>,
-    /// Messages that may wait before the slow policy applies. Default: 1024.
+    /// Messages that may wait before the slow policy applies. Default:
+    /// 65,536, as a bus client's subscription (and NATS's pending limit):
+    /// a burst from a streaming publisher (a whole read's worth of frames
+    /// routed at once, while the receiver's thread waits for a core) fits,
+    /// where 1,024 lost messages a receiver keeping up on average took.
     pub capacity: usize,
+    /// Payload bytes that may wait before the slow policy applies (a queue
+    /// always takes one message, however large). Default: 64 MiB, as
+    /// NATS's pending limit, so a stuck subscriber holds at most that much
+    /// however large the messages.
+    pub max_bytes: usize,
     /// What happens when the queue is full. Default: drop the oldest.
     pub policy: SlowPolicy,
 }
@@ -108,7 +117,8 @@ impl Default for SubscribeOptions {
     fn default() -> Self {
         SubscribeOptions {
             queue_group: None,
-            capacity: 1024,
+            capacity: 65_536,
+            max_bytes: 64 << 20,
             policy: SlowPolicy::default(),
         }
     }
@@ -286,7 +296,11 @@ impl Bus {
         pattern: &str,
         options: SubscribeOptions,
     ) -> Result<Subscription, BusError> {
-        let queue = Arc::new(Queue::new(options.capacity, options.policy));
+        let queue = Arc::new(Queue::with_byte_limit(
+            options.capacity,
+            options.max_bytes,
+            options.policy,
+        ));
         let route = self.add_route(pattern, options.queue_group, None, queue.clone())?;
         Ok(Subscription {
             queue,

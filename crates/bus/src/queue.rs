@@ -124,6 +124,8 @@ impl Target for Queue {
 }
 
 impl Queue {
+    /// A queue bounded by message count alone.
+    #[cfg(test)]
     pub(crate) fn new(capacity: usize, policy: SlowPolicy) -> Self {
         Queue::with_byte_limit(capacity, usize::MAX, policy)
     }

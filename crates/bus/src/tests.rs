@@ -94,6 +94,29 @@ fn request_reply_correlates_and_reports_no_responders_and_timeouts() {
 }
 
 #[test]
+fn a_subscription_holds_at_most_its_byte_limit_of_payloads() {
+    let bus = Bus::new();
+    let stuck = bus
+        .subscribe_with(
+            "big",
+            SubscribeOptions {
+                max_bytes: 4096,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    for i in 0..10u8 {
+        bus.publish("big", vec![i; 1024]).unwrap();
+    }
+    let kept: Vec<u8> = std::iter::from_fn(|| stuck.try_recv())
+        .map(|e| e.payload[0])
+        .collect();
+    assert_eq!(kept, [6, 7, 8, 9], "the newest 4 KiB stay");
+    let stats = bus.stats();
+    assert_eq!(stats.subscriptions[0].dropped, 6);
+}
+
+#[test]
 fn a_slow_subscriber_does_not_stall_the_others() {
     let bus = Bus::new();
     let sub = |capacity, policy| {

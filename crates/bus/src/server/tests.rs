@@ -425,6 +425,48 @@ fn a_million_messages_all_reach_a_subscriber_that_keeps_up() {
     }
 }
 
+/// A stream from a publishing peer reaches a subscriber in the server's
+/// own process that keeps up: every message, in order, with nothing
+/// counted as dropped (with the former default of 1,024 queued messages,
+/// the bursts a reader thread routes at once dropped thousands).
+#[test]
+fn a_remote_stream_reaches_an_in_process_subscriber_that_keeps_up() {
+    const N: u32 = 200_000;
+    for transport in transports() {
+        let (_dir, bus, server) = serve();
+        let publisher = connect(&server, "publisher", transport);
+        let endpoint = bus.endpoint("local");
+        let stream = endpoint.subscribe("load.local").unwrap();
+        let reader = std::thread::spawn(move || {
+            for expected in 0..N {
+                let message = stream
+                    .recv(T)
+                    .unwrap_or_else(|e| panic!("{transport:?}: message {expected}: {e}"));
+                let got = u32::from_le_bytes(message.payload[..4].try_into().unwrap());
+                assert_eq!(got, expected, "{transport:?}: out of order or lost");
+            }
+            stream
+        });
+        let mut payload = vec![0u8; 64];
+        for i in 0..N {
+            payload[..4].copy_from_slice(&i.to_le_bytes());
+            publisher.publish("load.local", payload.clone()).unwrap();
+        }
+        let _stream = reader.join().unwrap();
+        let stats = bus.stats();
+        let sub = stats
+            .subscriptions
+            .iter()
+            .find(|s| s.pattern == "load.local")
+            .unwrap();
+        assert_eq!(
+            (sub.delivered, sub.dropped),
+            (u64::from(N), 0),
+            "{transport:?}"
+        );
+    }
+}
+
 /// A peer that stops reading is not waited for message after message:
 /// once it has taken nothing for the pacing wait, the oldest of what waits
 /// for it is dropped, and every message is accounted for — written,
