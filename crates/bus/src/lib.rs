@@ -99,10 +99,11 @@ pub struct SubscribeOptions {
     /// Join this queue group: each message goes to one member of the group.
     pub queue_group: Option<String>,
     /// Messages that may wait before the slow policy applies. Default:
-    /// 65,536, as a bus client's subscription (and NATS's pending limit):
-    /// a burst from a streaming publisher (a whole read's worth of frames
-    /// routed at once, while the receiver's thread waits for a core) fits,
-    /// where 1,024 lost messages a receiver keeping up on average took.
+    /// 65,536, as a bus client's subscription (and NATS's pending limit),
+    /// so a burst from a streaming publisher (a whole read's worth of
+    /// frames routed at once while the receiver waits for a core) fits:
+    /// with the former 1,024, a receiver that kept up on average lost
+    /// thousands of messages.
     pub capacity: usize,
     /// Payload bytes that may wait before the slow policy applies (a queue
     /// always takes one message, however large). Default: 64 MiB, as

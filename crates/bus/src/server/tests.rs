@@ -390,6 +390,30 @@ fn a_request_of_an_unknown_type_is_answered_with_a_typed_refusal() {
     client.flush(T).unwrap();
 }
 
+/// Publishes `n` 64-byte messages on `subject`, each starting with its
+/// number (little-endian `u32`) from 0.
+fn publish_numbered(publisher: &Client, subject: &str, n: u32) {
+    let mut payload = vec![0u8; 64];
+    for i in 0..n {
+        payload[..4].copy_from_slice(&i.to_le_bytes());
+        publisher.publish(subject, payload.clone()).unwrap();
+    }
+}
+
+/// Receives `n` messages with `recv`, checking that they are the numbered
+/// ones [`publish_numbered`] sent, all of them, in order.
+fn expect_numbered<E: std::fmt::Display>(
+    n: u32,
+    transport: Transport,
+    mut recv: impl FnMut() -> Result<Envelope, E>,
+) {
+    for expected in 0..n {
+        let message = recv().unwrap_or_else(|e| panic!("{transport:?}: message {expected}: {e}"));
+        let got = u32::from_le_bytes(message.payload[..4].try_into().unwrap());
+        assert_eq!(got, expected, "{transport:?}: out of order or lost");
+    }
+}
+
 /// A million messages from one publishing peer reach a subscribing peer
 /// that keeps up: every one, in order, over the socket and over shared
 /// memory, and nothing is counted as dropped on either side.
@@ -403,20 +427,10 @@ fn a_million_messages_all_reach_a_subscriber_that_keeps_up() {
         let stream = subscriber.subscribe("load.stream").unwrap();
         subscriber.flush(T).unwrap();
         let reader = std::thread::spawn(move || {
-            for expected in 0..N {
-                let message = stream
-                    .recv(T)
-                    .unwrap_or_else(|e| panic!("{transport:?}: message {expected}: {e}"));
-                let got = u32::from_le_bytes(message.payload[..4].try_into().unwrap());
-                assert_eq!(got, expected, "{transport:?}: out of order or lost");
-            }
+            expect_numbered(N, transport, || stream.recv(T));
             subscriber
         });
-        let mut payload = vec![0u8; 64];
-        for i in 0..N {
-            payload[..4].copy_from_slice(&i.to_le_bytes());
-            publisher.publish("load.stream", payload.clone()).unwrap();
-        }
+        publish_numbered(&publisher, "load.stream", N);
         let subscriber = reader.join().unwrap();
         assert_eq!(subscriber.dropped(), 0, "{transport:?}");
         for peer in server.stats().peers {
@@ -438,20 +452,10 @@ fn a_remote_stream_reaches_an_in_process_subscriber_that_keeps_up() {
         let endpoint = bus.endpoint("local");
         let stream = endpoint.subscribe("load.local").unwrap();
         let reader = std::thread::spawn(move || {
-            for expected in 0..N {
-                let message = stream
-                    .recv(T)
-                    .unwrap_or_else(|e| panic!("{transport:?}: message {expected}: {e}"));
-                let got = u32::from_le_bytes(message.payload[..4].try_into().unwrap());
-                assert_eq!(got, expected, "{transport:?}: out of order or lost");
-            }
+            expect_numbered(N, transport, || stream.recv(T));
             stream
         });
-        let mut payload = vec![0u8; 64];
-        for i in 0..N {
-            payload[..4].copy_from_slice(&i.to_le_bytes());
-            publisher.publish("load.local", payload.clone()).unwrap();
-        }
+        publish_numbered(&publisher, "load.local", N);
         let _stream = reader.join().unwrap();
         let stats = bus.stats();
         let sub = stats
