@@ -287,15 +287,16 @@ impl Objects {
                 }
             }
         }
-        let pack = pack.filter(|p| pack_needed && !p.is_empty());
+        // Needed only when one of its objects is (a packed body always
+        // names an object appended to it).
+        let pack = pack.filter(|_| pack_needed);
         if pending.is_empty() && pack.is_none() {
             return Ok(fresh);
         }
         self.publish(&pending, pack)?;
         // The packed copy is durable: a damaged loose file (which reads
-        // would find first) goes.
+        // would find first, and `stored` warned about) goes.
         for path in damaged {
-            tracing::warn!(path = %path.display(), "replacing a damaged object file with a packed copy");
             let _ = fs::remove_file(path);
         }
         Ok(fresh)

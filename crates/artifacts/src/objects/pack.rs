@@ -115,11 +115,6 @@ impl PackWriter {
         self.write(stored)
     }
 
-    /// Whether nothing was appended.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     fn write(&mut self, bytes: &[u8]) -> Result<(), ArtifactError> {
         self.pending.extend_from_slice(bytes);
         self.len += bytes.len() as u64;
