@@ -248,15 +248,15 @@ pub(crate) struct Shared {
     /// Whoever holds it reads and dispatches: the reader thread, or a
     /// requester reading its own reply, which saves waking a thread.
     reader: Mutex<Option<connection::Reader>>,
-    /// Requesters waiting for replies; while there are any, the reader
-    /// thread leaves the read side to them.
-    requesters: AtomicUsize,
+    /// Requesters and subscribers waiting on the link themselves; while
+    /// there are any, the reader thread leaves the read side to them.
+    own_readers: AtomicUsize,
     /// Why a requester found the link broken, for the reader thread.
     failure: Mutex<Option<String>>,
     /// When a frame last arrived.
     last_read: Stamp,
-    /// When the last requester stopped waiting.
-    last_request: Stamp,
+    /// When the last of the `own_readers` stopped waiting.
+    last_own_read: Stamp,
     /// `_inbox.<name>.`: replies come to this prefix and a request id.
     inbox_prefix: String,
     /// The current connection's heartbeat interval and server timeout (set
@@ -307,10 +307,10 @@ impl Client {
             dropped: AtomicU64::new(0),
             connection_guard: Mutex::default(),
             reader: Mutex::default(),
-            requesters: AtomicUsize::new(0),
+            own_readers: AtomicUsize::new(0),
             failure: Mutex::default(),
             last_read: Stamp::new(),
-            last_request: Stamp::new(),
+            last_own_read: Stamp::new(),
             inbox_prefix: format!("{}{name}.", crate::INBOX),
             liveness: Mutex::default(),
             name,
@@ -590,11 +590,6 @@ impl Shared {
     }
 }
 
-/// How long a subscription's receiver polls before sleeping: a stream's
-/// next message is usually microseconds away, and a receiver asleep makes
-/// the reader thread wake it (a system call) for every message.
-const SUBSCRIPTION_SPIN: Duration = Duration::from_micros(20);
-
 impl ClientSubscription {
     /// The subscription's id on this client.
     pub fn sid(&self) -> u64 {
@@ -602,15 +597,19 @@ impl ClientSubscription {
     }
 
     /// The next message, waiting up to `timeout`.
+    ///
+    /// With nothing waiting, the calling thread reads the link itself if
+    /// no other thread is (the client's reader thread steps aside), so a
+    /// stream's messages reach it without a hand-over between threads.
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
-        let try_take = || match self.rx.try_recv() {
-            Ok(envelope) => Some(Ok(envelope)),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+        let got = match self.rx.try_recv() {
+            Ok(envelope) => Ok(envelope),
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => match self.shared.upgrade() {
+                Some(shared) => shared.wait_for_message(&self.rx, timeout),
+                None => self.rx.recv_timeout(timeout),
+            },
         };
-        let got = reading::poll_then_wait(SUBSCRIPTION_SPIN, timeout, try_take, |t| {
-            self.rx.recv_timeout(t)
-        });
         let got = got.map_err(|e| match e {
             RecvTimeoutError::Timeout => RecvError::Timeout,
             RecvTimeoutError::Disconnected => RecvError::Closed,

@@ -76,6 +76,20 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
+    /// Waits up to `timeout` for something to read: `true` when a whole
+    /// frame is already buffered or the link has bytes (or news of its
+    /// end), so [`next_envelope`](Self::next_envelope) will not sit out
+    /// its stream's read timeout; `false` if `timeout` passed first.
+    pub fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool>
+    where
+        R: LinkRead,
+    {
+        if self.frame_ready() {
+            return Ok(true);
+        }
+        self.inner.wait_readable(timeout)
+    }
+
     /// Whether a whole frame is already read and waiting, so the next
     /// [`next_envelope`](Self::next_envelope) returns without reading: a
     /// server routing a burst of frames holds back its writes until the
@@ -105,6 +119,22 @@ fn is_timeout(error: &io::Error) -> bool {
     )
 }
 
+/// A stream a [`FrameReader`] reads that can also say, within a time
+/// limit, whether a read would find something: a thread that reads for
+/// itself (a subscriber waiting for its next message) then never waits
+/// longer than it was asked to, whatever the stream's own read timeout.
+pub trait LinkRead: Read + Send {
+    /// Waits up to `timeout` for bytes to read, or for the end of the
+    /// stream; `false` if `timeout` passed first.
+    fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool>;
+}
+
+impl<T: LinkRead + ?Sized> LinkRead for Box<T> {
+    fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool> {
+        (**self).wait_readable(timeout)
+    }
+}
+
 /// One end of a local socket, shared by a reading and a writing thread.
 #[derive(Clone)]
 pub struct SocketHalf(pub Arc<Stream>);
@@ -112,6 +142,28 @@ pub struct SocketHalf(pub Arc<Stream>);
 impl Read for SocketHalf {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self.0).read(buf)
+    }
+}
+
+impl LinkRead for SocketHalf {
+    #[cfg(target_os = "linux")]
+    fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool> {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let Stream::UdSocket(stream) = &*self.0;
+        // Past what a timespec holds is as good as forever.
+        let timeout = Timespec::try_from(timeout).ok();
+        let mut fds = [PollFd::new(stream, PollFlags::IN)];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(ready) => Ok(ready > 0),
+            Err(rustix::io::Errno::INTR) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Elsewhere a read waits at most the socket's own read timeout.
+    #[cfg(not(target_os = "linux"))]
+    fn wait_readable(&mut self, _timeout: Duration) -> io::Result<bool> {
+        Ok(true)
     }
 }
 

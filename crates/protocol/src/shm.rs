@@ -605,6 +605,24 @@ impl RingReader {
     }
 }
 
+impl crate::link::LinkRead for RingReader {
+    fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool> {
+        let ring = &self.ring;
+        let waited = wait_for(
+            ring.data_seq(),
+            ring.data_sleepers(),
+            self.spin,
+            Some(timeout),
+            || self.poll(),
+        );
+        match waited {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl Read for RingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {

@@ -439,6 +439,57 @@ fn a_million_messages_all_reach_a_subscriber_that_keeps_up() {
     }
 }
 
+/// A subscriber waiting for its next message reads the link itself, yet
+/// keeps to its own timeout whatever the link's read timeout (half the
+/// heartbeat, 2 s here), and while it holds the read side the client's
+/// other subscriptions and requests are served by it.
+#[test]
+fn a_subscriber_reading_for_itself_keeps_its_timeout_and_serves_the_rest() {
+    for transport in transports() {
+        let (_dir, _bus, server) = serve_with(ServerOptions {
+            heartbeat: Duration::from_secs(4),
+            peer_timeout: Duration::from_secs(12),
+            ..ServerOptions::default()
+        });
+        let alice = connect(&server, "alice", transport);
+        let bob = connect(&server, "bob", transport);
+        let first = bob.subscribe("own.first").unwrap();
+        let second = bob.subscribe("own.second").unwrap();
+        let questions = alice.subscribe("own.question").unwrap();
+        bob.flush(T).unwrap();
+        alice.flush(T).unwrap();
+
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            first.recv(Duration::from_millis(50)),
+            Err(symphony_protocol::client::RecvError::Timeout)
+        ));
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(1),
+            "{transport:?}: a 50 ms wait took {waited:?}"
+        );
+
+        let waiter = std::thread::spawn(move || (first.recv(T), first));
+        // Give the waiter time to take the read side.
+        std::thread::sleep(Duration::from_millis(50));
+        alice.publish("own.second", &b"2"[..]).unwrap();
+        let got = second.recv(T).unwrap();
+        assert_eq!(&got.payload[..], b"2", "{transport:?}");
+        let answerer = std::thread::spawn(move || {
+            let question = questions.recv(T).unwrap();
+            alice.reply(&question, &b"yes"[..]).unwrap();
+            alice
+        });
+        let answer = bob.request("own.question", &b"?"[..], T).unwrap();
+        assert_eq!(&answer.payload[..], b"yes", "{transport:?}");
+        let alice = answerer.join().unwrap();
+        alice.publish("own.first", &b"1"[..]).unwrap();
+        let (got, _first) = waiter.join().unwrap();
+        assert_eq!(&got.unwrap().payload[..], b"1", "{transport:?}");
+    }
+}
+
 /// A stream from a publishing peer reaches a subscriber in the server's
 /// own process that keeps up: every message, in order, with nothing
 /// counted as dropped (with the former default of 1,024 queued messages,

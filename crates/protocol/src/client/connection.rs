@@ -1,7 +1,7 @@
 //! Opening one connection: the socket, the handshake, and (when asked
 //! for) the move onto shared memory.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,12 +12,12 @@ use interprocess::local_socket::traits::Stream as _;
 
 use super::{ClientError, ClientOptions, Transport};
 use crate::Message;
-use crate::link::{FrameReader, SocketHalf, WRITE_TIMEOUT, shutdown, socket_name};
+use crate::link::{FrameReader, LinkRead, SocketHalf, WRITE_TIMEOUT, shutdown, socket_name};
 use crate::messages::{ErrorReply, Hello, Welcome};
 
 /// The read side of a connection and the liveness rules the server set.
 pub(super) struct Reader {
-    pub(super) frames: FrameReader<Box<dyn Read + Send>>,
+    pub(super) frames: FrameReader<Box<dyn LinkRead>>,
     /// Send a heartbeat after this long without writing. The reader wakes
     /// at half this interval, so beats are never further apart than it.
     pub(super) heartbeat: Duration,
@@ -114,7 +114,7 @@ impl Connection {
                     .map_err(connect_error)?;
                 Ok(Connection {
                     reader: Reader {
-                        frames: frames.map_inner(|r| Box::new(r) as Box<dyn Read + Send>),
+                        frames: frames.map_inner(|r| Box::new(r) as Box<dyn LinkRead>),
                         heartbeat,
                         timeout,
                     },
@@ -137,7 +137,7 @@ impl Connection {
                 Ok(Connection {
                     reader: Reader {
                         frames: FrameReader::new(
-                            Box::new(ring_reader) as Box<dyn Read + Send>,
+                            Box::new(ring_reader) as Box<dyn LinkRead>,
                             options.max_frame,
                         ),
                         heartbeat,
