@@ -66,6 +66,20 @@
 //! For scale: three threads passing 280-byte frames through two sockets
 //! with one copy each, 64 KiB a write, move 6.0–6.8 M msg/s on these two
 //! cores; nats-server is at a quarter of that floor, this bus a sixth.
+//!
+//! Then (+6% over the socket, +6% over shared memory in alternating runs)
+//! a link's reads land straight in the frame buffer's spare room instead
+//! of a scratch buffer copied after them (5% of the server reader's time,
+//! and 3% more in reallocating the buffer as it grew), and (+2%) each
+//! thread keeps the routes it found for the last subject it routed until
+//! the route table changes (matching a subject against the table was 14%
+//! of the server reader's time; the cache's check and the weak references
+//! it holds cost most of what that saved). What remains is spread thin:
+//! on both the server's reader and the receiving subscriber, decoding a
+//! frame into an `Envelope` is about a third (four strings copied inline,
+//! a header list for the subscription id, the 192-byte result moved
+//! through each layer), the kernel's copies a sixth, queueing and
+//! delivering a fifth.
 
 use std::time::{Duration, Instant};
 

@@ -28,6 +28,7 @@ mod interrupt;
 mod metrics;
 mod queue;
 mod reply;
+mod route_cache;
 pub mod server;
 mod service;
 mod signal;
@@ -50,7 +51,7 @@ pub use interrupt::Interrupt;
 pub use metrics::{LatencyStats, SubjectStats};
 pub use queue::SlowPolicy;
 
-use metrics::Metrics;
+use metrics::{Metrics, SubjectCounters};
 pub(crate) use queue::{Offer, Queue, Target};
 pub use server::{
     BusServer, ERROR_KIND_HEADER, Knock, PeerAccess, PeerCredentials, PeerGate, PeerStats, Refusal,
@@ -166,8 +167,16 @@ struct Routes {
     groups: FxHashMap<String, Arc<AtomicUsize>>,
 }
 
+/// Numbers the buses of a process, for the route cache.
+static NEXT_BUS: AtomicU64 = AtomicU64::new(1);
+
 struct BusInner {
+    /// This bus among the process's buses.
+    id: u64,
     routes: ShardedLock<Routes>,
+    /// Moves with every change to `routes`, under its write lock (see
+    /// [`route_cache`]).
+    generation: AtomicU64,
     /// How many routes have a pattern that could match a reply inbox
     /// (`_inbox.…`, `*.…`, `>`); changed under the route table's write
     /// lock. While there are none, a reply goes straight to its waiter
@@ -263,7 +272,9 @@ impl Bus {
     pub fn new() -> Self {
         Bus {
             inner: Arc::new(BusInner {
+                id: NEXT_BUS.fetch_add(1, Ordering::Relaxed),
                 routes: ShardedLock::default(),
+                generation: AtomicU64::new(0),
                 inbox_routes: AtomicUsize::new(0),
                 next_sid: AtomicU64::new(1),
                 replies: reply::Replies::default(),
@@ -425,12 +436,12 @@ impl Bus {
     /// Routes `envelope` without blocking the calling task (see
     /// [`Bus::publish_async`]).
     async fn send_async(&self, envelope: Envelope) -> usize {
-        let targets = self.inner.targets(&envelope.subject);
+        let (targets, counters) = self.inner.targets(&envelope.subject);
         if !targets.iter().any(|route| route.target.may_block()) {
-            return self.inner.deliver(envelope, &targets);
+            return self.inner.deliver(envelope, &targets, &counters);
         }
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.deliver(envelope, &targets))
+        tokio::task::spawn_blocking(move || inner.deliver(envelope, &targets, &counters))
             .await
             // A handler that panicked delivered nothing.
             .unwrap_or(0)
@@ -515,55 +526,54 @@ impl BusInner {
         self.routes.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The table for changing it: whatever a thread cached from it is
+    /// stale from here on.
     fn write_routes(&self) -> ShardedLockWriteGuard<'_, Routes> {
-        self.routes.write().unwrap_or_else(|e| e.into_inner())
+        let routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::Release);
+        routes
     }
 
     /// Delivers to every matching plain subscription and to one member of
     /// each matching queue group. Queues are offered outside the route lock
     /// so a blocking subscriber never holds up subscribe or unsubscribe.
     fn route(&self, envelope: Envelope) -> usize {
-        let targets = if envelope.subject.starts_with(reply::INBOX)
-            && self.inbox_routes.load(Ordering::Acquire) == 0
-        {
-            Targets::new()
-        } else {
-            self.targets(&envelope.subject)
-        };
-        self.deliver(envelope, &targets)
+        let (targets, counters) = self.targets(&envelope.subject);
+        self.deliver(envelope, &targets, &counters)
     }
 
-    /// The routes a message on `subject` goes to: every matching plain
-    /// subscription and one member of each matching queue group.
-    fn targets(&self, subject: &str) -> Targets {
-        let mut targets = Targets::new();
+    /// Where a message on `subject` goes now (one member of each queue
+    /// group picked), and the subject's counters.
+    fn targets(&self, subject: &str) -> (Targets, Arc<SubjectCounters>) {
+        if subject.starts_with(reply::INBOX) {
+            // Every reply has a subject of its own: nothing worth caching.
+            let targets = if self.inbox_routes.load(Ordering::Acquire) == 0 {
+                Targets::new()
+            } else {
+                resolve(&self.read_routes(), subject).pick()
+            };
+            return (targets, self.metrics.subject(subject));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((resolved, counters)) = route_cache::get(self.id, generation, subject) {
+            return (resolved.pick(), counters);
+        }
         let routes = self.read_routes();
-        let mut groups: Vec<(&Group, Vec<&Arc<Route>>)> = Vec::new();
-        let mut wild: Vec<&Arc<Route>> = Vec::new();
-        routes.wild.matches(subject, |route| wild.push(route));
-        // In subscription order, as a scan of every pattern found them: a
-        // queue group's round robin goes by its members' order.
-        wild.sort_unstable_by_key(|route| route.sid);
-        let matching = routes.exact.get(subject).into_iter().flatten().chain(wild);
-        for route in matching {
-            match &route.group {
-                None => targets.push(route.clone()),
-                Some(group) => match groups.iter_mut().find(|(g, _)| g.name == group.name) {
-                    Some((_, members)) => members.push(route),
-                    None => groups.push((group, vec![route])),
-                },
-            }
-        }
-        for (group, members) in groups {
-            let pick = group.next.fetch_add(1, Ordering::Relaxed) % members.len();
-            targets.push(members[pick].clone());
-        }
-        targets
+        // Read under the lock: the entry is of the table it was made from.
+        let generation = self.generation.load(Ordering::Acquire);
+        let resolved = resolve(&routes, subject);
+        drop(routes);
+        let counters = self.metrics.subject(subject);
+        route_cache::put(self.id, generation, subject, &resolved, &counters);
+        (resolved.pick(), counters)
     }
 
-    /// Offers `envelope` to `targets`; returns how many took it.
-    fn deliver(&self, envelope: Envelope, targets: &[Arc<Route>]) -> usize {
-        let counters = self.metrics.subject(&envelope.subject);
+    fn deliver(
+        &self,
+        envelope: Envelope,
+        targets: &[Arc<Route>],
+        counters: &SubjectCounters,
+    ) -> usize {
         let bytes = envelope.payload.len();
         let (mut delivered, mut dropped, mut closed) = (0, 0, false);
         // A reply to an in-process request goes to its waiter first.
@@ -575,7 +585,7 @@ impl BusInner {
         let envelope = match claim {
             Some(claim) if targets.is_empty() => {
                 let taken = claim.give(envelope);
-                Metrics::published(&counters, bytes, taken as usize, 0);
+                Metrics::published(counters, bytes, taken as usize, 0);
                 return taken as usize;
             }
             Some(claim) => {
@@ -608,7 +618,7 @@ impl BusInner {
             }
             offer(last, envelope);
         }
-        Metrics::published(&counters, bytes, delivered, dropped);
+        Metrics::published(counters, bytes, delivered, dropped);
         if closed {
             self.remove_routes(|r| r.target.is_closed());
         }
@@ -667,6 +677,45 @@ impl BusInner {
         {
             routes.groups.remove(&group.name);
         }
+    }
+}
+
+/// Where a message on `subject` goes by `routes`: the plain subscriptions
+/// in subscription order (a scan of every pattern found them so, and a
+/// queue group's round robin goes by its members' order), then each queue
+/// group with its members.
+fn resolve(routes: &Routes, subject: &str) -> route_cache::Resolved {
+    let mut wild: Vec<&Arc<Route>> = Vec::new();
+    routes.wild.matches(subject, |route| wild.push(route));
+    wild.sort_unstable_by_key(|route| route.sid);
+    let matching = routes.exact.get(subject).into_iter().flatten().chain(wild);
+    let mut resolved = route_cache::Resolved::default();
+    let mut names: Vec<&str> = Vec::new();
+    for route in matching {
+        match &route.group {
+            None => resolved.plain.push(route.clone()),
+            Some(group) => match names.iter().position(|name| *name == group.name) {
+                Some(at) => resolved.groups[at].1.push(route.clone()),
+                None => {
+                    names.push(&group.name);
+                    let members = std::iter::once(route.clone()).collect();
+                    resolved.groups.push((group.next.clone(), members));
+                }
+            },
+        }
+    }
+    resolved
+}
+
+impl route_cache::Resolved {
+    /// The targets: the plain ones and the next member of each group.
+    fn pick(self) -> Targets {
+        let mut targets = self.plain;
+        for (next, members) in self.groups {
+            let at = next.fetch_add(1, Ordering::Relaxed) % members.len();
+            targets.push(members[at].clone());
+        }
+        targets
     }
 }
 

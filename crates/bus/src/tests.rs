@@ -199,3 +199,43 @@ fn dropping_a_subscription_unsubscribes_and_bad_subjects_are_refused() {
         Err(BusError::InvalidSubject(_))
     ));
 }
+
+/// Publishing one subject over and over reuses what the route table said
+/// last time (see `route_cache`), yet every change to the table counts at
+/// once: a new subscription gets the very next message, a dropped one
+/// nothing more, a queue group keeps its turns, and two buses routing the
+/// same subject on one thread never see each other's subscribers.
+#[test]
+fn repeated_publishes_follow_every_change_to_the_routes() {
+    let bus = Bus::new();
+    let other = Bus::new();
+    let first = bus.subscribe("stream.a").unwrap();
+    let elsewhere = other.subscribe("stream.a").unwrap();
+    for _ in 0..3 {
+        assert_eq!(bus.publish("stream.a", &b"1"[..]).unwrap(), 1);
+        assert_eq!(other.publish("stream.a", &b"o"[..]).unwrap(), 1);
+    }
+    let late = bus.subscribe("stream.*").unwrap();
+    assert_eq!(bus.publish("stream.a", &b"2"[..]).unwrap(), 2);
+    assert_eq!(&late.recv(T).unwrap().payload[..], b"2");
+    drop(first);
+    assert_eq!(bus.publish("stream.a", &b"3"[..]).unwrap(), 1);
+    assert_eq!(&late.recv(T).unwrap().payload[..], b"3");
+
+    let group = || SubscribeOptions {
+        queue_group: Some("g".into()),
+        ..Default::default()
+    };
+    let (m1, m2) = (
+        bus.subscribe_with("stream.a", group()).unwrap(),
+        bus.subscribe_with("stream.a", group()).unwrap(),
+    );
+    for _ in 0..6 {
+        assert_eq!(bus.publish("stream.a", &b"4"[..]).unwrap(), 2);
+    }
+    let drain = |s: &Subscription| std::iter::from_fn(|| s.try_recv()).count();
+    assert_eq!((drain(&m1), drain(&m2), drain(&late)), (3, 3, 6));
+    assert_eq!(drain(&elsewhere), 3);
+    drop((m1, m2, late));
+    assert_eq!(bus.publish("stream.a", &b"5"[..]).unwrap(), 0);
+}

@@ -39,18 +39,19 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Reads frames from a byte stream, however its reads split them.
 pub struct FrameReader<R> {
     inner: R,
+    /// Bytes read and not yet taken as frames. Each read lands straight in
+    /// its spare room; frames are split off it, and their payloads stay
+    /// slices of it.
     buf: BytesMut,
-    scratch: Box<[u8]>,
     decoder: FrameDecoder,
 }
 
-impl<R: Read> FrameReader<R> {
+impl<R: LinkRead> FrameReader<R> {
     /// Reads frames of at most `max_frame` bytes from `inner`.
     pub fn new(inner: R, max_frame: usize) -> Self {
         FrameReader {
             inner,
             buf: BytesMut::with_capacity(READ_CHUNK),
-            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             decoder: FrameDecoder::new(max_frame),
         }
     }
@@ -63,12 +64,18 @@ impl<R: Read> FrameReader<R> {
             if let Some(envelope) = self.decoder.decode(&mut self.buf)? {
                 return Ok(envelope);
             }
-            match self.inner.read(&mut self.scratch) {
+            // Room for a whole chunk: while frames split off the buffer
+            // are alive this takes a fresh one, and moves only the part
+            // of a frame left over.
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            match self.inner.read_into(&mut self.buf) {
                 Ok(0) => {
                     self.decoder.finish(&self.buf)?;
                     return Err(LinkError::Closed);
                 }
-                Ok(n) => self.buf.extend_from_slice(&self.scratch[..n]),
+                Ok(_) => {}
                 Err(e) if is_timeout(&e) => return Err(LinkError::TimedOut),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(LinkError::Io(e)),
@@ -104,7 +111,6 @@ impl<R: Read> FrameReader<R> {
         FrameReader {
             inner: wrap(self.inner),
             buf: self.buf,
-            scratch: self.scratch,
             decoder: self.decoder,
         }
     }
@@ -127,11 +133,28 @@ pub trait LinkRead: Read + Send {
     /// Waits up to `timeout` for bytes to read, or for the end of the
     /// stream; `false` if `timeout` passed first.
     fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool>;
+
+    /// Reads once into `buf`'s spare capacity (which the caller makes
+    /// non-empty), appending what came; `Ok(0)` at the end of the stream.
+    /// Links override it to read straight into the uninitialised room; this
+    /// one zeroes a chunk of it first.
+    fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        let start = buf.len();
+        let room = (buf.capacity() - start).clamp(1, READ_CHUNK);
+        buf.resize(start + room, 0);
+        let read = self.read(&mut buf[start..]);
+        buf.truncate(start + *read.as_ref().unwrap_or(&0));
+        read
+    }
 }
 
 impl<T: LinkRead + ?Sized> LinkRead for Box<T> {
     fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool> {
         (**self).wait_readable(timeout)
+    }
+
+    fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        (**self).read_into(buf)
     }
 }
 
@@ -164,6 +187,22 @@ impl LinkRead for SocketHalf {
     #[cfg(not(target_os = "linux"))]
     fn wait_readable(&mut self, _timeout: Duration) -> io::Result<bool> {
         Ok(true)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        let Stream::UdSocket(stream) = &*self.0;
+        let n = loop {
+            match rustix::io::read(stream, buf.spare_capacity_mut()) {
+                Ok((read, _)) => break read.len(),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        };
+        // SAFETY: `read` initialised the first `n` bytes of the spare
+        // capacity (it returned them as a `&mut [u8]`).
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
     }
 }
 

@@ -621,10 +621,22 @@ impl crate::link::LinkRead for RingReader {
             Err(e) => Err(e),
         }
     }
+
+    fn read_into(&mut self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+        let n = self.read_raw(buf.spare_capacity_mut())?;
+        // SAFETY: `read_raw` wrote the first `n` bytes of the spare
+        // capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
 }
 
-impl Read for RingReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl RingReader {
+    /// Waits for data (up to the timeout), copies what fits into the start
+    /// of `buf` and returns how much: `Ok(0)` only once the ring is closed
+    /// and drained, or for an empty `buf`. Writes exactly the bytes it
+    /// counts, so callers may treat them as initialised.
+    fn read_raw(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -641,18 +653,20 @@ impl Read for RingReader {
             return Ok(0);
         }
         let base = ring.map.map.as_mut_ptr();
+        let to = buf.as_mut_ptr().cast::<u8>();
         let mut into = 0;
         for (offset, len) in ring.spans(self.tail, n) {
             // SAFETY: `spans` keeps both runs within this ring's data bytes,
-            // inside the mapping, which `ring.map` keeps alive; `buf` is
-            // private memory of at least `n` bytes that cannot overlap the
-            // mapping (no reference into the mapping is ever handed out).
-            // The bytes between tail and head were published by the
-            // producer before its SeqCst head store, which our SeqCst head
-            // load observed; a hostile peer writing them concurrently can
-            // only garble the bytes we copy, never the bounds.
+            // inside the mapping, which `ring.map` keeps alive, and their
+            // lengths add up to `n`, at most `buf.len()`; `buf` is private
+            // memory that cannot overlap the mapping (no reference into the
+            // mapping is ever handed out). The bytes between tail and head
+            // were published by the producer before its SeqCst head store,
+            // which our SeqCst head load observed; a hostile peer writing
+            // them concurrently can only garble the bytes we copy, never
+            // the bounds.
             unsafe {
-                std::ptr::copy_nonoverlapping(base.add(offset), buf.as_mut_ptr().add(into), len);
+                std::ptr::copy_nonoverlapping(base.add(offset), to.add(into), len);
             }
             into += len;
         }
@@ -660,6 +674,20 @@ impl Read for RingReader {
         ring.tail().store(self.tail, SeqCst);
         bump_and_wake(ring.space_seq(), Some(ring.space_sleepers()));
         Ok(n)
+    }
+}
+
+impl Read for RingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: initialised bytes viewed as possibly uninitialised ones;
+        // `read_raw` only writes initialised bytes into them.
+        let buf = unsafe {
+            std::slice::from_raw_parts_mut(
+                buf.as_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
+                buf.len(),
+            )
+        };
+        self.read_raw(buf)
     }
 }
 

@@ -2,7 +2,7 @@
 //! frames in and out.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use symphony_protocol::client::ERROR_KIND_HEADER;
 use symphony_protocol::client::{NO_RESPONDERS, PING_SUBJECT, SID_HEADER, STATS_SUBJECT};
 use symphony_protocol::clock::Stamp;
-use symphony_protocol::link::{FrameReader, LinkError, SocketHalf, shutdown};
+use symphony_protocol::link::{FrameReader, LinkError, LinkRead, SocketHalf, shutdown};
 use symphony_protocol::messages::{ErrorReply, Heartbeat, Hello, Subscribe, Unsubscribe, Welcome};
 use symphony_protocol::{
     Envelope, MSG, Message, ProtocolError, SmolStr, encode_frame, encode_frame_with_header,
@@ -481,7 +481,7 @@ impl Target for Peer {
 impl Shared {
     /// Reads the peer's frames until it is down: routes what it publishes,
     /// applies its subscriptions, and watches its heartbeat.
-    pub(super) fn read_frames<R: Read>(&self, peer: &Arc<Peer>, mut frames: FrameReader<R>) {
+    pub(super) fn read_frames<R: LinkRead>(&self, peer: &Arc<Peer>, mut frames: FrameReader<R>) {
         let timeout = self.options.peer_timeout;
         let mut last_frame = Instant::now();
         let mut mapped = peer.shm_path.is_none();

@@ -23,6 +23,12 @@ impl Read for Trickle {
     }
 }
 
+impl LinkRead for Trickle {
+    fn wait_readable(&mut self, _timeout: Duration) -> io::Result<bool> {
+        Ok(true)
+    }
+}
+
 #[test]
 fn frames_arrive_whole_across_short_reads_then_timeout_then_close() {
     let mut data = Vec::new();
