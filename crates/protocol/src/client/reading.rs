@@ -182,36 +182,7 @@ impl Shared {
         if self.options.transport == Transport::Socket {
             return poll_then_wait(REPLY_SPIN, timeout, || slot.try_take(), |t| slot.wait(t));
         }
-        let deadline = deadline(timeout);
-        self.own_readers.fetch_add(1, Ordering::SeqCst);
-        let outcome = loop {
-            if let Some(outcome) = slot.try_take() {
-                break outcome;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                break Err(RecvTimeoutError::Timeout);
-            }
-            let left = deadline - now;
-            match self.read_within(left) {
-                Ok(true) => {}
-                Ok(false) => {
-                    // Another thread is reading and will pass the reply on.
-                    match slot.wait(left.min(OWN_READ_GRACE)) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        other => break other,
-                    }
-                }
-                Err(reason) => {
-                    // Leave the reconnecting to the reader thread.
-                    *lock(&self.failure) = Some(reason);
-                    break slot.wait(left);
-                }
-            }
-        };
-        self.last_own_read.mark();
-        self.own_readers.fetch_sub(1, Ordering::SeqCst);
-        outcome
+        self.wait_reading(timeout, || slot.try_take(), |t| slot.wait(t))
     }
 
     /// Waits up to `timeout` for a subscription's next message (from
@@ -230,6 +201,21 @@ impl Shared {
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
         };
+        self.wait_reading(timeout, try_take, |t| {
+            poll_then_wait(SUBSCRIPTION_SPIN, t, try_take, |t| rx.recv_timeout(t))
+        })
+    }
+
+    /// Waits up to `timeout` for what `try_take` finds, reading the link
+    /// (and dispatching what it brings) whenever no other thread is; while
+    /// another thread reads, or after the link failed (the reader thread
+    /// then reconnects), waits in `wait_handed` for what it passes on.
+    fn wait_reading<T>(
+        &self,
+        timeout: Duration,
+        mut try_take: impl FnMut() -> Option<Result<T, RecvTimeoutError>>,
+        mut wait_handed: impl FnMut(Duration) -> Result<T, RecvTimeoutError>,
+    ) -> Result<T, RecvTimeoutError> {
         let deadline = deadline(timeout);
         self.own_readers.fetch_add(1, Ordering::SeqCst);
         let outcome = loop {
@@ -243,18 +229,15 @@ impl Shared {
             let left = deadline - now;
             match self.read_within(left) {
                 Ok(true) => {}
-                Ok(false) => {
-                    let wait = left.min(OWN_READ_GRACE);
-                    match poll_then_wait(SUBSCRIPTION_SPIN, wait, try_take, |t| rx.recv_timeout(t))
-                    {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        other => break other,
-                    }
-                }
+                // Another thread reads and passes things on; back to
+                // reading soon, in case it stops.
+                Ok(false) => match wait_handed(left.min(OWN_READ_GRACE)) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    other => break other,
+                },
                 Err(reason) => {
-                    // Leave the reconnecting to the reader thread.
                     *lock(&self.failure) = Some(reason);
-                    break rx.recv_timeout(left);
+                    break wait_handed(left);
                 }
             }
         };
