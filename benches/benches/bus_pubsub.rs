@@ -80,6 +80,11 @@
 //! a header list for the subscription id, the 192-byte result moved
 //! through each layer), the kernel's copies a sixth, queueing and
 //! delivering a fifth.
+//!
+//! Then (+4–5%, socket and shared memory) the client takes the
+//! subscription id the server appends out of a frame as it decodes it,
+//! instead of decoding it into a header list (an allocation and two
+//! strings a message) and looking it up again to dispatch.
 
 use std::time::{Duration, Instant};
 

@@ -39,7 +39,9 @@ use connection::Connection;
 use outbox::Outbox;
 use reply_slot::ReplySlot;
 
-/// The header naming the subscription a delivery is for.
+/// The header naming the subscription a delivery is for. The server adds
+/// it (replacing any a publisher sent); the client takes it out before a
+/// message reaches its subscription.
 pub const SID_HEADER: &str = "sid";
 
 /// The subject a server answers at once; [`Client::flush`] uses it to know

@@ -100,15 +100,23 @@ pub(crate) fn decode_prefix<T: DeserializeOwned>(
 
 /// The envelope at the start of `frame[offset..]` and how many bytes it
 /// took; its payload a slice of `frame` (no copy) when the fast path reads
-/// it.
+/// it. With `take`, the first header of that name whose value is a number
+/// is taken out of the envelope and returned.
 pub(crate) fn decode_envelope_shared(
     frame: &Bytes,
     offset: usize,
-) -> Result<(Envelope, usize), rmp_serde::decode::Error> {
-    match codec::decode_shared(frame, offset) {
-        Some(decoded) => Ok(decoded),
-        None => decode_prefix(&frame[offset..]),
+    take: Option<&str>,
+) -> Result<(Envelope, Option<u64>, usize), rmp_serde::decode::Error> {
+    if let Some(decoded) = codec::decode_shared(frame, offset, take) {
+        return Ok(decoded);
     }
+    let (mut envelope, used): (Envelope, usize) = decode_prefix(&frame[offset..])?;
+    let at = take.and_then(|take| {
+        (envelope.headers.iter())
+            .position(|(name, value)| name == take && value.parse::<u64>().is_ok())
+    });
+    let taken = at.and_then(|at| envelope.headers.remove(at).1.parse().ok());
+    Ok((envelope, taken, used))
 }
 
 impl Envelope {

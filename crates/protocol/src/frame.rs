@@ -73,6 +73,16 @@ impl FrameDecoder {
     /// means more bytes are needed; an error means the stream cannot be
     /// trusted any more and its connection should be closed.
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Envelope>, ProtocolError> {
+        Ok(self.decode_taking(buf, None)?.map(|(envelope, _)| envelope))
+    }
+
+    /// [`decode`](Self::decode), taking the first header named `take` whose
+    /// value is a number out of the envelope and returning it beside.
+    pub(crate) fn decode_taking(
+        &self,
+        buf: &mut BytesMut,
+        take: Option<&str>,
+    ) -> Result<Option<(Envelope, Option<u64>)>, ProtocolError> {
         let Some(len) = declared_len(buf) else {
             return Ok(None);
         };
@@ -98,7 +108,7 @@ impl FrameDecoder {
             return Err(ProtocolError::UnsupportedProtocol { version });
         }
         let body = &frame[5..];
-        let (envelope, used) = crate::envelope::decode_envelope_shared(&frame, 5)
+        let (envelope, taken, used) = crate::envelope::decode_envelope_shared(&frame, 5, take)
             .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
         if used != body.len() {
             return Err(ProtocolError::Malformed(format!(
@@ -106,7 +116,7 @@ impl FrameDecoder {
                 body.len() - used
             )));
         }
-        Ok(Some(envelope))
+        Ok(Some((envelope, taken)))
     }
 
     /// Checks what is left when the stream ends: leftover bytes are a

@@ -60,9 +60,20 @@ impl<R: LinkRead> FrameReader<R> {
     /// back as [`LinkError::TimedOut`] with any partial frame kept, so the
     /// caller can check liveness and call again.
     pub fn next_envelope(&mut self) -> Result<Envelope, LinkError> {
+        self.next_taking(None).map(|(envelope, _)| envelope)
+    }
+
+    /// [`next_envelope`](Self::next_envelope) for a bus client: the
+    /// subscription id the server adds as a header comes back beside the
+    /// envelope instead of in it (no header list allocated for it).
+    pub(crate) fn next_delivery(&mut self) -> Result<(Envelope, Option<u64>), LinkError> {
+        self.next_taking(Some(crate::client::SID_HEADER))
+    }
+
+    fn next_taking(&mut self, take: Option<&str>) -> Result<(Envelope, Option<u64>), LinkError> {
         loop {
-            if let Some(envelope) = self.decoder.decode(&mut self.buf)? {
-                return Ok(envelope);
+            if let Some(decoded) = self.decoder.decode_taking(&mut self.buf, take)? {
+                return Ok(decoded);
             }
             // Room for a whole chunk: while frames split off the buffer
             // are alive this takes a fresh one, and moves only the part

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::connection::{Connection, Reader};
 use super::reply_slot::ReplySlot;
-use super::{INBOX_SID, SID_HEADER, Shared, Status, Transport, lock};
+use super::{INBOX_SID, Shared, Status, Transport, lock};
 use crate::clock::deadline;
 use crate::link::LinkError;
 use crate::messages::{ErrorReply, Heartbeat};
@@ -126,15 +126,15 @@ impl Shared {
     /// the read side held, so frames read by different threads are still
     /// dispatched in order.
     fn read_burst(&self, reader: &mut Reader) -> Result<(), String> {
-        match reader.frames.next_envelope() {
-            Ok(envelope) => {
-                self.dispatch(envelope);
+        match reader.frames.next_delivery() {
+            Ok((envelope, sid)) => {
+                self.dispatch(envelope, sid);
                 // A burst costs one clock read and one pass of the reader
                 // loop's checks, not one per frame.
                 let mut failed = None;
                 while failed.is_none() && reader.frames.frame_ready() {
-                    match reader.frames.next_envelope() {
-                        Ok(envelope) => self.dispatch(envelope),
+                    match reader.frames.next_delivery() {
+                        Ok((envelope, sid)) => self.dispatch(envelope, sid),
                         Err(e) => failed = Some(e.to_string()),
                     }
                 }
@@ -246,10 +246,9 @@ impl Shared {
         outcome
     }
 
-    fn dispatch(&self, envelope: Envelope) {
-        let sid = envelope
-            .header(SID_HEADER)
-            .and_then(|s| s.parse::<u64>().ok());
+    /// Hands a delivery to whoever waits for it: the subscription `sid`
+    /// names, the requester of a reply in the inbox.
+    fn dispatch(&self, envelope: Envelope, sid: Option<u64>) {
         match sid {
             Some(INBOX_SID) => {
                 let id = envelope

@@ -128,22 +128,32 @@ fn header(
 /// in the layout [`encode`] writes; `None` for anything else, valid or not
 /// (the caller then asks `rmp_serde`).
 pub(super) fn decode(bytes: &[u8]) -> Option<(Envelope, usize)> {
-    let (mut envelope, payload, used) = decode_parts(bytes)?;
+    let (mut envelope, _, payload, used) = decode_parts(bytes, None)?;
     envelope.payload = Bytes::copy_from_slice(&bytes[payload]);
     Some((envelope, used))
 }
 
 /// [`decode`] of `frame[offset..]`, the payload a slice of `frame` rather
 /// than a copy: a frame read off a link is decoded without allocating for
-/// (or copying) its payload.
-pub(super) fn decode_shared(frame: &Bytes, offset: usize) -> Option<(Envelope, usize)> {
-    let (mut envelope, payload, used) = decode_parts(frame.get(offset..)?)?;
+/// (or copying) its payload. With `take`, the first header of that name
+/// whose value is a number is taken out of the envelope and returned
+/// (without allocating for it).
+pub(super) fn decode_shared(
+    frame: &Bytes,
+    offset: usize,
+    take: Option<&str>,
+) -> Option<(Envelope, Option<u64>, usize)> {
+    let (mut envelope, taken, payload, used) = decode_parts(frame.get(offset..)?, take)?;
     envelope.payload = frame.slice(offset + payload.start..offset + payload.end);
-    Some((envelope, used))
+    Some((envelope, taken, used))
 }
 
-/// Everything but the payload, which is left empty and located instead.
-fn decode_parts(bytes: &[u8]) -> Option<(Envelope, std::ops::Range<usize>, usize)> {
+/// Everything but the payload, which is left empty and located instead;
+/// and the numeric header `take` names, taken out.
+fn decode_parts(
+    bytes: &[u8],
+    take: Option<&str>,
+) -> Option<(Envelope, Option<u64>, std::ops::Range<usize>, usize)> {
     let mut r = Reader { bytes, at: 0 };
     if r.byte()? != 0x90 | FIELDS {
         return None;
@@ -157,14 +167,26 @@ fn decode_parts(bytes: &[u8]) -> Option<(Envelope, std::ops::Range<usize>, usize
     let subject = r.string()?;
     let reply_to = r.optional(Reader::string)?;
     let count = r.array()?;
-    // Each header takes at least three bytes: never reserve more than the
-    // input could hold.
-    let mut headers = Vec::with_capacity(count.min(r.left() / 3));
+    let mut headers = Vec::new();
+    let mut taken = None;
     for _ in 0..count {
         if r.byte()? != 0x92 {
             return None;
         }
-        headers.push((r.string()?, r.string()?));
+        let (name, value) = (r.str()?, r.str()?);
+        if taken.is_none()
+            && take == Some(name)
+            && let Ok(n) = value.parse::<u64>()
+        {
+            taken = Some(n);
+            continue;
+        }
+        if headers.capacity() == 0 {
+            // Each header takes at least three bytes: never reserve more
+            // than the input could hold.
+            headers.reserve(count.min(r.left() / 3 + 1));
+        }
+        headers.push((SmolStr::new(name), SmolStr::new(value)));
     }
     let len = match r.byte()? {
         0xc4 => usize::from(r.byte()?),
@@ -186,7 +208,7 @@ fn decode_parts(bytes: &[u8]) -> Option<(Envelope, std::ops::Range<usize>, usize
         headers,
         payload: Bytes::new(),
     };
-    Some((envelope, start..start + len, r.at))
+    Some((envelope, taken, start..start + len, r.at))
 }
 
 /// A cursor over msgpack bytes that reads only the forms [`encode`] writes.
@@ -234,6 +256,11 @@ impl<'a> Reader<'a> {
     /// A string: short ones (names, subjects) stored inline, without
     /// allocating.
     fn string(&mut self) -> Option<SmolStr> {
+        self.str().map(SmolStr::new)
+    }
+
+    /// A string, borrowed from the input.
+    fn str(&mut self) -> Option<&'a str> {
         let len = match self.byte()? {
             marker @ 0xa0..=0xbf => usize::from(marker & 0x1f),
             0xd9 => usize::from(self.byte()?),
@@ -241,7 +268,7 @@ impl<'a> Reader<'a> {
             0xdb => u32::from_be_bytes(self.take_array()?) as usize,
             _ => return None,
         };
-        std::str::from_utf8(self.take(len)?).ok().map(SmolStr::new)
+        std::str::from_utf8(self.take(len)?).ok()
     }
 
     fn array(&mut self) -> Option<usize> {

@@ -70,3 +70,16 @@ fn ids_are_unique_across_threads_past_their_blocks() {
     assert_eq!(ids.len(), all, "no id given twice");
     assert!(!ids.contains(&0), "0 is never an id");
 }
+
+/// An envelope another msgpack encoder wrote as a map of field names (read
+/// by `rmp_serde`, not the fast path) gives up a taken header the same way.
+#[test]
+fn a_header_is_taken_from_an_envelope_in_any_encoding() {
+    let envelope = Envelope::new("msg", "a.b", &b"x"[..])
+        .with_header("trace", "t-1")
+        .with_header("sid", "42");
+    let named = bytes::Bytes::from(rmp_serde::to_vec_named(&envelope).unwrap());
+    let (decoded, taken, used) = decode_envelope_shared(&named, 0, Some("sid")).unwrap();
+    assert_eq!((taken, used), (Some(42), named.len()));
+    assert_eq!(decoded.headers, vec![("trace".into(), "t-1".into())]);
+}

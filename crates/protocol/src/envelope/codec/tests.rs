@@ -93,9 +93,30 @@ proptest! {
         let mut frame = prefix.clone();
         encode(&envelope, None, &mut frame).unwrap();
         let frame = Bytes::from(frame);
-        let shared = decode_shared(&frame, prefix.len()).unwrap();
-        prop_assert_eq!(&shared, &decode(&frame[prefix.len()..]).unwrap());
-        prop_assert_eq!(shared.0, envelope);
+        let (shared, taken, used) = decode_shared(&frame, prefix.len(), None).unwrap();
+        prop_assert_eq!(taken, None);
+        prop_assert_eq!((&shared, used), (&decode(&frame[prefix.len()..]).unwrap().0, frame.len() - prefix.len()));
+        prop_assert_eq!(shared, envelope);
+    }
+
+    /// What a bus client does with the subscription id the server appends:
+    /// the first numeric header of the name asked for comes back beside
+    /// the envelope, every other header stays, in order.
+    #[test]
+    fn a_taken_header_comes_back_beside_the_envelope(envelope in envelope(), sid in any::<u64>()) {
+        let mut frame = Vec::new();
+        encode(&envelope, Some(("sid", &sid.to_string())), &mut frame).unwrap();
+        let frame = Bytes::from(frame);
+        let (decoded, taken, used) = decode_shared(&frame, 0, Some("sid")).unwrap();
+        prop_assert_eq!(used, frame.len());
+        let mut expected = envelope.clone();
+        expected.headers.push(("sid".into(), sid.to_string().into()));
+        let at = (expected.headers.iter())
+            .position(|(name, value)| name == "sid" && value.parse::<u64>().is_ok())
+            .unwrap();
+        let first = expected.headers.remove(at).1.parse::<u64>().unwrap();
+        prop_assert_eq!(taken, Some(first));
+        prop_assert_eq!(decoded, expected);
     }
 
     #[test]
