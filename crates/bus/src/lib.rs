@@ -695,11 +695,12 @@ fn resolve(routes: &Routes, subject: &str) -> route_cache::Resolved {
         match &route.group {
             None => resolved.plain.push(route.clone()),
             Some(group) => match names.iter().position(|name| *name == group.name) {
-                Some(at) => resolved.groups[at].1.push(route.clone()),
+                Some(at) => resolved.groups[at].push(route.clone()),
                 None => {
                     names.push(&group.name);
-                    let members = std::iter::once(route.clone()).collect();
-                    resolved.groups.push((group.next.clone(), members));
+                    resolved
+                        .groups
+                        .push(std::iter::once(route.clone()).collect());
                 }
             },
         }
@@ -711,9 +712,12 @@ impl route_cache::Resolved {
     /// The targets: the plain ones and the next member of each group.
     fn pick(self) -> Targets {
         let mut targets = self.plain;
-        for (next, members) in self.groups {
-            let at = next.fetch_add(1, Ordering::Relaxed) % members.len();
-            targets.push(members[at].clone());
+        for members in self.groups {
+            // Every member shares its group's position.
+            if let Some(group) = members.first().and_then(|m| m.group.as_ref()) {
+                let at = group.next.fetch_add(1, Ordering::Relaxed) % members.len();
+                targets.push(members[at].clone());
+            }
         }
         targets
     }

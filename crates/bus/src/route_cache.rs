@@ -12,7 +12,6 @@
 //! idles keeps no closed peer or dropped subscription alive.
 
 use std::cell::RefCell;
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 
 use smallvec::SmallVec;
@@ -25,8 +24,10 @@ use crate::{Route, Targets};
 pub(crate) struct Resolved {
     /// Plain subscriptions, in subscription order.
     pub(crate) plain: Targets,
-    /// Each matching queue group's round-robin position and members.
-    pub(crate) groups: Vec<(Arc<AtomicUsize>, Targets)>,
+    /// The members of each matching queue group (its round-robin position
+    /// is their group's: no copy of it is held here, since the table drops
+    /// a group's position by counting who holds it).
+    pub(crate) groups: Vec<Targets>,
 }
 
 /// Routes held weakly.
@@ -38,7 +39,7 @@ struct Entry {
     generation: u64,
     subject: Box<str>,
     plain: WeakRoutes,
-    groups: Vec<(Arc<AtomicUsize>, WeakRoutes)>,
+    groups: Vec<WeakRoutes>,
     counters: Arc<SubjectCounters>,
 }
 
@@ -61,7 +62,7 @@ pub(crate) fn get(
         }
         let plain = upgrade(&entry.plain)?;
         let groups = (entry.groups.iter())
-            .map(|(next, members)| Some((next.clone(), upgrade(members)?)))
+            .map(|members| upgrade(members))
             .collect::<Option<_>>()?;
         Some((Resolved { plain, groups }, entry.counters.clone()))
     })
@@ -85,7 +86,7 @@ pub(crate) fn put(
             subject: subject.into(),
             plain: downgrade(&resolved.plain),
             groups: (resolved.groups.iter())
-                .map(|(next, members)| (next.clone(), downgrade(members)))
+                .map(|members| downgrade(members))
                 .collect(),
             counters: counters.clone(),
         });

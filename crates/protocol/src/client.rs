@@ -268,6 +268,15 @@ pub(crate) struct Shared {
 
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
 
+/// The lock if no other thread holds it (a poisoned one too).
+fn try_lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match mutex.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -602,7 +611,10 @@ impl ClientSubscription {
     ///
     /// With nothing waiting, the calling thread reads the link itself if
     /// no other thread is (the client's reader thread steps aside), so a
-    /// stream's messages reach it without a hand-over between threads.
+    /// stream's messages reach it without a hand-over between threads (on
+    /// Linux; elsewhere the reader thread hands them over). It waits for
+    /// the link no longer than `timeout`, but a frame that has begun to
+    /// arrive is read to its end.
     pub fn recv(&self, timeout: Duration) -> Result<Envelope, RecvError> {
         let got = match self.rx.try_recv() {
             Ok(envelope) => Ok(envelope),

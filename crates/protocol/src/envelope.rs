@@ -187,9 +187,10 @@ impl Envelope {
         self.encode_with_header_into(None, out)
     }
 
-    /// [`Envelope::encode_into`] as if `extra` were pushed onto its headers
-    /// first: how a server names the subscription a message is delivered
-    /// for without changing (or allocating into) the message.
+    /// [`Envelope::encode_into`] as if `extra` replaced the headers of its
+    /// name and were pushed onto the rest first: how a server names the
+    /// subscription a message is delivered for, whatever the message
+    /// says, without changing (or allocating into) the message.
     pub fn encode_with_header_into(
         &self,
         extra: Option<(&str, &str)>,

@@ -82,6 +82,10 @@ fn peers_publish_subscribe_and_request_through_the_server() {
         let got = news.recv(T).unwrap();
         assert_eq!(&got.payload[..], b"f");
         assert_eq!(got.header("sid"), None);
+        // Nor is one from code in the server's process.
+        let local = Envelope::new("msg", "news.local-forged", &b"l"[..]).with_header("sid", "0");
+        bus.send(local).unwrap();
+        assert_eq!(&news.recv(T).unwrap().payload[..], b"l");
 
         let service = bob.subscribe("svc.upper").unwrap();
         bob.flush(T).unwrap();
@@ -488,6 +492,78 @@ fn a_subscriber_reading_for_itself_keeps_its_timeout_and_serves_the_rest() {
         alice.publish("own.first", &b"1"[..]).unwrap();
         let (got, _first) = waiter.join().unwrap();
         assert_eq!(&got.unwrap().payload[..], b"1", "{transport:?}");
+    }
+}
+
+/// A subscriber polling with no timeout at all still moves the link along
+/// (it reads for itself each time), so it gets what was published.
+#[test]
+fn a_subscriber_polling_without_waiting_still_receives() {
+    for transport in transports() {
+        let (_dir, _bus, server) = serve();
+        let alice = connect(&server, "alice", transport);
+        let bob = connect(&server, "bob", transport);
+        let sub = bob.subscribe("poll.me").unwrap();
+        bob.flush(T).unwrap();
+        alice.publish("poll.me", &b"p"[..]).unwrap();
+        let until = std::time::Instant::now() + T;
+        let got = loop {
+            match sub.recv(Duration::ZERO) {
+                Ok(got) => break got,
+                Err(_) if std::time::Instant::now() < until => {}
+                Err(e) => panic!("{transport:?}: nothing after polling for {T:?}: {e}"),
+            }
+        };
+        assert_eq!(&got.payload[..], b"p", "{transport:?}");
+    }
+}
+
+/// A subscriber waiting (long) for its next message when the server goes
+/// away does not keep the reader thread from the new connection: it gets
+/// what is published after the restart, long before its wait is over.
+#[test]
+fn a_waiting_subscriber_receives_after_the_server_restarts() {
+    for transport in transports() {
+        let (dir, _bus, server) = serve();
+        let path = server.path().to_path_buf();
+        let bob = Client::connect_with(
+            &path,
+            ClientOptions {
+                name: Some("bob".into()),
+                transport,
+                reconnect_delay: Duration::from_millis(10),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let sub = bob.subscribe("after.restart").unwrap();
+        bob.flush(T).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _ = tx.send(sub.recv(Duration::from_secs(60)));
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        server.shutdown();
+        let bus = Bus::new();
+        let options = ServerOptions {
+            shm_dir: Some(dir.path().to_path_buf()),
+            ..ServerOptions::default()
+        };
+        let server = BusServer::bind(&bus, &path, options).unwrap();
+        let until = std::time::Instant::now() + T;
+        while bob.reconnects() == 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        bob.wait_connected(T).unwrap();
+        bob.flush(T).unwrap();
+        let alice = connect(&server, "alice", transport);
+        alice.publish("after.restart", &b"r"[..]).unwrap();
+        alice.flush(T).unwrap();
+        let got = rx.recv_timeout(T);
+        let got = got
+            .unwrap_or_else(|e| panic!("{transport:?}: the waiting subscriber got nothing: {e}"));
+        assert_eq!(&got.unwrap().payload[..], b"r", "{transport:?}");
+        waiter.join().unwrap();
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::connection::{Connection, Reader};
 use super::reply_slot::ReplySlot;
-use super::{INBOX_SID, Shared, Status, Transport, lock};
+use super::{INBOX_SID, Shared, Status, Transport, lock, try_lock};
 use crate::clock::deadline;
 use crate::link::LinkError;
 use crate::messages::{ErrorReply, Heartbeat};
@@ -95,7 +95,13 @@ impl Shared {
     /// if there is no read side (reconnecting); `Err` says why the link
     /// failed.
     fn read_once(&self) -> Result<bool, String> {
-        let mut guard = lock(&self.reader);
+        // Not `lock`: a thread reading for itself may take the read side
+        // again and again (a mutex is not fair), and this thread must get
+        // back to its liveness checks and heartbeats meanwhile.
+        let Some(mut guard) = try_lock(&self.reader) else {
+            std::thread::sleep(OWN_READ_GRACE);
+            return Ok(true);
+        };
         match guard.as_mut() {
             Some(reader) => self.read_burst(reader).map(|()| true),
             None => Ok(false),
@@ -108,7 +114,7 @@ impl Shared {
     /// while reconnecting) and will pass messages on; `Ok(true)`: this
     /// thread read, or waited `timeout` in vain.
     fn read_within(&self, timeout: Duration) -> Result<bool, String> {
-        let Ok(mut guard) = self.reader.try_lock() else {
+        let Some(mut guard) = try_lock(&self.reader) else {
             return Ok(false);
         };
         let Some(reader) = guard.as_mut() else {
@@ -201,15 +207,22 @@ impl Shared {
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
         };
-        self.wait_reading(timeout, try_take, |t| {
-            poll_then_wait(SUBSCRIPTION_SPIN, t, try_take, |t| rx.recv_timeout(t))
-        })
+        let wait_handed =
+            |t| poll_then_wait(SUBSCRIPTION_SPIN, t, try_take, |t| rx.recv_timeout(t));
+        if !cfg!(target_os = "linux") {
+            // Only Linux links say in time whether a read would wait.
+            return wait_handed(timeout);
+        }
+        self.wait_reading(timeout, try_take, wait_handed)
     }
 
     /// Waits up to `timeout` for what `try_take` finds, reading the link
     /// (and dispatching what it brings) whenever no other thread is; while
-    /// another thread reads, or after the link failed (the reader thread
-    /// then reconnects), waits in `wait_handed` for what it passes on.
+    /// another thread reads, waits in `wait_handed` for what it passes on.
+    /// Reads at least once, however short `timeout` is, so a caller polling
+    /// with no timeout still moves the link along. Once the link fails it
+    /// stops reading for itself, so the reader thread, which reconnects,
+    /// reads the new link.
     fn wait_reading<T>(
         &self,
         timeout: Duration,
@@ -218,17 +231,18 @@ impl Shared {
     ) -> Result<T, RecvTimeoutError> {
         let deadline = deadline(timeout);
         self.own_readers.fetch_add(1, Ordering::SeqCst);
+        let (mut tried, mut held) = (false, false);
         let outcome = loop {
             if let Some(outcome) = try_take() {
                 break outcome;
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() && tried {
                 break Err(RecvTimeoutError::Timeout);
             }
-            let left = deadline - now;
+            tried = true;
             match self.read_within(left) {
-                Ok(true) => {}
+                Ok(true) => held = true,
                 // Another thread reads and passes things on; back to
                 // reading soon, in case it stops.
                 Ok(false) => match wait_handed(left.min(OWN_READ_GRACE)) {
@@ -237,11 +251,14 @@ impl Shared {
                 },
                 Err(reason) => {
                     *lock(&self.failure) = Some(reason);
-                    break wait_handed(left);
+                    self.own_readers.fetch_sub(1, Ordering::SeqCst);
+                    return wait_handed(left);
                 }
             }
         };
-        self.last_own_read.mark();
+        if held {
+            self.last_own_read.mark();
+        }
         self.own_readers.fetch_sub(1, Ordering::SeqCst);
         outcome
     }

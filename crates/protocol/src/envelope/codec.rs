@@ -34,7 +34,8 @@ pub(super) fn encode(
     written
 }
 
-/// Writes `e`, with `extra` as one more header after its own.
+/// Writes `e`, with `extra` as one more header after its own, in place of
+/// any of its own of that name.
 fn write_envelope(e: &Envelope, extra: Option<(&str, &str)>, out: &mut Vec<u8>) -> Option<()> {
     out.reserve(48 + e.kind.len() + e.sender.len() + e.subject.len() + e.payload.len());
     out.push(0x90 | FIELDS);
@@ -52,12 +53,15 @@ fn write_envelope(e: &Envelope, extra: Option<(&str, &str)>, out: &mut Vec<u8>) 
         Some(reply_to) => str(out, reply_to)?,
         None => out.push(NIL),
     }
-    array(out, e.headers.len() + usize::from(extra.is_some()))?;
-    let own = e
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()));
-    for (name, value) in own.chain(extra) {
+    // The extra header replaces the envelope's own of its name, so only
+    // the server's subscription id ever reaches a client.
+    let own = || {
+        (e.headers.iter())
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .filter(|(name, _)| extra.is_none_or(|(extra, _)| *name != extra))
+    };
+    array(out, own().count() + usize::from(extra.is_some()))?;
+    for (name, value) in own().chain(extra) {
         out.push(0x92);
         str(out, name)?;
         str(out, value)?;
