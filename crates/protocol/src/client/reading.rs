@@ -91,21 +91,20 @@ impl Shared {
         (since < OWN_READ_GRACE).then(|| OWN_READ_GRACE - since)
     }
 
-    /// Reads and dispatches a burst of frames, waiting for them; `Ok(false)`
-    /// if there is no read side (reconnecting); `Err` says why the link
-    /// failed.
-    fn read_once(&self) -> Result<bool, String> {
+    /// Reads and dispatches a burst of frames, waiting for them (nothing
+    /// while reconnecting, a short nap while another thread holds the read
+    /// side); `Err` says why the link failed.
+    fn read_once(&self) -> Result<(), String> {
         // Not `lock`: a thread reading for itself may take the read side
         // again and again (a mutex is not fair), and this thread must get
         // back to its liveness checks and heartbeats meanwhile.
         let Some(mut guard) = try_lock(&self.reader) else {
             std::thread::sleep(OWN_READ_GRACE);
-            return Ok(true);
+            return Ok(());
         };
-        match guard.as_mut() {
-            Some(reader) => self.read_burst(reader).map(|()| true),
-            None => Ok(false),
-        }
+        guard
+            .as_mut()
+            .map_or(Ok(()), |reader| self.read_burst(reader))
     }
 
     /// For a thread waiting on its own: if no other thread holds the read
