@@ -37,7 +37,7 @@ type WeakRoutes = SmallVec<[Weak<Route>; 4]>;
 struct Entry {
     bus: u64,
     generation: u64,
-    subject: Box<str>,
+    subject: String,
     plain: WeakRoutes,
     groups: Vec<WeakRoutes>,
     counters: Arc<SubjectCounters>,
@@ -80,16 +80,28 @@ pub(crate) fn put(
         let Ok(mut last) = last.try_borrow_mut() else {
             return;
         };
-        *last = Some(Entry {
+        // Filled in place: a thread publishing ever-new subjects (a run's
+        // events, say) replaces its entry on every publish, and reuses its
+        // buffers rather than allocating new ones each time.
+        let entry = last.get_or_insert_with(|| Entry {
             bus,
             generation,
-            subject: subject.into(),
-            plain: downgrade(&resolved.plain),
-            groups: (resolved.groups.iter())
-                .map(|members| downgrade(members))
-                .collect(),
+            subject: String::new(),
+            plain: WeakRoutes::new(),
+            groups: Vec::new(),
             counters: counters.clone(),
         });
+        entry.bus = bus;
+        entry.generation = generation;
+        entry.subject.clear();
+        entry.subject.push_str(subject);
+        entry.plain.clear();
+        entry
+            .plain
+            .extend(resolved.plain.iter().map(Arc::downgrade));
+        entry.groups.clear();
+        (entry.groups).extend(resolved.groups.iter().map(|members| downgrade(members)));
+        entry.counters.clone_from(counters);
     });
 }
 

@@ -2,6 +2,14 @@ use super::*;
 
 const T: Duration = Duration::from_secs(5);
 
+/// Options that join queue group `name`.
+fn in_group(name: &str) -> SubscribeOptions {
+    SubscribeOptions {
+        queue_group: Some(name.into()),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn wildcard_and_exact_subscribers_each_get_a_copy() {
     let bus = Bus::new();
@@ -19,13 +27,9 @@ fn wildcard_and_exact_subscribers_each_get_a_copy() {
 #[test]
 fn queue_groups_share_the_work_and_plain_subscribers_see_all() {
     let bus = Bus::new();
-    let group = || SubscribeOptions {
-        queue_group: Some("workers".into()),
-        ..Default::default()
-    };
     let (w1, w2) = (
-        bus.subscribe_with("jobs", group()).unwrap(),
-        bus.subscribe_with("jobs", group()).unwrap(),
+        bus.subscribe_with("jobs", in_group("workers")).unwrap(),
+        bus.subscribe_with("jobs", in_group("workers")).unwrap(),
     );
     let audit = bus.subscribe("jobs").unwrap();
     for i in 0..10u8 {
@@ -38,16 +42,7 @@ fn queue_groups_share_the_work_and_plain_subscribers_see_all() {
 #[test]
 fn each_queue_group_takes_its_own_turns() {
     let bus = Bus::new();
-    let member = |group: &str| {
-        bus.subscribe_with(
-            "jobs",
-            SubscribeOptions {
-                queue_group: Some(group.into()),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    };
+    let member = |group: &str| bus.subscribe_with("jobs", in_group(group)).unwrap();
     let members = [member("a"), member("a"), member("b"), member("b")];
     for i in 0..10u8 {
         assert_eq!(bus.publish("jobs", vec![i]).unwrap(), 2);
@@ -166,16 +161,7 @@ fn a_slow_subscriber_does_not_stall_the_others() {
 #[test]
 fn the_last_member_leaving_a_group_drops_its_position() {
     let bus = Bus::new();
-    let member = |pattern: &str| {
-        bus.subscribe_with(
-            pattern,
-            SubscribeOptions {
-                queue_group: Some("g".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    };
+    let member = |pattern: &str| bus.subscribe_with(pattern, in_group("g")).unwrap();
     let (exact, wild) = (member("jobs"), member("jobs.>"));
     // Routed first, so this thread's route cache has met the group.
     assert_eq!(bus.publish("jobs.1", &b"j"[..]).unwrap(), 1);
@@ -224,13 +210,9 @@ fn repeated_publishes_follow_every_change_to_the_routes() {
     assert_eq!(bus.publish("stream.a", &b"3"[..]).unwrap(), 1);
     assert_eq!(&late.recv(T).unwrap().payload[..], b"3");
 
-    let group = || SubscribeOptions {
-        queue_group: Some("g".into()),
-        ..Default::default()
-    };
     let (m1, m2) = (
-        bus.subscribe_with("stream.a", group()).unwrap(),
-        bus.subscribe_with("stream.a", group()).unwrap(),
+        bus.subscribe_with("stream.a", in_group("g")).unwrap(),
+        bus.subscribe_with("stream.a", in_group("g")).unwrap(),
     );
     for _ in 0..6 {
         assert_eq!(bus.publish("stream.a", &b"4"[..]).unwrap(), 2);
